@@ -1,0 +1,67 @@
+/**
+ * Typed errors raised while choosing or starting a TensorFlow.js backend.
+ *
+ * @module
+ */
+
+/** The names of the backends this library knows how to start, in default order of preference. */
+export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+
+/**
+ * Every backend name, in the default order of preference.
+ *
+ * @example
+ * ```ts
+ * import { BACKEND_NAMES } from "./errors.ts";
+ * console.log(BACKEND_NAMES.join(", ")); // tensorflow, webgpu, wasm, cpu
+ * ```
+ */
+export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+
+/**
+ * Thrown when a backend name is not one of {@linkcode BACKEND_NAMES}.
+ *
+ * @example
+ * ```ts
+ * import { UnknownBackendError } from "./errors.ts";
+ * const e = new UnknownBackendError("cuda", "PERCEPTUAL_BACKEND");
+ * console.log(e.message);
+ * ```
+ */
+export class UnknownBackendError extends Error {
+  /** The name that was asked for. */
+  readonly requested: string;
+  /** Build the error; `source` says where the bad name came from. */
+  constructor(requested: string, source: string) {
+    super(
+      `unknown backend '${requested}' (from ${source}); valid names are: ${
+        BACKEND_NAMES.join(", ")
+      }`,
+    );
+    this.name = "UnknownBackendError";
+    this.requested = requested;
+  }
+}
+
+/**
+ * Thrown when every requested backend failed to start; `failures` says why each one did.
+ *
+ * @example
+ * ```ts
+ * import { BackendUnavailableError } from "./errors.ts";
+ * const e = new BackendUnavailableError([{ name: "webgpu", why: "no GPU adapter" }]);
+ * console.log(e.message);
+ * ```
+ */
+export class BackendUnavailableError extends Error {
+  /** Why each requested backend could not start. */
+  readonly failures: readonly { name: BackendName; why: string }[];
+  /** Build the error from the per-backend failures. */
+  constructor(failures: readonly { name: BackendName; why: string }[]) {
+    super(
+      `no requested backend could start: ${failures.map((f) => `${f.name}: ${f.why}`).join("; ")}`,
+    );
+    this.name = "BackendUnavailableError";
+    this.failures = failures;
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * Choosing and starting the best TensorFlow.js backend present.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+// tfjs-core alone registers no gradients under Deno; tfjs-layers' bundle registers them all.
+import "@tensorflow/tfjs-layers";
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  BackendUnavailableError,
+  UnknownBackendError,
+} from "./errors.ts";
+import { installTrainingKernels } from "./training_kernels.ts";
+
+// Before the first tensor: silences the "running TensorFlow.js in Node.js" banner and debug checks.
+tf.enableProdMode();
+
+/** The environment variable that picks the backend when `initBackend` is called without one. */
+export const BACKEND_ENV_VAR: string = "PERCEPTUAL_BACKEND";
+
+/** A backend that was not chosen, and why. */
+export interface SkippedBackend {
+  /** The backend's name. */
+  readonly name: BackendName;
+  /** Why it was skipped: the real error text where it failed to start. */
+  readonly why: string;
+}
+
+/** What {@linkcode initBackend} chose. */
+export interface BackendChoice {
+  /** The backend now active in TensorFlow.js. */
+  readonly name: BackendName;
+  /** Why this one: asked for by name, by environment variable, or first to start in order. */
+  readonly reason: string;
+  /** The backends tried before it, or passed over, with the reason for each. */
+  readonly skipped: readonly SkippedBackend[];
+  /** Training kernels this library registered on it (e.g. `Conv2DBackpropFilter` on wasm). */
+  readonly kernels: readonly string[];
+}
+
+/**
+ * Turn a user-supplied string into a backend name, or throw {@linkcode UnknownBackendError}.
+ *
+ * @example
+ * ```ts
+ * import { parseBackendName } from "./init_backend.ts";
+ * console.log(parseBackendName(" WASM ", "--backend")); // "wasm"
+ * ```
+ */
+export function parseBackendName(text: string, source: string): BackendName {
+  const name = text.trim().toLowerCase();
+  if ((BACKEND_NAMES as readonly string[]).includes(name)) return name as BackendName;
+  throw new UnknownBackendError(text, source);
+}
+
+function readEnv(name: string): string | undefined {
+  try {
+    const value = Deno.env.get(name);
+    return value === undefined || value.trim() === "" ? undefined : value;
+  } catch {
+    // No --allow-env: behave as if the variable were unset rather than failing the whole run.
+    return undefined;
+  }
+}
+
+function errorText(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n")[0]!.slice(0, 400);
+}
+
+/** Runs `tf.setBackend`, capturing the warning tfjs prints instead of throwing when init fails. */
+async function activate(name: string): Promise<string | undefined> {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args.map(String).join(" "));
+  try {
+    const ok = await tf.setBackend(name);
+    await tf.ready();
+    if (ok && tf.getBackend() === name) return undefined;
+    return warnings.length > 0
+      ? warnings.join(" ").slice(0, 400)
+      : `tf.setBackend('${name}') failed`;
+  } catch (e) {
+    return errorText(e);
+  } finally {
+    console.warn = warn;
+  }
+}
+
+const TENSORFLOW_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+
+function installedLocally(pkg: string): boolean {
+  try {
+    return Deno.statSync(`node_modules/${pkg}`).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+async function startTensorflow(): Promise<string | undefined> {
+  const reasons: string[] = [];
+  for (const pkg of TENSORFLOW_PACKAGES) {
+    // Importing an absent npm package would make Deno download it and its 300 MB of dependencies
+    // only to fail on the missing native binding: only a package the user installed is tried.
+    if (!installedLocally(pkg)) {
+      reasons.push(`${pkg} is not installed`);
+      continue;
+    }
+    try {
+      const specifier = `npm:${pkg}@4.22.0`;
+      await import(specifier);
+    } catch (e) {
+      reasons.push(`${pkg}: ${errorText(e)}`);
+      continue;
+    }
+    const failed = await activate("tensorflow");
+    if (failed === undefined) return undefined;
+    reasons.push(`${pkg}: ${failed}`);
+  }
+  return `${reasons.join("; ")} (to enable it, in your project: \`deno install ` +
+    "--allow-scripts=npm:@tensorflow/tfjs-node-gpu npm:@tensorflow/tfjs-node-gpu@4.22.0` with " +
+    "CUDA 11.2 + cuDNN 8.1 present, or the same with tfjs-node for the CPU build)";
+}
+
+async function startWebgpu(byName: boolean): Promise<string | undefined> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (gpu === undefined) return "navigator.gpu is absent in this runtime";
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (e) {
+    return `requestAdapter failed: ${errorText(e)}`;
+  }
+  if (adapter === null) {
+    return "no WebGPU adapter (install a GPU driver with Vulkan, or mesa-vulkan-drivers for a " +
+      "software one)";
+  }
+  const info = adapter.info;
+  const software = info.isFallbackAdapter || /llvmpipe|swiftshader|lavapipe/i.test(
+    `${info.description} ${info.device} ${info.architecture}`,
+  );
+  if (software && !byName) {
+    return `only a software adapter (${info.description || info.device || "fallback"}), ` +
+      "slower than wasm; ask for 'webgpu' by name to use it anyway";
+  }
+  try {
+    await import("@tensorflow/tfjs-backend-webgpu");
+  } catch (e) {
+    return `@tensorflow/tfjs-backend-webgpu failed to load: ${errorText(e)}`;
+  }
+  return await activate("webgpu");
+}
+
+async function startWasm(): Promise<string | undefined> {
+  try {
+    await import("@tensorflow/tfjs-backend-wasm");
+  } catch (e) {
+    return `@tensorflow/tfjs-backend-wasm failed to load: ${errorText(e)}`;
+  }
+  const failed = await activate("wasm");
+  // The usual cause is a missing permission to read the .wasm binary from node_modules.
+  return failed === undefined ? undefined : `${failed} (it needs --allow-read for its .wasm file)`;
+}
+
+async function startCpu(): Promise<string | undefined> {
+  await import("@tensorflow/tfjs-backend-cpu");
+  return await activate("cpu");
+}
+
+function start(name: BackendName, byName: boolean): Promise<string | undefined> {
+  switch (name) {
+    case "tensorflow":
+      return startTensorflow();
+    case "webgpu":
+      return startWebgpu(byName);
+    case "wasm":
+      return startWasm();
+    case "cpu":
+      return startCpu();
+  }
+}
+
+/**
+ * Pick and start a TensorFlow.js backend, and install the training kernels it lacks.
+ *
+ * Order when nothing is asked for: `tensorflow` (tfjs-node-gpu, then tfjs-node, when installed),
+ * `webgpu` (only with a hardware adapter), `wasm`, `cpu`. An explicit `prefer` wins; otherwise the
+ * environment variable `PERCEPTUAL_BACKEND` (a name or a comma-separated list) is honoured. A
+ * backend asked for by name is tried even where automatic mode would pass it over (a software
+ * WebGPU adapter, say).
+ *
+ * @param prefer a backend name, or names to try in order.
+ * @returns which backend is active, why, and why each one before it was skipped.
+ * @throws {UnknownBackendError} for a name that is not a backend.
+ * @throws {BackendUnavailableError} when none of the requested backends starts.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "./init_backend.ts";
+ * const choice = await initBackend("cpu");
+ * console.log(choice.name, choice.reason); // cpu asked for by name
+ * ```
+ */
+export async function initBackend(
+  prefer?: BackendName | string | readonly (BackendName | string)[],
+): Promise<BackendChoice> {
+  let order: BackendName[];
+  let reason: string;
+  let byName: boolean;
+  if (prefer !== undefined) {
+    const list = typeof prefer === "string" ? prefer.split(",") : [...prefer];
+    order = list.map((p) => parseBackendName(p, "initBackend's argument"));
+    reason = "asked for by name";
+    byName = true;
+  } else {
+    const fromEnv = readEnv(BACKEND_ENV_VAR);
+    if (fromEnv !== undefined) {
+      order = fromEnv.split(",").map((p) => parseBackendName(p, BACKEND_ENV_VAR));
+      reason = `${BACKEND_ENV_VAR}=${fromEnv}`;
+      byName = true;
+    } else {
+      order = [...BACKEND_NAMES];
+      reason = "first in the default order to start";
+      byName = false;
+    }
+  }
+  const skipped: SkippedBackend[] = [];
+  for (const name of order) {
+    const failed = await start(name, byName);
+    if (failed === undefined) {
+      const kernels = installTrainingKernels(name);
+      return { name, reason, skipped, kernels };
+    }
+    skipped.push({ name, why: failed });
+  }
+  throw new BackendUnavailableError(skipped);
+}
+
+/**
+ * A one-line description of a {@linkcode BackendChoice}, for logs and progress headers.
+ *
+ * @example
+ * ```ts
+ * import { describeBackend } from "./init_backend.ts";
+ * console.log(describeBackend({ name: "wasm", reason: "first in the default order to start",
+ *   skipped: [{ name: "webgpu", why: "no adapter" }], kernels: [] }));
+ * ```
+ */
+export function describeBackend(choice: BackendChoice): string {
+  const skipped = choice.skipped.map((s) => `${s.name}: ${s.why}`).join("; ");
+  return `backend ${choice.name} (${choice.reason})${skipped ? `; skipped ${skipped}` : ""}`;
+}

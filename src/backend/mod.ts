@@ -1,0 +1,8 @@
+/**
+ * Backend selection: {@linkcode initBackend} starts the best TensorFlow.js backend present.
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./init_backend.ts";
+export * from "./training_kernels.ts";

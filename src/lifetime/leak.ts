@@ -1,0 +1,163 @@
+/**
+ * Leak detection for tests and training loops.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+/** Live tensors and bytes, as TensorFlow.js counts them. */
+export interface MemorySnapshot {
+  /** Live tensors, variables included. */
+  readonly tensors: number;
+  /** Bytes held by them. */
+  readonly bytes: number;
+}
+
+/**
+ * The live tensor count and bytes now.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { memorySnapshot } from "./leak.ts";
+ * await initBackend("cpu");
+ * console.log(memorySnapshot().tensors >= 0); // true
+ * ```
+ */
+export function memorySnapshot(): MemorySnapshot {
+  const m = tf.memory();
+  return { tensors: m.numTensors, bytes: m.numBytes };
+}
+
+/**
+ * Thrown when code left tensors behind.
+ *
+ * @example
+ * ```ts
+ * import { TensorLeakError } from "./leak.ts";
+ * console.log(new TensorLeakError("step 3", 2, 64).message);
+ * ```
+ */
+export class TensorLeakError extends Error {
+  /** How many tensors were left behind. */
+  readonly tensors: number;
+  /** How many bytes they hold. */
+  readonly bytes: number;
+  /** Build the error; `where` names the step or function. */
+  constructor(where: string, tensors: number, bytes: number) {
+    super(
+      `${where} left ${tensors} tensor(s) (${bytes} bytes) behind; dispose them, return them to ` +
+        "the caller, or compute them inside scope()",
+    );
+    this.name = "TensorLeakError";
+    this.tensors = tensors;
+    this.bytes = bytes;
+  }
+}
+
+/** Options of {@linkcode assertNoLeak}. */
+export interface AssertNoLeakOptions {
+  /** Runs of `fn` before counting, for lazy weight creation and caches (default 0). */
+  readonly warmup?: number;
+  /** Names `fn` in the error. */
+  readonly label?: string;
+}
+
+function release(value: unknown): void {
+  if (value instanceof tf.Tensor) {
+    value.dispose();
+  } else if (value !== null && typeof value === "object" && Symbol.dispose in value) {
+    (value as Disposable)[Symbol.dispose]();
+  } else if (value !== null && typeof value === "object") {
+    tf.dispose(value as tf.TensorContainer);
+  }
+}
+
+/**
+ * Run `fn` (sync or async) and throw {@linkcode TensorLeakError} if the live tensor count grew.
+ *
+ * What `fn` returns is released first (tensors and tensor containers are disposed, `Disposable`s
+ * are disposed), so `assertNoLeak(() => lossFn(pred, target))` checks the function, not its result.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { assertNoLeak } from "./leak.ts";
+ * await initBackend("cpu");
+ * const x = tf.ones([4]);
+ * await assertNoLeak(() => tf.tidy(() => tf.sum(tf.square(x))));
+ * ```
+ */
+export async function assertNoLeak(
+  fn: () => unknown,
+  options: AssertNoLeakOptions = {},
+): Promise<void> {
+  for (let i = 0; i < (options.warmup ?? 0); i++) release(await fn());
+  const before = memorySnapshot();
+  release(await fn());
+  const after = memorySnapshot();
+  if (after.tensors > before.tensors) {
+    throw new TensorLeakError(
+      options.label ?? "the function",
+      after.tensors - before.tensors,
+      after.bytes - before.bytes,
+    );
+  }
+}
+
+/** A per-step leak guard: see {@linkcode leakGuard}. */
+export interface LeakGuard {
+  /** Call after step `step` (1-based) has finished; throws {@linkcode TensorLeakError} on growth. */
+  check(step: number): void;
+  /** The tensor count the guard holds steps to, once warm-up is over. */
+  readonly baseline: MemorySnapshot | undefined;
+}
+
+/** Options of {@linkcode leakGuard}. */
+export interface LeakGuardOptions {
+  /** Steps allowed to create long-lived tensors (optimizer slots appear on step 1). Default 1. */
+  readonly warmupSteps?: number;
+}
+
+/**
+ * A guard for training loops: after the warm-up steps, the live tensor count must not grow.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { leakGuard } from "./leak.ts";
+ * await initBackend("cpu");
+ * const guard = leakGuard();
+ * for (let step = 1; step <= 3; step++) {
+ *   tf.tidy(() => {
+ *     tf.add(tf.ones([2]), 1);
+ *   });
+ *   guard.check(step);
+ * }
+ * ```
+ */
+export function leakGuard(options: LeakGuardOptions = {}): LeakGuard {
+  const warmup = options.warmupSteps ?? 1;
+  let baseline: MemorySnapshot | undefined;
+  return {
+    get baseline() {
+      return baseline;
+    },
+    check(step: number): void {
+      const now = memorySnapshot();
+      if (step <= warmup || baseline === undefined) {
+        baseline = now;
+        return;
+      }
+      if (now.tensors > baseline.tensors) {
+        throw new TensorLeakError(
+          `step ${step}`,
+          now.tensors - baseline.tensors,
+          now.bytes - baseline.bytes,
+        );
+      }
+    },
+  };
+}

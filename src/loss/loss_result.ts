@@ -1,0 +1,33 @@
+/**
+ * What evaluating a loss gives: the scalar to minimise and its named terms.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * The total loss and each named term (`pixel`, `feature:block2_conv2`, `style:block3_conv3`, `tv`),
+ * each already weighted, so `total` is the sum of `terms`. The caller owns the tensors.
+ */
+export interface LossResult {
+  /** The weighted sum of all terms. */
+  readonly total: tf.Scalar;
+  /** Every term by its readable name, weighted. */
+  readonly terms: Readonly<Record<string, tf.Scalar>>;
+}
+
+/**
+ * A loss ready to use in training: prediction and target (NHWC, same shape) → {@linkcode LossResult}.
+ * Gradients flow to `pred`; the target side is computed without a tape.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import type { LossFn } from "./loss_result.ts";
+ * const l1: LossFn = (pred, target) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(pred, target))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * ```
+ */
+export type LossFn = (pred: tf.Tensor4D, target: tf.Tensor4D) => LossResult;

@@ -1,0 +1,56 @@
+/**
+ * The contract every loss network fulfils: layer order, input convention, one-pass extraction.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs-core";
+import type { Owner } from "../lifetime/mod.ts";
+
+/** The value range the caller's images are in. The network converts from it to what it needs. */
+export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]";
+
+/**
+ * What a network's weights expect as input.
+ *
+ * - `caffe`: Keras VGG weights: RGB→BGR, 0–255, minus the ImageNet mean [103.939, 116.779, 123.68].
+ * - `torch`: torchvision weights: RGB in [0,1], minus mean [0.485, 0.456, 0.406], divided by
+ *   std [0.229, 0.224, 0.225].
+ * - `none`: the network takes the caller's tensor as it is.
+ */
+export type Preprocessing = "caffe" | "torch" | "none";
+
+/** The input convention of a loss network. */
+export interface InputConvention {
+  /** The preprocessing its weights need. */
+  readonly preprocessing: Preprocessing;
+  /** The range the caller promised for its images. */
+  readonly range: InputRange;
+}
+
+/**
+ * A frozen network whose intermediate activations feed perceptual losses.
+ *
+ * `extract` computes exactly the requested layers in ONE forward pass that stops at the deepest of
+ * them, and returns a record keyed by the names as requested (aliases included). The caller owns
+ * the returned tensors. Inputs are NHWC with 1 or 3 channels in the convention's range.
+ *
+ * @example
+ * ```ts
+ * import type { LossNetwork } from "./loss_network.ts";
+ * function deepest<L extends string>(net: LossNetwork<L>, wanted: readonly L[]): L {
+ *   return wanted.reduce((a, b) => net.depthOf(a) >= net.depthOf(b) ? a : b);
+ * }
+ * ```
+ */
+export interface LossNetwork<L extends string> extends Owner {
+  /** A readable name, e.g. `vgg16(imagenet)`. */
+  readonly name: string;
+  /** The canonical layer names in forward order. */
+  readonly layers: readonly L[];
+  /** How inputs are interpreted and preprocessed. */
+  readonly inputConvention: InputConvention;
+  /** Position of a layer (or alias) in forward order; deeper layers have larger numbers. */
+  depthOf(layer: L): number;
+  /** The requested activations of `x`, from one forward pass truncated at the deepest of them. */
+  extract<K extends L>(x: tf.Tensor4D, layers: readonly K[]): Record<K, tf.Tensor4D>;
+}
