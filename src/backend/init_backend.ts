@@ -124,9 +124,24 @@ async function startTensorflow(): Promise<string | undefined> {
     "CUDA 11.2 + cuDNN 8.1 present, or the same with tfjs-node for the CPU build)";
 }
 
+/**
+ * Mesa's Vulkan loader prints "XDG_RUNTIME_DIR is invalid or not set" on every adapter query when
+ * the variable is unset (containers, CI); a private temporary directory silences it.
+ */
+function quietVulkanLoader(): void {
+  try {
+    if (readEnv("XDG_RUNTIME_DIR") === undefined) {
+      Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "xdg-runtime-" }));
+    }
+  } catch {
+    // Without --allow-env/--allow-write the message merely stays.
+  }
+}
+
 async function startWebgpu(byName: boolean): Promise<string | undefined> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (gpu === undefined) return "navigator.gpu is absent in this runtime";
+  quietVulkanLoader();
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter();

@@ -1,0 +1,123 @@
+/**
+ * Typed errors of the data pipeline; each message names the file or the bad value and the fix.
+ *
+ * @module
+ */
+
+function causeText(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * An image file could not be read or decoded.
+ *
+ * @example
+ * ```ts
+ * import { ImageReadError } from "./errors.ts";
+ * console.log(new ImageReadError("a.png", new Error("truncated")).message);
+ * ```
+ */
+export class ImageReadError extends Error {
+  /** The file that failed. */
+  readonly path: string;
+  /** Build the error for `path`; `cause` is the decoder's or the file system's error. */
+  constructor(path: string, cause: unknown) {
+    super(
+      `cannot read image '${path}': ${causeText(cause)} ` +
+        "(is it a readable PNG or JPEG file, and was --allow-read/--allow-ffi given?)",
+      { cause },
+    );
+    this.name = "ImageReadError";
+    this.path = path;
+  }
+}
+
+/**
+ * An image could not be encoded or written.
+ *
+ * @example
+ * ```ts
+ * import { ImageWriteError } from "./errors.ts";
+ * console.log(new ImageWriteError("out.gif", "unsupported extension").message);
+ * ```
+ */
+export class ImageWriteError extends Error {
+  /** The file that could not be written. */
+  readonly path: string;
+  /** Build the error for `path`. */
+  constructor(path: string, cause: unknown) {
+    super(`cannot write image '${path}': ${causeText(cause)}`, { cause });
+    this.name = "ImageWriteError";
+    this.path = path;
+  }
+}
+
+/**
+ * A folder that should hold images is missing, not a folder, or holds no PNG/JPEG file.
+ *
+ * @example
+ * ```ts
+ * import { ImageFolderError } from "./errors.ts";
+ * console.log(new ImageFolderError("data/", "holds no .png, .jpg or .jpeg file").message);
+ * ```
+ */
+export class ImageFolderError extends Error {
+  /** The folder. */
+  readonly dir: string;
+  /** Build the error for `dir`; `problem` says what is wrong with it. */
+  constructor(dir: string, problem: string, cause?: unknown) {
+    super(`image folder '${dir}' ${problem}`, cause === undefined ? undefined : { cause });
+    this.name = "ImageFolderError";
+    this.dir = dir;
+  }
+}
+
+/**
+ * A crop does not fit inside an image.
+ *
+ * @example
+ * ```ts
+ * import { CropTooLargeError } from "./errors.ts";
+ * console.log(new CropTooLargeError("small.png", [32, 40], [64, 64]).message);
+ * ```
+ */
+export class CropTooLargeError extends Error {
+  /** The image (a file path, or a description). */
+  readonly image: string;
+  /** The image's [height, width]. */
+  readonly imageSize: readonly [number, number];
+  /** The requested crop's [height, width]. */
+  readonly cropSize: readonly [number, number];
+  /** Build the error. */
+  constructor(
+    image: string,
+    imageSize: readonly [number, number],
+    cropSize: readonly [number, number],
+  ) {
+    super(
+      `crop ${cropSize[0]}x${cropSize[1]} (HxW) is larger than image '${image}' ` +
+        `(${imageSize[0]}x${imageSize[1]}); use a smaller crop or remove the image`,
+    );
+    this.name = "CropTooLargeError";
+    this.image = image;
+    this.imageSize = imageSize;
+    this.cropSize = cropSize;
+  }
+}
+
+/**
+ * A tensor or pixel buffer has the wrong rank, channel count, size or value.
+ *
+ * @example
+ * ```ts
+ * import { ImageShapeError } from "./errors.ts";
+ * console.log(new ImageShapeError("bicubicDownscale: image 63x64 is not divisible by 2").message);
+ * ```
+ */
+export class ImageShapeError extends Error {
+  /** Build the error with a message naming the function, the bad value and the fix. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ImageShapeError";
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * PNG and JPEG decoding and encoding through sharp (libvips), as float tensors in [0, 1].
+ *
+ * Pixels are taken as stored, without colour management (like PIL, scikit-image and torchvision):
+ * sharp's default conversion of embedded ICC profiles to sRGB would move some JPEGs' values by
+ * several levels and break comparisons with published numbers. EXIF orientation is not applied.
+ * Needs `--allow-read` (and `--allow-write` to save), `--allow-env` and `--allow-ffi`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import sharp from "sharp";
+import { ImageReadError, ImageShapeError, ImageWriteError } from "./errors.ts";
+import { checkPixels, type Pixels, pixelsToTensor, tensorToPixels } from "./pixels.ts";
+
+/** Channel counts an image can be loaded with. */
+export type ChannelCount = 1 | 3 | 4;
+
+/** Options of {@linkcode loadImage} and {@linkcode decodeImage}. */
+export interface LoadImageOptions {
+  /**
+   * Channels wanted (default 3, RGB): grey images are replicated to RGB, alpha is dropped;
+   * `1` gives BT.601 luma (0.299 R + 0.587 G + 0.114 B); `4` adds an opaque alpha when absent.
+   */
+  readonly channels?: ChannelCount;
+}
+
+/** Encoded file formats. */
+export type ImageFormat = "png" | "jpeg";
+
+/** Options of {@linkcode saveImage} and {@linkcode encodeImage}. */
+export interface SaveImageOptions {
+  /** JPEG quality 1-100 (default 90); ignored for PNG. */
+  readonly quality?: number;
+  /** Overrides the format the extension implies. */
+  readonly format?: ImageFormat;
+}
+
+/**
+ * Decoded samples as stored (8-bit, 16-bit, or float after a luma conversion): what the pair
+ * pipeline caches, a quarter of the memory of float pixels for 8-bit files. Internal.
+ */
+export interface Samples {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly data: Uint8Array | Uint16Array | Float32Array;
+  /** The value that means 1.0: 255, 65535 or 1. */
+  readonly max: number;
+}
+
+function convertChannels(s: Samples, channels: ChannelCount): Samples {
+  if (s.channels === channels) return s;
+  const n = s.height * s.width;
+  const src = s.data;
+  const c = s.channels;
+  if (channels === 1) {
+    const data = new Float32Array(n);
+    const k = 1 / s.max;
+    for (let i = 0; i < n; i++) {
+      const j = i * c;
+      data[i] = c >= 3
+        ? (0.299 * src[j]! + 0.587 * src[j + 1]! + 0.114 * src[j + 2]!) * k
+        : src[j]! * k;
+    }
+    return { height: s.height, width: s.width, channels: 1, data, max: 1 };
+  }
+  // Grey (+ alpha) to RGB (+ alpha): replicate, staying in the stored sample type.
+  const data = new (src.constructor as Uint8ArrayConstructor)(n * channels);
+  for (let i = 0; i < n; i++) {
+    const j = i * c;
+    const o = i * channels;
+    const g = src[j]!;
+    data[o] = g;
+    data[o + 1] = c >= 3 ? src[j + 1]! : g;
+    data[o + 2] = c >= 3 ? src[j + 2]! : g;
+    if (channels === 4) data[o + 3] = c === 4 ? src[j + 3]! : c === 2 ? src[j + 1]! : s.max;
+  }
+  return { height: s.height, width: s.width, channels, data, max: s.max };
+}
+
+/**
+ * Decode PNG or JPEG bytes to stored samples (internal; see {@linkcode decodeImage}).
+ */
+export async function decodeSamples(
+  bytes: Uint8Array,
+  label: string,
+  options: LoadImageOptions = {},
+): Promise<Samples> {
+  const channels = options.channels ?? 3;
+  if (channels !== 1 && channels !== 3 && channels !== 4) {
+    throw new ImageShapeError(`decodeImage: channels must be 1, 3 or 4, got ${channels}`);
+  }
+  let raw: { data: Uint8Array; info: { width: number; height: number; channels: number } };
+  try {
+    // sharp narrows 16-bit files to 8 bits unless asked to keep them ("rgb16" + ushort output).
+    const wide = (await sharp(bytes).metadata()).depth === "ushort";
+    let pipeline = sharp(bytes, { failOn: "error" }).keepIccProfile();
+    pipeline = channels === 4 ? pipeline.ensureAlpha() : pipeline.removeAlpha();
+    if (wide) pipeline = pipeline.toColourspace("rgb16");
+    raw = await pipeline.raw(wide ? { depth: "ushort" } : {}).toBuffer({
+      resolveWithObject: true,
+    });
+  } catch (e) {
+    throw new ImageReadError(label, e);
+  }
+  const { width, height, channels: got } = raw.info;
+  const depth = (raw.info as { depth?: string }).depth ?? "uchar";
+  const n = width * height * got;
+  let samples: Samples;
+  if (depth === "ushort") {
+    // Copy: the Buffer may be a view into a shared pool with an odd offset.
+    const data = new Uint16Array(n);
+    const view = new DataView(raw.data.buffer, raw.data.byteOffset, n * 2);
+    for (let i = 0; i < n; i++) data[i] = view.getUint16(2 * i, true);
+    samples = { height, width, channels: got, data, max: 65535 };
+  } else if (depth === "uchar") {
+    samples = { height, width, channels: got, data: new Uint8Array(raw.data), max: 255 };
+  } else {
+    throw new ImageReadError(label, new Error(`unsupported sample format '${depth}'`));
+  }
+  return convertChannels(samples, channels);
+}
+
+/**
+ * Copy a window of stored samples into float pixels in [0, 1] (internal).
+ */
+export function cropSamples(
+  s: Samples,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+): Pixels {
+  const c = s.channels;
+  const data = new Float32Array(height * width * c);
+  const k = 1 / s.max;
+  const rowLen = width * c;
+  for (let y = 0; y < height; y++) {
+    const src = ((top + y) * s.width + left) * c;
+    const dst = y * rowLen;
+    for (let j = 0; j < rowLen; j++) data[dst + j] = s.data[src + j]! * k;
+  }
+  return { height, width, channels: c, data };
+}
+
+/**
+ * Decode PNG or JPEG bytes to pixels in [0, 1]; `label` names the source in errors.
+ *
+ * @example
+ * ```ts
+ * import { decodeImage, encodeImage } from "./image_io.ts";
+ * const png = await encodeImage(
+ *   { height: 1, width: 2, channels: 3, data: new Float32Array([1, 0, 0, 0, 0, 1]) },
+ *   "png",
+ * );
+ * console.log((await decodeImage(png, "inline")).data); // Float32Array [1, 0, 0, 0, 0, 1]
+ * ```
+ */
+export async function decodeImage(
+  bytes: Uint8Array,
+  label: string,
+  options: LoadImageOptions = {},
+): Promise<Pixels> {
+  const s = await decodeSamples(bytes, label, options);
+  return cropSamples(s, 0, 0, s.height, s.width);
+}
+
+/**
+ * Read a file's bytes; errors name the file.
+ */
+export async function readImageBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw new ImageReadError(path, e);
+  }
+}
+
+/**
+ * Read and decode an image file to pixels in [0, 1] (HWC). Errors name the file.
+ *
+ * @example
+ * ```ts
+ * import { readPixels } from "./image_io.ts";
+ * const p = await readPixels("../shared/data/train/skimage_chelsea.png");
+ * console.log(p.height, p.width, p.channels); // 300 451 3
+ * ```
+ */
+export async function readPixels(path: string, options: LoadImageOptions = {}): Promise<Pixels> {
+  return await decodeImage(await readImageBytes(path), path, options);
+}
+
+/**
+ * Load a PNG or JPEG file as a float32 `[height, width, channels]` tensor in [0, 1] (RGB by
+ * default; see {@linkcode LoadImageOptions}). The caller owns the tensor. An unreadable or corrupt
+ * file throws {@linkcode ImageReadError} naming it.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { loadImage } from "./image_io.ts";
+ * await initBackend("cpu");
+ * const img = await loadImage("../shared/data/train/skimage_camera.png", { channels: 1 });
+ * console.log(img.shape); // [512, 512, 1]
+ * img.dispose();
+ * ```
+ */
+export async function loadImage(
+  path: string,
+  options: LoadImageOptions = {},
+): Promise<tf.Tensor3D> {
+  return pixelsToTensor(await readPixels(path, options));
+}
+
+function toBytes(p: Pixels): Uint8Array {
+  const out = new Uint8Array(p.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = p.data[i]!;
+    // NaN becomes 0, not a silent 255.
+    out[i] = v > 0 ? (v >= 1 ? 255 : Math.round(v * 255)) : 0;
+  }
+  return out;
+}
+
+function checkQuality(quality: number, where: string): void {
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
+    throw new ImageShapeError(
+      `${where}: JPEG quality must be an integer in 1..100, got ${quality}`,
+    );
+  }
+}
+
+/**
+ * Encode pixels (clamped to [0, 1], rounded to 8 bits) as PNG or JPEG bytes.
+ *
+ * @example
+ * ```ts
+ * import { encodeImage } from "./image_io.ts";
+ * const p = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(0.5) };
+ * const jpeg = await encodeImage(p, "jpeg", { quality: 75 });
+ * console.log(jpeg[0] === 0xff && jpeg[1] === 0xd8); // true
+ * ```
+ */
+export async function encodeImage(
+  p: Pixels,
+  format: ImageFormat,
+  options: SaveImageOptions = {},
+): Promise<Uint8Array> {
+  checkPixels(p, "encodeImage");
+  if (p.channels > 4) {
+    throw new ImageShapeError(`encodeImage: images need 1-4 channels, got ${p.channels}`);
+  }
+  const quality = options.quality ?? 90;
+  checkQuality(quality, "encodeImage");
+  const input = sharp(toBytes(p), {
+    raw: { width: p.width, height: p.height, channels: p.channels as 1 | 2 | 3 | 4 },
+  });
+  const encoded = format === "png"
+    ? input.png()
+    : (p.channels === 4 || p.channels === 2 ? input.removeAlpha() : input).jpeg({
+      quality,
+      // Plain baseline 4:2:0 JPEG, as most encoders write; no mozjpeg trellis tricks.
+      chromaSubsampling: "4:2:0",
+    });
+  const buf = await encoded.toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+function formatOf(path: string): ImageFormat | undefined {
+  const ext = path.toLowerCase().match(/\.([a-z]+)$/)?.[1];
+  return ext === "png" ? "png" : ext === "jpg" || ext === "jpeg" ? "jpeg" : undefined;
+}
+
+/**
+ * Write pixels to a file; the format comes from the extension (`.png`, `.jpg`, `.jpeg`) unless
+ * `options.format` says otherwise. Missing parent folders are created.
+ *
+ * @example
+ * ```ts
+ * import { writePixels } from "./image_io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writePixels(`${dir}/grey.png`, { height: 2, width: 2, channels: 1, data: new Float32Array(4) });
+ * ```
+ */
+export async function writePixels(
+  path: string,
+  p: Pixels,
+  options: SaveImageOptions = {},
+): Promise<void> {
+  const format = options.format ?? formatOf(path);
+  if (format === undefined) {
+    throw new ImageWriteError(
+      path,
+      "the extension is not .png, .jpg or .jpeg; pass options.format",
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await encodeImage(p, format, options);
+  } catch (e) {
+    if (e instanceof ImageShapeError) throw e;
+    throw new ImageWriteError(path, e);
+  }
+  try {
+    const slash = path.lastIndexOf("/");
+    if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+    await Deno.writeFile(path, bytes);
+  } catch (e) {
+    throw new ImageWriteError(path, e);
+  }
+}
+
+/**
+ * Save a `[height, width, channels]` tensor (values in [0, 1], clamped; 1, 3 or 4 channels) as PNG
+ * or JPEG, chosen by the extension. A `[1, h, w, c]` batch of one is accepted too. The tensor is
+ * not disposed.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { saveImage } from "./image_io.ts";
+ * await initBackend("cpu");
+ * const dir = await Deno.makeTempDir();
+ * const img = tf.randomUniform([16, 16, 3]) as tf.Tensor3D;
+ * await saveImage(`${dir}/noise.jpg`, img, { quality: 80 });
+ * img.dispose();
+ * ```
+ */
+export async function saveImage(
+  path: string,
+  img: tf.Tensor3D | tf.Tensor4D,
+  options: SaveImageOptions = {},
+): Promise<void> {
+  let t: tf.Tensor3D;
+  if (img.rank === 4) {
+    if (img.shape[0] !== 1) {
+      throw new ImageShapeError(
+        `saveImage('${path}'): got a batch of ${img.shape[0]} images; save them one at a time`,
+      );
+    }
+    t = tf.squeeze(img, [0]) as tf.Tensor3D;
+  } else {
+    t = img as tf.Tensor3D;
+  }
+  try {
+    await writePixels(path, await tensorToPixels(t), options);
+  } finally {
+    if (t !== img) t.dispose();
+  }
+}

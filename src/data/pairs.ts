@@ -1,0 +1,380 @@
+/**
+ * Training pairs: random crops of a folder of images, degraded into inputs, batched as tensors,
+ * deterministic for a seed, with the next batch prepared while the consumer works.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { setImmediate } from "node:timers";
+import {
+  cropShape,
+  type CropSize,
+  type FlipOptions,
+  randomCropWindow,
+  randomDihedral,
+} from "./augment.ts";
+import type { BicubicOptions } from "./bicubic.ts";
+import {
+  bicubicDegradation,
+  chainDegradations,
+  type Degradation,
+  jpegDegradation,
+} from "./degrade.ts";
+import { ImageShapeError } from "./errors.ts";
+import { imageFolder } from "./image_folder.ts";
+import {
+  type ChannelCount,
+  cropSamples,
+  decodeSamples,
+  readImageBytes,
+  type Samples,
+} from "./image_io.ts";
+import { checkPixels, flipPixels, type Pixels, stackPixels } from "./pixels.ts";
+import { deriveSeed, mulberry32, shuffledIndices } from "./rng.ts";
+
+/**
+ * A batch of (input, target) pairs; whoever receives it owns the tensors and must dispose them
+ * (`tf.dispose(batch)`: a type alias, so it is a `tf.TensorContainer`).
+ */
+export type PairBatch = {
+  /** Degraded crops, `[batch, h', w', c']`. */
+  readonly input: tf.Tensor4D;
+  /** Clean crops, `[batch, h, w, c]`. */
+  readonly target: tf.Tensor4D;
+};
+
+/**
+ * A super-resolution batch; whoever receives it owns the tensors and must dispose them
+ * (`tf.dispose(batch)`: a type alias, so it is a `tf.TensorContainer`).
+ */
+export type SrBatch = {
+  /** Bicubic-downscaled crops, `[batch, crop/scale, crop/scale, c]`, in [0, 1]. */
+  readonly lowRes: tf.Tensor4D;
+  /** The clean crops, `[batch, crop, crop, c]`, in [0, 1]. */
+  readonly highRes: tf.Tensor4D;
+};
+
+/** Where the images come from and how they are cut and ordered. Give one of dir, files, images. */
+export interface PairStreamOptions {
+  /** A folder of PNG/JPEG images (see {@linkcode imageFolder}). */
+  readonly dir?: string;
+  /** Explicit image files. */
+  readonly files?: readonly string[];
+  /** Images already in memory. */
+  readonly images?: readonly Pixels[];
+  /** With `dir`: include sub-folders (default false). */
+  readonly recursive?: boolean;
+  /** Channels to load (default 3). */
+  readonly channels?: ChannelCount;
+  /** Target crop size; every image must be at least this large. */
+  readonly crop: CropSize;
+  /** Crops per batch. */
+  readonly batchSize: number;
+  /** The seed: same seed, same options, same images → the same batches. */
+  readonly seed: number;
+  /** Random flips (and transposes of square crops); default true, `false` for none. */
+  readonly augment?: boolean | FlipOptions;
+  /** Crops taken from each image per epoch (default 1). */
+  readonly cropsPerImage?: number;
+  /** Stop after this many epochs (epoch = every image `cropsPerImage` times, in shuffled order). */
+  readonly epochs?: number;
+  /** Stop after this many batches (counted from `startBatch`). Default: never stop. */
+  readonly batches?: number;
+  /** Start at this batch index, e.g. to resume training at step N with the same data. */
+  readonly startBatch?: number;
+  /** Prepare the next batch while the consumer works on this one (default true). */
+  readonly prefetch?: boolean;
+}
+
+/** Options of {@linkcode imagePairs}. */
+export interface ImagePairsOptions extends PairStreamOptions {
+  /** Makes the input from the target crop, e.g. {@linkcode grayscaleDegradation}. */
+  readonly degrade: Degradation;
+}
+
+/** Options of {@linkcode srPairs}. */
+export interface SrPairsOptions extends PairStreamOptions {
+  /** Downscale factor; `crop` must be a multiple of it. */
+  readonly scale: number;
+  /**
+   * The bicubic downscale's options; default `{ quantize: "uint8" }`, which makes low-res crops
+   * exactly as the standard test sets' LR files were made.
+   */
+  readonly bicubic?: BicubicOptions;
+  /** Also JPEG-compress the low-res crops at this quality, or one drawn from `[min, max]`. */
+  readonly jpegQuality?: number | readonly [number, number];
+}
+
+/** Facts about a stream, known once its images are decoded. */
+export interface PairStreamInfo {
+  /** The images, as file paths (or `images[i]` for in-memory ones), in sampling order. */
+  readonly sources: readonly string[];
+  /** Crops per epoch: images × `cropsPerImage`. */
+  readonly samplesPerEpoch: number;
+  /** `samplesPerEpoch / batchSize` (batches run across epoch boundaries, so it may be fractional). */
+  readonly batchesPerEpoch: number;
+  /** Batches one iteration yields (`Infinity` when unbounded). */
+  readonly batches: number;
+}
+
+/**
+ * A re-iterable stream of batches. Each `for await` starts again at `startBatch` and yields the
+ * same batches; images are decoded once (on the first iteration or {@linkcode PairStream.prepare})
+ * and cached as 8-bit samples. Every batch yielded belongs to the consumer, who must dispose it
+ * (`tf.dispose(batch)`); a batch prepared ahead is disposed by the stream when the loop ends.
+ */
+export interface PairStream<B> extends AsyncIterable<B> {
+  /** Decode and check every image now (idempotent); errors name the bad file. */
+  prepare(): Promise<PairStreamInfo>;
+}
+
+interface Prepared {
+  readonly info: PairStreamInfo;
+  readonly images: readonly Samples[];
+}
+
+function positiveInt(v: number | undefined, name: string, where: string): void {
+  if (v !== undefined && (!Number.isInteger(v) || v <= 0)) {
+    throw new ImageShapeError(`${where}: ${name} must be a positive integer, got ${v}`);
+  }
+}
+
+async function decodeAll(
+  paths: readonly string[],
+  channels: ChannelCount,
+): Promise<Samples[]> {
+  const out: Samples[] = new Array(paths.length);
+  let next = 0;
+  // sharp decodes on libuv's pool: a few at a time keeps the cores busy without a memory spike.
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) {
+      const i = next++;
+      const path = paths[i]!;
+      out[i] = await decodeSamples(await readImageBytes(path), path, { channels });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, paths.length) }, worker));
+  return out;
+}
+
+function pairStream<B>(
+  options: PairStreamOptions,
+  degrade: Degradation,
+  where: string,
+  wrap: (input: tf.Tensor4D, target: tf.Tensor4D) => B,
+): PairStream<B> {
+  const sourcesGiven = [options.dir, options.files, options.images].filter((s) => s !== undefined);
+  if (sourcesGiven.length !== 1) {
+    throw new ImageShapeError(`${where}: give exactly one of dir, files or images`);
+  }
+  const [cropH, cropW] = cropShape(options.crop, where);
+  positiveInt(options.batchSize, "batchSize", where);
+  positiveInt(options.cropsPerImage, "cropsPerImage", where);
+  positiveInt(options.epochs, "epochs", where);
+  positiveInt(options.batches, "batches", where);
+  if (options.epochs !== undefined && options.batches !== undefined) {
+    throw new ImageShapeError(`${where}: give epochs or batches, not both`);
+  }
+  const startBatch = options.startBatch ?? 0;
+  if (!Number.isInteger(startBatch) || startBatch < 0) {
+    throw new ImageShapeError(`${where}: startBatch must be an integer >= 0, got ${startBatch}`);
+  }
+  if (!Number.isFinite(options.seed)) {
+    throw new ImageShapeError(`${where}: seed must be a finite number, got ${options.seed}`);
+  }
+  const channels = options.channels ?? 3;
+  const flips: FlipOptions | undefined = options.augment === false
+    ? undefined
+    : options.augment === true || options.augment === undefined
+    ? {}
+    : options.augment;
+  const batchSize = options.batchSize;
+  const seed = options.seed;
+
+  let preparing: Promise<Prepared> | undefined;
+  const prepare = (): Promise<Prepared> => {
+    preparing ??= (async (): Promise<Prepared> => {
+      let sources: string[];
+      let images: Samples[];
+      if (options.images !== undefined) {
+        if (options.images.length === 0) throw new ImageShapeError(`${where}: images is empty`);
+        sources = options.images.map((_, i) => `images[${i}]`);
+        images = options.images.map((p, i) => {
+          checkPixels(p, `${where}: images[${i}]`);
+          return { ...p, max: 1 };
+        });
+      } else {
+        sources = options.files !== undefined
+          ? [...options.files]
+          : await imageFolder(options.dir!, { recursive: options.recursive });
+        if (sources.length === 0) throw new ImageShapeError(`${where}: files is empty`);
+        images = await decodeAll(sources, channels);
+      }
+      images.forEach((img, i) => {
+        // Checked for every image now, not when it is first drawn hours into training.
+        randomCropWindow(img.height, img.width, [cropH, cropW], mulberry32(0), sources[i]);
+        if (img.channels !== images[0]!.channels) {
+          throw new ImageShapeError(
+            `${where}: '${sources[i]}' has ${img.channels} channels, '${sources[0]}' has ` +
+              `${images[0]!.channels}; load them with the same 'channels' option`,
+          );
+        }
+      });
+      const samplesPerEpoch = images.length * (options.cropsPerImage ?? 1);
+      const batches = options.batches ??
+        (options.epochs !== undefined
+          ? Math.max(0, Math.ceil((options.epochs * samplesPerEpoch) / batchSize) - startBatch)
+          : Infinity);
+      return {
+        images,
+        info: { sources, samplesPerEpoch, batchesPerEpoch: samplesPerEpoch / batchSize, batches },
+      };
+    })();
+    // A failed preparation may be retried (e.g. after fixing the folder).
+    preparing.catch(() => (preparing = undefined));
+    return preparing;
+  };
+
+  async function* iterate(): AsyncGenerator<B, void, undefined> {
+    const { images, info } = await prepare();
+    const perEpoch = info.samplesPerEpoch;
+    let permEpoch = -1;
+    let perm: Int32Array = new Int32Array(0);
+    const sample = async (s: number): Promise<[Pixels, Pixels]> => {
+      const epoch = Math.floor(s / perEpoch);
+      if (epoch !== permEpoch) {
+        perm = shuffledIndices(perEpoch, mulberry32(deriveSeed(seed, 0x5eed, epoch)));
+        permEpoch = epoch;
+      }
+      const index = perm[s - epoch * perEpoch]! % images.length;
+      const img = images[index]!;
+      const rng = mulberry32(deriveSeed(seed, s));
+      const { top, left } = randomCropWindow(
+        img.height,
+        img.width,
+        [cropH, cropW],
+        rng,
+        info.sources[index],
+      );
+      let target = cropSamples(img, top, left, cropH, cropW);
+      if (flips !== undefined) {
+        const d = randomDihedral(rng, flips, cropH === cropW);
+        if (d.horizontal || d.vertical || d.transpose) target = flipPixels(target, d);
+      }
+      return [await degrade(target, rng), target];
+    };
+    const makeBatch = async (k: number): Promise<B> => {
+      const pairs: [Pixels, Pixels][] = [];
+      // In order: the epoch permutation cache is filled sequentially.
+      for (let i = 0; i < batchSize; i++) pairs.push(await sample(k * batchSize + i));
+      const target = stackPixels(pairs.map((p) => p[1]));
+      let input: tf.Tensor4D;
+      try {
+        input = stackPixels(pairs.map((p) => p[0]));
+      } catch (e) {
+        target.dispose();
+        throw e;
+      }
+      return wrap(input, target);
+    };
+    const schedule = (k: number): Promise<B> => {
+      // setImmediate: the work runs as soon as the consumer yields to the event loop (timers, I/O,
+      // a GPU read-back), without setTimeout's extra millisecond when it never does.
+      const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => makeBatch(k));
+      p.catch(() => {}); // surfaced when awaited; never an unhandled rejection
+      return p;
+    };
+    const end = startBatch + info.batches;
+    let pending: Promise<B> | undefined;
+    try {
+      for (let k = startBatch; k < end; k++) {
+        const batch = await (pending ?? makeBatch(k));
+        pending = undefined;
+        if (options.prefetch !== false && k + 1 < end) pending = schedule(k + 1);
+        yield batch;
+      }
+    } finally {
+      if (pending !== undefined) {
+        const left = await pending.catch(() => undefined);
+        if (left !== undefined) tf.dispose(left as tf.TensorContainer);
+      }
+    }
+  }
+
+  return {
+    async prepare(): Promise<PairStreamInfo> {
+      return (await prepare()).info;
+    },
+    [Symbol.asyncIterator](): AsyncIterator<B> {
+      return iterate();
+    },
+  };
+}
+
+/**
+ * Batches of (degraded input, clean target) crops from images, for any image-to-image task:
+ * random crop → random flips → `degrade`. Deterministic for a seed; see {@linkcode PairStream}
+ * for ownership (the consumer disposes every batch).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { grayscaleDegradation } from "./degrade.ts";
+ * import { imagePairs } from "./pairs.ts";
+ * await initBackend("cpu");
+ * const pairs = imagePairs({
+ *   dir: "../shared/data/train", crop: 64, batchSize: 4, seed: 1, batches: 2,
+ *   degrade: grayscaleDegradation(),
+ * });
+ * for await (const batch of pairs) {
+ *   console.log(batch.input.shape, batch.target.shape); // [4, 64, 64, 1] [4, 64, 64, 3]
+ *   tf.dispose(batch);
+ * }
+ * ```
+ */
+export function imagePairs(options: ImagePairsOptions): PairStream<PairBatch> {
+  return pairStream(options, options.degrade, "imagePairs", (input, target) => ({ input, target }));
+}
+
+/**
+ * Super-resolution batches: random `crop` patches (high-res) and their MATLAB-bicubic
+ * downscales by `scale` (low-res), both in [0, 1]. Deterministic for a seed; infinite unless
+ * `epochs` or `batches` is given; the next batch is prepared while the consumer works. The
+ * consumer owns and must dispose every batch (`tf.dispose(batch)`). A crop larger than an
+ * image throws {@linkcode CropTooLargeError} naming it, before the first batch.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { srPairs } from "./pairs.ts";
+ * await initBackend("cpu");
+ * const data = srPairs({ dir: "../shared/data/train", scale: 2, crop: 64, batchSize: 4, seed: 42 });
+ * let step = 0;
+ * for await (const { lowRes, highRes } of data) {
+ *   console.log(lowRes.shape, highRes.shape); // [4, 32, 32, 3] [4, 64, 64, 3]
+ *   tf.dispose([lowRes, highRes]);
+ *   if (++step === 3) break; // the stream disposes the batch it had prepared
+ * }
+ * ```
+ */
+export function srPairs(options: SrPairsOptions): PairStream<SrBatch> {
+  const { scale } = options;
+  if (!Number.isInteger(scale) || scale < 1) {
+    throw new ImageShapeError(`srPairs: scale must be a positive integer, got ${scale}`);
+  }
+  const [h, w] = cropShape(options.crop, "srPairs");
+  if (h % scale !== 0 || w % scale !== 0) {
+    throw new ImageShapeError(
+      `srPairs: crop ${h}x${w} is not a multiple of scale ${scale}; use e.g. ${
+        Math.max(scale, Math.round(h / scale) * scale)
+      }`,
+    );
+  }
+  const down = bicubicDegradation(scale, options.bicubic ?? { quantize: "uint8" });
+  const degrade = options.jpegQuality === undefined
+    ? down
+    : chainDegradations(down, jpegDegradation(options.jpegQuality));
+  return pairStream(options, degrade, "srPairs", (lowRes, highRes) => ({ lowRes, highRes }));
+}

@@ -1,0 +1,142 @@
+/**
+ * Training batches and resumable data sources.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { SrBatch } from "../data/pairs.ts";
+import { TrainingDataError } from "./errors.ts";
+
+export type { SrBatch };
+
+/** A batch as the model sees it: `input` goes into the model, `target` into the loss. NHWC. */
+export interface InputTargetBatch {
+  /** The model input. */
+  readonly input: tf.Tensor4D;
+  /** What the prediction is compared with. */
+  readonly target: tf.Tensor4D;
+}
+
+/** Either batch shape; `{ lowRes, highRes }` is read as `{ input: lowRes, target: highRes }`. */
+export type Batch = InputTargetBatch | SrBatch;
+
+/**
+ * Where a resumable data source starts: the trainer's seed, the 0-based epoch, and how many
+ * batches of that epoch were already consumed.
+ */
+export interface DataPosition {
+  /** The trainer's seed (stored in checkpoints, so a resumed run gets the same one). */
+  readonly seed: number;
+  /** The 0-based epoch to produce. */
+  readonly epoch: number;
+  /** Batches of this epoch already consumed; the source must start with batch number `batch`. */
+  readonly batch: number;
+}
+
+/**
+ * A resumable data source: given a position, the batches from there on.
+ *
+ * Contract: for a fixed `seed` and `epoch`, `factory({ seed, epoch, batch: k })` yields exactly
+ * what `factory({ seed, epoch, batch: 0 })` yields after its first `k` batches, and each call
+ * makes fresh tensors (the trainer disposes every batch it takes). An epoch ends when the
+ * iterable ends. This is what makes a killed-and-resumed run take the same batches as an
+ * uninterrupted one without replaying the epoch.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import type { DataFactory } from "./batch.ts";
+ * const noise: DataFactory = async function* ({ seed, epoch, batch }) {
+ *   for (let i = batch; i < 10; i++) {
+ *     const s = seed * 1_000_003 + epoch * 1_009 + i;
+ *     const input = tf.randomUniform([2, 8, 8, 3], 0, 1, "float32", s) as tf.Tensor4D;
+ *     yield { input, target: tf.clone(input) };
+ *   }
+ * };
+ * ```
+ */
+export type DataFactory = (position: DataPosition) => AsyncIterable<Batch> | Iterable<Batch>;
+
+/**
+ * What `fit` trains on: a {@linkcode DataFactory} (resumable without replay), or any iterable of
+ * batches. A plain iterable is iterated again for each epoch; on resume its first batches are
+ * replayed and dropped, which is exact only if it yields the same batches every time.
+ */
+export type TrainingData = DataFactory | AsyncIterable<Batch> | Iterable<Batch>;
+
+function checkTensor(t: unknown, field: string, where: string): tf.Tensor4D {
+  if (!(t instanceof tf.Tensor)) {
+    throw new TrainingDataError(`${where}: '${field}' is not a tensor (got ${typeof t})`);
+  }
+  if (t.isDisposed) {
+    throw new TrainingDataError(
+      `${where}: '${field}' is already disposed; fit() disposes every batch after its step, so ` +
+        "a data source must make fresh tensors for each batch (use a DataFactory, or tf.clone)",
+    );
+  }
+  if (t.rank !== 4) {
+    throw new TrainingDataError(
+      `${where}: '${field}' must be NHWC (rank 4), got shape [${t.shape.join(", ")}]`,
+    );
+  }
+  return t as tf.Tensor4D;
+}
+
+/**
+ * Read either batch shape as `{ input, target }`, checking both are live rank-4 tensors.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { inputTarget } from "./batch.ts";
+ * await initBackend("cpu");
+ * const lowRes = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+ * const highRes = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
+ * console.log(inputTarget({ lowRes, highRes }).input === lowRes); // true
+ * ```
+ */
+export function inputTarget(batch: Batch, where = "batch"): InputTargetBatch {
+  if (batch === null || typeof batch !== "object") {
+    throw new TrainingDataError(`${where} must be { input, target } or { lowRes, highRes }`);
+  }
+  if ("input" in batch || "target" in batch) {
+    const b = batch as InputTargetBatch;
+    return {
+      input: checkTensor(b.input, "input", where),
+      target: checkTensor(b.target, "target", where),
+    };
+  }
+  if ("lowRes" in batch || "highRes" in batch) {
+    const b = batch as SrBatch;
+    return {
+      input: checkTensor(b.lowRes, "lowRes", where),
+      target: checkTensor(b.highRes, "highRes", where),
+    };
+  }
+  throw new TrainingDataError(
+    `${where} has fields {${Object.keys(batch).join(", ")}}; expected { input, target } or ` +
+      "{ lowRes, highRes }",
+  );
+}
+
+/**
+ * Dispose every tensor-valued field of a batch (extra fields such as masks included).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { disposeBatch } from "./batch.ts";
+ * await initBackend("cpu");
+ * const b = { input: tf.zeros([1, 2, 2, 1]), target: tf.zeros([1, 2, 2, 1]) };
+ * disposeBatch(b);
+ * console.log(b.input.isDisposed); // true
+ * ```
+ */
+export function disposeBatch(batch: unknown): void {
+  if (batch === null || typeof batch !== "object") return;
+  for (const value of Object.values(batch)) {
+    if (value instanceof tf.Tensor) value.dispose();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The callback protocol of `fit`, and the metrics a step reports.
+ *
+ * @module
+ */
+import type * as tfl from "@tensorflow/tfjs-layers";
+import type { InputTargetBatch } from "./batch.ts";
+
+/** What one training step reports, as plain numbers. */
+export interface StepMetrics {
+  /** The 1-based number of the step just taken (the trainer's total, across resumes). */
+  readonly step: number;
+  /** The learning rate it used. */
+  readonly lr: number;
+  /** Adam's β1 it used, when the schedule sets momentum. */
+  readonly momentum?: number;
+  /** The total loss. */
+  readonly total: number;
+  /** Every named loss term. */
+  readonly terms: Readonly<Record<string, number>>;
+  /** The global L2 norm of the gradients of all trainable weights. */
+  readonly gradNorm: number;
+}
+
+/** Given to {@linkcode Callback.onFitStart}. */
+export interface FitStartEvent {
+  /** Steps already completed (0 for a new run; the checkpoint's step after a resume). */
+  readonly startStep: number;
+  /** The run length, when known. */
+  readonly totalSteps: number | undefined;
+  /** The number of epochs asked for, if any. */
+  readonly epochs: number | undefined;
+  /** The run directory, if any. */
+  readonly runDir: string | undefined;
+  /** The checkpoint directory training resumed from, if any. */
+  readonly resumedFrom: string | undefined;
+  /** The schedule's description, if it has one. */
+  readonly schedule: string | undefined;
+  /** Things worth telling the user: skipped incomplete checkpoints, backups made on resume. */
+  readonly notes: readonly string[];
+}
+
+/** Given to {@linkcode Callback.onStepEnd} after each step (and its validation, if due). */
+export interface StepEndEvent {
+  /** The step's metrics. */
+  readonly metrics: StepMetrics;
+  /** Validation results of this step, when validation ran (names without the `val_` prefix). */
+  readonly validation: Readonly<Record<string, number>> | undefined;
+  /** The 0-based epoch the step's batch came from. */
+  readonly epoch: number;
+  /** The run length, when known. */
+  readonly totalSteps: number | undefined;
+  /** Milliseconds since this `fit` call started. */
+  readonly elapsedMs: number;
+  /** The step's batch; its tensors are disposed right after the callbacks return. */
+  readonly batch: InputTargetBatch;
+  /** The model being trained. */
+  readonly model: tfl.LayersModel;
+  /** The run directory, if any. */
+  readonly runDir: string | undefined;
+  /** The checkpoint written after this step, if one was. */
+  readonly checkpoint: string | undefined;
+}
+
+/** Given to {@linkcode Callback.onFitEnd}, also when training failed. */
+export interface FitEndEvent {
+  /** Steps completed. */
+  readonly step: number;
+  /** `done` (reached steps/epochs), `stopped` (the abort signal fired) or `error`. */
+  readonly reason: "done" | "stopped" | "error";
+  /** The error, when `reason` is `error`. */
+  readonly error?: unknown;
+  /** Milliseconds since this `fit` call started. */
+  readonly elapsedMs: number;
+  /** The last checkpoint written, if any. */
+  readonly checkpoint: string | undefined;
+}
+
+/**
+ * Hooks into `fit`. Every method is optional and may be async; `fit` awaits each in order. A
+ * callback that throws stops training (after `onFitEnd` has been called on all callbacks).
+ *
+ * @example
+ * ```ts
+ * import type { Callback } from "./callbacks.ts";
+ * const losses: number[] = [];
+ * const record: Callback = { onStepEnd: ({ metrics }) => void losses.push(metrics.total) };
+ * ```
+ */
+export interface Callback {
+  /** Before the first step of this `fit` call. */
+  onFitStart?(event: FitStartEvent): void | Promise<void>;
+  /** After every step. */
+  onStepEnd?(event: StepEndEvent): void | Promise<void>;
+  /** After the last step, or when training stopped or failed. */
+  onFitEnd?(event: FitEndEvent): void | Promise<void>;
+}

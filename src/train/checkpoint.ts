@@ -1,0 +1,434 @@
+/**
+ * Checkpoints on disk: written atomically, verified before loading, pruned to the last N.
+ *
+ * Layout of one checkpoint, `<runDir>/checkpoints/step-00000300/`:
+ * - `model.bin`, `optimizer.bin`: raw little-endian tensor data, laid out by the specs in
+ * - `state.json`: step, data position, seed, schedule, optimizer class and config, user config,
+ *   and the name/shape/dtype/offset of every tensor;
+ * - `manifest.json`: byte length and SHA-256 of the three files above, written LAST.
+ *
+ * Everything is written into `checkpoints/.tmp-step-…` and fsynced, then the directory is renamed
+ * into place and its parent fsynced. A `step-*` directory without a manifest whose hashes match is
+ * never loaded: a crash mid-write leaves at worst a `.tmp-` directory (removed on the next start)
+ * or, after disk damage, a checkpoint that is skipped with the reason.
+ *
+ * @module
+ */
+import { CheckpointError } from "./errors.ts";
+import { listDir, pathKind, sha256Hex, syncDir, writeFileSynced } from "./fs_util.ts";
+
+/** The dtypes a checkpoint stores. */
+export type StoredDtype = "float32" | "int32";
+
+/** One tensor's values, read out of the engine. */
+export interface NamedArray {
+  /** The weight or slot name at save time. */
+  readonly name: string;
+  /** Its shape. */
+  readonly shape: readonly number[];
+  /** Its dtype. */
+  readonly dtype: StoredDtype;
+  /** Its values, row-major. */
+  readonly data: Float32Array | Int32Array;
+}
+
+/** Where one tensor sits in a `.bin` file. */
+export interface TensorSpec {
+  /** The weight or slot name at save time. */
+  readonly name: string;
+  /** Its shape. */
+  readonly shape: readonly number[];
+  /** Its dtype. */
+  readonly dtype: StoredDtype;
+  /** Byte offset in the file. */
+  readonly offset: number;
+  /** Byte length. */
+  readonly bytes: number;
+}
+
+/** What `state.json` records besides the tensor specs. */
+export interface CheckpointState {
+  /** Steps completed when it was written. */
+  readonly step: number;
+  /** The 0-based epoch the next batch belongs to. */
+  readonly epoch: number;
+  /** Batches of that epoch already consumed. */
+  readonly batchInEpoch: number;
+  /** The trainer's seed (data factories get it). */
+  readonly seed: number;
+  /** The run length the schedule was following, if known. */
+  readonly totalSteps: number | null;
+  /** The schedule's description. */
+  readonly schedule: string | null;
+  /** The optimizer's class name (`Adam`, `SGD`, …) and `getConfig()`. */
+  readonly optimizer: { readonly className: string; readonly config: unknown };
+  /** Whatever the caller passed as `config` to the trainer (CLI flags, model config, …). */
+  readonly config: unknown;
+  /** ISO time of writing. */
+  readonly savedAt: string;
+}
+
+/** A verified checkpoint, read back. */
+export interface Checkpoint {
+  /** Its directory. */
+  readonly dir: string;
+  /** Its recorded state. */
+  readonly state: CheckpointState;
+  /** Model weights in `model.weights` order. */
+  readonly model: readonly NamedArray[];
+  /** Optimizer weights in `optimizer.getWeights()` order. */
+  readonly optimizer: readonly NamedArray[];
+}
+
+const STATE_FORMAT = "perceptual-loss/checkpoint";
+const MANIFEST_FORMAT = "perceptual-loss/checkpoint-manifest";
+const FILES = ["model.bin", "optimizer.bin", "state.json"] as const;
+const STEP_DIR = /^step-(\d{8,})$/;
+const TEMP_PREFIX = ".tmp-step-";
+
+/**
+ * The directory name of the checkpoint taken after `step` steps.
+ *
+ * @example
+ * ```ts
+ * import { checkpointName } from "./checkpoint.ts";
+ * console.log(checkpointName(300)); // step-00000300
+ * ```
+ */
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(8, "0")}`;
+}
+
+function pack(arrays: readonly NamedArray[]): { bytes: Uint8Array; specs: TensorSpec[] } {
+  const specs: TensorSpec[] = [];
+  let offset = 0;
+  for (const a of arrays) {
+    const size = a.shape.reduce((x, y) => x * y, 1);
+    if (a.data.length !== size) {
+      throw new CheckpointError(
+        `tensor '${a.name}' has ${a.data.length} values for shape [${a.shape}]`,
+      );
+    }
+    specs.push({
+      name: a.name,
+      shape: [...a.shape],
+      dtype: a.dtype,
+      offset,
+      bytes: a.data.byteLength,
+    });
+    offset += a.data.byteLength;
+  }
+  const bytes = new Uint8Array(offset);
+  for (const [i, a] of arrays.entries()) {
+    bytes.set(
+      new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength),
+      specs[i]!.offset,
+    );
+  }
+  return { bytes, specs };
+}
+
+function unpack(bytes: Uint8Array, specs: readonly TensorSpec[], file: string): NamedArray[] {
+  return specs.map((s) => {
+    if (s.offset + s.bytes > bytes.length) {
+      throw new CheckpointError(`${file}: tensor '${s.name}' runs past the end of the file`);
+    }
+    // Copy: the slice may not be 4-byte aligned inside the file buffer.
+    const buf = bytes.slice(s.offset, s.offset + s.bytes).buffer;
+    const data = s.dtype === "int32" ? new Int32Array(buf) : new Float32Array(buf);
+    return { name: s.name, shape: s.shape, dtype: s.dtype, data };
+  });
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Write a checkpoint atomically into `checkpointsDir/step-NNNNNNNN` and return its path.
+ *
+ * @example
+ * ```ts
+ * import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * const dir = await Deno.makeTempDir();
+ * const state = {
+ *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: 10, schedule: null,
+ *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
+ * };
+ * const w = { name: "w", shape: [2], dtype: "float32" as const, data: new Float32Array([1, 2]) };
+ * const path = await writeCheckpoint(dir, state, [w], []);
+ * console.log((await readCheckpoint(path)).model[0]!.data); // Float32Array [1, 2]
+ * ```
+ */
+export async function writeCheckpoint(
+  checkpointsDir: string,
+  state: CheckpointState,
+  model: readonly NamedArray[],
+  optimizer: readonly NamedArray[],
+): Promise<string> {
+  const name = checkpointName(state.step);
+  const tmp = `${checkpointsDir}/${TEMP_PREFIX}${name.slice(5)}-${crypto.randomUUID().slice(0, 8)}`;
+  const final = `${checkpointsDir}/${name}`;
+  await Deno.mkdir(checkpointsDir, { recursive: true });
+  await Deno.mkdir(tmp);
+  try {
+    const m = pack(model);
+    const o = pack(optimizer);
+    const stateJson = encoder.encode(
+      JSON.stringify(
+        { format: STATE_FORMAT, version: 1, ...state, model: m.specs, optimizerWeights: o.specs },
+        null,
+        1,
+      ),
+    );
+    const contents: Record<(typeof FILES)[number], Uint8Array> = {
+      "model.bin": m.bytes,
+      "optimizer.bin": o.bytes,
+      "state.json": stateJson,
+    };
+    const files: Record<string, { bytes: number; sha256: string }> = {};
+    for (const f of FILES) {
+      await writeFileSynced(`${tmp}/${f}`, contents[f]);
+      files[f] = { bytes: contents[f].length, sha256: await sha256Hex(contents[f]) };
+    }
+    // The manifest goes last: its presence with matching hashes is what "complete" means.
+    const manifest = { format: MANIFEST_FORMAT, version: 1, step: state.step, files };
+    await writeFileSynced(
+      `${tmp}/manifest.json`,
+      encoder.encode(JSON.stringify(manifest, null, 1)),
+    );
+    await syncDir(tmp);
+    if (await pathKind(final) !== undefined) {
+      // Only an unreadable leftover can sit here (complete ones are never rewritten): keep it
+      // aside rather than delete it.
+      await Deno.rename(final, `${final}.replaced-${Date.now()}`);
+    }
+    await Deno.rename(tmp, final);
+    await syncDir(checkpointsDir);
+    return final;
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw new CheckpointError(
+      `could not write checkpoint ${final}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return x !== null && typeof x === "object" && !Array.isArray(x);
+}
+
+function checkSpecs(x: unknown, what: string): TensorSpec[] {
+  if (!Array.isArray(x)) throw new CheckpointError(`state.json: ${what} is not a list`);
+  return x.map((s, i) => {
+    if (
+      !isRecord(s) || typeof s.name !== "string" || !Array.isArray(s.shape) ||
+      !s.shape.every((d) => Number.isInteger(d) && d >= 0) ||
+      (s.dtype !== "float32" && s.dtype !== "int32") || !Number.isInteger(s.offset) ||
+      !Number.isInteger(s.bytes) ||
+      (s.bytes as number) !== 4 * (s.shape as number[]).reduce((a: number, b: number) => a * b, 1)
+    ) {
+      throw new CheckpointError(`state.json: ${what}[${i}] is not a valid tensor spec`);
+    }
+    return s as unknown as TensorSpec;
+  });
+}
+
+/**
+ * Read and verify one checkpoint directory: the manifest must exist, and every file must have
+ * the recorded length and SHA-256. Throws {@linkcode CheckpointError} saying what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { readCheckpoint } from "./checkpoint.ts";
+ * try {
+ *   await readCheckpoint(await Deno.makeTempDir());
+ * } catch (e) {
+ *   console.log((e as Error).message.includes("manifest.json")); // true
+ * }
+ * ```
+ */
+export async function readCheckpoint(dir: string): Promise<Checkpoint> {
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(decoder.decode(await Deno.readFile(`${dir}/manifest.json`)));
+  } catch (e) {
+    throw new CheckpointError(
+      `${dir} is incomplete: manifest.json is missing or unreadable (${
+        e instanceof Error ? e.message : String(e)
+      })`,
+    );
+  }
+  if (!isRecord(manifest) || manifest.format !== MANIFEST_FORMAT || !isRecord(manifest.files)) {
+    throw new CheckpointError(`${dir}/manifest.json is not a checkpoint manifest`);
+  }
+  const contents: Record<string, Uint8Array> = {};
+  for (const f of FILES) {
+    const entry = manifest.files[f];
+    if (!isRecord(entry)) throw new CheckpointError(`${dir}/manifest.json does not list ${f}`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(`${dir}/${f}`);
+    } catch {
+      throw new CheckpointError(`${dir}/${f} is missing`);
+    }
+    if (bytes.length !== entry.bytes) {
+      throw new CheckpointError(
+        `${dir}/${f} has ${bytes.length} bytes, the manifest says ${entry.bytes} (truncated?)`,
+      );
+    }
+    if (await sha256Hex(bytes) !== entry.sha256) {
+      throw new CheckpointError(`${dir}/${f} does not match its SHA-256 in the manifest`);
+    }
+    contents[f] = bytes;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(contents["state.json"]));
+  } catch {
+    throw new CheckpointError(`${dir}/state.json is not JSON`);
+  }
+  if (!isRecord(raw) || raw.format !== STATE_FORMAT || raw.version !== 1) {
+    throw new CheckpointError(`${dir}/state.json is not a version-1 checkpoint state`);
+  }
+  for (const k of ["step", "epoch", "batchInEpoch", "seed"] as const) {
+    if (typeof raw[k] !== "number") throw new CheckpointError(`${dir}/state.json: bad '${k}'`);
+  }
+  if (!isRecord(raw.optimizer) || typeof raw.optimizer.className !== "string") {
+    throw new CheckpointError(`${dir}/state.json: bad 'optimizer'`);
+  }
+  const modelSpecs = checkSpecs(raw.model, "model");
+  const optSpecs = checkSpecs(raw.optimizerWeights, "optimizerWeights");
+  const state: CheckpointState = {
+    step: raw.step as number,
+    epoch: raw.epoch as number,
+    batchInEpoch: raw.batchInEpoch as number,
+    seed: raw.seed as number,
+    totalSteps: typeof raw.totalSteps === "number" ? raw.totalSteps : null,
+    schedule: typeof raw.schedule === "string" ? raw.schedule : null,
+    optimizer: { className: raw.optimizer.className, config: raw.optimizer.config ?? null },
+    config: raw.config ?? null,
+    savedAt: typeof raw.savedAt === "string" ? raw.savedAt : "",
+  };
+  return {
+    dir,
+    state,
+    model: unpack(contents["model.bin"]!, modelSpecs, `${dir}/model.bin`),
+    optimizer: unpack(contents["optimizer.bin"]!, optSpecs, `${dir}/optimizer.bin`),
+  };
+}
+
+/** A `step-*` directory in a checkpoints folder. */
+export interface CheckpointEntry {
+  /** Its path. */
+  readonly dir: string;
+  /** The step in its name. */
+  readonly step: number;
+}
+
+/**
+ * The `step-*` directories under `checkpointsDir`, newest first (not verified).
+ *
+ * @example
+ * ```ts
+ * import { listCheckpoints } from "./checkpoint.ts";
+ * console.log(await listCheckpoints("/no/such/run/checkpoints")); // []
+ * ```
+ */
+export async function listCheckpoints(checkpointsDir: string): Promise<CheckpointEntry[]> {
+  const entries: CheckpointEntry[] = [];
+  for (const name of await listDir(checkpointsDir)) {
+    const m = STEP_DIR.exec(name);
+    if (m && await pathKind(`${checkpointsDir}/${name}`) === "dir") {
+      entries.push({ dir: `${checkpointsDir}/${name}`, step: Number(m[1]) });
+    }
+  }
+  return entries.sort((a, b) => b.step - a.step);
+}
+
+/** What {@linkcode latestCheckpoint} found. */
+export interface LatestCheckpoint {
+  /** The newest complete checkpoint, if any. */
+  readonly checkpoint: Checkpoint | undefined;
+  /** Newer `step-*` directories that were skipped, with the reason. */
+  readonly skipped: readonly { readonly dir: string; readonly why: string }[];
+}
+
+/**
+ * The newest checkpoint under `checkpointsDir` that passes {@linkcode readCheckpoint}; newer
+ * incomplete or damaged ones are skipped (and listed), never loaded.
+ *
+ * @example
+ * ```ts
+ * import { latestCheckpoint } from "./checkpoint.ts";
+ * const found = await latestCheckpoint(await Deno.makeTempDir());
+ * console.log(found.checkpoint); // undefined
+ * ```
+ */
+export async function latestCheckpoint(checkpointsDir: string): Promise<LatestCheckpoint> {
+  const skipped: { dir: string; why: string }[] = [];
+  for (const entry of await listCheckpoints(checkpointsDir)) {
+    try {
+      return { checkpoint: await readCheckpoint(entry.dir), skipped };
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      skipped.push({ dir: entry.dir, why: e.message });
+    }
+  }
+  return { checkpoint: undefined, skipped };
+}
+
+/**
+ * Remove the oldest complete checkpoints so that `keep` remain. Only directories named
+ * `step-*` that carry our manifest are ever removed; anything else is left alone.
+ *
+ * @example
+ * ```ts
+ * import { pruneCheckpoints } from "./checkpoint.ts";
+ * console.log(await pruneCheckpoints(await Deno.makeTempDir(), 3)); // []
+ * ```
+ */
+export async function pruneCheckpoints(checkpointsDir: string, keep: number): Promise<string[]> {
+  const ours: CheckpointEntry[] = [];
+  for (const entry of await listCheckpoints(checkpointsDir)) {
+    try {
+      const m = JSON.parse(decoder.decode(await Deno.readFile(`${entry.dir}/manifest.json`)));
+      if (isRecord(m) && m.format === MANIFEST_FORMAT) ours.push(entry);
+    } catch {
+      // Not complete or not ours: never removed.
+    }
+  }
+  const removed: string[] = [];
+  for (const entry of ours.slice(Math.max(0, keep))) {
+    // Rename first (atomic), then delete: a kill mid-delete leaves a `.tmp-` directory that the
+    // next start removes, never a half-deleted `step-*` one.
+    const name = entry.dir.slice(entry.dir.lastIndexOf("/") + 1);
+    const doomed = `${checkpointsDir}/${TEMP_PREFIX}${name.slice(5)}-prune-${
+      crypto.randomUUID().slice(0, 8)
+    }`;
+    await Deno.rename(entry.dir, doomed);
+    await Deno.remove(doomed, { recursive: true });
+    removed.push(entry.dir);
+  }
+  if (removed.length > 0) await syncDir(checkpointsDir);
+  return removed;
+}
+
+/**
+ * Remove `.tmp-step-*` directories left by a write that was killed; they are never loaded.
+ *
+ * @example
+ * ```ts
+ * import { removeStaleTemps } from "./checkpoint.ts";
+ * console.log(await removeStaleTemps(await Deno.makeTempDir())); // []
+ * ```
+ */
+export async function removeStaleTemps(checkpointsDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await listDir(checkpointsDir)) {
+    if (name.startsWith(TEMP_PREFIX) && await pathKind(`${checkpointsDir}/${name}`) === "dir") {
+      await Deno.remove(`${checkpointsDir}/${name}`, { recursive: true });
+      removed.push(`${checkpointsDir}/${name}`);
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,144 @@
+/**
+ * Typed errors of the training loop.
+ *
+ * @module
+ */
+
+/**
+ * Thrown when the loss is NaN or infinite. The weights were NOT updated by the failing step, so
+ * the model and the last checkpoint stay usable.
+ *
+ * @example
+ * ```ts
+ * import { NonFiniteStepError } from "./errors.ts";
+ * const e = new NonFiniteStepError(12, { total: NaN, "feature:block2_conv2": NaN, pixel: 0.1 });
+ * console.log(e.message.startsWith("loss is not finite at step 12")); // true
+ * console.log(e.terms); // ["feature:block2_conv2"]
+ * ```
+ */
+export class NonFiniteStepError extends Error {
+  /** The 1-based step that produced it. */
+  readonly step: number;
+  /** The names of the non-finite terms (`["total"]` when every term was finite). */
+  readonly terms: readonly string[];
+  /** Every value read at that step: `total` and each term. */
+  readonly values: Readonly<Record<string, number>>;
+  /** Build the error from the step and its loss values (`total` plus the terms). */
+  constructor(step: number, values: Readonly<Record<string, number>>) {
+    const bad = Object.entries(values).filter(([k, v]) => k !== "total" && !Number.isFinite(v))
+      .map(([k]) => k);
+    const named = bad.length > 0 ? bad : ["total"];
+    const shown = Object.entries(values).map(([k, v]) => `${k} = ${v}`).join(", ");
+    super(
+      `loss is not finite at step ${step}: ${named.map((k) => `'${k}'`).join(", ")} (${shown}); ` +
+        "the weights were not updated. Lower the learning rate, check the inputs for NaN, or " +
+        "resume from the last checkpoint",
+    );
+    this.name = "NonFiniteStepError";
+    this.step = step;
+    this.terms = named;
+    this.values = values;
+  }
+}
+
+/**
+ * Thrown when the loss is finite but a gradient is NaN or infinite (sqrt/log/division at 0 in a
+ * loss term, usually). The weights were NOT updated.
+ *
+ * @example
+ * ```ts
+ * import { NonFiniteGradientError } from "./errors.ts";
+ * const e = new NonFiniteGradientError(3, "conv2d_1/kernel", 0.25);
+ * console.log(e.weight); // conv2d_1/kernel
+ * ```
+ */
+export class NonFiniteGradientError extends Error {
+  /** The 1-based step that produced it. */
+  readonly step: number;
+  /** The first weight whose gradient is not finite. */
+  readonly weight: string;
+  /** Build the error from the step, the weight and the (finite) loss. */
+  constructor(step: number, weight: string, total: number) {
+    super(
+      `gradient is not finite at step ${step}: weight '${weight}' got a NaN/Infinity gradient ` +
+        `while the loss was finite (total = ${total}); the weights were not updated. Look for ` +
+        "sqrt, log or division at 0 in the loss terms, or lower the learning rate",
+    );
+    this.name = "NonFiniteGradientError";
+    this.step = step;
+    this.weight = weight;
+  }
+}
+
+/**
+ * Thrown when a checkpoint does not fit the model or optimizer it is loaded into; names the first
+ * mismatched weight with both shapes.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointMismatchError } from "./errors.ts";
+ * console.log(new CheckpointMismatchError("runs/a/checkpoints/step-00000010", "shapes differ").message);
+ * ```
+ */
+export class CheckpointMismatchError extends Error {
+  /** The checkpoint directory. */
+  readonly checkpoint: string;
+  /** Build the error; `detail` names the mismatched weight. */
+  constructor(checkpoint: string, detail: string) {
+    super(`checkpoint ${checkpoint} does not fit: ${detail}`);
+    this.name = "CheckpointMismatchError";
+    this.checkpoint = checkpoint;
+  }
+}
+
+/**
+ * Thrown when a checkpoint cannot be written or no complete one can be read.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointError } from "./errors.ts";
+ * console.log(new CheckpointError("no complete checkpoint in runs/a").name); // CheckpointError
+ * ```
+ */
+export class CheckpointError extends Error {
+  /** Build the error with its full message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+/**
+ * Thrown when a run directory cannot be used without risking files that are not ours.
+ *
+ * @example
+ * ```ts
+ * import { RunDirError } from "./errors.ts";
+ * console.log(new RunDirError("runs/x is not empty").name); // RunDirError
+ * ```
+ */
+export class RunDirError extends Error {
+  /** Build the error with its full message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "RunDirError";
+  }
+}
+
+/**
+ * Thrown when the training data misbehaves: a batch of the wrong shape, a disposed tensor, an
+ * epoch that yields nothing.
+ *
+ * @example
+ * ```ts
+ * import { TrainingDataError } from "./errors.ts";
+ * console.log(new TrainingDataError("epoch 2 yielded no batches").name); // TrainingDataError
+ * ```
+ */
+export class TrainingDataError extends Error {
+  /** Build the error with its full message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingDataError";
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * Progress on stderr: a redrawn bar with ETA and loss terms on a terminal, plain lines otherwise.
+ *
+ * @module
+ */
+import type { Callback, StepEndEvent } from "./callbacks.ts";
+
+/** Options of {@linkcode progressBar}. */
+export interface ProgressOptions {
+  /** Where text goes. Default: stderr. */
+  readonly write?: (text: string) => void;
+  /** Draw a redrawn bar (true) or print plain lines (false). Default: whether stderr is a TTY. */
+  readonly isTerminal?: boolean;
+  /** Plain-line mode: a line every this many steps (default: about 20 lines per run). */
+  readonly every?: number;
+  /** Terminal width for the bar (default: the console's, else 100). */
+  readonly columns?: number;
+}
+
+/**
+ * Format a number compactly: 4 significant digits, exponent for very small or large values.
+ *
+ * @example
+ * ```ts
+ * import { formatNumber } from "./progress.ts";
+ * console.log(formatNumber(0.012345), formatNumber(3e-6), formatNumber(12)); // 0.01235 3.00e-6 12
+ * ```
+ */
+export function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  if (a >= 1e-3 && a < 1e5) return String(Number(x.toPrecision(4)));
+  return x.toExponential(2);
+}
+
+/**
+ * A duration in seconds as `1h02m`, `4m05s` or `12s`.
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./progress.ts";
+ * console.log(formatDuration(3725), formatDuration(245), formatDuration(12.4)); // 1h02m 4m05s 12s
+ * ```
+ */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "--";
+  const s = Math.round(seconds);
+  if (s >= 3600) {
+    return `${Math.floor(s / 3600)}h${String(Math.floor(s % 3600 / 60)).padStart(2, "0")}m`;
+  }
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${s}s`;
+}
+
+function stderrWriter(): (text: string) => void {
+  const encoder = new TextEncoder();
+  return (text: string) => {
+    const bytes = encoder.encode(text);
+    let off = 0;
+    while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
+  };
+}
+
+function stderrIsTerminal(): boolean {
+  try {
+    return Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+function consoleColumns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 100;
+  }
+}
+
+/**
+ * The built-in progress callback. On a terminal it redraws one line: a bar, step/total, percent,
+ * steps/s, ETA, loss and every term, learning rate; validation results are printed on their own
+ * line. Elsewhere (CI, logs, pipes) it prints a plain line every `every` steps, at validations
+ * and at the end. The first step (warm-up) is left out of the rate and the ETA.
+ *
+ * @example
+ * ```ts
+ * import { progressBar } from "./progress.ts";
+ * const lines: string[] = [];
+ * const cb = progressBar({ write: (t) => void lines.push(t), isTerminal: false });
+ * ```
+ */
+export function progressBar(options: ProgressOptions = {}): Callback {
+  const write = options.write ?? stderrWriter();
+  const tty = options.isTerminal ?? stderrIsTerminal();
+  let total: number | undefined;
+  let startStep = 0;
+  let every = options.every ?? 0;
+  let firstStepAt: number | undefined;
+  let stepsSinceFirst = 0;
+  let lastDraw = 0;
+  let drawn = false;
+
+  function rate(elapsedMs: number): number | undefined {
+    if (firstStepAt === undefined || stepsSinceFirst === 0) return undefined;
+    const seconds = (elapsedMs - firstStepAt) / 1000;
+    return seconds > 0 ? stepsSinceFirst / seconds : undefined;
+  }
+
+  function lossText(e: StepEndEvent): string {
+    const terms = Object.entries(e.metrics.terms).map(([k, v]) => `${k} ${formatNumber(v)}`);
+    return `loss ${formatNumber(e.metrics.total)}${
+      terms.length > 1 ? ` (${terms.join(", ")})` : ""
+    }`;
+  }
+
+  function validationText(v: Readonly<Record<string, number>>): string {
+    return "val " + Object.entries(v).map(([k, x]) => `${k} ${formatNumber(x)}`).join(", ");
+  }
+
+  return {
+    onFitStart(e) {
+      total = e.totalSteps;
+      startStep = e.startStep;
+      if (every <= 0) {
+        every = total === undefined ? 50 : Math.max(1, Math.round((total - startStep) / 20));
+      }
+      const head = e.resumedFrom !== undefined
+        ? `resuming from ${e.resumedFrom} (step ${e.startStep})`
+        : `training from step ${e.startStep}`;
+      write(
+        `${head}${total !== undefined ? ` to ${total}` : ""}${
+          e.schedule !== undefined ? `, ${e.schedule}` : ""
+        }\n`,
+      );
+      for (const note of e.notes) write(`note: ${note}\n`);
+    },
+    onStepEnd(e) {
+      const step = e.metrics.step;
+      if (firstStepAt === undefined) firstStepAt = e.elapsedMs;
+      else stepsSinceFirst++;
+      const r = rate(e.elapsedMs);
+      const remaining = total !== undefined && r !== undefined ? (total - step) / r : undefined;
+      const isLast = total !== undefined && step >= total;
+      const speed = r === undefined
+        ? ""
+        : r >= 1
+        ? `${r.toFixed(2)} step/s`
+        : `${(1 / r).toFixed(2)} s/step`;
+      const eta = remaining === undefined ? "ETA --" : `ETA ${formatDuration(remaining)}`;
+      if (tty) {
+        const now = e.elapsedMs;
+        if (e.validation !== undefined) {
+          write(`\r\x1b[2Kstep ${step}: ${validationText(e.validation)}\n`);
+          drawn = false;
+        }
+        if (!isLast && drawn && now - lastDraw < 100) return;
+        lastDraw = now;
+        const columns = options.columns ?? consoleColumns();
+        let bar = "";
+        let count = `${step}`;
+        if (total !== undefined) {
+          const frac = Math.min(
+            1,
+            Math.max(0, (step - startStep) / Math.max(1, total - startStep)),
+          );
+          const width = 20;
+          const full = Math.round(frac * width);
+          bar = `[${"█".repeat(full)}${"░".repeat(width - full)}] `;
+          count = `${step}/${total} ${Math.floor(100 * step / total)}%`;
+        }
+        const line = `${bar}${count} ${speed} ${eta} ${lossText(e)} lr ${
+          formatNumber(e.metrics.lr)
+        }`;
+        write(`\r\x1b[2K${line.slice(0, Math.max(20, columns - 1))}`);
+        drawn = true;
+        return;
+      }
+      if (step - startStep === 1 || step % every === 0 || isLast || e.validation !== undefined) {
+        const parts = [
+          `step ${step}${total !== undefined ? `/${total}` : ""}`,
+          `epoch ${e.epoch + 1}`,
+          lossText(e),
+          `lr ${formatNumber(e.metrics.lr)}`,
+        ];
+        if (speed !== "") parts.push(`${speed}, ${eta}`);
+        if (e.validation !== undefined) parts.push(validationText(e.validation));
+        write(parts.join(" | ") + "\n");
+      }
+    },
+    onFitEnd(e) {
+      if (tty && drawn) write("\n");
+      const why = e.reason === "error"
+        ? `failed at step ${e.step + 1}: ${
+          e.error instanceof Error ? e.error.message : String(e.error)
+        }`
+        : e.reason === "stopped"
+        ? `stopped at step ${e.step}`
+        : `done at step ${e.step}`;
+      write(
+        `${why} after ${formatDuration(e.elapsedMs / 1000)}${
+          e.checkpoint !== undefined ? `; last checkpoint ${e.checkpoint}` : ""
+        }\n`,
+      );
+    },
+  };
+}

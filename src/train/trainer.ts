@@ -1,0 +1,397 @@
+/**
+ * The training combinator: model + loss + optimizer + schedule → `step` and `fit`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import {
+  DisposedError,
+  memorySnapshot,
+  type Owner,
+  scope,
+  TensorLeakError,
+} from "../lifetime/mod.ts";
+import type { LossFn } from "../loss/loss_result.ts";
+import { type Batch, inputTarget, type TrainingData } from "./batch.ts";
+import type { StepMetrics } from "./callbacks.ts";
+import { type Checkpoint, readCheckpoint } from "./checkpoint.ts";
+import { NonFiniteGradientError, NonFiniteStepError, TrainingDataError } from "./errors.ts";
+import {
+  type FitHost,
+  fitLoop,
+  type FitOptions,
+  type FitResult,
+  type TrainerInternals,
+} from "./fit.ts";
+import {
+  checkModelFits,
+  readModelWeights,
+  readOptimizerWeights,
+  setHyperparameters,
+  supportsMomentum,
+  writeModelWeights,
+  writeOptimizerWeights,
+} from "./optimizer_state.ts";
+import { constant, type Schedule } from "./schedule.ts";
+import type { CheckpointState, NamedArray } from "./checkpoint.ts";
+
+/** Options of {@linkcode trainer}. */
+export interface TrainerOptions {
+  /** The model to train (tfjs-layers). The caller keeps ownership: `dispose()` leaves it alone. */
+  readonly model: tfl.LayersModel;
+  /** The loss: `(prediction, target) → { total, terms }`. */
+  readonly loss: LossFn;
+  /** Any tfjs optimizer. Default: `tf.train.adam` (β1 0.9, β2 0.999), owned by the trainer. */
+  readonly optimizer?: tf.Optimizer;
+  /** The learning-rate schedule. Default `constant(1e-3)`. */
+  readonly schedule?: Schedule;
+  /** Handed to resumable data sources and stored in checkpoints. Default 0. */
+  readonly seed?: number;
+  /** The run length, for schedules that need it when `step` is used without `fit`. */
+  readonly totalSteps?: number;
+  /**
+   * Per-step leak check (default true): from the second step on, a step that leaves tensors
+   * behind throws `TensorLeakError` naming the step and the count. It counts only tensors made
+   * by the step itself, so a data source that prefetches while a step runs cannot trip it.
+   */
+  readonly leakCheck?: boolean;
+  /** Anything JSON-serialisable to store in checkpoints (CLI flags, model config, …). */
+  readonly config?: unknown;
+}
+
+/** The trainer's progress, as plain numbers. */
+export interface TrainerState {
+  /** Steps completed. */
+  readonly step: number;
+  /** The 0-based epoch of the next batch (maintained by `fit`). */
+  readonly epoch: number;
+  /** Batches of that epoch already consumed (maintained by `fit`). */
+  readonly batchInEpoch: number;
+  /** The seed handed to data factories. */
+  readonly seed: number;
+  /** The run length the schedule follows, when known. */
+  readonly totalSteps: number | undefined;
+  /** The metrics of the last step, if any. */
+  readonly last: StepMetrics | undefined;
+}
+
+/**
+ * A trainer: see {@linkcode trainer}.
+ *
+ * @example
+ * ```ts
+ * import type { Trainer } from "./trainer.ts";
+ * async function train10(t: Trainer, batch: Parameters<Trainer["step"]>[0]): Promise<number> {
+ *   let last = NaN;
+ *   for (let i = 0; i < 10; i++) last = (await t.step(batch)).total;
+ *   return last;
+ * }
+ * ```
+ */
+export interface Trainer extends Owner {
+  /** The model being trained. */
+  readonly model: tfl.LayersModel;
+  /** The optimizer in use. */
+  readonly optimizer: tf.Optimizer;
+  /** The schedule in use. */
+  readonly schedule: Schedule;
+  /** Progress so far. */
+  readonly state: TrainerState;
+  /**
+   * One optimisation step on `batch` (`{ input, target }` or `{ lowRes, highRes }`; the caller
+   * keeps ownership of its tensors). Throws `NonFiniteStepError` / `NonFiniteGradientError`
+   * without updating the weights, and leaks nothing when anything throws.
+   */
+  step(batch: Batch): Promise<StepMetrics>;
+  /** Train over `data`: see {@linkcode FitOptions}. Disposes every batch it takes. */
+  fit(data: TrainingData, options?: FitOptions): Promise<FitResult>;
+  /** Load a checkpoint directory (weights, optimizer state, step, data position) into a fresh trainer. */
+  restore(checkpointDir: string): Promise<Checkpoint>;
+  /** The state a checkpoint records, read out of the engine now. */
+  snapshot(): Promise<{ state: CheckpointState; model: NamedArray[]; optimizer: NamedArray[] }>;
+}
+
+function readValues(values: Float32Array | Int32Array | Uint8Array, n: number): number[] {
+  return Array.from(values.subarray(0, n), Number);
+}
+
+/**
+ * Build a trainer: `step(batch)` runs forward, loss, gradients (`tf.variableGrads` over the
+ * model's trainable weights, inside `scope()`), checks the loss and gradients are finite, then
+ * applies the optimizer with the schedule's learning rate (and β1). `fit(data, options)` loops
+ * over batches with validation, progress, metrics CSV, sample images, checkpoints and resume.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * await initBackend("cpu");
+ * const model = tfl.sequential({
+ *   layers: [tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same", inputShape: [8, 8, 3] })],
+ * });
+ * using t = trainer({
+ *   model,
+ *   loss: (pred, target) => {
+ *     const pixel = tf.mean(tf.abs(tf.sub(pred, target))) as tf.Scalar;
+ *     return { total: tf.clone(pixel), terms: { pixel } };
+ *   },
+ * });
+ * const input = tf.randomUniform([2, 8, 8, 3]) as tf.Tensor4D;
+ * const m = await t.step({ input, target: input });
+ * console.log(m.step, Object.keys(m.terms)); // 1 ["pixel"]
+ * input.dispose();
+ * ```
+ */
+export function trainer(options: TrainerOptions): Trainer {
+  const { model, loss } = options;
+  const schedule = options.schedule ?? constant(1e-3);
+  const ownsOptimizer = options.optimizer === undefined;
+  const optimizer = options.optimizer ?? tf.train.adam(1e-3);
+  const leakCheck = options.leakCheck ?? true;
+  if (schedule.momentum !== undefined && !supportsMomentum(optimizer)) {
+    throw new TypeError(
+      `schedule ${schedule.description ?? "(custom)"} sets momentum, which the trainer applies ` +
+        `to tfjs Adam only, not ${optimizer.getClassName()}; use oneCycle({ …, moms: null }) or Adam`,
+    );
+  }
+  const s: TrainerInternals = {
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    seed: options.seed ?? 0,
+    totalSteps: options.totalSteps,
+    last: undefined,
+    config: options.config ?? null,
+  };
+  let disposed = false;
+  let busy = false;
+  let stepsThisInstance = 0;
+
+  function ensureLive(): void {
+    if (disposed) throw new DisposedError("trainer");
+  }
+
+  async function step(batch: Batch): Promise<StepMetrics> {
+    ensureLive();
+    if (busy) throw new Error("trainer.step() called while another step runs; await each step");
+    busy = true;
+    try {
+      return await runStep(batch);
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function runStep(batch: Batch): Promise<StepMetrics> {
+    const { input, target } = inputTarget(batch);
+    const index = s.step;
+    const number = index + 1;
+    const total = s.totalSteps;
+    if (schedule.usesTotal !== false && total === undefined) {
+      throw new RangeError(
+        `schedule ${schedule.description ?? "(custom)"} needs the run length: pass totalSteps ` +
+          "to trainer() or steps to fit()",
+      );
+    }
+    const lr = schedule(index, total ?? Number.NaN);
+    const momentum = schedule.momentum?.(index, total ?? Number.NaN);
+    if (!Number.isFinite(lr) || lr < 0) {
+      throw new RangeError(`schedule gave learning rate ${lr} at step ${number}`);
+    }
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    if (vars.length === 0) throw new Error("the model has no trainable weights");
+
+    // Tensor counts are taken only around synchronous phases, so tensors that other code (a
+    // prefetching data source) makes or frees during the await below are not counted.
+    const before1 = memorySnapshot();
+    setHyperparameters(optimizer, lr, momentum);
+    let termNames: string[] = [];
+    const out = scope(() => {
+      // The term values leave the tape as one stacked tensor made here, so nothing the loss
+      // returned (possibly a cached tensor of its own) is ever kept or disposed by the trainer.
+      let termStack: tf.Tensor | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const pred = model.apply(input, { training: true }) as tf.Tensor;
+        if (!(pred instanceof tf.Tensor) || pred.rank !== 4) {
+          throw new Error("the model must map one NHWC tensor to one NHWC tensor");
+        }
+        if (pred.shape.some((d, i) => d !== target.shape[i])) {
+          throw new TrainingDataError(
+            `the model output has shape [${pred.shape.join(", ")}] but the target has ` +
+              `[${target.shape.join(", ")}]`,
+          );
+        }
+        const result = loss(pred as tf.Tensor4D, target);
+        termNames = Object.keys(result.terms);
+        for (const name of termNames) {
+          const t = result.terms[name]!;
+          if (t.rank !== 0) {
+            throw new Error(`loss term '${name}' is not a scalar (shape [${t.shape}])`);
+          }
+        }
+        if (termNames.length > 0) {
+          termStack = tf.keep(tf.stack(termNames.map((k) => result.terms[k]!)));
+        }
+        return result.total;
+      }, vars);
+      const sq = vars.map((v) =>
+        grads[v.name] === undefined ? tf.scalar(0) : tf.sum(tf.square(grads[v.name]!))
+      );
+      const values = tf.concat([
+        tf.reshape(value, [1]),
+        ...(termStack === undefined ? [] : [termStack]),
+        tf.stack(sq),
+      ]);
+      termStack?.dispose();
+      // Every trainable weight, in order, null where the loss does not reach it: tfjs optimizers
+      // match slots to variables by position and skip a null gradient, so positions stay stable.
+      const ordered: tf.NamedTensorMap = {};
+      for (const v of vars) ordered[v.name] = grads[v.name] ?? (null as unknown as tf.Tensor);
+      return { values, grads: ordered };
+    });
+    const after1 = memorySnapshot();
+    let created = after1.tensors - before1.tensors;
+    let createdBytes = after1.bytes - before1.bytes;
+    let metrics: StepMetrics;
+    let before2 = after1;
+    try {
+      const data = await out.values.data();
+      before2 = memorySnapshot();
+      const n = 1 + termNames.length;
+      const lossValues = readValues(data, n);
+      const named: Record<string, number> = { total: lossValues[0]! };
+      const terms: Record<string, number> = {};
+      termNames.forEach((name, i) => {
+        terms[name] = lossValues[i + 1]!;
+        named[name] = lossValues[i + 1]!;
+      });
+      if (lossValues.some((v) => !Number.isFinite(v))) throw new NonFiniteStepError(number, named);
+      const sq = readValues(data.subarray(n), vars.length);
+      const badGrad = sq.findIndex((v) => !Number.isFinite(v));
+      if (badGrad >= 0) {
+        throw new NonFiniteGradientError(
+          number,
+          model.trainableWeights[badGrad]!.name,
+          lossValues[0]!,
+        );
+      }
+      scope(() => optimizer.applyGradients(out.grads));
+      metrics = {
+        step: number,
+        lr,
+        ...(momentum === undefined ? {} : { momentum }),
+        total: lossValues[0]!,
+        terms,
+        gradNorm: Math.sqrt(sq.reduce((a, b) => a + b, 0)),
+      };
+    } finally {
+      tf.dispose(out);
+      const after2 = memorySnapshot();
+      created += after2.tensors - before2.tensors;
+      createdBytes += after2.bytes - before2.bytes;
+    }
+    stepsThisInstance++;
+    s.step = number;
+    s.last = metrics;
+    // The first step of a trainer may create long-lived tensors: optimizer slots, lazy caches.
+    if (leakCheck && stepsThisInstance > 1 && created > 0) {
+      throw new TensorLeakError(`step ${number}`, created, createdBytes);
+    }
+    return metrics;
+  }
+
+  async function snapshot(): Promise<{
+    state: CheckpointState;
+    model: NamedArray[];
+    optimizer: NamedArray[];
+  }> {
+    ensureLive();
+    return {
+      state: {
+        step: s.step,
+        epoch: s.epoch,
+        batchInEpoch: s.batchInEpoch,
+        seed: s.seed,
+        totalSteps: s.totalSteps ?? null,
+        schedule: schedule.description ?? null,
+        optimizer: { className: optimizer.getClassName(), config: optimizer.getConfig() },
+        config: s.config,
+        savedAt: new Date().toISOString(),
+      },
+      model: await readModelWeights(model),
+      optimizer: await readOptimizerWeights(optimizer),
+    };
+  }
+
+  async function restore(dirOrCheckpoint: string | Checkpoint): Promise<Checkpoint> {
+    ensureLive();
+    if (stepsThisInstance > 0) {
+      throw new Error("restore() needs a trainer that has not stepped yet; create a new trainer");
+    }
+    const ckpt = typeof dirOrCheckpoint === "string"
+      ? await readCheckpoint(dirOrCheckpoint)
+      : dirOrCheckpoint;
+    checkModelFits(model, ckpt.model, ckpt.dir);
+    await writeOptimizerWeights(
+      optimizer,
+      ckpt.state.optimizer.className,
+      ckpt.optimizer,
+      model.trainableWeights.map((w) => ({ name: w.name, shape: w.read().shape })),
+      ckpt.dir,
+    );
+    writeModelWeights(model, ckpt.model);
+    s.step = ckpt.state.step;
+    s.epoch = ckpt.state.epoch;
+    s.batchInEpoch = ckpt.state.batchInEpoch;
+    s.seed = ckpt.state.seed;
+    if (s.totalSteps === undefined && ckpt.state.totalSteps !== null) {
+      s.totalSteps = ckpt.state.totalSteps;
+    }
+    return ckpt;
+  }
+
+  const self: Trainer = {
+    model,
+    optimizer,
+    schedule,
+    get state(): TrainerState {
+      return {
+        step: s.step,
+        epoch: s.epoch,
+        batchInEpoch: s.batchInEpoch,
+        seed: s.seed,
+        totalSteps: s.totalSteps,
+        last: s.last,
+      };
+    },
+    step,
+    fit(data: TrainingData, fitOptions: FitOptions = {}): Promise<FitResult> {
+      ensureLive();
+      const host: FitHost = {
+        model,
+        loss,
+        schedule,
+        internals: s,
+        step,
+        restore,
+        snapshot,
+        seedGiven: options.seed !== undefined,
+      };
+      return fitLoop(host, data, fitOptions);
+    },
+    restore: (dir: string) => restore(dir),
+    snapshot,
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      if (ownsOptimizer) optimizer.dispose();
+    },
+    [Symbol.dispose](): void {
+      self.dispose();
+    },
+  };
+  return self;
+}

@@ -1,0 +1,280 @@
+/**
+ * The U-Net configuration: its type, an io-ts codec, defaults, and a decoder that names every
+ * problem with its path.
+ *
+ * @module
+ */
+import * as t from "io-ts";
+import { isLeft } from "fp-ts/lib/Either.js";
+import { type ConfigProblem, UNetConfigError } from "./errors.ts";
+
+/** How the decoder (and the super-resolution tail) doubles the spatial size. */
+export type UpsampleMode = "pixelShuffle" | "transpose" | "bilinear";
+/** Normalisation after each 3×3 convolution. */
+export type NormMode = "batch" | "none";
+/** The non-linearity after each convolution. */
+export type ActivationName = "relu" | "leakyRelu" | "elu" | "swish" | "gelu";
+/** Output size ÷ input size. */
+export type UNetScale = 1 | 2 | 3 | 4;
+/** The interpolation of the input that the network's residual is added to. */
+export type ResidualUpsample = "bicubic" | "bilinear";
+
+/** Every upsample mode, in documentation order. */
+export const UPSAMPLE_MODES: readonly UpsampleMode[] = ["pixelShuffle", "transpose", "bilinear"];
+/** Every normalisation. */
+export const NORM_MODES: readonly NormMode[] = ["batch", "none"];
+/** Every activation. */
+export const ACTIVATIONS: readonly ActivationName[] = ["relu", "leakyRelu", "elu", "swish", "gelu"];
+/** Every scale. */
+export const SCALES: readonly UNetScale[] = [1, 2, 3, 4];
+/** Every residual interpolation. */
+export const RESIDUAL_UPSAMPLES: readonly ResidualUpsample[] = ["bicubic", "bilinear"];
+/** The deepest U-Net the builder makes (2^6 = 64: inputs must be multiples of 64 at depth 6). */
+export const MAX_DEPTH = 6;
+
+/**
+ * A U-Net: an encoder of `depth` levels (two 3×3 convolutions, then 2×2 max-pooling; filters
+ * `baseFilters·2^level`), a bottleneck, a decoder that upsamples and concatenates the skip
+ * connection at each level, an optional super-resolution tail, and a head of `outChannels`.
+ */
+export interface UNetConfig {
+  /** Channels of the input image (1 for grayscale, 3 for RGB). */
+  readonly inChannels: number;
+  /** Channels of the output image (3 when colourising a grayscale input). */
+  readonly outChannels: number;
+  /** Number of down-sampling levels, 0 to 6; inputs must be multiples of 2^depth. */
+  readonly depth: number;
+  /** Filters of the first level; each deeper level doubles them. */
+  readonly baseFilters: number;
+  /** `batch` normalisation after every 3×3 convolution, or `none` (convolutions get biases). */
+  readonly norm: NormMode;
+  /** Non-linearity after every hidden convolution (`leakyRelu` uses slope 0.1). */
+  readonly activation: ActivationName;
+  /**
+   * `pixelShuffle`: conv to r²·filters channels with ICNR initialisation, then pixel shuffle;
+   * `transpose`: r×r transposed conv with stride r; `bilinear`: bilinear resize then a 3×3 conv.
+   */
+  readonly upsample: UpsampleMode;
+  /** Super-resolution factor: the output is `scale` times the input's height and width. */
+  readonly scale: UNetScale;
+  /**
+   * `null` for an unbounded output, or `[low, high]`: a sigmoid mapped onto the range (with a
+   * residual, the residual is added in logit space, so the output stays inside the range).
+   */
+  readonly outputRange: readonly [number, number] | null;
+  /**
+   * Predict a residual over the input (upsampled by `scale` when scale > 1; a 1-channel input is
+   * broadcast over the output channels). Needs inChannels = outChannels or inChannels = 1.
+   */
+  readonly residual: boolean;
+  /** The interpolation of the input under the residual when scale > 1. */
+  readonly residualUpsample: ResidualUpsample;
+  /** Seed for the initial weights (`null`: random); the same seed builds the same weights. */
+  readonly seed: number | null;
+  /** The model's name (letters, digits, `_` and `-`). */
+  readonly name: string;
+}
+
+/**
+ * Defaults: RGB to RGB, depth 3, 32 base filters, batch norm, ReLU, pixel shuffle, scale 1, an
+ * unbounded output, a residual over a bicubic upsample of the input.
+ *
+ * @example
+ * ```ts
+ * import { defaultUNetConfig } from "./config.ts";
+ * console.log(defaultUNetConfig.depth); // 3
+ * ```
+ */
+export const defaultUNetConfig: UNetConfig = {
+  inChannels: 3,
+  outChannels: 3,
+  depth: 3,
+  baseFilters: 32,
+  norm: "batch",
+  activation: "relu",
+  upsample: "pixelShuffle",
+  scale: 1,
+  outputRange: null,
+  residual: true,
+  residualUpsample: "bicubic",
+  seed: null,
+  name: "unet",
+};
+
+function show(u: unknown): string {
+  if (u === undefined) return "undefined";
+  if (typeof u === "number" && !Number.isFinite(u)) return String(u);
+  try {
+    const s = JSON.stringify(u);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  } catch {
+    return String(u);
+  }
+}
+
+/** A codec for values that pass `test`; `name` reads after "is not", e.g. "a positive integer". */
+function refined<A>(name: string, test: (u: unknown) => boolean): t.Type<A, A, unknown> {
+  const is = (u: unknown): u is A => test(u);
+  return new t.Type<A, A, unknown>(
+    name,
+    is,
+    (u, c) => is(u) ? t.success(u) : t.failure(u, c),
+    t.identity,
+  );
+}
+
+function oneOf<A extends string | number>(values: readonly A[]): t.Type<A, A, unknown> {
+  return refined<A>(
+    `one of ${values.join(" | ")}`,
+    (u) => (values as readonly unknown[]).includes(u),
+  );
+}
+
+const isInt = (u: unknown): u is number => typeof u === "number" && Number.isInteger(u);
+
+const PositiveInt = refined<number>("a positive integer", (u) => isInt(u) && u > 0);
+const Channels = refined<number>(
+  "an integer from 1 to 4096",
+  (u) => isInt(u) && u >= 1 && u <= 4096,
+);
+const Depth = refined<number>(
+  `an integer from 0 to ${MAX_DEPTH}`,
+  (u) => isInt(u) && u >= 0 && u <= MAX_DEPTH,
+);
+const OutputRange = refined<readonly [number, number] | null>(
+  "null or a [low, high] pair of finite numbers with low < high",
+  (u) =>
+    u === null ||
+    (Array.isArray(u) && u.length === 2 && u.every((v) => typeof v === "number" && isFinite(v)) &&
+      u[0] < u[1]),
+);
+const Seed = refined<number | null>("null or an integer", (u) => u === null || isInt(u));
+const Name = refined<string>(
+  "a name of 1 to 64 letters, digits, '_' or '-'",
+  (u) => typeof u === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(u),
+);
+
+const fields = {
+  inChannels: Channels,
+  outChannels: Channels,
+  depth: Depth,
+  baseFilters: PositiveInt,
+  norm: oneOf(NORM_MODES),
+  activation: oneOf(ACTIVATIONS),
+  upsample: oneOf(UPSAMPLE_MODES),
+  scale: oneOf(SCALES),
+  outputRange: OutputRange,
+  residual: refined<boolean>("true or false", (u) => typeof u === "boolean"),
+  residualUpsample: oneOf(RESIDUAL_UPSAMPLES),
+  seed: Seed,
+  name: Name,
+};
+
+const FIELD_NAMES = Object.keys(fields) as (keyof UNetConfig)[];
+
+/**
+ * The io-ts codec of a complete {@linkcode UNetConfig} (every field present). For JSON with
+ * defaults for absent fields, and path-named errors, use {@linkcode decodeUNetConfig}.
+ *
+ * @example
+ * ```ts
+ * import { defaultUNetConfig, UNetConfigCodec } from "./config.ts";
+ * console.log(UNetConfigCodec.is(defaultUNetConfig)); // true
+ * ```
+ */
+export const UNetConfigCodec: t.Type<UNetConfig, UNetConfig, unknown> = t.type(
+  fields,
+  "UNetConfig",
+);
+
+const PartialCodec = t.partial(fields, "Partial<UNetConfig>");
+
+function pathOf(context: t.Context): string {
+  const keys = context.slice(1).map((c) => c.key);
+  if (keys.length === 0) return "(root)";
+  return keys.map((k, i) => /^\d+$/.test(k) ? `[${k}]` : (i === 0 ? k : `.${k}`)).join("");
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const here = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = here;
+    }
+  }
+  return d[b.length]!;
+}
+
+function suggest(key: string): string {
+  const best = FIELD_NAMES
+    .map((f) => ({ f, d: editDistance(key.toLowerCase(), f.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d)[0]!;
+  return best.d <= 3 ? ` (did you mean ${best.f}?)` : ` (fields: ${FIELD_NAMES.join(", ")})`;
+}
+
+/** Checks between fields, on a config whose fields are each valid. */
+function crossFieldProblems(c: UNetConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (c.residual && c.inChannels !== c.outChannels && c.inChannels !== 1) {
+    problems.push({
+      path: "residual",
+      message: `a residual over the input needs inChannels (${c.inChannels}) = outChannels ` +
+        `(${c.outChannels}) or inChannels = 1; set residual: false`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Decode JSON (or any value) into a complete {@linkcode UNetConfig}: absent fields take
+ * {@linkcode defaultUNetConfig}'s values; unknown fields, wrong types and values out of range
+ * are all reported together.
+ *
+ * @throws {UNetConfigError} listing every problem with its path, e.g.
+ *   `upsample: "nearest" is not one of pixelShuffle | transpose | bilinear`.
+ *
+ * @example
+ * ```ts
+ * import { decodeUNetConfig } from "./config.ts";
+ * const config = decodeUNetConfig({ depth: 2, baseFilters: 16, scale: 2 });
+ * console.log(config.upsample); // "pixelShuffle"
+ * ```
+ */
+export function decodeUNetConfig(json: unknown): UNetConfig {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new UNetConfigError([{
+      path: "(root)",
+      message: `${show(json)} is not an object of U-Net fields (${FIELD_NAMES.join(", ")})`,
+    }]);
+  }
+  const problems: ConfigProblem[] = [];
+  const result = PartialCodec.decode(json);
+  if (isLeft(result)) {
+    for (const e of result.left) {
+      const last = e.context[e.context.length - 1]!;
+      problems.push({
+        path: pathOf(e.context),
+        message: `${show(e.value)} is not ${last.type.name}`,
+      });
+    }
+  }
+  for (const key of Object.keys(json)) {
+    if (!(FIELD_NAMES as string[]).includes(key)) {
+      problems.push({ path: key, message: `unknown field${suggest(key)}` });
+    }
+  }
+  if (problems.length > 0) throw new UNetConfigError(problems);
+  const given = Object.fromEntries(
+    Object.entries(json).filter(([, v]) => v !== undefined).map((
+      [k, v],
+    ) => [k, Array.isArray(v) ? [...v] : v]),
+  ) as Partial<UNetConfig>;
+  const config: UNetConfig = { ...defaultUNetConfig, ...given };
+  const cross = crossFieldProblems(config);
+  if (cross.length > 0) throw new UNetConfigError(cross);
+  return config;
+}

@@ -1,0 +1,235 @@
+/**
+ * Saving and loading tfjs-layers models as files, in TensorFlow.js's standard layers format
+ * (`model.json` with `modelTopology` and `weightsManifest`, plus a binary weights file), from Deno.
+ * The same directory loads in a browser with stock TensorFlow.js after `registerLayers()`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { registerLayers } from "./register.ts";
+
+/** The name of the topology file. */
+export const MODEL_JSON = "model.json";
+
+/** Thrown when model files cannot be read or written, or are not in the tfjs layers format. */
+export class ModelFilesError extends Error {
+  /** The file or directory concerned. */
+  readonly path: string;
+  /**
+   * Build the error.
+   *
+   * @example
+   * ```ts
+   * import { ModelFilesError } from "./model_io.ts";
+   * console.log(new ModelFilesError("runs/x/model.json", "it does not exist").message);
+   * ```
+   */
+  constructor(path: string, why: string) {
+    super(`model files at ${path}: ${why}`);
+    this.name = "ModelFilesError";
+    this.path = path;
+  }
+}
+
+function join(dir: string, name: string): string {
+  return dir.endsWith("/") ? `${dir}${name}` : `${dir}/${name}`;
+}
+
+async function sha256Hex(data: ArrayBuffer): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Write via a temporary file and a rename, so readers never see half a file. */
+async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await Deno.writeFile(tmp, data);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new ModelFilesError(path, "it does not exist; save a model there first (saveModel)");
+    }
+    throw new ModelFilesError(path, `cannot be read: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ModelFilesError(path, `is not JSON: ${(e as Error).message}`);
+  }
+}
+
+const WEIGHTS_FILE = /^weights-[0-9a-f]{16}\.bin$/;
+
+function manifestPaths(json: unknown): string[] {
+  const manifest = (json as { weightsManifest?: unknown } | null)?.weightsManifest;
+  if (!Array.isArray(manifest)) return [];
+  return manifest.flatMap((g) =>
+    Array.isArray(g?.paths) ? g.paths.filter((p: unknown) => typeof p === "string") : []
+  );
+}
+
+/**
+ * A `tf.io.IOHandler` that saves to and loads from a directory: `model.json` plus one weights
+ * file named after its content (`weights-<sha256 prefix>.bin`). Each file is written to a
+ * temporary name and renamed; the weights go first and `model.json` last, so the directory
+ * always holds a complete model (the old or the new one); weight files the old `model.json`
+ * named are removed after the switch. Loading reads every path of the manifest (so files
+ * converted by the tfjs tools, in shards, load too).
+ *
+ * @example
+ * ```ts
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { fileSystemHandler } from "./model_io.ts";
+ * await initBackend("cpu");
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2] })] });
+ * const dir = await Deno.makeTempDir();
+ * await model.save(fileSystemHandler(dir));
+ * const again = await tfl.loadLayersModel(fileSystemHandler(dir));
+ * console.log(again.layers.length); // 1
+ * ```
+ */
+export function fileSystemHandler(dir: string): tf.io.IOHandler {
+  const modelPath = join(dir, MODEL_JSON);
+  return {
+    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      if (artifacts.modelTopology instanceof ArrayBuffer) {
+        throw new ModelFilesError(dir, "binary (graph-model) topologies are not supported here");
+      }
+      await Deno.mkdir(dir, { recursive: true });
+      const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0));
+      const weightsName = `weights-${(await sha256Hex(weights)).slice(0, 16)}.bin`;
+      let previous: string[] = [];
+      try {
+        previous = manifestPaths(JSON.parse(await Deno.readTextFile(modelPath)));
+      } catch { /* no earlier model here */ }
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology!,
+        format: artifacts.format ?? "layers-model",
+        generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }],
+      };
+      if (artifacts.trainingConfig !== undefined) {
+        modelJson.trainingConfig = artifacts.trainingConfig;
+      }
+      if (artifacts.userDefinedMetadata !== undefined) {
+        modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
+      }
+      const json = new TextEncoder().encode(JSON.stringify(modelJson));
+      await writeAtomic(join(dir, weightsName), new Uint8Array(weights));
+      await writeAtomic(modelPath, json);
+      for (const old of previous) {
+        if (old !== weightsName && WEIGHTS_FILE.test(old)) {
+          await Deno.remove(join(dir, old)).catch(() => {});
+        }
+      }
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: "JSON",
+          modelTopologyBytes: JSON.stringify(artifacts.modelTopology).length,
+          weightSpecsBytes: JSON.stringify(artifacts.weightSpecs ?? []).length,
+          weightDataBytes: weights.byteLength,
+        },
+      };
+    },
+
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const json = await readJson(modelPath) as Partial<tf.io.ModelJSON> | null;
+      if (json === null || typeof json !== "object" || json.modelTopology == null) {
+        throw new ModelFilesError(modelPath, "has no modelTopology: not a tfjs layers model.json");
+      }
+      if (!Array.isArray(json.weightsManifest)) {
+        throw new ModelFilesError(
+          modelPath,
+          "has no weightsManifest: not a tfjs layers model.json",
+        );
+      }
+      return await tf.io.getModelArtifactsForJSON(json as tf.io.ModelJSON, async (manifest) => {
+        const specs: tf.io.WeightsManifestEntry[] = [];
+        const buffers: ArrayBuffer[] = [];
+        for (const group of manifest) {
+          specs.push(...group.weights);
+          for (const path of group.paths) {
+            const file = join(dir, path);
+            try {
+              const bytes = await Deno.readFile(file);
+              buffers.push(
+                bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+              );
+            } catch (e) {
+              throw new ModelFilesError(
+                file,
+                `listed in ${MODEL_JSON} but unreadable (${(e as Error).message}); copy the ` +
+                  "whole directory, not only model.json",
+              );
+            }
+          }
+        }
+        return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
+      });
+    },
+  };
+}
+
+function directoryOf(path: string): string {
+  return path.endsWith(`/${MODEL_JSON}`)
+    ? path.slice(0, -MODEL_JSON.length - 1)
+    : path === MODEL_JSON
+    ? "."
+    : path;
+}
+
+/**
+ * Save a tfjs-layers model (a U-Net or any other) into `dir` in the standard layers format.
+ * Optimizer state is not saved (checkpoints keep it separately).
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { saveModel, unet } from "./mod.ts";
+ * await initBackend("cpu");
+ * const model = unet({ depth: 1, baseFilters: 4 });
+ * await saveModel(model, await Deno.makeTempDir());
+ * model.dispose();
+ * ```
+ */
+export async function saveModel(model: tfl.LayersModel, dir: string): Promise<void> {
+  await model.save(fileSystemHandler(directoryOf(dir)), { includeOptimizer: false });
+}
+
+/**
+ * Load a model saved by {@linkcode saveModel} (or by TensorFlow.js's own tools) from a directory
+ * or a `model.json` path; registers this library's layers first.
+ *
+ * @throws {ModelFilesError} naming the missing or malformed file.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { loadModel, saveModel, unet } from "./mod.ts";
+ * await initBackend("cpu");
+ * const dir = await Deno.makeTempDir();
+ * const model = unet({ depth: 1, baseFilters: 4 });
+ * await saveModel(model, dir);
+ * const again = await loadModel(dir);
+ * console.log(again.name); // unet
+ * ```
+ */
+export async function loadModel(dir: string): Promise<tfl.LayersModel> {
+  registerLayers();
+  return await tfl.loadLayersModel(fileSystemHandler(directoryOf(dir)));
+}

@@ -1,0 +1,176 @@
+/**
+ * Integer-factor bilinear and bicubic upsampling made of slices, scalar products, a stack and a
+ * reshape: differentiable, and correct on every backend.
+ *
+ * Why not `tf.image.resizeBilinear`: with `halfPixelCenters: true` (the convention of PyTorch's
+ * `align_corners=False`, PIL and MATLAB) its cpu gradient kernel ignores the flag and returns the
+ * gradient of the other convention; tfjs has no bicubic resize at all.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+
+/** The interpolation kernels {@linkcode upsample} offers. */
+export type InterpolationMethod = "bilinear" | "bicubic";
+
+/** Options of {@linkcode upsample}. */
+export interface UpsampleOptions {
+  /** `bilinear` or `bicubic` (default `bicubic`). */
+  readonly method?: InterpolationMethod;
+  /**
+   * The bicubic kernel's coefficient: −0.5 (Keys; MATLAB and PIL, the default) or −0.75
+   * (PyTorch, OpenCV).
+   */
+  readonly cubicA?: number;
+}
+
+function kernel(method: InterpolationMethod, a: number): (x: number) => number {
+  if (method === "bilinear") return (x) => Math.max(0, 1 - Math.abs(x));
+  return (x) => {
+    const d = Math.abs(x);
+    if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+    if (d < 2) return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+    return 0;
+  };
+}
+
+/** Tap offsets −2…2 around the source pixel. */
+const TAPS = [-2, -1, 0, 1, 2] as const;
+
+/**
+ * Weights `[phase][tap]`: output pixel `o = s·i + p` sits at source coordinate
+ * `u = (o + ½)/s − ½ = i + δp` (pixel centres), and reads source pixels `i + j`, j in −2…2.
+ *
+ * @example
+ * ```ts
+ * import { phaseWeights } from "./resize.ts";
+ * console.log(phaseWeights(2, "bilinear")); // [[0, 0.25, 0.75, 0, 0], [0, 0, 0.75, 0.25, 0]]
+ * ```
+ */
+export function phaseWeights(factor: number, method: InterpolationMethod, a = -0.5): number[][] {
+  const k = kernel(method, a);
+  return Array.from({ length: factor }, (_, p) => {
+    const delta = (p + 0.5) / factor - 0.5;
+    return TAPS.map((j) => k(delta - j));
+  });
+}
+
+function sliceAxis(x: tf.Tensor4D, axis: 1 | 2, start: number, size: number): tf.Tensor4D {
+  const begin = [0, 0, 0, 0];
+  const sizes = [-1, -1, -1, -1];
+  begin[axis] = start;
+  sizes[axis] = size;
+  return tf.slice(x, begin, sizes);
+}
+
+function upsampleAxis(x: tf.Tensor4D, axis: 1 | 2, weights: number[][]): tf.Tensor4D {
+  const n = x.shape[axis];
+  const s = weights.length;
+  // Replicate the border pixels (PyTorch clamps indices the same way).
+  const first = sliceAxis(x, axis, 0, 1);
+  const last = sliceAxis(x, axis, n - 1, 1);
+  const padded = tf.concat([first, first, x, last, last], axis);
+  const taps = TAPS.map((_, t) => sliceAxis(padded, axis, t, n));
+  const phases = weights.map((w) => {
+    const terms = w.flatMap((wt, t) => wt === 0 ? [] : [tf.mul(taps[t]!, wt)]);
+    return terms.length === 1 ? terms[0]! : tf.addN(terms);
+  });
+  // [.., n, s, ..] flattens to index i·s + p: the phases interleave.
+  const stacked = tf.stack(phases, axis + 1);
+  const shape: [number, number, number, number] = [...x.shape];
+  shape[axis] = n * s;
+  return tf.reshape(stacked, shape) as tf.Tensor4D;
+}
+
+/**
+ * Upsample `[b, h, w, c]` by an integer factor to `[b, h·s, w·s, c]` with pixel-centre alignment
+ * (PyTorch `align_corners=False`) and replicated borders. Bilinear equals PyTorch's
+ * `interpolate(mode="bilinear")`; bicubic with `cubicA: -0.75` equals PyTorch's `bicubic`, and with
+ * the default −0.5 equals MATLAB/PIL away from the two outermost rows and columns (they mirror the
+ * border instead of replicating it).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { upsample } from "./resize.ts";
+ * await initBackend("cpu");
+ * const y = upsample(tf.ones([1, 4, 4, 3]) as tf.Tensor4D, 2, { method: "bilinear" });
+ * console.log(y.shape); // [1, 8, 8, 3]
+ * ```
+ */
+export function upsample(
+  x: tf.Tensor4D,
+  factor: number,
+  options: UpsampleOptions = {},
+): tf.Tensor4D {
+  if (!Number.isInteger(factor) || factor < 1) {
+    throw new RangeError(`upsample: factor must be a positive integer, got ${factor}`);
+  }
+  if (factor === 1) return tf.clone(x);
+  const weights = phaseWeights(factor, options.method ?? "bicubic", options.cubicA ?? -0.5);
+  return tf.tidy(() => upsampleAxis(upsampleAxis(x, 1, weights), 2, weights));
+}
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
+type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
+
+/** Arguments of {@linkcode Upsample}. */
+export interface UpsampleLayerArgs extends LayerArgs {
+  /** The integer upscale factor. */
+  readonly factor: number;
+  /** `bilinear` or `bicubic` (default `bicubic`). */
+  readonly method?: InterpolationMethod;
+  /** The bicubic coefficient (default −0.5). */
+  readonly cubicA?: number;
+}
+
+/**
+ * The layer form of {@linkcode upsample}; no weights; serializes as `PerceptualUpsample`.
+ *
+ * @example
+ * ```ts
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { Upsample } from "./resize.ts";
+ * const x = tfl.input({ shape: [8, 8, 3] });
+ * const y = new Upsample({ factor: 4, method: "bicubic" }).apply(x) as tfl.SymbolicTensor;
+ * console.log(y.shape); // [null, 32, 32, 3]
+ * ```
+ */
+export class Upsample extends tfl.layers.Layer {
+  /** The name this layer serializes under. */
+  static className = "PerceptualUpsample";
+  /** The upscale factor. */
+  readonly factor: number;
+  /** The interpolation. */
+  readonly method: InterpolationMethod;
+  /** The bicubic coefficient. */
+  readonly cubicA: number;
+
+  /** Build the layer. */
+  constructor(args: UpsampleLayerArgs) {
+    super(args);
+    this.factor = args.factor;
+    this.method = args.method ?? "bicubic";
+    this.cubicA = args.cubicA ?? -0.5;
+  }
+
+  /** `[b, h, w, c]` → `[b, h·s, w·s, c]`. */
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const times = (n: number | null) => n === null ? null : n * this.factor;
+    return [s[0]!, times(s[1]!), times(s[2]!), s[3]!];
+  }
+
+  /** Upsample the input. */
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    return upsample(x as tf.Tensor4D, this.factor, { method: this.method, cubicA: this.cubicA });
+  }
+
+  /** Factor, method and coefficient, plus the base layer's fields. */
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), factor: this.factor, method: this.method, cubicA: this.cubicA };
+  }
+}

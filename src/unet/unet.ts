@@ -1,0 +1,242 @@
+/**
+ * The U-Net builder.
+ *
+ * Where the super-resolution scale-up happens: the whole U-Net runs at the input (low)
+ * resolution, and a tail of upsample blocks (the configured mode, ×2 twice for scale 4, ×3 once
+ * for scale 3) brings the features to the output size just before the head. That costs about
+ * scale² less than upsampling the input first (SRCNN/VDSR style), and is the ESPCN/EDSR layout.
+ * The head's output is a residual over an interpolated copy of the input (bicubic by default),
+ * computed by a weightless layer with gradients, so an untrained model already returns roughly
+ * the interpolation and training only learns the detail.
+ *
+ * @module
+ */
+import * as tfl from "@tensorflow/tfjs-layers";
+import { decodeUNetConfig, type UNetConfig } from "./config.ts";
+import { ICNR } from "./icnr.ts";
+import { MaxPool2x2 } from "./max_pool.ts";
+import { OutputMap } from "./output_map.ts";
+import { PixelShuffle } from "./pixel_shuffle.ts";
+import { registerLayers } from "./register.ts";
+import { Upsample } from "./resize.ts";
+import { SizeCheck } from "./size_check.ts";
+
+type Sym = tfl.SymbolicTensor;
+
+/** Builds layers for one config, handing out deterministic per-layer seeds. */
+class Builder {
+  readonly #c: UNetConfig;
+  #seedIndex = 0;
+
+  constructor(config: UNetConfig) {
+    this.#c = config;
+  }
+
+  #seed(): { seed?: number } {
+    // Distinct seeds per layer: one shared seed would give equal-shaped layers equal weights.
+    const s = this.#c.seed;
+    return s === null ? {} : { seed: s + 7919 * ++this.#seedIndex };
+  }
+
+  #activation(x: Sym, name: string): Sym {
+    switch (this.#c.activation) {
+      case "relu":
+        return tfl.layers.reLU({ name }).apply(x) as Sym;
+      case "leakyRelu":
+        return tfl.layers.leakyReLU({ alpha: 0.1, name }).apply(x) as Sym;
+      case "elu":
+        return tfl.layers.elu({ name }).apply(x) as Sym;
+      case "swish":
+      case "gelu":
+        return tfl.layers.activation({ activation: this.#c.activation, name }).apply(x) as Sym;
+    }
+  }
+
+  #conv(x: Sym, filters: number, name: string, useBias: boolean): Sym {
+    return tfl.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      padding: "same",
+      useBias,
+      kernelInitializer: tfl.initializers.heNormal(this.#seed()),
+      name,
+    }).apply(x) as Sym;
+  }
+
+  /** Two × (3×3 conv, norm, activation). */
+  convBlock(x: Sym, filters: number, name: string): Sym {
+    const batch = this.#c.norm === "batch";
+    let y = x;
+    for (const k of [1, 2]) {
+      // A bias right before batch norm is cancelled by the mean subtraction: leave it out.
+      y = this.#conv(y, filters, `${name}_conv${k}`, !batch);
+      if (batch) {
+        y = tfl.layers.batchNormalization({ momentum: 0.9, name: `${name}_bn${k}` }).apply(
+          y,
+        ) as Sym;
+      }
+      y = this.#activation(y, `${name}_act${k}`);
+    }
+    return y;
+  }
+
+  /** Spatial size × factor, to `filters` channels, in the configured mode. */
+  upBlock(x: Sym, filters: number, factor: number, name: string): Sym {
+    let y: Sym;
+    switch (this.#c.upsample) {
+      case "pixelShuffle":
+        y = tfl.layers.conv2d({
+          filters: filters * factor * factor,
+          kernelSize: 3,
+          padding: "same",
+          kernelInitializer: new ICNR({ scale: factor, seed: this.#seed().seed ?? null }),
+          name: `${name}_conv`,
+        }).apply(x) as Sym;
+        y = new PixelShuffle({ factor, name: `${name}_shuffle` }).apply(y) as Sym;
+        break;
+      case "transpose":
+        // kernel = stride: the footprints do not overlap, so no checkerboard from uneven overlap.
+        y = tfl.layers.conv2dTranspose({
+          filters,
+          kernelSize: factor,
+          strides: factor,
+          padding: "same",
+          kernelInitializer: tfl.initializers.heNormal(this.#seed()),
+          name: `${name}_tconv`,
+        }).apply(x) as Sym;
+        break;
+      case "bilinear":
+        y = new Upsample({ factor, method: "bilinear", name: `${name}_resize` }).apply(x) as Sym;
+        y = this.#conv(y, filters, `${name}_conv`, true);
+        break;
+    }
+    return this.#activation(y, `${name}_act`);
+  }
+
+  head(x: Sym): Sym {
+    const c = this.#c;
+    return tfl.layers.conv2d({
+      filters: c.outChannels,
+      // At scale 1 the last conv block already mixed 3×3 neighbourhoods; with a tail, the features
+      // at output resolution come from one upsample block, so the head adds 3×3 context there.
+      kernelSize: c.scale > 1 ? 3 : 1,
+      padding: "same",
+      // Small initial residual: an untrained model starts near its base (the interpolated input).
+      kernelInitializer: tfl.initializers.varianceScaling({
+        scale: 0.01,
+        mode: "fanIn",
+        distribution: "normal",
+        ...this.#seed(),
+      }),
+      name: "head",
+    }).apply(x) as Sym;
+  }
+}
+
+function tailFactors(scale: number): number[] {
+  return scale === 4 ? [2, 2] : scale === 1 ? [] : [scale];
+}
+
+/**
+ * Build a U-Net as a tfjs-layers functional model; see {@linkcode UNetConfig} for the fields.
+ *
+ * The model takes `[batch, h, w, inChannels]` for any h and w that are multiples of 2^depth
+ * (others raise `UNetInputSizeError` naming the size and the divisor) and returns
+ * `[batch, h·scale, w·scale, outChannels]`. Layers: a size check; per level two 3×3 convs
+ * (+ batch norm) + activation, then 2×2 max-pool; a bottleneck block; per level an upsample
+ * block, concatenation with the skip, and a conv block; the super-resolution tail; the head; and
+ * the residual/range mapping. Layer names are fixed (`enc1_conv1`, `dec1_bn2`, `head`, ...).
+ *
+ * @param config a full config or any part of one (the rest from `defaultUNetConfig`); it is
+ *   validated like JSON.
+ * @throws {UNetConfigError} for an invalid config, naming each bad field.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { parameterCount, unet } from "./mod.ts";
+ * await initBackend("cpu");
+ * const model = unet({ depth: 2, baseFilters: 8, scale: 2, seed: 1 });
+ * const y = model.predict(tf.zeros([1, 16, 16, 3])) as tf.Tensor;
+ * console.log(y.shape, parameterCount(model)); // [1, 32, 32, 3] ...
+ * y.dispose();
+ * model.dispose();
+ * ```
+ */
+export function unet(config: Partial<UNetConfig> = {}): tfl.LayersModel {
+  const c = decodeUNetConfig(config);
+  registerLayers();
+  const b = new Builder(c);
+  const input = tfl.input({ shape: [null, null, c.inChannels], name: "input" });
+  const x0 = c.depth > 0
+    ? new SizeCheck({ divisor: 2 ** c.depth, name: "size_check" }).apply(input) as Sym
+    : input;
+
+  const skips: Sym[] = [];
+  let x = x0;
+  for (let level = 1; level <= c.depth; level++) {
+    x = b.convBlock(x, c.baseFilters * 2 ** (level - 1), `enc${level}`);
+    skips.push(x);
+    // Not tfl.layers.maxPooling2d: wasm's MaxPoolGrad kernel is wrong (see max_pool.ts).
+    x = new MaxPool2x2({ name: `pool${level}` }).apply(x) as Sym;
+  }
+  x = b.convBlock(x, c.baseFilters * 2 ** c.depth, "bottom");
+  for (let level = c.depth; level >= 1; level--) {
+    const filters = c.baseFilters * 2 ** (level - 1);
+    const up = b.upBlock(x, filters, 2, `up${level}`);
+    x = tfl.layers.concatenate({ name: `dec${level}_concat` }).apply([
+      up,
+      skips[level - 1]!,
+    ]) as Sym;
+    x = b.convBlock(x, filters, `dec${level}`);
+  }
+  tailFactors(c.scale).forEach((factor, i) => {
+    x = b.upBlock(x, c.baseFilters, factor, `tail${i + 1}`);
+  });
+  let y = b.head(x);
+
+  if (c.residual || c.outputRange !== null) {
+    const inputs: Sym[] = [y];
+    if (c.residual) {
+      inputs.push(
+        c.scale > 1
+          ? new Upsample({
+            factor: c.scale,
+            method: c.residualUpsample,
+            name: "residual_upsample",
+          }).apply(x0) as Sym
+          : x0,
+      );
+    }
+    y = new OutputMap({ range: c.outputRange, residual: c.residual, name: "output" })
+      .apply(inputs.length === 1 ? inputs[0]! : inputs) as Sym;
+  }
+  return tfl.model({ inputs: input, outputs: y, name: c.name });
+}
+
+/**
+ * The number of weights in a model: all of them, or only the trainable or non-trainable ones
+ * (batch norm's moving mean and variance are non-trainable).
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { parameterCount, unet } from "./mod.ts";
+ * await initBackend("cpu");
+ * const model = unet({ depth: 1, baseFilters: 4 });
+ * console.log(parameterCount(model), parameterCount(model, "trainable"));
+ * model.dispose();
+ * ```
+ */
+export function parameterCount(
+  model: tfl.LayersModel,
+  which: "all" | "trainable" | "nonTrainable" = "all",
+): number {
+  const weights = which === "all"
+    ? model.weights
+    : which === "trainable"
+    ? model.trainableWeights
+    : model.nonTrainableWeights;
+  return weights.reduce((n, w) => n + w.shape.reduce((a: number, d) => a * (d ?? 0), 1), 0);
+}

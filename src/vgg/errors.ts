@@ -1,0 +1,207 @@
+/**
+ * Typed errors of the loss networks. Each message names the bad input (file, layer, URL) and the
+ * fix.
+ *
+ * @module
+ */
+
+/**
+ * A layer name the network does not know (misspelt, of the other architecture, or not in the
+ * model a network was wrapped around).
+ *
+ * @example
+ * ```ts
+ * import { LayerNameError } from "./errors.ts";
+ * console.log(new LayerNameError("block2_cov2", "vgg16", "block2_conv2").message);
+ * ```
+ */
+export class LayerNameError extends Error {
+  /** The name asked for. */
+  readonly layer: string;
+  /** Build the error; `suggestion` is the nearest valid name, if any. */
+  constructor(layer: string, network: string, suggestion?: string) {
+    super(
+      `"${layer}" is not a layer of ${network}` +
+        (suggestion === undefined ? "" : `; did you mean "${suggestion}"?`) +
+        (/^vgg1[69]/.test(network)
+          ? " (Keras names like block2_conv2 / block1_pool, or aliases like relu2_2 / pool1)"
+          : ""),
+    );
+    this.name = "LayerNameError";
+    this.layer = layer;
+  }
+}
+
+/**
+ * A layer the network knows but did not load (built with `upTo` a shallower layer, or its
+ * weights are absent from the source).
+ *
+ * @example
+ * ```ts
+ * import { LayerNotLoadedError } from "./errors.ts";
+ * console.log(new LayerNotLoadedError("block4_conv1", "vgg19(dir)", "block3_pool", "shard absent").message);
+ * ```
+ */
+export class LayerNotLoadedError extends Error {
+  /** The layer asked for. */
+  readonly layer: string;
+  /** Build the error; `deepest` is the deepest layer loaded, `why` why loading stopped there. */
+  constructor(layer: string, network: string, deepest: string, why: string) {
+    super(
+      `layer "${layer}" was not loaded in ${network}: it stops at ${deepest} (${why}); ` +
+        `build it with upTo: "${layer}" from weights that include it, or ask for a shallower layer`,
+    );
+    this.name = "LayerNotLoadedError";
+    this.layer = layer;
+  }
+}
+
+/**
+ * An input tensor the network cannot take: wrong rank, channel count, dtype, or values clearly
+ * outside the range the caller declared.
+ *
+ * @example
+ * ```ts
+ * import { VggInputError } from "./errors.ts";
+ * console.log(new VggInputError("vgg16", "has 4 channels; pass 1 (grey) or 3 (RGB)").message);
+ * ```
+ */
+export class VggInputError extends Error {
+  /** Build the error: `problem` says what is wrong and how to fix it. */
+  constructor(network: string, problem: string) {
+    super(`${network}.extract: the input ${problem}`);
+    this.name = "VggInputError";
+  }
+}
+
+/**
+ * A weight file or directory that cannot be used: unreadable, truncated, corrupt, or of an
+ * unknown layout. Subclasses say more.
+ *
+ * @example
+ * ```ts
+ * import { WeightFileError } from "./errors.ts";
+ * console.log(new WeightFileError("/w/vgg16.h5", "block3_conv1", "it is truncated").message);
+ * ```
+ */
+export class WeightFileError extends Error {
+  /** The file (or directory) at fault. */
+  readonly file: string;
+  /** The layer being read, when known. */
+  readonly layer: string | undefined;
+  /** Build the error; `problem` says what is wrong and, where possible, how to fix it. */
+  constructor(file: string, layer: string | undefined, problem: string) {
+    super(
+      `weights ${file}${layer === undefined ? "" : ` (layer ${layer})`}: ${problem}`,
+    );
+    this.name = "WeightFileError";
+    this.file = file;
+    this.layer = layer;
+  }
+}
+
+/**
+ * A weight whose shape is not the architecture's (another network's file, a wrong manifest).
+ *
+ * @example
+ * ```ts
+ * import { WeightShapeError } from "./errors.ts";
+ * console.log(new WeightShapeError("m/model.json", "block1_conv1", "kernel", [3, 3, 3, 64], [3, 3, 64, 64]).message);
+ * ```
+ */
+export class WeightShapeError extends WeightFileError {
+  /** The shape the architecture needs. */
+  readonly expected: readonly number[];
+  /** The shape found. */
+  readonly actual: readonly number[];
+  /** Build the error naming the file, the layer, which weight, and both shapes. */
+  constructor(
+    file: string,
+    layer: string,
+    weight: string,
+    expected: readonly number[],
+    actual: readonly number[],
+  ) {
+    super(
+      file,
+      layer,
+      `${weight} has shape [${actual.join(",")}] but the architecture needs ` +
+        `[${expected.join(",")}]; is this a file of another network, or channels-first weights?`,
+    );
+    this.name = "WeightShapeError";
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/**
+ * A layer the caller needs whose weights the source does not have.
+ *
+ * @example
+ * ```ts
+ * import { MissingWeightsError } from "./errors.ts";
+ * console.log(new MissingWeightsError("dir/model.json", "block4_conv1", "shard group9-shard1of2 is absent").message);
+ * ```
+ */
+export class MissingWeightsError extends WeightFileError {
+  /** Build the error: `why` says what is absent. */
+  constructor(file: string, layer: string, why: string) {
+    super(
+      file,
+      layer,
+      `${why}; pass a shallower upTo (or ask only for layers the source has), or use a ` +
+        "complete weight file",
+    );
+    this.name = "MissingWeightsError";
+  }
+}
+
+/**
+ * Downloading weights failed: HTTP error, connection lost, or short file. Nothing was cached.
+ *
+ * @example
+ * ```ts
+ * import { DownloadError } from "./errors.ts";
+ * console.log(new DownloadError("https://example.com/w.h5", "HTTP 404 Not Found").message);
+ * ```
+ */
+export class DownloadError extends Error {
+  /** The URL that failed. */
+  readonly url: string;
+  /** Build the error: `problem` says what went wrong. */
+  constructor(url: string, problem: string) {
+    super(
+      `downloading ${url} failed: ${problem}; nothing was cached. Retry, pass \`url\` (a mirror) ` +
+        "or a local .h5 path as `weights`",
+    );
+    this.name = "DownloadError";
+    this.url = url;
+  }
+}
+
+/**
+ * A downloaded (or cached) file whose md5 is not the one expected. It was not used, and not kept.
+ *
+ * @example
+ * ```ts
+ * import { HashMismatchError } from "./errors.ts";
+ * console.log(new HashMismatchError("https://m/w.h5", "6d6b…", "0000…").message);
+ * ```
+ */
+export class HashMismatchError extends DownloadError {
+  /** The md5 expected. */
+  readonly expected: string;
+  /** The md5 of what arrived. */
+  readonly actual: string;
+  /** Build the error naming the URL and both hashes. */
+  constructor(url: string, expected: string, actual: string) {
+    super(
+      url,
+      `the file's md5 is ${actual} but ${expected} was expected (a wrong mirror, a changed ` +
+        "file, or a corrupted transfer)",
+    );
+    this.name = "HashMismatchError";
+    this.expected = expected;
+    this.actual = actual;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Any TensorFlow.js layers model as a loss network (pluggable feature extractor).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { DisposedError } from "../lifetime/mod.ts";
+import { LayerNameError } from "./errors.ts";
+import { nearestName } from "./layers.ts";
+import type { InputConvention, LossNetwork } from "./loss_network.ts";
+import { applyAffine, channelAffine, checkInput } from "./preprocess.ts";
+import type { InputCheckSettings } from "./vgg_network.ts";
+
+/** Options of {@linkcode fromLayersModel}. */
+export interface FromLayersModelOptions extends InputCheckSettings {
+  /** The input convention (default `{ preprocessing: "none", range: "[0,1]" }`). */
+  readonly inputConvention?: InputConvention;
+  /** A readable name (default the model's). */
+  readonly name?: string;
+  /**
+   * Whether the network owns the model and disposes it in `dispose()` (default true). Pass
+   * false to keep using the model after the network is gone.
+   */
+  readonly ownModel?: boolean;
+}
+
+/**
+ * Wrap a tfjs `LayersModel` as a `LossNetwork` exposing the outputs of `layerNames` (layers
+ * with 4-D NHWC outputs). `extract` builds (and caches) a sub-model with exactly the requested
+ * outputs and runs it once: tfjs-layers computes only the part of the graph those outputs need,
+ * so the pass stops at the deepest requested layer. Preprocessing follows `inputConvention`
+ * (for `caffe` the channels are reversed to BGR after the affine map); 1-channel inputs are
+ * repeated to 3 when the model takes 3.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { fromLayersModel } from "./from_layers_model.ts";
+ * await initBackend("cpu");
+ * const input = tfl.input({ shape: [null, null, 3] });
+ * const c1 = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: "same", name: "c1" }).apply(input);
+ * const p1 = tfl.layers.maxPooling2d({ poolSize: 2, name: "p1" }).apply(c1);
+ * const model = tfl.model({ inputs: input, outputs: p1 as tfl.SymbolicTensor });
+ * using net = fromLayersModel(model, ["c1", "p1"]);
+ * const f = net.extract(tf.zeros([1, 8, 8, 3]), ["p1"]);
+ * console.log(net.layers, f.p1.shape); // ["c1", "p1"] [1, 4, 4, 4]
+ * f.p1.dispose();
+ * ```
+ */
+export function fromLayersModel<const L extends string>(
+  model: tfl.LayersModel,
+  layerNames: readonly L[],
+  options: FromLayersModelOptions = {},
+): LossNetwork<L> {
+  const name = options.name ?? model.name;
+  const all = model.layers.map((l) => l.name);
+  for (const l of layerNames) {
+    if (!all.includes(l)) throw new LayerNameError(l, name, nearestName(l, all));
+    const shape = model.getLayer(l).outputShape;
+    if (!Array.isArray(shape) || Array.isArray(shape[0]) || shape.length !== 4) {
+      throw new LayerNameError(
+        `${l} (output shape ${JSON.stringify(shape)}, not one 4-D NHWC tensor)`,
+        name,
+      );
+    }
+  }
+  const layers = [...new Set(layerNames)].sort((a, b) => all.indexOf(a) - all.indexOf(b));
+  const convention = options.inputConvention ?? { preprocessing: "none", range: "[0,1]" };
+  const affine = channelAffine(convention);
+  const identity = convention.preprocessing === "none";
+  const inShape = model.inputs[0]!.shape;
+  const modelChannels = inShape[inShape.length - 1];
+  const scale = tf.tensor1d([...affine.scale]);
+  const offset = tf.tensor1d([...affine.offset]);
+  const subModels = new Map<string, tfl.LayersModel>();
+  const owns = options.ownModel ?? true;
+  const checkRange = options.checkRange ?? true;
+  const tolerance = options.rangeTolerance ?? 0.5;
+  let disposed = false;
+
+  const subModel = (names: readonly L[]): tfl.LayersModel => {
+    const key = names.join("\u0000");
+    let m = subModels.get(key);
+    if (m === undefined) {
+      // Shares the layers (and weights) of `model`; it owns nothing, so it is never disposed.
+      m = tfl.model({
+        inputs: model.inputs,
+        outputs: names.map((n) => model.getLayer(n).output as tfl.SymbolicTensor),
+      });
+      subModels.set(key, m);
+    }
+    return m;
+  };
+
+  const depthOf = (layer: L): number => {
+    const i = all.indexOf(layer);
+    if (i < 0) throw new LayerNameError(layer, name, nearestName(layer, all));
+    return i;
+  };
+
+  return {
+    name,
+    layers,
+    inputConvention: convention,
+    depthOf,
+    extract<K extends L>(x: tf.Tensor4D, wanted: readonly K[]): Record<K, tf.Tensor4D> {
+      if (disposed) throw new DisposedError(name);
+      const names = [...new Set(wanted)];
+      for (const n of names) {
+        if (!layers.includes(n)) throw new LayerNameError(n, name, nearestName(n, layers));
+      }
+      if (names.length === 0) return {} as Record<K, tf.Tensor4D>;
+      checkInput(name, x, convention.range, {
+        checkRange,
+        rangeTolerance: tolerance,
+        minSize: 1,
+      });
+      names.sort((a, b) => all.indexOf(a) - all.indexOf(b));
+      const sub = subModel(names);
+      return tf.tidy(() => {
+        let h: tf.Tensor4D = x;
+        if (!identity || (x.shape[3] === 1 && modelChannels === 3)) {
+          h = applyAffine(h, scale, offset);
+          if (affine.bgr) h = tf.reverse(h, -1);
+        }
+        const ys = sub.apply(h, { training: false }) as tf.Tensor | tf.Tensor[];
+        const list = Array.isArray(ys) ? ys : [ys];
+        const out = {} as Record<K, tf.Tensor4D>;
+        names.forEach((n, i) => {
+          out[n] = list[i] as tf.Tensor4D;
+        });
+        return out;
+      });
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      scale.dispose();
+      offset.dispose();
+      subModels.clear();
+      if (owns) model.dispose();
+    },
+    [Symbol.dispose](): void {
+      this.dispose();
+    },
+  };
+}

@@ -1,0 +1,304 @@
+/**
+ * TensorFlow.js layers-model directories (`model.json` + binary shards), read group by group so
+ * that shards of layers never asked for may be absent.
+ *
+ * @module
+ */
+import { kernelShape, type VggConvSpec } from "./architecture.ts";
+import { WeightFileError, WeightShapeError } from "./errors.ts";
+import type { ConvWeights, WeightSource } from "./weight_source.ts";
+
+/** One entry of a tfjs weights manifest group. */
+interface ManifestWeight {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: string; scale?: number; min?: number };
+}
+
+/** One group of a tfjs weights manifest: its shard files and the weights packed in them. */
+interface ManifestGroup {
+  paths: string[];
+  weights: ManifestWeight[];
+}
+
+/** Where one weight lives: its group, byte range within the group's concatenated shards. */
+interface Located {
+  readonly group: number;
+  readonly offset: number;
+  readonly bytes: number;
+  readonly entry: ManifestWeight;
+}
+
+const BYTES: Readonly<Record<string, number>> = {
+  float32: 4,
+  int32: 4,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
+
+function join(dir: string, file: string): string {
+  return dir.endsWith("/") ? dir + file : `${dir}/${file}`;
+}
+
+function dirname(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+function parseManifest(modelJson: string, text: string): ManifestGroup[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new WeightFileError(modelJson, undefined, `is not valid JSON (${(e as Error).message})`);
+  }
+  const manifest = (json as { weightsManifest?: unknown })?.weightsManifest;
+  if (!Array.isArray(manifest)) {
+    throw new WeightFileError(
+      modelJson,
+      undefined,
+      "has no weightsManifest array; is it a TensorFlow.js layers model.json?",
+    );
+  }
+  manifest.forEach((g, i) => {
+    const ok = g !== null && typeof g === "object" && Array.isArray(g.paths) &&
+      g.paths.every((p: unknown) => typeof p === "string") && Array.isArray(g.weights) &&
+      g.weights.every((w: ManifestWeight) =>
+        w !== null && typeof w.name === "string" && Array.isArray(w.shape) &&
+        w.shape.every((d) => Number.isInteger(d) && d >= 0) && typeof w.dtype === "string"
+      );
+    if (!ok) {
+      throw new WeightFileError(
+        modelJson,
+        undefined,
+        `weightsManifest[${i}] is malformed: each group needs paths: string[] and weights: ` +
+          "{ name, shape: int[], dtype }[]",
+      );
+    }
+  });
+  return manifest as ManifestGroup[];
+}
+
+function weightBytes(w: ManifestWeight): number {
+  const dtype = w.quantization?.dtype ?? w.dtype;
+  const per = BYTES[dtype];
+  if (per === undefined) return NaN;
+  return per * w.shape.reduce((a, b) => a * b, 1);
+}
+
+/** IEEE half → float. */
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** Decode one weight's bytes (float32, or tfjs' uint8/uint16 affine or float16 quantization). */
+function decode(bytes: Uint8Array, entry: ManifestWeight): Float32Array {
+  const n = entry.shape.reduce((a, b) => a * b, 1);
+  const q = entry.quantization;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(n);
+  if (q === undefined) {
+    for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+  } else if (q.dtype === "float16") {
+    for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+  } else {
+    const scale = q.scale ?? 1;
+    const min = q.min ?? 0;
+    const wide = q.dtype === "uint16";
+    for (let i = 0; i < n; i++) {
+      out[i] = (wide ? view.getUint16(2 * i, true) : view.getUint8(i)) * scale + min;
+    }
+  }
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Open a TensorFlow.js layers-model directory (or its `model.json`). Only `model.json` is read
+ * here; a layer's shard files are read when that layer is, so shards of deeper layers may be
+ * absent. Weight names are matched as `…/<layer>/kernel` and `…/<layer>/bias` (tfjs 0.x to 4.x,
+ * with or without a model-name prefix or `:0` suffix).
+ *
+ * @example
+ * ```ts ignore
+ * import { openTfjsDir } from "./tfjs_weights.ts";
+ * const src = await openTfjsDir("../shared/data/vgg19_imagenet_blocks1-3");
+ * console.log(src.absent("block1_conv1"), src.absent("block4_conv1")); // undefined "shard … is absent"
+ * src.close();
+ * ```
+ */
+export async function openTfjsDir(dirOrModelJson: string, description?: string): Promise<
+  WeightSource & { readonly shardsRead: () => readonly string[] }
+> {
+  let modelJson = dirOrModelJson;
+  try {
+    if ((await Deno.stat(dirOrModelJson)).isDirectory) {
+      modelJson = join(dirOrModelJson, "model.json");
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new WeightFileError(dirOrModelJson, undefined, "no such file or directory");
+    }
+    throw e;
+  }
+  let text: string;
+  try {
+    text = await Deno.readTextFile(modelJson);
+  } catch (e) {
+    throw new WeightFileError(
+      modelJson,
+      undefined,
+      e instanceof Deno.errors.NotFound
+        ? "no model.json there; pass a TensorFlow.js layers-model directory or an .h5 file"
+        : `cannot be read (${(e as Error).message})`,
+    );
+  }
+  const groups = parseManifest(modelJson, text);
+  const dir = dirname(modelJson);
+  const index = new Map<string, Located>();
+  groups.forEach((g, gi) => {
+    let offset = 0;
+    for (const w of g.weights) {
+      const bytes = weightBytes(w);
+      const m = /(?:^|\/)([^/]+)\/(kernel|bias)(?::\d+)?$/.exec(w.name);
+      if (m) index.set(`${m[1]}/${m[2]}`, { group: gi, offset, bytes, entry: w });
+      offset += bytes;
+    }
+  });
+  // Which shard files exist is checked once per group, when a layer of it is first asked about.
+  const present = new Map<number, string | undefined>();
+  const shardStat = async (gi: number): Promise<string | undefined> => {
+    if (!present.has(gi)) {
+      let missing: string | undefined;
+      for (const p of groups[gi]!.paths) {
+        if (!(await exists(join(dir, p)))) {
+          missing = p;
+          break;
+        }
+      }
+      present.set(gi, missing);
+    }
+    return present.get(gi);
+  };
+  const groupBytes = new Map<number, Uint8Array>();
+  const read: string[] = [];
+  const loadGroup = async (gi: number, layer: string): Promise<Uint8Array> => {
+    const cached = groupBytes.get(gi);
+    if (cached !== undefined) return cached;
+    const parts: Uint8Array[] = [];
+    for (const p of groups[gi]!.paths) {
+      try {
+        parts.push(await Deno.readFile(join(dir, p)));
+        read.push(p);
+      } catch (e) {
+        throw new WeightFileError(
+          join(dir, p),
+          layer,
+          e instanceof Deno.errors.NotFound
+            ? "this weight shard is absent"
+            : `cannot be read (${(e as Error).message})`,
+        );
+      }
+    }
+    const total = parts.reduce((a, p) => a + p.length, 0);
+    const all = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) {
+      all.set(p, o);
+      o += p.length;
+    }
+    groupBytes.set(gi, all);
+    return all;
+  };
+  const desc = description ?? dirOrModelJson;
+  const missingReason = (layer: string): string | undefined => {
+    const k = index.get(`${layer}/kernel`);
+    const b = index.get(`${layer}/bias`);
+    if (k === undefined || b === undefined) {
+      return `${modelJson}'s weightsManifest has no ${layer}/kernel and ${layer}/bias`;
+    }
+    return undefined;
+  };
+  const absentCache = new Map<string, string | undefined>();
+  const source = {
+    description: desc,
+    file: modelJson,
+    shardsRead: () => read,
+    absent(layer: string): string | undefined {
+      return absentCache.has(layer) ? absentCache.get(layer) : missingReason(layer);
+    },
+    async read(spec: VggConvSpec): Promise<ConvWeights> {
+      const layer = spec.name;
+      const why = missingReason(layer);
+      if (why !== undefined) throw new WeightFileError(modelJson, layer, why);
+      const want = { kernel: kernelShape(spec), bias: [spec.outChannels] };
+      const out: Partial<Record<"kernel" | "bias", Float32Array>> = {};
+      for (const part of ["kernel", "bias"] as const) {
+        const loc = index.get(`${layer}/${part}`)!;
+        if (loc.entry.shape.join(",") !== want[part].join(",")) {
+          throw new WeightShapeError(modelJson, layer, part, want[part], loc.entry.shape);
+        }
+        if (
+          !Number.isFinite(loc.bytes) || (loc.entry.quantization === undefined &&
+            loc.entry.dtype !== "float32")
+        ) {
+          throw new WeightFileError(
+            modelJson,
+            layer,
+            `${part} has dtype ${loc.entry.quantization?.dtype ?? loc.entry.dtype}; expected ` +
+              "float32 (or tfjs uint8/uint16/float16 quantization)",
+          );
+        }
+        const bytes = await loadGroup(loc.group, layer);
+        if (bytes.length < loc.offset + loc.bytes) {
+          const g = groups[loc.group]!;
+          throw new WeightFileError(
+            join(dir, g.paths.at(-1)!),
+            layer,
+            `weight group ${loc.group + 1} has ${bytes.length} bytes in its shard(s) ` +
+              `${g.paths.join(", ")}, but the manifest needs ${loc.offset + loc.bytes}: a ` +
+              "truncated shard, or a manifest of another model",
+          );
+        }
+        out[part] = decode(bytes.subarray(loc.offset, loc.offset + loc.bytes), loc.entry);
+      }
+      return { kernel: out.kernel!, bias: out.bias! };
+    },
+    close(): void {
+      groupBytes.clear();
+    },
+  };
+  // Shard presence is what makes a layer usable: settle it for every indexed layer now (a stat
+  // per shard file, no reads), so `absent` can stay synchronous.
+  for (const key of index.keys()) {
+    const layer = key.slice(0, key.lastIndexOf("/"));
+    if (absentCache.has(layer)) continue;
+    let why = missingReason(layer);
+    if (why === undefined) {
+      for (const part of ["kernel", "bias"]) {
+        const gi = index.get(`${layer}/${part}`)!.group;
+        const missing = await shardStat(gi);
+        if (missing !== undefined) {
+          why = `its weight shard ${join(dir, missing)} is absent`;
+          break;
+        }
+      }
+    }
+    absentCache.set(layer, why);
+  }
+  return source;
+}

@@ -1,0 +1,260 @@
+/**
+ * `vgg16(options)` and `vgg19(options)`: build a loss network from ImageNet weights (downloaded
+ * once), a local `.h5` file, a tfjs model directory, or seeded random weights.
+ *
+ * @module
+ */
+import { type VggConvSpec, vggOps, type VggOpSpec } from "./architecture.ts";
+import { cachedDownload, type DownloadProgress, type ProgressSink } from "./download.ts";
+import { LayerNameError, MissingWeightsError, WeightFileError } from "./errors.ts";
+import { openKerasH5 } from "./h5_weights.ts";
+import {
+  canonicalVggLayer,
+  nearestName,
+  type Vgg16LayerName,
+  type Vgg19LayerName,
+  vggAlias,
+  type VggArchitecture,
+  type VggLayerNameOf,
+  vggLayers,
+} from "./layers.ts";
+import type { InputRange, Preprocessing } from "./loss_network.ts";
+import { RANGE_BOUNDS } from "./preprocess.ts";
+import { randomWeights } from "./random_weights.ts";
+import { openTfjsDir } from "./tfjs_weights.ts";
+import {
+  createVggNetwork,
+  type InputCheckSettings,
+  type Vgg16Network,
+  type Vgg19Network,
+  type VggNetwork,
+} from "./vgg_network.ts";
+import type { ConvWeights, WeightSource } from "./weight_source.ts";
+
+export type { DownloadProgress };
+
+/** Where the weights come from. */
+export type VggWeights =
+  /** The official Keras ImageNet notop weights, downloaded once into the cache. */
+  | "imagenet"
+  /** A Keras `.h5` file, or a TensorFlow.js layers-model directory (or its `model.json`). */
+  | string
+  /** Seeded He-scaled random weights (deterministic; for tests and offline runs). */
+  | { readonly random: number };
+
+/** Options of {@linkcode vgg16} and {@linkcode vgg19}. */
+export interface VggOptions<L extends string = string> extends InputCheckSettings {
+  /** `"imagenet"`, a path to an `.h5` file or tfjs model directory, or `{ random: seed }`. */
+  readonly weights: VggWeights;
+  /** The range the caller's images are in (default `"[0,1]"`). */
+  readonly inputRange?: InputRange;
+  /**
+   * The preprocessing the weights need (default `"caffe"`, right for Keras' ImageNet weights;
+   * `"torch"` for weights converted from torchvision).
+   */
+  readonly preprocessing?: Preprocessing;
+  /**
+   * The deepest layer to load; only the layers up to it are read, and `extract` can go no
+   * deeper. Default: every layer the weights have (for a tfjs directory whose deeper shards
+   * are absent, the layers before the first absent one).
+   */
+  readonly upTo?: L;
+  /** Cache directory for `"imagenet"` (default `$PERCEPTUAL_CACHE`, else the user cache dir). */
+  readonly cacheDir?: string;
+  /** Download URL for `"imagenet"` (a mirror); default Keras' own. */
+  readonly url?: string;
+  /** The md5 the downloaded file must have (default Keras' published one; set it for mirrors
+   * that serve another file). */
+  readonly md5?: string;
+  /** Download progress; default a progress line on stderr; `false` for silence. */
+  readonly onProgress?: ProgressSink;
+}
+
+/** The official Keras notop weight files: name, URL and the md5 Keras checks. */
+export interface KerasWeightsFile {
+  /** The file name Keras caches it under. */
+  readonly fileName: string;
+  /** Where Keras downloads it from. */
+  readonly url: string;
+  /** The md5 Keras verifies (keras/applications/vgg16.py, vgg19.py `file_hash`). */
+  readonly md5: string;
+}
+
+/**
+ * The Keras ImageNet notop weight files for each architecture.
+ *
+ * @example
+ * ```ts
+ * import { KERAS_IMAGENET_WEIGHTS } from "./vgg.ts";
+ * console.log(KERAS_IMAGENET_WEIGHTS.vgg16.md5); // 6d6bbae143d832006294945121d1f1fc
+ * ```
+ */
+export const KERAS_IMAGENET_WEIGHTS: Readonly<Record<VggArchitecture, KerasWeightsFile>> = {
+  vgg16: {
+    fileName: "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    url: "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" +
+      "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    md5: "6d6bbae143d832006294945121d1f1fc",
+  },
+  vgg19: {
+    fileName: "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    url: "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" +
+      "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    md5: "253f8cb515780f3b799900260a226db6",
+  },
+};
+
+async function openSource(
+  arch: VggArchitecture,
+  options: VggOptions,
+): Promise<WeightSource> {
+  const w = options.weights;
+  if (typeof w === "object" && w !== null && "random" in w) return randomWeights(w.random);
+  if (w === "imagenet") {
+    const official = KERAS_IMAGENET_WEIGHTS[arch];
+    const file = await cachedDownload({
+      url: options.url ?? official.url,
+      md5: options.md5 ?? official.md5,
+      fileName: official.fileName,
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+    return await openKerasH5(file.path, "imagenet");
+  }
+  if (typeof w !== "string" || w === "") {
+    throw new TypeError(
+      `weights must be "imagenet", a path to an .h5 file or tfjs model directory, or ` +
+        `{ random: seed }; got ${JSON.stringify(w)}`,
+    );
+  }
+  let isDir = false;
+  try {
+    isDir = (await Deno.stat(w)).isDirectory;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new WeightFileError(w, undefined, "no such file or directory; check the path");
+    }
+    throw e;
+  }
+  return isDir || w.endsWith(".json") ? await openTfjsDir(w) : await openKerasH5(w);
+}
+
+function checkOptions(arch: VggArchitecture, options: VggOptions): void {
+  if (options === null || typeof options !== "object" || !("weights" in options)) {
+    throw new TypeError(
+      `${arch}(options) needs options.weights: "imagenet", a path, or { random: seed }`,
+    );
+  }
+  const range = options.inputRange ?? "[0,1]";
+  if (!(range in RANGE_BOUNDS)) {
+    throw new TypeError(
+      `inputRange ${JSON.stringify(range)} is not one of ${Object.keys(RANGE_BOUNDS).join(", ")}`,
+    );
+  }
+  const pre = options.preprocessing ?? "caffe";
+  if (!["caffe", "torch", "none"].includes(pre)) {
+    throw new TypeError(`preprocessing ${JSON.stringify(pre)} is not caffe, torch or none`);
+  }
+  const tol = options.rangeTolerance;
+  if (tol !== undefined && !(tol >= 0)) {
+    throw new TypeError(`rangeTolerance ${tol} must be a number >= 0`);
+  }
+}
+
+async function loadVgg<A extends VggArchitecture>(
+  arch: A,
+  options: VggOptions<VggLayerNameOf<A>>,
+): Promise<VggNetwork<A>> {
+  checkOptions(arch, options);
+  const all = vggLayers(arch);
+  let upTo: string | undefined;
+  if (options.upTo !== undefined) {
+    upTo = canonicalVggLayer(arch, options.upTo);
+    if (upTo === undefined) {
+      const names = all.flatMap((l) => [l, vggAlias(l)!]);
+      throw new LayerNameError(options.upTo, arch, nearestName(options.upTo, names));
+    }
+  }
+  const ops = vggOps(arch);
+  const last = upTo === undefined ? ops.length - 1 : all.indexOf(upTo as never);
+  const source = await openSource(arch, options);
+  try {
+    const weights = new Map<string, ConvWeights>();
+    const loaded: VggOpSpec[] = [];
+    let truncation: string | undefined = upTo === undefined || last === ops.length - 1
+      ? undefined
+      : `upTo: "${options.upTo}"`;
+    for (let i = 0; i <= last; i++) {
+      const op = ops[i]!;
+      if (op.kind === "conv") {
+        const why = source.absent(op.name);
+        if (why !== undefined) {
+          // Asked for (upTo) or the very first layer: an error. Otherwise the source simply
+          // ends here, which is fine until someone asks for a deeper layer.
+          if (upTo !== undefined || loaded.length === 0) {
+            throw new MissingWeightsError(source.file, op.name, why);
+          }
+          truncation = `${op.name}: ${why}`;
+          break;
+        }
+        weights.set(op.name, await source.read(op as VggConvSpec));
+      }
+      loaded.push(op);
+    }
+    return createVggNetwork({
+      architecture: arch,
+      ops: loaded,
+      weights,
+      convention: {
+        preprocessing: options.preprocessing ?? "caffe",
+        range: options.inputRange ?? "[0,1]",
+      },
+      weightsSource: source.description,
+      truncation,
+      checks: {
+        ...(options.checkRange === undefined ? {} : { checkRange: options.checkRange }),
+        ...(options.rangeTolerance === undefined ? {} : { rangeTolerance: options.rangeTolerance }),
+      },
+    });
+  } finally {
+    source.close();
+  }
+}
+
+/**
+ * A VGG-16 loss network (Keras layer names, post-ReLU conv outputs, 'caffe' preprocessing by
+ * default). Only the layers up to `upTo` (default: all the weights have) are read and kept.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "./vgg.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
+ * const f = net.extract(tf.ones([2, 32, 32, 3]), ["relu2_2"]);
+ * console.log(f.relu2_2.shape); // [2, 16, 16, 128]
+ * f.relu2_2.dispose();
+ * ```
+ */
+export function vgg16(options: VggOptions<Vgg16LayerName>): Promise<Vgg16Network> {
+  return loadVgg("vgg16", options);
+}
+
+/**
+ * A VGG-19 loss network (Keras layer names, post-ReLU conv outputs, 'caffe' preprocessing by
+ * default). Only the layers up to `upTo` (default: all the weights have) are read and kept.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg19 } from "./vgg.ts";
+ * await initBackend("cpu");
+ * using net = await vgg19({ weights: { random: 0 }, upTo: "relu1_2" });
+ * console.log(net.layers); // ["block1_conv1", "block1_conv2"]
+ * ```
+ */
+export function vgg19(options: VggOptions<Vgg19LayerName>): Promise<Vgg19Network> {
+  return loadVgg("vgg19", options);
+}

@@ -1,0 +1,253 @@
+/**
+ * A loaded VGG loss network: owned weights and one truncated forward pass.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { DisposedError } from "../lifetime/mod.ts";
+import type { VggOpSpec } from "./architecture.ts";
+import { type FrozenConv, frozenConvRelu } from "./conv.ts";
+import { LayerNameError, LayerNotLoadedError } from "./errors.ts";
+import {
+  canonicalVggLayer,
+  type HasVggArchitecture,
+  nearestName,
+  vggAlias,
+  type VggArchitecture,
+  type VggLayerNameOf,
+  type VggLayerOf,
+  vggLayers,
+} from "./layers.ts";
+import type { InputConvention, LossNetwork } from "./loss_network.ts";
+import { applyAffine, channelAffine, checkInput } from "./preprocess.ts";
+import type { ConvWeights } from "./weight_source.ts";
+
+/**
+ * A VGG-16 or VGG-19 loss network, as built by `vgg16` / `vgg19`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "./vgg.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 1 }, upTo: "relu2_2" });
+ * const f = net.extract(tf.zeros([1, 16, 16, 3]), ["relu1_2", "block2_conv2"]);
+ * console.log(net.architecture, f.relu1_2.shape, f.block2_conv2.shape); // vgg16 [1,16,16,64] [1,8,8,128]
+ * tf.dispose(f);
+ * ```
+ */
+export interface VggNetwork<A extends VggArchitecture>
+  extends LossNetwork<VggLayerNameOf<A>>, HasVggArchitecture<A> {
+  /** The layers loaded, in forward order (a prefix of the architecture). */
+  readonly layers: readonly VggLayerOf<A>[];
+  /** Where the weights came from (`imagenet`, a path, `random:SEED`). */
+  readonly weightsSource: string;
+  /** Why loading stopped before the last layer, when it did (absent weights, `upTo`). */
+  readonly truncation: string | undefined;
+}
+
+/** A VGG-16 loss network. */
+export type Vgg16Network = VggNetwork<"vgg16">;
+
+/** A VGG-19 loss network. */
+export type Vgg19Network = VggNetwork<"vgg19">;
+
+/** Options of the network's input checks. */
+export interface InputCheckSettings {
+  /** Check values against the declared range on every `extract` (default true). */
+  readonly checkRange?: boolean;
+  /** How far outside the range values may go, as a fraction of its width (default 0.5). */
+  readonly rangeTolerance?: number;
+}
+
+/** What {@linkcode createVggNetwork} needs: the loaded prefix and its weights. */
+export interface VggParts<A extends VggArchitecture> {
+  /** Which VGG. */
+  readonly architecture: A;
+  /** The loaded prefix of its layers, in order. */
+  readonly ops: readonly VggOpSpec[];
+  /** Weights of every conv in `ops`, by layer name (RGB-ordered first kernel, as Keras stores). */
+  readonly weights: ReadonlyMap<string, ConvWeights>;
+  /** The input convention. */
+  readonly convention: InputConvention;
+  /** Where the weights came from, for the network's name. */
+  readonly weightsSource: string;
+  /** Why the prefix ends where it does, if before the last layer. */
+  readonly truncation: string | undefined;
+  /** Input check settings. */
+  readonly checks: InputCheckSettings;
+}
+
+interface ConvLayer {
+  readonly kernel: tf.Tensor4D;
+  readonly bias: tf.Tensor1D;
+  readonly op: FrozenConv;
+}
+
+/** Reverse the input-channel axis of an HWIO kernel (RGB → BGR folded into the first conv). */
+function flipInputChannels(kernel: Float32Array, cin: number, cout: number): Float32Array {
+  const out = new Float32Array(kernel.length);
+  for (let k = 0; k < 9; k++) {
+    for (let c = 0; c < cin; c++) {
+      const src = (k * cin + c) * cout;
+      const dst = (k * cin + (cin - 1 - c)) * cout;
+      out.set(kernel.subarray(src, src + cout), dst);
+    }
+  }
+  return out;
+}
+
+class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
+  readonly name: string;
+  readonly architecture: A;
+  readonly layers: readonly VggLayerOf<A>[];
+  readonly inputConvention: InputConvention;
+  readonly weightsSource: string;
+  readonly truncation: string | undefined;
+  readonly #all: readonly VggLayerOf<A>[];
+  readonly #ops: readonly VggOpSpec[];
+  readonly #convs = new Map<string, ConvLayer>();
+  readonly #scale: tf.Tensor1D;
+  readonly #offset: tf.Tensor1D;
+  readonly #checkRange: boolean;
+  readonly #tolerance: number;
+  #disposed = false;
+
+  constructor(parts: VggParts<A>) {
+    this.architecture = parts.architecture;
+    this.#all = vggLayers(parts.architecture);
+    this.#ops = parts.ops;
+    this.layers = parts.ops.map((o) => o.name as VggLayerOf<A>);
+    this.inputConvention = parts.convention;
+    this.weightsSource = parts.weightsSource;
+    this.truncation = parts.truncation;
+    const last = this.layers.at(-1);
+    this.name = `${parts.architecture}(${parts.weightsSource}` +
+      (last !== this.#all.at(-1) ? `, to ${last}` : "") + ")";
+    this.#checkRange = parts.checks.checkRange ?? true;
+    this.#tolerance = parts.checks.rangeTolerance ?? 0.5;
+    const affine = channelAffine(parts.convention);
+    const made: tf.Tensor[] = [];
+    try {
+      this.#scale = tf.tensor1d([...affine.scale]);
+      made.push(this.#scale);
+      this.#offset = tf.tensor1d([...affine.offset]);
+      made.push(this.#offset);
+      let first = true;
+      for (const op of parts.ops) {
+        if (op.kind !== "conv") continue;
+        const w = parts.weights.get(op.name)!;
+        const k = first && affine.bgr
+          ? flipInputChannels(w.kernel, op.inChannels, op.outChannels)
+          : w.kernel;
+        first = false;
+        const kernel = tf.tensor4d(k, [3, 3, op.inChannels, op.outChannels]);
+        made.push(kernel);
+        const bias = tf.tensor1d(w.bias);
+        made.push(bias);
+        this.#convs.set(op.name, { kernel, bias, op: frozenConvRelu(kernel, bias) });
+      }
+    } catch (e) {
+      tf.dispose(made);
+      throw e;
+    }
+  }
+
+  depthOf(layer: VggLayerNameOf<A>): number {
+    const c = canonicalVggLayer(this.architecture, layer);
+    if (c === undefined) throw this.#unknown(layer);
+    return this.#all.indexOf(c);
+  }
+
+  #unknown(layer: string): LayerNameError {
+    const names = this.#all.flatMap((l) => [l, vggAlias(l)!]);
+    return new LayerNameError(layer, this.name, nearestName(layer, names));
+  }
+
+  extract<K extends VggLayerNameOf<A>>(
+    x: tf.Tensor4D,
+    layers: readonly K[],
+  ): Record<K, tf.Tensor4D> {
+    if (this.#disposed) throw new DisposedError(this.name);
+    const wanted = new Map<number, K[]>();
+    let deepest = -1;
+    for (const name of layers) {
+      const c = canonicalVggLayer(this.architecture, name);
+      if (c === undefined) throw this.#unknown(name);
+      const i = this.#all.indexOf(c);
+      if (i >= this.layers.length) {
+        throw new LayerNotLoadedError(
+          name,
+          this.name,
+          this.layers.at(-1)!,
+          this.truncation ?? "built that way",
+        );
+      }
+      const list = wanted.get(i) ?? [];
+      if (!list.includes(name)) list.push(name);
+      wanted.set(i, list);
+      deepest = Math.max(deepest, i);
+    }
+    if (deepest < 0) return {} as Record<K, tf.Tensor4D>;
+    let pools = 0;
+    for (let i = 0; i <= deepest; i++) if (this.#ops[i]!.kind === "pool") pools++;
+    checkInput(this.name, x, this.inputConvention.range, {
+      checkRange: this.#checkRange,
+      rangeTolerance: this.#tolerance,
+      minSize: 2 ** pools,
+    });
+    return tf.tidy(() => {
+      const out = {} as Record<K, tf.Tensor4D>;
+      let h = applyAffine(x, this.#scale, this.#offset);
+      for (let i = 0; i <= deepest; i++) {
+        const op = this.#ops[i]!;
+        h = op.kind === "conv" ? this.#convs.get(op.name)!.op(h) : tf.maxPool(h, 2, 2, "valid");
+        // Each requested name gets its own tensor: disposing one must not break another.
+        wanted.get(i)?.forEach((name, j) => {
+          out[name] = j === 0 ? h : tf.clone(h);
+        });
+      }
+      return out;
+    });
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const c of this.#convs.values()) {
+      c.kernel.dispose();
+      c.bias.dispose();
+    }
+    this.#convs.clear();
+    this.#scale.dispose();
+    this.#offset.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * Make a network from loaded weights (they are copied into tensors the network owns).
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vggOps } from "./architecture.ts";
+ * import { heConv } from "./random_weights.ts";
+ * import { createVggNetwork } from "./vgg_network.ts";
+ * await initBackend("cpu");
+ * const ops = vggOps("vgg16").slice(0, 2);
+ * const weights = new Map(ops.map((o) => [o.name, heConv(0, o as never)]));
+ * using net = createVggNetwork({
+ *   architecture: "vgg16", ops, weights, weightsSource: "random:0", truncation: undefined,
+ *   convention: { preprocessing: "caffe", range: "[0,1]" }, checks: {},
+ * });
+ * console.log(net.name); // vgg16(random:0, to block1_conv2)
+ * ```
+ */
+export function createVggNetwork<A extends VggArchitecture>(parts: VggParts<A>): VggNetwork<A> {
+  return new VggNet(parts);
+}
