@@ -1,0 +1,149 @@
+/**
+ * The errors the loss algebra throws. Each message names the bad input and the fix.
+ *
+ * @module
+ */
+
+/**
+ * A weight that is negative, NaN or infinite. Perceptual terms are distances: a negative weight
+ * would reward moving away from the target, which is never what a training loss wants.
+ *
+ * @example
+ * ```ts
+ * import { InvalidWeightError } from "./errors.ts";
+ * console.log(new InvalidWeightError("feature:block2_conv2", -1).message);
+ * ```
+ */
+export class InvalidWeightError extends Error {
+  /** The offending weight. */
+  readonly weight: number;
+  /** Build the error; `where` names the term or the call. */
+  constructor(where: string, weight: number) {
+    super(
+      `${where}: weight ${weight} is not allowed; a weight must be a finite number >= 0 ` +
+        "(use 0 to switch a term off)",
+    );
+    this.name = "InvalidWeightError";
+    this.weight = weight;
+  }
+}
+
+/**
+ * An option of a term that is out of its domain (a non-positive Huber delta, a bad scale, …).
+ *
+ * @example
+ * ```ts
+ * import { InvalidTermOptionError } from "./errors.ts";
+ * console.log(new InvalidTermOptionError("pixel", "delta", 0, "a number > 0").message);
+ * ```
+ */
+export class InvalidTermOptionError extends Error {
+  /** The option's name. */
+  readonly option: string;
+  /** Build the error naming the term, the option, its value and what it must be. */
+  constructor(where: string, option: string, value: unknown, expected: string) {
+    super(`${where}: ${option} ${JSON.stringify(value)} is not allowed; it must be ${expected}`);
+    this.name = "InvalidTermOptionError";
+    this.option = option;
+  }
+}
+
+/**
+ * A loss asks for a layer the loss network does not have.
+ *
+ * @example
+ * ```ts
+ * import { UnknownLayerError } from "./errors.ts";
+ * const e = new UnknownLayerError("feature:block9_conv1", "block9_conv1", "vgg16", "block5_conv1");
+ * console.log(e.message);
+ * ```
+ */
+export class UnknownLayerError extends Error {
+  /** The layer that was asked for. */
+  readonly layer: string;
+  /** Build the error; `suggestion` is the nearest layer the network has, if any. */
+  constructor(term: string, layer: string, network: string, suggestion?: string) {
+    super(
+      `${term}: layer "${layer}" is not a layer of ${network}` +
+        (suggestion === undefined ? "" : `; did you mean "${suggestion}"?`) +
+        " (a truncated network only has the layers it was built up to)",
+    );
+    this.name = "UnknownLayerError";
+    this.layer = layer;
+  }
+}
+
+/**
+ * Inputs the loss cannot use: wrong rank, prediction and target of different shapes, a
+ * precomputed target whose batch cannot broadcast over the prediction's batch, …
+ *
+ * @example
+ * ```ts
+ * import { LossInputError } from "./errors.ts";
+ * console.log(new LossInputError("pred [2,8,8,3] and target [2,8,9,3] differ").message);
+ * ```
+ */
+export class LossInputError extends Error {
+  /** Build the error from a message that names the inputs and the fix. */
+  constructor(message: string) {
+    super(message);
+    this.name = "LossInputError";
+  }
+}
+
+/**
+ * A term evaluated to NaN or ±Infinity. Names every such term and says whether an input already
+ * held non-finite values, so a training loop can stop with a useful message.
+ *
+ * @example
+ * ```ts
+ * import { NonFiniteLossError } from "./errors.ts";
+ * console.log(new NonFiniteLossError(["pixel"], ["pred holds NaN"]).message);
+ * ```
+ */
+export class NonFiniteLossError extends Error {
+  /** The names of the terms that were not finite. */
+  readonly terms: readonly string[];
+  /** Build the error from the bad term names and what was found in the inputs. */
+  constructor(terms: readonly string[], inputs: readonly string[]) {
+    super(
+      `loss term(s) ${terms.map((t) => `"${t}"`).join(", ")} became NaN or infinite` +
+        (inputs.length > 0
+          ? ` because ${inputs.join(" and ")}; check the data and the model's output`
+          : " although the inputs are finite; lower the learning rate or check the weights"),
+    );
+    this.name = "NonFiniteLossError";
+    this.terms = terms;
+  }
+}
+
+/** One problem found in a JSON loss spec: where it is and what to do. */
+export interface LossSpecIssue {
+  /** Where, e.g. `terms[2].layer`. */
+  readonly path: string;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+}
+
+/**
+ * A JSON loss spec with problems; `issues` lists every one with its path.
+ *
+ * @example
+ * ```ts
+ * import { LossSpecError } from "./errors.ts";
+ * const e = new LossSpecError([{ path: "terms[0].kind", message: "is missing" }]);
+ * console.log(e.message); // invalid loss spec: terms[0].kind: is missing
+ * ```
+ */
+export class LossSpecError extends Error {
+  /** Every problem, in document order. */
+  readonly issues: readonly LossSpecIssue[];
+  /** Build the error from the list of issues. */
+  constructor(issues: readonly LossSpecIssue[]) {
+    super(
+      `invalid loss spec: ${issues.map((i) => `${i.path}: ${i.message}`).join("\n  ")}`,
+    );
+    this.name = "LossSpecError";
+    this.issues = issues;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The loss algebra: `feature ⊕ style ⊕ pixel ⊕ tv` as fp-ts values over a loss network's layers,
+ * evaluated in one network pass for the prediction and one tape-free pass for the target, with
+ * presets (fastai, Johnson et al. 2016), feature-scale calibration and a JSON spec.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { pipe } from "fp-ts/lib/function.js";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import { evaluate, feature, pixel, plus, style } from "./mod.ts";
+ * await initBackend("cpu");
+ * const net: LossNetwork<"relu"> = {
+ *   name: "toy", layers: ["relu"], inputConvention: { preprocessing: "none", range: "[0,1]" },
+ *   depthOf: () => 0,
+ *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.relu(x)])) as never,
+ *   dispose() {}, [Symbol.dispose]() {},
+ * };
+ * const loss = pipe(pixel(), plus(feature("relu", { weight: 2 })), plus(style("relu")));
+ * const lossFn = evaluate(loss, net);
+ * const grad = tf.grad((p: tf.Tensor) => lossFn(p as tf.Tensor4D, tf.zeros([1, 4, 4, 3])).total);
+ * console.log(grad(tf.ones([1, 4, 4, 3])).shape); // [1, 4, 4, 3]
+ * ```
+ *
+ * @module
+ */
+export type { LossFn, LossResult } from "./loss_result.ts";
+export {
+  type Distance,
+  DISTANCES,
+  type FeatureOptions,
+  type FeatureTerm,
+  GRAM_NORMALISATIONS,
+  type GramNormalisation,
+  type PixelTerm,
+  type Reduction,
+  REDUCTIONS,
+  type StyleOptions,
+  type StyleTerm,
+  type Term,
+  TERM_KINDS,
+  type TermBase,
+  type TermKind,
+  termName,
+  type TermOptions,
+  type TvTerm,
+} from "./term.ts";
+export {
+  type AnyLayer,
+  concatLoss,
+  emptyLoss,
+  feature,
+  getLossMonoid,
+  getLossSemigroup,
+  type Loss,
+  LossMonoid,
+  lossOf,
+  LossSemigroup,
+  pixel,
+  plus,
+  style,
+  termNames,
+  totalVariation,
+  weighted,
+} from "./loss.ts";
+export {
+  distance,
+  gramMatrix,
+  penalty,
+  type PenaltyOptions,
+  reduce,
+  totalVariationOf,
+} from "./kernels.ts";
+export { withoutTape } from "./no_tape.ts";
+export {
+  evaluate,
+  type EvaluateOptions,
+  type PrecomputableKind,
+  type TargetLossFn,
+} from "./evaluate.ts";
+export {
+  evaluateWithTarget,
+  PrecomputedTarget,
+  type PrecomputeOptions,
+  precomputeTarget,
+} from "./precompute.ts";
+export { calibrate, type CalibrationOptions, featureScales, withFeatureScales } from "./scale.ts";
+export {
+  fastaiFeatureLoss,
+  type FastaiFeatureLossOptions,
+  johnson2016StyleTransfer,
+  johnson2016SuperResolution,
+  type JohnsonStyleTransferOptions,
+  type JohnsonSuperResolutionOptions,
+  layersBeforePools,
+} from "./presets.ts";
+export {
+  decodeLossSpec,
+  encodeLossSpec,
+  type EncodeOptions,
+  type LossSpec,
+  LossSpecCodec,
+  type TermSpec,
+  TermSpecCodec,
+} from "./spec.ts";
+export type { NetworkName } from "./vgg_catalog.ts";
+export {
+  InvalidTermOptionError,
+  InvalidWeightError,
+  LossInputError,
+  LossSpecError,
+  type LossSpecIssue,
+  NonFiniteLossError,
+  UnknownLayerError,
+} from "./errors.ts";

@@ -1,0 +1,155 @@
+/**
+ * Per-layer feature normalisation, so a preset's weights carry across weight sources.
+ *
+ * Why: the same VGG layer gives activations of very different sizes depending on the weights and
+ * their input convention. fastai's weights ([5, 15, 2], Gram 5e3·w²) were tuned on torchvision's
+ * `vgg16_bn`, whose activations are batch-normalised (order 1); Keras' 'caffe' VGG weights see
+ * 0–255 inputs and give much larger activations: measured on the real ImageNet VGG-19 (blocks
+ * 1–3, photo crops of tests/fixtures/loss_inputs.bin), mean activations are 118 at
+ * block1_conv2, 108 at block2_conv2 and 713 at block3_conv4. L1 feature terms grow by those
+ * factors and Gram terms (quadratic) by their squares: fastai's combination on those layers gives
+ * 3.6e7 raw, 2.1e3 calibrated, on the same images.
+ *
+ * The fix here: divide each layer's activations by a fixed number, its mean activation on a
+ * calibration batch, so that every network's activations have mean |a| = `reference` (default 1,
+ * the order of batch-normalised activations; vgg16_bn's exact statistics are not reproduced, as
+ * its weights are not available here: adjust `reference` if you know them). The divisors are plain
+ * numbers stored in the terms (`scale`), computed once, and part of the JSON spec, so a calibrated
+ * loss is reproducible.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { scope } from "../lifetime/mod.ts";
+import type { LossNetwork } from "../vgg/loss_network.ts";
+import { InvalidTermOptionError, LossInputError } from "./errors.ts";
+import { checkLossLayers } from "./evaluate.ts";
+import { type Loss, lossOf } from "./loss.ts";
+import { withoutTape } from "./no_tape.ts";
+import { checkScale } from "./term.ts";
+
+/** Options of {@linkcode featureScales} and {@linkcode calibrate}. */
+export interface CalibrationOptions {
+  /** The mean |activation| each layer should have after scaling (default 1). */
+  readonly reference?: number;
+}
+
+/**
+ * Per-layer divisors from a calibration batch: mean |activation| of `images` at each layer,
+ * divided by `reference`. One tape-free network pass; reads the numbers back (sync).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import { featureScales } from "./scale.ts";
+ * await initBackend("cpu");
+ * const net: LossNetwork<"x10"> = {
+ *   name: "times ten", layers: ["x10"], inputConvention: { preprocessing: "none", range: "[0,1]" },
+ *   depthOf: () => 0,
+ *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
+ *   dispose() {}, [Symbol.dispose]() {},
+ * };
+ * console.log(featureScales(net, ["x10"], tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D)); // { x10: 5 }
+ * ```
+ */
+export function featureScales<L extends string, K extends L>(
+  net: LossNetwork<L>,
+  layers: readonly K[],
+  images: tf.Tensor4D,
+  options: CalibrationOptions = {},
+): Record<K, number> {
+  const reference = options.reference ?? 1;
+  if (!Number.isFinite(reference) || reference <= 0) {
+    throw new InvalidTermOptionError(
+      "featureScales",
+      "reference",
+      reference,
+      "a finite number > 0",
+    );
+  }
+  if (images.rank !== 4) {
+    throw new LossInputError(
+      `calibration images have shape [${images.shape.join(",")}]; they must be NHWC`,
+    );
+  }
+  const unique = [...new Set(layers)];
+  if (unique.length === 0) return {} as Record<K, number>;
+  const means = withoutTape(() =>
+    scope(() => {
+      const acts = net.extract(images, unique);
+      return tf.stack(unique.map((l) => tf.mean(tf.abs(acts[l]))));
+    })
+  );
+  const values = means.dataSync();
+  means.dispose();
+  const out = {} as Record<K, number>;
+  unique.forEach((l, i) => {
+    const m = values[i]!;
+    if (!(m > 0) || !Number.isFinite(m)) {
+      throw new LossInputError(
+        `layer "${l}" of ${net.name} has mean activation ${m} on the calibration images; ` +
+          "calibrate on real images (not blank or non-finite ones)",
+      );
+    }
+    out[l] = m / reference;
+  });
+  return out;
+}
+
+/**
+ * Set the `scale` of every feature and style term whose layer is in `scales`.
+ *
+ * @example
+ * ```ts
+ * import { feature, style, plus } from "./loss.ts";
+ * import { withFeatureScales } from "./scale.ts";
+ * import { pipe } from "fp-ts/lib/function.js";
+ * const l = withFeatureScales(pipe(feature("a"), plus(style("b"))), { a: 20 });
+ * console.log(l.terms.map((t) => "scale" in t ? t.scale : 1)); // [20, 1]
+ * ```
+ */
+export function withFeatureScales<L extends string>(
+  loss: Loss<L>,
+  scales: Partial<Record<L, number>>,
+): Loss<L> {
+  return lossOf<L>(loss.terms.map((t) => {
+    if (t.kind !== "feature" && t.kind !== "style") return t;
+    const s = scales[t.layer];
+    return s === undefined ? t : { ...t, scale: checkScale(`${t.kind}:${t.layer}`, s) };
+  }));
+}
+
+/**
+ * `loss` with every layer's activations normalised to mean |a| = `reference` on `images`: the way
+ * to use a preset tuned for one network (fastai's, on vgg16_bn) with another (Keras 'caffe'
+ * VGG). Calibrate once on a few typical training images and keep (or encode) the result.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import { feature } from "./loss.ts";
+ * import { calibrate } from "./scale.ts";
+ * await initBackend("cpu");
+ * const net: LossNetwork<"x10"> = {
+ *   name: "times ten", layers: ["x10"], inputConvention: { preprocessing: "none", range: "[0,1]" },
+ *   depthOf: () => 0,
+ *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
+ *   dispose() {}, [Symbol.dispose]() {},
+ * };
+ * const l = calibrate(feature("x10"), net, tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D);
+ * console.log(l.terms[0]); // { kind: "feature", layer: "x10", scale: 5, … }
+ * ```
+ */
+export function calibrate<L extends string>(
+  loss: Loss<NoInfer<L>>,
+  net: LossNetwork<L>,
+  images: tf.Tensor4D,
+  options: CalibrationOptions = {},
+): Loss<L> {
+  checkLossLayers(loss, net);
+  return withFeatureScales<L>(loss, featureScales(net, loss.layers, images, options));
+}

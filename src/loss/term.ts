@@ -1,0 +1,202 @@
+/**
+ * The terms a loss is made of, as plain data: what is compared, how, and with what weight.
+ *
+ * @module
+ */
+import { InvalidTermOptionError, InvalidWeightError } from "./errors.ts";
+
+/**
+ * How two tensors are compared, element by element (`d = pred − target`):
+ * - `l1`: |d| (gradient 0 where d = 0, as in PyTorch; tfjs' own `abs` gives −1 there);
+ * - `l2`: d² (squared L2; with `mean` reduction this is PyTorch's `mse_loss`);
+ * - `huber`: ½d² where |d| < δ, else δ(|d| − ½δ) (PyTorch's `huber_loss`, δ = `delta`);
+ * - `charbonnier`: √(d² + ε²) (LapSRN/ESRGAN's smooth L1, ε = `epsilon`).
+ */
+export type Distance = "l1" | "l2" | "huber" | "charbonnier";
+
+/** Every {@linkcode Distance}, for validation and messages. */
+export const DISTANCES: readonly Distance[] = ["l1", "l2", "huber", "charbonnier"];
+
+/**
+ * What a Gram matrix G = FᵀF (F: features as an (H·W) × C matrix) is divided by:
+ * `chw` by C·H·W (Johnson et al., fastai), `hw` by H·W (pystiche), `none` by 1 (piq).
+ */
+export type GramNormalisation = "chw" | "hw" | "none";
+
+/** Every {@linkcode GramNormalisation}. */
+export const GRAM_NORMALISATIONS: readonly GramNormalisation[] = ["chw", "hw", "none"];
+
+/**
+ * How the per-element penalties are reduced to a scalar: `mean` over every element (batch
+ * included), or their `sum`.
+ */
+export type Reduction = "mean" | "sum";
+
+/** Every {@linkcode Reduction}. */
+export const REDUCTIONS: readonly Reduction[] = ["mean", "sum"];
+
+/** The kinds of term. */
+export type TermKind = "feature" | "style" | "pixel" | "tv";
+
+/** Every {@linkcode TermKind}. */
+export const TERM_KINDS: readonly TermKind[] = ["feature", "style", "pixel", "tv"];
+
+/** What every term has. */
+export interface TermBase {
+  /** Multiplies the term; finite and ≥ 0. */
+  readonly weight: number;
+  /** The element-wise penalty. */
+  readonly distance: Distance;
+  /** How penalties become a scalar. */
+  readonly reduction: Reduction;
+  /** Huber's δ (only used by `huber`). */
+  readonly delta: number;
+  /** Charbonnier's ε (only used by `charbonnier`). */
+  readonly epsilon: number;
+  /** A name chosen by the user; absent means the default (`feature:block2_conv2`, `pixel`, …). */
+  readonly name?: string;
+}
+
+/** Distance between prediction and target activations at one layer. */
+export interface FeatureTerm<L extends string> extends TermBase {
+  /** Discriminant. */
+  readonly kind: "feature";
+  /** The loss-network layer compared. */
+  readonly layer: L;
+  /** Activations are divided by this before comparing (see `calibrate`); 1 = raw. */
+  readonly scale: number;
+}
+
+/** Distance between the Gram matrices of prediction and target activations at one layer. */
+export interface StyleTerm<L extends string> extends TermBase {
+  /** Discriminant. */
+  readonly kind: "style";
+  /** The loss-network layer whose Gram matrix is compared. */
+  readonly layer: L;
+  /** What the Gram matrix is divided by. */
+  readonly normalisation: GramNormalisation;
+  /** Activations are divided by this before the Gram matrix (so the Gram by its square). */
+  readonly scale: number;
+}
+
+/** Distance between prediction and target pixels. */
+export interface PixelTerm extends TermBase {
+  /** Discriminant. */
+  readonly kind: "pixel";
+}
+
+/**
+ * Total variation of the prediction: the penalty of horizontal neighbour differences plus that of
+ * vertical ones, each reduced separately. Needs no target.
+ */
+export interface TvTerm extends TermBase {
+  /** Discriminant. */
+  readonly kind: "tv";
+}
+
+/** One term of a loss. */
+export type Term<L extends string> = FeatureTerm<L> | StyleTerm<L> | PixelTerm | TvTerm;
+
+/** Options every term accepts. */
+export interface TermOptions {
+  /** Multiplier, finite and ≥ 0 (default 1). */
+  readonly weight?: number;
+  /** Element-wise penalty; defaults are given by each constructor. */
+  readonly distance?: Distance;
+  /** `mean` (default) or `sum`. */
+  readonly reduction?: Reduction;
+  /** Huber's δ, > 0 (default 1). */
+  readonly delta?: number;
+  /** Charbonnier's ε, > 0 (default 1e-3). */
+  readonly epsilon?: number;
+  /** Name of the term in the result (default `feature:<layer>`, `style:<layer>`, `pixel`, `tv`). */
+  readonly name?: string;
+}
+
+/** Options of feature terms. */
+export interface FeatureOptions extends TermOptions {
+  /** Divide activations by this before comparing (default 1); see `calibrate`. */
+  readonly scale?: number;
+}
+
+/** Options of style terms. */
+export interface StyleOptions extends FeatureOptions {
+  /** Gram normalisation (default `chw`). */
+  readonly normalisation?: GramNormalisation;
+}
+
+/** The default name of a term, before duplicates are told apart. */
+export function defaultTermName(term: Term<string>): string {
+  switch (term.kind) {
+    case "feature":
+    case "style":
+      return `${term.kind}:${term.layer}`;
+    case "pixel":
+    case "tv":
+      return term.kind;
+  }
+}
+
+/**
+ * The name a term carries in a {@linkcode LossResult}: its own `name` or the default.
+ *
+ * @example
+ * ```ts
+ * import { termName } from "./term.ts";
+ * const t = { kind: "pixel", weight: 1, distance: "l1", reduction: "mean", delta: 1, epsilon: 1e-3 } as const;
+ * console.log(termName(t)); // "pixel"
+ * ```
+ */
+export function termName(term: Term<string>): string {
+  return term.name ?? defaultTermName(term);
+}
+
+/** Throws {@linkcode InvalidWeightError} unless `w` is finite and ≥ 0. */
+export function checkWeight(where: string, w: number): number {
+  if (typeof w !== "number" || !Number.isFinite(w) || w < 0) throw new InvalidWeightError(where, w);
+  return w;
+}
+
+function positive(where: string, option: string, v: number): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+    throw new InvalidTermOptionError(where, option, v, "a finite number > 0");
+  }
+  return v;
+}
+
+function oneOf<T extends string>(where: string, option: string, v: T, all: readonly T[]): T {
+  if (!all.includes(v)) {
+    throw new InvalidTermOptionError(
+      where,
+      option,
+      v,
+      `one of ${all.map((a) => `"${a}"`).join(", ")}`,
+    );
+  }
+  return v;
+}
+
+/** Validates options shared by all kinds and fills defaults. */
+export function baseOf(where: string, o: TermOptions, defaultDistance: Distance): TermBase {
+  if (o.name !== undefined && (typeof o.name !== "string" || o.name.trim() === "")) {
+    throw new InvalidTermOptionError(where, "name", o.name, "a non-empty string");
+  }
+  const base: TermBase = {
+    weight: checkWeight(where, o.weight ?? 1),
+    distance: oneOf(where, "distance", o.distance ?? defaultDistance, DISTANCES),
+    reduction: oneOf(where, "reduction", o.reduction ?? "mean", REDUCTIONS),
+    delta: positive(where, "delta", o.delta ?? 1),
+    epsilon: positive(where, "epsilon", o.epsilon ?? 1e-3),
+  };
+  return o.name === undefined ? base : { ...base, name: o.name };
+}
+
+/** Validates a feature scale (a divisor of activations). */
+export function checkScale(where: string, scale: number): number {
+  return positive(where, "scale", scale);
+}
+
+/** Validates a Gram normalisation. */
+export function checkNormalisation(where: string, n: GramNormalisation): GramNormalisation {
+  return oneOf(where, "normalisation", n, GRAM_NORMALISATIONS);
+}
