@@ -13,6 +13,7 @@ import {
   UnknownBackendError,
 } from "./errors.ts";
 import { installTrainingKernels } from "./training_kernels.ts";
+import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
 
 // Before the first tensor: silences the "running TensorFlow.js in Node.js" banner and debug checks.
 tf.enableProdMode();
@@ -165,7 +166,10 @@ async function startWebgpu(byName: boolean): Promise<string | undefined> {
   } catch (e) {
     return `@tensorflow/tfjs-backend-webgpu failed to load: ${errorText(e)}`;
   }
-  return await activate("webgpu");
+  const failed = await activate("webgpu");
+  // Deno has no 2D canvas for tfjs's synchronous GPU reads: make their failure say so.
+  if (failed === undefined) guardWebgpuSyncReads();
+  return failed;
 }
 
 async function startWasm(): Promise<string | undefined> {

@@ -1,0 +1,144 @@
+/**
+ * examples/style_transfer.ts: fast (Johnson) mode and `--optimize` (Gatys) mode each run a few
+ * steps on tiny images and write their run directories; bad flags give one line and status 2.
+ */
+import assert from "node:assert/strict";
+import { initBackend } from "../src/backend/mod.ts";
+import { readPixels } from "../src/data/mod.ts";
+import { assertNoLeak } from "../src/lifetime/mod.ts";
+import { DEFAULT_STYLE, HELP, main } from "../examples/style_transfer.ts";
+
+async function captured<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const saved = { log: console.log, error: console.error, warn: console.warn };
+  const out: string[] = [];
+  const err: string[] = [];
+  console.log = (...a: unknown[]) => void out.push(a.map(String).join(" "));
+  console.error = (...a: unknown[]) => void err.push(a.map(String).join(" "));
+  console.warn = console.error;
+  try {
+    const value = await fn();
+    return { value, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    Object.assign(console, saved);
+  }
+}
+
+const COMMON = ["--vgg", "random", "--backend", "wasm", "--quiet", "--sample-every", "2"];
+
+Deno.test("style_transfer trains a transformation network and stylises every content photo", async () => {
+  await initBackend("wasm");
+  const out = `${await Deno.makeTempDir()}/run`;
+  const args = [
+    ...COMMON,
+    ...["--steps", "3", "--batch", "2", "--size", "48", "--crop", "32", "--depth", "2"],
+    ...["--filters", "4", "--samples", "2", "--out", out],
+  ];
+  let r = { value: -1, out: "", err: "" };
+  await assertNoLeak(async () => {
+    r = await captured(() => main(args));
+  });
+  assert.equal(r.value, 0, r.err);
+  assert.match(r.out, /RANDOM weights/);
+
+  const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  assert.equal(config.mode, "fast (Johnson)");
+  assert.equal(config.options.style, DEFAULT_STYLE);
+  // The style image is not one of the content photos.
+  assert.ok(!config.content.some((p: string) => p.endsWith("skimage_coffee.png")));
+  assert.equal(config.content.length, 4);
+  // Johnson's loss: one content term, four style terms, total variation.
+  const kinds = config.loss.terms.map((t: { kind: string }) => t.kind);
+  assert.deepEqual(kinds, ["feature", "style", "style", "style", "style", "tv"]);
+
+  const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
+  assert.equal(csv.length, 1 + 3);
+  for (const col of ["feature:block3_conv3", "style:block4_conv3", "tv"]) {
+    assert.ok(csv[0]!.split(",").includes(col), `metrics.csv lacks ${col}`);
+  }
+
+  // Whole photos, resized to a shorter side of 48 and centre-cropped to multiples of 4.
+  const stylised = [...Deno.readDirSync(`${out}/stylised`)].map((e) => e.name).sort();
+  assert.deepEqual(stylised, [
+    "skimage_astronaut_random-vgg.png",
+    "skimage_camera_random-vgg.png",
+    "skimage_chelsea_random-vgg.png",
+    "skimage_rocket_random-vgg.png",
+  ]);
+  const chelsea = await readPixels(`${out}/stylised/skimage_chelsea_random-vgg.png`);
+  assert.deepEqual([chelsea.height, chelsea.width], [48, 72]); // 451x300 → 72x48
+  const sample = await readPixels(`${out}/samples/step-000003_random-vgg.png`);
+  assert.deepEqual([sample.height, sample.width], [2 * 32, 3 * 32]);
+  assert.ok((await Deno.stat(`${out}/model/model.json`)).isFile);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("style_transfer --optimize optimises one image's pixels against the style", async () => {
+  await initBackend("wasm");
+  const out = `${await Deno.makeTempDir()}/run`;
+  const args = [...COMMON, "--optimize", "--steps", "4", "--size", "40", "--out", out];
+  let r = { value: -1, out: "", err: "" };
+  await assertNoLeak(async () => {
+    r = await captured(() => main(args));
+  });
+  assert.equal(r.value, 0, r.err);
+  const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  assert.equal(config.mode, "optimize (Gatys)");
+  assert.equal(config.lr, 0.02);
+
+  const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
+  assert.equal(csv.length, 1 + 4);
+  const header = csv[0]!.split(",");
+  const rows = csv.slice(1).map((l) => l.split(",").map(Number));
+  const total = header.indexOf("total");
+  const content = header.indexOf("feature:block3_conv3");
+  // Step 1 starts from the content image itself: zero content loss, then the style pulls away.
+  assert.equal(rows[0]![content], 0);
+  assert.ok(rows[3]![content]! > 0);
+  // Four Adam steps on the pixels lower the (style-dominated) loss.
+  assert.ok(rows[3]![total]! < rows[0]![total]!, `${rows[0]![total]} -> ${rows[3]![total]}`);
+
+  const stylised = await readPixels(`${out}/stylised_random-vgg.png`);
+  assert.deepEqual([stylised.height, stylised.width], [40, 60]); // chelsea 451x300 → 60x40
+  const steps = [...Deno.readDirSync(`${out}/steps`)].map((e) => e.name).sort();
+  assert.deepEqual(steps, ["step-000002_random-vgg.png", "step-000004_random-vgg.png"]);
+  assert.ok((await Deno.stat(`${out}/content-stylised-style_random-vgg.png`)).isFile);
+
+  // The run directory is not reused.
+  const again = await captured(() => main(args));
+  assert.equal(again.value, 2);
+  assert.match(again.err, /--out .* is not empty/);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("style_transfer: --help, and bad flags or paths give one line and a non-zero status", async () => {
+  const help = await captured(() => main(["--help"]));
+  assert.equal(help.value, 0);
+  assert.equal(help.out.trim(), HELP.trim());
+  for (
+    const flag of [
+      "--style",
+      "--optimize",
+      "--content-weight",
+      "--style-weight",
+      "--tv-weight",
+      "--vgg",
+    ]
+  ) {
+    assert.match(HELP, new RegExp(`${flag}\\b`));
+  }
+  const cases: [string[], RegExp, number][] = [
+    [["--style-wieght", "3"], /unknown flag --style-wieght \(did you mean --style-weight\?\)/, 2],
+    [["--tv-weight", "x"], /--tv-weight: 'x' is not a number >= 0/, 2],
+    [["--steps", "0"], /--steps: '0' is not a positive integer/, 2],
+    [["--style", "no/such.png"], /--style no\/such\.png: no such file/, 2],
+    [["--optimize", "--resume", "--out", "x"], /--resume works in training mode only/, 2],
+    [["--crop", "96", "--size", "64"], /--crop 96 is larger than --size 64/, 2],
+  ];
+  for (const [args, message, status] of cases) {
+    const r = await captured(() => main(args));
+    assert.equal(r.value, status, `${args.join(" ")}: ${r.err}`);
+    const lines = r.err.split("\n").filter((l) => l.startsWith("style_transfer:"));
+    assert.equal(lines.length, 1, `${args.join(" ")} should print one error line: ${r.err}`);
+    assert.match(lines[0]!, message);
+  }
+});
