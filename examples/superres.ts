@@ -47,6 +47,8 @@ import {
   layersBeforePools,
   type Loss,
   type LossFn,
+  lossOf,
+  weighted,
   withFeatureScales,
 } from "../src/loss/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
@@ -61,6 +63,7 @@ import {
   LayerList,
   NetFlag,
   NonNegativeInt,
+  NonNegativeNumber,
   numberFrom,
   parseFlags,
   PositiveInt,
@@ -126,6 +129,12 @@ const FLAGS: Record<string, FlagSpec> = {
   },
   depth: { type: "string", default: "2", arg: "N", help: "U-Net depth (down-sampling levels)" },
   filters: { type: "string", default: "32", arg: "N", help: "U-Net base filters" },
+  balance: {
+    type: "string",
+    default: "0.1",
+    arg: "X",
+    help: "perceptual terms start at X x the pixel term (0: the preset's raw weights)",
+  },
   samples: {
     type: "string",
     default: "8",
@@ -179,6 +188,7 @@ const Options = t.type({
   layers: LayerList,
   depth: Depth,
   filters: PositiveInt,
+  balance: NonNegativeNumber,
   samples: PositiveInt,
   "sample-every": PositiveInt,
   seed: NonNegativeInt,
@@ -330,6 +340,60 @@ function fastaiWeights(count: number): number[] {
   return count === 3 ? [5, 15, 2] : Array.from({ length: count }, () => 22 / count);
 }
 
+/** The pixel terms of `loss`. */
+function pixelTerms(loss: Loss<string>): Loss<string> {
+  return lossOf(loss.terms.filter((t) => t.kind === "pixel"));
+}
+
+/** Every term of `loss` but the pixel ones: what the loss network computes. */
+function perceptualTerms(loss: Loss<string>): Loss<string> {
+  return lossOf(loss.terms.filter((t) => t.kind !== "pixel"));
+}
+
+/** `loss` with `scales` applied to the feature and style terms that have none of their own. */
+function scaleUnscaled(loss: Loss<string>, scales: Record<string, number>): Loss<string> {
+  const unscaled = Object.fromEntries(
+    Object.entries(scales).filter(([layer]) =>
+      loss.terms.every((t) => !("layer" in t) || t.layer !== layer || t.scale === 1)
+    ),
+  );
+  return withFeatureScales(loss, unscaled);
+}
+
+/**
+ * The factor that makes the perceptual terms start at `ratio` × the pixel term, measured on the
+ * bicubic upscale of `highRes`'s downscale (where an untrained residual U-Net starts). fastai's
+ * weights balance the terms for torchvision vgg16_bn features; with other weights (Keras 'caffe',
+ * random) even calibrated Gram terms come out orders of magnitude larger, and the pixel term
+ * (which PSNR measures) would vanish in the total.
+ */
+function startingBalance(
+  loss: Loss<string>,
+  net: LossNetwork<string>,
+  highRes: tf.Tensor4D,
+  scale: number,
+  ratio: number,
+): number {
+  const perceptual = perceptualTerms(loss);
+  const pixels = pixelTerms(loss);
+  if (perceptual.terms.length === 0 || pixels.terms.length === 0) return 1;
+  const [p, q] = scope(() => {
+    const bicubic = bicubicUpscale(bicubicDownscale(highRes, scale, { quantize: "uint8" }), scale);
+    return [
+      evaluate(perceptual, net, { checkFinite: false })(bicubic, highRes).total,
+      evaluate(pixels, net, { checkFinite: false })(bicubic, highRes).total,
+    ];
+  });
+  const [pv, qv] = [p.dataSync()[0]!, q.dataSync()[0]!];
+  tf.dispose([p, q]);
+  return pv > 0 && qv > 0 ? (ratio * qv) / pv : 1;
+}
+
+/** The training parts of the images, as held-out crops would be cut from them. */
+function trainingParts(images: readonly SplitImage[]): SplitImage[] {
+  return images.map((i) => ({ ...i, heldOut: i.train }));
+}
+
 // ---- the run ------------------------------------------------------------------------------------
 
 async function run(o: SuperresOptions): Promise<void> {
@@ -373,14 +437,29 @@ async function run(o: SuperresOptions): Promise<void> {
     const heldLR = bicubicDownscale(heldHR, o.scale, { quantize: "uint8" });
     const heldBicubic = bicubicUpscale(heldLR, o.scale);
     try {
-      // Per-layer feature scales from the held-out truth, so that fastai's weights mean the same
-      // with ImageNet or random weights (mean |activation| = 1 at every loss layer).
-      const scales = featureScales(net, layers, heldHR);
-      const base = chosen.spec ?? fastaiFeatureLoss(net, {
-        layers,
-        layerWeights: fastaiWeights(layers.length),
-      });
-      const loss = withFeatureScales(base, scales);
+      // Per-layer feature scales from training crops, so that fastai's weights mean the same
+      // with ImageNet or random weights (mean |activation| = 1 at every loss layer). A spec's
+      // terms that carry their own scale keep it.
+      const calibrationHR = stackPixels(heldOutCrops(trainingParts(images), 8, o.crop));
+      let loss: Loss<string>;
+      let balance = 1;
+      try {
+        const scales = featureScales(net, layers, calibrationHR);
+        loss = chosen.spec !== undefined ? scaleUnscaled(chosen.spec, scales) : withFeatureScales(
+          fastaiFeatureLoss(net, { layers, layerWeights: fastaiWeights(layers.length) }),
+          scales,
+        );
+        if (chosen.spec === undefined && o.balance > 0) {
+          balance = startingBalance(loss, net, calibrationHR, o.scale, o.balance);
+          loss = concatLoss(pixelTerms(loss), weighted(balance, perceptualTerms(loss)));
+          console.log(
+            `perceptual terms weighted x${balance.toPrecision(3)}: at the start (bicubic input) ` +
+              `they sum to ${o.balance} x the pixel term (--balance)`,
+          );
+        }
+      } finally {
+        calibrationHR.dispose();
+      }
       const lossFn = evaluate(loss, net, { checkFinite: false });
       // The table's feature distance: L1 of calibrated features, averaged over the loss layers.
       const featureDistance = evaluate(
@@ -424,6 +503,7 @@ async function run(o: SuperresOptions): Promise<void> {
         lossNetwork: lossNet.description,
         randomLossNetwork: lossNet.random,
         loss: encodeLossSpec(loss),
+        perceptualBalance: balance,
         unet: unetConfig,
         data: images.map((i) => i.path),
       };

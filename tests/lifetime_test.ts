@@ -9,7 +9,7 @@ import {
   own,
   scope,
   TensorLeakError,
-  TensorOwner,
+  type TensorOwner,
 } from "../src/lifetime/mod.ts";
 
 await initBackend("cpu");
