@@ -410,13 +410,12 @@ async function run(o: SuperresOptions): Promise<void> {
   }
   const runDir = o.out !== "" ? o.out : `runs/superres-${timestamp()}`;
   const images = await loadSplitImages(o.data, o.crop);
+  const choice = await initBackend(o.backend === "auto" ? undefined : o.backend);
+  console.log(describeBackend(choice));
   const chosen = await chooseLoss(o);
   const evalSets: [string, EvalPair[]][] = [];
   try {
     for (const dir of o.eval) evalSets.push([dir, await loadEvalPairs(dir, o.scale)]);
-
-    const choice = await initBackend(o.backend === "auto" ? undefined : o.backend);
-    console.log(describeBackend(choice));
 
     // Open the network up to the deepest requested layer; without a choice, the full network
     // (its default layers are known only once it is open).
