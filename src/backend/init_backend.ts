@@ -14,6 +14,7 @@ import {
 } from "./errors.ts";
 import { installTrainingKernels } from "./training_kernels.ts";
 import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
+import { enableWasmThreads } from "./wasm_threads.ts";
 
 // Before the first tensor: silences the "running TensorFlow.js in Node.js" banner and debug checks.
 tf.enableProdMode();
@@ -172,7 +173,23 @@ async function startWebgpu(byName: boolean): Promise<string | undefined> {
   return failed;
 }
 
+/** The environment variable that asks for multi-threaded wasm (a thread count, e.g. `2`). */
+export const WASM_THREADS_ENV_VAR: string = "PERCEPTUAL_WASM_THREADS";
+
+/** Notes on the wasm start-up (threads asked for and what came of it), for the choice's reason. */
+let wasmNote = "";
+
 async function startWasm(): Promise<string | undefined> {
+  const threads = Number(readEnv(WASM_THREADS_ENV_VAR) ?? "1");
+  if (Number.isInteger(threads) && threads > 1 && tf.findBackend("wasm") === null) {
+    try {
+      const info = await enableWasmThreads({ threads });
+      wasmNote = `; ${info.threads} threads (${WASM_THREADS_ENV_VAR})`;
+    } catch (e) {
+      // Threads are an optimisation: a single-threaded backend still trains correctly.
+      wasmNote = `; single-threaded: ${WASM_THREADS_ENV_VAR}=${threads} failed (${errorText(e)})`;
+    }
+  }
   try {
     await import("@tensorflow/tfjs-backend-wasm");
   } catch (e) {
@@ -250,7 +267,8 @@ export async function initBackend(
     const failed = await start(name, byName);
     if (failed === undefined) {
       const kernels = installTrainingKernels(name);
-      return { name, reason, skipped, kernels };
+      const note = name === "wasm" ? wasmNote : "";
+      return { name, reason: reason + note, skipped, kernels };
     }
     skipped.push({ name, why: failed });
   }

@@ -1,0 +1,198 @@
+/**
+ * One benchmark case on one backend, in its own process (so a slow backend can be cut off by a
+ * timeout): `deno run -A bench/cases.ts <backend> <case> <reps> <warmup>` prints one JSON line
+ * `{ backend, case, ms: number[], ... }` on stdout.
+ *
+ * Cases: `extract` (a) VGG-16 to block5_conv3 on 1×224×224×3; `backward` (b) the same plus the
+ * gradient of the features' sum w.r.t. the input; `train` (c) one Adam step of the ×2 U-Net on
+ * 4×32×32×3 → 4×64×64×3 with the fastai feature loss on VGG-16 (target features without a tape).
+ * A fifth argument `bench` uses bench_models.ts' VGG and loss instead of the library's.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { enableWasmThreads, initBackend } from "../src/backend/mod.ts";
+import { benchGenerator, BenchVgg16, fastaiLoss, targetFeatures } from "./bench_models.ts";
+
+export type CaseName = "extract" | "backward" | "train";
+
+/**
+ * The VGG-16 and fastai loss under test: the library's (`src/vgg` `vgg16({ weights: { random } })`
+ * + `src/loss` `evaluate(fastaiFeatureLoss(net), net)`) or the bench's own fixed definitions
+ * (bench_models.ts), which need nothing from src/ but the backend and the U-Net.
+ */
+export interface Models {
+  readonly name: "lib" | "bench";
+  /** Activations of `taps` (the case's extraction). */
+  features(x: tf.Tensor4D, taps: readonly string[]): tf.Tensor4D[];
+  /** The fastai loss of `pred` against `target` (target side without a tape). */
+  loss(pred: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar;
+  dispose(): void;
+}
+
+function benchModels(): Models {
+  const vgg = new BenchVgg16();
+  return {
+    name: "bench",
+    features: (x, taps) => vgg.features(x, taps),
+    loss: (pred, target) => {
+      const t = targetFeatures(vgg, target);
+      try {
+        return fastaiLoss(vgg, pred, target, t);
+      } finally {
+        tf.dispose([...t.features, ...t.grams]);
+      }
+    },
+    dispose: () => vgg.dispose(),
+  };
+}
+
+async function libraryModels(): Promise<Models> {
+  const { vgg16 } = await import("../src/vgg/mod.ts");
+  const { evaluate, fastaiFeatureLoss } = await import("../src/loss/mod.ts");
+  // The range check reads every input back (a sync point) and the U-Net's output is unbounded.
+  const net = await vgg16({ weights: { random: 1 }, checkRange: false });
+  const lossFn = evaluate(fastaiFeatureLoss(net), net, { checkFinite: false });
+  return {
+    name: "lib",
+    features: (x, taps) => {
+      const out = net.extract(x, taps as never[]) as Record<string, tf.Tensor4D>;
+      return taps.map((t) => out[t]!);
+    },
+    loss: (pred, target) => {
+      // The terms are disposed with the rest of minimize's scope; only the total is needed.
+      return lossFn(pred, target).total;
+    },
+    dispose: () => net.dispose(),
+  };
+}
+
+/** The library's models when src/vgg and src/loss load, else the bench's own (`prefer` wins). */
+export async function loadModels(prefer: "lib" | "bench" = "lib"): Promise<Models> {
+  if (prefer === "bench") return benchModels();
+  try {
+    return await libraryModels();
+  } catch (e) {
+    console.error(`library VGG/loss unavailable (${(e as Error).message}); using bench_models.ts`);
+    return benchModels();
+  }
+}
+
+/**
+ * A prepared case: `run` does one timed iteration and resolves when its result is on the host
+ * (an asynchronous read: webgpu cannot read synchronously under Deno).
+ */
+export interface PreparedCase {
+  run(): Promise<void>;
+  dispose(): void;
+}
+
+function prepareExtract(m: Models): PreparedCase {
+  const x = tf.randomUniform([1, 224, 224, 3], 0, 1, "float32", 7) as tf.Tensor4D;
+  return {
+    run: async () => {
+      const f = tf.tidy(() => m.features(x, ["block5_conv3"])[0]!);
+      await f.data();
+      f.dispose();
+    },
+    dispose: () => x.dispose(),
+  };
+}
+
+function prepareBackward(m: Models): PreparedCase {
+  const x = tf.randomUniform([1, 224, 224, 3], 0, 1, "float32", 7) as tf.Tensor4D;
+  const g = tf.grad((input: tf.Tensor) =>
+    tf.sum(m.features(input as tf.Tensor4D, ["block5_conv3"])[0]!)
+  );
+  return {
+    run: async () => {
+      const dx = tf.tidy(() => g(x));
+      await dx.data();
+      dx.dispose();
+    },
+    dispose: () => x.dispose(),
+  };
+}
+
+function prepareTrain(m: Models): PreparedCase {
+  const model = benchGenerator();
+  const optimizer = tf.train.adam(1e-3);
+  const lowRes = tf.randomUniform([4, 32, 32, 3], 0, 1, "float32", 8) as tf.Tensor4D;
+  const target = tf.randomUniform([4, 64, 64, 3], 0, 1, "float32", 9) as tf.Tensor4D;
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  return {
+    run: async () => {
+      const cost = optimizer.minimize(
+        () => {
+          const pred = model.apply(lowRes, { training: true }) as tf.Tensor4D;
+          return m.loss(pred, target);
+        },
+        true,
+        vars,
+      );
+      await cost!.data();
+      cost!.dispose();
+    },
+    dispose: () => {
+      tf.dispose([lowRes, target]);
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/** Build case `name` on the active backend. */
+export function prepare(name: CaseName, m: Models): PreparedCase {
+  switch (name) {
+    case "extract":
+      return prepareExtract(m);
+    case "backward":
+      return prepareBackward(m);
+    case "train":
+      return prepareTrain(m);
+  }
+}
+
+/** Time `reps` runs after `warmup` runs; milliseconds per run. */
+export async function timeCase(c: PreparedCase, reps: number, warmup: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await c.run();
+  const ms: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await c.run();
+    ms.push(performance.now() - t0);
+  }
+  return ms;
+}
+
+if (import.meta.main) {
+  const [backend = "wasm", name = "extract", repsText = "5", warmupText = "2", models = "lib"] =
+    Deno.args;
+  // "wasm-threads" (2 threads) or "wasm-threads-N": the opt-in threaded wasm build.
+  const threaded = backend.match(/^wasm-threads(?:-(\d+))?$/);
+  if (threaded !== null) await enableWasmThreads({ threads: Number(threaded[1] ?? 2) });
+  const choice = await initBackend(threaded !== null ? "wasm" : backend);
+  if (name === "probe") {
+    console.log(JSON.stringify({ backend: choice.name, ms: [0] }));
+    Deno.exit(0);
+  }
+  const m = await loadModels(models === "bench" ? "bench" : "lib");
+  const c = prepare(name as CaseName, m);
+  // Counted after the warm-up: optimizers create their slots on the first step.
+  await timeCase(c, 0, Number(warmupText));
+  const before = tf.memory().numTensors;
+  const ms = await timeCase(c, Number(repsText), 0);
+  const leaked = tf.memory().numTensors - before;
+  c.dispose();
+  m.dispose();
+  console.log(JSON.stringify({
+    backend,
+    case: name,
+    models: m.name,
+    ms,
+    leaked,
+    kernels: choice.kernels,
+  }));
+  // A threaded wasm build keeps idle workers alive: exit explicitly.
+  Deno.exit(0);
+}
