@@ -23,10 +23,8 @@ import { describeBackend, initBackend } from "../src/backend/mod.ts";
 import {
   cropPixels,
   grayscaleDegradation,
-  imageFolder,
   imagePairs,
   type Pixels,
-  readPixels,
   saveImage,
   stackPixels,
   toGrayscale,
@@ -62,6 +60,7 @@ import {
   timestamp,
   UsageError,
 } from "./common/cli.ts";
+import { heldOutCrops, loadSplitImages } from "./common/split_images.ts";
 import { sideBySide } from "./common/images.ts";
 import { openLossNetwork } from "./common/loss_network.ts";
 
@@ -201,13 +200,6 @@ export function main(args: string[]): Promise<number> {
 
 // ---- the run ----------------------------------------------------------------------------------
 
-/** A photo split into a training region (left) and a held-out region (right). */
-interface SplitImage {
-  readonly path: string;
-  readonly train: Pixels;
-  readonly heldOut: Pixels;
-}
-
 /** Whether an RGB image has colour at all (a grey photo teaches a colouriser nothing). */
 function hasColour(p: Pixels): boolean {
   const d = p.data;
@@ -219,46 +211,6 @@ function hasColour(p: Pixels): boolean {
   return false;
 }
 
-/** Load the photos of `dir`, drop grey ones, split each into train (left) and held-out (right). */
-async function loadSplitImages(dir: string, crop: number): Promise<SplitImage[]> {
-  const files = await imageFolder(dir);
-  const out: SplitImage[] = [];
-  for (const path of files) {
-    const p = await readPixels(path, { channels: 3 });
-    if (!hasColour(p)) {
-      console.log(`note: ${path} has no colour; left out of training and evaluation`);
-      continue;
-    }
-    const heldWidth = Math.max(Math.ceil(p.width / 4), crop);
-    const trainWidth = p.width - heldWidth;
-    if (p.height < crop || trainWidth < crop) {
-      throw new UsageError(
-        `${path} is ${p.width}x${p.height}: too small for --crop ${crop} (needs height >= crop ` +
-          `and width >= 2 x crop: a training part and a held-out part); use a smaller --crop`,
-      );
-    }
-    out.push({
-      path,
-      train: cropPixels(p, 0, 0, p.height, trainWidth),
-      heldOut: cropPixels(p, 0, trainWidth, p.height, heldWidth),
-    });
-  }
-  if (out.length === 0) throw new UsageError(`--data ${dir}: no colour photos found`);
-  return out;
-}
-
-/** `count` fixed held-out crops, spread over the images and down each held-out strip. */
-function heldOutCrops(images: readonly SplitImage[], count: number, crop: number): Pixels[] {
-  const rounds = Math.ceil(count / images.length);
-  return Array.from({ length: count }, (_, i) => {
-    const img = images[i % images.length]!.heldOut;
-    const round = Math.floor(i / images.length);
-    const top = Math.floor(((img.height - crop) * (round + 1)) / (rounds + 1));
-    const left = Math.floor((img.width - crop) / 2);
-    return cropPixels(img, top, left, crop, crop);
-  });
-}
-
 async function run(o: ColorizeOptions): Promise<void> {
   if (o.resume && o.out === "") {
     throw new UsageError("--resume needs --out DIR: the run directory to continue");
@@ -267,7 +219,11 @@ async function run(o: ColorizeOptions): Promise<void> {
     throw new UsageError(`--crop ${o.crop} is not a multiple of 2^depth = ${2 ** o.depth}`);
   }
   const runDir = o.out !== "" ? o.out : `runs/colorize-${timestamp()}`;
-  const images = await loadSplitImages(o.data, o.crop);
+  const images = await loadSplitImages(
+    o.data,
+    o.crop,
+    (p) => hasColour(p) ? undefined : "has no colour",
+  );
 
   const choice = await initBackend(o.backend === "auto" ? undefined : o.backend);
   console.log(describeBackend(choice));

@@ -26,7 +26,6 @@ import {
   bicubicUpscale,
   cropPixels,
   imageFolder,
-  type Pixels,
   pixelsToTensor,
   readPixels,
   saveImage,
@@ -74,6 +73,7 @@ import {
 } from "./common/cli.ts";
 import { sideBySide } from "./common/images.ts";
 import { openLossNetwork } from "./common/loss_network.ts";
+import { heldOutCrops, loadSplitImages, trainingCrops } from "./common/split_images.ts";
 
 const PROGRAM = "superres";
 
@@ -220,53 +220,6 @@ export function main(args: string[]): Promise<number> {
 
 // ---- data ---------------------------------------------------------------------------------------
 
-/** A photo split into a training region (left) and a held-out region (right). */
-interface SplitImage {
-  readonly path: string;
-  readonly train: Pixels;
-  readonly heldOut: Pixels;
-}
-
-async function loadSplitImages(dir: string, crop: number): Promise<SplitImage[]> {
-  const files = await imageFolder(dir);
-  const out: SplitImage[] = [];
-  for (const path of files) {
-    const p = await readPixels(path, { channels: 3 });
-    const heldWidth = Math.max(Math.ceil(p.width / 4), crop);
-    const trainWidth = p.width - heldWidth;
-    if (p.height < crop || trainWidth < crop) {
-      console.log(
-        `note: ${path} (${p.width}x${p.height}) is too small for --crop ${crop}; skipped`,
-      );
-      continue;
-    }
-    out.push({
-      path,
-      train: cropPixels(p, 0, 0, p.height, trainWidth),
-      heldOut: cropPixels(p, 0, trainWidth, p.height, heldWidth),
-    });
-  }
-  if (out.length === 0) {
-    throw new UsageError(
-      `--data ${dir}: no image is large enough for --crop ${crop} (each needs height >= crop and ` +
-        "width >= 2 x crop: a training part and a held-out part); use a smaller --crop",
-    );
-  }
-  return out;
-}
-
-/** `count` fixed held-out crops, spread over the images and down each held-out strip. */
-function heldOutCrops(images: readonly SplitImage[], count: number, crop: number): Pixels[] {
-  const rounds = Math.ceil(count / images.length);
-  return Array.from({ length: count }, (_, i) => {
-    const img = images[i % images.length]!.heldOut;
-    const round = Math.floor(i / images.length);
-    const top = Math.floor(((img.height - crop) * (round + 1)) / (rounds + 1));
-    const left = Math.floor((img.width - crop) / 2);
-    return cropPixels(img, top, left, crop, crop);
-  });
-}
-
 /** One evaluation image: high-resolution truth and its low-resolution input. */
 interface EvalPair {
   readonly name: string;
@@ -389,11 +342,6 @@ function startingBalance(
   return pv > 0 && qv > 0 ? (ratio * qv) / pv : 1;
 }
 
-/** The training parts of the images, as held-out crops would be cut from them. */
-function trainingParts(images: readonly SplitImage[]): SplitImage[] {
-  return images.map((i) => ({ ...i, heldOut: i.train }));
-}
-
 // ---- the run ------------------------------------------------------------------------------------
 
 async function run(o: SuperresOptions): Promise<void> {
@@ -439,7 +387,7 @@ async function run(o: SuperresOptions): Promise<void> {
       // Per-layer feature scales from training crops, so that fastai's weights mean the same
       // with ImageNet or random weights (mean |activation| = 1 at every loss layer). A spec's
       // terms that carry their own scale keep it.
-      const calibrationHR = stackPixels(heldOutCrops(trainingParts(images), 8, o.crop));
+      const calibrationHR = stackPixels(trainingCrops(images, 8, o.crop));
       let loss: Loss<string>;
       let balance = 1;
       try {
