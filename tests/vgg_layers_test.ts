@@ -67,6 +67,7 @@ Deno.test("selectors: beforePools (fastai) and johnsonStyle", () => {
   for (const l of johnsonStyle) {
     assert.ok(isVggLayerName("vgg16", l) && isVggLayerName("vgg19", l));
   }
-  assert.equal(nearestName("relu2_3", ["relu2_1", "relu2_2", "block2_conv2"]), "relu2_1");
+  // Equal edit distances: the name whose numbers are nearest wins (relu2_2 over relu2_1).
+  assert.equal(nearestName("relu2_3", ["relu2_1", "relu2_2", "block2_conv2"]), "relu2_2");
   assert.equal(nearestName("banana", ["relu2_1"]), undefined);
 });

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import * as t from "io-ts";
 import { isLeft } from "fp-ts/lib/Either.js";
+import { nearestName } from "../../src/text/did_you_mean.ts";
 import type { VggArchitecture } from "../../src/vgg/mod.ts";
 
 /** A bad flag or path: printed as one line, exit status 2. */
@@ -112,24 +113,6 @@ export const LayerList: t.Type<string[], string, unknown> = new t.Type<string[],
   (a) => a.join(","),
 );
 
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = d[0]!;
-      d[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const here = d[j]!;
-        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = here;
-      }
-    }
-    return d[b.length]!;
-  };
-  const best = candidates.map((c) => ({ c, d: distance(word, c) })).sort((a, b) => a.d - b.d)[0];
-  return best !== undefined && best.d <= 2 ? best.c : undefined;
-}
-
 /**
  * Parse `args` with `node:util` parseArgs (strict: unknown flags and stray arguments are errors),
  * fill in defaults, and validate with `codec`. Returns `"help"` when `--help` is given.
@@ -155,7 +138,7 @@ export function parseFlags<C extends t.Mixed>(
     const message = e instanceof Error ? e.message : String(e);
     const unknown = /^Unknown option '--?([^']+)'/.exec(message);
     if (unknown !== null) {
-      const guess = closest(unknown[1]!, Object.keys(flags));
+      const guess = nearestName(unknown[1]!, Object.keys(flags), 2);
       throw new UsageError(
         `unknown flag --${unknown[1]}${guess ? ` (did you mean --${guess}?)` : ""}; see --help`,
       );

@@ -12,7 +12,7 @@ import { distance, gramMatrix, totalVariationOf } from "./kernels.ts";
 import { type Loss, termNames } from "./loss.ts";
 import type { LossFn, LossResult } from "./loss_result.ts";
 import { withoutTape } from "./no_tape.ts";
-import { suggest } from "./suggest.ts";
+import { nearestName as suggest } from "../text/did_you_mean.ts";
 import type { Term, TermKind } from "./term.ts";
 
 /** Options of {@linkcode evaluate} and `evaluateWithTarget`. */

@@ -31,7 +31,7 @@ import {
   style,
   totalVariation,
 } from "./loss.ts";
-import { suggest } from "./suggest.ts";
+import { nearestName as suggest } from "../text/did_you_mean.ts";
 import {
   type Distance,
   DISTANCES,

@@ -6,6 +6,7 @@
  */
 import * as t from "io-ts";
 import { isLeft } from "fp-ts/lib/Either.js";
+import { nearestName } from "../text/did_you_mean.ts";
 import { type ConfigProblem, UNetConfigError } from "./errors.ts";
 
 /** How the decoder (and the super-resolution tail) doubles the spatial size. */
@@ -195,25 +196,9 @@ function pathOf(context: t.Context): string {
   return keys.map((k, i) => /^\d+$/.test(k) ? `[${k}]` : (i === 0 ? k : `.${k}`)).join("");
 }
 
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const here = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = here;
-    }
-  }
-  return d[b.length]!;
-}
-
 function suggest(key: string): string {
-  const best = FIELD_NAMES
-    .map((f) => ({ f, d: editDistance(key.toLowerCase(), f.toLowerCase()) }))
-    .sort((x, y) => x.d - y.d)[0]!;
-  return best.d <= 3 ? ` (did you mean ${best.f}?)` : ` (fields: ${FIELD_NAMES.join(", ")})`;
+  const best = nearestName(key, FIELD_NAMES, 3);
+  return best !== undefined ? ` (did you mean ${best}?)` : ` (fields: ${FIELD_NAMES.join(", ")})`;
 }
 
 /** Checks between fields, on a config whose fields are each valid. */

@@ -226,42 +226,7 @@ export function isVggLayerName<A extends VggArchitecture>(
   return canonicalVggLayer(arch, name) !== undefined;
 }
 
-/** Levenshtein distance, for "did you mean". */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(
-        prev[j]! + 1,
-        cur[j - 1]! + 1,
-        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/**
- * The nearest of `candidates` to a misspelt `name` (case-insensitive edit distance), or
- * `undefined` when none is within a plausible typo distance.
- *
- * @example
- * ```ts
- * import { nearestName } from "./layers.ts";
- * console.log(nearestName("block2_cov2", ["block2_conv1", "block2_conv2"])); // "block2_conv2"
- * ```
- */
-export function nearestName(name: string, candidates: readonly string[]): string | undefined {
-  const w = name.toLowerCase();
-  let best: { c: string; d: number } | undefined;
-  for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase());
-    if (best === undefined || d < best.d) best = { c, d };
-  }
-  return best !== undefined && best.d <= Math.max(2, Math.floor(w.length / 3)) ? best.c : undefined;
-}
+export { nearestName } from "../text/did_you_mean.ts";
 
 /** The layers fastai's feature loss takes from VGG-16: the activation just before each pool. */
 export type Vgg16BeforePools = readonly [

@@ -1,10 +1,19 @@
 /**
- * "Did you mean …?" for misspelt names.
+ * "Did you mean …?" for misspelt names: layer names, config fields, flags. One implementation
+ * for every module that names a bad input and offers the fix.
  *
  * @module
  */
 
-/** Levenshtein distance (insertions, deletions, substitutions each cost 1). */
+/**
+ * Levenshtein distance (insertions, deletions, substitutions each cost 1).
+ *
+ * @example
+ * ```ts
+ * import { editDistance } from "./did_you_mean.ts";
+ * console.log(editDistance("wieght", "weight")); // 2
+ * ```
+ */
 export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
@@ -34,17 +43,21 @@ function digitGap(a: string, b: string): number {
 
 /**
  * The candidate nearest to `word` (case-insensitive edit distance, ties broken by how close the
- * numbers in the names are, then by order), or `undefined` when none is close enough to be a
- * plausible typo (distance > max(2, a third of the word's length)).
+ * numbers in the names are, then by order), or `undefined` when none is within `maxDistance`
+ * (default: a plausible typo, max(2, a third of the word's length)).
  *
  * @example
  * ```ts
- * import { suggest } from "./suggest.ts";
- * console.log(suggest("block9_conv1", ["block1_conv1", "block4_conv1", "block5_conv1"])); // "block5_conv1"
- * console.log(suggest("wieght", ["weight", "kind"])); // "weight"
+ * import { nearestName } from "./did_you_mean.ts";
+ * console.log(nearestName("block9_conv1", ["block1_conv1", "block4_conv1", "block5_conv1"])); // "block5_conv1"
+ * console.log(nearestName("wieght", ["weight", "kind"])); // "weight"
  * ```
  */
-export function suggest(word: string, candidates: readonly string[]): string | undefined {
+export function nearestName(
+  word: string,
+  candidates: readonly string[],
+  maxDistance?: number,
+): string | undefined {
   const w = word.toLowerCase();
   let best: { c: string; d: number; g: number } | undefined;
   for (const c of candidates) {
@@ -53,5 +66,5 @@ export function suggest(word: string, candidates: readonly string[]): string | u
     if (best === undefined || d < best.d || (d === best.d && g < best.g)) best = { c, d, g };
   }
   if (best === undefined) return undefined;
-  return best.d <= Math.max(2, Math.floor(w.length / 3)) ? best.c : undefined;
+  return best.d <= (maxDistance ?? Math.max(2, Math.floor(w.length / 3))) ? best.c : undefined;
 }
