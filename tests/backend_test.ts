@@ -102,3 +102,29 @@ Deno.test("a backend that cannot start says why, and the next one is used", asyn
   assert.equal(fallback.name, "cpu");
   assert.equal(fallback.skipped[0]!.name, "tensorflow");
 });
+
+Deno.test("PERCEPTUAL_WASM_THREADS=2 starts threaded wasm, and the choice says so", async () => {
+  // A fresh process: threads must be asked for before wasm first starts.
+  const script = `
+    import { initBackend } from "${new URL("../src/backend/mod.ts", import.meta.url).href}";
+    import * as tf from "@tensorflow/tfjs-core";
+    const choice = await initBackend("wasm");
+    const g = tf.grad((x) => tf.sum(tf.square(tf.conv2d(x, tf.ones([3, 3, 1, 2]), 1, "same"))));
+    const dx = g(tf.ones([1, 4, 4, 1]));
+    console.log(JSON.stringify({ reason: choice.reason, sum: tf.sum(dx).dataSync()[0] }));
+    Deno.exit(0);
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--config", new URL("../deno.json", import.meta.url).pathname, script],
+    env: { PERCEPTUAL_WASM_THREADS: "2" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const { reason, sum } = JSON.parse(text.trim().split("\n").pop()!);
+  assert.match(reason, /^asked for by name; 2 threads \(PERCEPTUAL_WASM_THREADS\)$/);
+  // By hand: y[i,j,f] = c_i·c_j valid taps (c = [2,3,3,2]); Σ_p dL/dx_p = Σ 2·y·y over outputs
+  // = 2 filters · 2 · (Σ c²)² = 4 · 26² = 2704.
+  assert.equal(sum, 2704);
+});
