@@ -31,7 +31,7 @@ import {
 } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import {
-  calibrate,
+  calibrateAsync,
   concatLoss,
   emptyLoss,
   encodeLossSpec,
@@ -254,7 +254,7 @@ async function run(o: ColorizeOptions): Promise<void> {
     );
     let calibrated: Loss<string>;
     try {
-      calibrated = calibrate(features, lossNet.net, calibration);
+      calibrated = await calibrateAsync(features, lossNet.net, calibration);
     } finally {
       calibration.dispose();
     }

@@ -34,7 +34,7 @@ import {
 } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import {
-  calibrate,
+  calibrateAsync,
   concatLoss,
   decodeLossSpec,
   emptyLoss,
@@ -42,7 +42,7 @@ import {
   evaluate,
   fastaiFeatureLoss,
   feature,
-  featureScales,
+  featureScalesAsync,
   layersBeforePools,
   type Loss,
   type LossFn,
@@ -320,13 +320,13 @@ function scaleUnscaled(loss: Loss<string>, scales: Record<string, number>): Loss
  * random) even calibrated Gram terms come out orders of magnitude larger, and the pixel term
  * (which PSNR measures) would vanish in the total.
  */
-function startingBalance(
+async function startingBalance(
   loss: Loss<string>,
   net: LossNetwork<string>,
   highRes: tf.Tensor4D,
   scale: number,
   ratio: number,
-): number {
+): Promise<number> {
   const perceptual = perceptualTerms(loss);
   const pixels = pixelTerms(loss);
   if (perceptual.terms.length === 0 || pixels.terms.length === 0) return 1;
@@ -337,7 +337,8 @@ function startingBalance(
       evaluate(pixels, net, { checkFinite: false })(bicubic, highRes).total,
     ];
   });
-  const [pv, qv] = [p.dataSync()[0]!, q.dataSync()[0]!];
+  // Asynchronous reads: webgpu under Deno has no synchronous one.
+  const [pv, qv] = [(await p.data())[0]!, (await q.data())[0]!];
   tf.dispose([p, q]);
   return pv > 0 && qv > 0 ? (ratio * qv) / pv : 1;
 }
@@ -391,13 +392,13 @@ async function run(o: SuperresOptions): Promise<void> {
       let loss: Loss<string>;
       let balance = 1;
       try {
-        const scales = featureScales(net, layers, calibrationHR);
+        const scales = await featureScalesAsync(net, layers, calibrationHR);
         loss = chosen.spec !== undefined ? scaleUnscaled(chosen.spec, scales) : withFeatureScales(
           fastaiFeatureLoss(net, { layers, layerWeights: fastaiWeights(layers.length) }),
           scales,
         );
         if (chosen.spec === undefined && o.balance > 0) {
-          balance = startingBalance(loss, net, calibrationHR, o.scale, o.balance);
+          balance = await startingBalance(loss, net, calibrationHR, o.scale, o.balance);
           loss = concatLoss(pixelTerms(loss), weighted(balance, perceptualTerms(loss)));
           console.log(
             `perceptual terms weighted x${balance.toPrecision(3)}: at the start (bicubic input) ` +
@@ -410,7 +411,7 @@ async function run(o: SuperresOptions): Promise<void> {
       const lossFn = evaluate(loss, net, { checkFinite: false });
       // The table's feature distance: L1 of calibrated features, averaged over the loss layers.
       const featureDistance = evaluate(
-        calibrate(
+        await calibrateAsync(
           layers.reduce<Loss<string>>(
             (acc, l) => concatLoss(acc, feature(l, { distance: "l1", weight: 1 / layers.length })),
             emptyLoss,

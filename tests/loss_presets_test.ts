@@ -4,11 +4,13 @@ import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import {
   calibrate,
+  calibrateAsync,
   evaluate,
   evaluateWithTarget,
   fastaiFeatureLoss,
   feature,
   featureScales,
+  featureScalesAsync,
   InvalidTermOptionError,
   johnson2016StyleTransfer,
   johnson2016SuperResolution,
@@ -170,6 +172,36 @@ Deno.test("featureScales: mean |activation| per layer, from one tape-free pass",
   const nan = tf.fill([1, 4, 4, 3], NaN) as tf.Tensor4D;
   assert.throws(() => featureScales(net, ["c2"], nan), /mean activation NaN/);
   nan.dispose();
+  tf.dispose([imgs, acts.c2, acts.c4]);
+  net.dispose();
+});
+
+Deno.test("featureScalesAsync and calibrateAsync give the sync results, reading back async", async () => {
+  const net = tinyNet();
+  const imgs = randomImage(5, [2, 8, 8, 3]);
+  const acts = net.extract(imgs, ["c2", "c4"]);
+  const mean = (x: tf.Tensor) =>
+    Array.from(x.dataSync()).reduce((a, v) => a + Math.abs(v), 0) / x.size;
+  const before = tf.memory().numTensors;
+  net.calls.length = 0;
+  const s = await featureScalesAsync(net, ["c2", "c4"], imgs, { reference: 2 });
+  assert.equal(net.calls.length, 1);
+  assert.ok(Math.abs(s.c2 - mean(acts.c2) / 2) < 1e-5 * mean(acts.c2));
+  assert.ok(Math.abs(s.c4 - mean(acts.c4) / 2) < 1e-5 * mean(acts.c4));
+  const loss = await calibrateAsync(
+    fastaiFeatureLoss(net, { layers: ["c2", "c4", "c4"] }),
+    net,
+    imgs,
+  );
+  const scales = loss.terms.flatMap((t) => ("scale" in t ? [[t.layer, t.scale] as const] : []));
+  for (const [layer, scale] of scales) {
+    const want = mean(acts[layer as "c2" | "c4"]);
+    assert.ok(Math.abs(scale - want) < 1e-5 * want, `${layer}: ${scale} vs ${want}`);
+  }
+  const nan = tf.fill([1, 4, 4, 3], NaN) as tf.Tensor4D;
+  await assert.rejects(() => featureScalesAsync(net, ["c2"], nan), /mean activation NaN/);
+  nan.dispose();
+  assert.equal(tf.memory().numTensors, before);
   tf.dispose([imgs, acts.c2, acts.c4]);
   net.dispose();
 });

@@ -85,7 +85,14 @@ export {
   type PrecomputeOptions,
   precomputeTarget,
 } from "./precompute.ts";
-export { calibrate, type CalibrationOptions, featureScales, withFeatureScales } from "./scale.ts";
+export {
+  calibrate,
+  calibrateAsync,
+  type CalibrationOptions,
+  featureScales,
+  featureScalesAsync,
+  withFeatureScales,
+} from "./scale.ts";
 export {
   fastaiFeatureLoss,
   type FastaiFeatureLossOptions,

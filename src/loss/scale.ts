@@ -60,6 +60,55 @@ export function featureScales<L extends string, K extends L>(
   images: tf.Tensor4D,
   options: CalibrationOptions = {},
 ): Record<K, number> {
+  const { unique, means, reference } = layerMeans(net, layers, images, options);
+  if (means === undefined) return {} as Record<K, number>;
+  const values = means.dataSync();
+  means.dispose();
+  return scalesFrom(net, unique, values, reference);
+}
+
+/**
+ * {@linkcode featureScales} reading its numbers back asynchronously, so it works on every backend
+ * (webgpu under Deno has no synchronous read).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import { featureScalesAsync } from "./scale.ts";
+ * await initBackend("cpu");
+ * const net: LossNetwork<"x10"> = {
+ *   name: "times ten", layers: ["x10"], inputConvention: { preprocessing: "none", range: "[0,1]" },
+ *   depthOf: () => 0,
+ *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
+ *   dispose() {}, [Symbol.dispose]() {},
+ * };
+ * console.log(await featureScalesAsync(net, ["x10"], tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D)); // { x10: 5 }
+ * ```
+ */
+export async function featureScalesAsync<L extends string, K extends L>(
+  net: LossNetwork<L>,
+  layers: readonly K[],
+  images: tf.Tensor4D,
+  options: CalibrationOptions = {},
+): Promise<Record<K, number>> {
+  const { unique, means, reference } = layerMeans(net, layers, images, options);
+  if (means === undefined) return {} as Record<K, number>;
+  try {
+    return scalesFrom(net, unique, await means.data(), reference);
+  } finally {
+    means.dispose();
+  }
+}
+
+/** Validated inputs and the per-layer mean |activation| of `images` (the caller disposes it). */
+function layerMeans<L extends string, K extends L>(
+  net: LossNetwork<L>,
+  layers: readonly K[],
+  images: tf.Tensor4D,
+  options: CalibrationOptions,
+): { unique: K[]; means: tf.Tensor1D | undefined; reference: number } {
   const reference = options.reference ?? 1;
   if (!Number.isFinite(reference) || reference <= 0) {
     throw new InvalidTermOptionError(
@@ -75,15 +124,22 @@ export function featureScales<L extends string, K extends L>(
     );
   }
   const unique = [...new Set(layers)];
-  if (unique.length === 0) return {} as Record<K, number>;
+  if (unique.length === 0) return { unique, means: undefined, reference };
   const means = withoutTape(() =>
     scope(() => {
       const acts = net.extract(images, unique);
-      return tf.stack(unique.map((l) => tf.mean(tf.abs(acts[l]))));
+      return tf.stack(unique.map((l) => tf.mean(tf.abs(acts[l])))) as tf.Tensor1D;
     })
   );
-  const values = means.dataSync();
-  means.dispose();
+  return { unique, means, reference };
+}
+
+function scalesFrom<K extends string>(
+  net: LossNetwork<string>,
+  unique: readonly K[],
+  values: ArrayLike<number>,
+  reference: number,
+): Record<K, number> {
   const out = {} as Record<K, number>;
   unique.forEach((l, i) => {
     const m = values[i]!;
@@ -152,4 +208,35 @@ export function calibrate<L extends string>(
 ): Loss<L> {
   checkLossLayers(loss, net);
   return withFeatureScales<L>(loss, featureScales(net, loss.layers, images, options));
+}
+
+/**
+ * {@linkcode calibrate} reading back asynchronously: works on every backend, webgpu included.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import { feature } from "./loss.ts";
+ * import { calibrateAsync } from "./scale.ts";
+ * await initBackend("cpu");
+ * const net: LossNetwork<"x10"> = {
+ *   name: "times ten", layers: ["x10"], inputConvention: { preprocessing: "none", range: "[0,1]" },
+ *   depthOf: () => 0,
+ *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
+ *   dispose() {}, [Symbol.dispose]() {},
+ * };
+ * const l = await calibrateAsync(feature("x10"), net, tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D);
+ * console.log(l.terms[0]); // { kind: "feature", layer: "x10", scale: 5, … }
+ * ```
+ */
+export async function calibrateAsync<L extends string>(
+  loss: Loss<NoInfer<L>>,
+  net: LossNetwork<L>,
+  images: tf.Tensor4D,
+  options: CalibrationOptions = {},
+): Promise<Loss<L>> {
+  checkLossLayers(loss, net);
+  return withFeatureScales<L>(loss, await featureScalesAsync(net, loss.layers, images, options));
 }
