@@ -569,7 +569,7 @@ interface ResultRow {
   readonly featureL1: number;
 }
 
-/** Mean feature distance per image, batched one image at a time to bound memory. */
+/** The feature distance of `prediction` to `target`, read back asynchronously (webgpu has no sync read). */
 async function featureL1(
   fn: LossFn,
   prediction: tf.Tensor4D,
