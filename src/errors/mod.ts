@@ -1,0 +1,12 @@
+/**
+ * The error base class shared by every module of the library.
+ *
+ * @example
+ * ```ts
+ * import { PerceptualError } from "./mod.ts";
+ * console.log(new PerceptualError("bad thing; fix it like so") instanceof Error); // true
+ * ```
+ *
+ * @module
+ */
+export { PerceptualError } from "./perceptual_error.ts";

@@ -1,0 +1,40 @@
+/**
+ * The one base class of every error this library throws on purpose.
+ *
+ * Catch `PerceptualError` to handle any library failure, or a subclass (with `instanceof`, never by
+ * matching `name` strings) for one kind. Plain bad arguments to a function throw the built-in
+ * `RangeError` / `TypeError` instead. Every message says what was wrong and how to fix it.
+ *
+ * @example
+ * ```ts
+ * import { PerceptualError } from "./perceptual_error.ts";
+ *
+ * class CacheFullError extends PerceptualError {}
+ * try {
+ *   throw new CacheFullError("the cache is full; delete files under ~/.cache/perceptual");
+ * } catch (e) {
+ *   console.log(e instanceof PerceptualError, (e as Error).name); // true CacheFullError
+ * }
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * Base class of the library's errors. Subclasses get their `name` from their constructor, so a
+ * stack trace or a log line names the concrete kind.
+ *
+ * @example
+ * ```ts
+ * import { PerceptualError } from "./perceptual_error.ts";
+ * const e = new PerceptualError("something went wrong; do this instead");
+ * console.log(e.name, e.message);
+ * ```
+ */
+export class PerceptualError extends Error {
+  /** Build the error with a message that names the problem and its fix. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
