@@ -49,3 +49,4 @@ export {
 } from "./augment.ts";
 export * from "./degrade.ts";
 export * from "./pairs.ts";
+export type { Batch } from "./batch.ts";

@@ -20,6 +20,7 @@ import {
   type Degradation,
   jpegDegradation,
 } from "./degrade.ts";
+import type { Batch } from "./batch.ts";
 import { ImageShapeError } from "./errors.ts";
 import { imageFolder } from "./image_folder.ts";
 import {
@@ -31,28 +32,6 @@ import {
 } from "./image_io.ts";
 import { checkPixels, flipPixels, type Pixels, stackPixels } from "./pixels.ts";
 import { deriveSeed, mulberry32, shuffledIndices } from "./rng.ts";
-
-/**
- * A batch of (input, target) pairs; whoever receives it owns the tensors and must dispose them
- * (`tf.dispose(batch)`: a type alias, so it is a `tf.TensorContainer`).
- */
-export type PairBatch = {
-  /** Degraded crops, `[batch, h', w', c']`. */
-  readonly input: tf.Tensor4D;
-  /** Clean crops, `[batch, h, w, c]`. */
-  readonly target: tf.Tensor4D;
-};
-
-/**
- * A super-resolution batch; whoever receives it owns the tensors and must dispose them
- * (`tf.dispose(batch)`: a type alias, so it is a `tf.TensorContainer`).
- */
-export type SrBatch = {
-  /** Bicubic-downscaled crops, `[batch, crop/scale, crop/scale, c]`, in [0, 1]. */
-  readonly lowRes: tf.Tensor4D;
-  /** The clean crops, `[batch, crop, crop, c]`, in [0, 1]. */
-  readonly highRes: tf.Tensor4D;
-};
 
 /** Where the images come from and how they are cut and ordered. Give one of dir, files, images. */
 export interface PairStreamOptions {
@@ -123,7 +102,7 @@ export interface PairStreamInfo {
  * and cached as 8-bit samples. Every batch yielded belongs to the consumer, who must dispose it
  * (`tf.dispose(batch)`); a batch prepared ahead is disposed by the stream when the loop ends.
  */
-export interface PairStream<B> extends AsyncIterable<B> {
+export interface PairStream extends AsyncIterable<Batch> {
   /** Decode and check every image now (idempotent); errors name the bad file. */
   prepare(): Promise<PairStreamInfo>;
 }
@@ -157,12 +136,11 @@ async function decodeAll(
   return out;
 }
 
-function pairStream<B>(
+function pairStream(
   options: PairStreamOptions,
   degrade: Degradation,
   where: string,
-  wrap: (input: tf.Tensor4D, target: tf.Tensor4D) => B,
-): PairStream<B> {
+): PairStream {
   const sourcesGiven = [options.dir, options.files, options.images].filter((s) => s !== undefined);
   if (sourcesGiven.length !== 1) {
     throw new ImageShapeError(`${where}: give exactly one of dir, files or images`);
@@ -235,7 +213,7 @@ function pairStream<B>(
     return preparing;
   };
 
-  async function* iterate(): AsyncGenerator<B, void, undefined> {
+  async function* iterate(): AsyncGenerator<Batch, void, undefined> {
     const { images, info } = await prepare();
     const perEpoch = info.samplesPerEpoch;
     let permEpoch = -1;
@@ -263,7 +241,7 @@ function pairStream<B>(
       }
       return [await degrade(target, rng), target];
     };
-    const makeBatch = async (k: number): Promise<B> => {
+    const makeBatch = async (k: number): Promise<Batch> => {
       const pairs: [Pixels, Pixels][] = [];
       // In order: the epoch permutation cache is filled sequentially.
       for (let i = 0; i < batchSize; i++) pairs.push(await sample(k * batchSize + i));
@@ -275,9 +253,9 @@ function pairStream<B>(
         target.dispose();
         throw e;
       }
-      return wrap(input, target);
+      return { input, target };
     };
-    const schedule = (k: number): Promise<B> => {
+    const schedule = (k: number): Promise<Batch> => {
       // setImmediate: the work runs as soon as the consumer yields to the event loop (timers, I/O,
       // a GPU read-back), without setTimeout's extra millisecond when it never does.
       const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => makeBatch(k));
@@ -285,7 +263,7 @@ function pairStream<B>(
       return p;
     };
     const end = startBatch + info.batches;
-    let pending: Promise<B> | undefined;
+    let pending: Promise<Batch> | undefined;
     try {
       for (let k = startBatch; k < end; k++) {
         const batch = await (pending ?? makeBatch(k));
@@ -296,7 +274,7 @@ function pairStream<B>(
     } finally {
       if (pending !== undefined) {
         const left = await pending.catch(() => undefined);
-        if (left !== undefined) tf.dispose(left as tf.TensorContainer);
+        if (left !== undefined) tf.dispose(left);
       }
     }
   }
@@ -305,7 +283,7 @@ function pairStream<B>(
     async prepare(): Promise<PairStreamInfo> {
       return (await prepare()).info;
     },
-    [Symbol.asyncIterator](): AsyncIterator<B> {
+    [Symbol.asyncIterator](): AsyncIterator<Batch> {
       return iterate();
     },
   };
@@ -333,13 +311,13 @@ function pairStream<B>(
  * }
  * ```
  */
-export function imagePairs(options: ImagePairsOptions): PairStream<PairBatch> {
-  return pairStream(options, options.degrade, "imagePairs", (input, target) => ({ input, target }));
+export function imagePairs(options: ImagePairsOptions): PairStream {
+  return pairStream(options, options.degrade, "imagePairs");
 }
 
 /**
- * Super-resolution batches: random `crop` patches (high-res) and their MATLAB-bicubic
- * downscales by `scale` (low-res), both in [0, 1]. Deterministic for a seed; infinite unless
+ * Super-resolution batches: `target` is random `crop` patches (high-res) and `input` their
+ * MATLAB-bicubic downscales by `scale` (low-res), both in [0, 1]. Deterministic for a seed; infinite unless
  * `epochs` or `batches` is given; the next batch is prepared while the consumer works. The
  * consumer owns and must dispose every batch (`tf.dispose(batch)`). A crop larger than an
  * image throws {@linkcode CropTooLargeError} naming it, before the first batch.
@@ -352,14 +330,14 @@ export function imagePairs(options: ImagePairsOptions): PairStream<PairBatch> {
  * await initBackend("cpu");
  * const data = srPairs({ dir: "../shared/data/train", scale: 2, crop: 64, batchSize: 4, seed: 42 });
  * let step = 0;
- * for await (const { lowRes, highRes } of data) {
- *   console.log(lowRes.shape, highRes.shape); // [4, 32, 32, 3] [4, 64, 64, 3]
- *   tf.dispose([lowRes, highRes]);
+ * for await (const batch of data) {
+ *   console.log(batch.input.shape, batch.target.shape); // [4, 32, 32, 3] [4, 64, 64, 3]
+ *   tf.dispose(batch);
  *   if (++step === 3) break; // the stream disposes the batch it had prepared
  * }
  * ```
  */
-export function srPairs(options: SrPairsOptions): PairStream<SrBatch> {
+export function srPairs(options: SrPairsOptions): PairStream {
   const { scale } = options;
   if (!Number.isInteger(scale) || scale < 1) {
     throw new ImageShapeError(`srPairs: scale must be a positive integer, got ${scale}`);
@@ -376,5 +354,5 @@ export function srPairs(options: SrPairsOptions): PairStream<SrBatch> {
   const degrade = options.jpegQuality === undefined
     ? down
     : chainDegradations(down, jpegDegradation(options.jpegQuality));
-  return pairStream(options, degrade, "srPairs", (lowRes, highRes) => ({ lowRes, highRes }));
+  return pairStream(options, degrade, "srPairs");
 }
