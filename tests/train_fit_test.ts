@@ -238,8 +238,8 @@ Deno.test("fit: sample images at an interval, saved through the function passed 
   const runDir = `${tmp.path}/run`;
   const model = tinyModel();
   const fixed = {
-    lowRes: tf.randomUniform([3, 8, 8, 3]) as tf.Tensor4D,
-    highRes: tf.zeros([3, 8, 8, 3]) as tf.Tensor4D,
+    input: tf.randomUniform([3, 8, 8, 3]) as tf.Tensor4D,
+    target: tf.zeros([3, 8, 8, 3]) as tf.Tensor4D,
   };
   const saved: { path: string; shape: number[]; min: number; max: number }[] = [];
   const sampleSteps: number[] = [];
@@ -280,7 +280,7 @@ Deno.test("fit: sample images at an interval, saved through the function passed 
   }
   // zeros in [-1, 1] map to 0.5
   assert.equal(saved.find((s) => s.path.endsWith("target_0.png"))!.min, 0.5);
-  assert.ok(!fixed.lowRes.isDisposed, "the caller's sample batch is not disposed");
+  assert.ok(!fixed.input.isDisposed, "the caller's sample batch is not disposed");
   tf.dispose(fixed);
   model.dispose();
 });

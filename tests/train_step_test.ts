@@ -6,6 +6,7 @@ import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak, TensorLeakError } from "../src/lifetime/mod.ts";
 import type { LossFn } from "../src/loss/loss_result.ts";
 import {
+  constant,
   type DataFactory,
   NonFiniteGradientError,
   NonFiniteStepError,
@@ -116,17 +117,18 @@ Deno.test("step: Adam with a cycled β1 matches PyTorch-style bias correction by
   model.dispose();
 });
 
-Deno.test("step: {lowRes, highRes} batches are read as {input, target}", async () => {
+Deno.test("step: a batch is { input, target }; other shapes are refused naming their fields", async () => {
   const a = scaleModel(0.5);
-  const b = scaleModel(0.5);
   const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
   const y = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]);
   using ta = trainer({ model: a, loss: l1 });
-  using tb = trainer({ model: b, loss: l1 });
-  const ma = await ta.step({ input: x, target: y });
-  const mb = await tb.step({ lowRes: x, highRes: y });
-  assert.equal(ma.total, mb.total);
-  assert.equal(weightOf(a), weightOf(b));
+  await assert.rejects(
+    () =>
+      ta.step({ lowRes: x, highRes: y } as unknown as { input: tf.Tensor4D; target: tf.Tensor4D }),
+    (e: unknown) =>
+      e instanceof TrainingDataError &&
+      /must be \{ input, target \}.*lowRes, highRes/.test(e.message),
+  );
   await assert.rejects(
     () => ta.step({ input: tf.zeros([2, 2, 1]) as unknown as tf.Tensor4D, target: y }),
     (e: unknown) => e instanceof TrainingDataError && /rank 4/.test(e.message),
@@ -136,7 +138,6 @@ Deno.test("step: {lowRes, highRes} batches are read as {input, target}", async (
   await assert.rejects(() => ta.step({ input: gone, target: y }), /already disposed/);
   tf.dispose([x, y]);
   a.dispose();
-  b.dispose();
 });
 
 Deno.test("step: a NaN term stops training naming the step and the term; weights untouched, no leak", async () => {
@@ -296,4 +297,39 @@ Deno.test("step: a tensor the loss keeps for itself (a cached term) is never dis
   assert.ok(!cachedZero.isDisposed);
   tf.dispose([x, cachedZero]);
   model.dispose();
+});
+
+Deno.test("step over bare variables (pixel optimisation): SGD by hand, projection, no leak", async () => {
+  // L = mean((x - t)^2) over 4 pixels: dL/dx = (x - t) / 2. SGD lr 1 from x = [1, 2, 3, 4],
+  // t = 0: x' = x - (x - t) / 2 = [0.5, 1, 1.5, 2]; the projection clips to [0, 1.2].
+  const image = tf.variable(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]), true, "pixels_step_test");
+  const target = tf.zeros([1, 2, 2, 1]) as tf.Tensor4D;
+  const l2: LossFn = (pred, t) => {
+    const pixel = tf.mean(tf.square(tf.sub(pred, t))) as tf.Scalar;
+    return { total: tf.clone(pixel), terms: { pixel } };
+  };
+  const optimizer = tf.train.sgd(1);
+  using t = trainer({
+    params: [image],
+    forward: () => image as unknown as tf.Tensor4D,
+    project: () => image.assign(tf.clipByValue(image, 0, 1.2)),
+    loss: l2,
+    optimizer,
+    schedule: constant(1),
+  });
+  assert.equal(t.model, undefined);
+  const m = await t.step({ input: target, target });
+  assert.equal(m.total, (1 + 4 + 9 + 16) / 4);
+  // |grad| = |x / 2| = sqrt(0.25 + 1 + 2.25 + 4)
+  assert.ok(Math.abs(m.gradNorm - Math.sqrt(7.5)) < 1e-6, `${m.gradNorm}`);
+  const got = Array.from(image.dataSync());
+  [0.5, 1, 1.2, 1.2].forEach((v, i) => assert.ok(Math.abs(got[i]! - v) < 1e-6, `${got}`));
+  await assertNoLeak(async () => {
+    await t.step({ input: target, target });
+  });
+  const snap = await t.snapshot();
+  assert.deepEqual(snap.model.map((a) => a.name), ["pixels_step_test"]);
+  assert.throws(() => trainer({ params: [image], loss: l2 }), TypeError);
+  tf.dispose([image, target]);
+  optimizer.dispose();
 });

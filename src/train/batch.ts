@@ -4,21 +4,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { SrBatch } from "../data/pairs.ts";
+import type { Batch } from "../data/batch.ts";
 import { TrainingDataError } from "./errors.ts";
 
-export type { SrBatch };
-
-/** A batch as the model sees it: `input` goes into the model, `target` into the loss. NHWC. */
-export interface InputTargetBatch {
-  /** The model input. */
-  readonly input: tf.Tensor4D;
-  /** What the prediction is compared with. */
-  readonly target: tf.Tensor4D;
-}
-
-/** Either batch shape; `{ lowRes, highRes }` is read as `{ input: lowRes, target: highRes }`. */
-export type Batch = InputTargetBatch | SrBatch;
+export type { Batch };
 
 /**
  * Where a resumable data source starts: the trainer's seed, the 0-based epoch, and how many
@@ -83,41 +72,33 @@ function checkTensor(t: unknown, field: string, where: string): tf.Tensor4D {
 }
 
 /**
- * Read either batch shape as `{ input, target }`, checking both are live rank-4 tensors.
+ * Check that `batch` is `{ input, target }` with two live rank-4 tensors, and return them.
+ * The trainer calls it once per batch, where the batch enters (`step`, `fit`, validation).
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { inputTarget } from "./batch.ts";
+ * import { checkBatch } from "./batch.ts";
  * await initBackend("cpu");
- * const lowRes = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
- * const highRes = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
- * console.log(inputTarget({ lowRes, highRes }).input === lowRes); // true
+ * const input = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+ * const target = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
+ * console.log(checkBatch({ input, target }).input === input); // true
+ * tf.dispose([input, target]);
  * ```
  */
-export function inputTarget(batch: Batch, where = "batch"): InputTargetBatch {
-  if (batch === null || typeof batch !== "object") {
-    throw new TrainingDataError(`${where} must be { input, target } or { lowRes, highRes }`);
+export function checkBatch(batch: unknown, where = "batch"): Batch {
+  if (batch === null || typeof batch !== "object" || !("input" in batch || "target" in batch)) {
+    const fields = batch !== null && typeof batch === "object"
+      ? ` (it has {${Object.keys(batch).join(", ")}})`
+      : "";
+    throw new TrainingDataError(`${where} must be { input, target }${fields}`);
   }
-  if ("input" in batch || "target" in batch) {
-    const b = batch as InputTargetBatch;
-    return {
-      input: checkTensor(b.input, "input", where),
-      target: checkTensor(b.target, "target", where),
-    };
-  }
-  if ("lowRes" in batch || "highRes" in batch) {
-    const b = batch as SrBatch;
-    return {
-      input: checkTensor(b.lowRes, "lowRes", where),
-      target: checkTensor(b.highRes, "highRes", where),
-    };
-  }
-  throw new TrainingDataError(
-    `${where} has fields {${Object.keys(batch).join(", ")}}; expected { input, target } or ` +
-      "{ lowRes, highRes }",
-  );
+  const b = batch as Batch;
+  return {
+    input: checkTensor(b.input, "input", where),
+    target: checkTensor(b.target, "target", where),
+  };
 }
 
 /**

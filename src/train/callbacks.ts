@@ -4,7 +4,8 @@
  * @module
  */
 import type * as tfl from "@tensorflow/tfjs-layers";
-import type { InputTargetBatch } from "./batch.ts";
+import type { Batch } from "./batch.ts";
+import type { Forward } from "./trainable.ts";
 
 /** What one training step reports, as plain numbers. */
 export interface StepMetrics {
@@ -53,9 +54,11 @@ export interface StepEndEvent {
   /** Milliseconds since this `fit` call started. */
   readonly elapsedMs: number;
   /** The step's batch; its tensors are disposed right after the callbacks return. */
-  readonly batch: InputTargetBatch;
-  /** The model being trained. */
-  readonly model: tfl.LayersModel;
+  readonly batch: Batch;
+  /** The model being trained, when the trainer trains a tfjs-layers model. */
+  readonly model: tfl.LayersModel | undefined;
+  /** The forward pass being trained (`forward(input, false)` for inference). */
+  readonly forward: Forward;
   /** The run directory, if any. */
   readonly runDir: string | undefined;
   /** The checkpoint written after this step, if one was. */

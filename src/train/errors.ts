@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 
 /**
  * Thrown when the loss is NaN or infinite. The weights were NOT updated by the failing step, so
@@ -16,7 +17,7 @@
  * console.log(e.terms); // ["feature:block2_conv2"]
  * ```
  */
-export class NonFiniteStepError extends Error {
+export class NonFiniteStepError extends PerceptualError {
   /** The 1-based step that produced it. */
   readonly step: number;
   /** The names of the non-finite terms (`["total"]` when every term was finite). */
@@ -34,7 +35,6 @@ export class NonFiniteStepError extends Error {
         "the weights were not updated. Lower the learning rate, check the inputs for NaN, or " +
         "resume from the last checkpoint",
     );
-    this.name = "NonFiniteStepError";
     this.step = step;
     this.terms = named;
     this.values = values;
@@ -52,7 +52,7 @@ export class NonFiniteStepError extends Error {
  * console.log(e.weight); // conv2d_1/kernel
  * ```
  */
-export class NonFiniteGradientError extends Error {
+export class NonFiniteGradientError extends PerceptualError {
   /** The 1-based step that produced it. */
   readonly step: number;
   /** The first weight whose gradient is not finite. */
@@ -64,7 +64,6 @@ export class NonFiniteGradientError extends Error {
         `while the loss was finite (total = ${total}); the weights were not updated. Look for ` +
         "sqrt, log or division at 0 in the loss terms, or lower the learning rate",
     );
-    this.name = "NonFiniteGradientError";
     this.step = step;
     this.weight = weight;
   }
@@ -80,13 +79,12 @@ export class NonFiniteGradientError extends Error {
  * console.log(new CheckpointMismatchError("runs/a/checkpoints/step-00000010", "shapes differ").message);
  * ```
  */
-export class CheckpointMismatchError extends Error {
+export class CheckpointMismatchError extends PerceptualError {
   /** The checkpoint directory. */
   readonly checkpoint: string;
   /** Build the error; `detail` names the mismatched weight. */
   constructor(checkpoint: string, detail: string) {
     super(`checkpoint ${checkpoint} does not fit: ${detail}`);
-    this.name = "CheckpointMismatchError";
     this.checkpoint = checkpoint;
   }
 }
@@ -100,11 +98,10 @@ export class CheckpointMismatchError extends Error {
  * console.log(new CheckpointError("no complete checkpoint in runs/a").name); // CheckpointError
  * ```
  */
-export class CheckpointError extends Error {
+export class CheckpointError extends PerceptualError {
   /** Build the error with its full message. */
   constructor(message: string) {
     super(message);
-    this.name = "CheckpointError";
   }
 }
 
@@ -117,11 +114,10 @@ export class CheckpointError extends Error {
  * console.log(new RunDirError("runs/x is not empty").name); // RunDirError
  * ```
  */
-export class RunDirError extends Error {
+export class RunDirError extends PerceptualError {
   /** Build the error with its full message. */
   constructor(message: string) {
     super(message);
-    this.name = "RunDirError";
   }
 }
 
@@ -135,10 +131,21 @@ export class RunDirError extends Error {
  * console.log(new TrainingDataError("epoch 2 yielded no batches").name); // TrainingDataError
  * ```
  */
-export class TrainingDataError extends Error {
+export class TrainingDataError extends PerceptualError {
   /** Build the error with its full message. */
   constructor(message: string) {
     super(message);
-    this.name = "TrainingDataError";
   }
 }
+
+/**
+ * Thrown when the trainer is used out of order: a step while another runs, or a restore into a
+ * trainer that has already stepped.
+ *
+ * @example
+ * ```ts
+ * import { TrainerStateError } from "./errors.ts";
+ * console.log(new TrainerStateError("await each step").name); // TrainerStateError
+ * ```
+ */
+export class TrainerStateError extends PerceptualError {}

@@ -3,10 +3,9 @@
  *
  * @module
  */
-import type * as tfl from "@tensorflow/tfjs-layers";
 import { leakGuard } from "../lifetime/mod.ts";
 import type { LossFn } from "../loss/loss_result.ts";
-import { type Batch, disposeBatch, inputTarget, type TrainingData } from "./batch.ts";
+import { type Batch, checkBatch, disposeBatch, type TrainingData } from "./batch.ts";
 import type {
   Callback,
   FitEndEvent,
@@ -14,21 +13,13 @@ import type {
   StepEndEvent,
   StepMetrics,
 } from "./callbacks.ts";
-import {
-  type Checkpoint,
-  type CheckpointState,
-  latestCheckpoint,
-  type NamedArray,
-  pruneCheckpoints,
-  removeStaleTemps,
-  writeCheckpoint,
-} from "./checkpoint.ts";
-import { CheckpointError, CheckpointMismatchError, TrainingDataError } from "./errors.ts";
-import { metricsCsv } from "./metrics_csv.ts";
+import type { Checkpoint, CheckpointState, NamedArray } from "./checkpoint.ts";
+import { CheckpointMismatchError, TrainingDataError } from "./errors.ts";
 import { progressBar, type ProgressOptions } from "./progress.ts";
-import { prepareRunDir } from "./run_dir.ts";
+import { type RunDirectory, runDirectory } from "./run_dir.ts";
 import { sampleImages, type SampleOptions } from "./samples.ts";
 import type { Schedule } from "./schedule.ts";
+import type { Trainable } from "./trainable.ts";
 import { type MetricsFn, validate, type ValidationData } from "./validation.ts";
 
 /** Validation during `fit`. */
@@ -63,12 +54,13 @@ export interface FitOptions {
   /**
    * The run directory: `run.json` (marker), `metrics.csv`, `checkpoints/step-NNNNNNNN/`,
    * `samples/`. Created if absent; an existing non-empty directory is refused unless it holds a
-   * previous run and `resume` is true. Nothing that is not ours is ever changed there.
+   * previous run and `resume` is true. Nothing that is not ours is ever changed there. A path,
+   * or a {@linkcode RunDirectory} (e.g. one that keeps no checkpoints).
    */
-  readonly runDir?: string;
+  readonly runDir?: string | RunDirectory;
   /** Write a checkpoint every this many steps (one is always written at the end). */
   readonly checkpointEvery?: number;
-  /** Keep the newest this many checkpoints (default 3). */
+  /** Keep the newest this many checkpoints (default 3; for a path `runDir`). */
   readonly keepCheckpoints?: number;
   /** Continue the run in `runDir` from its newest complete checkpoint (fresh start if none). */
   readonly resume?: boolean;
@@ -106,38 +98,35 @@ export interface FitResult {
   readonly checkpoint: string | undefined;
 }
 
-/** Mutable trainer state shared between `step` and the fit loop. */
-export interface TrainerInternals {
-  /** Steps completed. */
-  step: number;
-  /** 0-based epoch of the next batch. */
-  epoch: number;
-  /** Batches of that epoch consumed. */
-  batchInEpoch: number;
-  /** Seed for data factories. */
-  seed: number;
-  /** Run length, when known. */
-  totalSteps: number | undefined;
-  /** Last step's metrics. */
-  last: StepMetrics | undefined;
-  /** The caller's config, stored in checkpoints. */
-  readonly config: unknown;
-}
-
-/** What the fit loop needs from a trainer. */
+/**
+ * What the fit loop needs from a trainer: a narrow protocol of methods; the trainer keeps its
+ * state to itself and the loop reads it through `position()`.
+ */
 export interface FitHost {
-  /** The model. */
-  readonly model: tfl.LayersModel;
+  /** What is trained (for validation and samples). */
+  readonly trainable: Trainable;
   /** The loss (for validation). */
   readonly loss: LossFn;
   /** The schedule (for its description). */
   readonly schedule: Schedule;
-  /** Shared state. */
-  readonly internals: TrainerInternals;
   /** Whether the caller chose the seed (then a checkpoint with another seed is refused). */
   readonly seedGiven: boolean;
-  /** One step. */
+  /** The caller's config, stored in the run marker. */
+  readonly config: unknown;
+  /** Steps done, the data position, the seed and the last metrics, now. */
+  position(): {
+    readonly step: number;
+    readonly epoch: number;
+    readonly batchInEpoch: number;
+    readonly seed: number;
+    readonly last: StepMetrics | undefined;
+  };
+  /** Set the run length the schedule follows. */
+  setRunLength(totalSteps: number): void;
+  /** One step on a batch already checked with `checkBatch`. */
   step(batch: Batch): Promise<StepMetrics>;
+  /** Record the data position after a batch (or at an epoch's end). */
+  setPosition(epoch: number, batchInEpoch: number): void;
   /** Load a checkpoint. */
   restore(checkpoint: Checkpoint): Promise<Checkpoint>;
   /** Read the state to checkpoint. */
@@ -170,68 +159,58 @@ export async function fitLoop(
 ): Promise<FitResult> {
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
-  const s = host.internals;
-  const { steps, epochs, stepsPerEpoch, runDir, checkpointEvery, signal } = options;
+  const { steps, epochs, stepsPerEpoch, checkpointEvery, signal } = options;
   checkCount("steps", steps, 1);
   checkCount("epochs", epochs, 1);
   checkCount("stepsPerEpoch", stepsPerEpoch, 1);
   checkCount("checkpointEvery", checkpointEvery, 1);
   checkCount("keepCheckpoints", options.keepCheckpoints, 1);
   checkCount("validation.every", options.validation?.every, 1);
-  if (runDir === undefined && (options.resume || checkpointEvery !== undefined)) {
-    throw new RangeError("fit: resume and checkpointEvery need a runDir to keep checkpoints in");
+  const run = typeof options.runDir === "string"
+    ? runDirectory(options.runDir, { keepCheckpoints: options.keepCheckpoints })
+    : options.runDir;
+  const runDir = run?.path;
+  const checkpointing = run !== undefined && run.checkpoints;
+  if (!checkpointing && (options.resume || checkpointEvery !== undefined)) {
+    throw new RangeError(
+      "fit: resume and checkpointEvery need a runDir that keeps checkpoints",
+    );
   }
   if (steps === undefined && epochs === undefined) {
     throw new RangeError("fit needs steps (the run length) or epochs");
   }
-  const keep = options.keepCheckpoints ?? 3;
   const totalSteps = steps ??
     (epochs !== undefined && stepsPerEpoch !== undefined ? epochs * stepsPerEpoch : undefined);
-  if (totalSteps !== undefined) s.totalSteps = totalSteps;
+  if (totalSteps !== undefined) host.setRunLength(totalSteps);
 
   // Run directory and resume, before anything is written.
   let resumedFrom: string | undefined;
   const notes: string[] = [];
-  const ckDir = runDir === undefined ? undefined : `${runDir}/checkpoints`;
-  if (runDir !== undefined && ckDir !== undefined) {
-    const status = await prepareRunDir(runDir, {
+  if (run !== undefined) {
+    const seed = host.position().seed;
+    const opened = await run.open({
       resume: options.resume ?? false,
-      info: { seed: s.seed, schedule: host.schedule.description ?? null, config: s.config },
+      info: { seed, schedule: host.schedule.description ?? null, config: host.config },
+      findCheckpoint: host.position().step === 0,
     });
-    if (status.previousRun) {
-      for (const t of await removeStaleTemps(ckDir)) notes.push(`removed half-written ${t}`);
-      if (s.step === 0) {
-        const found = await latestCheckpoint(ckDir);
-        for (const k of found.skipped) notes.push(`skipped ${k.dir}: ${k.why}`);
-        if (found.checkpoint !== undefined) {
-          const c = found.checkpoint;
-          if (host.seedGiven && c.state.seed !== s.seed) {
-            throw new CheckpointMismatchError(
-              c.dir,
-              `it was trained with seed ${c.state.seed}, this trainer has seed ${s.seed}; drop ` +
-                "the seed option to take the checkpoint's, or start a new run",
-            );
-          }
-          await host.restore(c);
-          resumedFrom = c.dir;
-        } else if (found.skipped.length > 0) {
-          throw new CheckpointError(
-            `no complete checkpoint in ${ckDir}: ${
-              found.skipped.map((k) => k.why).join("; ")
-            }; nothing was changed`,
-          );
-        }
+    notes.push(...opened.notes);
+    const c = opened.checkpoint;
+    if (c !== undefined) {
+      if (host.seedGiven && c.state.seed !== seed) {
+        throw new CheckpointMismatchError(
+          c.dir,
+          `it was trained with seed ${c.state.seed}, this trainer has seed ${seed}; drop ` +
+            "the seed option to take the checkpoint's, or start a new run",
+        );
       }
+      await host.restore(c);
+      resumedFrom = c.dir;
     }
   }
 
   const before: Callback[] = [];
-  if (runDir !== undefined) {
-    before.push(
-      metricsCsv(`${runDir}/metrics.csv`, {
-        onBackup: (p) => notes.push(`metrics past the checkpoint kept in ${p}`),
-      }),
-    );
+  if (run !== undefined) {
+    before.push(run.metrics((p) => notes.push(`metrics past the checkpoint kept in ${p}`)));
   }
   if (options.samples !== undefined) before.push(sampleImages(options.samples, runDir));
   const after: Callback[] = [];
@@ -245,7 +224,7 @@ export async function fitLoop(
   after.push(...(options.callbacks ?? []));
   const all = [...before, ...after];
 
-  const startStep = s.step;
+  const startStep = host.position().step;
   const target = totalSteps ?? Number.POSITIVE_INFINITY;
   const guard = options.leakGuard ? leakGuard() : undefined;
   let guardSteps = 0;
@@ -257,16 +236,15 @@ export async function fitLoop(
 
   async function checkpointNow(): Promise<string> {
     const snap = await host.snapshot();
-    const dir = await writeCheckpoint(ckDir!, snap.state, snap.model, snap.optimizer);
-    await pruneCheckpoints(ckDir!, keep);
+    const dir = await run!.saveCheckpoint(snap.state, snap.model, snap.optimizer);
     lastCheckpoint = dir;
-    lastCheckpointStep = s.step;
+    lastCheckpointStep = snap.state.step;
     return dir;
   }
 
   async function runValidation(): Promise<Record<string, number>> {
     const v = options.validation!;
-    lastValidation = await validate(host.model, v.data, {
+    lastValidation = await validate(host.trainable.forward, v.data, {
       metrics: v.metrics,
       loss: v.loss === false ? undefined : host.loss,
       maxBatches: v.maxBatches,
@@ -276,29 +254,22 @@ export async function fitLoop(
 
   async function loop(): Promise<void> {
     const isFactory = typeof data === "function";
-    outer: while (s.step < target && (epochs === undefined || s.epoch < epochs)) {
-      const epoch = s.epoch;
-      const startBatch = s.batchInEpoch;
-      const iterable = isFactory
-        ? (data as (
-          p: { seed: number; epoch: number; batch: number },
-        ) => AsyncIterable<Batch> | Iterable<Batch>)({
-          seed: s.seed,
-          epoch,
-          batch: startBatch,
-        })
-        : (data as AsyncIterable<Batch> | Iterable<Batch>);
+    while (true) {
+      const { step, epoch, batchInEpoch: startBatch, seed } = host.position();
+      if (step >= target || (epochs !== undefined && epoch >= epochs)) break;
+      const iterable = isFactory ? data({ seed, epoch, batch: startBatch }) : data;
       const it = iteratorOf(iterable);
       // A plain iterable cannot start mid-epoch: replay it and drop what was already trained on.
       let skip = isFactory ? 0 : startBatch;
+      let batchInEpoch = startBatch;
       let yielded = 0;
       try {
         while (true) {
-          if (stepsPerEpoch !== undefined && s.batchInEpoch >= stepsPerEpoch) break;
-          if (s.step >= target) break outer;
+          if (stepsPerEpoch !== undefined && batchInEpoch >= stepsPerEpoch) break;
+          if (host.position().step >= target) return;
           if (signal?.aborted) {
             stopped = true;
-            break outer;
+            return;
           }
           const r = await it.next();
           if (r.done) break;
@@ -310,10 +281,10 @@ export async function fitLoop(
             continue;
           }
           try {
-            const batch = inputTarget(raw, `batch ${s.batchInEpoch} of epoch ${epoch + 1}`);
-            const metrics = await host.step(raw);
-            s.batchInEpoch++;
-            const isLast = s.step >= target;
+            const batch = checkBatch(raw, `batch ${batchInEpoch} of epoch ${epoch + 1}`);
+            const metrics = await host.step(batch);
+            host.setPosition(epoch, ++batchInEpoch);
+            const isLast = metrics.step >= target;
             const validation = options.validation !== undefined &&
                 (metrics.step % options.validation.every === 0 || isLast)
               ? await runValidation()
@@ -325,14 +296,15 @@ export async function fitLoop(
               totalSteps,
               elapsedMs: elapsed(),
               batch,
-              model: host.model,
+              model: host.trainable.model,
+              forward: host.trainable.forward,
               runDir,
               checkpoint: undefined,
             };
             for (const cb of before) await cb.onStepEnd?.(event);
             let checkpoint: string | undefined;
             if (
-              ckDir !== undefined &&
+              checkpointing &&
               (isLast || signal?.aborted ||
                 (checkpointEvery !== undefined && metrics.step % checkpointEvery === 0))
             ) {
@@ -361,11 +333,7 @@ export async function fitLoop(
             "once: pass a DataFactory ((position) => generator) or a re-iterable source",
         );
       }
-      s.epoch++;
-      s.batchInEpoch = 0;
-    }
-    if (ckDir !== undefined && s.step > startStep && lastCheckpointStep !== s.step) {
-      await checkpointNow();
+      host.setPosition(epoch + 1, 0);
     }
   }
 
@@ -381,11 +349,13 @@ export async function fitLoop(
   try {
     for (const cb of all) await cb.onFitStart?.(startEvent);
     await loop();
+    const now = host.position().step;
+    if (checkpointing && now > startStep && lastCheckpointStep !== now) await checkpointNow();
   } catch (error) {
     failure = { error };
   }
   const endEvent: FitEndEvent = {
-    step: s.step,
+    step: host.position().step,
     reason: failure !== undefined ? "error" : stopped ? "stopped" : "done",
     ...(failure !== undefined ? { error: failure.error } : {}),
     elapsedMs: elapsed(),
@@ -399,12 +369,13 @@ export async function fitLoop(
     }
   }
   if (failure !== undefined) throw failure.error;
+  const end = host.position();
   return {
-    step: s.step,
-    stepsRun: s.step - startStep,
+    step: end.step,
+    stepsRun: end.step - startStep,
     reason: stopped ? "stopped" : "done",
     resumedFrom,
-    last: s.last,
+    last: end.last,
     validation: lastValidation,
     checkpoint: lastCheckpoint,
   };

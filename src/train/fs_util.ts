@@ -28,6 +28,30 @@ export async function writeFileSynced(path: string, bytes: Uint8Array): Promise<
 }
 
 /**
+ * Replace `path` atomically with `contents`: written to a temporary file beside it, fsynced, then
+ * renamed over it; on any failure the temporary file is removed and `path` is left as it was.
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "./fs_util.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/a.txt`, "hello\n");
+ * console.log(await Deno.readTextFile(`${dir}/a.txt`)); // hello
+ * ```
+ */
+export async function writeFileAtomic(path: string, contents: Uint8Array | string): Promise<void> {
+  const bytes = typeof contents === "string" ? new TextEncoder().encode(contents) : contents;
+  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await writeFileSynced(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
  * fsync a directory so that entries created or renamed in it survive a crash. Best effort: some
  * platforms (Windows) cannot open a directory for syncing; there the rename is still atomic.
  *

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Callback } from "./callbacks.ts";
-import { pathKind } from "./fs_util.ts";
+import { pathKind, writeFileAtomic } from "./fs_util.ts";
 
 const BASE = ["step", "epoch", "lr", "momentum", "total", "grad_norm", "elapsed_s"] as const;
 
@@ -76,9 +76,7 @@ export function metricsCsv(path: string, options: MetricsCsvOptions = {}): Callb
 
   async function rewrite(): Promise<void> {
     const text = columns.map(quote).join(",") + "\n" + rows.map(line).join("");
-    const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
+    await writeFileAtomic(path, text);
     headerWritten = true;
   }
 

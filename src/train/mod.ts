@@ -50,9 +50,22 @@ export * from "./errors.ts";
 export type { FitOptions, FitResult, FitValidation } from "./fit.ts";
 export { metricsCsv, type MetricsCsvOptions } from "./metrics_csv.ts";
 export { formatDuration, formatNumber, progressBar, type ProgressOptions } from "./progress.ts";
-export { RUN_MARKER } from "./run_dir.ts";
+export {
+  type OpenedRun,
+  RUN_MARKER,
+  type RunDirectory,
+  runDirectory,
+  type RunDirectoryOptions,
+} from "./run_dir.ts";
 export { type SampleEvent, sampleImages, type SampleOptions, type SaveImageFn } from "./samples.ts";
 export * from "./schedule.ts";
+export {
+  type Forward,
+  layersTrainable,
+  type Trainable,
+  variablesTrainable,
+  type VariablesTrainableOptions,
+} from "./trainable.ts";
 export { type Trainer, trainer, type TrainerOptions, type TrainerState } from "./trainer.ts";
 export {
   type MetricsFn,

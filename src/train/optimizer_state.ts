@@ -4,9 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type * as tfl from "@tensorflow/tfjs-layers";
 import type { NamedArray, StoredDtype } from "./checkpoint.ts";
-import { CheckpointMismatchError } from "./errors.ts";
+import { CheckpointError, CheckpointMismatchError } from "./errors.ts";
 
 /** The private fields of tfjs 4.x's `AdamOptimizer` that the trainer drives (see below). */
 interface AdamInternals {
@@ -86,7 +85,9 @@ export function setHyperparameters(
 
 async function readArray(name: string, t: tf.Tensor): Promise<NamedArray> {
   if (t.dtype !== "float32" && t.dtype !== "int32") {
-    throw new Error(`cannot checkpoint '${name}': dtype ${t.dtype} (float32 and int32 only)`);
+    throw new CheckpointError(
+      `cannot checkpoint '${name}': dtype ${t.dtype} (float32 and int32 only)`,
+    );
   }
   const data = await t.data();
   return {
@@ -98,22 +99,24 @@ async function readArray(name: string, t: tf.Tensor): Promise<NamedArray> {
 }
 
 /**
- * Every weight of the model (trainable and not, e.g. batch-norm statistics), in `model.weights`
- * order, copied out of the engine.
+ * Named tensors copied out of the engine, in order.
  *
  * @example
  * ```ts
- * import * as tfl from "@tensorflow/tfjs-layers";
+ * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { readModelWeights } from "./optimizer_state.ts";
+ * import { readArrays } from "./optimizer_state.ts";
  * await initBackend("cpu");
- * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [3] })] });
- * console.log((await readModelWeights(model)).map((w) => w.shape)); // [[3, 2], [2]]
+ * const w = tf.zeros([3, 2]);
+ * console.log((await readArrays([{ name: "w", value: w }]))[0]!.shape); // [3, 2]
+ * w.dispose();
  * ```
  */
-export async function readModelWeights(model: tfl.LayersModel): Promise<NamedArray[]> {
+export async function readArrays(
+  named: readonly { readonly name: string; readonly value: tf.Tensor }[],
+): Promise<NamedArray[]> {
   const out: NamedArray[] = [];
-  for (const w of model.weights) out.push(await readArray(w.name, w.read()));
+  for (const { name, value } of named) out.push(await readArray(name, value));
   return out;
 }
 
@@ -135,7 +138,7 @@ export async function readOptimizerWeights(optimizer: tf.Optimizer): Promise<Nam
   try {
     named = await optimizer.getWeights();
   } catch (e) {
-    throw new Error(
+    throw new CheckpointError(
       `cannot checkpoint optimizer ${optimizer.getClassName()}: ${
         e instanceof Error ? e.message : String(e)
       }; use Adam, SGD, Momentum, RMSProp, Adagrad or Adadelta`,
@@ -164,17 +167,18 @@ function stableName(name: string): string {
 }
 
 /**
- * Check that checkpointed weights fit the model, weight by weight, and throw
- * {@linkcode CheckpointMismatchError} naming the first one that does not (name and both shapes).
- * Names are compared without tfjs's per-process layer counters, so the same architecture built
- * in another process matches.
+ * Check that checkpointed values fit `current` (a model's weights, or a trainer's variables),
+ * one by one, and throw {@linkcode CheckpointMismatchError} naming the first that does not (name
+ * and both shapes). Names are compared without tfjs's per-process layer counters, so the same
+ * architecture built in another process matches. `what` names the receiving side ("model").
  */
-export function checkModelFits(
-  model: tfl.LayersModel,
+export function checkWeightsFit(
+  current: readonly { readonly name: string; readonly value: tf.Tensor }[],
   saved: readonly NamedArray[],
   checkpoint: string,
+  what: string,
 ): void {
-  const weights = model.weights.map((w) => ({ name: w.name, shape: w.read().shape }));
+  const weights = current.map((w) => ({ name: w.name, shape: w.value.shape }));
   const n = Math.min(weights.length, saved.length);
   for (let i = 0; i < n; i++) {
     const w = weights[i]!;
@@ -185,29 +189,22 @@ export function checkModelFits(
       throw new CheckpointMismatchError(
         checkpoint,
         `weight #${i} is '${s.name}' ${shapeText(s.shape)} in the checkpoint but '${w.name}' ` +
-          `${shapeText(w.shape)} in the model; the checkpoint was written for another ` +
+          `${shapeText(w.shape)} in the ${what}; the checkpoint was written for another ` +
           "architecture",
       );
     }
   }
   if (weights.length !== saved.length) {
     const extra = weights.length > saved.length
-      ? `the model's weight #${n} '${weights[n]!.name}' ${shapeText(weights[n]!.shape)} has no ` +
-        "counterpart in the checkpoint"
+      ? `the ${what}'s weight #${n} '${weights[n]!.name}' ${shapeText(weights[n]!.shape)} has ` +
+        "no counterpart in the checkpoint"
       : `the checkpoint's weight #${n} '${saved[n]!.name}' ${shapeText(saved[n]!.shape)} has ` +
-        "no counterpart in the model";
+        `no counterpart in the ${what}`;
     throw new CheckpointMismatchError(
       checkpoint,
-      `the checkpoint has ${saved.length} weights, the model ${weights.length}: ${extra}`,
+      `the checkpoint has ${saved.length} weights, the ${what} ${weights.length}: ${extra}`,
     );
   }
-}
-
-/** Write checkpointed weights into the model (after {@linkcode checkModelFits}). */
-export function writeModelWeights(model: tfl.LayersModel, saved: readonly NamedArray[]): void {
-  tf.tidy(() => {
-    model.setWeights(saved.map((s) => tf.tensor(s.data, [...s.shape], s.dtype)));
-  });
 }
 
 /**
@@ -228,7 +225,7 @@ export async function writeOptimizerWeights(
     );
   }
   if (optimizer.iterations !== 0) {
-    throw new Error(
+    throw new CheckpointError(
       "optimizer state can only be restored into an optimizer that has not stepped yet; create " +
         "a new trainer (and optimizer) to resume",
     );

@@ -1,10 +1,22 @@
 /**
- * Run directories: claimed with a `run.json` marker, never reused for something they are not.
+ * Run directories: claimed with a `run.json` marker, never reused for something they are not;
+ * they keep the checkpoints and the metrics CSV, and find the checkpoint a resumed run starts from.
  *
  * @module
  */
-import { RunDirError } from "./errors.ts";
-import { listDir, pathKind, writeFileSynced } from "./fs_util.ts";
+import type { Callback } from "./callbacks.ts";
+import {
+  type Checkpoint,
+  type CheckpointState,
+  latestCheckpoint,
+  type NamedArray,
+  pruneCheckpoints,
+  removeStaleTemps,
+  writeCheckpoint,
+} from "./checkpoint.ts";
+import { CheckpointError, RunDirError } from "./errors.ts";
+import { listDir, pathKind, writeFileAtomic } from "./fs_util.ts";
+import { metricsCsv } from "./metrics_csv.ts";
 
 /** The marker file that says a directory is a training run made by this library. */
 export const RUN_MARKER: string = "run.json";
@@ -75,9 +87,109 @@ export async function prepareRunDir(
     createdAt: new Date().toISOString(),
     ...options.info,
   };
-  await writeFileSynced(
+  await writeFileAtomic(
     `${runDir}/${RUN_MARKER}`,
     new TextEncoder().encode(JSON.stringify(marker, null, 1) + "\n"),
   );
   return { fresh: true, previousRun: false };
+}
+
+/** Options of {@linkcode runDirectory}. */
+export interface RunDirectoryOptions {
+  /** Keep the newest this many checkpoints (default 3). */
+  readonly keepCheckpoints?: number;
+  /**
+   * Write checkpoints (default true). Without them the directory holds the marker and the
+   * metrics CSV only, and a run in it cannot be resumed.
+   */
+  readonly checkpoints?: boolean;
+}
+
+/** What {@linkcode RunDirectory.open} found. */
+export interface OpenedRun {
+  /** The directory already held a run of this library (allowed with `resume` only). */
+  readonly previousRun: boolean;
+  /** The newest complete checkpoint, when asked for and present. */
+  readonly checkpoint: Checkpoint | undefined;
+  /** Things worth telling the user: removed half-written checkpoints, skipped damaged ones. */
+  readonly notes: readonly string[];
+}
+
+/**
+ * A run directory as the fit loop's collaborator: `run.json` (marker), `metrics.csv`,
+ * `checkpoints/step-NNNNNNNN/`. It owns every file-system decision of a run; the trainer owns
+ * the state that goes into it.
+ */
+export interface RunDirectory {
+  /** The directory. */
+  readonly path: string;
+  /** Whether checkpoints are written (see {@linkcode RunDirectoryOptions.checkpoints}). */
+  readonly checkpoints: boolean;
+  /**
+   * Claim the directory (see {@linkcode prepareRunDir}); for a previous run, remove
+   * half-written checkpoints and, when `findCheckpoint`, read the newest complete one.
+   */
+  open(options: {
+    readonly resume: boolean;
+    readonly info: Readonly<Record<string, unknown>>;
+    readonly findCheckpoint: boolean;
+  }): Promise<OpenedRun>;
+  /** Write a checkpoint atomically, prune old ones, and return its directory. */
+  saveCheckpoint(
+    state: CheckpointState,
+    weights: readonly NamedArray[],
+    optimizer: readonly NamedArray[],
+  ): Promise<string>;
+  /** The metrics CSV callback (rows past a resumed checkpoint are backed up, then dropped). */
+  metrics(onBackup: (path: string) => void): Callback;
+}
+
+/**
+ * A {@linkcode RunDirectory} at `path`; nothing is touched until `open`.
+ *
+ * @example
+ * ```ts
+ * import { runDirectory } from "./run_dir.ts";
+ * const run = runDirectory(`${await Deno.makeTempDir()}/run1`, { keepCheckpoints: 2 });
+ * const opened = await run.open({ resume: false, info: { seed: 0 }, findCheckpoint: true });
+ * console.log(opened.previousRun, opened.checkpoint); // false undefined
+ * ```
+ */
+export function runDirectory(path: string, options: RunDirectoryOptions = {}): RunDirectory {
+  const keep = options.keepCheckpoints ?? 3;
+  if (!(Number.isInteger(keep) && keep >= 1)) {
+    throw new RangeError(`keepCheckpoints must be an integer >= 1, got ${keep}`);
+  }
+  const checkpoints = options.checkpoints ?? true;
+  const ckDir = `${path}/checkpoints`;
+  return {
+    path,
+    checkpoints,
+    async open({ resume, info, findCheckpoint }) {
+      const status = await prepareRunDir(path, { resume, info });
+      const notes: string[] = [];
+      if (!status.previousRun || !checkpoints) {
+        return { previousRun: status.previousRun, checkpoint: undefined, notes };
+      }
+      for (const t of await removeStaleTemps(ckDir)) notes.push(`removed half-written ${t}`);
+      if (!findCheckpoint) return { previousRun: true, checkpoint: undefined, notes };
+      const found = await latestCheckpoint(ckDir);
+      for (const k of found.skipped) notes.push(`skipped ${k.dir}: ${k.why}`);
+      if (found.checkpoint === undefined && found.skipped.length > 0) {
+        throw new CheckpointError(
+          `no complete checkpoint in ${ckDir}: ${
+            found.skipped.map((k) => k.why).join("; ")
+          }; nothing was changed`,
+        );
+      }
+      return { previousRun: true, checkpoint: found.checkpoint, notes };
+    },
+    async saveCheckpoint(state, weights, optimizer) {
+      if (!checkpoints) throw new RangeError(`run directory ${path} keeps no checkpoints`);
+      const dir = await writeCheckpoint(ckDir, state, weights, optimizer);
+      await pruneCheckpoints(ckDir, keep);
+      return dir;
+    },
+    metrics: (onBackup) => metricsCsv(`${path}/metrics.csv`, { onBackup }),
+  };
 }

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../lifetime/mod.ts";
-import { type Batch, inputTarget } from "./batch.ts";
+import { type Batch, checkBatch } from "./batch.ts";
 import type { Callback } from "./callbacks.ts";
 
 /** Saves one HWC image with values in [0, 1] (e.g. the data module's `saveImage`). */
@@ -63,7 +63,7 @@ export function sampleImages(options: SampleOptions, runDir: string | undefined)
   const [lo, hi] = options.range ?? [0, 1];
   const dir = options.dir ?? (runDir === undefined ? undefined : `${runDir}/samples`);
   if (options.save !== undefined && dir === undefined) {
-    throw new Error("samples.save needs a directory: pass samples.dir or fit's runDir");
+    throw new RangeError("samples.save needs a directory: pass samples.dir or fit's runDir");
   }
   let total: number | undefined;
   let fixedWritten = false;
@@ -100,8 +100,8 @@ export function sampleImages(options: SampleOptions, runDir: string | undefined)
       const step = e.metrics.step;
       if (step % every !== 0 && step !== total) return;
       const fixed = options.batch !== undefined;
-      const { input, target } = fixed ? inputTarget(options.batch!, "samples.batch") : e.batch;
-      const prediction = scope(() => e.model.apply(input, { training: false }) as tf.Tensor4D);
+      const { input, target } = fixed ? checkBatch(options.batch!, "samples.batch") : e.batch;
+      const prediction = scope(() => e.forward(input, false) as tf.Tensor4D);
       try {
         await options.onSample?.({ step, input, target, prediction });
         if (options.save === undefined) return;

@@ -13,33 +13,46 @@ import {
   TensorLeakError,
 } from "../lifetime/mod.ts";
 import type { LossFn } from "../loss/loss_result.ts";
-import { type Batch, inputTarget, type TrainingData } from "./batch.ts";
+import { type Batch, checkBatch, type TrainingData } from "./batch.ts";
 import type { StepMetrics } from "./callbacks.ts";
-import { type Checkpoint, readCheckpoint } from "./checkpoint.ts";
-import { NonFiniteGradientError, NonFiniteStepError, TrainingDataError } from "./errors.ts";
 import {
-  type FitHost,
-  fitLoop,
-  type FitOptions,
-  type FitResult,
-  type TrainerInternals,
-} from "./fit.ts";
+  type Checkpoint,
+  type CheckpointState,
+  type NamedArray,
+  readCheckpoint,
+} from "./checkpoint.ts";
 import {
-  checkModelFits,
-  readModelWeights,
+  NonFiniteGradientError,
+  NonFiniteStepError,
+  TrainerStateError,
+  TrainingDataError,
+} from "./errors.ts";
+import { type FitHost, fitLoop, type FitOptions, type FitResult } from "./fit.ts";
+import {
   readOptimizerWeights,
   setHyperparameters,
   supportsMomentum,
-  writeModelWeights,
   writeOptimizerWeights,
 } from "./optimizer_state.ts";
 import { constant, type Schedule } from "./schedule.ts";
-import type { CheckpointState, NamedArray } from "./checkpoint.ts";
+import { type Forward, layersTrainable, type Trainable, variablesTrainable } from "./trainable.ts";
 
-/** Options of {@linkcode trainer}. */
+/**
+ * Options of {@linkcode trainer}. What is trained is either `model` (a tfjs-layers model) or
+ * `params` with `forward` (bare variables, e.g. an image optimised pixel by pixel).
+ */
 export interface TrainerOptions {
   /** The model to train (tfjs-layers). The caller keeps ownership: `dispose()` leaves it alone. */
-  readonly model: tfl.LayersModel;
+  readonly model?: tfl.LayersModel;
+  /** Instead of `model`: the variables to optimise (the caller keeps ownership). */
+  readonly params?: readonly tf.Variable[];
+  /** With `params`: the forward pass, `(input, training) → prediction`. */
+  readonly forward?: Forward;
+  /**
+   * With `params`: called after each update (inside a scope) to put the variables back in range,
+   * e.g. `() => image.assign(tf.clipByValue(image, 0, 1))`.
+   */
+  readonly project?: () => void;
   /** The loss: `(prediction, target) → { total, terms }`. */
   readonly loss: LossFn;
   /** Any tfjs optimizer. Default: `tf.train.adam` (β1 0.9, β2 0.999), owned by the trainer. */
@@ -90,8 +103,10 @@ export interface TrainerState {
  * ```
  */
 export interface Trainer extends Owner {
-  /** The model being trained. */
-  readonly model: tfl.LayersModel;
+  /** The model being trained, when it trains a tfjs-layers model. */
+  readonly model: tfl.LayersModel | undefined;
+  /** The forward pass being trained. */
+  readonly forward: Forward;
   /** The optimizer in use. */
   readonly optimizer: tf.Optimizer;
   /** The schedule in use. */
@@ -99,9 +114,9 @@ export interface Trainer extends Owner {
   /** Progress so far. */
   readonly state: TrainerState;
   /**
-   * One optimisation step on `batch` (`{ input, target }` or `{ lowRes, highRes }`; the caller
-   * keeps ownership of its tensors). Throws `NonFiniteStepError` / `NonFiniteGradientError`
-   * without updating the weights, and leaks nothing when anything throws.
+   * One optimisation step on `batch` (the caller keeps ownership of its tensors). Throws
+   * `NonFiniteStepError` / `NonFiniteGradientError` without updating the weights, and leaks
+   * nothing when anything throws.
    */
   step(batch: Batch): Promise<StepMetrics>;
   /** Train over `data`: see {@linkcode FitOptions}. Disposes every batch it takes. */
@@ -110,6 +125,20 @@ export interface Trainer extends Owner {
   restore(checkpointDir: string): Promise<Checkpoint>;
   /** The state a checkpoint records, read out of the engine now. */
   snapshot(): Promise<{ state: CheckpointState; model: NamedArray[]; optimizer: NamedArray[] }>;
+}
+
+function trainableOf(options: TrainerOptions): Trainable {
+  const { model, params, forward, project } = options;
+  if (model !== undefined) {
+    if (params !== undefined || forward !== undefined || project !== undefined) {
+      throw new TypeError("trainer: pass either model, or params with forward, not both");
+    }
+    return layersTrainable(model);
+  }
+  if (params === undefined || forward === undefined) {
+    throw new TypeError("trainer: pass model (a LayersModel), or params and forward");
+  }
+  return variablesTrainable({ params, forward, project });
 }
 
 function readValues(values: Float32Array | Int32Array | Uint8Array, n: number): number[] {
@@ -146,7 +175,8 @@ function readValues(values: Float32Array | Int32Array | Uint8Array, n: number): 
  * ```
  */
 export function trainer(options: TrainerOptions): Trainer {
-  const { model, loss } = options;
+  const { loss } = options;
+  const trainable = trainableOf(options);
   const schedule = options.schedule ?? constant(1e-3);
   const ownsOptimizer = options.optimizer === undefined;
   const optimizer = options.optimizer ?? tf.train.adam(1e-3);
@@ -157,15 +187,14 @@ export function trainer(options: TrainerOptions): Trainer {
         `to tfjs Adam only, not ${optimizer.getClassName()}; use oneCycle({ …, moms: null }) or Adam`,
     );
   }
-  const s: TrainerInternals = {
-    step: 0,
-    epoch: 0,
-    batchInEpoch: 0,
-    seed: options.seed ?? 0,
-    totalSteps: options.totalSteps,
-    last: undefined,
-    config: options.config ?? null,
-  };
+  // The trainer's own state: only this closure writes it.
+  let step = 0;
+  let epoch = 0;
+  let batchInEpoch = 0;
+  let seed = options.seed ?? 0;
+  let totalSteps = options.totalSteps;
+  let last: StepMetrics | undefined;
+  const config = options.config ?? null;
   let disposed = false;
   let busy = false;
   let stepsThisInstance = 0;
@@ -174,9 +203,11 @@ export function trainer(options: TrainerOptions): Trainer {
     if (disposed) throw new DisposedError("trainer");
   }
 
-  async function step(batch: Batch): Promise<StepMetrics> {
+  async function guardedStep(batch: Batch): Promise<StepMetrics> {
     ensureLive();
-    if (busy) throw new Error("trainer.step() called while another step runs; await each step");
+    if (busy) {
+      throw new TrainerStateError("trainer.step() called while another step runs; await each step");
+    }
     busy = true;
     try {
       return await runStep(batch);
@@ -185,24 +216,23 @@ export function trainer(options: TrainerOptions): Trainer {
     }
   }
 
-  async function runStep(batch: Batch): Promise<StepMetrics> {
-    const { input, target } = inputTarget(batch);
-    const index = s.step;
+  /** One step on a checked batch. */
+  async function runStep({ input, target }: Batch): Promise<StepMetrics> {
+    const index = step;
     const number = index + 1;
-    const total = s.totalSteps;
-    if (schedule.usesTotal !== false && total === undefined) {
+    if (schedule.usesTotal !== false && totalSteps === undefined) {
       throw new RangeError(
         `schedule ${schedule.description ?? "(custom)"} needs the run length: pass totalSteps ` +
           "to trainer() or steps to fit()",
       );
     }
-    const lr = schedule(index, total ?? Number.NaN);
-    const momentum = schedule.momentum?.(index, total ?? Number.NaN);
+    const lr = schedule(index, totalSteps ?? Number.NaN);
+    const momentum = schedule.momentum?.(index, totalSteps ?? Number.NaN);
     if (!Number.isFinite(lr) || lr < 0) {
       throw new RangeError(`schedule gave learning rate ${lr} at step ${number}`);
     }
-    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    if (vars.length === 0) throw new Error("the model has no trainable weights");
+    const vars = trainable.params();
+    if (vars.length === 0) throw new RangeError("the model has no trainable weights");
 
     // Tensor counts are taken only around synchronous phases, so tensors that other code (a
     // prefetching data source) makes or frees during the await below are not counted.
@@ -214,9 +244,9 @@ export function trainer(options: TrainerOptions): Trainer {
       // returned (possibly a cached tensor of its own) is ever kept or disposed by the trainer.
       let termStack: tf.Tensor | undefined;
       const { value, grads } = tf.variableGrads(() => {
-        const pred = model.apply(input, { training: true }) as tf.Tensor;
+        const pred = trainable.forward(input, true);
         if (!(pred instanceof tf.Tensor) || pred.rank !== 4) {
-          throw new Error("the model must map one NHWC tensor to one NHWC tensor");
+          throw new TypeError("the model must map one NHWC tensor to one NHWC tensor");
         }
         if (pred.shape.some((d, i) => d !== target.shape[i])) {
           throw new TrainingDataError(
@@ -229,7 +259,7 @@ export function trainer(options: TrainerOptions): Trainer {
         for (const name of termNames) {
           const t = result.terms[name]!;
           if (t.rank !== 0) {
-            throw new Error(`loss term '${name}' is not a scalar (shape [${t.shape}])`);
+            throw new TypeError(`loss term '${name}' is not a scalar (shape [${t.shape}])`);
           }
         }
         if (termNames.length > 0) {
@@ -272,13 +302,12 @@ export function trainer(options: TrainerOptions): Trainer {
       const sq = readValues(data.subarray(n), vars.length);
       const badGrad = sq.findIndex((v) => !Number.isFinite(v));
       if (badGrad >= 0) {
-        throw new NonFiniteGradientError(
-          number,
-          model.trainableWeights[badGrad]!.name,
-          lossValues[0]!,
-        );
+        throw new NonFiniteGradientError(number, vars[badGrad]!.name, lossValues[0]!);
       }
-      scope(() => optimizer.applyGradients(out.grads));
+      scope(() => {
+        optimizer.applyGradients(out.grads);
+        trainable.project?.();
+      });
       metrics = {
         step: number,
         lr,
@@ -294,8 +323,8 @@ export function trainer(options: TrainerOptions): Trainer {
       createdBytes += after2.bytes - before2.bytes;
     }
     stepsThisInstance++;
-    s.step = number;
-    s.last = metrics;
+    step = number;
+    last = metrics;
     // The first step of a trainer may create long-lived tensors: optimizer slots, lazy caches.
     if (leakCheck && stepsThisInstance > 1 && created > 0) {
       throw new TensorLeakError(`step ${number}`, created, createdBytes);
@@ -311,17 +340,17 @@ export function trainer(options: TrainerOptions): Trainer {
     ensureLive();
     return {
       state: {
-        step: s.step,
-        epoch: s.epoch,
-        batchInEpoch: s.batchInEpoch,
-        seed: s.seed,
-        totalSteps: s.totalSteps ?? null,
+        step,
+        epoch,
+        batchInEpoch,
+        seed,
+        totalSteps: totalSteps ?? null,
         schedule: schedule.description ?? null,
         optimizer: { className: optimizer.getClassName(), config: optimizer.getConfig() },
-        config: s.config,
+        config,
         savedAt: new Date().toISOString(),
       },
-      model: await readModelWeights(model),
+      model: await trainable.read(),
       optimizer: await readOptimizerWeights(optimizer),
     };
   }
@@ -329,57 +358,67 @@ export function trainer(options: TrainerOptions): Trainer {
   async function restore(dirOrCheckpoint: string | Checkpoint): Promise<Checkpoint> {
     ensureLive();
     if (stepsThisInstance > 0) {
-      throw new Error("restore() needs a trainer that has not stepped yet; create a new trainer");
+      throw new TrainerStateError(
+        "restore() needs a trainer that has not stepped yet; create a new trainer",
+      );
     }
     const ckpt = typeof dirOrCheckpoint === "string"
       ? await readCheckpoint(dirOrCheckpoint)
       : dirOrCheckpoint;
-    checkModelFits(model, ckpt.model, ckpt.dir);
+    const params = trainable.params();
+    // Check the weights first (writing nothing), then the optimizer, then write both.
+    trainable.check(ckpt.model, ckpt.dir);
     await writeOptimizerWeights(
       optimizer,
       ckpt.state.optimizer.className,
       ckpt.optimizer,
-      model.trainableWeights.map((w) => ({ name: w.name, shape: w.read().shape })),
+      params.map((w) => ({ name: w.name, shape: w.shape })),
       ckpt.dir,
     );
-    writeModelWeights(model, ckpt.model);
-    s.step = ckpt.state.step;
-    s.epoch = ckpt.state.epoch;
-    s.batchInEpoch = ckpt.state.batchInEpoch;
-    s.seed = ckpt.state.seed;
-    if (s.totalSteps === undefined && ckpt.state.totalSteps !== null) {
-      s.totalSteps = ckpt.state.totalSteps;
+    trainable.write(ckpt.model);
+    step = ckpt.state.step;
+    epoch = ckpt.state.epoch;
+    batchInEpoch = ckpt.state.batchInEpoch;
+    seed = ckpt.state.seed;
+    if (totalSteps === undefined && ckpt.state.totalSteps !== null) {
+      totalSteps = ckpt.state.totalSteps;
     }
     return ckpt;
   }
 
+  const host: FitHost = {
+    trainable,
+    loss,
+    schedule,
+    seedGiven: options.seed !== undefined,
+    config,
+    position: () => ({ step, epoch, batchInEpoch, seed, last }),
+    setRunLength(total: number): void {
+      totalSteps = total;
+    },
+    step: guardedStep,
+    setPosition(e: number, b: number): void {
+      epoch = e;
+      batchInEpoch = b;
+    },
+    restore,
+    snapshot,
+  };
+
   const self: Trainer = {
-    model,
+    model: trainable.model,
+    forward: trainable.forward,
     optimizer,
     schedule,
     get state(): TrainerState {
-      return {
-        step: s.step,
-        epoch: s.epoch,
-        batchInEpoch: s.batchInEpoch,
-        seed: s.seed,
-        totalSteps: s.totalSteps,
-        last: s.last,
-      };
+      return { step, epoch, batchInEpoch, seed, totalSteps, last };
     },
-    step,
+    step: async (batch: Batch) => {
+      ensureLive();
+      return await guardedStep(checkBatch(batch));
+    },
     fit(data: TrainingData, fitOptions: FitOptions = {}): Promise<FitResult> {
       ensureLive();
-      const host: FitHost = {
-        model,
-        loss,
-        schedule,
-        internals: s,
-        step,
-        restore,
-        snapshot,
-        seedGiven: options.seed !== undefined,
-      };
       return fitLoop(host, data, fitOptions);
     },
     restore: (dir: string) => restore(dir),

@@ -7,8 +7,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { scope } from "../lifetime/mod.ts";
 import type { LossFn } from "../loss/loss_result.ts";
-import { type Batch, disposeBatch, inputTarget } from "./batch.ts";
+import { type Batch, checkBatch, disposeBatch } from "./batch.ts";
 import { TrainingDataError } from "./errors.ts";
+import { type Forward, layersTrainable } from "./trainable.ts";
 
 /** Metric values of one batch: numbers, or scalars (read and disposed by the caller of the fn). */
 export type MetricValues = Readonly<Record<string, number | tf.Scalar>>;
@@ -76,7 +77,7 @@ async function runMetrics(
 }
 
 /**
- * Run `model` (inference mode) over `data` and return each metric averaged over images (batch
+ * Run `model` (a tfjs-layers model or a forward function, in inference mode) over `data` and return each metric averaged over images (batch
  * means weighted by batch size). Every batch taken is disposed.
  *
  * @example
@@ -95,10 +96,11 @@ async function runMetrics(
  * ```
  */
 export async function validate(
-  model: tfl.LayersModel,
+  model: tfl.LayersModel | Forward,
   data: ValidationData,
   options: ValidateOptions = {},
 ): Promise<Record<string, number>> {
+  const forward = typeof model === "function" ? model : layersTrainable(model).forward;
   const iterable = typeof data === "function" ? data() : data;
   const sums: Record<string, number> = {};
   let images = 0;
@@ -113,9 +115,9 @@ export async function validate(
       if (r.done) break;
       const raw = r.value;
       try {
-        const { input, target } = inputTarget(raw, `validation batch ${batches}`);
+        const { input, target } = checkBatch(raw, `validation batch ${batches}`);
         const n = input.shape[0];
-        const pred = scope(() => model.apply(input, { training: false }) as tf.Tensor4D);
+        const pred = scope(() => forward(input, false) as tf.Tensor4D);
         try {
           const values: Record<string, number> = {};
           if (options.loss !== undefined) {
