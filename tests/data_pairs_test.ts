@@ -43,7 +43,7 @@ function images(n: number, seed = 1): Pixels[] {
 async function collect(opts: SrPairsOptions, n: number): Promise<[number[][], number[][]]> {
   const lows: number[][] = [];
   const highs: number[][] = [];
-  for await (const { lowRes, highRes } of srPairs(opts)) {
+  for await (const { input: lowRes, target: highRes } of srPairs(opts)) {
     lows.push(Array.from(await lowRes.data()));
     highs.push(Array.from(await highRes.data()));
     tf.dispose([lowRes, highRes]);
@@ -56,7 +56,9 @@ const base: SrPairsOptions = { images: images(5), scale: 2, crop: 16, batchSize:
 
 Deno.test("srPairs: shapes, range, and lowRes = MATLAB bicubic of highRes", async () => {
   let n = 0;
-  for await (const { lowRes, highRes } of srPairs({ ...base, scale: 4, batches: 3 })) {
+  for await (
+    const { input: lowRes, target: highRes } of srPairs({ ...base, scale: 4, batches: 3 })
+  ) {
     assert.deepEqual(lowRes.shape, [3, 4, 4, 3]);
     assert.deepEqual(highRes.shape, [3, 16, 16, 3]);
     // Checked against the tensor implementation (dense matrices, not the JS one the stream uses).
@@ -76,7 +78,7 @@ Deno.test("srPairs: same seed → same batches (also re-iterated, without prefet
   const first: number[][] = [];
   for (let round = 0; round < 2; round++) {
     let k = 0;
-    for await (const { lowRes, highRes } of stream) {
+    for await (const { input: lowRes, target: highRes } of stream) {
       const v = Array.from(await highRes.data());
       if (round === 0) first.push(v);
       else assert.deepEqual(v, first[k]);
@@ -109,7 +111,7 @@ Deno.test("srPairs: epochs and batches bound the stream; every image once per ep
   assert.deepEqual([info.samplesPerEpoch, info.batchesPerEpoch, info.batches], [5, 5, 15]);
   const seen: number[] = [];
   for await (const b of stream) {
-    seen.push(Math.round((await b.highRes.data())[0]! * 10));
+    seen.push(Math.round((await b.target.data())[0]! * 10));
     tf.dispose(b);
   }
   assert.equal(seen.length, 15);
@@ -150,7 +152,7 @@ Deno.test({
     assert.equal((await stream.prepare()).sources.length, 5);
     const runs: number[][] = [];
     for (let r = 0; r < 2; r++) {
-      for await (const { lowRes, highRes } of stream) {
+      for await (const { input: lowRes, target: highRes } of stream) {
         assert.deepEqual([lowRes.shape, highRes.shape], [[4, 32, 32, 3], [4, 64, 64, 3]]);
         runs.push(Array.from(await lowRes.data()));
         tf.dispose([lowRes, highRes]);

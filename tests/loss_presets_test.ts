@@ -4,17 +4,13 @@ import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import {
   calibrate,
-  calibrateAsync,
   evaluate,
-  evaluateWithTarget,
   fastaiFeatureLoss,
   feature,
   featureScales,
-  featureScalesAsync,
   InvalidTermOptionError,
   johnson2016StyleTransfer,
   johnson2016SuperResolution,
-  layersBeforePools,
   LossInputError,
   pixel,
   plus,
@@ -22,10 +18,10 @@ import {
   style,
   type StyleTerm,
   termNames,
-  UnknownLayerError,
   withFeatureScales,
 } from "../src/loss/mod.ts";
-import type { InputRange, LossNetwork } from "../src/vgg/loss_network.ts";
+import { layersBeforePools, UnknownLayerError } from "../src/network/mod.ts";
+import type { InputRange, LossNetwork } from "../src/network/loss_network.ts";
 import { VGG16_LAYERS, VGG19_LAYERS } from "../src/vgg/mod.ts";
 import { pipe } from "fp-ts/lib/function.js";
 import { randomImage, type TinyLayer, tinyNet } from "./loss_support.ts";
@@ -156,27 +152,27 @@ function rescaled<L extends string>(net: LossNetwork<L>, factor: (l: L) => numbe
   };
 }
 
-Deno.test("featureScales: mean |activation| per layer, from one tape-free pass", () => {
+Deno.test("featureScales: mean |activation| per layer, from one tape-free pass", async () => {
   const net = tinyNet();
   const imgs = randomImage(1, [2, 8, 8, 3]);
   net.calls.length = 0;
-  const s = featureScales(net, ["c2", "c4", "c2"], imgs);
+  const s = await featureScales(net, ["c2", "c4", "c2"], imgs);
   assert.equal(net.calls.length, 1);
   const acts = net.extract(imgs, ["c2", "c4"]);
   const mean = (x: tf.Tensor) =>
     Array.from(x.dataSync()).reduce((a, v) => a + Math.abs(v), 0) / x.size;
   assert.ok(Math.abs(s.c2 - mean(acts.c2)) < 1e-5 * mean(acts.c2));
   assert.ok(Math.abs(s.c4 - mean(acts.c4)) < 1e-5 * mean(acts.c4));
-  const half = featureScales(net, ["c2"], imgs, { reference: 0.5 });
+  const half = await featureScales(net, ["c2"], imgs, { reference: 0.5 });
   assert.ok(Math.abs(half.c2 - 2 * s.c2) < 1e-6);
   const nan = tf.fill([1, 4, 4, 3], NaN) as tf.Tensor4D;
-  assert.throws(() => featureScales(net, ["c2"], nan), /mean activation NaN/);
+  await assert.rejects(() => featureScales(net, ["c2"], nan), /mean activation NaN/);
   nan.dispose();
   tf.dispose([imgs, acts.c2, acts.c4]);
   net.dispose();
 });
 
-Deno.test("featureScalesAsync and calibrateAsync give the sync results, reading back async", async () => {
+Deno.test("featureScales with a reference, and calibrate, read back asynchronously and leak nothing", async () => {
   const net = tinyNet();
   const imgs = randomImage(5, [2, 8, 8, 3]);
   const acts = net.extract(imgs, ["c2", "c4"]);
@@ -184,11 +180,11 @@ Deno.test("featureScalesAsync and calibrateAsync give the sync results, reading 
     Array.from(x.dataSync()).reduce((a, v) => a + Math.abs(v), 0) / x.size;
   const before = tf.memory().numTensors;
   net.calls.length = 0;
-  const s = await featureScalesAsync(net, ["c2", "c4"], imgs, { reference: 2 });
+  const s = await featureScales(net, ["c2", "c4"], imgs, { reference: 2 });
   assert.equal(net.calls.length, 1);
   assert.ok(Math.abs(s.c2 - mean(acts.c2) / 2) < 1e-5 * mean(acts.c2));
   assert.ok(Math.abs(s.c4 - mean(acts.c4) / 2) < 1e-5 * mean(acts.c4));
-  const loss = await calibrateAsync(
+  const loss = await calibrate(
     fastaiFeatureLoss(net, { layers: ["c2", "c4", "c4"] }),
     net,
     imgs,
@@ -199,7 +195,7 @@ Deno.test("featureScalesAsync and calibrateAsync give the sync results, reading 
     assert.ok(Math.abs(scale - want) < 1e-5 * want, `${layer}: ${scale} vs ${want}`);
   }
   const nan = tf.fill([1, 4, 4, 3], NaN) as tf.Tensor4D;
-  await assert.rejects(() => featureScalesAsync(net, ["c2"], nan), /mean activation NaN/);
+  await assert.rejects(() => featureScales(net, ["c2"], nan), /mean activation NaN/);
   nan.dispose();
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([imgs, acts.c2, acts.c4]);
@@ -214,8 +210,8 @@ Deno.test("calibrate makes a preset's value independent of the network's activat
   const pred = randomImage(3, [2, 8, 8, 3]);
   const target = randomImage(4, [2, 8, 8, 3]);
   const preset = fastaiFeatureLoss(net, { layers: ["c2", "c4", "c4"] });
-  const a = calibrate(preset, net, calibration);
-  const b = calibrate(preset, big, calibration);
+  const a = await calibrate(preset, net, calibration);
+  const b = await calibrate(preset, big, calibration);
   const va = evaluate(a, net)(pred, target);
   const vb = evaluate(b, big)(pred, target);
   for (const k of Object.keys(va.terms)) {
@@ -250,7 +246,7 @@ Deno.test("presets type-check and run on the vgg module's networks (Johnson styl
   const content = randomImage(6, [2, 16, 16, 3]);
   const out = randomImage(7, [2, 16, 16, 3]);
   using fixed = precomputeTarget(loss, net, styleImg, { kinds: ["style"] });
-  const fn = evaluateWithTarget(loss, net, fixed);
+  const fn = evaluate(loss, net, { target: fixed });
   const before = tf.memory().numTensors;
   const g = tf.grad((p: tf.Tensor) => fn(p as tf.Tensor4D, content).total)(out);
   assert.deepEqual(g.shape, [2, 16, 16, 3]);

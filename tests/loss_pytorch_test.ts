@@ -10,7 +10,6 @@ import { assertNoLeak } from "../src/lifetime/mod.ts";
 import {
   type Distance,
   evaluate,
-  evaluateWithTarget,
   fastaiFeatureLoss,
   feature,
   gramMatrix,
@@ -21,8 +20,8 @@ import {
   precomputeTarget,
   style,
   totalVariation,
-  UnknownLayerError,
 } from "../src/loss/mod.ts";
+import { UnknownLayerError } from "../src/network/mod.ts";
 import { vgg19 } from "../src/vgg/mod.ts";
 import { exists, relErr } from "./loss_support.ts";
 
@@ -150,7 +149,7 @@ Deno.test({
       }
     }
     using fixed = precomputeTarget(loss, net, styleImg, { kinds: ["style"] });
-    const fn = evaluateWithTarget(loss, net, fixed);
+    const fn = evaluate(loss, net, { target: fixed });
     const r = fn(pred, target);
     check(r.terms["content"]!, ref.feature["block2_conv2"]!.l2, "content");
     for (const l of LAYERS) {

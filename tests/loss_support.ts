@@ -3,7 +3,7 @@
  * counts its passes, and deterministic random tensors.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { LossNetwork } from "../src/vgg/loss_network.ts";
+import type { LossNetwork } from "../src/network/loss_network.ts";
 
 /** Layers of the tiny network, in forward order (VGG-like: convs then a pool per block). */
 export const TINY_LAYERS = ["c1", "c2", "p1", "c3", "c4", "p2", "c5", "c6", "p3"] as const;

@@ -7,7 +7,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak, scope } from "../src/lifetime/mod.ts";
-import { fromLayersModel, heConv, vgg16, type VggConvSpec, vggOps } from "../src/vgg/mod.ts";
+import { fromLayersModel, UnknownLayerError } from "../src/network/mod.ts";
+import { heConv, vgg16, type VggConvSpec, vggOps } from "../src/vgg/mod.ts";
 
 await initBackend("cpu");
 
@@ -95,17 +96,18 @@ Deno.test("fromLayersModel: bad layer names, non-4-D outputs, ownModel: false", 
   const model = layersVgg();
   assert.throws(
     () => fromLayersModel(model, ["block1_conv3"], { ownModel: false }),
-    (e: Error) => e.name === "LayerNameError" && /did you mean "block1_conv[12]"/.test(e.message),
+    (e: Error) =>
+      e instanceof UnknownLayerError && /did you mean "block1_conv[12]"/.test(e.message),
   );
   assert.throws(
     () => fromLayersModel(model, ["gap"], { ownModel: false }),
-    (e: Error) => e.name === "LayerNameError" && /not one 4-D/.test(e.message),
+    (e: Error) => e instanceof UnknownLayerError && /not one 4-D/.test(e.message),
   );
   const net = fromLayersModel(model, ["block1_conv1"], { ownModel: false });
   const x = tf.fill([1, 4, 4, 1], 0.5) as tf.Tensor4D; // grey, repeated to the model's 3 channels
   assert.throws(
     () => net.extract(x, ["block2_conv1" as "block1_conv1"]),
-    (e: Error) => e.name === "LayerNameError",
+    (e: Error) => e instanceof UnknownLayerError,
   );
   const f = net.extract(x, ["block1_conv1"]);
   assert.deepEqual(f.block1_conv1.shape, [1, 4, 4, 64]);

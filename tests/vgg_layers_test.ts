@@ -2,12 +2,12 @@
 // Zisserman's configurations D (VGG-16) and E (VGG-19), Keras' layer names, and the
 // PyTorch/Johnson relu/pool names.
 import assert from "node:assert/strict";
+import { nearestName } from "../src/text/did_you_mean.ts";
 import {
   beforePools,
   canonicalVggLayer,
   isVggLayerName,
   johnsonStyle,
-  nearestName,
   VGG16_LAYERS,
   VGG19_LAYERS,
   vggAlias,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 
 /** The names of the backends this library knows how to start, in default order of preference. */
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
@@ -28,7 +29,7 @@ export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "w
  * console.log(e.message);
  * ```
  */
-export class UnknownBackendError extends Error {
+export class UnknownBackendError extends PerceptualError {
   /** The name that was asked for. */
   readonly requested: string;
   /** Build the error; `source` says where the bad name came from. */
@@ -38,7 +39,6 @@ export class UnknownBackendError extends Error {
         BACKEND_NAMES.join(", ")
       }`,
     );
-    this.name = "UnknownBackendError";
     this.requested = requested;
   }
 }
@@ -53,7 +53,7 @@ export class UnknownBackendError extends Error {
  * console.log(e.message);
  * ```
  */
-export class BackendUnavailableError extends Error {
+export class BackendUnavailableError extends PerceptualError {
   /** Why each requested backend could not start. */
   readonly failures: readonly { name: BackendName; why: string }[];
   /** Build the error from the per-backend failures. */
@@ -61,7 +61,6 @@ export class BackendUnavailableError extends Error {
     super(
       `no requested backend could start: ${failures.map((f) => `${f.name}: ${f.why}`).join("; ")}`,
     );
-    this.name = "BackendUnavailableError";
     this.failures = failures;
   }
 }

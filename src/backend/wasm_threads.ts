@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { createRequire } from "node:module";
 
@@ -35,11 +36,10 @@ export interface WasmThreadsInfo {
 }
 
 /** Thrown when threaded wasm cannot be started; the message says why and what to do. */
-export class WasmThreadsError extends Error {
+export class WasmThreadsError extends PerceptualError {
   /** Build the error. */
   constructor(message: string) {
     super(message);
-    this.name = "WasmThreadsError";
   }
 }
 

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 
 /**
@@ -20,7 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
  * console.log(new WebGpuSyncReadError("Cannot read properties of null").name); // WebGpuSyncReadError
  * ```
  */
-export class WebGpuSyncReadError extends Error {
+export class WebGpuSyncReadError extends PerceptualError {
   /** @param cause the error tfjs raised. */
   constructor(cause: unknown) {
     super(
@@ -30,7 +31,6 @@ export class WebGpuSyncReadError extends Error {
         `(tfjs said: ${cause instanceof Error ? cause.message : String(cause)})`,
       { cause },
     );
-    this.name = "WebGpuSyncReadError";
   }
 }
 

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 
 function causeText(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
@@ -17,7 +18,7 @@ function causeText(cause: unknown): string {
  * console.log(new ImageReadError("a.png", new Error("truncated")).message);
  * ```
  */
-export class ImageReadError extends Error {
+export class ImageReadError extends PerceptualError {
   /** The file that failed. */
   readonly path: string;
   /** Build the error for `path`; `cause` is the decoder's or the file system's error. */
@@ -27,7 +28,6 @@ export class ImageReadError extends Error {
         "(is it a readable PNG or JPEG file, and was --allow-read/--allow-ffi given?)",
       { cause },
     );
-    this.name = "ImageReadError";
     this.path = path;
   }
 }
@@ -41,13 +41,12 @@ export class ImageReadError extends Error {
  * console.log(new ImageWriteError("out.gif", "unsupported extension").message);
  * ```
  */
-export class ImageWriteError extends Error {
+export class ImageWriteError extends PerceptualError {
   /** The file that could not be written. */
   readonly path: string;
   /** Build the error for `path`. */
   constructor(path: string, cause: unknown) {
     super(`cannot write image '${path}': ${causeText(cause)}`, { cause });
-    this.name = "ImageWriteError";
     this.path = path;
   }
 }
@@ -61,13 +60,12 @@ export class ImageWriteError extends Error {
  * console.log(new ImageFolderError("data/", "holds no .png, .jpg or .jpeg file").message);
  * ```
  */
-export class ImageFolderError extends Error {
+export class ImageFolderError extends PerceptualError {
   /** The folder. */
   readonly dir: string;
   /** Build the error for `dir`; `problem` says what is wrong with it. */
   constructor(dir: string, problem: string, cause?: unknown) {
     super(`image folder '${dir}' ${problem}`, cause === undefined ? undefined : { cause });
-    this.name = "ImageFolderError";
     this.dir = dir;
   }
 }
@@ -81,7 +79,7 @@ export class ImageFolderError extends Error {
  * console.log(new CropTooLargeError("small.png", [32, 40], [64, 64]).message);
  * ```
  */
-export class CropTooLargeError extends Error {
+export class CropTooLargeError extends PerceptualError {
   /** The image (a file path, or a description). */
   readonly image: string;
   /** The image's [height, width]. */
@@ -98,7 +96,6 @@ export class CropTooLargeError extends Error {
       `crop ${cropSize[0]}x${cropSize[1]} (HxW) is larger than image '${image}' ` +
         `(${imageSize[0]}x${imageSize[1]}); use a smaller crop or remove the image`,
     );
-    this.name = "CropTooLargeError";
     this.image = image;
     this.imageSize = imageSize;
     this.cropSize = cropSize;
@@ -114,10 +111,9 @@ export class CropTooLargeError extends Error {
  * console.log(new ImageShapeError("bicubicDownscale: image 63x64 is not divisible by 2").message);
  * ```
  */
-export class ImageShapeError extends Error {
+export class ImageShapeError extends PerceptualError {
   /** Build the error with a message naming the function, the bad value and the fix. */
   constructor(message: string) {
     super(message);
-    this.name = "ImageShapeError";
   }
 }

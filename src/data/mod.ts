@@ -11,7 +11,7 @@
  * import { initBackend } from "../backend/mod.ts";
  * import { srPairs } from "./mod.ts";
  * await initBackend("cpu");
- * for await (const { lowRes, highRes } of srPairs({
+ * for await (const { input: lowRes, target: highRes } of srPairs({
  *   dir: "../shared/data/train", scale: 4, crop: 64, batchSize: 2, seed: 7, batches: 1,
  * })) {
  *   console.log(lowRes.shape, highRes.shape); // [2, 16, 16, 3] [2, 64, 64, 3]

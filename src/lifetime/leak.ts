@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** Live tensors and bytes, as TensorFlow.js counts them. */
@@ -38,7 +39,7 @@ export function memorySnapshot(): MemorySnapshot {
  * console.log(new TensorLeakError("step 3", 2, 64).message);
  * ```
  */
-export class TensorLeakError extends Error {
+export class TensorLeakError extends PerceptualError {
   /** How many tensors were left behind. */
   readonly tensors: number;
   /** How many bytes they hold. */
@@ -49,7 +50,6 @@ export class TensorLeakError extends Error {
       `${where} left ${tensors} tensor(s) (${bytes} bytes) behind; dispose them, return them to ` +
         "the caller, or compute them inside scope()",
     );
-    this.name = "TensorLeakError";
     this.tensors = tensors;
     this.bytes = bytes;
   }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 
 /**
@@ -30,11 +31,10 @@ export interface Owner extends Disposable {
  * console.log(new DisposedError("target features").message);
  * ```
  */
-export class DisposedError extends Error {
+export class DisposedError extends PerceptualError {
   /** Build the error naming what was used after disposal. */
   constructor(what: string) {
     super(`${what} was already disposed; create a new one instead of reusing it`);
-    this.name = "DisposedError";
   }
 }
 

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 
 /**
  * A weight that is negative, NaN or infinite. Perceptual terms are distances: a negative weight
@@ -14,7 +15,7 @@
  * console.log(new InvalidWeightError("feature:block2_conv2", -1).message);
  * ```
  */
-export class InvalidWeightError extends Error {
+export class InvalidWeightError extends PerceptualError {
   /** The offending weight. */
   readonly weight: number;
   /** Build the error; `where` names the term or the call. */
@@ -23,7 +24,6 @@ export class InvalidWeightError extends Error {
       `${where}: weight ${weight} is not allowed; a weight must be a finite number >= 0 ` +
         "(use 0 to switch a term off)",
     );
-    this.name = "InvalidWeightError";
     this.weight = weight;
   }
 }
@@ -37,39 +37,13 @@ export class InvalidWeightError extends Error {
  * console.log(new InvalidTermOptionError("pixel", "delta", 0, "a number > 0").message);
  * ```
  */
-export class InvalidTermOptionError extends Error {
+export class InvalidTermOptionError extends PerceptualError {
   /** The option's name. */
   readonly option: string;
   /** Build the error naming the term, the option, its value and what it must be. */
   constructor(where: string, option: string, value: unknown, expected: string) {
     super(`${where}: ${option} ${JSON.stringify(value)} is not allowed; it must be ${expected}`);
-    this.name = "InvalidTermOptionError";
     this.option = option;
-  }
-}
-
-/**
- * A loss asks for a layer the loss network does not have.
- *
- * @example
- * ```ts
- * import { UnknownLayerError } from "./errors.ts";
- * const e = new UnknownLayerError("feature:block9_conv1", "block9_conv1", "vgg16", "block5_conv1");
- * console.log(e.message);
- * ```
- */
-export class UnknownLayerError extends Error {
-  /** The layer that was asked for. */
-  readonly layer: string;
-  /** Build the error; `suggestion` is the nearest layer the network has, if any. */
-  constructor(term: string, layer: string, network: string, suggestion?: string) {
-    super(
-      `${term}: layer "${layer}" is not a layer of ${network}` +
-        (suggestion === undefined ? "" : `; did you mean "${suggestion}"?`) +
-        " (a truncated network only has the layers it was built up to)",
-    );
-    this.name = "UnknownLayerError";
-    this.layer = layer;
   }
 }
 
@@ -83,11 +57,10 @@ export class UnknownLayerError extends Error {
  * console.log(new LossInputError("pred [2,8,8,3] and target [2,8,9,3] differ").message);
  * ```
  */
-export class LossInputError extends Error {
+export class LossInputError extends PerceptualError {
   /** Build the error from a message that names the inputs and the fix. */
   constructor(message: string) {
     super(message);
-    this.name = "LossInputError";
   }
 }
 
@@ -101,7 +74,7 @@ export class LossInputError extends Error {
  * console.log(new NonFiniteLossError(["pixel"], ["pred holds NaN"]).message);
  * ```
  */
-export class NonFiniteLossError extends Error {
+export class NonFiniteLossError extends PerceptualError {
   /** The names of the terms that were not finite. */
   readonly terms: readonly string[];
   /** Build the error from the bad term names and what was found in the inputs. */
@@ -112,7 +85,6 @@ export class NonFiniteLossError extends Error {
           ? ` because ${inputs.join(" and ")}; check the data and the model's output`
           : " although the inputs are finite; lower the learning rate or check the weights"),
     );
-    this.name = "NonFiniteLossError";
     this.terms = terms;
   }
 }
@@ -135,7 +107,7 @@ export interface LossSpecIssue {
  * console.log(e.message); // invalid loss spec: terms[0].kind: is missing
  * ```
  */
-export class LossSpecError extends Error {
+export class LossSpecError extends PerceptualError {
   /** Every problem, in document order. */
   readonly issues: readonly LossSpecIssue[];
   /** Build the error from the list of issues. */
@@ -143,7 +115,6 @@ export class LossSpecError extends Error {
     super(
       `invalid loss spec: ${issues.map((i) => `${i.path}: ${i.message}`).join("\n  ")}`,
     );
-    this.name = "LossSpecError";
     this.issues = issues;
   }
 }

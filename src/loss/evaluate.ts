@@ -1,142 +1,33 @@
 /**
  * Turning a `Loss` and a `LossNetwork` into a training loss: one network pass for the
- * prediction, one tape-free pass for the target (or none, with a precomputed target).
+ * prediction, one tape-free pass for the target side of the terms not precomputed.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../lifetime/mod.ts";
-import type { LossNetwork } from "../vgg/loss_network.ts";
-import { LossInputError, NonFiniteLossError, UnknownLayerError } from "./errors.ts";
-import { distance, gramMatrix, totalVariationOf } from "./kernels.ts";
+import type { LossNetwork } from "../network/loss_network.ts";
+import { ruleOf } from "./_kinds.ts";
+import { checkImage, checkLossLayers, layersOf, shapeText, sideOf } from "./_sides.ts";
+import { LossInputError, NonFiniteLossError } from "./errors.ts";
 import { type Loss, termNames } from "./loss.ts";
 import type { LossFn, LossResult } from "./loss_result.ts";
 import { withoutTape } from "./no_tape.ts";
-import { nearestName as suggest } from "../text/did_you_mean.ts";
-import type { Term, TermKind } from "./term.ts";
+import type { PrecomputedTarget } from "./precompute.ts";
 
-/** Options of {@linkcode evaluate} and `evaluateWithTarget`. */
-export interface EvaluateOptions {
+/** Options of {@linkcode evaluate}. */
+export interface EvaluateOptions<L extends string = string> {
   /**
-   * After each call, read the total once and throw {@linkcode NonFiniteLossError} naming the
-   * terms that became NaN or infinite (default true). Costs one device read per call.
+   * A target side computed once by `precomputeTarget` (Johnson et al.'s style image): the terms
+   * it covers compare with it (broadcast over the predictions' batch); the others still need the
+   * per-call `target`.
    */
-  readonly checkFinite?: boolean;
+  readonly target?: PrecomputedTarget<L>;
 }
 
 /** A loss whose target is (partly) precomputed: the `target` argument is only needed when some
  * term was not precomputed. */
 export type TargetLossFn = (pred: tf.Tensor4D, target?: tf.Tensor4D) => LossResult;
-
-/** The term kinds whose target can be precomputed. */
-export type PrecomputableKind = Exclude<TermKind, "tv">;
-
-function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(",")}]`;
-}
-
-/**
- * Whether `net` can give activations at `layer` (a name or an alias): a network built only up to
- * some layer knows deeper names (`depthOf` answers) but cannot compute them.
- */
-export function networkHasLayer<L extends string>(net: LossNetwork<L>, layer: string): boolean {
-  if ((net.layers as readonly string[]).includes(layer)) return true;
-  try {
-    const d = net.depthOf(layer as L);
-    return typeof d === "number" && Number.isInteger(d) && d >= 0 && d < net.layers.length;
-  } catch {
-    return false;
-  }
-}
-
-/** Throws {@linkcode UnknownLayerError} for the first term whose layer `net` lacks. */
-export function checkLossLayers<L extends string>(loss: Loss<string>, net: LossNetwork<L>): void {
-  const names = termNames(loss);
-  loss.terms.forEach((t, i) => {
-    if ((t.kind === "feature" || t.kind === "style") && !networkHasLayer(net, t.layer)) {
-      throw new UnknownLayerError(names[i]!, t.layer, net.name, suggest(t.layer, net.layers));
-    }
-  });
-}
-
-/** Throws {@linkcode LossInputError} unless `x` is a float32 NHWC tensor. */
-export function checkImage(what: string, x: tf.Tensor | undefined): asserts x is tf.Tensor4D {
-  if (!(x instanceof tf.Tensor)) {
-    throw new LossInputError(`${what} must be a tf.Tensor4D (NHWC), got ${String(x)}`);
-  }
-  if (x.rank !== 4) {
-    throw new LossInputError(
-      `${what} has shape ${shapeText(x.shape)} (rank ${x.rank}); it must be NHWC [batch, height, ` +
-        "width, channels]: add a batch axis with tf.expandDims(x, 0)",
-    );
-  }
-  if (x.dtype !== "float32") {
-    throw new LossInputError(`${what} has dtype ${x.dtype}; cast it with tf.cast(x, "float32")`);
-  }
-}
-
-/** The target tensors a `PrecomputedTarget` holds (term index → tensor). */
-export interface FixedTargets {
-  readonly batch: number;
-  readonly byTerm: ReadonlyMap<number, tf.Tensor>;
-}
-
-interface Plan {
-  readonly names: readonly string[];
-  readonly predLayers: readonly string[];
-  readonly targetLayers: readonly string[];
-  readonly needTarget: readonly string[];
-}
-
-function planOf(loss: Loss<string>, fixed: ReadonlySet<number>): Plan {
-  const predLayers: string[] = [];
-  const targetLayers: string[] = [];
-  const needTarget: string[] = [];
-  const names = termNames(loss);
-  loss.terms.forEach((t, i) => {
-    if (t.kind === "feature" || t.kind === "style") {
-      if (!predLayers.includes(t.layer)) predLayers.push(t.layer);
-      if (!fixed.has(i) && !targetLayers.includes(t.layer)) targetLayers.push(t.layer);
-    }
-    if (t.kind !== "tv" && !fixed.has(i)) needTarget.push(names[i]!);
-  });
-  return { names, predLayers, targetLayers, needTarget };
-}
-
-/** The tensor cached under `key`, made once per evaluation. */
-export function memo<T extends tf.Tensor>(
-  cache: Map<string, tf.Tensor>,
-  key: string,
-  make: () => T,
-): T {
-  const hit = cache.get(key);
-  if (hit !== undefined) return hit as T;
-  const made = make();
-  cache.set(key, made);
-  return made;
-}
-
-/** Activations divided by a feature scale (no op for 1). */
-export function scaled(x: tf.Tensor4D, scale: number): tf.Tensor4D {
-  return scale === 1 ? x : tf.div(x, scale) as tf.Tensor4D;
-}
-
-/** `record[layer]`, or a {@linkcode LossInputError} naming the network that did not return it. */
-export function activation(
-  record: Record<string, tf.Tensor4D>,
-  layer: string,
-  net: LossNetwork<string>,
-  side: string,
-): tf.Tensor4D {
-  const a = record[layer];
-  if (a === undefined) {
-    throw new LossInputError(
-      `${net.name}.extract returned no activation for layer "${layer}" of the ${side}; the ` +
-        "network must return every requested layer under the name it was asked for",
-    );
-  }
-  return a;
-}
 
 /** Throws unless a precomputed target of shape `fixed` can stand for a batch shaped `actual`. */
 function checkFixed(
@@ -160,149 +51,35 @@ function checkFixed(
   }
 }
 
-function nonFinite(
-  plan: Plan,
-  values: readonly tf.Scalar[],
-  pred: tf.Tensor,
-  target: tf.Tensor | undefined,
-): NonFiniteLossError {
-  const bad = plan.names.filter((_, i) => !Number.isFinite(values[i]!.dataSync()[0]!));
-  const inputs: string[] = [];
-  const check = (what: string, x: tf.Tensor) =>
-    tf.tidy(() => {
-      if (tf.any(tf.logicalNot(tf.isFinite(x))).dataSync()[0]) {
-        inputs.push(`${what} holds NaN or ∞`);
-      }
-    });
-  check("pred", pred);
-  if (target !== undefined && plan.needTarget.length > 0) check("target", target);
-  return new NonFiniteLossError(bad.length > 0 ? bad : ["total"], inputs);
+function sameLoss(a: Loss<string>, b: Loss<string>): boolean {
+  return a === b || JSON.stringify(a.terms) === JSON.stringify(b.terms);
 }
 
-/**
- * The evaluator behind `evaluate` and `evaluateWithTarget`: checks layers once, then per call
- * one prediction pass and at most one tape-free target pass.
- */
-export function makeEvaluator<L extends string>(
-  loss: Loss<L>,
+function checkPrecomputed(
+  loss: Loss<string>,
+  net: LossNetwork<string>,
+  fixed: PrecomputedTarget<string>,
+) {
+  if (!sameLoss(loss, fixed.loss)) {
+    throw new LossInputError(
+      "the precomputed target was made for a different loss; call precomputeTarget with the " +
+        "same loss you evaluate",
+    );
+  }
+  if (fixed.network !== net.name) {
+    throw new LossInputError(
+      `the precomputed target was made with ${fixed.network}, not ${net.name}; precompute it ` +
+        "with the network you evaluate with",
+    );
+  }
+}
+
+/** With a precomputed target: `target` is needed only for the terms it does not cover. */
+export function evaluate<L extends string>(
+  loss: Loss<NoInfer<L>>,
   net: LossNetwork<L>,
-  fixed: (() => FixedTargets) | undefined,
-  fixedTerms: ReadonlySet<number>,
-  options: EvaluateOptions,
-): TargetLossFn {
-  checkLossLayers(loss, net);
-  const plan = planOf(loss, fixedTerms);
-  const checkFinite = options.checkFinite ?? true;
-  const anyNet = net as unknown as LossNetwork<string>;
-  return (pred, target) => {
-    checkImage("pred", pred);
-    if (target !== undefined || (fixed === undefined && plan.needTarget.length > 0)) {
-      checkImage("target", target);
-      if (pred.shape.some((d, i) => d !== target.shape[i])) {
-        throw new LossInputError(
-          `pred ${shapeText(pred.shape)} and target ${shapeText(target.shape)} differ in shape; ` +
-            "they must be the same NHWC shape (resize or crop one to the other)",
-        );
-      }
-    }
-    if (plan.needTarget.length > 0 && target === undefined) {
-      throw new LossInputError(
-        `term(s) ${plan.needTarget.join(", ")} were not precomputed and need a target; pass it ` +
-          "as the second argument",
-      );
-    }
-    const fixedNow = fixed?.();
-    return scope(() => {
-      const pf: Record<string, tf.Tensor4D> = plan.predLayers.length > 0
-        ? anyNet.extract(pred, plan.predLayers)
-        : {};
-      const tgt = target;
-      const tf_: Record<string, tf.Tensor4D> = plan.targetLayers.length > 0 && tgt !== undefined
-        ? withoutTape(() => anyNet.extract(tgt, plan.targetLayers))
-        : {};
-      const cache = new Map<string, tf.Tensor>();
-      const predFeature = (layer: string, s: number) =>
-        memo(
-          cache,
-          `p|${layer}|${s}`,
-          () => scaled(activation(pf, layer, anyNet, "prediction"), s),
-        );
-      const targetFeature = (layer: string, s: number) =>
-        memo(
-          cache,
-          `t|${layer}|${s}`,
-          () => withoutTape(() => scaled(activation(tf_, layer, anyNet, "target"), s)),
-        );
-
-      const values = loss.terms.map((t: Term<string>, i): tf.Scalar => {
-        const name = plan.names[i]!;
-        const fixedT = fixedNow?.byTerm.get(i);
-        let raw: tf.Scalar;
-        switch (t.kind) {
-          case "feature": {
-            const p = predFeature(t.layer, t.scale);
-            let q: tf.Tensor;
-            if (fixedT !== undefined) {
-              checkFixed(name, "activations", fixedT.shape, p.shape);
-              q = fixedT;
-            } else q = targetFeature(t.layer, t.scale);
-            raw = distance(p, q, t, t.reduction);
-            break;
-          }
-          case "style": {
-            const key = `${t.layer}|${t.normalisation}|${t.scale}`;
-            const p = memo(
-              cache,
-              `pg|${key}`,
-              () => gramMatrix(predFeature(t.layer, t.scale), t.normalisation),
-            );
-            let q: tf.Tensor;
-            if (fixedT !== undefined) {
-              checkFixed(name, "Gram matrix", fixedT.shape, p.shape);
-              q = fixedT;
-            } else {
-              q = memo(
-                cache,
-                `tg|${key}`,
-                () =>
-                  withoutTape(() => gramMatrix(targetFeature(t.layer, t.scale), t.normalisation)),
-              );
-            }
-            raw = distance(p, q, t, t.reduction);
-            break;
-          }
-          case "pixel": {
-            let q: tf.Tensor;
-            if (fixedT !== undefined) {
-              checkFixed(name, "image", fixedT.shape, pred.shape);
-              q = fixedT;
-            } else q = tgt!;
-            raw = distance(pred, q, t, t.reduction);
-            break;
-          }
-          case "tv":
-            raw = totalVariationOf(pred, t, t.reduction);
-            break;
-        }
-        return t.weight === 1 ? raw : tf.mul(raw, t.weight) as tf.Scalar;
-      });
-      // The target side is no longer needed: free it now rather than at the end of the scope.
-      tf.dispose(tf_);
-      const total: tf.Scalar = values.length === 0
-        ? tf.scalar(0)
-        : values.length === 1
-        ? tf.clone(values[0]!)
-        : tf.addN(values) as tf.Scalar;
-      if (checkFinite && !Number.isFinite(total.dataSync()[0]!)) {
-        throw nonFinite(plan, values, pred, tgt);
-      }
-      const terms: Record<string, tf.Scalar> = {};
-      plan.names.forEach((n, i) => terms[n] = values[i]!);
-      return { total, terms };
-    });
-  };
-}
-
+  options: EvaluateOptions<NoInfer<L>> & { readonly target: PrecomputedTarget<NoInfer<L>> },
+): TargetLossFn;
 /**
  * The training loss of `loss` on `net`: `(pred, target) => { total, terms }`.
  *
@@ -311,14 +88,14 @@ export function makeEvaluator<L extends string>(
  * runs outside the gradient tape, so no gradient or saved activation is kept for it, and its
  * activations are disposed as soon as the terms are computed. Gradients flow to `pred`. The caller
  * owns `total` and every `terms[name]` (each already weighted; `total` is their sum). Throws
- * {@linkcode UnknownLayerError} at once when `net` lacks a layer, {@linkcode LossInputError} on
- * bad shapes, and {@linkcode NonFiniteLossError} naming the terms that became NaN.
+ * `UnknownLayerError` at once when `net` lacks a layer and {@linkcode LossInputError} on bad
+ * shapes. It reads nothing back from the device (see {@linkcode assertFiniteLoss} for a NaN check).
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import type { LossNetwork } from "../network/loss_network.ts";
  * import { evaluate } from "./evaluate.ts";
  * import { feature, pixel, plus } from "./loss.ts";
  * import { pipe } from "fp-ts/lib/function.js";
@@ -338,8 +115,112 @@ export function makeEvaluator<L extends string>(
 export function evaluate<L extends string>(
   loss: Loss<NoInfer<L>>,
   net: LossNetwork<L>,
-  options: EvaluateOptions = {},
-): LossFn {
-  const fn = makeEvaluator<L>(loss, net, undefined, new Set(), options);
-  return (pred, target) => fn(pred, target);
+  options?: EvaluateOptions<NoInfer<L>>,
+): LossFn;
+export function evaluate<L extends string>(
+  loss: Loss<NoInfer<L>>,
+  net: LossNetwork<L>,
+  options: EvaluateOptions<NoInfer<L>> = {},
+): TargetLossFn {
+  const anyNet = net as unknown as LossNetwork<string>;
+  checkLossLayers(loss, net);
+  const fixed = options.target as PrecomputedTarget<string> | undefined;
+  if (fixed !== undefined) checkPrecomputed(loss, anyNet, fixed);
+  const covered = fixed?.terms ?? new Set<number>();
+  const names = termNames(loss);
+  const rules = loss.terms.map(ruleOf);
+  const predLayers = layersOf(loss, () => true);
+  const targetLayers = layersOf(loss, (i) => !covered.has(i));
+  const needTarget = names.filter((_, i) => rules[i]!.compares !== undefined && !covered.has(i));
+  return (pred, target) => {
+    checkImage("pred", pred);
+    if (target !== undefined || needTarget.length > 0) {
+      if (target === undefined) {
+        throw new LossInputError(
+          `term(s) ${needTarget.join(", ")} were not precomputed and need a target; pass it ` +
+            "as the second argument",
+        );
+      }
+      checkImage("target", target);
+      if (pred.shape.some((d, i) => d !== target.shape[i])) {
+        throw new LossInputError(
+          `pred ${shapeText(pred.shape)} and target ${shapeText(target.shape)} differ in shape; ` +
+            "they must be the same NHWC shape (resize or crop one to the other)",
+        );
+      }
+    }
+    const byTerm = fixed?.byTerm;
+    return scope(() => {
+      const pActs = predLayers.length > 0 ? anyNet.extract(pred, predLayers) : {};
+      const tActs = targetLayers.length > 0 && target !== undefined
+        ? withoutTape(() => anyNet.extract(target, targetLayers))
+        : {};
+      const pSide = sideOf(anyNet, pred, pActs, "prediction");
+      const tSide = target === undefined ? undefined : sideOf(anyNet, target, tActs, "target");
+      const values = loss.terms.map((t, i): tf.Scalar => {
+        const rule = rules[i]!;
+        const p = rule.sideOf(t, pSide);
+        let q: tf.Tensor | undefined;
+        if (rule.compares !== undefined) {
+          const pre = byTerm?.get(i);
+          if (pre !== undefined) {
+            checkFixed(names[i]!, rule.compares, pre.shape, p.shape);
+            q = pre;
+          } else q = withoutTape(() => rule.sideOf(t, tSide!));
+        }
+        const raw = rule.value(t, p, q);
+        return t.weight === 1 ? raw : tf.mul(raw, t.weight) as tf.Scalar;
+      });
+      // The target side is no longer needed: free it now rather than at the end of the scope.
+      tf.dispose(tActs);
+      const total: tf.Scalar = values.length === 0
+        ? tf.scalar(0)
+        : values.length === 1
+        ? tf.clone(values[0]!)
+        : tf.addN(values) as tf.Scalar;
+      const terms: Record<string, tf.Scalar> = {};
+      names.forEach((n, i) => terms[n] = values[i]!);
+      return { total, terms };
+    });
+  };
+}
+
+/**
+ * Throw {@linkcode NonFiniteLossError} naming the terms of `result` that are NaN or infinite, and
+ * whether `pred` or `target` already held such values. Reads the device asynchronously (one
+ * read per tensor), so it works on WebGPU; the trainer runs its own check, use this in loops of
+ * your own. Resolves when everything is finite.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { assertFiniteLoss } from "./evaluate.ts";
+ * await initBackend("cpu");
+ * const pred = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+ * const result = { total: tf.scalar(NaN), terms: { pixel: tf.scalar(NaN) } };
+ * await assertFiniteLoss(result, pred).catch((e) => console.log(e.terms)); // ["pixel"]
+ * ```
+ */
+export async function assertFiniteLoss(
+  result: LossResult,
+  pred: tf.Tensor4D,
+  target?: tf.Tensor4D,
+): Promise<void> {
+  const total = (await result.total.data())[0]!;
+  if (Number.isFinite(total)) return;
+  const bad: string[] = [];
+  for (const [name, v] of Object.entries(result.terms)) {
+    if (!Number.isFinite((await v.data())[0]!)) bad.push(name);
+  }
+  const inputs: string[] = [];
+  const check = async (what: string, x: tf.Tensor) => {
+    const flag = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(x))));
+    const [any] = await flag.data();
+    flag.dispose();
+    if (any) inputs.push(`${what} holds NaN or ∞`);
+  };
+  await check("pred", pred);
+  if (target !== undefined) await check("target", target);
+  throw new NonFiniteLossError(bad.length > 0 ? bad : ["total"], inputs);
 }

@@ -8,7 +8,7 @@
  * import * as tf from "@tensorflow/tfjs-core";
  * import { pipe } from "fp-ts/lib/function.js";
  * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import type { LossNetwork } from "../network/loss_network.ts";
  * import { evaluate, feature, pixel, plus, style } from "./mod.ts";
  * await initBackend("cpu");
  * const net: LossNetwork<"relu"> = {
@@ -73,26 +73,14 @@ export {
   totalVariationOf,
 } from "./kernels.ts";
 export { withoutTape } from "./no_tape.ts";
+export { assertFiniteLoss, evaluate, type EvaluateOptions, type TargetLossFn } from "./evaluate.ts";
 export {
-  evaluate,
-  type EvaluateOptions,
   type PrecomputableKind,
-  type TargetLossFn,
-} from "./evaluate.ts";
-export {
-  evaluateWithTarget,
   PrecomputedTarget,
   type PrecomputeOptions,
   precomputeTarget,
 } from "./precompute.ts";
-export {
-  calibrate,
-  calibrateAsync,
-  type CalibrationOptions,
-  featureScales,
-  featureScalesAsync,
-  withFeatureScales,
-} from "./scale.ts";
+export { calibrate, type CalibrationOptions, featureScales, withFeatureScales } from "./scale.ts";
 export {
   fastaiFeatureLoss,
   type FastaiFeatureLossOptions,
@@ -100,7 +88,6 @@ export {
   johnson2016SuperResolution,
   type JohnsonStyleTransferOptions,
   type JohnsonSuperResolutionOptions,
-  layersBeforePools,
 } from "./presets.ts";
 export {
   decodeLossSpec,
@@ -119,5 +106,4 @@ export {
   LossSpecError,
   type LossSpecIssue,
   NonFiniteLossError,
-  UnknownLayerError,
 } from "./errors.ts";

@@ -1,29 +1,20 @@
 /**
  * Fixed targets computed once (Johnson et al.'s style image): `precomputeTarget` and
- * `evaluateWithTarget`.
+ * `evaluate(loss, net, { target })`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { DisposedError, type Owner, scope } from "../lifetime/mod.ts";
-import type { LossNetwork } from "../vgg/loss_network.ts";
-import { LossInputError } from "./errors.ts";
-import {
-  activation,
-  checkImage,
-  checkLossLayers,
-  type EvaluateOptions,
-  type FixedTargets,
-  makeEvaluator,
-  memo,
-  type PrecomputableKind,
-  scaled,
-  type TargetLossFn,
-} from "./evaluate.ts";
-import { gramMatrix } from "./kernels.ts";
+import type { LossNetwork } from "../network/loss_network.ts";
+import { ruleOf } from "./_kinds.ts";
+import { checkImage, checkLossLayers, layersOf, sideOf } from "./_sides.ts";
 import type { Loss } from "./loss.ts";
 import { withoutTape } from "./no_tape.ts";
 import type { TermKind } from "./term.ts";
+
+/** The term kinds whose target can be precomputed (all that compare with a target). */
+export type PrecomputableKind = Exclude<TermKind, "tv">;
 
 /**
  * Target activations (for `feature` terms), Gram matrices (for `style` terms) and images (for
@@ -87,7 +78,7 @@ export interface PrecomputeOptions {
 /**
  * Compute the target side of `loss` once, from `image` (batch 1, or the predictions' batch), for
  * a target that does not change: Johnson et al.'s style image, say. Use it with
- * {@linkcode evaluateWithTarget}; a batch-1 target broadcasts over any batch of predictions.
+ * `evaluate(loss, net, { target })`; a batch-1 target broadcasts over any batch of predictions.
  * With `kinds: ["style"]`, only style terms are fixed and the others still compare with the
  * `target` passed per call (content images), in the same single target pass.
  *
@@ -95,8 +86,9 @@ export interface PrecomputeOptions {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../vgg/loss_network.ts";
- * import { evaluateWithTarget, precomputeTarget } from "./precompute.ts";
+ * import type { LossNetwork } from "../network/loss_network.ts";
+ * import { evaluate } from "./evaluate.ts";
+ * import { precomputeTarget } from "./precompute.ts";
  * import { style } from "./loss.ts";
  * await initBackend("cpu");
  * const net: LossNetwork<"id"> = {
@@ -107,7 +99,7 @@ export interface PrecomputeOptions {
  * };
  * const loss = style("id");
  * using fixed = precomputeTarget(loss, net, tf.ones([1, 8, 8, 3]));
- * const lossFn = evaluateWithTarget(loss, net, fixed);
+ * const lossFn = evaluate(loss, net, { target: fixed });
  * console.log(lossFn(tf.ones([4, 6, 6, 3])).total.dataSync()[0]); // 0
  * ```
  */
@@ -120,43 +112,25 @@ export function precomputeTarget<L extends string>(
   checkLossLayers(loss, net);
   checkImage("the target image", image);
   const kinds: readonly TermKind[] = options.kinds ?? ["feature", "style", "pixel"];
-  const chosen = loss.terms.map((t, i) => ({ t, i })).filter(({ t }) =>
-    t.kind !== "tv" && kinds.includes(t.kind)
-  );
-  const layers = [
-    ...new Set(
-      chosen.flatMap(({ t }) => t.kind === "feature" || t.kind === "style" ? [t.layer] : []),
-    ),
-  ];
+  const chosen = (i: number) => {
+    const t = loss.terms[i]!;
+    return ruleOf(t).compares !== undefined && kinds.includes(t.kind);
+  };
+  const layers = layersOf(loss, chosen);
   const anyNet = net as unknown as LossNetwork<string>;
   const made = withoutTape(() =>
     scope(() => {
-      const acts: Record<string, tf.Tensor4D> = layers.length > 0
-        ? anyNet.extract(image, layers)
-        : {};
-      const cache = new Map<string, tf.Tensor>();
+      const acts = layers.length > 0 ? anyNet.extract(image, layers) : {};
+      const side = sideOf(anyNet, image, acts, "target");
       const index: number[] = [];
       const tensors: tf.Tensor[] = [];
-      for (const { t, i } of chosen) {
-        let x: tf.Tensor | undefined;
-        if (t.kind === "feature") {
-          x = memo(cache, `f|${t.layer}|${t.scale}`, () =>
-            scaled(activation(acts, t.layer, anyNet, "target"), t.scale));
-        } else if (t.kind === "style") {
-          x = memo(cache, `g|${t.layer}|${t.normalisation}|${t.scale}`, () =>
-            gramMatrix(
-              scaled(activation(acts, t.layer, anyNet, "target"), t.scale),
-              t.normalisation,
-            ));
-        } else if (t.kind === "pixel") {
-          x = memo(cache, "image", () =>
-            tf.clone(image));
-        }
-        if (x !== undefined) {
-          index.push(i);
-          tensors.push(x);
-        }
-      }
+      loss.terms.forEach((t, i) => {
+        if (!chosen(i)) return;
+        const x = ruleOf(t).sideOf(t, side);
+        index.push(i);
+        // The caller's image stays the caller's: hold a copy.
+        tensors.push(x === image ? side.memo("image", () => tf.clone(image)) : x);
+      });
       return { index, tensors };
     })
   );
@@ -165,57 +139,4 @@ export function precomputeTarget<L extends string>(
   // Owned by the PrecomputedTarget, so a surrounding tidy must not free them.
   for (const x of new Set(made.tensors)) tf.keep(x);
   return new PrecomputedTarget<L>(loss, net.name, image.shape[0], byTerm);
-}
-
-function sameLoss(a: Loss<string>, b: Loss<string>): boolean {
-  return a === b || JSON.stringify(a.terms) === JSON.stringify(b.terms);
-}
-
-/**
- * Like {@linkcode evaluate}, with the target side of the terms `fixed` covers taken from it
- * (broadcast over the predictions' batch). `target` is needed only when some term was not
- * precomputed (then one tape-free target pass covers exactly those terms).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../vgg/loss_network.ts";
- * import { evaluateWithTarget, precomputeTarget } from "./precompute.ts";
- * import { feature, plus, style } from "./loss.ts";
- * import { pipe } from "fp-ts/lib/function.js";
- * await initBackend("cpu");
- * const net: LossNetwork<"id"> = {
- *   name: "identity", layers: ["id"], inputConvention: { preprocessing: "none", range: "[0,1]" },
- *   depthOf: () => 0,
- *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.clone(x)])) as never,
- *   dispose() {}, [Symbol.dispose]() {},
- * };
- * const loss = pipe(feature("id"), plus(style("id")));
- * using fixed = precomputeTarget(loss, net, tf.ones([1, 8, 8, 3]), { kinds: ["style"] });
- * const lossFn = evaluateWithTarget(loss, net, fixed);
- * const content = tf.zeros([2, 8, 8, 3]) as tf.Tensor4D;
- * console.log(Object.keys(lossFn(content, content).terms)); // ["feature:id", "style:id"]
- * ```
- */
-export function evaluateWithTarget<L extends string>(
-  loss: Loss<NoInfer<L>>,
-  net: LossNetwork<L>,
-  fixed: PrecomputedTarget<NoInfer<L>>,
-  options: EvaluateOptions = {},
-): TargetLossFn {
-  if (!sameLoss(loss, fixed.loss)) {
-    throw new LossInputError(
-      "the precomputed target was made for a different loss; call precomputeTarget with the " +
-        "same loss you evaluate",
-    );
-  }
-  if (fixed.network !== net.name) {
-    throw new LossInputError(
-      `the precomputed target was made with ${fixed.network}, not ${net.name}; precompute it ` +
-        "with the network you evaluate with",
-    );
-  }
-  const get = (): FixedTargets => ({ batch: fixed.batch, byTerm: fixed.byTerm });
-  return makeEvaluator<L>(loss, net, get, fixed.terms, options);
 }

@@ -10,32 +10,15 @@
  *
  * @module
  */
-import type { LossNetwork } from "../vgg/loss_network.ts";
+import type { LossNetwork } from "../network/loss_network.ts";
+import { RANGE_BOUNDS } from "../network/preprocess.ts";
+import { layersBeforePools } from "../network/selectors.ts";
+import { canonicalVggLayer, johnsonStyle } from "../vgg/layers.ts";
 import { InvalidTermOptionError, LossInputError } from "./errors.ts";
-import { checkLossLayers } from "./evaluate.ts";
+import { checkLossLayers } from "./_sides.ts";
 import { concatLoss, feature, type Loss, pixel, style, totalVariation } from "./loss.ts";
 import { withFeatureScales } from "./scale.ts";
 import { checkWeight } from "./term.ts";
-
-/**
- * The layers just before each pooling layer of `net` (fastai's choice: the last activation of
- * each block), in order. Pools are the layers whose name contains `pool`.
- *
- * @example
- * ```ts
- * import type { LossNetwork } from "../vgg/loss_network.ts";
- * import { layersBeforePools } from "./presets.ts";
- * const net = { layers: ["c1", "c2", "pool1", "c3", "pool2"] } as unknown as LossNetwork<string>;
- * console.log(layersBeforePools(net)); // ["c2", "c3"]
- * ```
- */
-export function layersBeforePools<L extends string>(net: LossNetwork<L>): L[] {
-  const out: L[] = [];
-  net.layers.forEach((l, i) => {
-    if (i > 0 && /pool/i.test(l) && !/pool/i.test(net.layers[i - 1]!)) out.push(net.layers[i - 1]!);
-  });
-  return out;
-}
 
 /** Options of {@linkcode fastaiFeatureLoss}. */
 export interface FastaiFeatureLossOptions<L extends string> {
@@ -60,7 +43,7 @@ export interface FastaiFeatureLossOptions<L extends string> {
  *
  * @example
  * ```ts
- * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import type { LossNetwork } from "../network/loss_network.ts";
  * import { fastaiFeatureLoss } from "./presets.ts";
  * const net = {
  *   name: "vgg-like", depthOf: (l: string) => net.layers.indexOf(l),
@@ -131,7 +114,7 @@ export interface JohnsonSuperResolutionOptions<L extends string> {
  *
  * @example
  * ```ts
- * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import type { LossNetwork } from "../network/loss_network.ts";
  * import { johnson2016SuperResolution } from "./presets.ts";
  * const net = { name: "vgg", layers: ["block2_conv2"], depthOf: () => 0 } as unknown as LossNetwork<string>;
  * console.log(johnson2016SuperResolution(net).terms[0]!.distance); // "l2"
@@ -159,8 +142,6 @@ export interface JohnsonStyleTransferOptions<L extends string> {
   readonly tvStrength?: number;
 }
 
-const RANGE_WIDTH = { "[0,1]": 1, "[0,255]": 255, "[-1,1]": 2 } as const;
-
 /**
  * Johnson et al. 2016, style transfer (defaults of `train.lua` in jcjohnson/fast-neural-style):
  * content = squared-L2 feature loss at relu3_3, weight 1; style = squared-L2 (`mean`) between
@@ -172,7 +153,7 @@ const RANGE_WIDTH = { "[0,1]": 1, "[0,255]": 255, "[-1,1]": 2 } as const;
  *
  * @example
  * ```ts
- * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import type { LossNetwork } from "../network/loss_network.ts";
  * import { johnson2016StyleTransfer } from "./presets.ts";
  * const net = {
  *   name: "vgg16", depthOf: () => 0, inputConvention: { preprocessing: "caffe", range: "[0,1]" },
@@ -187,11 +168,10 @@ export function johnson2016StyleTransfer<L extends string>(
 ): Loss<L> {
   const content = pick(net, options.contentLayer, "block3_conv3");
   const styles = options.styleLayers ??
-    (["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"] as const).map((l) =>
-      pick(net, undefined, l)
-    );
+    johnsonStyle.map((alias) => pick(net, undefined, canonicalVggLayer("vgg16", alias)!));
   const sw = options.styleWeight ?? 5;
-  const width = RANGE_WIDTH[net.inputConvention.range] ?? 1;
+  const [lo, hi] = RANGE_BOUNDS[net.inputConvention.range] ?? [0, 1];
+  const width = hi - lo;
   const tv = checkWeight("johnson2016StyleTransfer tvStrength", options.tvStrength ?? 1e-6);
   let loss: Loss<L> = feature(content, { distance: "l2", weight: options.contentWeight ?? 1 });
   for (const s of styles) {

@@ -21,9 +21,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../lifetime/mod.ts";
-import type { LossNetwork } from "../vgg/loss_network.ts";
+import type { LossNetwork } from "../network/loss_network.ts";
 import { InvalidTermOptionError, LossInputError } from "./errors.ts";
-import { checkLossLayers } from "./evaluate.ts";
+import { checkLossLayers } from "./_sides.ts";
 import { type Loss, lossOf } from "./loss.ts";
 import { withoutTape } from "./no_tape.ts";
 import { checkScale } from "./term.ts";
@@ -36,13 +36,14 @@ export interface CalibrationOptions {
 
 /**
  * Per-layer divisors from a calibration batch: mean |activation| of `images` at each layer,
- * divided by `reference`. One tape-free network pass; reads the numbers back (sync).
+ * divided by `reference`. One tape-free network pass; reads the numbers back asynchronously, so
+ * it works on every backend (webgpu under Deno has no synchronous read).
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import type { LossNetwork } from "../network/loss_network.ts";
  * import { featureScales } from "./scale.ts";
  * await initBackend("cpu");
  * const net: LossNetwork<"x10"> = {
@@ -51,43 +52,10 @@ export interface CalibrationOptions {
  *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
  *   dispose() {}, [Symbol.dispose]() {},
  * };
- * console.log(featureScales(net, ["x10"], tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D)); // { x10: 5 }
+ * console.log(await featureScales(net, ["x10"], tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D)); // { x10: 5 }
  * ```
  */
-export function featureScales<L extends string, K extends L>(
-  net: LossNetwork<L>,
-  layers: readonly K[],
-  images: tf.Tensor4D,
-  options: CalibrationOptions = {},
-): Record<K, number> {
-  const { unique, means, reference } = layerMeans(net, layers, images, options);
-  if (means === undefined) return {} as Record<K, number>;
-  const values = means.dataSync();
-  means.dispose();
-  return scalesFrom(net, unique, values, reference);
-}
-
-/**
- * {@linkcode featureScales} reading its numbers back asynchronously, so it works on every backend
- * (webgpu under Deno has no synchronous read).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../vgg/loss_network.ts";
- * import { featureScalesAsync } from "./scale.ts";
- * await initBackend("cpu");
- * const net: LossNetwork<"x10"> = {
- *   name: "times ten", layers: ["x10"], inputConvention: { preprocessing: "none", range: "[0,1]" },
- *   depthOf: () => 0,
- *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
- *   dispose() {}, [Symbol.dispose]() {},
- * };
- * console.log(await featureScalesAsync(net, ["x10"], tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D)); // { x10: 5 }
- * ```
- */
-export async function featureScalesAsync<L extends string, K extends L>(
+export async function featureScales<L extends string, K extends L>(
   net: LossNetwork<L>,
   layers: readonly K[],
   images: tf.Tensor4D,
@@ -181,12 +149,13 @@ export function withFeatureScales<L extends string>(
  * `loss` with every layer's activations normalised to mean |a| = `reference` on `images`: the way
  * to use a preset tuned for one network (fastai's, on vgg16_bn) with another (Keras 'caffe'
  * VGG). Calibrate once on a few typical training images and keep (or encode) the result.
+ * Reads back asynchronously: works on every backend, webgpu included.
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../vgg/loss_network.ts";
+ * import type { LossNetwork } from "../network/loss_network.ts";
  * import { feature } from "./loss.ts";
  * import { calibrate } from "./scale.ts";
  * await initBackend("cpu");
@@ -196,47 +165,16 @@ export function withFeatureScales<L extends string>(
  *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
  *   dispose() {}, [Symbol.dispose]() {},
  * };
- * const l = calibrate(feature("x10"), net, tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D);
+ * const l = await calibrate(feature("x10"), net, tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D);
  * console.log(l.terms[0]); // { kind: "feature", layer: "x10", scale: 5, … }
  * ```
  */
-export function calibrate<L extends string>(
-  loss: Loss<NoInfer<L>>,
-  net: LossNetwork<L>,
-  images: tf.Tensor4D,
-  options: CalibrationOptions = {},
-): Loss<L> {
-  checkLossLayers(loss, net);
-  return withFeatureScales<L>(loss, featureScales(net, loss.layers, images, options));
-}
-
-/**
- * {@linkcode calibrate} reading back asynchronously: works on every backend, webgpu included.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../vgg/loss_network.ts";
- * import { feature } from "./loss.ts";
- * import { calibrateAsync } from "./scale.ts";
- * await initBackend("cpu");
- * const net: LossNetwork<"x10"> = {
- *   name: "times ten", layers: ["x10"], inputConvention: { preprocessing: "none", range: "[0,1]" },
- *   depthOf: () => 0,
- *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
- *   dispose() {}, [Symbol.dispose]() {},
- * };
- * const l = await calibrateAsync(feature("x10"), net, tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D);
- * console.log(l.terms[0]); // { kind: "feature", layer: "x10", scale: 5, … }
- * ```
- */
-export async function calibrateAsync<L extends string>(
+export async function calibrate<L extends string>(
   loss: Loss<NoInfer<L>>,
   net: LossNetwork<L>,
   images: tf.Tensor4D,
   options: CalibrationOptions = {},
 ): Promise<Loss<L>> {
   checkLossLayers(loss, net);
-  return withFeatureScales<L>(loss, await featureScalesAsync(net, loss.layers, images, options));
+  return withFeatureScales<L>(loss, await featureScales(net, loss.layers, images, options));
 }

@@ -18,9 +18,9 @@
  */
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
-import type { LossNetwork } from "../vgg/loss_network.ts";
+import type { LossNetwork } from "../network/loss_network.ts";
 import { LossSpecError, type LossSpecIssue } from "./errors.ts";
-import { networkHasLayer } from "./evaluate.ts";
+import { networkHasLayer } from "../network/loss_network.ts";
 import {
   type AnyLayer,
   concatLoss,

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { isVggLayerName, vggLayers } from "../vgg/mod.ts";
+import { isVggLayerName, type VggArchitecture, vggLayers } from "../vgg/layers.ts";
 
-/** The networks a spec can name. */
-export type NetworkName = "vgg16" | "vgg19";
+/** The networks a spec can name: the VGG architectures. */
+export type NetworkName = VggArchitecture;
 
 /** Every {@linkcode NetworkName}. */
 export const NETWORK_NAMES: readonly NetworkName[] = ["vgg16", "vgg19"];

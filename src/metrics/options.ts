@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 import type * as tf from "@tensorflow/tfjs-core";
 
 /** Options of {@linkcode psnr} and {@linkcode ssim}. */
@@ -27,11 +28,10 @@ export interface MetricOptions {
  * console.log(new MetricInputError("psnr: shapes [4,4,3] and [4,4,1] differ").message);
  * ```
  */
-export class MetricInputError extends Error {
+export class MetricInputError extends PerceptualError {
   /** Build the error with a message naming the metric, the bad value and the fix. */
   constructor(message: string) {
     super(message);
-    this.name = "MetricInputError";
   }
 }
 

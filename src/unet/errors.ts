@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 
 /** One problem found in a U-Net configuration: where it is, and what is wrong there. */
 export interface ConfigProblem {
@@ -22,7 +23,7 @@ export interface ConfigProblem {
  * console.log(e.message); // invalid U-Net config: ... depth: 2.5 is not an integer from 0 to 6
  * ```
  */
-export class UNetConfigError extends Error {
+export class UNetConfigError extends PerceptualError {
   /** Every problem found, in field order. */
   readonly problems: readonly ConfigProblem[];
   /** Build the error from the problems found. */
@@ -31,7 +32,6 @@ export class UNetConfigError extends Error {
       `invalid U-Net config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
         problems.map((p) => `  ${p.path}: ${p.message}`).join("\n"),
     );
-    this.name = "UNetConfigError";
     this.problems = problems;
   }
 }
@@ -45,7 +45,7 @@ export class UNetConfigError extends Error {
  * console.log(new UNetInputSizeError(30, 32, 8).message);
  * ```
  */
-export class UNetInputSizeError extends Error {
+export class UNetInputSizeError extends PerceptualError {
   /** The input height that was given. */
   readonly height: number;
   /** The input width that was given. */
@@ -63,7 +63,6 @@ export class UNetInputSizeError extends Error {
           down(width)
         } or pad to ${up(height)}×${up(width)}, or build with a smaller depth`,
     );
-    this.name = "UNetInputSizeError";
     this.height = height;
     this.width = width;
     this.divisor = divisor;

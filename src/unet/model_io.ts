@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { registerLayers } from "./register.ts";
@@ -13,7 +14,7 @@ import { registerLayers } from "./register.ts";
 export const MODEL_JSON = "model.json";
 
 /** Thrown when model files cannot be read or written, or are not in the tfjs layers format. */
-export class ModelFilesError extends Error {
+export class ModelFilesError extends PerceptualError {
   /** The file or directory concerned. */
   readonly path: string;
   /**
@@ -27,7 +28,6 @@ export class ModelFilesError extends Error {
    */
   constructor(path: string, why: string) {
     super(`model files at ${path}: ${why}`);
-    this.name = "ModelFilesError";
     this.path = path;
   }
 }

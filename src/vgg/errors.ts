@@ -4,33 +4,7 @@
  *
  * @module
  */
-
-/**
- * A layer name the network does not know (misspelt, of the other architecture, or not in the
- * model a network was wrapped around).
- *
- * @example
- * ```ts
- * import { LayerNameError } from "./errors.ts";
- * console.log(new LayerNameError("block2_cov2", "vgg16", "block2_conv2").message);
- * ```
- */
-export class LayerNameError extends Error {
-  /** The name asked for. */
-  readonly layer: string;
-  /** Build the error; `suggestion` is the nearest valid name, if any. */
-  constructor(layer: string, network: string, suggestion?: string) {
-    super(
-      `"${layer}" is not a layer of ${network}` +
-        (suggestion === undefined ? "" : `; did you mean "${suggestion}"?`) +
-        (/^vgg1[69]/.test(network)
-          ? " (Keras names like block2_conv2 / block1_pool, or aliases like relu2_2 / pool1)"
-          : ""),
-    );
-    this.name = "LayerNameError";
-    this.layer = layer;
-  }
-}
+import { PerceptualError } from "../errors/perceptual_error.ts";
 
 /**
  * A layer the network knows but did not load (built with `upTo` a shallower layer, or its
@@ -42,7 +16,7 @@ export class LayerNameError extends Error {
  * console.log(new LayerNotLoadedError("block4_conv1", "vgg19(dir)", "block3_pool", "shard absent").message);
  * ```
  */
-export class LayerNotLoadedError extends Error {
+export class LayerNotLoadedError extends PerceptualError {
   /** The layer asked for. */
   readonly layer: string;
   /** Build the error; `deepest` is the deepest layer loaded, `why` why loading stopped there. */
@@ -51,26 +25,7 @@ export class LayerNotLoadedError extends Error {
       `layer "${layer}" was not loaded in ${network}: it stops at ${deepest} (${why}); ` +
         `build it with upTo: "${layer}" from weights that include it, or ask for a shallower layer`,
     );
-    this.name = "LayerNotLoadedError";
     this.layer = layer;
-  }
-}
-
-/**
- * An input tensor the network cannot take: wrong rank, channel count, dtype, or values clearly
- * outside the range the caller declared.
- *
- * @example
- * ```ts
- * import { VggInputError } from "./errors.ts";
- * console.log(new VggInputError("vgg16", "has 4 channels; pass 1 (grey) or 3 (RGB)").message);
- * ```
- */
-export class VggInputError extends Error {
-  /** Build the error: `problem` says what is wrong and how to fix it. */
-  constructor(network: string, problem: string) {
-    super(`${network}.extract: the input ${problem}`);
-    this.name = "VggInputError";
   }
 }
 
@@ -84,7 +39,7 @@ export class VggInputError extends Error {
  * console.log(new WeightFileError("/w/vgg16.h5", "block3_conv1", "it is truncated").message);
  * ```
  */
-export class WeightFileError extends Error {
+export class WeightFileError extends PerceptualError {
   /** The file (or directory) at fault. */
   readonly file: string;
   /** The layer being read, when known. */
@@ -94,7 +49,6 @@ export class WeightFileError extends Error {
     super(
       `weights ${file}${layer === undefined ? "" : ` (layer ${layer})`}: ${problem}`,
     );
-    this.name = "WeightFileError";
     this.file = file;
     this.layer = layer;
   }
@@ -128,7 +82,6 @@ export class WeightShapeError extends WeightFileError {
       `${weight} has shape [${actual.join(",")}] but the architecture needs ` +
         `[${expected.join(",")}]; is this a file of another network, or channels-first weights?`,
     );
-    this.name = "WeightShapeError";
     this.expected = expected;
     this.actual = actual;
   }
@@ -152,7 +105,6 @@ export class MissingWeightsError extends WeightFileError {
       `${why}; pass a shallower upTo (or ask only for layers the source has), or use a ` +
         "complete weight file",
     );
-    this.name = "MissingWeightsError";
   }
 }
 
@@ -165,7 +117,7 @@ export class MissingWeightsError extends WeightFileError {
  * console.log(new DownloadError("https://example.com/w.h5", "HTTP 404 Not Found").message);
  * ```
  */
-export class DownloadError extends Error {
+export class DownloadError extends PerceptualError {
   /** The URL that failed. */
   readonly url: string;
   /** Build the error: `problem` says what went wrong. */
@@ -174,7 +126,6 @@ export class DownloadError extends Error {
       `downloading ${url} failed: ${problem}; nothing was cached. Retry, pass \`url\` (a mirror) ` +
         "or a local .h5 path as `weights`",
     );
-    this.name = "DownloadError";
     this.url = url;
   }
 }
@@ -200,7 +151,6 @@ export class HashMismatchError extends DownloadError {
       `the file's md5 is ${actual} but ${expected} was expected (a wrong mirror, a changed ` +
         "file, or a corrupted transfer)",
     );
-    this.name = "HashMismatchError";
     this.expected = expected;
     this.actual = actual;
   }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type HasLayers, layersBeforePools } from "../network/selectors.ts";
 
 /**
  * VGG-16's layers in forward order, Keras names. Conv layers are post-ReLU, as in Keras.
@@ -226,8 +227,6 @@ export function isVggLayerName<A extends VggArchitecture>(
   return canonicalVggLayer(arch, name) !== undefined;
 }
 
-export { nearestName } from "../text/did_you_mean.ts";
-
 /** The layers fastai's feature loss takes from VGG-16: the activation just before each pool. */
 export type Vgg16BeforePools = readonly [
   "block1_conv2",
@@ -250,21 +249,6 @@ export type Vgg19BeforePools = readonly [
 export interface HasVggArchitecture<A extends VggArchitecture> {
   /** Which VGG it is. */
   readonly architecture: A;
-}
-
-/** Something with a layer list, e.g. any {@linkcode LossNetwork}. */
-export interface HasLayers<L extends string> {
-  /** Canonical layer names in forward order. */
-  readonly layers: readonly L[];
-}
-
-/** The layers just before each pool (fastai's choice), from a layer list in forward order. */
-function beforePoolsOf<L extends string>(layers: readonly L[]): L[] {
-  const out: L[] = [];
-  layers.forEach((l, i) => {
-    if (i > 0 && /pool/i.test(l) && !/pool/i.test(layers[i - 1]!)) out.push(layers[i - 1]!);
-  });
-  return out;
 }
 
 /**
@@ -290,11 +274,11 @@ export function beforePools<L extends string>(net: HasLayers<L>): readonly L[];
 export function beforePools(
   net: VggArchitecture | HasVggArchitecture<VggArchitecture> | HasLayers<string>,
 ): readonly string[] {
-  if (typeof net === "string") return beforePoolsOf(vggLayers(net));
+  if (typeof net === "string") return layersBeforePools({ layers: vggLayers(net) });
   if ("architecture" in net && (net.architecture === "vgg16" || net.architecture === "vgg19")) {
-    return beforePoolsOf(vggLayers(net.architecture));
+    return layersBeforePools({ layers: vggLayers(net.architecture) });
   }
-  return beforePoolsOf((net as HasLayers<string>).layers);
+  return layersBeforePools(net as HasLayers<string>);
 }
 
 /** Johnson et al.'s style layers, as aliases valid for both VGG-16 and VGG-19. */

@@ -18,13 +18,12 @@
  *
  * @module
  */
-export * from "./loss_network.ts";
+export * from "../network/loss_network.ts";
 export * from "./layers.ts";
 export * from "./errors.ts";
 export * from "./architecture.ts";
 export * from "./vgg_network.ts";
 export * from "./vgg.ts";
-export * from "./from_layers_model.ts";
 export { CACHE_ENV_VAR, cachedDownload, defaultCacheDir } from "./download.ts";
 export type {
   CachedDownloadOptions,

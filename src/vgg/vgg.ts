@@ -6,11 +6,12 @@
  */
 import { type VggConvSpec, vggOps, type VggOpSpec } from "./architecture.ts";
 import { cachedDownload, type DownloadProgress, type ProgressSink } from "./download.ts";
-import { LayerNameError, MissingWeightsError, WeightFileError } from "./errors.ts";
+import { MissingWeightsError, WeightFileError } from "./errors.ts";
+import { UnknownLayerError } from "../network/errors.ts";
+import { nearestName } from "../text/did_you_mean.ts";
 import { openKerasH5 } from "./h5_weights.ts";
 import {
   canonicalVggLayer,
-  nearestName,
   type Vgg16LayerName,
   type Vgg19LayerName,
   vggAlias,
@@ -18,13 +19,12 @@ import {
   type VggLayerNameOf,
   vggLayers,
 } from "./layers.ts";
-import type { InputRange, Preprocessing } from "./loss_network.ts";
-import { RANGE_BOUNDS } from "./preprocess.ts";
+import type { InputRange, Preprocessing } from "../network/loss_network.ts";
+import { type InputCheckSettings, RANGE_BOUNDS } from "../network/preprocess.ts";
 import { randomWeights } from "./random_weights.ts";
 import { openTfjsDir } from "./tfjs_weights.ts";
 import {
   createVggNetwork,
-  type InputCheckSettings,
   type Vgg16Network,
   type Vgg19Network,
   type VggNetwork,
@@ -172,7 +172,7 @@ async function loadVgg<A extends VggArchitecture>(
     upTo = canonicalVggLayer(arch, options.upTo);
     if (upTo === undefined) {
       const names = all.flatMap((l) => [l, vggAlias(l)!]);
-      throw new LayerNameError(options.upTo, arch, nearestName(options.upTo, names));
+      throw new UnknownLayerError(options.upTo, arch, nearestName(options.upTo, names));
     }
   }
   const ops = vggOps(arch);

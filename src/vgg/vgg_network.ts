@@ -7,19 +7,25 @@ import * as tf from "@tensorflow/tfjs-core";
 import { DisposedError } from "../lifetime/mod.ts";
 import type { VggOpSpec } from "./architecture.ts";
 import { type FrozenConv, frozenConvRelu } from "./conv.ts";
-import { LayerNameError, LayerNotLoadedError } from "./errors.ts";
+import { LayerNotLoadedError } from "./errors.ts";
+import { UnknownLayerError } from "../network/errors.ts";
+import { nearestName } from "../text/did_you_mean.ts";
 import {
   canonicalVggLayer,
   type HasVggArchitecture,
-  nearestName,
   vggAlias,
   type VggArchitecture,
   type VggLayerNameOf,
   type VggLayerOf,
   vggLayers,
 } from "./layers.ts";
-import type { InputConvention, LossNetwork } from "./loss_network.ts";
-import { applyAffine, channelAffine, checkInput } from "./preprocess.ts";
+import type { InputConvention, LossNetwork } from "../network/loss_network.ts";
+import {
+  applyAffine,
+  channelAffine,
+  checkInput,
+  type InputCheckSettings,
+} from "../network/preprocess.ts";
 import type { ConvWeights } from "./weight_source.ts";
 
 /**
@@ -52,14 +58,6 @@ export type Vgg16Network = VggNetwork<"vgg16">;
 
 /** A VGG-19 loss network. */
 export type Vgg19Network = VggNetwork<"vgg19">;
-
-/** Options of the network's input checks. */
-export interface InputCheckSettings {
-  /** Check values against the declared range on every `extract` (default true). */
-  readonly checkRange?: boolean;
-  /** How far outside the range values may go, as a fraction of its width (default 0.5). */
-  readonly rangeTolerance?: number;
-}
 
 /** What {@linkcode createVggNetwork} needs: the loaded prefix and its weights. */
 export interface VggParts<A extends VggArchitecture> {
@@ -125,7 +123,7 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
     const last = this.layers.at(-1);
     this.name = `${parts.architecture}(${parts.weightsSource}` +
       (last !== this.#all.at(-1) ? `, to ${last}` : "") + ")";
-    this.#checkRange = parts.checks.checkRange ?? true;
+    this.#checkRange = parts.checks.checkRange ?? false;
     this.#tolerance = parts.checks.rangeTolerance ?? 0.5;
     const affine = channelAffine(parts.convention);
     const made: tf.Tensor[] = [];
@@ -160,9 +158,9 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
     return this.#all.indexOf(c);
   }
 
-  #unknown(layer: string): LayerNameError {
+  #unknown(layer: string): UnknownLayerError {
     const names = this.#all.flatMap((l) => [l, vggAlias(l)!]);
-    return new LayerNameError(layer, this.name, nearestName(layer, names));
+    return new UnknownLayerError(layer, this.name, nearestName(layer, names));
   }
 
   extract<K extends VggLayerNameOf<A>>(

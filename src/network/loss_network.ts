@@ -54,3 +54,24 @@ export interface LossNetwork<L extends string> extends Owner {
   /** The requested activations of `x`, from one forward pass truncated at the deepest of them. */
   extract<K extends L>(x: tf.Tensor4D, layers: readonly K[]): Record<K, tf.Tensor4D>;
 }
+
+/**
+ * Whether `net` can give activations at `layer` (a name or an alias): a network built only up to
+ * some layer knows deeper names (`depthOf` answers) but cannot compute them.
+ *
+ * @example
+ * ```ts
+ * import { type LossNetwork, networkHasLayer } from "./loss_network.ts";
+ * const net = { layers: ["a", "b"], depthOf: (l: string) => ["a", "b", "c"].indexOf(l) };
+ * console.log(networkHasLayer(net as unknown as LossNetwork<string>, "c")); // false
+ * ```
+ */
+export function networkHasLayer<L extends string>(net: LossNetwork<L>, layer: string): boolean {
+  if ((net.layers as readonly string[]).includes(layer)) return true;
+  try {
+    const d = net.depthOf(layer as L);
+    return typeof d === "number" && Number.isInteger(d) && d >= 0 && d < net.layers.length;
+  } catch {
+    return false;
+  }
+}

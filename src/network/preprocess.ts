@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { VggInputError } from "./errors.ts";
+import { NetworkInputError } from "./errors.ts";
 import type { InputConvention, InputRange } from "./loss_network.ts";
 
 /** ImageNet mean in RGB order, on 0–255 (Keras 'caffe' subtracts it in BGR order). */
@@ -65,6 +65,17 @@ export function channelAffine(convention: InputConvention): ChannelAffine {
   }
 }
 
+/** Options of a network's input checks. */
+export interface InputCheckSettings {
+  /**
+   * Check values against the declared range on every `extract` (default false: it reads the
+   * device synchronously, a stall per call and an error on WebGPU; turn it on while debugging).
+   */
+  readonly checkRange?: boolean;
+  /** How far outside the range values may go, as a fraction of its width (default 0.5). */
+  readonly rangeTolerance?: number;
+}
+
 /** Options of {@linkcode checkInput}. */
 export interface InputCheckOptions {
   /** Check values against the declared range (one small reduction and a read-back). */
@@ -76,7 +87,7 @@ export interface InputCheckOptions {
 }
 
 /**
- * Throw {@linkcode VggInputError} when `x` is not an NHWC float32 batch with 1 or 3 channels,
+ * Throw {@linkcode NetworkInputError} when `x` is not an NHWC float32 batch with 1 or 3 channels,
  * big enough, with finite values inside the declared range (give or take the tolerance).
  *
  * @example
@@ -89,7 +100,7 @@ export interface InputCheckOptions {
  * try {
  *   checkInput("vgg16", tf.fill([1, 4, 4, 3], 200), "[0,1]", opts);
  * } catch (e) {
- *   console.log((e as Error).name); // VggInputError
+ *   console.log((e as Error).name); // NetworkInputError
  * }
  * ```
  */
@@ -100,11 +111,11 @@ export function checkInput(
   options: InputCheckOptions,
 ): void {
   if (!(x instanceof tf.Tensor)) {
-    throw new VggInputError(network, "is not a tf.Tensor; pass a 4-D NHWC tensor");
+    throw new NetworkInputError(network, "is not a tf.Tensor; pass a 4-D NHWC tensor");
   }
-  if (x.isDisposed) throw new VggInputError(network, "was already disposed");
+  if (x.isDisposed) throw new NetworkInputError(network, "was already disposed");
   if (x.rank !== 4) {
-    throw new VggInputError(
+    throw new NetworkInputError(
       network,
       `has shape [${x.shape.join(",")}] (rank ${x.rank}); pass a 4-D NHWC batch ` +
         "[batch, height, width, channels] (tf.expandDims(image, 0) for one image)",
@@ -112,17 +123,20 @@ export function checkInput(
   }
   const [, h, w, c] = x.shape as number[];
   if (c !== 1 && c !== 3) {
-    throw new VggInputError(
+    throw new NetworkInputError(
       network,
       `has ${c} channels (shape [${x.shape.join(",")}]); pass 1 (grey, repeated to RGB) or ` +
         "3 (RGB) channels, last axis (NHWC)",
     );
   }
   if (x.dtype !== "float32") {
-    throw new VggInputError(network, `has dtype ${x.dtype}; cast it with tf.cast(x, "float32")`);
+    throw new NetworkInputError(
+      network,
+      `has dtype ${x.dtype}; cast it with tf.cast(x, "float32")`,
+    );
   }
   if (h! < options.minSize || w! < options.minSize) {
-    throw new VggInputError(
+    throw new NetworkInputError(
       network,
       `is ${h}×${w}, too small for the requested layers: they need at least ` +
         `${options.minSize}×${options.minSize} (each pool halves the size)`,
@@ -131,7 +145,10 @@ export function checkInput(
   if (!options.checkRange || x.size === 0) return;
   const [min, max] = tf.tidy(() => tf.stack([tf.min(x), tf.max(x)]).dataSync());
   if (!Number.isFinite(min!) || !Number.isFinite(max!)) {
-    throw new VggInputError(network, `contains NaN or infinite values (min ${min}, max ${max})`);
+    throw new NetworkInputError(
+      network,
+      `contains NaN or infinite values (min ${min}, max ${max})`,
+    );
   }
   const [lo, hi] = RANGE_BOUNDS[range];
   const slack = (hi - lo) * options.rangeTolerance;
@@ -141,7 +158,7 @@ export function checkInput(
       : min! < -0.5 && lo === 0
       ? ' (images in [-1,1]? declare inputRange "[-1,1]")'
       : "";
-    throw new VggInputError(
+    throw new NetworkInputError(
       network,
       `has values in [${min}, ${max}], clearly outside the declared range ${range}${hint}; ` +
         "declare the range the images are in, or pass checkRange: false to skip this check",

@@ -6,11 +6,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { DisposedError } from "../lifetime/mod.ts";
-import { LayerNameError } from "./errors.ts";
-import { nearestName } from "./layers.ts";
+import { UnknownLayerError } from "./errors.ts";
+import { nearestName } from "../text/did_you_mean.ts";
 import type { InputConvention, LossNetwork } from "./loss_network.ts";
 import { applyAffine, channelAffine, checkInput } from "./preprocess.ts";
-import type { InputCheckSettings } from "./vgg_network.ts";
+import type { InputCheckSettings } from "./preprocess.ts";
 
 /** Options of {@linkcode fromLayersModel}. */
 export interface FromLayersModelOptions extends InputCheckSettings {
@@ -58,10 +58,10 @@ export function fromLayersModel<const L extends string>(
   const name = options.name ?? model.name;
   const all = model.layers.map((l) => l.name);
   for (const l of layerNames) {
-    if (!all.includes(l)) throw new LayerNameError(l, name, nearestName(l, all));
+    if (!all.includes(l)) throw new UnknownLayerError(l, name, nearestName(l, all));
     const shape = model.getLayer(l).outputShape;
     if (!Array.isArray(shape) || Array.isArray(shape[0]) || shape.length !== 4) {
-      throw new LayerNameError(
+      throw new UnknownLayerError(
         `${l} (output shape ${JSON.stringify(shape)}, not one 4-D NHWC tensor)`,
         name,
       );
@@ -77,7 +77,7 @@ export function fromLayersModel<const L extends string>(
   const offset = tf.tensor1d([...affine.offset]);
   const subModels = new Map<string, tfl.LayersModel>();
   const owns = options.ownModel ?? true;
-  const checkRange = options.checkRange ?? true;
+  const checkRange = options.checkRange ?? false;
   const tolerance = options.rangeTolerance ?? 0.5;
   let disposed = false;
 
@@ -97,7 +97,7 @@ export function fromLayersModel<const L extends string>(
 
   const depthOf = (layer: L): number => {
     const i = all.indexOf(layer);
-    if (i < 0) throw new LayerNameError(layer, name, nearestName(layer, all));
+    if (i < 0) throw new UnknownLayerError(layer, name, nearestName(layer, all));
     return i;
   };
 
@@ -110,7 +110,7 @@ export function fromLayersModel<const L extends string>(
       if (disposed) throw new DisposedError(name);
       const names = [...new Set(wanted)];
       for (const n of names) {
-        if (!layers.includes(n)) throw new LayerNameError(n, name, nearestName(n, layers));
+        if (!layers.includes(n)) throw new UnknownLayerError(n, name, nearestName(n, layers));
       }
       if (names.length === 0) return {} as Record<K, tf.Tensor4D>;
       checkInput(name, x, convention.range, {

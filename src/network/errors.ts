@@ -1,0 +1,55 @@
+/**
+ * Errors of the loss-network contract: a layer it does not have, an input it cannot take.
+ *
+ * @module
+ */
+import { PerceptualError } from "../errors/perceptual_error.ts";
+
+/**
+ * A layer name the network does not have: misspelt, of another architecture, not in the model a
+ * network was wrapped around, or deeper than a truncated network was built. Thrown by networks
+ * (`extract`, `depthOf`, `vgg16({ upTo })`) and by losses that ask for such a layer.
+ *
+ * @example
+ * ```ts
+ * import { UnknownLayerError } from "./errors.ts";
+ * console.log(new UnknownLayerError("block2_cov2", "vgg16", "block2_conv2").message);
+ * ```
+ */
+export class UnknownLayerError extends PerceptualError {
+  /** The name asked for. */
+  readonly layer: string;
+  /**
+   * Build the error; `suggestion` is the nearest valid name, if any, and `term` the loss term
+   * that asked for the layer, when a loss did.
+   */
+  constructor(layer: string, network: string, suggestion?: string, term?: string) {
+    super(
+      (term === undefined ? "" : `${term}: `) +
+        `"${layer}" is not a layer of ${network}` +
+        (suggestion === undefined ? "" : `; did you mean "${suggestion}"?`) +
+        (/^vgg1[69]/.test(network)
+          ? " (Keras names like block2_conv2 / block1_pool, or aliases like relu2_2 / pool1;"
+          : " (") +
+        " a truncated network only has the layers it was built up to)",
+    );
+    this.layer = layer;
+  }
+}
+
+/**
+ * An input tensor the network cannot take: wrong rank, channel count, dtype, or values clearly
+ * outside the range the caller declared.
+ *
+ * @example
+ * ```ts
+ * import { NetworkInputError } from "./errors.ts";
+ * console.log(new NetworkInputError("vgg16", "has 4 channels; pass 1 (grey) or 3 (RGB)").message);
+ * ```
+ */
+export class NetworkInputError extends PerceptualError {
+  /** Build the error: `problem` says what is wrong and how to fix it. */
+  constructor(network: string, problem: string) {
+    super(`${network}.extract: the input ${problem}`);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The loss-network contract: what a network must offer a perceptual loss ({@linkcode LossNetwork}:
+ * layer order, input convention, one-pass extraction), the input conventions and their range
+ * bounds, layer selectors, and {@linkcode fromLayersModel} to use any tfjs model as one. The VGG
+ * networks of the `vgg` module implement it.
+ *
+ * @example
+ * ```ts
+ * import { layersBeforePools, RANGE_BOUNDS } from "./mod.ts";
+ * console.log(RANGE_BOUNDS["[0,255]"], layersBeforePools({ layers: ["a", "pool1"] })); // [0, 255] ["a"]
+ * ```
+ *
+ * @module
+ */
+export {
+  type InputConvention,
+  type InputRange,
+  type LossNetwork,
+  networkHasLayer,
+  type Preprocessing,
+} from "./loss_network.ts";
+export { type InputCheckSettings, RANGE_BOUNDS } from "./preprocess.ts";
+export { type HasLayers, layersBeforePools } from "./selectors.ts";
+export { fromLayersModel, type FromLayersModelOptions } from "./from_layers_model.ts";
+export { NetworkInputError, UnknownLayerError } from "./errors.ts";
