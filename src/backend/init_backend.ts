@@ -3,9 +3,8 @@
  *
  * @module
  */
+import { readEnv } from "../_internal/env.ts";
 import * as tf from "@tensorflow/tfjs-core";
-// tfjs-core alone registers no gradients under Deno; tfjs-layers' bundle registers them all.
-import "@tensorflow/tfjs-layers";
 import {
   BACKEND_NAMES,
   type BackendName,
@@ -15,9 +14,6 @@ import {
 import { installTrainingKernels } from "./training_kernels.ts";
 import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
 import { enableWasmThreads } from "./wasm_threads.ts";
-
-// Before the first tensor: silences the "running TensorFlow.js in Node.js" banner and debug checks.
-tf.enableProdMode();
 
 /** The environment variable that picks the backend when `initBackend` is called without one. */
 export const BACKEND_ENV_VAR: string = "PERCEPTUAL_BACKEND";
@@ -55,16 +51,6 @@ export function parseBackendName(text: string, source: string): BackendName {
   const name = text.trim().toLowerCase();
   if ((BACKEND_NAMES as readonly string[]).includes(name)) return name as BackendName;
   throw new UnknownBackendError(text, source);
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    const value = Deno.env.get(name);
-    return value === undefined || value.trim() === "" ? undefined : value;
-  } catch {
-    // No --allow-env: behave as if the variable were unset rather than failing the whole run.
-    return undefined;
-  }
 }
 
 function errorText(e: unknown): string {
@@ -242,6 +228,11 @@ function start(name: BackendName, byName: boolean): Promise<string | undefined> 
 export async function initBackend(
   prefer?: BackendName | string | readonly (BackendName | string)[],
 ): Promise<BackendChoice> {
+  // Done here, not on import, so importing the library changes nothing. tfjs-core alone
+  // registers no gradients under Deno; tfjs-layers' bundle registers them all.
+  await import("@tensorflow/tfjs-layers");
+  // Silences the "running TensorFlow.js in Node.js" banner and tfjs' per-op debug checks.
+  tf.enableProdMode();
   let order: BackendName[];
   let reason: string;
   let byName: boolean;

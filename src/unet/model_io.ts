@@ -5,9 +5,11 @@
  *
  * @module
  */
-import { PerceptualError } from "../errors/perceptual_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+import { writeFileAtomic } from "../_internal/fs.ts";
+import { sha256Hex } from "../_internal/hash.ts";
+import { PerceptualError } from "../errors/perceptual_error.ts";
 import { registerLayers } from "./register.ts";
 
 /** The name of the topology file. */
@@ -34,23 +36,6 @@ export class ModelFilesError extends PerceptualError {
 
 function join(dir: string, name: string): string {
   return dir.endsWith("/") ? `${dir}${name}` : `${dir}/${name}`;
-}
-
-async function sha256Hex(data: ArrayBuffer): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Write via a temporary file and a rename, so readers never see half a file. */
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeFile(tmp, data);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -129,8 +114,8 @@ export function fileSystemHandler(dir: string): tf.io.IOHandler {
         modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
       }
       const json = new TextEncoder().encode(JSON.stringify(modelJson));
-      await writeAtomic(join(dir, weightsName), new Uint8Array(weights));
-      await writeAtomic(modelPath, json);
+      await writeFileAtomic(join(dir, weightsName), new Uint8Array(weights));
+      await writeFileAtomic(modelPath, json);
       for (const old of previous) {
         if (old !== weightsName && WEIGHTS_FILE.test(old)) {
           await Deno.remove(join(dir, old)).catch(() => {});

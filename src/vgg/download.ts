@@ -4,6 +4,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { readEnv } from "../_internal/env.ts";
+import { removeQuietly, tempPathBeside, writeFileAtomic } from "../_internal/fs.ts";
+import { fileHash } from "../_internal/hash.ts";
 import { DownloadError, HashMismatchError } from "./errors.ts";
 
 /** The environment variable naming the cache directory. */
@@ -24,15 +27,6 @@ export interface DownloadProgress {
 /** Receives download progress; `false` turns the default stderr report off. */
 export type ProgressSink = ((p: DownloadProgress) => void) | false;
 
-function env(name: string): string | undefined {
-  try {
-    const v = Deno.env.get(name);
-    return v === undefined || v === "" ? undefined : v;
-  } catch {
-    return undefined; // no --allow-env: as if unset
-  }
-}
-
 /**
  * Where weights are cached: `$PERCEPTUAL_CACHE`, else the user's cache directory
  * (`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on
@@ -45,13 +39,13 @@ function env(name: string): string | undefined {
  * ```
  */
 export function defaultCacheDir(): string {
-  const own = env(CACHE_ENV_VAR);
+  const own = readEnv(CACHE_ENV_VAR);
   if (own !== undefined) return own;
-  const home = env("HOME") ?? env("USERPROFILE");
+  const home = readEnv("HOME") ?? readEnv("USERPROFILE");
   let base: string | undefined;
-  if (Deno.build.os === "windows") base = env("LOCALAPPDATA");
+  if (Deno.build.os === "windows") base = readEnv("LOCALAPPDATA");
   else if (Deno.build.os === "darwin") base = home && `${home}/Library/Caches`;
-  else base = env("XDG_CACHE_HOME") ?? (home && `${home}/.cache`);
+  else base = readEnv("XDG_CACHE_HOME") ?? (home && `${home}/.cache`);
   if (base === undefined) {
     throw new Error(
       `no cache directory: set ${CACHE_ENV_VAR} (or HOME), or pass cacheDir, to say where ` +
@@ -97,41 +91,11 @@ export interface CachedFile extends CacheRecord {
   readonly fromCache: boolean;
 }
 
-/** The hex digest of a file, read in 1 MiB chunks (weight files are ~60 MB). */
-async function hashOfFile(path: string, algorithm: "md5" | "sha256"): Promise<string> {
-  const hash = createHash(algorithm);
-  using f = await Deno.open(path, { read: true });
-  const buf = new Uint8Array(1 << 20);
-  for (;;) {
-    const n = await f.read(buf);
-    if (n === null) break;
-    hash.update(buf.subarray(0, n));
-  }
-  return hash.digest("hex");
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch { /* already gone */ }
-}
-
 async function readRecord(path: string): Promise<CacheRecord | undefined> {
   try {
     return JSON.parse(await Deno.readTextFile(`${path}.json`)) as CacheRecord;
   } catch {
     return undefined;
-  }
-}
-
-async function writeAtomically(path: string, data: string): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, data);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await removeQuietly(tmp);
-    throw e;
   }
 }
 
@@ -193,9 +157,9 @@ export async function cachedDownload(options: CachedDownloadOptions): Promise<Ca
   const md5 = options.md5.toLowerCase();
   try {
     const st = await Deno.stat(path);
-    if (st.isFile && (await hashOfFile(path, "md5")) === md5) {
+    if (st.isFile && (await fileHash(path, "md5")) === md5) {
       const rec = await readRecord(path);
-      const sha256 = rec?.md5 === md5 ? rec.sha256 : await hashOfFile(path, "sha256");
+      const sha256 = rec?.md5 === md5 ? rec.sha256 : await fileHash(path, "sha256");
       return {
         path,
         url: rec?.url ?? options.url,
@@ -224,7 +188,7 @@ export async function cachedDownload(options: CachedDownloadOptions): Promise<Ca
   const progress = options.onProgress === false
     ? () => {}
     : options.onProgress ?? stderrProgress(options.fileName);
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  const tmp = tempPathBeside(path);
   const hashMd5 = createHash("md5");
   const hashSha = createHash("sha256");
   let received = 0;
@@ -254,6 +218,7 @@ export async function cachedDownload(options: CachedDownloadOptions): Promise<Ca
           received += chunk.length;
           progress({ url: options.url, received, total, done: false });
         }
+        await out.sync();
       } catch (e) {
         throw new DownloadError(
           options.url,
@@ -279,7 +244,7 @@ export async function cachedDownload(options: CachedDownloadOptions): Promise<Ca
       downloaded: new Date().toISOString(),
     };
     await Deno.rename(tmp, path);
-    await writeAtomically(`${path}.json`, JSON.stringify(record, null, 2) + "\n");
+    await writeFileAtomic(`${path}.json`, JSON.stringify(record, null, 2) + "\n");
     return { ...record, path, fromCache: false };
   } finally {
     await removeQuietly(tmp);

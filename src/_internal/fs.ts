@@ -1,0 +1,142 @@
+/**
+ * Durable file writes, written once: write + fsync, atomic replace, directory fsync, and the
+ * small questions (what is at a path, what is in a folder) the writers ask.
+ *
+ * @module
+ */
+
+/**
+ * Write `bytes` to `path` (created or truncated) and fsync it before returning, so a later rename
+ * never exposes a file whose data is still in the page cache only.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSynced } from "./fs.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileSynced(`${dir}/a.bin`, new Uint8Array([1, 2, 3]));
+ * console.log((await Deno.readFile(`${dir}/a.bin`)).length); // 3
+ * ```
+ */
+export async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    let offset = 0;
+    while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * A temporary path beside `path` (same directory, so a rename onto `path` is atomic).
+ *
+ * @example
+ * ```ts
+ * import { tempPathBeside } from "./fs.ts";
+ * console.log(tempPathBeside("/data/a.json").startsWith("/data/a.json.")); // true
+ * ```
+ */
+export function tempPathBeside(path: string): string {
+  return `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+}
+
+/**
+ * Replace `path` atomically with `contents`: written to a temporary file beside it, fsynced, then
+ * renamed over it. On any failure the temporary file is removed and `path` is left as it was, so
+ * readers never see half a file.
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "./fs.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/a.txt`, "hello\n");
+ * console.log(await Deno.readTextFile(`${dir}/a.txt`)); // hello
+ * ```
+ */
+export async function writeFileAtomic(path: string, contents: Uint8Array | string): Promise<void> {
+  const bytes = typeof contents === "string" ? new TextEncoder().encode(contents) : contents;
+  const tmp = tempPathBeside(path);
+  try {
+    await writeFileSynced(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await removeQuietly(tmp);
+    throw e;
+  }
+}
+
+/**
+ * Remove `path` if it is there; never throws (for cleaning up after a failure that is already
+ * being reported).
+ *
+ * @example
+ * ```ts
+ * import { removeQuietly } from "./fs.ts";
+ * await removeQuietly("/definitely/not/here");
+ * ```
+ */
+export async function removeQuietly(path: string): Promise<void> {
+  await Deno.remove(path).catch(() => {});
+}
+
+/**
+ * fsync a directory so that entries created or renamed in it survive a crash. Best effort: some
+ * platforms (Windows) cannot open a directory for syncing; there the rename is still atomic.
+ *
+ * @example
+ * ```ts
+ * import { syncDir } from "./fs.ts";
+ * await syncDir(await Deno.makeTempDir());
+ * ```
+ */
+export async function syncDir(path: string): Promise<void> {
+  let dir: Deno.FsFile | undefined;
+  try {
+    dir = await Deno.open(path, { read: true });
+    await dir.sync();
+  } catch {
+    // Not supported here (e.g. Windows, or a file system without directory fsync).
+  } finally {
+    dir?.close();
+  }
+}
+
+/**
+ * What is at `path`: `"file"`, `"dir"`, another kind, or `undefined` when nothing is there.
+ *
+ * @example
+ * ```ts
+ * import { pathKind } from "./fs.ts";
+ * console.log(await pathKind(await Deno.makeTempDir())); // dir
+ * ```
+ */
+export async function pathKind(path: string): Promise<"file" | "dir" | "other" | undefined> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile ? "file" : info.isDirectory ? "dir" : "other";
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The names in a directory, sorted; empty when the directory does not exist.
+ *
+ * @example
+ * ```ts
+ * import { listDir } from "./fs.ts";
+ * console.log(await listDir("/definitely/not/here")); // []
+ * ```
+ */
+export async function listDir(path: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(path)) names.push(entry.name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  return names.sort();
+}
