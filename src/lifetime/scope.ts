@@ -4,11 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-
-/** The one engine method this module wraps; it sees every tensor the engine creates. */
-interface TrackingEngine {
-  trackTensor(tensor: tf.Tensor, backend: unknown): void;
-}
+import { onTensorCreated } from "../_internal/engine.ts";
 
 /**
  * Run `body` synchronously; dispose every tensor it created except those it returns.
@@ -35,13 +31,8 @@ interface TrackingEngine {
  * ```
  */
 export function scope<T extends tf.TensorContainer>(body: () => T): T {
-  const engine = tf.engine() as unknown as TrackingEngine;
   const created: tf.Tensor[] = [];
-  const track = engine.trackTensor;
-  engine.trackTensor = function (tensor: tf.Tensor, backend: unknown): void {
-    created.push(tensor);
-    track.call(this, tensor, backend);
-  };
+  const stop = onTensorCreated((t) => created.push(t));
   try {
     return tf.tidy(body);
   } catch (e) {
@@ -50,6 +41,6 @@ export function scope<T extends tf.TensorContainer>(body: () => T): T {
     }
     throw e;
   } finally {
-    engine.trackTensor = track;
+    stop();
   }
 }

@@ -3,19 +3,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-
-/** The one engine field this module touches (tfjs-core 4.x `EngineState`). */
-interface TapeState {
-  kernelDepth: number;
-}
-
-function tapeState(): TapeState | undefined {
-  const state = (tf.engine() as unknown as { state?: Partial<TapeState> }).state;
-  return state !== undefined && typeof state.kernelDepth === "number"
-    ? state as TapeState
-    : undefined;
-}
+import { tapeState } from "../_internal/engine.ts";
 
 /**
  * Run `fn` so that, even inside `tf.grad`/`tf.variableGrads`, none of its ops is recorded on the
