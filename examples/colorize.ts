@@ -11,139 +11,77 @@
  *
  * Writes `runs/colorize-<time>/` (or `--out`): `config.json`, `metrics.csv`, side-by-side
  * samples `samples/step-*.png` (gray | model | truth) on held-out crops, `checkpoints/`, the
- * final `model/`, and `results.json` with the final table (model vs the gray input). Training crops come from the left three quarters of each photo; the held-out
- * crops (samples, the final table) from the right quarter.
+ * final `model/`, and `results.json` with the final table (model vs the gray input). Training
+ * crops come from the left three quarters of each photo; the held-out crops (samples, the final
+ * table) from the right quarter.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import * as t from "io-ts";
-import { describeBackend, initBackend } from "../src/backend/mod.ts";
+import { concatAll } from "fp-ts/lib/Monoid.js";
 import {
-  cropPixels,
   grayscaleDegradation,
   imagePairs,
   type Pixels,
-  saveImage,
   stackPixels,
   toGrayscale,
 } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import {
-  calibrateAsync,
+  calibrate,
   concatLoss,
-  emptyLoss,
   encodeLossSpec,
   evaluate,
   feature,
-  type Loss,
   type LossFn,
+  LossMonoid,
   pixel,
 } from "../src/loss/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
-import { oneCycle, trainer } from "../src/train/mod.ts";
-import { saveModel, unet, type UNetConfig } from "../src/unet/mod.ts";
+import { oneCycle } from "../src/train/mod.ts";
+import { unet, type UNetConfig } from "../src/unet/mod.ts";
 import {
-  BackendFlag,
-  Depth,
-  type FlagSpec,
+  flag,
+  type FlagValues,
   helpText,
-  LayerList,
-  NetFlag,
-  NonNegativeInt,
+  List,
   NonNegativeNumber,
   parseFlags,
-  PositiveInt,
-  PositiveNumber,
   runMain,
-  timestamp,
   UsageError,
 } from "./common/cli.ts";
+import { helpFlag, sharedFlags } from "./common/flags.ts";
+import { centreCrop, sideBySide } from "./common/images.ts";
+import { openSession, stepsDone, train } from "./common/session.ts";
 import { heldOutCrops, loadSplitImages } from "./common/split_images.ts";
-import { sideBySide } from "./common/images.ts";
-import { openLossNetwork } from "./common/loss_network.ts";
 
-const PROGRAM = "colorize";
-
-/** Every flag: its kind, default (as typed on the command line) and help text. */
-const FLAGS: Record<string, FlagSpec> = {
-  data: {
-    type: "string",
-    default: "examples/data",
-    arg: "DIR",
-    help: "folder of colour training photos (PNG/JPEG)",
-  },
-  steps: { type: "string", default: "200", arg: "N", help: "training steps" },
-  batch: { type: "string", default: "4", arg: "N", help: "crops per step" },
-  crop: {
-    type: "string",
-    default: "64",
-    arg: "N",
-    help: "training crop size in pixels (a multiple of 2^depth)",
-  },
-  lr: {
-    type: "string",
-    default: "2e-3",
-    arg: "X",
-    help: "peak learning rate (one-cycle schedule, Adam)",
-  },
-  backend: {
-    type: "string",
-    default: "auto",
-    arg: "NAME",
-    help: "auto | tensorflow | webgpu | wasm | cpu",
-  },
-  vgg: {
-    type: "string",
-    default: "auto",
-    arg: "SRC",
-    help:
-      "loss network weights: auto (ImageNet if cached/downloadable, else random) | random | PATH (.h5 or tfjs dir)",
-  },
-  net: { type: "string", default: "vgg16", arg: "NAME", help: "vgg16 | vgg19" },
-  layers: {
-    type: "string",
-    default: "",
-    arg: "L1,L2",
-    help: "feature-loss layers (default: block2_conv2 and the last conv of block 3)",
-  },
-  "feature-weight": {
-    type: "string",
-    default: "1",
-    arg: "X",
-    help: "weight of the feature loss (features normalised to mean |a| = 1)",
-  },
-  "pixel-weight": { type: "string", default: "1", arg: "X", help: "weight of the L1 pixel loss" },
-  depth: { type: "string", default: "3", arg: "N", help: "U-Net depth (down-sampling levels)" },
-  filters: { type: "string", default: "16", arg: "N", help: "U-Net base filters" },
-  samples: {
-    type: "string",
-    default: "4",
-    arg: "N",
-    help: "held-out crops in the samples and the final table",
-  },
-  "sample-every": {
-    type: "string",
-    default: "100",
-    arg: "N",
-    help: "write samples (and a checkpoint) every N steps",
-  },
-  seed: {
-    type: "string",
-    default: "0",
-    arg: "N",
-    help: "seed for data order, crops and initial weights",
-  },
-  out: {
-    type: "string",
-    default: "",
-    arg: "DIR",
-    help: "run directory (default runs/colorize-<date>-<time>)",
-  },
-  resume: { type: "boolean", help: "continue the run in --out from its latest checkpoint" },
-  quiet: { type: "boolean", help: "no progress bar" },
-  help: { type: "boolean", help: "print this help" },
+const FLAGS = {
+  ...sharedFlags({
+    prefix: "colorize",
+    data: "folder of colour training photos (PNG/JPEG)",
+    steps: "200",
+    lr: "2e-3",
+    crop: "training crop size in pixels (a multiple of 2^depth)",
+    depth: "3",
+    filters: "16",
+    samples: ["4", "held-out crops in the samples and the final table"],
+    sampleEvery: ["100", "write samples (and a checkpoint) every N steps"],
+  }),
+  layers: flag(
+    List,
+    "",
+    "L1,L2",
+    "feature-loss layers (default: block2_conv2 and the last conv of block 3)",
+  ),
+  "feature-weight": flag(
+    NonNegativeNumber,
+    "1",
+    "X",
+    "weight of the feature loss (features normalised to mean |a| = 1)",
+  ),
+  "pixel-weight": flag(NonNegativeNumber, "1", "X", "weight of the L1 pixel loss"),
+  ...helpFlag,
 };
 
 /** The help text `--help` prints. */
@@ -153,32 +91,8 @@ export const HELP: string = helpText(
   FLAGS,
 );
 
-// ---- validation with io-ts: strings from the command line → typed options -------------------
-
-const Options = t.type({
-  data: t.string,
-  steps: PositiveInt,
-  batch: PositiveInt,
-  crop: PositiveInt,
-  lr: PositiveNumber,
-  backend: BackendFlag,
-  vgg: t.string,
-  net: NetFlag,
-  layers: LayerList,
-  "feature-weight": NonNegativeNumber,
-  "pixel-weight": NonNegativeNumber,
-  depth: Depth,
-  filters: PositiveInt,
-  samples: PositiveInt,
-  "sample-every": PositiveInt,
-  seed: NonNegativeInt,
-  out: t.string,
-  resume: t.boolean,
-  quiet: t.boolean,
-});
-
 /** The validated command line. */
-export type ColorizeOptions = t.TypeOf<typeof Options>;
+export type ColorizeOptions = FlagValues<typeof FLAGS>;
 
 /**
  * Parse and validate the command line. Returns `"help"` for `--help`.
@@ -186,7 +100,7 @@ export type ColorizeOptions = t.TypeOf<typeof Options>;
  * @throws {UsageError} naming the bad flag and what it needs.
  */
 export function parseOptions(args: readonly string[]): ColorizeOptions | "help" {
-  return parseFlags(args, FLAGS, Options);
+  return parseFlags(args, FLAGS);
 }
 
 /**
@@ -195,10 +109,8 @@ export function parseOptions(args: readonly string[]): ColorizeOptions | "help" 
  * and prints one-line errors instead of throwing.
  */
 export function main(args: string[]): Promise<number> {
-  return runMain(PROGRAM, HELP, () => parseOptions(args), run);
+  return runMain("colorize", HELP, () => parseOptions(args), run);
 }
-
-// ---- the run ----------------------------------------------------------------------------------
 
 /** Whether an RGB image has colour at all (a grey photo teaches a colouriser nothing). */
 function hasColour(p: Pixels): boolean {
@@ -212,149 +124,85 @@ function hasColour(p: Pixels): boolean {
 }
 
 async function run(o: ColorizeOptions): Promise<void> {
-  if (o.resume && o.out === "") {
-    throw new UsageError("--resume needs --out DIR: the run directory to continue");
-  }
   if (o.crop % 2 ** o.depth !== 0) {
     throw new UsageError(`--crop ${o.crop} is not a multiple of 2^depth = ${2 ** o.depth}`);
   }
-  const runDir = o.out !== "" ? o.out : `runs/colorize-${timestamp()}`;
   const images = await loadSplitImages(
     o.data,
     o.crop,
     (p) => hasColour(p) ? undefined : "has no colour",
   );
-
-  const choice = await initBackend(o.backend === "auto" ? undefined : o.backend);
-  console.log(describeBackend(choice));
-
   const layers = o.layers.length > 0
     ? o.layers
     : ["block2_conv2", o.net === "vgg16" ? "block3_conv3" : "block3_conv4"];
-  // The range check reads values back synchronously, which webgpu cannot do under Deno.
-  using lossNet = await openLossNetwork(o.net, o.vgg, layers, o.seed, choice.name !== "webgpu");
-  console.log(lossNet.description);
+  using session = await openSession("colorize", "colorize", o, layers);
+  const { net, runDir } = session;
 
-  const samplePixels = heldOutCrops(images, o.samples, o.crop);
-  const heldTarget = stackPixels(samplePixels);
+  const heldTarget = stackPixels(heldOutCrops(images, o.samples, o.crop));
   const heldInput = toGrayscale(heldTarget);
-  let model: tfl.LayersModel | undefined;
+  // Calibrated on the centre of each training part: every layer's activations get mean |a| = 1,
+  // so the weights mean the same with ImageNet or random VGG weights.
+  const calibration = stackPixels(images.map((i) => centreCrop(i.train, 1, o.crop, o.crop)));
+  const unetConfig: Partial<UNetConfig> = {
+    inChannels: 1,
+    outChannels: 3,
+    depth: o.depth,
+    baseFilters: o.filters,
+    // Batch norm's running statistics lag behind in a run of a few hundred steps (inference
+    // uses them), and it doubles the U-Net's training time on wasm.
+    norm: "none",
+    // pixelShuffle: 4-5x faster to train on wasm than "bilinear" (measured at 4x64x64, depth 3).
+    upsample: "pixelShuffle",
+    outputRange: [0, 1],
+    residual: true,
+    seed: o.seed,
+    name: "colorize",
+  };
+  const model = unet(unetConfig);
   try {
-    // Calibrated on training crops (the centre of each training part): every layer's
-    // activations get mean |a| = 1, so the weights mean the same with ImageNet or random VGG
-    // weights.
-    const features = layers.reduce<Loss<string>>(
-      (acc, l) => concatLoss(acc, feature(l, { distance: "l1", weight: o["feature-weight"] })),
-      emptyLoss,
+    const features = concatAll(LossMonoid)(
+      layers.map((l) => feature(l, { distance: "l1", weight: o["feature-weight"] })),
     );
-    const calibration = stackPixels(
-      images.map(({ train: p }) =>
-        cropPixels(p, (p.height - o.crop) >> 1, (p.width - o.crop) >> 1, o.crop, o.crop)
-      ),
+    const loss = concatLoss(
+      await calibrate(features, net, calibration),
+      pixel({ distance: "l1", weight: o["pixel-weight"] }),
     );
-    let calibrated: Loss<string>;
-    try {
-      calibrated = await calibrateAsync(features, lossNet.net, calibration);
-    } finally {
-      calibration.dispose();
-    }
-    const loss = concatLoss(calibrated, pixel({ distance: "l1", weight: o["pixel-weight"] }));
-    const lossFn = evaluate(loss, lossNet.net, { checkFinite: false });
-
-    const unetConfig: Partial<UNetConfig> = {
-      inChannels: 1,
-      outChannels: 3,
-      depth: o.depth,
-      baseFilters: o.filters,
-      // Batch norm's running statistics lag behind in a run of a few hundred steps (inference
-      // uses them), and it doubles the U-Net's training time on wasm.
-      norm: "none",
-      // pixelShuffle: 4-5x faster to train on wasm than "bilinear" (measured at 4x64x64, depth 3).
-      upsample: "pixelShuffle",
-      outputRange: [0, 1],
-      residual: true,
-      seed: o.seed,
-      name: "colorize",
-    };
-    model = unet(unetConfig);
-    const config = {
-      example: "colorize",
-      options: o,
-      backend: choice.name,
-      lossNetwork: lossNet.description,
-      randomLossNetwork: lossNet.random,
-      loss: encodeLossSpec(loss),
-      unet: unetConfig,
-      data: images.map((i) => i.path),
-    };
-    using training = trainer({
-      model,
+    const lossFn = evaluate(loss, net);
+    const result = await train(session, {
+      trainee: { model },
       loss: lossFn,
       schedule: oneCycle({ lrMax: o.lr }),
-      seed: o.seed,
-      config,
-    });
-    const data = imagePairs({
-      images: images.map((i) => i.train),
-      crop: o.crop,
-      batchSize: o.batch,
-      seed: o.seed,
-      degrade: grayscaleDegradation(),
-    });
-    const heldOut = { input: heldInput, target: heldTarget };
-    const marker = lossNet.random ? "_random-vgg" : "";
-    const result = await training.fit(data, {
+      data: imagePairs({
+        images: images.map((i) => i.train),
+        crop: o.crop,
+        batchSize: o.batch,
+        seed: o.seed,
+        degrade: grayscaleDegradation(),
+      }),
       steps: o.steps,
-      runDir,
-      resume: o.resume,
-      checkpointEvery: o["sample-every"],
-      quiet: o.quiet,
-      validation: {
-        data: () => [{ input: tf.clone(heldInput), target: tf.clone(heldTarget) }],
-        every: o["sample-every"],
-      },
+      config: session.config({
+        loss: encodeLossSpec(loss),
+        unet: unetConfig,
+        data: images.map((i) => i.path),
+      }),
+      validation: { data: () => [{ input: tf.clone(heldInput), target: tf.clone(heldTarget) }] },
       samples: {
-        every: o["sample-every"],
-        batch: heldOut,
+        batch: { input: heldInput, target: heldTarget },
         count: o.samples,
-        onSample: async (e) => {
-          const image = sideBySide(e.input, e.prediction, e.target);
-          try {
-            await saveImage(
-              `${runDir}/samples/step-${String(e.step).padStart(6, "0")}${marker}.png`,
-              image,
-            );
-          } finally {
-            image.dispose();
-          }
-        },
+        dir: "samples",
+        image: (e) => sideBySide(e.input, e.prediction, e.target),
       },
-      callbacks: [{
-        async onFitStart() {
-          await Deno.writeTextFile(`${runDir}/config.json`, JSON.stringify(config, null, 2) + "\n");
-        },
-      }],
     });
-    await saveModel(model, `${runDir}/model`);
-    const table = await report(model, lossFn, heldInput, heldTarget, lossNet.random);
-    await Deno.writeTextFile(
-      `${runDir}/results.json`,
-      JSON.stringify(
-        { heldOutCrops: o.samples, randomLossNetwork: lossNet.random, table },
-        null,
-        2,
-      ) +
-        "\n",
-    );
+    const table = await report(model, lossFn, heldInput, heldTarget, session.random);
+    const results = { heldOutCrops: o.samples, randomLossNetwork: session.random, table };
+    await Deno.writeTextFile(`${runDir}/results.json`, JSON.stringify(results, null, 2) + "\n");
     console.log(
-      `${result.stepsRun} steps (${result.step} in total)${
-        result.resumedFrom ? ` after resuming from ${result.resumedFrom}` : ""
-      }; ` +
-        `wrote ${runDir}/ (config.json, metrics.csv, samples/, checkpoints/, model/, results.json)`,
+      `${stepsDone(result)}; wrote ${runDir}/ (config.json, metrics.csv, samples/, ` +
+        "checkpoints/, model/, results.json)",
     );
   } finally {
-    model?.dispose();
-    tf.dispose([heldInput, heldTarget]);
+    model.dispose();
+    tf.dispose([heldInput, heldTarget, calibration]);
   }
 }
 

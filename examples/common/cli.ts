@@ -1,6 +1,7 @@
 /**
- * Command-line plumbing shared by the examples: flag tables, `--help` text, io-ts validation of
- * flag values, one-line errors and the `main` wrapper that turns errors into exit statuses.
+ * Command-line plumbing shared by the examples: each flag declared once (codec, default, help)
+ * in a table that `node:util` parseArgs, `--help` and validation all read; one-line errors and
+ * the `main` wrapper that turns errors into exit statuses.
  *
  * @module
  */
@@ -8,7 +9,6 @@ import { parseArgs } from "node:util";
 import * as t from "io-ts";
 import { isLeft } from "fp-ts/lib/Either.js";
 import { nearestName } from "../../src/text/did_you_mean.ts";
-import type { VggArchitecture } from "../../src/vgg/mod.ts";
 
 /** A bad flag or path: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -19,20 +19,50 @@ export class UsageError extends Error {
   }
 }
 
-/** One command-line flag: its kind, default (as typed) and help. */
-export interface FlagSpec {
-  /** `string` flags take a value; `boolean` ones do not. */
+/** One command-line flag: how its text becomes a value, its default (as typed) and its help. */
+export interface Flag<A> {
+  /** `boolean` flags take no value. */
   readonly type: "string" | "boolean";
+  /** From the command-line text (or `true`/`false`) to the typed value. */
+  readonly codec: t.Decoder<unknown, A>;
   /** The default, as it would be typed on the command line. */
-  readonly default?: string;
+  readonly default: string;
   /** The value's placeholder in the help, e.g. `DIR`. */
-  readonly arg?: string;
+  readonly arg: string;
   /** What the flag does. */
   readonly help: string;
 }
 
-/** The `--help` text for `flags` (shared by the examples). */
-export function helpText(usage: string, what: string, flags: Record<string, FlagSpec>): string {
+/** A table of flags; the parsed values get their types from it. */
+export type Flags = Readonly<Record<string, Flag<unknown>>>;
+
+/** The values a flag table parses to. */
+export type FlagValues<F extends Flags> = {
+  [K in keyof F]: F[K] extends Flag<infer A> ? A : never;
+};
+
+/** A flag that takes a value, decoded by `codec`. */
+export function flag<A>(
+  codec: t.Decoder<unknown, A>,
+  dflt: string,
+  arg: string,
+  help: string,
+): Flag<A> {
+  return { type: "string", codec, default: dflt, arg, help };
+}
+
+/** A flag that takes a value and keeps it as text. */
+export function text(dflt: string, arg: string, help: string): Flag<string> {
+  return flag(t.string, dflt, arg, help);
+}
+
+/** A switch: absent is false. */
+export function toggle(help: string): Flag<boolean> {
+  return { type: "boolean", codec: t.boolean, default: "", arg: "", help };
+}
+
+/** The `--help` text for `flags`. */
+export function helpText(usage: string, what: string, flags: Flags): string {
   const rows = Object.entries(flags).map(([name, f]) => {
     const left = `  --${name}${f.arg ? ` ${f.arg}` : ""}`;
     const dflt = f.default ? ` [${f.default}]` : "";
@@ -41,14 +71,9 @@ export function helpText(usage: string, what: string, flags: Record<string, Flag
   return `${what}\n\nUsage: ${usage}\n\nFlags:\n${rows.join("\n")}\n`;
 }
 
-// ---- validation with io-ts: strings from the command line → typed options -------------------
-
-/** An io-ts codec from a command-line string to a number that passes `ok`; `name` reads after "is not". */
-export function numberFrom(
-  name: string,
-  ok: (n: number) => boolean,
-): t.Type<number, string, unknown> {
-  return new t.Type<number, string, unknown>(
+/** A codec from command-line text to a number that passes `ok`; `name` reads after "is not". */
+export function numberFrom(name: string, ok: (n: number) => boolean): t.Type<number, unknown> {
+  return new t.Type<number, unknown, unknown>(
     name,
     (u): u is number => typeof u === "number" && ok(u),
     (u, c) => {
@@ -59,9 +84,9 @@ export function numberFrom(
   );
 }
 
-/** An io-ts codec for one of `values`. */
-export function oneOf<A extends string>(values: readonly A[]): t.Type<A, string, unknown> {
-  return new t.Type<A, string, unknown>(
+/** A codec for one of `values`. */
+export function oneOf<A extends string>(values: readonly A[]): t.Type<A, unknown> {
+  return new t.Type<A, unknown, unknown>(
     `one of ${values.join(" | ")}`,
     (u): u is A => (values as readonly unknown[]).includes(u),
     (u, c) => (values as readonly unknown[]).includes(u) ? t.success(u as A) : t.failure(u, c),
@@ -69,42 +94,29 @@ export function oneOf<A extends string>(values: readonly A[]): t.Type<A, string,
   );
 }
 
-/** A flag value that must be a positive integer. */
-export const PositiveInt: t.Type<number, string, unknown> = numberFrom(
+/** A positive integer. */
+export const PositiveInt: t.Type<number, unknown> = numberFrom(
   "a positive integer",
   (n) => Number.isInteger(n) && n > 0,
 );
-/** A flag value that must be an integer >= 0. */
-export const NonNegativeInt: t.Type<number, string, unknown> = numberFrom(
+/** An integer >= 0. */
+export const NonNegativeInt: t.Type<number, unknown> = numberFrom(
   "an integer >= 0",
   (n) => Number.isInteger(n) && n >= 0,
 );
-/** A flag value that must be a finite number > 0. */
-export const PositiveNumber: t.Type<number, string, unknown> = numberFrom(
+/** A finite number > 0. */
+export const PositiveNumber: t.Type<number, unknown> = numberFrom(
   "a number > 0",
   (n) => Number.isFinite(n) && n > 0,
 );
-/** A flag value that must be a finite number >= 0. */
-export const NonNegativeNumber: t.Type<number, string, unknown> = numberFrom(
+/** A finite number >= 0. */
+export const NonNegativeNumber: t.Type<number, unknown> = numberFrom(
   "a number >= 0",
   (n) => Number.isFinite(n) && n >= 0,
 );
-/** A U-Net depth. */
-export const Depth: t.Type<number, string, unknown> = numberFrom(
-  "an integer from 0 to 6",
-  (n) => Number.isInteger(n) && n >= 0 && n <= 6,
-);
-/** The backends a flag may name (`auto`: initBackend's own order). */
-export const BackendFlag: t.Type<
-  "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu",
-  string,
-  unknown
-> = oneOf(["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const);
-/** `vgg16 | vgg19`. */
-export const NetFlag: t.Type<VggArchitecture, string, unknown> = oneOf(["vgg16", "vgg19"] as const);
-/** A comma-separated list of layer names (empty: the example's default). */
-export const LayerList: t.Type<string[], string, unknown> = new t.Type<string[], string, unknown>(
-  "a comma-separated list of layer names",
+/** A comma-separated list (empty: the example's default). */
+export const List: t.Type<string[], unknown> = new t.Type<string[], unknown, unknown>(
+  "a comma-separated list",
   (u): u is string[] => Array.isArray(u),
   (u, c) =>
     typeof u === "string"
@@ -115,15 +127,14 @@ export const LayerList: t.Type<string[], string, unknown> = new t.Type<string[],
 
 /**
  * Parse `args` with `node:util` parseArgs (strict: unknown flags and stray arguments are errors),
- * fill in defaults, and validate with `codec`. Returns `"help"` when `--help` is given.
+ * fill in defaults, and decode every flag with its codec. Returns `"help"` for `--help`.
  *
  * @throws {UsageError} one line naming every bad flag and what it needs.
  */
-export function parseFlags<C extends t.Mixed>(
+export function parseFlags<F extends Flags>(
   args: readonly string[],
-  flags: Record<string, FlagSpec>,
-  codec: C,
-): t.TypeOf<C> | "help" {
+  flags: F,
+): FlagValues<F> | "help" {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
@@ -146,20 +157,16 @@ export function parseFlags<C extends t.Mixed>(
     throw new UsageError(`${message}; see --help`);
   }
   if (values.help === true) return "help";
-  const withDefaults: Record<string, unknown> = {};
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
   for (const [name, f] of Object.entries(flags)) {
-    withDefaults[name] = values[name] ?? (f.type === "boolean" ? false : f.default ?? "");
+    const raw = values[name] ?? (f.type === "boolean" ? false : f.default);
+    const decoded = f.codec.decode(raw);
+    if (isLeft(decoded)) problems.push(`--${name}: '${String(raw)}' is not ${f.codec.name}`);
+    else out[name] = decoded.right;
   }
-  const decoded = codec.decode(withDefaults);
-  if (isLeft(decoded)) {
-    const problems = decoded.left.map((err) => {
-      const key = err.context[1]?.key ?? "?";
-      const type = err.context[err.context.length - 1]!.type.name;
-      return `--${key}: '${String(err.value)}' is not ${type}`;
-    });
-    throw new UsageError(`${[...new Set(problems)].join("; ")}; see --help`);
-  }
-  return decoded.right;
+  if (problems.length > 0) throw new UsageError(`${problems.join("; ")}; see --help`);
+  return out as FlagValues<F>;
 }
 
 /** One line for any error: the message's lines joined, never a stack trace. */

@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { cropPixels, type Pixels } from "../../src/data/mod.ts";
 import { scope } from "../../src/lifetime/mod.ts";
 
 /** Rows `input | model | truth`, one row per sample, as one [rows*h, 3*w, 3] image (caller owns it). */
@@ -19,4 +20,11 @@ export function sideBySide(
     const [n, h, w, c] = rows.shape;
     return tf.reshape(rows, [n * h, w, c]) as tf.Tensor3D;
   });
+}
+
+/** The centre of `p`, cropped to multiples of `m` (at most `maxH` × `maxW`). */
+export function centreCrop(p: Pixels, m: number, maxH = p.height, maxW = p.width): Pixels {
+  const h = Math.floor(Math.min(p.height, maxH) / m) * m;
+  const w = Math.floor(Math.min(p.width, maxW) / m) * m;
+  return cropPixels(p, Math.floor((p.height - h) / 2), Math.floor((p.width - w) / 2), h, w);
 }

@@ -13,6 +13,7 @@ import {
   vggLayers,
   type VggWeights,
 } from "../../src/vgg/mod.ts";
+import { UnknownLayerError } from "../../src/network/mod.ts";
 import { oneLine } from "./cli.ts";
 
 /** The loss network an example trains with, and how to label outputs made with it. */
@@ -66,7 +67,7 @@ export async function openLossNetwork(
     try {
       net = await build("imagenet");
     } catch (e) {
-      if (e instanceof TypeError || (e as Error).name === "LayerNameError") throw e;
+      if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
       console.warn(
         `warning: ImageNet ${arch} weights could not be had (${oneLine(e)}); continuing with ` +
           `seeded random VGG weights (seed ${seed}): the loss sees random features, not ImageNet ` +

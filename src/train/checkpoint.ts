@@ -15,7 +15,8 @@
  * @module
  */
 import { CheckpointError } from "./errors.ts";
-import { listDir, pathKind, sha256Hex, syncDir, writeFileSynced } from "./fs_util.ts";
+import { listDir, pathKind, syncDir, writeFileSynced } from "../_internal/fs.ts";
+import { sha256Hex } from "../_internal/hash.ts";
 
 /** The dtypes a checkpoint stores. */
 export type StoredDtype = "float32" | "int32";

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Callback } from "./callbacks.ts";
-import { pathKind, writeFileAtomic } from "./fs_util.ts";
+import { pathKind, writeFileAtomic } from "../_internal/fs.ts";
 
 const BASE = ["step", "epoch", "lr", "momentum", "total", "grad_norm", "elapsed_s"] as const;
 

@@ -15,7 +15,7 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts";
 import { CheckpointError, RunDirError } from "./errors.ts";
-import { listDir, pathKind, writeFileAtomic } from "./fs_util.ts";
+import { listDir, pathKind, writeFileAtomic } from "../_internal/fs.ts";
 import { metricsCsv } from "./metrics_csv.ts";
 
 /** The marker file that says a directory is a training run made by this library. */

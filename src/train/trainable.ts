@@ -96,10 +96,16 @@ export function variablesTrainable(options: VariablesTrainableOptions): Trainabl
     throw new RangeError("variablesTrainable: two params share a name; give each its own");
   }
   const named = () => params.map((p) => ({ name: p.name, value: p as tf.Tensor }));
+  // Validation and samples dispose the prediction: a forward that returns a parameter itself
+  // (`() => image`) hands out a fresh handle on it instead.
+  const forward: Forward = (input, training) => {
+    const y = options.forward(input, training);
+    return (params as tf.Tensor[]).includes(y) ? tf.clone(y) : y;
+  };
   return {
     model: undefined,
     params: () => params,
-    forward: options.forward,
+    forward,
     project: options.project,
     read: () => readArrays(named()),
     check: (saved, checkpoint) => checkWeightsFit(named(), saved, checkpoint, "trainer"),

@@ -1,0 +1,80 @@
+/**
+ * The flags every example shares (data, run length, loss network, U-Net size, run directory),
+ * declared once; each example passes its own defaults and adds its own flags.
+ *
+ * @module
+ */
+import {
+  flag,
+  type FlagValues,
+  NonNegativeInt,
+  numberFrom,
+  oneOf,
+  PositiveInt,
+  PositiveNumber,
+  text,
+  toggle,
+} from "./cli.ts";
+
+/** What differs between the examples in the shared flags. */
+export interface SharedDefaults {
+  /** The run directory's default name prefix: `runs/<prefix>-<time>`. */
+  readonly prefix: string;
+  /** Help of `--data`. */
+  readonly data: string;
+  /** Default `--steps`. */
+  readonly steps: string;
+  /** Default `--lr`. */
+  readonly lr: string;
+  /** Help of `--crop`. */
+  readonly crop: string;
+  /** Default `--depth`. */
+  readonly depth: string;
+  /** Default `--filters`. */
+  readonly filters: string;
+  /** Default `--samples` and its help. */
+  readonly samples: readonly [string, string];
+  /** Default `--sample-every` and its help. */
+  readonly sampleEvery: readonly [string, string];
+}
+
+/** A U-Net depth. */
+const Depth = numberFrom("an integer from 0 to 6", (n) => Number.isInteger(n) && n >= 0 && n <= 6);
+
+/** The shared flags, in the order `--help` lists them; `help` comes last in each example. */
+export function sharedFlags(d: SharedDefaults) {
+  return {
+    data: text("examples/data", "DIR", d.data),
+    steps: flag(PositiveInt, d.steps, "N", "training steps"),
+    batch: flag(PositiveInt, "4", "N", "crops per step"),
+    crop: flag(PositiveInt, "64", "N", d.crop),
+    lr: flag(PositiveNumber, d.lr, "X", "peak learning rate (one-cycle schedule, Adam)"),
+    backend: flag(
+      oneOf(["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const),
+      "auto",
+      "NAME",
+      "auto | tensorflow | webgpu | wasm | cpu",
+    ),
+    vgg: text(
+      "auto",
+      "SRC",
+      "loss network weights: auto (ImageNet if cached/downloadable, else random) | random | " +
+        "PATH (.h5 or tfjs dir)",
+    ),
+    net: flag(oneOf(["vgg16", "vgg19"] as const), "vgg16", "NAME", "vgg16 | vgg19"),
+    depth: flag(Depth, d.depth, "N", "U-Net depth (down-sampling levels)"),
+    filters: flag(PositiveInt, d.filters, "N", "U-Net base filters"),
+    samples: flag(PositiveInt, d.samples[0], "N", d.samples[1]),
+    "sample-every": flag(PositiveInt, d.sampleEvery[0], "N", d.sampleEvery[1]),
+    seed: flag(NonNegativeInt, "0", "N", "seed for data order, crops and initial weights"),
+    out: text("", "DIR", `run directory (default runs/${d.prefix}-<date>-<time>)`),
+    resume: toggle("continue the run in --out from its latest checkpoint"),
+    quiet: toggle("no progress bar"),
+  };
+}
+
+/** `--help` itself, listed last. */
+export const helpFlag = { help: toggle("print this help") };
+
+/** The shared flags' values. */
+export type SharedOptions = FlagValues<ReturnType<typeof sharedFlags>>;

@@ -1,0 +1,175 @@
+/**
+ * One training session of an example: the run directory, the backend, the loss network, the
+ * trainer and its `fit`, `config.json` and the final model, so each example is left with its own
+ * data, loss and report.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs-core";
+import { describeBackend, initBackend } from "../../src/backend/mod.ts";
+import { saveImage } from "../../src/data/mod.ts";
+import type { LossFn } from "../../src/loss/mod.ts";
+import {
+  type FitOptions,
+  type FitResult,
+  runDirectory,
+  RunDirError,
+  type SampleEvent,
+  type Schedule,
+  trainer,
+  type TrainerOptions,
+  type TrainingData,
+} from "../../src/train/mod.ts";
+import { saveModel } from "../../src/unet/mod.ts";
+import type { LossNetwork } from "../../src/vgg/mod.ts";
+import { timestamp, UsageError } from "./cli.ts";
+import type { SharedOptions } from "./flags.ts";
+import { openLossNetwork } from "./loss_network.ts";
+
+/** An example's run: where it writes, which backend, which loss network. */
+export interface Session extends Disposable {
+  /** The validated command line. */
+  readonly options: SharedOptions;
+  /** The run directory (`--out`, or `runs/<prefix>-<time>`). */
+  readonly runDir: string;
+  /** The backend in use. */
+  readonly backend: string;
+  /** The loss network. */
+  readonly net: LossNetwork<string>;
+  /** True when the loss network has seeded random weights, not ImageNet ones. */
+  readonly random: boolean;
+  /** `_random-vgg` when the loss network is random (every image written is marked), else "". */
+  readonly marker: string;
+  /** `config.json`'s common part, with `extra` after it. */
+  config(extra: Record<string, unknown>): Record<string, unknown>;
+}
+
+/**
+ * Check the shared flags, pick the backend and open the loss network up to the deepest of
+ * `layers`, printing both.
+ */
+export async function openSession(
+  example: string,
+  prefix: string,
+  o: SharedOptions,
+  layers: readonly string[],
+): Promise<Session> {
+  if (o.resume && o.out === "") {
+    throw new UsageError("--resume needs --out DIR: the run directory to continue");
+  }
+  const runDir = o.out !== "" ? o.out : `runs/${prefix}-${timestamp()}`;
+  const choice = await initBackend(o.backend === "auto" ? undefined : o.backend);
+  console.log(describeBackend(choice));
+  // The range check reads values back synchronously, which webgpu cannot do under Deno.
+  const lossNet = await openLossNetwork(o.net, o.vgg, layers, o.seed, choice.name !== "webgpu");
+  console.log(lossNet.description);
+  return {
+    options: o,
+    runDir,
+    backend: choice.name,
+    net: lossNet.net,
+    random: lossNet.random,
+    marker: lossNet.random ? "_random-vgg" : "",
+    config: (extra) => ({
+      example,
+      options: o,
+      backend: choice.name,
+      lossNetwork: lossNet.description,
+      randomLossNetwork: lossNet.random,
+      ...extra,
+    }),
+    [Symbol.dispose]: () => lossNet[Symbol.dispose](),
+  };
+}
+
+/** What {@linkcode train} trains, on what, and what it writes besides the defaults. */
+export interface TrainPlan {
+  /** What is trained: `{ model }`, or `{ params, forward, project }` (pixel optimisation). */
+  readonly trainee: Pick<TrainerOptions, "model" | "params" | "forward" | "project">;
+  /** The loss. */
+  readonly loss: LossFn;
+  /** The schedule. */
+  readonly schedule: Schedule;
+  /** Training batches. */
+  readonly data: TrainingData;
+  /** The run length. */
+  readonly steps: number;
+  /** `config.json` (also stored in checkpoints). */
+  readonly config: Record<string, unknown>;
+  /** Validation, every `--sample-every` steps. */
+  readonly validation?: Omit<NonNullable<FitOptions["validation"]>, "every">;
+  /** Sample images every `--sample-every` steps, written to `<runDir>/<dir>/step-NNNNNN.png`. */
+  readonly samples: {
+    readonly batch: { readonly input: tf.Tensor4D; readonly target: tf.Tensor4D };
+    readonly count: number;
+    readonly dir: string;
+    /** The image to write (disposed after writing). */
+    readonly image: (e: SampleEvent) => tf.Tensor3D | tf.Tensor4D;
+  };
+  /** Keep checkpoints (and allow `--resume`); default true. */
+  readonly checkpoints?: boolean;
+}
+
+/**
+ * Train with the shared flags: one-cycle or the plan's schedule, checkpoints and samples every
+ * `--sample-every` steps, `config.json` once the run directory is claimed, and the final
+ * `model/` when a model was trained.
+ */
+export async function train(s: Session, plan: TrainPlan): Promise<FitResult> {
+  const o = s.options;
+  const checkpoints = plan.checkpoints ?? true;
+  using tr = trainer({
+    ...plan.trainee,
+    loss: plan.loss,
+    schedule: plan.schedule,
+    seed: o.seed,
+    config: plan.config,
+  });
+  const every = o["sample-every"];
+  let result: FitResult;
+  try {
+    result = await tr.fit(plan.data, {
+      steps: plan.steps,
+      runDir: runDirectory(s.runDir, { checkpoints }),
+      resume: o.resume,
+      checkpointEvery: checkpoints ? every : undefined,
+      quiet: o.quiet,
+      validation: plan.validation === undefined ? undefined : { ...plan.validation, every },
+      samples: {
+        every,
+        batch: plan.samples.batch,
+        count: plan.samples.count,
+        onSample: async (e) => {
+          const image = plan.samples.image(e);
+          try {
+            const name = `step-${String(e.step).padStart(6, "0")}${s.marker}.png`;
+            await saveImage(`${s.runDir}/${plan.samples.dir}/${name}`, image);
+          } finally {
+            image.dispose();
+          }
+        },
+      },
+      callbacks: [{
+        async onFitStart() {
+          await Deno.writeTextFile(
+            `${s.runDir}/config.json`,
+            JSON.stringify(plan.config, null, 2) + "\n",
+          );
+        },
+      }],
+    });
+  } catch (e) {
+    if (e instanceof RunDirError) {
+      throw new UsageError(`--out ${s.runDir} is not empty: ${e.message}`);
+    }
+    throw e;
+  }
+  if (plan.trainee.model !== undefined) await saveModel(plan.trainee.model, `${s.runDir}/model`);
+  return result;
+}
+
+/** `3 steps (5 in total) after resuming from …`: what a run did. */
+export function stepsDone(result: FitResult): string {
+  const resumed = result.resumedFrom ? ` after resuming from ${result.resumedFrom}` : "";
+  return `${result.stepsRun} steps (${result.step} in total)${resumed}`;
+}

@@ -1,0 +1,171 @@
+/**
+ * Super-resolution scoring for the superres example: Set5-style folders, and the final table of
+ * PSNR / SSIM on the Y channel and a feature distance, model against bicubic.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import {
+  bicubicDownscale,
+  bicubicUpscale,
+  cropPixels,
+  imageFolder,
+  pixelsToTensor,
+  readPixels,
+} from "../../src/data/mod.ts";
+import { scope } from "../../src/lifetime/mod.ts";
+import type { LossFn } from "../../src/loss/mod.ts";
+import { psnr, ssim } from "../../src/metrics/mod.ts";
+import { UsageError } from "./cli.ts";
+import { predictImage } from "./predict_image.ts";
+
+/** One evaluation image: high-resolution truth and its low-resolution input (HWC). */
+export interface EvalPair {
+  /** The image's name without `_HR.png`. */
+  readonly name: string;
+  /** The truth, cropped to a multiple of the scale. */
+  readonly highRes: tf.Tensor3D;
+  /** The input. */
+  readonly lowRes: tf.Tensor3D;
+}
+
+/**
+ * Set5-style pairs from `dir`: every `*HR.png` with its `*LR.png` when present (else a MATLAB-style
+ * bicubic downscale of the HR image, as the Set5 LR files were made). The caller disposes them.
+ */
+export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPair[]> {
+  const files = await imageFolder(dir);
+  const highs = files.filter((f) => /HR\.(png|jpe?g)$/i.test(f));
+  const pairs: EvalPair[] = [];
+  for (const hrPath of highs.length > 0 ? highs : files) {
+    const hrPixels = await readPixels(hrPath, { channels: 3 });
+    // Crop the truth to a multiple of the scale, as SR benchmarks do.
+    const h = hrPixels.height - (hrPixels.height % scale);
+    const w = hrPixels.width - (hrPixels.width % scale);
+    const highRes = pixelsToTensor(cropPixels(hrPixels, 0, 0, h, w));
+    const lrPath = hrPath.replace(/HR(\.[a-z]+)$/i, "LR$1");
+    let lowRes: tf.Tensor3D;
+    if (lrPath !== hrPath && files.includes(lrPath)) {
+      lowRes = pixelsToTensor(await readPixels(lrPath, { channels: 3 }));
+      if (lowRes.shape[0] * scale !== h || lowRes.shape[1] * scale !== w) {
+        const [lh, lw] = lowRes.shape;
+        tf.dispose([lowRes, highRes]);
+        throw new UsageError(
+          `--eval: ${lrPath} is ${lw}x${lh}, not 1/${scale} of ${hrPath} (${w}x${h}); is ` +
+            `--scale ${scale} right for this folder?`,
+        );
+      }
+    } else {
+      lowRes = bicubicDownscale(highRes, scale, { quantize: "uint8" });
+    }
+    const name = hrPath.split("/").pop()!.replace(/[_-]?HR\.[a-z]+$/i, "");
+    pairs.push({ name, highRes, lowRes });
+  }
+  return pairs;
+}
+
+/** One row of the final table. */
+export interface ResultRow {
+  /** Held-out crops, or a folder. */
+  readonly set: string;
+  /** What made the prediction. */
+  readonly method: "bicubic" | "model";
+  /** PSNR on Y, border shaved. */
+  readonly psnrY: number;
+  /** SSIM on Y, border shaved. */
+  readonly ssimY: number;
+  /** The feature distance. */
+  readonly featureL1: number;
+}
+
+type Scores = [psnrY: number, ssimY: number, featureL1: number];
+
+/** PSNR, SSIM (Y channel, `scale` pixels shaved) and the feature distance, read asynchronously. */
+async function scores(
+  featureDistance: LossFn,
+  x: tf.Tensor4D,
+  target: tf.Tensor4D,
+  scale: number,
+): Promise<Scores> {
+  const opts = { yChannel: true, crop: scale } as const;
+  const f = scope(() => featureDistance(x, target).total);
+  const fv = (await f.data())[0]!;
+  f.dispose();
+  return [await psnr(x, target, opts), await ssim(x, target, opts), fv];
+}
+
+function rows(set: string, sums: Record<"bicubic" | "model", Scores>, n: number): ResultRow[] {
+  return (["bicubic", "model"] as const).map((method) => {
+    const [p, s, f] = sums[method];
+    return { set, method, psnrY: p / n, ssimY: s / n, featureL1: f / n };
+  });
+}
+
+/** Bicubic and the model on one batch of held-out crops. */
+export async function scoreCrops(
+  model: tfl.LayersModel,
+  featureDistance: LossFn,
+  lowRes: tf.Tensor4D,
+  highRes: tf.Tensor4D,
+  scale: number,
+): Promise<ResultRow[]> {
+  const bicubic = bicubicUpscale(lowRes, scale);
+  const prediction = scope(() => tf.clipByValue(model.predict(lowRes) as tf.Tensor4D, 0, 1));
+  try {
+    return rows("held-out crops", {
+      bicubic: await scores(featureDistance, bicubic, highRes, scale),
+      model: await scores(featureDistance, prediction, highRes, scale),
+    }, 1);
+  } finally {
+    tf.dispose([bicubic, prediction]);
+  }
+}
+
+/** Bicubic and the model over a folder's whole images (mean over images). */
+export async function scoreFolder(
+  dir: string,
+  pairs: readonly EvalPair[],
+  model: tfl.LayersModel,
+  featureDistance: LossFn,
+  scale: number,
+  multiple: number,
+): Promise<ResultRow[]> {
+  const sums: Record<"bicubic" | "model", Scores> = { bicubic: [0, 0, 0], model: [0, 0, 0] };
+  for (const pair of pairs) {
+    const hr = tf.expandDims(pair.highRes, 0) as tf.Tensor4D;
+    const bicubic = scope(() =>
+      tf.clipByValue(bicubicUpscale(tf.expandDims(pair.lowRes, 0) as tf.Tensor4D, scale), 0, 1)
+    );
+    const prediction = predictImage(model, pair.lowRes, multiple, scale);
+    try {
+      for (const [method, x] of [["bicubic", bicubic], ["model", prediction]] as const) {
+        const got = await scores(featureDistance, x, hr, scale);
+        got.forEach((v, i) => sums[method][i] += v);
+      }
+    } finally {
+      tf.dispose([hr, bicubic, prediction]);
+    }
+  }
+  return rows(`${dir} (${pairs.length} images)`, sums, pairs.length);
+}
+
+/** Print the table. */
+export function printTable(rows: readonly ResultRow[], scale: number, randomVgg: boolean): void {
+  console.log(`\nx${scale} super-resolution, Y channel (BT.601), ${scale}-pixel border shaved:`);
+  const header = ["set", "method", "PSNR (dB)", "SSIM", "feature L1"];
+  const body = rows.map((r) => [
+    r.set,
+    r.method,
+    r.psnrY.toFixed(2),
+    r.ssimY.toFixed(4),
+    r.featureL1.toPrecision(4),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  console.log(line(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const b of body) console.log(line(b));
+  if (randomVgg) console.log("(feature L1 from a RANDOM-weight VGG: not ImageNet features)");
+}
