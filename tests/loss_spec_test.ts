@@ -10,12 +10,12 @@ import {
   feature,
   type Loss,
   LossSpecCodec,
-  LossSpecError,
   pixel,
   plus,
   style,
   totalVariation,
 } from "../src/loss/mod.ts";
+import { DecodeError } from "../src/errors/mod.ts";
 import { tinyNet } from "./loss_support.ts";
 
 await initBackend("cpu");
@@ -23,7 +23,7 @@ await initBackend("cpu");
 function issues(json: unknown): { path: string; message: string }[] {
   const r = decodeLossSpec(json);
   assert.ok(E.isLeft(r), `expected problems in ${JSON.stringify(json)}`);
-  assert.ok(r.left instanceof LossSpecError);
+  assert.ok(r.left instanceof DecodeError);
   return [...r.left.issues];
 }
 

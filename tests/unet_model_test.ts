@@ -8,10 +8,10 @@ import {
   parameterCount,
   unet,
   type UNetConfig,
-  UNetConfigError,
   UNetInputSizeError,
   UPSAMPLE_MODES,
 } from "../src/unet/mod.ts";
+import { DecodeError } from "../src/errors/mod.ts";
 import { noise, readout, trainableGradients, weightArrays } from "./unet_test_helpers.ts";
 
 await initBackend("cpu");
@@ -63,7 +63,7 @@ Deno.test("an input size the depth cannot divide raises UNetInputSizeError namin
 });
 
 Deno.test("unet() validates a config given in code like JSON", () => {
-  assert.throws(() => unet({ depth: 1.5 } as Partial<UNetConfig>), UNetConfigError);
+  assert.throws(() => unet({ depth: 1.5 } as Partial<UNetConfig>), DecodeError);
   assert.throws(() => unet({ upsample: "nearest" } as unknown as Partial<UNetConfig>), /upsample/);
 });
 

@@ -10,3 +10,4 @@
  * @module
  */
 export { PerceptualError } from "./perceptual_error.ts";
+export { DecodeError, type DecodeIssue } from "./decode_error.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { distance, gramMatrix, totalVariationOf } from "./kernels.ts";
 import type {
   Distance,
@@ -118,4 +118,10 @@ export function layerOf(term: Term<string>): string | undefined {
 /** Whether `term` compares with a target (every kind but total variation). */
 export function needsTarget(term: Term<string>): boolean {
   return ruleOf(term).compares !== undefined;
+}
+
+/** The default name of a term (`feature:block2_conv2`, `pixel`), before duplicates are told apart. */
+export function defaultTermName(term: Term<string>): string {
+  const layer = layerOf(term);
+  return layer === undefined ? term.kind : `${term.kind}:${layer}`;
 }

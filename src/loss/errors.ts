@@ -88,33 +88,3 @@ export class NonFiniteLossError extends PerceptualError {
     this.terms = terms;
   }
 }
-
-/** One problem found in a JSON loss spec: where it is and what to do. */
-export interface LossSpecIssue {
-  /** Where, e.g. `terms[2].layer`. */
-  readonly path: string;
-  /** What is wrong and how to fix it. */
-  readonly message: string;
-}
-
-/**
- * A JSON loss spec with problems; `issues` lists every one with its path.
- *
- * @example
- * ```ts
- * import { LossSpecError } from "./errors.ts";
- * const e = new LossSpecError([{ path: "terms[0].kind", message: "is missing" }]);
- * console.log(e.message); // invalid loss spec: terms[0].kind: is missing
- * ```
- */
-export class LossSpecError extends PerceptualError {
-  /** Every problem, in document order. */
-  readonly issues: readonly LossSpecIssue[];
-  /** Build the error from the list of issues. */
-  constructor(issues: readonly LossSpecIssue[]) {
-    super(
-      `invalid loss spec: ${issues.map((i) => `${i.path}: ${i.message}`).join("\n  ")}`,
-    );
-    this.issues = issues;
-  }
-}

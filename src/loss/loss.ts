@@ -5,12 +5,12 @@
  */
 import type { Monoid } from "fp-ts/lib/Monoid.js";
 import type { Semigroup } from "fp-ts/lib/Semigroup.js";
+import { defaultTermName, KINDS, layerOf } from "./_kinds.ts";
 import {
   baseOf,
   checkNormalisation,
   checkScale,
   checkWeight,
-  defaultTermName,
   type FeatureOptions,
   type StyleOptions,
   type Term,
@@ -54,9 +54,8 @@ export interface Loss<L extends string> {
 export function lossOf<L extends string>(terms: readonly Term<L>[]): Loss<L> {
   const layers: L[] = [];
   for (const t of terms) {
-    if ((t.kind === "feature" || t.kind === "style") && !layers.includes(t.layer)) {
-      layers.push(t.layer);
-    }
+    const layer = layerOf(t) as L | undefined;
+    if (layer !== undefined && !layers.includes(layer)) layers.push(layer);
   }
   return Object.freeze({ layers: Object.freeze(layers), terms: Object.freeze([...terms]) });
 }
@@ -85,8 +84,8 @@ export function feature<L extends string>(layer: L, options: FeatureOptions = {}
   return lossOf<L>([{
     kind: "feature",
     layer,
-    scale: checkScale(where, options.scale ?? 1),
-    ...baseOf(where, options, "l2"),
+    scale: checkScale(where, options.scale),
+    ...baseOf(where, options, KINDS.feature.defaultDistance),
   }]);
 }
 
@@ -107,9 +106,9 @@ export function style<L extends string>(layer: L, options: StyleOptions = {}): L
   return lossOf<L>([{
     kind: "style",
     layer,
-    normalisation: checkNormalisation(where, options.normalisation ?? "chw"),
-    scale: checkScale(where, options.scale ?? 1),
-    ...baseOf(where, options, "l2"),
+    normalisation: checkNormalisation(where, options.normalisation),
+    scale: checkScale(where, options.scale),
+    ...baseOf(where, options, KINDS.style.defaultDistance),
   }]);
 }
 
@@ -123,7 +122,10 @@ export function style<L extends string>(layer: L, options: StyleOptions = {}): L
  * ```
  */
 export function pixel(options: TermOptions = {}): Loss<never> {
-  return lossOf<never>([{ kind: "pixel", ...baseOf("pixel", options, "l1") }]);
+  return lossOf<never>([{
+    kind: "pixel",
+    ...baseOf("pixel", options, KINDS.pixel.defaultDistance),
+  }]);
 }
 
 /**
@@ -138,7 +140,7 @@ export function pixel(options: TermOptions = {}): Loss<never> {
  * ```
  */
 export function totalVariation(options: TermOptions = {}): Loss<never> {
-  return lossOf<never>([{ kind: "tv", ...baseOf("tv", options, "l1") }]);
+  return lossOf<never>([{ kind: "tv", ...baseOf("tv", options, KINDS.tv.defaultDistance) }]);
 }
 
 /** Curried form of {@linkcode weighted}, for `pipe`. */
@@ -287,9 +289,9 @@ export const LossMonoid: Monoid<Loss<AnyLayer>> = getLossMonoid<AnyLayer>();
  */
 export function termNames(loss: Loss<string>): string[] {
   const seen = new Map<string, number>();
-  const taken = new Set(loss.terms.map((t) => t.name ?? defaultTermName(t)));
+  const taken = new Set(loss.terms.map(termName));
   return loss.terms.map((t) => {
-    const base = t.name ?? defaultTermName(t);
+    const base = termName(t);
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     if (n === 1) return base;
@@ -300,4 +302,18 @@ export function termNames(loss: Loss<string>): string[] {
     taken.add(name);
     return name;
   });
+}
+
+/**
+ * The name a term carries in a `LossResult`: its own `name` or the default
+ * (`feature:<layer>`, `style:<layer>`, `pixel`, `tv`).
+ *
+ * @example
+ * ```ts
+ * import { pixel, termName } from "./loss.ts";
+ * console.log(termName(pixel().terms[0]!)); // "pixel"
+ * ```
+ */
+export function termName(term: Term<string>): string {
+  return term.name ?? defaultTermName(term);
 }

@@ -42,7 +42,6 @@ export {
   TERM_KINDS,
   type TermBase,
   type TermKind,
-  termName,
   type TermOptions,
   type TvTerm,
 } from "./term.ts";
@@ -60,6 +59,7 @@ export {
   pixel,
   plus,
   style,
+  termName,
   termNames,
   totalVariation,
   weighted,
@@ -91,6 +91,7 @@ export {
 } from "./presets.ts";
 export {
   decodeLossSpec,
+  decodeLossSpecOrThrow,
   encodeLossSpec,
   type EncodeOptions,
   type LossSpec,
@@ -103,7 +104,5 @@ export {
   InvalidTermOptionError,
   InvalidWeightError,
   LossInputError,
-  LossSpecError,
-  type LossSpecIssue,
   NonFiniteLossError,
 } from "./errors.ts";

@@ -18,9 +18,20 @@
  */
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
-import type { LossNetwork } from "../network/loss_network.ts";
-import { LossSpecError, type LossSpecIssue } from "./errors.ts";
-import { networkHasLayer } from "../network/loss_network.ts";
+import {
+  isObject,
+  oneOf,
+  OneOfType,
+  orThrow,
+  parseIfText,
+  pathOf,
+  show,
+  unknownKeys,
+} from "../_internal/decode.ts";
+import { DecodeError, type DecodeIssue } from "../errors/decode_error.ts";
+import { type LossNetwork, networkHasLayer } from "../network/loss_network.ts";
+import { nearestName as suggest } from "../text/did_you_mean.ts";
+import { type KindField, KINDS, layerOf, ruleOfKind } from "./_kinds.ts";
 import {
   type AnyLayer,
   concatLoss,
@@ -31,39 +42,30 @@ import {
   style,
   totalVariation,
 } from "./loss.ts";
-import { nearestName as suggest } from "../text/did_you_mean.ts";
 import {
   type Distance,
   DISTANCES,
   GRAM_NORMALISATIONS,
   type GramNormalisation,
+  NUMBER_RULES,
   type Reduction,
   REDUCTIONS,
   type Term,
+  TERM_DEFAULTS,
   TERM_KINDS,
   type TermKind,
 } from "./term.ts";
 import { NETWORK_NAMES, type NetworkName, vggCatalog } from "./vgg_catalog.ts";
 
-function keyof<K extends string>(keys: readonly K[], name: string): t.KeyofC<Record<K, null>> {
-  return t.keyof(Object.fromEntries(keys.map((k) => [k, null])) as Record<K, null>, name);
-}
-
-type KeyofOf<K extends string> = t.KeyofC<Record<K, null>>;
-
-const KindC: KeyofOf<TermKind> = keyof(TERM_KINDS, "kind");
-const DistanceC: KeyofOf<Distance> = keyof(DISTANCES, "distance");
-const NormalisationC: KeyofOf<GramNormalisation> = keyof(GRAM_NORMALISATIONS, "normalisation");
-const ReductionC: KeyofOf<Reduction> = keyof(REDUCTIONS, "reduction");
-const NetworkC: KeyofOf<NetworkName> = keyof(NETWORK_NAMES, "network");
+type OneOf<K extends string> = OneOfType<K>;
 
 /** The optional fields of a term and their codecs (a type alias: io-ts wants an index signature). */
 type TermFields = {
   layer: t.StringC;
-  distance: KeyofOf<Distance>;
+  distance: OneOf<Distance>;
   weight: t.NumberC;
-  normalisation: KeyofOf<GramNormalisation>;
-  reduction: KeyofOf<Reduction>;
+  normalisation: OneOf<GramNormalisation>;
+  reduction: OneOf<Reduction>;
   scale: t.NumberC;
   delta: t.NumberC;
   epsilon: t.NumberC;
@@ -72,10 +74,10 @@ type TermFields = {
 
 const TERM_FIELDS: TermFields = {
   layer: t.string,
-  distance: DistanceC,
+  distance: oneOf(DISTANCES),
   weight: t.number,
-  normalisation: NormalisationC,
-  reduction: ReductionC,
+  normalisation: oneOf(GRAM_NORMALISATIONS),
+  reduction: oneOf(REDUCTIONS),
   scale: t.number,
   delta: t.number,
   epsilon: t.number,
@@ -84,8 +86,8 @@ const TERM_FIELDS: TermFields = {
 
 /** The io-ts codec of one term of a JSON loss spec (structure only; see `decodeLossSpec`). */
 export const TermSpecCodec: t.IntersectionC<
-  [t.TypeC<{ kind: KeyofOf<TermKind> }>, t.PartialC<TermFields>]
-> = t.intersection([t.type({ kind: KindC }), t.partial(TERM_FIELDS)], "TermSpec");
+  [t.TypeC<{ kind: OneOf<TermKind> }>, t.PartialC<TermFields>]
+> = t.intersection([t.type({ kind: oneOf(TERM_KINDS) }), t.partial(TERM_FIELDS)], "TermSpec");
 
 /** One term of a JSON loss spec. */
 export type TermSpec = t.TypeOf<typeof TermSpecCodec>;
@@ -104,10 +106,10 @@ export type TermSpec = t.TypeOf<typeof TermSpecCodec>;
 export const LossSpecCodec: t.IntersectionC<
   [
     t.TypeC<{ terms: t.ArrayC<typeof TermSpecCodec> }>,
-    t.PartialC<{ network: KeyofOf<NetworkName> }>,
+    t.PartialC<{ network: OneOf<NetworkName> }>,
   ]
 > = t.intersection(
-  [t.type({ terms: t.array(TermSpecCodec) }), t.partial({ network: NetworkC })],
+  [t.type({ terms: t.array(TermSpecCodec) }), t.partial({ network: oneOf(NETWORK_NAMES) })],
   "LossSpec",
 );
 
@@ -129,42 +131,22 @@ function netCatalog<L extends string>(net: LossNetwork<L>): Catalog {
   };
 }
 
-function quoteAll(xs: readonly string[]): string {
+function quoteAll(xs: readonly (string | number)[]): string {
   return xs.map((x) => `"${x}"`).join(", ");
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return "missing";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  return typeof v === "string"
-    ? `the string ${JSON.stringify(v)}`
-    : `${typeof v} ${JSON.stringify(v)}`;
-}
-
-/** Path of an io-ts error context, skipping the members of intersections. */
-function pathOf(context: t.Context): string {
-  let path = "";
-  for (let i = 1; i < context.length; i++) {
-    const parent = context[i - 1]!.type;
-    const key = context[i]!.key;
-    if (parent instanceof t.IntersectionType) continue;
-    path += parent instanceof t.ArrayType ? `[${key}]` : path === "" ? key : `.${key}`;
-  }
-  return path === "" ? "(root)" : path;
-}
-
-function structuralIssue(e: t.ValidationError): LossSpecIssue {
+function structuralIssue(e: t.ValidationError): DecodeIssue {
   const path = pathOf(e.context);
   const type = e.context[e.context.length - 1]!.type;
   const v = e.value;
-  if (type instanceof t.KeyofType) {
-    const allowed = Object.keys(type.keys);
+  if (type instanceof OneOfType) {
+    const allowed: readonly string[] = type.values;
     if (typeof v === "string") {
       const s = suggest(v, allowed);
+      const what = path.replace(/^.*\./, "");
       return {
         path,
-        message: `"${v}" is not a valid ${type.name}; use one of ${quoteAll(allowed)}` +
+        message: `"${v}" is not a valid ${what}; use one of ${quoteAll(allowed)}` +
           (s === undefined ? "" : ` (did you mean "${s}"?)`),
       };
     }
@@ -182,33 +164,28 @@ function structuralIssue(e: t.ValidationError): LossSpecIssue {
   return { path, message: `is ${describe(v)}; it must be a ${type.name}` };
 }
 
-const ROOT_KEYS = ["terms", "network"];
-const TERM_KEYS = ["kind", ...Object.keys(TERM_FIELDS)];
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+function describe(v: unknown): string {
+  if (v === undefined) return "missing";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "string"
+    ? `the string ${show(v)}`
+    : v === null
+    ? "null"
+    : `${typeof v} ${show(v)}`;
 }
 
-function unknownKeys(
-  obj: Record<string, unknown>,
-  allowed: readonly string[],
-  at: string,
-): LossSpecIssue[] {
-  return Object.keys(obj).filter((k) => !allowed.includes(k)).map((k) => {
-    const s = suggest(k, allowed);
-    return {
-      path: at === "" ? k : `${at}.${k}`,
-      message: `unknown field` +
-        (s === undefined
-          ? `; remove it (fields: ${allowed.join(", ")})`
-          : `; did you mean "${s}"?`),
-    };
-  });
+const ROOT_KEYS = ["terms", "network"];
+const TERM_KEYS = ["kind", ...Object.keys(TERM_FIELDS)];
+const KIND_FIELDS: readonly KindField[] = ["layer", "scale", "normalisation"];
+
+/** Which kinds own `field`, as "feature and style". */
+function ownersOf(field: KindField): string {
+  return TERM_KINDS.filter((k) => KINDS[k].fields.includes(field)).join(" and ");
 }
 
 /** Value and cross-field checks io-ts' structure cannot express. */
-function semanticIssues(raw: unknown, catalog: Catalog): LossSpecIssue[] {
-  const issues: LossSpecIssue[] = [];
+function semanticIssues(raw: unknown, catalog: Catalog): DecodeIssue[] {
+  const issues: DecodeIssue[] = [];
   if (!isObject(raw)) return issues;
   issues.push(...unknownKeys(raw, ROOT_KEYS, ""));
   if (!Array.isArray(raw.terms)) return issues;
@@ -217,8 +194,10 @@ function semanticIssues(raw: unknown, catalog: Catalog): LossSpecIssue[] {
     if (!isObject(term)) return;
     issues.push(...unknownKeys(term, TERM_KEYS, at));
     const kind = term.kind;
-    const layered = kind === "feature" || kind === "style";
-    if (layered && term.layer === undefined) {
+    if (!(TERM_KINDS as readonly unknown[]).includes(kind)) return;
+    const rule = ruleOfKind(kind as TermKind);
+    const reads = rule.fields.includes("layer");
+    if (reads && term.layer === undefined) {
       issues.push({
         path: `${at}.layer`,
         message: `is missing; a ${kind} term needs the layer it reads, e.g. "${
@@ -226,7 +205,7 @@ function semanticIssues(raw: unknown, catalog: Catalog): LossSpecIssue[] {
         }"`,
       });
     }
-    if (layered && typeof term.layer === "string" && !catalog.has(term.layer)) {
+    if (reads && typeof term.layer === "string" && !catalog.has(term.layer)) {
       const s = suggest(term.layer, catalog.names);
       issues.push({
         path: `${at}.layer`,
@@ -236,41 +215,24 @@ function semanticIssues(raw: unknown, catalog: Catalog): LossSpecIssue[] {
             : `; did you mean "${s}"?`),
       });
     }
-    if ((kind === "pixel" || kind === "tv") && term.layer !== undefined) {
+    for (const field of KIND_FIELDS) {
+      if (term[field] === undefined || rule.fields.includes(field)) continue;
       issues.push({
-        path: `${at}.layer`,
-        message: `a ${kind} term reads no layer; remove "layer"`,
+        path: `${at}.${field}`,
+        message: field === "layer"
+          ? `a ${kind} term reads no layer; remove "layer"`
+          : `only ${ownersOf(field)} terms have a ${field}; remove it from this ${kind} term`,
       });
     }
-    const known = (TERM_KINDS as readonly unknown[]).includes(kind);
-    if (known && kind !== "style" && term.normalisation !== undefined) {
-      issues.push({
-        path: `${at}.normalisation`,
-        message: `only style terms have a Gram normalisation; remove it from this ${
-          String(kind)
-        } term`,
-      });
-    }
-    if (known && !layered && term.scale !== undefined) {
-      issues.push({
-        path: `${at}.scale`,
-        message: `only feature and style terms have a scale; remove it`,
-      });
-    }
-    const num = (field: string, ok: (x: number) => boolean, want: string) => {
+    for (const [field, r] of Object.entries(NUMBER_RULES)) {
       const v = term[field];
-      if (typeof v === "number" && !ok(v)) {
-        issues.push({ path: `${at}.${field}`, message: `${v} is not allowed; it must be ${want}` });
+      if (typeof v === "number" && !r.ok(v)) {
+        issues.push({
+          path: `${at}.${field}`,
+          message: `${v} is not allowed; it must be ${r.want}`,
+        });
       }
-    };
-    num(
-      "weight",
-      (w) => Number.isFinite(w) && w >= 0,
-      "a finite number >= 0 (0 switches the term off)",
-    );
-    num("scale", (w) => Number.isFinite(w) && w > 0, "a finite number > 0");
-    num("delta", (w) => Number.isFinite(w) && w > 0, "a finite number > 0");
-    num("epsilon", (w) => Number.isFinite(w) && w > 0, "a finite number > 0");
+    }
     if (typeof term.name === "string" && term.name.trim() === "") {
       issues.push({ path: `${at}.name`, message: "is empty; give a name or remove the field" });
     }
@@ -279,47 +241,39 @@ function semanticIssues(raw: unknown, catalog: Catalog): LossSpecIssue[] {
 }
 
 /** Root issues first, then by term index; stable within a term. */
-function inDocumentOrder(issues: readonly LossSpecIssue[]): LossSpecIssue[] {
+function inDocumentOrder(issues: readonly DecodeIssue[]): DecodeIssue[] {
   const index = (p: string) => Number(/^terms\[(\d+)\]/.exec(p)?.[1] ?? -1);
   return issues.map((x, i) => ({ x, i })).sort((a, b) =>
     index(a.x.path) - index(b.x.path) || a.i - b.i
   ).map(({ x }) => x);
 }
 
+/** The constructor of each kind, from a decoded spec's kind-specific fields and common options. */
+const CONSTRUCT: {
+  readonly [K in TermKind]: (spec: TermSpec, common: Record<string, unknown>) => Loss<string>;
+} = {
+  feature: (spec, common) => feature(spec.layer!, common),
+  style: (spec, common) => style(spec.layer!, common),
+  pixel: (_, common) => pixel(common),
+  tv: (_, common) => totalVariation(common),
+};
+
 function termOf(spec: TermSpec): Loss<string> {
-  const common = {
-    ...(spec.distance === undefined ? {} : { distance: spec.distance }),
-    ...(spec.weight === undefined ? {} : { weight: spec.weight }),
-    ...(spec.reduction === undefined ? {} : { reduction: spec.reduction }),
-    ...(spec.delta === undefined ? {} : { delta: spec.delta }),
-    ...(spec.epsilon === undefined ? {} : { epsilon: spec.epsilon }),
-    ...(spec.name === undefined ? {} : { name: spec.name }),
-  };
-  const scale = spec.scale === undefined ? {} : { scale: spec.scale };
-  switch (spec.kind) {
-    case "feature":
-      return feature(spec.layer!, { ...common, ...scale });
-    case "style":
-      return style(spec.layer!, {
-        ...common,
-        ...scale,
-        ...(spec.normalisation === undefined ? {} : { normalisation: spec.normalisation }),
-      });
-    case "pixel":
-      return pixel(common);
-    case "tv":
-      return totalVariation(common);
-  }
+  const { kind, layer: _layer, ...options } = spec;
+  const common = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  return CONSTRUCT[kind](spec, common);
 }
+
+const WHAT = "loss spec";
 
 /** Decode against the layers of `net`: the result is typed by the network's layers. */
 export function decodeLossSpec<L extends string>(
   json: unknown,
   net: LossNetwork<L>,
-): E.Either<LossSpecError, Loss<L>>;
+): E.Either<DecodeError, Loss<L>>;
 /**
  * Decode a JSON loss spec (an object, or a JSON string) into a `Loss`, or a
- * {@linkcode LossSpecError} listing EVERY problem with its path and a fix, e.g.
+ * {@linkcode DecodeError} listing EVERY problem with its path and a fix, e.g.
  * `terms[2].layer: "block9_conv1" is not a VGG-16 layer; did you mean "block5_conv1"?`. Layer
  * names are checked against `net` when given, else against the spec's `network` (default
  * `vgg16`), aliases such as `relu2_2` included. Makes no tensors.
@@ -332,28 +286,21 @@ export function decodeLossSpec<L extends string>(
  * if (E.isLeft(r)) console.log(r.left.issues.map((i) => i.path)); // ["terms[0].layer", "terms[1].kind"]
  * ```
  */
-export function decodeLossSpec(json: unknown): E.Either<LossSpecError, Loss<AnyLayer>>;
+export function decodeLossSpec(json: unknown): E.Either<DecodeError, Loss<AnyLayer>>;
 export function decodeLossSpec<L extends string>(
   json: unknown,
   net?: LossNetwork<L>,
-): E.Either<LossSpecError, Loss<AnyLayer>> {
-  let raw = json;
-  if (typeof json === "string") {
-    try {
-      raw = JSON.parse(json);
-    } catch (e) {
-      return E.left(
-        new LossSpecError([{ path: "(root)", message: `is not JSON: ${(e as Error).message}` }]),
-      );
-    }
-  }
+): E.Either<DecodeError, Loss<AnyLayer>> {
+  const parsed = parseIfText(json);
+  if (E.isLeft(parsed)) return E.left(new DecodeError(WHAT, [parsed.left]));
+  const raw = parsed.right;
   const network: NetworkName = isObject(raw) && typeof raw.network === "string" &&
       (NETWORK_NAMES as readonly string[]).includes(raw.network)
     ? raw.network as NetworkName
     : "vgg16";
   const catalog = net === undefined ? vggCatalog(network) : netCatalog(net);
   const decoded = LossSpecCodec.decode(raw);
-  const issues: LossSpecIssue[] = [];
+  const issues: DecodeIssue[] = [];
   const seen = new Set<string>();
   if (E.isLeft(decoded)) {
     for (const e of decoded.left) {
@@ -367,10 +314,10 @@ export function decodeLossSpec<L extends string>(
     seen.add(issue.path);
   }
   if (issues.length > 0 || E.isLeft(decoded)) {
-    return E.left(new LossSpecError(inDocumentOrder(issues)));
+    return E.left(new DecodeError(WHAT, inDocumentOrder(issues)));
   }
   let loss: Loss<string> = emptyLoss;
-  const problems: LossSpecIssue[] = [];
+  const problems: DecodeIssue[] = [];
   decoded.right.terms.forEach((spec, i) => {
     try {
       loss = concatLoss(loss, termOf(spec));
@@ -378,7 +325,7 @@ export function decodeLossSpec<L extends string>(
       problems.push({ path: `terms[${i}]`, message: (e as Error).message });
     }
   });
-  return problems.length > 0 ? E.left(new LossSpecError(problems)) : E.right(loss);
+  return problems.length > 0 ? E.left(new DecodeError(WHAT, problems)) : E.right(loss);
 }
 
 /** Options of {@linkcode encodeLossSpec}. */
@@ -388,17 +335,19 @@ export interface EncodeOptions {
 }
 
 function encodeTerm(term: Term<string>): TermSpec {
+  const fields = ruleOfKind(term.kind).fields;
+  const own = term as unknown as Record<KindField, unknown>;
+  const d = TERM_DEFAULTS;
   const out: Record<string, unknown> = { kind: term.kind };
-  if (term.kind === "feature" || term.kind === "style") out.layer = term.layer;
+  const layer = layerOf(term);
+  if (layer !== undefined) out.layer = layer;
   out.distance = term.distance;
   out.weight = term.weight;
-  if (term.kind === "style") out.normalisation = term.normalisation;
-  if (term.reduction !== "mean") out.reduction = term.reduction;
-  if ((term.kind === "feature" || term.kind === "style") && term.scale !== 1) {
-    out.scale = term.scale;
-  }
-  if (term.delta !== 1) out.delta = term.delta;
-  if (term.epsilon !== 1e-3) out.epsilon = term.epsilon;
+  if (fields.includes("normalisation")) out.normalisation = own.normalisation;
+  if (term.reduction !== d.reduction) out.reduction = term.reduction;
+  if (fields.includes("scale") && own.scale !== d.scale) out.scale = own.scale;
+  if (term.delta !== d.delta) out.delta = term.delta;
+  if (term.epsilon !== d.epsilon) out.epsilon = term.epsilon;
   if (term.name !== undefined) out.name = term.name;
   return out as TermSpec;
 }
@@ -417,4 +366,28 @@ function encodeTerm(term: Term<string>): TermSpec {
 export function encodeLossSpec(loss: Loss<string>, options: EncodeOptions = {}): LossSpec {
   const spec: LossSpec = { terms: loss.terms.map(encodeTerm) };
   return options.network === undefined ? spec : { ...spec, network: options.network };
+}
+
+/** {@linkcode decodeLossSpec} against the layers of `net`, throwing its `DecodeError`. */
+export function decodeLossSpecOrThrow<L extends string>(
+  json: unknown,
+  net: LossNetwork<L>,
+): Loss<L>;
+/**
+ * {@linkcode decodeLossSpec}, throwing the `DecodeError` (every problem with its path) instead of
+ * returning it.
+ *
+ * @example
+ * ```ts
+ * import { decodeLossSpecOrThrow } from "./spec.ts";
+ * const loss = decodeLossSpecOrThrow('{ "terms": [{ "kind": "feature", "layer": "relu2_2" }] }');
+ * console.log(loss.layers); // ["relu2_2"]
+ * ```
+ */
+export function decodeLossSpecOrThrow(json: unknown): Loss<AnyLayer>;
+export function decodeLossSpecOrThrow<L extends string>(
+  json: unknown,
+  net?: LossNetwork<L>,
+): Loss<AnyLayer> {
+  return orThrow(net === undefined ? decodeLossSpec(json) : decodeLossSpec(json, net));
 }

@@ -125,41 +125,54 @@ export interface StyleOptions extends FeatureOptions {
   readonly normalisation?: GramNormalisation;
 }
 
-/** The default name of a term, before duplicates are told apart. */
-export function defaultTermName(term: Term<string>): string {
-  switch (term.kind) {
-    case "feature":
-    case "style":
-      return `${term.kind}:${term.layer}`;
-    case "pixel":
-    case "tv":
-      return term.kind;
-  }
+/** The defaults every constructor (and so every decoded spec) uses for absent options. */
+export const TERM_DEFAULTS: {
+  readonly weight: 1;
+  readonly reduction: "mean";
+  readonly delta: 1;
+  readonly epsilon: 1e-3;
+  readonly scale: 1;
+  readonly normalisation: "chw";
+} = { weight: 1, reduction: "mean", delta: 1, epsilon: 1e-3, scale: 1, normalisation: "chw" };
+
+/** A numeric option's rule: the test and how messages state it. */
+export interface NumberRule {
+  /** Whether `v` is allowed. */
+  readonly ok: (v: number) => boolean;
+  /** What is allowed, read after "it must be". */
+  readonly want: string;
 }
 
-/**
- * The name a term carries in a {@linkcode LossResult}: its own `name` or the default.
- *
- * @example
- * ```ts
- * import { termName } from "./term.ts";
- * const t = { kind: "pixel", weight: 1, distance: "l1", reduction: "mean", delta: 1, epsilon: 1e-3 } as const;
- * console.log(termName(t)); // "pixel"
- * ```
- */
-export function termName(term: Term<string>): string {
-  return term.name ?? defaultTermName(term);
-}
+const positiveRule: NumberRule = {
+  ok: (v) => Number.isFinite(v) && v > 0,
+  want: "a finite number > 0",
+};
+
+/** The rules of the numeric options, shared by the constructors and the spec decoder. */
+export const NUMBER_RULES: {
+  readonly weight: NumberRule;
+  readonly scale: NumberRule;
+  readonly delta: NumberRule;
+  readonly epsilon: NumberRule;
+} = {
+  weight: {
+    ok: (v) => Number.isFinite(v) && v >= 0,
+    want: "a finite number >= 0 (0 switches the term off)",
+  },
+  scale: positiveRule,
+  delta: positiveRule,
+  epsilon: positiveRule,
+};
 
 /** Throws {@linkcode InvalidWeightError} unless `w` is finite and ≥ 0. */
 export function checkWeight(where: string, w: number): number {
-  if (typeof w !== "number" || !Number.isFinite(w) || w < 0) throw new InvalidWeightError(where, w);
+  if (typeof w !== "number" || !NUMBER_RULES.weight.ok(w)) throw new InvalidWeightError(where, w);
   return w;
 }
 
-function positive(where: string, option: string, v: number): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
-    throw new InvalidTermOptionError(where, option, v, "a finite number > 0");
+function positive(where: string, option: "scale" | "delta" | "epsilon", v: number): number {
+  if (typeof v !== "number" || !NUMBER_RULES[option].ok(v)) {
+    throw new InvalidTermOptionError(where, option, v, NUMBER_RULES[option].want);
   }
   return v;
 }
@@ -181,22 +194,26 @@ export function baseOf(where: string, o: TermOptions, defaultDistance: Distance)
   if (o.name !== undefined && (typeof o.name !== "string" || o.name.trim() === "")) {
     throw new InvalidTermOptionError(where, "name", o.name, "a non-empty string");
   }
+  const d = TERM_DEFAULTS;
   const base: TermBase = {
-    weight: checkWeight(where, o.weight ?? 1),
+    weight: checkWeight(where, o.weight ?? d.weight),
     distance: oneOf(where, "distance", o.distance ?? defaultDistance, DISTANCES),
-    reduction: oneOf(where, "reduction", o.reduction ?? "mean", REDUCTIONS),
-    delta: positive(where, "delta", o.delta ?? 1),
-    epsilon: positive(where, "epsilon", o.epsilon ?? 1e-3),
+    reduction: oneOf(where, "reduction", o.reduction ?? d.reduction, REDUCTIONS),
+    delta: positive(where, "delta", o.delta ?? d.delta),
+    epsilon: positive(where, "epsilon", o.epsilon ?? d.epsilon),
   };
   return o.name === undefined ? base : { ...base, name: o.name };
 }
 
-/** Validates a feature scale (a divisor of activations). */
-export function checkScale(where: string, scale: number): number {
-  return positive(where, "scale", scale);
+/** Validates a feature scale (a divisor of activations); absent means the default. */
+export function checkScale(where: string, scale: number | undefined): number {
+  return positive(where, "scale", scale ?? TERM_DEFAULTS.scale);
 }
 
-/** Validates a Gram normalisation. */
-export function checkNormalisation(where: string, n: GramNormalisation): GramNormalisation {
-  return oneOf(where, "normalisation", n, GRAM_NORMALISATIONS);
+/** Validates a Gram normalisation; absent means the default. */
+export function checkNormalisation(
+  where: string,
+  n: GramNormalisation | undefined,
+): GramNormalisation {
+  return oneOf(where, "normalisation", n ?? TERM_DEFAULTS.normalisation, GRAM_NORMALISATIONS);
 }

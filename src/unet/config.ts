@@ -4,10 +4,19 @@
  *
  * @module
  */
+import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
-import { isLeft } from "fp-ts/lib/Either.js";
-import { nearestName } from "../text/did_you_mean.ts";
-import { type ConfigProblem, UNetConfigError } from "./errors.ts";
+import {
+  isObject,
+  oneOf,
+  orThrow,
+  parseIfText,
+  pathOf,
+  refined,
+  show,
+  unknownKeys,
+} from "../_internal/decode.ts";
+import { DecodeError, type DecodeIssue } from "../errors/decode_error.ts";
 
 /** How the decoder (and the super-resolution tail) doubles the spatial size. */
 export type UpsampleMode = "pixelShuffle" | "transpose" | "bilinear";
@@ -102,35 +111,6 @@ export const defaultUNetConfig: UNetConfig = {
   name: "unet",
 };
 
-function show(u: unknown): string {
-  if (u === undefined) return "undefined";
-  if (typeof u === "number" && !Number.isFinite(u)) return String(u);
-  try {
-    const s = JSON.stringify(u);
-    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-  } catch {
-    return String(u);
-  }
-}
-
-/** A codec for values that pass `test`; `name` reads after "is not", e.g. "a positive integer". */
-function refined<A>(name: string, test: (u: unknown) => boolean): t.Type<A, A, unknown> {
-  const is = (u: unknown): u is A => test(u);
-  return new t.Type<A, A, unknown>(
-    name,
-    is,
-    (u, c) => is(u) ? t.success(u) : t.failure(u, c),
-    t.identity,
-  );
-}
-
-function oneOf<A extends string | number>(values: readonly A[]): t.Type<A, A, unknown> {
-  return refined<A>(
-    `one of ${values.join(" | ")}`,
-    (u) => (values as readonly unknown[]).includes(u),
-  );
-}
-
 const isInt = (u: unknown): u is number => typeof u === "number" && Number.isInteger(u);
 
 const PositiveInt = refined<number>("a positive integer", (u) => isInt(u) && u > 0);
@@ -190,20 +170,9 @@ export const UNetConfigCodec: t.Type<UNetConfig, UNetConfig, unknown> = t.type(
 
 const PartialCodec = t.partial(fields, "Partial<UNetConfig>");
 
-function pathOf(context: t.Context): string {
-  const keys = context.slice(1).map((c) => c.key);
-  if (keys.length === 0) return "(root)";
-  return keys.map((k, i) => /^\d+$/.test(k) ? `[${k}]` : (i === 0 ? k : `.${k}`)).join("");
-}
-
-function suggest(key: string): string {
-  const best = nearestName(key, FIELD_NAMES, 3);
-  return best !== undefined ? ` (did you mean ${best}?)` : ` (fields: ${FIELD_NAMES.join(", ")})`;
-}
-
 /** Checks between fields, on a config whose fields are each valid. */
-function crossFieldProblems(c: UNetConfig): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+function crossFieldProblems(c: UNetConfig): DecodeIssue[] {
+  const problems: DecodeIssue[] = [];
   if (c.residual && c.inChannels !== c.outChannels && c.inChannels !== 1) {
     problems.push({
       path: "residual",
@@ -214,31 +183,37 @@ function crossFieldProblems(c: UNetConfig): ConfigProblem[] {
   return problems;
 }
 
+const WHAT = "U-Net config";
+
 /**
- * Decode JSON (or any value) into a complete {@linkcode UNetConfig}: absent fields take
- * {@linkcode defaultUNetConfig}'s values; unknown fields, wrong types and values out of range
- * are all reported together.
- *
- * @throws {UNetConfigError} listing every problem with its path, e.g.
- *   `upsample: "nearest" is not one of pixelShuffle | transpose | bilinear`.
+ * Decode JSON (an object, or JSON text) into a complete {@linkcode UNetConfig}: absent fields
+ * take {@linkcode defaultUNetConfig}'s values; unknown fields, wrong types and values out of
+ * range are all reported together, as a `DecodeError` listing every problem with its path, e.g.
+ * `upsample: "nearest" is not one of pixelShuffle | transpose | bilinear`.
  *
  * @example
  * ```ts
+ * import * as E from "fp-ts/lib/Either.js";
  * import { decodeUNetConfig } from "./config.ts";
- * const config = decodeUNetConfig({ depth: 2, baseFilters: 16, scale: 2 });
- * console.log(config.upsample); // "pixelShuffle"
+ * const r = decodeUNetConfig({ depth: 2, baseFilters: 16, scale: 2 });
+ * if (E.isRight(r)) console.log(r.right.upsample); // "pixelShuffle"
  * ```
  */
-export function decodeUNetConfig(json: unknown): UNetConfig {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new UNetConfigError([{
-      path: "(root)",
-      message: `${show(json)} is not an object of U-Net fields (${FIELD_NAMES.join(", ")})`,
-    }]);
+export function decodeUNetConfig(json: unknown): E.Either<DecodeError, UNetConfig> {
+  const parsed = parseIfText(json);
+  if (E.isLeft(parsed)) return E.left(new DecodeError(WHAT, [parsed.left]));
+  const raw = parsed.right;
+  if (!isObject(raw)) {
+    return E.left(
+      new DecodeError(WHAT, [{
+        path: "(root)",
+        message: `${show(raw)} is not an object of U-Net fields (${FIELD_NAMES.join(", ")})`,
+      }]),
+    );
   }
-  const problems: ConfigProblem[] = [];
-  const result = PartialCodec.decode(json);
-  if (isLeft(result)) {
+  const problems: DecodeIssue[] = [];
+  const result = PartialCodec.decode(raw);
+  if (E.isLeft(result)) {
     for (const e of result.left) {
       const last = e.context[e.context.length - 1]!;
       problems.push({
@@ -247,19 +222,27 @@ export function decodeUNetConfig(json: unknown): UNetConfig {
       });
     }
   }
-  for (const key of Object.keys(json)) {
-    if (!(FIELD_NAMES as string[]).includes(key)) {
-      problems.push({ path: key, message: `unknown field${suggest(key)}` });
-    }
-  }
-  if (problems.length > 0) throw new UNetConfigError(problems);
+  problems.push(...unknownKeys(raw, FIELD_NAMES, ""));
+  if (problems.length > 0) return E.left(new DecodeError(WHAT, problems));
   const given = Object.fromEntries(
-    Object.entries(json).filter(([, v]) => v !== undefined).map((
+    Object.entries(raw).filter(([, v]) => v !== undefined).map((
       [k, v],
     ) => [k, Array.isArray(v) ? [...v] : v]),
   ) as Partial<UNetConfig>;
   const config: UNetConfig = { ...defaultUNetConfig, ...given };
   const cross = crossFieldProblems(config);
-  if (cross.length > 0) throw new UNetConfigError(cross);
-  return config;
+  return cross.length > 0 ? E.left(new DecodeError(WHAT, cross)) : E.right(config);
+}
+
+/**
+ * {@linkcode decodeUNetConfig}, returning the config or throwing its `DecodeError`.
+ *
+ * @example
+ * ```ts
+ * import { decodeUNetConfigOrThrow } from "./config.ts";
+ * console.log(decodeUNetConfigOrThrow({ depth: 2 }).baseFilters); // 32
+ * ```
+ */
+export function decodeUNetConfigOrThrow(json: unknown): UNetConfig {
+  return orThrow(decodeUNetConfig(json));
 }

@@ -5,37 +5,6 @@
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
 
-/** One problem found in a U-Net configuration: where it is, and what is wrong there. */
-export interface ConfigProblem {
-  /** The path of the bad field, e.g. `upsample` or `outputRange` (`(root)` for the whole value). */
-  readonly path: string;
-  /** What is wrong and what would be accepted. */
-  readonly message: string;
-}
-
-/**
- * Thrown by `decodeUNetConfig` (and `unet`) when a configuration is invalid; lists every problem.
- *
- * @example
- * ```ts
- * import { UNetConfigError } from "./errors.ts";
- * const e = new UNetConfigError([{ path: "depth", message: "2.5 is not an integer from 0 to 6" }]);
- * console.log(e.message); // invalid U-Net config: ... depth: 2.5 is not an integer from 0 to 6
- * ```
- */
-export class UNetConfigError extends PerceptualError {
-  /** Every problem found, in field order. */
-  readonly problems: readonly ConfigProblem[];
-  /** Build the error from the problems found. */
-  constructor(problems: readonly ConfigProblem[]) {
-    super(
-      `invalid U-Net config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  ${p.path}: ${p.message}`).join("\n"),
-    );
-    this.problems = problems;
-  }
-}
-
 /**
  * Thrown when an input's height or width is not a multiple of what the U-Net's depth needs.
  *

@@ -8,9 +8,9 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { decodeUNetConfig, parameterCount, unet } from "./mod.ts";
+ * import { decodeUNetConfigOrThrow, parameterCount, unet } from "./mod.ts";
  * await initBackend("cpu");
- * const model = unet(decodeUNetConfig({ depth: 2, baseFilters: 8, scale: 2, outputRange: [0, 1] }));
+ * const model = unet(decodeUNetConfigOrThrow({ depth: 2, baseFilters: 8, scale: 2, outputRange: [0, 1] }));
  * console.log(parameterCount(model, "trainable"));
  * const y = model.predict(tf.zeros([1, 16, 16, 3])) as tf.Tensor;
  * console.log(y.shape); // [1, 32, 32, 3]

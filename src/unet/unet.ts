@@ -12,7 +12,7 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { decodeUNetConfig, type UNetConfig } from "./config.ts";
+import { decodeUNetConfigOrThrow, type UNetConfig } from "./config.ts";
 import { ICNR } from "./icnr.ts";
 import { MaxPool2x2 } from "./max_pool.ts";
 import { OutputMap } from "./output_map.ts";
@@ -149,7 +149,7 @@ function tailFactors(scale: number): number[] {
  *
  * @param config a full config or any part of one (the rest from `defaultUNetConfig`); it is
  *   validated like JSON.
- * @throws {UNetConfigError} for an invalid config, naming each bad field.
+ * @throws {DecodeError} for an invalid config, naming each bad field.
  *
  * @example
  * ```ts
@@ -165,7 +165,7 @@ function tailFactors(scale: number): number[] {
  * ```
  */
 export function unet(config: Partial<UNetConfig> = {}): tfl.LayersModel {
-  const c = decodeUNetConfig(config);
+  const c = decodeUNetConfigOrThrow(config);
   registerLayers();
   const b = new Builder(c);
   const input = tfl.input({ shape: [null, null, c.inChannels], name: "input" });

@@ -1,0 +1,41 @@
+/**
+ * The one error of every decoder (loss specs, U-Net configs): all problems, each with its path.
+ *
+ * @module
+ */
+import { PerceptualError } from "./perceptual_error.ts";
+
+/** One problem found while decoding: where it is, and what is wrong there (with the fix). */
+export interface DecodeIssue {
+  /** The path of the bad value, e.g. `terms[2].layer` or `upsample`; `(root)` for the whole. */
+  readonly path: string;
+  /** What is wrong and what would be accepted. */
+  readonly message: string;
+}
+
+/**
+ * A value that does not decode; `issues` lists every problem in document order. Decoders return
+ * it as the `Left` of an `Either`; their `…OrThrow` variants throw it.
+ *
+ * @example
+ * ```ts
+ * import { DecodeError } from "./decode_error.ts";
+ * const e = new DecodeError("loss spec", [{ path: "terms[0].kind", message: "is missing" }]);
+ * console.log(e.message); // invalid loss spec (1 problem):\n  terms[0].kind: is missing
+ * ```
+ */
+export class DecodeError extends PerceptualError {
+  /** What was decoded, e.g. `loss spec`. */
+  readonly what: string;
+  /** Every problem, in document order. */
+  readonly issues: readonly DecodeIssue[];
+  /** Build the error from what was decoded and every problem found. */
+  constructor(what: string, issues: readonly DecodeIssue[]) {
+    super(
+      `invalid ${what} (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
+        issues.map((i) => `  ${i.path}: ${i.message}`).join("\n"),
+    );
+    this.what = what;
+    this.issues = issues;
+  }
+}
