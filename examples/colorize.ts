@@ -40,20 +40,18 @@ import {
 } from "../src/loss/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
-import { unet, type UNetConfig } from "../src/unet/mod.ts";
+import { unet } from "../src/unet/mod.ts";
 import {
+  command,
   flag,
   type FlagValues,
-  helpText,
   List,
   NonNegativeNumber,
-  parseFlags,
-  runMain,
   UsageError,
 } from "./common/cli.ts";
 import { helpFlag, sharedFlags } from "./common/flags.ts";
 import { centreCrop, sideBySide } from "./common/images.ts";
-import { openSession, stepsDone, train } from "./common/session.ts";
+import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { heldOutCrops, loadSplitImages } from "./common/split_images.ts";
 
 const FLAGS = {
@@ -84,33 +82,21 @@ const FLAGS = {
   ...helpFlag,
 };
 
-/** The help text `--help` prints. */
-export const HELP: string = helpText(
-  "deno run -A examples/colorize.ts [flags]",
-  "Trains a 1→3-channel U-Net to colourise grayscale photos with a VGG feature loss + L1 pixel loss.",
-  FLAGS,
-);
-
 /** The validated command line. */
 export type ColorizeOptions = FlagValues<typeof FLAGS>;
 
-/**
- * Parse and validate the command line. Returns `"help"` for `--help`.
- *
- * @throws {UsageError} naming the bad flag and what it needs.
- */
-export function parseOptions(args: readonly string[]): ColorizeOptions | "help" {
-  return parseFlags(args, FLAGS);
-}
-
-/**
- * The example's entry point, callable from tests: parses `args`, trains, writes the run
- * directory, prints the final table. Returns the exit status (0 done, 1 failed, 2 bad usage)
- * and prints one-line errors instead of throwing.
- */
-export function main(args: string[]): Promise<number> {
-  return runMain("colorize", HELP, () => parseOptions(args), run);
-}
+const cli = command(
+  "colorize",
+  "Trains a 1→3-channel U-Net to colourise grayscale photos with a VGG feature loss + L1 pixel loss.",
+  FLAGS,
+  run,
+);
+/** The help text `--help` prints. */
+export const HELP: string = cli.help;
+/** Parse and validate the command line; `"help"` for `--help`; throws `UsageError` naming bad flags. */
+export const parseOptions: (args: readonly string[]) => ColorizeOptions | "help" = cli.parse;
+/** The entry point, callable from tests: the exit status (0 done, 1 failed, 2 bad usage). */
+export const main: (args: string[]) => Promise<number> = cli.main;
 
 /** Whether an RGB image has colour at all (a grey photo teaches a colouriser nothing). */
 function hasColour(p: Pixels): boolean {
@@ -135,7 +121,7 @@ async function run(o: ColorizeOptions): Promise<void> {
   const layers = o.layers.length > 0
     ? o.layers
     : ["block2_conv2", o.net === "vgg16" ? "block3_conv3" : "block3_conv4"];
-  using session = await openSession("colorize", "colorize", o, layers);
+  using session = await openSession("colorize", o, layers);
   const { net, runDir } = session;
 
   const heldTarget = stackPixels(heldOutCrops(images, o.samples, o.crop));
@@ -143,22 +129,8 @@ async function run(o: ColorizeOptions): Promise<void> {
   // Calibrated on the centre of each training part: every layer's activations get mean |a| = 1,
   // so the weights mean the same with ImageNet or random VGG weights.
   const calibration = stackPixels(images.map((i) => centreCrop(i.train, 1, o.crop, o.crop)));
-  const unetConfig: Partial<UNetConfig> = {
-    inChannels: 1,
-    outChannels: 3,
-    depth: o.depth,
-    baseFilters: o.filters,
-    // Batch norm's running statistics lag behind in a run of a few hundred steps (inference
-    // uses them), and it doubles the U-Net's training time on wasm.
-    norm: "none",
-    // pixelShuffle: 4-5x faster to train on wasm than "bilinear" (measured at 4x64x64, depth 3).
-    upsample: "pixelShuffle",
-    outputRange: [0, 1],
-    residual: true,
-    seed: o.seed,
-    name: "colorize",
-  };
-  const model = unet(unetConfig);
+  const unetOptions = unetConfig(o, { inChannels: 1, name: "colorize" });
+  const model = unet(unetOptions);
   try {
     const features = concatAll(LossMonoid)(
       layers.map((l) => feature(l, { distance: "l1", weight: o["feature-weight"] })),
@@ -182,7 +154,7 @@ async function run(o: ColorizeOptions): Promise<void> {
       steps: o.steps,
       config: session.config({
         loss: encodeLossSpec(loss),
-        unet: unetConfig,
+        unet: unetOptions,
         data: images.map((i) => i.path),
       }),
       validation: { data: () => [{ input: tf.clone(heldInput), target: tf.clone(heldTarget) }] },

@@ -26,13 +26,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type * as tfl from "@tensorflow/tfjs-layers";
 import {
-  bicubicResizePixels,
   imageFolder,
   imagePairs,
   type Pixels,
-  readPixels,
+  pixelsToTensor,
   saveImage,
   stackPixels,
 } from "../src/data/mod.ts";
@@ -45,64 +43,48 @@ import {
   precomputeTarget,
 } from "../src/loss/mod.ts";
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
-import { unet, type UNetConfig } from "../src/unet/mod.ts";
+import { unet } from "../src/unet/mod.ts";
 import {
+  command,
   flag,
   type FlagValues,
-  helpText,
   List,
   NonNegativeNumber,
-  numberFrom,
-  parseFlags,
-  runMain,
+  PositiveInt,
   text,
   toggle,
   UsageError,
 } from "./common/cli.ts";
 import { helpFlag, sharedFlags } from "./common/flags.ts";
-import { centreCrop, sideBySide } from "./common/images.ts";
-import { openSession, type Session, stepsDone, train } from "./common/session.ts";
+import { centreCrop, readResized, resizeShorterSide, sideBySide } from "./common/images.ts";
+import { predictImage } from "./common/predict_image.ts";
+import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
 
 /** The default style image: a shipped CC0 photo (coffee cup, latte art, wooden table). */
 export const DEFAULT_STYLE = "examples/data/skimage_coffee.png";
 /** The default content image of `--optimize`. */
 export const DEFAULT_CONTENT = "examples/data/skimage_chelsea.png";
 
-/** A number flag left empty for the mode's default (then NaN). */
-const orMode = (name: string, ok: (n: number) => boolean) =>
-  numberFrom(name, (n) => Number.isNaN(n) || ok(n));
-
 const FLAGS = {
   ...sharedFlags({
     prefix: "style",
     data: "content photos to train on (the style image is left out)",
-    steps: "",
-    lr: "",
+    steps: ["", "steps [200; --optimize: 100]"],
+    lr: ["", "peak learning rate [2e-3; --optimize: 0.02 (Adam on pixels in [0,1])]"],
     crop: "training crop size (a multiple of 2^depth, <= --size)",
     depth: "3",
     filters: "16",
     samples: ["4", "sample crops per sample image"],
     sampleEvery: ["50", "write samples (and a checkpoint) every N steps"],
   }),
-  steps: flag(
-    orMode("a positive integer", (n) => Number.isInteger(n) && n > 0),
-    "",
-    "N",
-    "steps [200; --optimize: 100]",
-  ),
-  lr: flag(
-    orMode("a number > 0", (n) => Number.isFinite(n) && n > 0),
-    "",
-    "X",
-    "peak learning rate [2e-3; --optimize: 0.02 (Adam on pixels in [0,1])]",
-  ),
+  resume: toggle("continue the run in --out from its latest checkpoint (not with --optimize)"),
   style: text(DEFAULT_STYLE, "PATH", "the style image"),
   optimize: toggle(
     "optimise the pixels of --content directly (Gatys) instead of training a network",
   ),
   content: text(DEFAULT_CONTENT, "PATH", "with --optimize: the image to stylise"),
   size: flag(
-    numberFrom("a positive integer", (n) => Number.isInteger(n) && n > 0),
+    PositiveInt,
     "128",
     "N",
     "content and style images are resized so their shorter side is N",
@@ -135,52 +117,23 @@ const FLAGS = {
   ...helpFlag,
 };
 
-/** The help text `--help` prints. */
-export const HELP: string = helpText(
-  "deno run -A examples/style_transfer.ts [flags]",
+/** The validated command line (`steps` and `lr` are NaN when left to the mode's default). */
+export type StyleTransferOptions = FlagValues<typeof FLAGS>;
+
+const cli = command(
+  "style_transfer",
   "Fast style transfer (Johnson et al. 2016): trains a U-Net to paint photos in the style of one\n" +
     "image, with a VGG content loss, Gram-matrix style losses and total variation. --optimize\n" +
     "optimises one image's pixels instead (Gatys et al.).",
   FLAGS,
+  run,
 );
-
-/** The validated command line (`steps` and `lr` are NaN when left to the mode's default). */
-export type StyleTransferOptions = FlagValues<typeof FLAGS>;
-
-/**
- * Parse and validate the command line. Returns `"help"` for `--help`.
- *
- * @throws {UsageError} naming the bad flag and what it needs.
- */
-export function parseOptions(args: readonly string[]): StyleTransferOptions | "help" {
-  return parseFlags(args, FLAGS);
-}
-
-/**
- * The example's entry point, callable from tests: parses `args`, trains (or optimises), writes
- * the run directory. Returns the exit status (0 done, 1 failed, 2 bad usage) and prints one-line
- * errors instead of throwing.
- */
-export function main(args: string[]): Promise<number> {
-  return runMain("style_transfer", HELP, () => parseOptions(args), run);
-}
-
-/** `path` as RGB, resized (bicubic, antialiased) so its shorter side is `side`. */
-async function readImage(path: string, flagName: string, side: number): Promise<Pixels> {
-  try {
-    await Deno.stat(path);
-  } catch {
-    throw new UsageError(`${flagName} ${path}: no such file`);
-  }
-  return resizeShorterSide(await readPixels(path, { channels: 3 }), side);
-}
-
-function resizeShorterSide(p: Pixels, side: number): Pixels {
-  const s = side / Math.min(p.height, p.width);
-  const h = Math.max(1, Math.round(p.height * s));
-  const w = Math.max(1, Math.round(p.width * s));
-  return h === p.height && w === p.width ? p : bicubicResizePixels(p, h, w);
-}
+/** The help text `--help` prints. */
+export const HELP: string = cli.help;
+/** Parse and validate the command line; `"help"` for `--help`; throws `UsageError` naming bad flags. */
+export const parseOptions: (args: readonly string[]) => StyleTransferOptions | "help" = cli.parse;
+/** The entry point, callable from tests: the exit status (0 done, 1 failed, 2 bad usage). */
+export const main: (args: string[]) => Promise<number> = cli.main;
 
 async function run(o: StyleTransferOptions): Promise<void> {
   if (o.resume && o.optimize) {
@@ -194,7 +147,7 @@ async function run(o: StyleTransferOptions): Promise<void> {
       `--crop ${o.crop} is larger than --size ${o.size}; lower --crop or raise --size`,
     );
   }
-  const styleImage = await readImage(o.style, "--style", o.size);
+  const styleImage = await readResized(o.style, "--style", o.size);
   // Johnson's layers; for VGG-19 the last conv of the same blocks.
   const vgg16 = o.net === "vgg16";
   const contentLayer = o["content-layer"] || (vgg16 ? "block3_conv3" : "block3_conv4");
@@ -203,7 +156,7 @@ async function run(o: StyleTransferOptions): Promise<void> {
     "block2_conv2",
     ...(vgg16 ? ["block3_conv3", "block4_conv3"] : ["block3_conv4", "block4_conv4"]),
   ];
-  using session = await openSession("style_transfer", "style", o, [contentLayer, ...styleLayers]);
+  using session = await openSession("style_transfer", o, [contentLayer, ...styleLayers], "style");
   const loss = johnson2016StyleTransfer(session.net, {
     contentLayer,
     styleLayers,
@@ -229,6 +182,7 @@ async function run(o: StyleTransferOptions): Promise<void> {
   }
 }
 
+/** What both modes share. */
 interface Plan {
   readonly session: Session;
   readonly lossFn: LossFn;
@@ -244,31 +198,17 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
   if (files.length === 0) {
     throw new UsageError(`--data ${o.data}: no content photos besides the style image`);
   }
-  const contents = await Promise.all(files.map((f) => readImage(f, "--data", o.size)));
+  const contents = await Promise.all(files.map((f) => readResized(f, "--data", o.size)));
   const steps = Number.isNaN(o.steps) ? 200 : o.steps;
   const lr = Number.isNaN(o.lr) ? 2e-3 : o.lr;
-  const unetConfig: Partial<UNetConfig> = {
-    inChannels: 3,
-    outChannels: 3,
-    depth: o.depth,
-    baseFilters: o.filters,
-    // Batch norm's running statistics lag behind in a run of a few hundred steps (inference
-    // uses them), and it doubles the U-Net's training time on wasm.
-    norm: "none",
-    // pixelShuffle: 4-5x faster to train on wasm than "bilinear" (measured at 4x64x64, depth 3).
-    upsample: "pixelShuffle",
-    outputRange: [0, 1],
-    residual: true,
-    seed: o.seed,
-    name: "style_transfer",
-  };
+  const unet_ = unetConfig(o, { name: "style_transfer" });
   // Fixed sample crops (the centre of each photo) and the centre of the style image beside them.
   const crops = Array.from({ length: o.samples }, (_, i) => contents[i % contents.length]!);
   const sampleInput = stackPixels(crops.map((p) => centreCrop(p, 1, o.crop, o.crop)));
   const styleCrop = scope(() =>
     tf.tile(stackPixels([centreCrop(styleImage, 1, o.crop, o.crop)]), [o.samples, 1, 1, 1])
   ) as tf.Tensor4D;
-  const model = unet(unetConfig);
+  const model = unet(unet_);
   try {
     const result = await train(session, {
       trainee: { model },
@@ -283,7 +223,7 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
         degrade: (p) => p,
       }),
       steps,
-      config: { ...config, unet: unetConfig, content: files, steps, lr },
+      config: { ...config, unet: unet_, content: files, steps, lr },
       samples: {
         batch: { input: sampleInput, target: sampleInput },
         count: o.samples,
@@ -291,11 +231,16 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
         image: (e) => sideBySide(e.input, e.prediction, styleCrop),
       },
     });
-    const dir = `${session.runDir}/stylised`;
-    const written = await stylise(model, files, contents, 2 ** o.depth, dir, session.marker);
+    // Every content photo, whole, through the trained network.
+    for (const [i, p] of contents.entries()) {
+      const y = scope(() => predictImage(model, pixelsToTensor(p), 2 ** o.depth));
+      const name = files[i]!.slice(files[i]!.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
+      await saveImage(`${session.runDir}/stylised/${name}${session.marker}.png`, y);
+      y.dispose();
+    }
     console.log(
-      `${stepsDone(result)}; stylised ${written} photos into ${dir}/; wrote ${session.runDir}/ ` +
-        "(config.json, metrics.csv, samples/, checkpoints/, model/)",
+      `${stepsDone(result)}; stylised ${files.length} photos into ${session.runDir}/stylised/; ` +
+        `wrote ${session.runDir}/ (config.json, metrics.csv, samples/, checkpoints/, model/)`,
     );
   } finally {
     tf.dispose([sampleInput, styleCrop]);
@@ -303,33 +248,11 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
   }
 }
 
-/** Runs the trained network over whole photos (centre-cropped to a multiple of `m`). */
-async function stylise(
-  model: tfl.LayersModel,
-  files: readonly string[],
-  contents: readonly Pixels[],
-  m: number,
-  dir: string,
-  marker: string,
-): Promise<number> {
-  for (const [i, p] of contents.entries()) {
-    const x = stackPixels([centreCrop(p, m)]);
-    const y = scope(() => tf.clipByValue(model.predict(x) as tf.Tensor4D, 0, 1) as tf.Tensor4D);
-    try {
-      const name = files[i]!.slice(files[i]!.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
-      await saveImage(`${dir}/${name}${marker}.png`, y);
-    } finally {
-      tf.dispose([x, y]);
-    }
-  }
-  return contents.length;
-}
-
 /** Gatys et al.: Adam on the pixels of one image, initialised with the content image. */
 async function optimize(o: StyleTransferOptions, { session, lossFn, styleImage, config }: Plan) {
   const steps = Number.isNaN(o.steps) ? 100 : o.steps;
   const lr = Number.isNaN(o.lr) ? 0.02 : o.lr;
-  const contentPixels = await readImage(o.content, "--content", o.size);
+  const contentPixels = await readResized(o.content, "--content", o.size);
   const content = stackPixels([contentPixels]);
   // The variable takes its own copy of the content's values; `content` stays the target.
   const image = tf.variable(content, true, "stylised_pixels");

@@ -17,13 +17,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { isLeft } from "fp-ts/lib/Either.js";
 import { bicubicDownscale, bicubicUpscale, srPairs, stackPixels } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import { concatAll } from "fp-ts/lib/Monoid.js";
 import {
   calibrate,
-  decodeLossSpec,
   encodeLossSpec,
   evaluate,
   fastaiFeatureLoss,
@@ -36,23 +34,22 @@ import {
 import { psnr, ssim } from "../src/metrics/mod.ts";
 import { layersBeforePools } from "../src/network/mod.ts";
 import { type DataFactory, oneCycle } from "../src/train/mod.ts";
-import { parameterCount, unet, type UNetConfig } from "../src/unet/mod.ts";
+import { parameterCount, unet } from "../src/unet/mod.ts";
 import { balancePerceptual } from "./common/balance.ts";
 import {
+  command,
   flag,
   type FlagValues,
-  helpText,
   List,
   NonNegativeNumber,
   numberFrom,
-  parseFlags,
-  runMain,
   text,
   UsageError,
 } from "./common/cli.ts";
 import { helpFlag, sharedFlags } from "./common/flags.ts";
 import { sideBySide } from "./common/images.ts";
-import { openSession, stepsDone, train } from "./common/session.ts";
+import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
+import { readLossSpec } from "./common/loss_spec.ts";
 import { heldOutCrops, loadSplitImages, trainingCrops } from "./common/split_images.ts";
 import { loadEvalPairs, printTable, scoreCrops, scoreFolder } from "./common/sr_eval.ts";
 
@@ -86,47 +83,21 @@ const FLAGS = {
   ...helpFlag,
 };
 
-/** The help text `--help` prints. */
-export const HELP: string = helpText(
-  "deno run -A examples/superres.ts [flags]",
-  "Trains a super-resolution U-Net with a perceptual loss and scores it against bicubic.",
-  FLAGS,
-);
-
 /** The validated command line. */
 export type SuperresOptions = FlagValues<typeof FLAGS>;
 
-/**
- * Parse and validate the command line; `"help"` for `--help`.
- *
- * @throws {UsageError} naming the bad flag and what it needs.
- */
-export function parseOptions(args: readonly string[]): SuperresOptions | "help" {
-  return parseFlags(args, FLAGS);
-}
-
-/**
- * The example's entry point, callable from tests: parses `args`, trains, writes the run
- * directory, prints the final table. Returns the exit status (0 done, 1 failed, 2 bad usage) and
- * prints one-line errors instead of throwing.
- */
-export function main(args: string[]): Promise<number> {
-  return runMain("superres", HELP, () => parseOptions(args), run);
-}
-
-/** A JSON loss spec from `--loss`, if given. */
-async function readLossSpec(path: string): Promise<Loss<string> | undefined> {
-  if (path === "") return undefined;
-  let json: string;
-  try {
-    json = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new UsageError(`--loss ${path}: cannot read it (${(e as Error).message})`);
-  }
-  const decoded = decodeLossSpec(json);
-  if (isLeft(decoded)) throw new UsageError(`--loss ${path}: ${decoded.left.message}`);
-  return decoded.right as Loss<string>;
-}
+const cli = command(
+  "superres",
+  "Trains a super-resolution U-Net with a perceptual loss and scores it against bicubic.",
+  FLAGS,
+  run,
+);
+/** The help text `--help` prints. */
+export const HELP: string = cli.help;
+/** Parse and validate the command line; `"help"` for `--help`; throws `UsageError` naming bad flags. */
+export const parseOptions: (args: readonly string[]) => SuperresOptions | "help" = cli.parse;
+/** The entry point, callable from tests: the exit status (0 done, 1 failed, 2 bad usage). */
+export const main: (args: string[]) => Promise<number> = cli.main;
 
 async function run(o: SuperresOptions): Promise<void> {
   const multiple = o.scale * 2 ** o.depth;
@@ -139,12 +110,7 @@ async function run(o: SuperresOptions): Promise<void> {
   const asked = spec !== undefined ? [...spec.layers] : o.layers;
   // Without a layer choice, the whole network: its default layers are known once it is open.
   const deepest = o.net === "vgg16" ? "block5_conv3" : "block5_conv4";
-  using session = await openSession(
-    "superres",
-    "superres",
-    o,
-    asked.length > 0 ? asked : [deepest],
-  );
+  using session = await openSession("superres", o, asked.length > 0 ? asked : [deepest]);
   const { net, runDir } = session;
   // fastai's layers just before pools 3, 4, 5, or as many as a truncated network has.
   const before = layersBeforePools(net);
@@ -158,7 +124,12 @@ async function run(o: SuperresOptions): Promise<void> {
   const heldHR = stackPixels(heldOutCrops(images, o.samples, o.crop));
   const heldLR = bicubicDownscale(heldHR, o.scale, { quantize: "uint8" });
   const calibrationHR = stackPixels(trainingCrops(images, 8, o.crop));
-  const model = unet(unetConfig(o));
+  const unetOptions = unetConfig(o, {
+    scale: o.scale as 2 | 4,
+    residualUpsample: "bicubic",
+    name: "superres",
+  });
+  const model = unet(unetOptions);
   try {
     for (const dir of o.eval) evalSets.push([dir, await loadEvalPairs(dir, o.scale)]);
     // Per-layer feature scales from training crops, so that fastai's weights mean the same with
@@ -224,7 +195,7 @@ async function run(o: SuperresOptions): Promise<void> {
       config: session.config({
         loss: encodeLossSpec(loss),
         perceptualBalance: balance,
-        unet: unetConfig(o),
+        unet: unetOptions,
         data: images.map((i) => i.path),
       }),
       validation: {
@@ -268,26 +239,6 @@ async function run(o: SuperresOptions): Promise<void> {
     tf.dispose([heldHR, heldLR, calibrationHR]);
     for (const [, pairs] of evalSets) for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
   }
-}
-
-/** The U-Net: residual over a bicubic upsample, outputs in [0, 1]. */
-function unetConfig(o: SuperresOptions): Partial<UNetConfig> {
-  return {
-    inChannels: 3,
-    outChannels: 3,
-    depth: o.depth,
-    baseFilters: o.filters,
-    // Batch norm's running statistics lag behind in a run of a few hundred steps, which costs
-    // more PSNR at inference than it gains in training here.
-    norm: "none",
-    upsample: "pixelShuffle",
-    scale: o.scale as 2 | 4,
-    outputRange: [0, 1],
-    residual: true,
-    residualUpsample: "bicubic",
-    seed: o.seed,
-    name: "superres",
-  };
 }
 
 /** fastai's [5, 15, 2] for three layers; an even split of their sum otherwise. */

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../../src/lifetime/mod.ts";
 import { concatLoss, evaluate, type Loss, lossOf, weighted } from "../../src/loss/mod.ts";
-import type { LossNetwork } from "../../src/vgg/mod.ts";
+import type { LossNetwork } from "../../src/network/mod.ts";
 
 /** The pixel terms of `loss`. */
 function pixelTerms(loss: Loss<string>): Loss<string> {

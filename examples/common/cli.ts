@@ -94,6 +94,15 @@ export function oneOf<A extends string>(values: readonly A[]): t.Type<A, unknown
   );
 }
 
+/** `codec`, or NaN when the flag is left empty (the default then depends on other flags). */
+export function orNaN(codec: t.Decoder<unknown, number>): t.Decoder<unknown, number> {
+  return {
+    name: codec.name,
+    validate: (u, c) => u === "" ? t.success(NaN) : codec.validate(u, c),
+    decode: (u) => u === "" ? t.success(NaN) : codec.decode(u),
+  };
+}
+
 /** A positive integer. */
 export const PositiveInt: t.Type<number, unknown> = numberFrom(
   "a positive integer",
@@ -203,6 +212,28 @@ export async function runMain<O>(
     console.error(`${program}: ${oneLine(e)}`);
     return e instanceof UsageError ? 2 : 1;
   }
+}
+
+/** An example's command line: its `--help` text, its parser and its `main`. */
+export interface Command<O> {
+  /** The text `--help` prints. */
+  readonly help: string;
+  /** Parse and validate `args`; `"help"` for `--help`. Throws {@linkcode UsageError}. */
+  readonly parse: (args: readonly string[]) => O | "help";
+  /** Parse, run, and return the exit status (0 done, 1 failed, 2 bad usage). */
+  readonly main: (args: string[]) => Promise<number>;
+}
+
+/** The command line of `examples/<program>.ts`: `what` it does, its `flags`, and `run`. */
+export function command<F extends Flags>(
+  program: string,
+  what: string,
+  flags: F,
+  run: (options: FlagValues<F>) => Promise<void>,
+): Command<FlagValues<F>> {
+  const help = helpText(`deno run -A examples/${program}.ts [flags]`, what, flags);
+  const parse = (args: readonly string[]) => parseFlags(args, flags);
+  return { help, parse, main: (args) => runMain(program, help, () => parse(args), run) };
 }
 
 /** `20250101-120000`, for default run directory names. */

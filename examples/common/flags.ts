@@ -10,6 +10,7 @@ import {
   NonNegativeInt,
   numberFrom,
   oneOf,
+  orNaN,
   PositiveInt,
   PositiveNumber,
   text,
@@ -22,10 +23,10 @@ export interface SharedDefaults {
   readonly prefix: string;
   /** Help of `--data`. */
   readonly data: string;
-  /** Default `--steps`. */
-  readonly steps: string;
-  /** Default `--lr`. */
-  readonly lr: string;
+  /** Default `--steps` (empty: NaN, the example decides) and, to override it, its help. */
+  readonly steps: string | readonly [string, string];
+  /** Default `--lr` (empty: NaN, the example decides) and, to override it, its help. */
+  readonly lr: string | readonly [string, string];
   /** Help of `--crop`. */
   readonly crop: string;
   /** Default `--depth`. */
@@ -43,12 +44,16 @@ const Depth = numberFrom("an integer from 0 to 6", (n) => Number.isInteger(n) &&
 
 /** The shared flags, in the order `--help` lists them; `help` comes last in each example. */
 export function sharedFlags(d: SharedDefaults) {
+  const [steps, stepsHelp] = typeof d.steps === "string" ? [d.steps, "training steps"] : d.steps;
+  const [lr, lrHelp] = typeof d.lr === "string"
+    ? [d.lr, "peak learning rate (one-cycle schedule, Adam)"]
+    : d.lr;
   return {
     data: text("examples/data", "DIR", d.data),
-    steps: flag(PositiveInt, d.steps, "N", "training steps"),
+    steps: flag(steps === "" ? orNaN(PositiveInt) : PositiveInt, steps, "N", stepsHelp),
     batch: flag(PositiveInt, "4", "N", "crops per step"),
     crop: flag(PositiveInt, "64", "N", d.crop),
-    lr: flag(PositiveNumber, d.lr, "X", "peak learning rate (one-cycle schedule, Adam)"),
+    lr: flag(lr === "" ? orNaN(PositiveNumber) : PositiveNumber, lr, "X", lrHelp),
     backend: flag(
       oneOf(["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const),
       "auto",

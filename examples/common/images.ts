@@ -4,8 +4,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { cropPixels, type Pixels } from "../../src/data/mod.ts";
+import { bicubicResizePixels, cropPixels, type Pixels, readPixels } from "../../src/data/mod.ts";
 import { scope } from "../../src/lifetime/mod.ts";
+import { UsageError } from "./cli.ts";
 
 /** Rows `input | model | truth`, one row per sample, as one [rows*h, 3*w, 3] image (caller owns it). */
 export function sideBySide(
@@ -27,4 +28,22 @@ export function centreCrop(p: Pixels, m: number, maxH = p.height, maxW = p.width
   const h = Math.floor(Math.min(p.height, maxH) / m) * m;
   const w = Math.floor(Math.min(p.width, maxW) / m) * m;
   return cropPixels(p, Math.floor((p.height - h) / 2), Math.floor((p.width - w) / 2), h, w);
+}
+
+/** `p` resized (bicubic, antialiased) so its shorter side is `side`. */
+export function resizeShorterSide(p: Pixels, side: number): Pixels {
+  const s = side / Math.min(p.height, p.width);
+  const h = Math.max(1, Math.round(p.height * s));
+  const w = Math.max(1, Math.round(p.width * s));
+  return h === p.height && w === p.width ? p : bicubicResizePixels(p, h, w);
+}
+
+/** `path` (given as `flag`) as RGB, its shorter side resized to `side`. */
+export async function readResized(path: string, flag: string, side: number): Promise<Pixels> {
+  try {
+    await Deno.stat(path);
+  } catch {
+    throw new UsageError(`${flag} ${path}: no such file`);
+  }
+  return resizeShorterSide(await readPixels(path, { channels: 3 }), side);
 }

@@ -6,14 +6,13 @@
  */
 import {
   canonicalVggLayer,
-  type LossNetwork,
   vgg16,
   vgg19,
   type VggArchitecture,
   vggLayers,
   type VggWeights,
 } from "../../src/vgg/mod.ts";
-import { UnknownLayerError } from "../../src/network/mod.ts";
+import { type LossNetwork, UnknownLayerError } from "../../src/network/mod.ts";
 import { oneLine } from "./cli.ts";
 
 /** The loss network an example trains with, and how to label outputs made with it. */
