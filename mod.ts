@@ -5,6 +5,9 @@
  * Losses are values: `feature(layer) ⊕ style(layer) ⊕ pixel()`, combined with an fp-ts monoid and
  * evaluated with ONE pass of a frozen VGG network up to the deepest layer any term needs.
  *
+ * This root holds what a user composes with; the rest lives in the subpaths `./loss`,
+ * `./network`, `./vgg`, `./unet`, `./train`, `./data`, `./metrics`, `./backend`, `./lifetime`.
+ *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
@@ -29,11 +32,52 @@
  *
  * @module
  */
-export * from "./src/backend/mod.ts";
-export * from "./src/lifetime/mod.ts";
-export * from "./src/vgg/mod.ts";
-export * from "./src/loss/mod.ts";
-export * from "./src/unet/mod.ts";
-export * from "./src/train/mod.ts";
-export * from "./src/data/mod.ts";
-export * from "./src/metrics/mod.ts";
+// Backends
+export { type BackendChoice, type BackendName, initBackend } from "./src/backend/mod.ts";
+// Tensor lifetime
+export { assertNoLeak, leakGuard, type Owner, scope } from "./src/lifetime/mod.ts";
+// Errors
+export { DecodeError, type DecodeIssue, PerceptualError } from "./src/errors/mod.ts";
+// Loss networks
+export { fromLayersModel, type LossNetwork, UnknownLayerError } from "./src/network/mod.ts";
+export { beforePools, vgg16, type Vgg16Layer, vgg19, type Vgg19Layer } from "./src/vgg/mod.ts";
+// The loss algebra, its evaluation and presets
+export {
+  calibrate,
+  concatLoss,
+  decodeLossSpec,
+  encodeLossSpec,
+  evaluate,
+  fastaiFeatureLoss,
+  feature,
+  featureScales,
+  johnson2016StyleTransfer,
+  johnson2016SuperResolution,
+  type Loss,
+  type LossFn,
+  LossMonoid,
+  type LossResult,
+  LossSemigroup,
+  pixel,
+  plus,
+  precomputeTarget,
+  style,
+  totalVariation,
+  weighted,
+} from "./src/loss/mod.ts";
+// The U-Net
+export { loadModel, registerLayers, saveModel, unet, type UNetConfig } from "./src/unet/mod.ts";
+// Training
+export { cosine, oneCycle, type Trainer, trainer } from "./src/train/mod.ts";
+// Data
+export {
+  type Batch,
+  bicubicDownscale,
+  bicubicUpscale,
+  imagePairs,
+  loadImage,
+  saveImage,
+  srPairs,
+} from "./src/data/mod.ts";
+// Metrics
+export { psnr, ssim } from "./src/metrics/mod.ts";

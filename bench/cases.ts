@@ -52,7 +52,7 @@ async function libraryModels(): Promise<Models> {
   const { evaluate, fastaiFeatureLoss } = await import("../src/loss/mod.ts");
   // The range check reads every input back (a sync point) and the U-Net's output is unbounded.
   const net = await vgg16({ weights: { random: 1 }, checkRange: false });
-  const lossFn = evaluate(fastaiFeatureLoss(net), net, { checkFinite: false });
+  const lossFn = evaluate(fastaiFeatureLoss(net), net);
   return {
     name: "lib",
     features: (x, taps) => {

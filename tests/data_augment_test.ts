@@ -2,21 +2,16 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
+import { cropPixels, CropTooLargeError, type Pixels } from "../src/data/mod.ts";
 import {
   applyDihedral,
-  cropPixels,
-  CropTooLargeError,
-  deriveSeed,
-  type Dihedral,
-  flipPixels,
-  mulberry32,
-  type Pixels,
   randomCrop,
   randomCropWindow,
   randomDihedral,
   randomFlip,
-  shuffledIndices,
-} from "../src/data/mod.ts";
+} from "../src/data/augment.ts";
+import { type Dihedral, flipPixels } from "../src/data/pixels.ts";
+import { deriveSeed, mulberry32, shuffledIndices } from "../src/data/rng.ts";
 
 await initBackend("cpu");
 

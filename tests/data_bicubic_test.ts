@@ -4,16 +4,15 @@ import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import {
   bicubicDownscale,
-  bicubicDownscalePixels,
   bicubicResizePixels,
   bicubicUpscale,
-  bicubicUpscalePixels,
   ImageShapeError,
-  mulberry32,
   type Pixels,
   pixelsToTensor,
   readPixels,
 } from "../src/data/mod.ts";
+import { bicubicDownscalePixels, bicubicUpscalePixels } from "../src/data/bicubic.ts";
+import { mulberry32 } from "../src/data/rng.ts";
 
 await initBackend("cpu");
 

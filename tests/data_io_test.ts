@@ -10,15 +10,15 @@ import {
   ImageFolderError,
   ImageReadError,
   ImageWriteError,
-  jpegReencode,
   loadImage,
-  mulberry32,
   type Pixels,
   readPixels,
   saveImage,
   toGrayscale,
   writePixels,
 } from "../src/data/mod.ts";
+import { jpegReencode } from "../src/data/degrade.ts";
+import { mulberry32 } from "../src/data/rng.ts";
 import { psnr } from "../src/metrics/mod.ts";
 
 await initBackend("cpu");

@@ -8,12 +8,12 @@ import {
   grayscaleDegradation,
   ImageFolderError,
   imagePairs,
-  mulberry32,
   type Pixels,
   srPairs,
   type SrPairsOptions,
   writePixels,
 } from "../src/data/mod.ts";
+import { mulberry32 } from "../src/data/rng.ts";
 
 await initBackend("cpu");
 

@@ -8,7 +8,6 @@ import {
   emptyLoss,
   evaluate,
   feature,
-  getLossMonoid,
   InvalidTermOptionError,
   InvalidWeightError,
   type Loss,
@@ -21,6 +20,7 @@ import {
   totalVariation,
   weighted,
 } from "../src/loss/mod.ts";
+import { getLossMonoid } from "../src/loss/loss.ts";
 import { randomImage, type TinyLayer, tinyNet } from "./loss_support.ts";
 
 await initBackend("cpu");

@@ -18,8 +18,8 @@ import {
   type Reduction,
   style,
   totalVariation,
-  withoutTape,
 } from "../src/loss/mod.ts";
+import { withoutTape } from "../src/loss/no_tape.ts";
 import { UnknownLayerError } from "../src/network/mod.ts";
 import { randomImage, relErr, tinyNet } from "./loss_support.ts";
 

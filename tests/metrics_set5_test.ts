@@ -3,12 +3,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
-import {
-  type BicubicOptions,
-  bicubicUpscalePixels,
-  pixelsToTensor,
-  readPixels,
-} from "../src/data/mod.ts";
+import { type BicubicOptions, pixelsToTensor, readPixels } from "../src/data/mod.ts";
+import { bicubicUpscalePixels } from "../src/data/bicubic.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
 
 const SET5 = "../shared/data/Set5";

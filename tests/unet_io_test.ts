@@ -6,7 +6,6 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import {
-  CUSTOM_CLASS_NAMES,
   loadModel,
   ModelFilesError,
   registerLayers,
@@ -14,6 +13,7 @@ import {
   unet,
   type UNetConfig,
 } from "../src/unet/mod.ts";
+import { CUSTOM_CLASS_NAMES } from "../src/unet/register.ts";
 import { noise, weightArrays } from "./unet_test_helpers.ts";
 
 await initBackend("cpu");

@@ -7,18 +7,13 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import { maxPoolGradByHand } from "./unet_test_helpers.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
-import {
-  checkInputSize,
-  ICNR,
-  maxPool2x2,
-  OutputMap,
-  phaseWeights,
-  PixelShuffle,
-  pixelShuffle,
-  UNetInputSizeError,
-  Upsample,
-  upsample,
-} from "../src/unet/mod.ts";
+import { pixelShuffle, UNetInputSizeError } from "../src/unet/mod.ts";
+import { ICNR } from "../src/unet/icnr.ts";
+import { maxPool2x2 } from "../src/unet/max_pool.ts";
+import { OutputMap } from "../src/unet/output_map.ts";
+import { PixelShuffle } from "../src/unet/pixel_shuffle.ts";
+import { phaseWeights, Upsample, upsample } from "../src/unet/resize.ts";
+import { checkInputSize } from "../src/unet/size_check.ts";
 
 await initBackend("cpu");
 

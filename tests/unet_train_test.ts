@@ -5,7 +5,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import { leakGuard } from "../src/lifetime/mod.ts";
-import { maxPool2x2, unet, type UNetConfig } from "../src/unet/mod.ts";
+import { unet, type UNetConfig } from "../src/unet/mod.ts";
+import { maxPool2x2 } from "../src/unet/max_pool.ts";
 import {
   maxPoolGradByHand,
   noise,

@@ -8,7 +8,9 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak, scope } from "../src/lifetime/mod.ts";
 import { fromLayersModel, UnknownLayerError } from "../src/network/mod.ts";
-import { heConv, vgg16, type VggConvSpec, vggOps } from "../src/vgg/mod.ts";
+import { vgg16 } from "../src/vgg/mod.ts";
+import { type VggConvSpec, vggOps } from "../src/vgg/architecture.ts";
+import { heConv } from "../src/vgg/random_weights.ts";
 
 await initBackend("cpu");
 

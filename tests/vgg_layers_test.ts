@@ -10,9 +10,9 @@ import {
   johnsonStyle,
   VGG16_LAYERS,
   VGG19_LAYERS,
-  vggAlias,
-  vggOps,
 } from "../src/vgg/mod.ts";
+import { vggOps } from "../src/vgg/architecture.ts";
+import { vggAlias } from "../src/vgg/layers.ts";
 
 Deno.test("layer tables follow configurations D and E: convs per block and widths", () => {
   const perBlock = (layers: readonly string[]) =>

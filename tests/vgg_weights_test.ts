@@ -5,7 +5,10 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
-import { openKerasH5, openTfjsDir, vgg16, vggOps } from "../src/vgg/mod.ts";
+import { vgg16 } from "../src/vgg/mod.ts";
+import { vggOps } from "../src/vgg/architecture.ts";
+import { openKerasH5 } from "../src/vgg/h5_weights.ts";
+import { openTfjsDir } from "../src/vgg/tfjs_weights.ts";
 
 // wasm: several tests run full 13-conv forwards; loading is backend-independent.
 await initBackend("wasm");

@@ -159,10 +159,19 @@ function roundByte(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : Math.floor(v + 0.5);
 }
 
-function checkScale(scale: number, where: string): void {
+/** Output height, width and the per-axis scale (out/in) of resizing by `scale`, up or down. */
+function scaledSize(
+  h: number,
+  w: number,
+  scale: number,
+  up: boolean,
+  where: string,
+): [number, number, number] {
   if (!Number.isFinite(scale) || scale <= 0) {
     throw new ImageShapeError(`${where}: scale must be a positive number, got ${scale}`);
   }
+  const size = (n: number) => Math.ceil(up ? n * scale : n / scale);
+  return [size(h), size(w), up ? scale : 1 / scale];
 }
 
 /**
@@ -240,10 +249,8 @@ export function bicubicDownscalePixels(
   options: BicubicOptions = {},
 ): Pixels {
   checkPixels(p, "bicubicDownscalePixels");
-  checkScale(scale, "bicubicDownscalePixels");
-  const height = Math.ceil(p.height / scale);
-  const width = Math.ceil(p.width / scale);
-  return resizeWithScales(p, height, width, 1 / scale, 1 / scale, options);
+  const [height, width, s] = scaledSize(p.height, p.width, scale, false, "bicubicDownscalePixels");
+  return resizeWithScales(p, height, width, s, s, options);
 }
 
 /**
@@ -263,10 +270,8 @@ export function bicubicUpscalePixels(
   options: BicubicOptions = {},
 ): Pixels {
   checkPixels(p, "bicubicUpscalePixels");
-  checkScale(scale, "bicubicUpscalePixels");
-  const height = Math.ceil(p.height * scale);
-  const width = Math.ceil(p.width * scale);
-  return resizeWithScales(p, height, width, scale, scale, options);
+  const [height, width, s] = scaledSize(p.height, p.width, scale, true, "bicubicUpscalePixels");
+  return resizeWithScales(p, height, width, s, s, options);
 }
 
 /** The dense `[outLength, inLength]` resampling matrix of one axis. */
@@ -353,17 +358,9 @@ export function bicubicDownscale<T extends tf.Tensor3D | tf.Tensor4D>(
   scale: number,
   options: BicubicOptions = {},
 ): T {
-  checkScale(scale, "bicubicDownscale");
   const [h, w] = img.rank === 4 ? img.shape.slice(1) : img.shape;
-  return resizeTensor(
-    img,
-    Math.ceil(h! / scale),
-    Math.ceil(w! / scale),
-    1 / scale,
-    1 / scale,
-    options,
-    "bicubicDownscale",
-  );
+  const [height, width, s] = scaledSize(h!, w!, scale, false, "bicubicDownscale");
+  return resizeTensor(img, height, width, s, s, options, "bicubicDownscale");
 }
 
 /**
@@ -387,15 +384,7 @@ export function bicubicUpscale<T extends tf.Tensor3D | tf.Tensor4D>(
   scale: number,
   options: BicubicOptions = {},
 ): T {
-  checkScale(scale, "bicubicUpscale");
   const [h, w] = img.rank === 4 ? img.shape.slice(1) : img.shape;
-  return resizeTensor(
-    img,
-    Math.ceil(h! * scale),
-    Math.ceil(w! * scale),
-    scale,
-    scale,
-    options,
-    "bicubicUpscale",
-  );
+  const [height, width, s] = scaledSize(h!, w!, scale, true, "bicubicUpscale");
+  return resizeTensor(img, height, width, s, s, options, "bicubicUpscale");
 }

@@ -43,8 +43,8 @@ async function walk(dir: string, recursive: boolean, out: string[]): Promise<voi
  * @example
  * ```ts
  * import { imageFolder } from "./image_folder.ts";
- * const files = await imageFolder("../shared/data/train");
- * console.log(files[0]); // ../shared/data/train/skimage_astronaut.png
+ * const files = await imageFolder("examples/data");
+ * console.log(files[0]); // examples/data/skimage_astronaut.png
  * ```
  */
 export async function imageFolder(

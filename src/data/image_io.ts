@@ -183,7 +183,7 @@ export async function readImageBytes(path: string): Promise<Uint8Array> {
  * @example
  * ```ts
  * import { readPixels } from "./image_io.ts";
- * const p = await readPixels("../shared/data/train/skimage_chelsea.png");
+ * const p = await readPixels("examples/data/skimage_chelsea.png");
  * console.log(p.height, p.width, p.channels); // 300 451 3
  * ```
  */
@@ -201,7 +201,7 @@ export async function readPixels(path: string, options: LoadImageOptions = {}): 
  * import { initBackend } from "../backend/mod.ts";
  * import { loadImage } from "./image_io.ts";
  * await initBackend("cpu");
- * const img = await loadImage("../shared/data/train/skimage_camera.png", { channels: 1 });
+ * const img = await loadImage("examples/data/skimage_camera.png", { channels: 1 });
  * console.log(img.shape); // [512, 512, 1]
  * img.dispose();
  * ```

@@ -12,7 +12,7 @@
  * import { srPairs } from "./mod.ts";
  * await initBackend("cpu");
  * for await (const { input: lowRes, target: highRes } of srPairs({
- *   dir: "../shared/data/train", scale: 4, crop: 64, batchSize: 2, seed: 7, batches: 1,
+ *   dir: "examples/data", scale: 4, crop: 64, batchSize: 2, seed: 7, batches: 1,
  * })) {
  *   console.log(lowRes.shape, highRes.shape); // [2, 16, 16, 3] [2, 64, 64, 3]
  *   tf.dispose([lowRes, highRes]);
@@ -21,10 +21,23 @@
  *
  * @module
  */
-export * from "./errors.ts";
-export * from "./rng.ts";
-export * from "./pixels.ts";
-export * from "./bicubic.ts";
+export type { Batch } from "./batch.ts";
+export {
+  CropTooLargeError,
+  ImageFolderError,
+  ImageReadError,
+  ImageShapeError,
+  ImageWriteError,
+} from "./errors.ts";
+export type { Rng } from "./rng.ts";
+export { cropPixels, type Pixels, pixelsToTensor, stackPixels, tensorToPixels } from "./pixels.ts";
+export {
+  bicubicDownscale,
+  type BicubicOptions,
+  bicubicResizePixels,
+  bicubicUpscale,
+  type BorderMode,
+} from "./bicubic.ts";
 export {
   type ChannelCount,
   decodeImage,
@@ -37,16 +50,23 @@ export {
   type SaveImageOptions,
   writePixels,
 } from "./image_io.ts";
-export * from "./image_folder.ts";
+export { IMAGE_EXTENSIONS, imageFolder, type ImageFolderOptions } from "./image_folder.ts";
+export type { CropSize, FlipOptions } from "./augment.ts";
 export {
-  applyDihedral,
-  type CropSize,
-  type FlipOptions,
-  randomCrop,
-  randomCropWindow,
-  randomDihedral,
-  randomFlip,
-} from "./augment.ts";
-export * from "./degrade.ts";
-export * from "./pairs.ts";
-export type { Batch } from "./batch.ts";
+  bicubicDegradation,
+  chainDegradations,
+  type Degradation,
+  grayscaleDegradation,
+  type GrayscaleOptions,
+  jpegDegradation,
+  toGrayscale,
+} from "./degrade.ts";
+export {
+  imagePairs,
+  type ImagePairsOptions,
+  type PairStream,
+  type PairStreamInfo,
+  type PairStreamOptions,
+  srPairs,
+  type SrPairsOptions,
+} from "./pairs.ts";

@@ -302,7 +302,7 @@ function pairStream(
  * import { imagePairs } from "./pairs.ts";
  * await initBackend("cpu");
  * const pairs = imagePairs({
- *   dir: "../shared/data/train", crop: 64, batchSize: 4, seed: 1, batches: 2,
+ *   dir: "examples/data", crop: 64, batchSize: 4, seed: 1, batches: 2,
  *   degrade: grayscaleDegradation(),
  * });
  * for await (const batch of pairs) {
@@ -328,7 +328,7 @@ export function imagePairs(options: ImagePairsOptions): PairStream {
  * import { initBackend } from "../backend/mod.ts";
  * import { srPairs } from "./pairs.ts";
  * await initBackend("cpu");
- * const data = srPairs({ dir: "../shared/data/train", scale: 2, crop: 64, batchSize: 4, seed: 42 });
+ * const data = srPairs({ dir: "examples/data", scale: 2, crop: 64, batchSize: 4, seed: 42 });
  * let step = 0;
  * for await (const batch of data) {
  *   console.log(batch.input.shape, batch.target.shape); // [4, 32, 32, 3] [4, 64, 64, 3]

@@ -5,8 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { LossNetwork } from "../network/mod.ts";
-import { networkHasLayer } from "../network/mod.ts";
+import { type LossNetwork, networkHasLayer } from "../network/loss_network.ts";
 import { nearestName as suggest } from "../text/did_you_mean.ts";
 import type { Side } from "./_kinds.ts";
 import { layerOf } from "./_kinds.ts";

@@ -28,18 +28,14 @@
 export type { LossFn, LossResult } from "./loss_result.ts";
 export {
   type Distance,
-  DISTANCES,
   type FeatureOptions,
   type FeatureTerm,
-  GRAM_NORMALISATIONS,
   type GramNormalisation,
   type PixelTerm,
   type Reduction,
-  REDUCTIONS,
   type StyleOptions,
   type StyleTerm,
   type Term,
-  TERM_KINDS,
   type TermBase,
   type TermKind,
   type TermOptions,
@@ -50,8 +46,6 @@ export {
   concatLoss,
   emptyLoss,
   feature,
-  getLossMonoid,
-  getLossSemigroup,
   type Loss,
   LossMonoid,
   lossOf,
@@ -64,15 +58,6 @@ export {
   totalVariation,
   weighted,
 } from "./loss.ts";
-export {
-  distance,
-  gramMatrix,
-  penalty,
-  type PenaltyOptions,
-  reduce,
-  totalVariationOf,
-} from "./kernels.ts";
-export { withoutTape } from "./no_tape.ts";
 export { assertFiniteLoss, evaluate, type EvaluateOptions, type TargetLossFn } from "./evaluate.ts";
 export {
   type PrecomputableKind,
@@ -99,7 +84,6 @@ export {
   type TermSpec,
   TermSpecCodec,
 } from "./spec.ts";
-export type { NetworkName } from "./vgg_catalog.ts";
 export {
   InvalidTermOptionError,
   InvalidWeightError,

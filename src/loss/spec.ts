@@ -55,7 +55,12 @@ import {
   TERM_KINDS,
   type TermKind,
 } from "./term.ts";
-import { NETWORK_NAMES, type NetworkName, vggCatalog } from "./vgg_catalog.ts";
+import {
+  isVggLayerName,
+  VGG_ARCHITECTURES,
+  type VggArchitecture,
+  vggLayers,
+} from "../vgg/layers.ts";
 
 type OneOf<K extends string> = OneOfType<K>;
 
@@ -106,10 +111,10 @@ export type TermSpec = t.TypeOf<typeof TermSpecCodec>;
 export const LossSpecCodec: t.IntersectionC<
   [
     t.TypeC<{ terms: t.ArrayC<typeof TermSpecCodec> }>,
-    t.PartialC<{ network: OneOf<NetworkName> }>,
+    t.PartialC<{ network: OneOf<VggArchitecture> }>,
   ]
 > = t.intersection(
-  [t.type({ terms: t.array(TermSpecCodec) }), t.partial({ network: oneOf(NETWORK_NAMES) })],
+  [t.type({ terms: t.array(TermSpecCodec) }), t.partial({ network: oneOf(VGG_ARCHITECTURES) })],
   "LossSpec",
 );
 
@@ -121,6 +126,14 @@ interface Catalog {
   readonly label: string;
   readonly names: readonly string[];
   has(layer: string): boolean;
+}
+
+function vggCatalog(network: VggArchitecture): Catalog {
+  return {
+    label: network === "vgg16" ? "VGG-16" : "VGG-19",
+    names: vggLayers(network),
+    has: (l) => isVggLayerName(network, l),
+  };
 }
 
 function netCatalog<L extends string>(net: LossNetwork<L>): Catalog {
@@ -294,9 +307,9 @@ export function decodeLossSpec<L extends string>(
   const parsed = parseIfText(json);
   if (E.isLeft(parsed)) return E.left(new DecodeError(WHAT, [parsed.left]));
   const raw = parsed.right;
-  const network: NetworkName = isObject(raw) && typeof raw.network === "string" &&
-      (NETWORK_NAMES as readonly string[]).includes(raw.network)
-    ? raw.network as NetworkName
+  const network: VggArchitecture = isObject(raw) && typeof raw.network === "string" &&
+      (VGG_ARCHITECTURES as readonly string[]).includes(raw.network)
+    ? raw.network as VggArchitecture
     : "vgg16";
   const catalog = net === undefined ? vggCatalog(network) : netCatalog(net);
   const decoded = LossSpecCodec.decode(raw);
@@ -331,7 +344,7 @@ export function decodeLossSpec<L extends string>(
 /** Options of {@linkcode encodeLossSpec}. */
 export interface EncodeOptions {
   /** The `network` field to write (absent by default). */
-  readonly network?: NetworkName;
+  readonly network?: VggArchitecture;
 }
 
 function encodeTerm(term: Term<string>): TermSpec {

@@ -16,7 +16,6 @@ export {
   type InputConvention,
   type InputRange,
   type LossNetwork,
-  networkHasLayer,
   type Preprocessing,
 } from "./loss_network.ts";
 export { type InputCheckSettings, RANGE_BOUNDS } from "./preprocess.ts";

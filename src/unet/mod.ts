@@ -20,14 +20,26 @@
  *
  * @module
  */
-export * from "./config.ts";
-export * from "./errors.ts";
-export * from "./unet.ts";
-export * from "./model_io.ts";
-export * from "./register.ts";
-export * from "./pixel_shuffle.ts";
-export * from "./icnr.ts";
-export * from "./resize.ts";
-export * from "./output_map.ts";
-export * from "./size_check.ts";
-export * from "./max_pool.ts";
+export {
+  type ActivationName,
+  ACTIVATIONS,
+  decodeUNetConfig,
+  decodeUNetConfigOrThrow,
+  defaultUNetConfig,
+  MAX_DEPTH,
+  NORM_MODES,
+  type NormMode,
+  RESIDUAL_UPSAMPLES,
+  type ResidualUpsample,
+  SCALES,
+  type UNetConfig,
+  UNetConfigCodec,
+  type UNetScale,
+  UPSAMPLE_MODES,
+  type UpsampleMode,
+} from "./config.ts";
+export { UNetInputSizeError } from "./errors.ts";
+export { parameterCount, unet } from "./unet.ts";
+export { fileSystemHandler, loadModel, ModelFilesError, saveModel } from "./model_io.ts";
+export { registerLayers } from "./register.ts";
+export { pixelShuffle } from "./pixel_shuffle.ts";

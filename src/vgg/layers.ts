@@ -140,6 +140,9 @@ export type Vgg19LayerName = Vgg19Layer | Vgg19Alias;
 /** The two VGG architectures. */
 export type VggArchitecture = "vgg16" | "vgg19";
 
+/** Every {@linkcode VggArchitecture}. */
+export const VGG_ARCHITECTURES: readonly VggArchitecture[] = ["vgg16", "vgg19"];
+
 /** The Keras layer names of an architecture. */
 export type VggLayerOf<A extends VggArchitecture> = A extends "vgg16" ? Vgg16Layer : Vgg19Layer;
 

@@ -18,22 +18,46 @@
  *
  * @module
  */
-export * from "../network/loss_network.ts";
-export * from "./layers.ts";
-export * from "./errors.ts";
-export * from "./architecture.ts";
-export * from "./vgg_network.ts";
-export * from "./vgg.ts";
-export { CACHE_ENV_VAR, cachedDownload, defaultCacheDir } from "./download.ts";
-export type {
-  CachedDownloadOptions,
-  CachedFile,
-  CacheRecord,
-  DownloadProgress,
-  ProgressSink,
-} from "./download.ts";
-export { openKerasH5 } from "./h5_weights.ts";
-export type { KerasH5Source } from "./h5_weights.ts";
-export { openTfjsDir } from "./tfjs_weights.ts";
-export type { ConvWeights, WeightSource } from "./weight_source.ts";
-export { heConv, randomWeights } from "./random_weights.ts";
+export {
+  beforePools,
+  canonicalVggLayer,
+  type HasVggArchitecture,
+  isVggLayerName,
+  johnsonStyle,
+  type JohnsonStyleLayers,
+  VGG16_LAYERS,
+  type Vgg16Alias,
+  type Vgg16BeforePools,
+  type Vgg16Layer,
+  type Vgg16LayerName,
+  VGG19_LAYERS,
+  type Vgg19Alias,
+  type Vgg19BeforePools,
+  type Vgg19Layer,
+  type Vgg19LayerName,
+  VGG_ARCHITECTURES,
+  type VggAliasOf,
+  type VggArchitecture,
+  type VggLayerNameOf,
+  type VggLayerOf,
+  vggLayers,
+} from "./layers.ts";
+export {
+  DownloadError,
+  HashMismatchError,
+  LayerNotLoadedError,
+  MissingWeightsError,
+  WeightFileError,
+  WeightShapeError,
+} from "./errors.ts";
+export { type Vgg16Network, type Vgg19Network, type VggNetwork } from "./vgg_network.ts";
+export {
+  KERAS_IMAGENET_WEIGHTS,
+  type KerasWeightsFile,
+  vgg16,
+  vgg19,
+  type VggOptions,
+  type VggWeights,
+} from "./vgg.ts";
+export { CACHE_ENV_VAR, defaultCacheDir } from "./download.ts";
+export type { DownloadProgress, ProgressSink } from "./download.ts";

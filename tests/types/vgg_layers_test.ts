@@ -6,7 +6,6 @@ import type * as tf from "@tensorflow/tfjs-core";
 import {
   beforePools,
   johnsonStyle,
-  type LossNetwork,
   vgg16,
   VGG16_LAYERS,
   type Vgg16Alias,
@@ -19,8 +18,9 @@ import {
   type Vgg19Alias,
   type Vgg19LayerName,
   type Vgg19Network,
-  vggAlias,
 } from "../../src/vgg/mod.ts";
+import { type LossNetwork } from "../../src/network/loss_network.ts";
+import { vggAlias } from "../../src/vgg/layers.ts";
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
   : false;
