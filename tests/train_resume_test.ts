@@ -14,6 +14,7 @@ import {
   type FitOptions,
   oneCycle,
   readCheckpoint,
+  runDirectory,
   trainer,
 } from "../src/train/mod.ts";
 
@@ -385,6 +386,71 @@ Deno.test("resume: a SIGKILLed run resumes from its last complete checkpoint wit
     resumed.get(from + 1),
     reference.get(from + 1),
     `first step after resuming from ${from}`,
+  );
+  model.dispose();
+});
+
+/** Pixel optimisation: an 8×8 image (its own variable) pulled towards each batch's target. */
+async function pixelRun(
+  runDir: string | undefined,
+  steps: number,
+  opts: { crashAt?: number; resume?: boolean; start?: number } = {},
+): Promise<{ losses: Map<number, number>; image: number[]; resumedFrom?: string }> {
+  const image = tf.variable(tf.fill([2, 8, 8, 3], opts.start ?? 0.5), true, "pixels_resume_test");
+  const losses = new Map<number, number>();
+  const callbacks = [recorder(losses), ...(opts.crashAt ? [killAt(opts.crashAt)] : [])];
+  try {
+    using t = trainer({
+      params: [image],
+      forward: () => image as unknown as tf.Tensor4D,
+      project: () => image.assign(tf.clipByValue(image, 0, 1)),
+      loss,
+      schedule: oneCycle({ lrMax: 5e-2 }),
+      seed: 3,
+    });
+    const r = await t.fit(data, {
+      steps,
+      runDir,
+      checkpointEvery: runDir === undefined ? undefined : 2,
+      resume: opts.resume,
+      quiet: true,
+      callbacks,
+    });
+    return { losses, image: Array.from(await image.data()), resumedFrom: r.resumedFrom };
+  } finally {
+    image.dispose();
+  }
+}
+
+Deno.test("resume: pixel optimisation (params + forward) continues exactly from its checkpoint", async () => {
+  await using tmp = await tempDir();
+  const reference = await pixelRun(undefined, 8);
+  await assert.rejects(() => pixelRun(tmp.path, 8, { crashAt: 5 }), /simulated crash/);
+  // A different starting image: the checkpoint must overwrite it, and the Adam slots too.
+  const resumed = await pixelRun(tmp.path, 8, { resume: true, start: 0.1 });
+  assert.match(resumed.resumedFrom ?? "", /step-00000004$/);
+  assert.deepEqual([...resumed.losses.keys()], [5, 6, 7, 8]);
+  for (const [step, total] of resumed.losses) {
+    assert.ok(Math.abs(total - reference.losses.get(step)!) < 1e-6, `step ${step}`);
+  }
+  const maxDiff = Math.max(...resumed.image.map((v, i) => Math.abs(v - reference.image[i]!)));
+  assert.ok(maxDiff < 1e-6, `final pixels differ by ${maxDiff}`);
+  // The projection ran: every pixel stays in [0, 1].
+  assert.ok(resumed.image.every((v) => v >= 0 && v <= 1));
+});
+
+Deno.test("run directory without checkpoints: marker and metrics only, resume refused", async () => {
+  await using tmp = await tempDir();
+  const model = buildModel(true);
+  using t = trainer({ model, loss, schedule: oneCycle({ lrMax: 1e-2 }) });
+  const runDir = runDirectory(`${tmp.path}/run`, { checkpoints: false });
+  const r = await t.fit(data, { steps: 3, runDir, quiet: true });
+  assert.equal(r.checkpoint, undefined);
+  const names = [...Deno.readDirSync(`${tmp.path}/run`)].map((e) => e.name).sort();
+  assert.deepEqual(names, ["metrics.csv", "run.json"]);
+  await assert.rejects(
+    () => t.fit(data, { steps: 4, runDir, resume: true, quiet: true }),
+    (e: unknown) => e instanceof RangeError && /keeps checkpoints/.test(e.message),
   );
   model.dispose();
 });

@@ -15,7 +15,7 @@
  * @module
  */
 import { CheckpointError } from "./errors.ts";
-import { listDir, pathKind, syncDir, writeFileSynced } from "../_internal/fs.ts";
+import { pathKind, syncDir, writeFileSynced } from "../_internal/fs.ts";
 import { sha256Hex } from "../_internal/hash.ts";
 
 /** The dtypes a checkpoint stores. */
@@ -82,10 +82,13 @@ export interface Checkpoint {
 }
 
 const STATE_FORMAT = "perceptual-loss/checkpoint";
-const MANIFEST_FORMAT = "perceptual-loss/checkpoint-manifest";
+/** The `format` of a checkpoint's `manifest.json`. */
+export const MANIFEST_FORMAT = "perceptual-loss/checkpoint-manifest";
 const FILES = ["model.bin", "optimizer.bin", "state.json"] as const;
-const STEP_DIR = /^step-(\d{8,})$/;
-const TEMP_PREFIX = ".tmp-step-";
+/** The name of a complete checkpoint directory; the step is the first group. */
+export const STEP_DIR: RegExp = /^step-(\d{8,})$/;
+/** The prefix of a checkpoint directory being written or pruned (never loaded). */
+export const TEMP_PREFIX = ".tmp-step-";
 
 /**
  * The directory name of the checkpoint taken after `step` steps.
@@ -214,7 +217,8 @@ export async function writeCheckpoint(
   }
 }
 
-function isRecord(x: unknown): x is Record<string, unknown> {
+/** A plain JSON object. */
+export function isRecord(x: unknown): x is Record<string, unknown> {
   return x !== null && typeof x === "object" && !Array.isArray(x);
 }
 
@@ -316,120 +320,4 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     model: unpack(contents["model.bin"]!, modelSpecs, `${dir}/model.bin`),
     optimizer: unpack(contents["optimizer.bin"]!, optSpecs, `${dir}/optimizer.bin`),
   };
-}
-
-/** A `step-*` directory in a checkpoints folder. */
-export interface CheckpointEntry {
-  /** Its path. */
-  readonly dir: string;
-  /** The step in its name. */
-  readonly step: number;
-}
-
-/**
- * The `step-*` directories under `checkpointsDir`, newest first (not verified).
- *
- * @example
- * ```ts
- * import { listCheckpoints } from "./checkpoint.ts";
- * console.log(await listCheckpoints("/no/such/run/checkpoints")); // []
- * ```
- */
-export async function listCheckpoints(checkpointsDir: string): Promise<CheckpointEntry[]> {
-  const entries: CheckpointEntry[] = [];
-  for (const name of await listDir(checkpointsDir)) {
-    const m = STEP_DIR.exec(name);
-    if (m && await pathKind(`${checkpointsDir}/${name}`) === "dir") {
-      entries.push({ dir: `${checkpointsDir}/${name}`, step: Number(m[1]) });
-    }
-  }
-  return entries.sort((a, b) => b.step - a.step);
-}
-
-/** What {@linkcode latestCheckpoint} found. */
-export interface LatestCheckpoint {
-  /** The newest complete checkpoint, if any. */
-  readonly checkpoint: Checkpoint | undefined;
-  /** Newer `step-*` directories that were skipped, with the reason. */
-  readonly skipped: readonly { readonly dir: string; readonly why: string }[];
-}
-
-/**
- * The newest checkpoint under `checkpointsDir` that passes {@linkcode readCheckpoint}; newer
- * incomplete or damaged ones are skipped (and listed), never loaded.
- *
- * @example
- * ```ts
- * import { latestCheckpoint } from "./checkpoint.ts";
- * const found = await latestCheckpoint(await Deno.makeTempDir());
- * console.log(found.checkpoint); // undefined
- * ```
- */
-export async function latestCheckpoint(checkpointsDir: string): Promise<LatestCheckpoint> {
-  const skipped: { dir: string; why: string }[] = [];
-  for (const entry of await listCheckpoints(checkpointsDir)) {
-    try {
-      return { checkpoint: await readCheckpoint(entry.dir), skipped };
-    } catch (e) {
-      if (!(e instanceof CheckpointError)) throw e;
-      skipped.push({ dir: entry.dir, why: e.message });
-    }
-  }
-  return { checkpoint: undefined, skipped };
-}
-
-/**
- * Remove the oldest complete checkpoints so that `keep` remain. Only directories named
- * `step-*` that carry our manifest are ever removed; anything else is left alone.
- *
- * @example
- * ```ts
- * import { pruneCheckpoints } from "./checkpoint.ts";
- * console.log(await pruneCheckpoints(await Deno.makeTempDir(), 3)); // []
- * ```
- */
-export async function pruneCheckpoints(checkpointsDir: string, keep: number): Promise<string[]> {
-  const ours: CheckpointEntry[] = [];
-  for (const entry of await listCheckpoints(checkpointsDir)) {
-    try {
-      const m = JSON.parse(decoder.decode(await Deno.readFile(`${entry.dir}/manifest.json`)));
-      if (isRecord(m) && m.format === MANIFEST_FORMAT) ours.push(entry);
-    } catch {
-      // Not complete or not ours: never removed.
-    }
-  }
-  const removed: string[] = [];
-  for (const entry of ours.slice(Math.max(0, keep))) {
-    // Rename first (atomic), then delete: a kill mid-delete leaves a `.tmp-` directory that the
-    // next start removes, never a half-deleted `step-*` one.
-    const name = entry.dir.slice(entry.dir.lastIndexOf("/") + 1);
-    const doomed = `${checkpointsDir}/${TEMP_PREFIX}${name.slice(5)}-prune-${
-      crypto.randomUUID().slice(0, 8)
-    }`;
-    await Deno.rename(entry.dir, doomed);
-    await Deno.remove(doomed, { recursive: true });
-    removed.push(entry.dir);
-  }
-  if (removed.length > 0) await syncDir(checkpointsDir);
-  return removed;
-}
-
-/**
- * Remove `.tmp-step-*` directories left by a write that was killed; they are never loaded.
- *
- * @example
- * ```ts
- * import { removeStaleTemps } from "./checkpoint.ts";
- * console.log(await removeStaleTemps(await Deno.makeTempDir())); // []
- * ```
- */
-export async function removeStaleTemps(checkpointsDir: string): Promise<string[]> {
-  const removed: string[] = [];
-  for (const name of await listDir(checkpointsDir)) {
-    if (name.startsWith(TEMP_PREFIX) && await pathKind(`${checkpointsDir}/${name}`) === "dir") {
-      await Deno.remove(`${checkpointsDir}/${name}`, { recursive: true });
-      removed.push(`${checkpointsDir}/${name}`);
-    }
-  }
-  return removed;
 }

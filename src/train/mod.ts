@@ -39,13 +39,12 @@ export {
   type Checkpoint,
   checkpointName,
   type CheckpointState,
-  type LatestCheckpoint,
-  latestCheckpoint,
   type NamedArray,
   readCheckpoint,
   type StoredDtype,
   type TensorSpec,
 } from "./checkpoint.ts";
+export { type LatestCheckpoint, latestCheckpoint } from "./checkpoint_dir.ts";
 export * from "./errors.ts";
 export type { FitOptions, FitResult, FitValidation } from "./fit.ts";
 export { metricsCsv, type MetricsCsvOptions } from "./metrics_csv.ts";

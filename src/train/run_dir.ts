@@ -8,12 +8,10 @@ import type { Callback } from "./callbacks.ts";
 import {
   type Checkpoint,
   type CheckpointState,
-  latestCheckpoint,
   type NamedArray,
-  pruneCheckpoints,
-  removeStaleTemps,
   writeCheckpoint,
 } from "./checkpoint.ts";
+import { latestCheckpoint, pruneCheckpoints, removeStaleTemps } from "./checkpoint_dir.ts";
 import { CheckpointError, RunDirError } from "./errors.ts";
 import { listDir, pathKind, writeFileAtomic } from "../_internal/fs.ts";
 import { metricsCsv } from "./metrics_csv.ts";

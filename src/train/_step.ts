@@ -1,0 +1,135 @@
+/**
+ * One optimisation step, the trainer's core: forward, loss, gradients, the finite checks, the
+ * update. Internal to the trainer, which owns the state around it.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { memorySnapshot, scope } from "../lifetime/mod.ts";
+import type { LossFn } from "../loss/loss_result.ts";
+import type { Batch } from "./batch.ts";
+import type { StepMetrics } from "./callbacks.ts";
+import { NonFiniteGradientError, NonFiniteStepError, TrainingDataError } from "./errors.ts";
+import { setHyperparameters } from "./optimizer_state.ts";
+import type { Trainable } from "./trainable.ts";
+
+function readValues(values: Float32Array | Int32Array | Uint8Array, n: number): number[] {
+  return Array.from(values.subarray(0, n), Number);
+}
+
+/** What {@linkcode optimizerStep} did. */
+export interface StepOutcome {
+  /** The step's metrics. */
+  readonly metrics: StepMetrics;
+  /** Tensors (and bytes) the step left behind: 0 unless something leaked or slots were made. */
+  readonly created: number;
+  /** Bytes of those tensors. */
+  readonly createdBytes: number;
+}
+
+/**
+ * Step `trainable` once on a checked batch with `lr` (and Adam's β1 `momentum`): gradients with
+ * `tf.variableGrads` inside `scope()`, loss and gradients read back and checked finite, then the
+ * update and the projection. Throws `NonFiniteStepError` / `NonFiniteGradientError` before any
+ * update, and leaks nothing when anything throws.
+ */
+export async function optimizerStep(
+  trainable: Trainable,
+  loss: LossFn,
+  optimizer: tf.Optimizer,
+  { input, target }: Batch,
+  { number, lr, momentum }: { number: number; lr: number; momentum: number | undefined },
+): Promise<StepOutcome> {
+  const vars = trainable.params();
+  if (vars.length === 0) throw new RangeError("the model has no trainable weights");
+
+  // Tensor counts are taken only around synchronous phases, so tensors that other code (a
+  // prefetching data source) makes or frees during the await below are not counted.
+  const before1 = memorySnapshot();
+  setHyperparameters(optimizer, lr, momentum);
+  let termNames: string[] = [];
+  const out = scope(() => {
+    // The term values leave the tape as one stacked tensor made here, so nothing the loss
+    // returned (possibly a cached tensor of its own) is ever kept or disposed by the trainer.
+    let termStack: tf.Tensor | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const pred = trainable.forward(input, true);
+      if (!(pred instanceof tf.Tensor) || pred.rank !== 4) {
+        throw new TypeError("the model must map one NHWC tensor to one NHWC tensor");
+      }
+      if (pred.shape.some((d, i) => d !== target.shape[i])) {
+        throw new TrainingDataError(
+          `the model output has shape [${pred.shape.join(", ")}] but the target has ` +
+            `[${target.shape.join(", ")}]`,
+        );
+      }
+      const result = loss(pred as tf.Tensor4D, target);
+      termNames = Object.keys(result.terms);
+      for (const name of termNames) {
+        const t = result.terms[name]!;
+        if (t.rank !== 0) {
+          throw new TypeError(`loss term '${name}' is not a scalar (shape [${t.shape}])`);
+        }
+      }
+      if (termNames.length > 0) {
+        termStack = tf.keep(tf.stack(termNames.map((k) => result.terms[k]!)));
+      }
+      return result.total;
+    }, vars);
+    const sq = vars.map((v) =>
+      grads[v.name] === undefined ? tf.scalar(0) : tf.sum(tf.square(grads[v.name]!))
+    );
+    const values = tf.concat([
+      tf.reshape(value, [1]),
+      ...(termStack === undefined ? [] : [termStack]),
+      tf.stack(sq),
+    ]);
+    termStack?.dispose();
+    // Every trainable weight, in order, null where the loss does not reach it: tfjs optimizers
+    // match slots to variables by position and skip a null gradient, so positions stay stable.
+    const ordered: tf.NamedTensorMap = {};
+    for (const v of vars) ordered[v.name] = grads[v.name] ?? (null as unknown as tf.Tensor);
+    return { values, grads: ordered };
+  });
+  const after1 = memorySnapshot();
+  let created = after1.tensors - before1.tensors;
+  let createdBytes = after1.bytes - before1.bytes;
+  let metrics: StepMetrics;
+  let before2 = after1;
+  try {
+    const data = await out.values.data();
+    before2 = memorySnapshot();
+    const n = 1 + termNames.length;
+    const lossValues = readValues(data, n);
+    const named: Record<string, number> = { total: lossValues[0]! };
+    const terms: Record<string, number> = {};
+    termNames.forEach((name, i) => {
+      terms[name] = lossValues[i + 1]!;
+      named[name] = lossValues[i + 1]!;
+    });
+    if (lossValues.some((v) => !Number.isFinite(v))) throw new NonFiniteStepError(number, named);
+    const sq = readValues(data.subarray(n), vars.length);
+    const badGrad = sq.findIndex((v) => !Number.isFinite(v));
+    if (badGrad >= 0) {
+      throw new NonFiniteGradientError(number, vars[badGrad]!.name, lossValues[0]!);
+    }
+    scope(() => {
+      optimizer.applyGradients(out.grads);
+      trainable.project?.();
+    });
+    metrics = {
+      step: number,
+      lr,
+      ...(momentum === undefined ? {} : { momentum }),
+      total: lossValues[0]!,
+      terms,
+      gradNorm: Math.sqrt(sq.reduce((a, b) => a + b, 0)),
+    };
+  } finally {
+    tf.dispose(out);
+    const after2 = memorySnapshot();
+    created += after2.tensors - before2.tensors;
+    createdBytes += after2.bytes - before2.bytes;
+  }
+  return { metrics, created, createdBytes };
+}
