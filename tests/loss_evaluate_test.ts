@@ -19,7 +19,7 @@ import {
   style,
   totalVariation,
 } from "../src/loss/mod.ts";
-import { withoutTape } from "../src/loss/no_tape.ts";
+import { withoutTape } from "../src/loss/_no_tape.ts";
 import { UnknownLayerError } from "../src/network/mod.ts";
 import { randomImage, relErr, tinyNet } from "./loss_support.ts";
 

@@ -20,7 +20,7 @@ import {
   style,
   totalVariation,
 } from "../src/loss/mod.ts";
-import { gramMatrix } from "../src/loss/kernels.ts";
+import { gramMatrix } from "../src/loss/_kernels.ts";
 import { UnknownLayerError } from "../src/network/mod.ts";
 import { vgg19 } from "../src/vgg/mod.ts";
 import { exists, relErr } from "./loss_support.ts";

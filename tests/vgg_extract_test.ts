@@ -7,8 +7,8 @@ import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak, scope } from "../src/lifetime/mod.ts";
 import { NetworkInputError, UnknownLayerError } from "../src/network/mod.ts";
 import { beforePools, johnsonStyle, vgg16 } from "../src/vgg/mod.ts";
-import { type VggConvSpec, vggOps } from "../src/vgg/architecture.ts";
-import { heConv } from "../src/vgg/random_weights.ts";
+import { type VggConvSpec, vggOps } from "../src/vgg/_architecture.ts";
+import { heConv } from "../src/vgg/_random_weights.ts";
 
 await initBackend("cpu");
 

@@ -2,7 +2,7 @@
 // Zisserman's configurations D (VGG-16) and E (VGG-19), Keras' layer names, and the
 // PyTorch/Johnson relu/pool names.
 import assert from "node:assert/strict";
-import { nearestName } from "../src/text/did_you_mean.ts";
+import { nearestName } from "../src/_internal/did_you_mean.ts";
 import {
   beforePools,
   canonicalVggLayer,
@@ -11,7 +11,7 @@ import {
   VGG16_LAYERS,
   VGG19_LAYERS,
 } from "../src/vgg/mod.ts";
-import { vggOps } from "../src/vgg/architecture.ts";
+import { vggOps } from "../src/vgg/_architecture.ts";
 import { vggAlias } from "../src/vgg/layers.ts";
 
 Deno.test("layer tables follow configurations D and E: convs per block and widths", () => {

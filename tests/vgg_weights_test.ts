@@ -6,9 +6,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import { vgg16 } from "../src/vgg/mod.ts";
-import { vggOps } from "../src/vgg/architecture.ts";
-import { openKerasH5 } from "../src/vgg/h5_weights.ts";
-import { openTfjsDir } from "../src/vgg/tfjs_weights.ts";
+import { vggOps } from "../src/vgg/_architecture.ts";
+import { openKerasH5 } from "../src/vgg/_h5_weights.ts";
+import { openTfjsDir } from "../src/vgg/_tfjs_weights.ts";
 
 // wasm: several tests run full 13-conv forwards; loading is backend-independent.
 await initBackend("wasm");

@@ -8,7 +8,7 @@
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import type { DecodeError, DecodeIssue } from "../errors/decode_error.ts";
-import { nearestName } from "../text/did_you_mean.ts";
+import { nearestName } from "./did_you_mean.ts";
 
 /**
  * A codec of one of `values`, named so messages read "… is not one of a | b | c".

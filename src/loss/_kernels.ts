@@ -72,7 +72,7 @@ function penaltyGrad(d: tf.Tensor, o: PenaltyOptions): tf.Tensor {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { penalty } from "./kernels.ts";
+ * import { penalty } from "./_kernels.ts";
  * await initBackend("cpu");
  * const p = penalty(tf.tensor1d([-2, 0.5]), { distance: "huber", delta: 1, epsilon: 1e-3 });
  * console.log(Array.from(p.dataSync())); // [1.5, 0.125]
@@ -97,7 +97,7 @@ export function penalty(d: tf.Tensor, options: PenaltyOptions): tf.Tensor {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { reduce } from "./kernels.ts";
+ * import { reduce } from "./_kernels.ts";
  * await initBackend("cpu");
  * console.log(reduce(tf.tensor1d([1, 2, 3]), "mean").dataSync()[0]); // 2
  * ```
@@ -119,7 +119,7 @@ export function reduce(x: tf.Tensor, reduction: Reduction): tf.Scalar {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { distance } from "./kernels.ts";
+ * import { distance } from "./_kernels.ts";
  * await initBackend("cpu");
  * const d = distance(tf.tensor1d([1, 2]), tf.tensor1d([0, 0]), { distance: "l2", delta: 1, epsilon: 1e-3 }, "mean");
  * console.log(d.dataSync()[0]); // 2.5
@@ -160,7 +160,7 @@ export function distance(
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { gramMatrix } from "./kernels.ts";
+ * import { gramMatrix } from "./_kernels.ts";
  * await initBackend("cpu");
  * const g = gramMatrix(tf.ones([1, 2, 2, 3]) as tf.Tensor4D, "hw");
  * console.log(g.shape, g.dataSync()[0]); // [1, 3, 3] 1
@@ -193,7 +193,7 @@ export function gramMatrix(features: tf.Tensor4D, normalisation: GramNormalisati
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { totalVariationOf } from "./kernels.ts";
+ * import { totalVariationOf } from "./_kernels.ts";
  * await initBackend("cpu");
  * const x = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]);
  * console.log(totalVariationOf(x, { distance: "l1", delta: 1, epsilon: 1e-3 }, "sum").dataSync()[0]); // 2

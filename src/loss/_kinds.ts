@@ -6,7 +6,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { distance, gramMatrix, totalVariationOf } from "./kernels.ts";
+import { distance, gramMatrix, totalVariationOf } from "./_kernels.ts";
 import type {
   Distance,
   FeatureTerm,

@@ -19,7 +19,7 @@ import { tapeState } from "../_internal/engine.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { withoutTape } from "./no_tape.ts";
+ * import { withoutTape } from "./_no_tape.ts";
  * await initBackend("cpu");
  * const x = tf.scalar(3);
  * // d/dx (x · stop(x)) = stop(x) = 3, not 2x = 6

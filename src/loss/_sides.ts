@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type LossNetwork, networkHasLayer } from "../network/loss_network.ts";
-import { nearestName as suggest } from "../text/did_you_mean.ts";
+import { nearestName as suggest } from "../_internal/did_you_mean.ts";
 import type { Side } from "./_kinds.ts";
 import { layerOf } from "./_kinds.ts";
 import { UnknownLayerError } from "../network/errors.ts";

@@ -12,7 +12,7 @@ import { checkImage, checkLossLayers, layersOf, shapeText, sideOf } from "./_sid
 import { LossInputError, NonFiniteLossError } from "./errors.ts";
 import { type Loss, termNames } from "./loss.ts";
 import type { LossFn, LossResult } from "./loss_result.ts";
-import { withoutTape } from "./no_tape.ts";
+import { withoutTape } from "./_no_tape.ts";
 import type { PrecomputedTarget } from "./precompute.ts";
 
 /** Options of {@linkcode evaluate}. */

@@ -10,7 +10,7 @@ import type { LossNetwork } from "../network/loss_network.ts";
 import { ruleOf } from "./_kinds.ts";
 import { checkImage, checkLossLayers, layersOf, sideOf } from "./_sides.ts";
 import type { Loss } from "./loss.ts";
-import { withoutTape } from "./no_tape.ts";
+import { withoutTape } from "./_no_tape.ts";
 import type { TermKind } from "./term.ts";
 
 /** The term kinds whose target can be precomputed (all that compare with a target). */

@@ -25,7 +25,7 @@ import type { LossNetwork } from "../network/loss_network.ts";
 import { InvalidTermOptionError, LossInputError } from "./errors.ts";
 import { checkLossLayers } from "./_sides.ts";
 import { type Loss, lossOf } from "./loss.ts";
-import { withoutTape } from "./no_tape.ts";
+import { withoutTape } from "./_no_tape.ts";
 import { checkScale } from "./term.ts";
 
 /** Options of {@linkcode featureScales} and {@linkcode calibrate}. */

@@ -30,7 +30,7 @@ import {
 } from "../_internal/decode.ts";
 import { DecodeError, type DecodeIssue } from "../errors/decode_error.ts";
 import { type LossNetwork, networkHasLayer } from "../network/loss_network.ts";
-import { nearestName as suggest } from "../text/did_you_mean.ts";
+import { nearestName as suggest } from "../_internal/did_you_mean.ts";
 import { type KindField, KINDS, layerOf, ruleOfKind } from "./_kinds.ts";
 import {
   type AnyLayer,

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { DisposedError } from "../lifetime/mod.ts";
 import { UnknownLayerError } from "./errors.ts";
-import { nearestName } from "../text/did_you_mean.ts";
+import { nearestName } from "../_internal/did_you_mean.ts";
 import type { InputConvention, LossNetwork } from "./loss_network.ts";
 import { applyAffine, channelAffine, checkInput } from "./preprocess.ts";
 import type { InputCheckSettings } from "./preprocess.ts";

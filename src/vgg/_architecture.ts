@@ -35,7 +35,7 @@ const WIDTHS = [64, 128, 256, 512, 512] as const;
  *
  * @example
  * ```ts
- * import { vggOps } from "./architecture.ts";
+ * import { vggOps } from "./_architecture.ts";
  * const ops = vggOps("vgg16");
  * console.log(ops.length, ops[3]); // 18 { kind: "conv", name: "block2_conv1", inChannels: 64, outChannels: 128 }
  * ```

@@ -22,7 +22,7 @@ export type FrozenConv = (x: tf.Tensor4D) => tf.Tensor4D;
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { frozenConvRelu } from "./conv.ts";
+ * import { frozenConvRelu } from "./_conv.ts";
  * await initBackend("cpu");
  * const conv = frozenConvRelu(tf.ones([3, 3, 1, 2]), tf.tensor1d([0, -100]));
  * const y = conv(tf.ones([1, 4, 4, 1]));

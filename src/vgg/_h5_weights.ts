@@ -5,9 +5,9 @@
  * @module
  */
 import type { Dataset, Entity, Group } from "h5wasm";
-import { kernelShape, type VggConvSpec } from "./architecture.ts";
+import { kernelShape, type VggConvSpec } from "./_architecture.ts";
 import { WeightFileError, WeightShapeError } from "./errors.ts";
-import type { ConvWeights, WeightSource } from "./weight_source.ts";
+import type { ConvWeights, WeightSource } from "./_weight_source.ts";
 
 type H5Module = typeof import("h5wasm");
 
@@ -225,7 +225,7 @@ export interface KerasH5Source extends WeightSource {
  *
  * @example
  * ```ts ignore
- * import { openKerasH5 } from "./h5_weights.ts";
+ * import { openKerasH5 } from "./_h5_weights.ts";
  * const src = await openKerasH5("vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5");
  * console.log(src.layerNames.slice(0, 3));
  * src.close();

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { kernelShape, type VggConvSpec } from "./architecture.ts";
-import type { ConvWeights, WeightSource } from "./weight_source.ts";
+import { kernelShape, type VggConvSpec } from "./_architecture.ts";
+import type { ConvWeights, WeightSource } from "./_weight_source.ts";
 
 /** A 32-bit seed for one layer, so truncating the network never changes shallower layers. */
 function layerSeed(seed: number, layer: string): number {
@@ -22,7 +22,7 @@ function layerSeed(seed: number, layer: string): number {
  *
  * @example
  * ```ts
- * import { heConv } from "./random_weights.ts";
+ * import { heConv } from "./_random_weights.ts";
  * const w = heConv(7, { kind: "conv", name: "block1_conv1", inChannels: 3, outChannels: 64 });
  * console.log(w.kernel.length, w.bias.length); // 1728 64
  * ```
@@ -48,7 +48,7 @@ export function heConv(seed: number, spec: VggConvSpec): ConvWeights {
  *
  * @example
  * ```ts
- * import { randomWeights } from "./random_weights.ts";
+ * import { randomWeights } from "./_random_weights.ts";
  * const src = randomWeights(1);
  * console.log(src.description, src.absent("block5_conv3")); // random:1 undefined
  * ```

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { kernelShape, type VggConvSpec } from "./architecture.ts";
+import { kernelShape, type VggConvSpec } from "./_architecture.ts";
 import { WeightFileError, WeightShapeError } from "./errors.ts";
-import type { ConvWeights, WeightSource } from "./weight_source.ts";
+import type { ConvWeights, WeightSource } from "./_weight_source.ts";
 
 /** One entry of a tfjs weights manifest group. */
 interface ManifestWeight {
@@ -135,7 +135,7 @@ async function exists(path: string): Promise<boolean> {
  *
  * @example
  * ```ts ignore
- * import { openTfjsDir } from "./tfjs_weights.ts";
+ * import { openTfjsDir } from "./_tfjs_weights.ts";
  * const src = await openTfjsDir("../shared/data/vgg19_imagenet_blocks1-3");
  * console.log(src.absent("block1_conv1"), src.absent("block4_conv1")); // undefined "shard … is absent"
  * src.close();

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { VggConvSpec } from "./architecture.ts";
+import type { VggConvSpec } from "./_architecture.ts";
 
 /** One conv layer's weights as stored by Keras and tfjs: kernel HWIO [3,3,in,out], bias [out]. */
 export interface ConvWeights {
@@ -18,7 +18,7 @@ export interface ConvWeights {
  *
  * @example
  * ```ts
- * import type { WeightSource } from "./weight_source.ts";
+ * import type { WeightSource } from "./_weight_source.ts";
  * async function first(src: WeightSource): Promise<number> {
  *   const w = await src.read({ kind: "conv", name: "block1_conv1", inChannels: 3, outChannels: 64 });
  *   return w.bias[0]!;

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { type VggConvSpec, vggOps, type VggOpSpec } from "./architecture.ts";
+import { type VggConvSpec, vggOps, type VggOpSpec } from "./_architecture.ts";
 import { cachedDownload, type DownloadProgress, type ProgressSink } from "./download.ts";
 import { MissingWeightsError, WeightFileError } from "./errors.ts";
 import { UnknownLayerError } from "../network/errors.ts";
-import { nearestName } from "../text/did_you_mean.ts";
-import { openKerasH5 } from "./h5_weights.ts";
+import { nearestName } from "../_internal/did_you_mean.ts";
+import { openKerasH5 } from "./_h5_weights.ts";
 import {
   canonicalVggLayer,
   type Vgg16LayerName,
@@ -21,15 +21,15 @@ import {
 } from "./layers.ts";
 import type { InputRange, Preprocessing } from "../network/loss_network.ts";
 import { type InputCheckSettings, RANGE_BOUNDS } from "../network/preprocess.ts";
-import { randomWeights } from "./random_weights.ts";
-import { openTfjsDir } from "./tfjs_weights.ts";
+import { randomWeights } from "./_random_weights.ts";
+import { openTfjsDir } from "./_tfjs_weights.ts";
 import {
   createVggNetwork,
   type Vgg16Network,
   type Vgg19Network,
   type VggNetwork,
 } from "./vgg_network.ts";
-import type { ConvWeights, WeightSource } from "./weight_source.ts";
+import type { ConvWeights, WeightSource } from "./_weight_source.ts";
 
 export type { DownloadProgress };
 

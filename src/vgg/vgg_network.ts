@@ -5,11 +5,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { DisposedError } from "../lifetime/mod.ts";
-import type { VggOpSpec } from "./architecture.ts";
-import { type FrozenConv, frozenConvRelu } from "./conv.ts";
+import type { VggOpSpec } from "./_architecture.ts";
+import { type FrozenConv, frozenConvRelu } from "./_conv.ts";
 import { LayerNotLoadedError } from "./errors.ts";
 import { UnknownLayerError } from "../network/errors.ts";
-import { nearestName } from "../text/did_you_mean.ts";
+import { nearestName } from "../_internal/did_you_mean.ts";
 import {
   canonicalVggLayer,
   type HasVggArchitecture,
@@ -26,7 +26,7 @@ import {
   checkInput,
   type InputCheckSettings,
 } from "../network/preprocess.ts";
-import type { ConvWeights } from "./weight_source.ts";
+import type { ConvWeights } from "./_weight_source.ts";
 
 /**
  * A VGG-16 or VGG-19 loss network, as built by `vgg16` / `vgg19`.
@@ -233,8 +233,8 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
  * @example
  * ```ts
  * import { initBackend } from "../backend/mod.ts";
- * import { vggOps } from "./architecture.ts";
- * import { heConv } from "./random_weights.ts";
+ * import { vggOps } from "./_architecture.ts";
+ * import { heConv } from "./_random_weights.ts";
  * import { createVggNetwork } from "./vgg_network.ts";
  * await initBackend("cpu");
  * const ops = vggOps("vgg16").slice(0, 2);
