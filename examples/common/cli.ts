@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import * as t from "io-ts";
 import { isLeft } from "fp-ts/lib/Either.js";
-import { nearestName } from "../../src/text/did_you_mean.ts";
+import { nearestName } from "../../src/_internal/did_you_mean.ts";
 
 /** A bad flag or path: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -80,16 +80,6 @@ export function numberFrom(name: string, ok: (n: number) => boolean): t.Type<num
       const n = typeof u === "string" && u.trim() !== "" ? Number(u) : NaN;
       return ok(n) ? t.success(n) : t.failure(u, c);
     },
-    String,
-  );
-}
-
-/** A codec for one of `values`. */
-export function oneOf<A extends string>(values: readonly A[]): t.Type<A, unknown> {
-  return new t.Type<A, unknown, unknown>(
-    `one of ${values.join(" | ")}`,
-    (u): u is A => (values as readonly unknown[]).includes(u),
-    (u, c) => (values as readonly unknown[]).includes(u) ? t.success(u as A) : t.failure(u, c),
     String,
   );
 }

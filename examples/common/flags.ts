@@ -9,13 +9,13 @@ import {
   type FlagValues,
   NonNegativeInt,
   numberFrom,
-  oneOf,
   orNaN,
   PositiveInt,
   PositiveNumber,
   text,
   toggle,
 } from "./cli.ts";
+import { oneOf } from "../../src/_internal/decode.ts";
 
 /** What differs between the examples in the shared flags. */
 export interface SharedDefaults {
