@@ -85,18 +85,17 @@ const FLAGS = {
 /** The validated command line. */
 export type ColorizeOptions = FlagValues<typeof FLAGS>;
 
-const cli = command(
+/**
+ * `HELP` is what `--help` prints; `parseOptions(args)` validates a command line (throwing a
+ * `UsageError` that names every bad flag); `main(args)` runs the example and returns its exit
+ * status (0 done, 1 failed, 2 bad usage), printing errors as one line. Tests call all three.
+ */
+export const { help: HELP, parse: parseOptions, main } = command(
   "colorize",
   "Trains a 1→3-channel U-Net to colourise grayscale photos with a VGG feature loss + L1 pixel loss.",
   FLAGS,
   run,
 );
-/** The help text `--help` prints. */
-export const HELP: string = cli.help;
-/** Parse and validate the command line; `"help"` for `--help`; throws `UsageError` naming bad flags. */
-export const parseOptions: (args: readonly string[]) => ColorizeOptions | "help" = cli.parse;
-/** The entry point, callable from tests: the exit status (0 done, 1 failed, 2 bad usage). */
-export const main: (args: string[]) => Promise<number> = cli.main;
 
 /** Whether an RGB image has colour at all (a grey photo teaches a colouriser nothing). */
 function hasColour(p: Pixels): boolean {

@@ -120,7 +120,12 @@ const FLAGS = {
 /** The validated command line (`steps` and `lr` are NaN when left to the mode's default). */
 export type StyleTransferOptions = FlagValues<typeof FLAGS>;
 
-const cli = command(
+/**
+ * `HELP` is what `--help` prints; `parseOptions(args)` validates a command line (throwing a
+ * `UsageError` that names every bad flag); `main(args)` runs the example and returns its exit
+ * status (0 done, 1 failed, 2 bad usage), printing errors as one line. Tests call all three.
+ */
+export const { help: HELP, parse: parseOptions, main } = command(
   "style_transfer",
   "Fast style transfer (Johnson et al. 2016): trains a U-Net to paint photos in the style of one\n" +
     "image, with a VGG content loss, Gram-matrix style losses and total variation. --optimize\n" +
@@ -128,12 +133,6 @@ const cli = command(
   FLAGS,
   run,
 );
-/** The help text `--help` prints. */
-export const HELP: string = cli.help;
-/** Parse and validate the command line; `"help"` for `--help`; throws `UsageError` naming bad flags. */
-export const parseOptions: (args: readonly string[]) => StyleTransferOptions | "help" = cli.parse;
-/** The entry point, callable from tests: the exit status (0 done, 1 failed, 2 bad usage). */
-export const main: (args: string[]) => Promise<number> = cli.main;
 
 async function run(o: StyleTransferOptions): Promise<void> {
   if (o.resume && o.optimize) {

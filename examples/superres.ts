@@ -86,18 +86,17 @@ const FLAGS = {
 /** The validated command line. */
 export type SuperresOptions = FlagValues<typeof FLAGS>;
 
-const cli = command(
+/**
+ * `HELP` is what `--help` prints; `parseOptions(args)` validates a command line (throwing a
+ * `UsageError` that names every bad flag); `main(args)` runs the example and returns its exit
+ * status (0 done, 1 failed, 2 bad usage), printing errors as one line. Tests call all three.
+ */
+export const { help: HELP, parse: parseOptions, main } = command(
   "superres",
   "Trains a super-resolution U-Net with a perceptual loss and scores it against bicubic.",
   FLAGS,
   run,
 );
-/** The help text `--help` prints. */
-export const HELP: string = cli.help;
-/** Parse and validate the command line; `"help"` for `--help`; throws `UsageError` naming bad flags. */
-export const parseOptions: (args: readonly string[]) => SuperresOptions | "help" = cli.parse;
-/** The entry point, callable from tests: the exit status (0 done, 1 failed, 2 bad usage). */
-export const main: (args: string[]) => Promise<number> = cli.main;
 
 async function run(o: SuperresOptions): Promise<void> {
   const multiple = o.scale * 2 ** o.depth;
