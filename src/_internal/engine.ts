@@ -73,7 +73,9 @@ export function tapeState(): { kernelDepth: number } | undefined {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
  * import { onTensorCreated } from "./engine.ts";
+ * await initBackend("cpu");
  * let n = 0;
  * const stop = onTensorCreated(() => n++);
  * tf.dispose(tf.scalar(1));
