@@ -41,14 +41,7 @@ import {
 import { psnr, ssim } from "../src/metrics/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
 import { unet } from "../src/unet/mod.ts";
-import {
-  command,
-  flag,
-  type FlagValues,
-  List,
-  NonNegativeNumber,
-  UsageError,
-} from "./common/cli.ts";
+import { command, type FlagValues, list, UsageError, weight } from "./common/cli.ts";
 import { helpFlag, sharedFlags } from "./common/flags.ts";
 import { centreCrop, sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
@@ -66,19 +59,9 @@ const FLAGS = {
     samples: ["4", "held-out crops in the samples and the final table"],
     sampleEvery: ["100", "write samples (and a checkpoint) every N steps"],
   }),
-  layers: flag(
-    List,
-    "",
-    "L1,L2",
-    "feature-loss layers (default: block2_conv2 and the last conv of block 3)",
-  ),
-  "feature-weight": flag(
-    NonNegativeNumber,
-    "1",
-    "X",
-    "weight of the feature loss (features normalised to mean |a| = 1)",
-  ),
-  "pixel-weight": flag(NonNegativeNumber, "1", "X", "weight of the L1 pixel loss"),
+  layers: list("L1,L2", "feature-loss layers (default: block2_conv2 and the last conv of block 3)"),
+  "feature-weight": weight("1", "weight of the feature loss (features normalised to mean |a| = 1)"),
+  "pixel-weight": weight("1", "weight of the L1 pixel loss"),
   ...helpFlag,
 };
 

@@ -46,14 +46,13 @@ import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { unet } from "../src/unet/mod.ts";
 import {
   command,
-  flag,
+  count,
   type FlagValues,
-  List,
-  NonNegativeNumber,
-  PositiveInt,
+  list,
   text,
   toggle,
   UsageError,
+  weight,
 } from "./common/cli.ts";
 import { helpFlag, sharedFlags } from "./common/flags.ts";
 import { centreCrop, readResized, resizeShorterSide, sideBySide } from "./common/images.ts";
@@ -83,33 +82,16 @@ const FLAGS = {
     "optimise the pixels of --content directly (Gatys) instead of training a network",
   ),
   content: text(DEFAULT_CONTENT, "PATH", "with --optimize: the image to stylise"),
-  size: flag(
-    PositiveInt,
-    "128",
-    "N",
-    "content and style images are resized so their shorter side is N",
-  ),
-  "content-weight": flag(NonNegativeNumber, "1", "X", "content (feature) loss weight (Johnson: 1)"),
-  "style-weight": flag(
-    NonNegativeNumber,
-    "5",
-    "X",
-    "weight of each style (Gram) layer (Johnson: 5)",
-  ),
-  "tv-weight": flag(
-    NonNegativeNumber,
-    "1e-6",
-    "X",
-    "total-variation strength on 0-255 images (Johnson: 1e-6)",
-  ),
+  size: count("128", "content and style images are resized so their shorter side is N"),
+  "content-weight": weight("1", "content (feature) loss weight (Johnson: 1)"),
+  "style-weight": weight("5", "weight of each style (Gram) layer (Johnson: 5)"),
+  "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
   "content-layer": text(
     "",
     "L",
     "content layer [vgg16: block3_conv3 (relu3_3); vgg19: block3_conv4]",
   ),
-  "style-layers": flag(
-    List,
-    "",
+  "style-layers": list(
     "L1,L2",
     "style layers [vgg16: relu1_2,relu2_2,relu3_3,relu4_3 (Johnson); vgg19: " +
       "relu1_2,relu2_2,relu3_4,relu4_4]",

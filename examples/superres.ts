@@ -40,11 +40,11 @@ import {
   command,
   flag,
   type FlagValues,
-  List,
-  NonNegativeNumber,
+  list,
   numberFrom,
   text,
   UsageError,
+  weight,
 } from "./common/cli.ts";
 import { helpFlag, sharedFlags } from "./common/flags.ts";
 import { sideBySide } from "./common/images.ts";
@@ -66,18 +66,14 @@ const FLAGS = {
     sampleEvery: ["50", "validate, write samples and a checkpoint every N steps"],
   }),
   scale: flag(numberFrom("2 or 4", (n) => n === 2 || n === 4), "2", "2|4", "upscaling factor"),
-  eval: flag(
-    List,
-    "",
+  eval: list(
     "DIR[,DIR]",
     "Set5-style folders (*_HR.png, optional *_LR.png) to score on after training",
   ),
   loss: text("", "SPEC.json", "a JSON loss spec instead of the fastai-style loss (see README)"),
-  layers: flag(List, "", "L1,L2,L3", "loss layers (default: the layers just before pools 3, 4, 5)"),
-  balance: flag(
-    NonNegativeNumber,
+  layers: list("L1,L2,L3", "loss layers (default: the layers just before pools 3, 4, 5)"),
+  balance: weight(
     "0.1",
-    "X",
     "perceptual terms start at X x the pixel term (0: the preset's raw weights)",
   ),
   ...helpFlag,

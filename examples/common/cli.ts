@@ -124,6 +124,21 @@ export const List: t.Type<string[], unknown> = new t.Type<string[], unknown, unk
   (a) => a.join(","),
 );
 
+/** A positive integer (a count, a size) with the placeholder `N`. */
+export function count(dflt: string, help: string): Flag<number> {
+  return flag(PositiveInt, dflt, "N", help);
+}
+
+/** A comma-separated list, empty by default (the example then chooses). */
+export function list(arg: string, help: string): Flag<string[]> {
+  return flag(List, "", arg, help);
+}
+
+/** A number >= 0 (a weight, a ratio) with the placeholder `X`. */
+export function weight(dflt: string, help: string): Flag<number> {
+  return flag(NonNegativeNumber, dflt, "X", help);
+}
+
 /**
  * Parse `args` with `node:util` parseArgs (strict: unknown flags and stray arguments are errors),
  * fill in defaults, and decode every flag with its codec. Returns `"help"` for `--help`.

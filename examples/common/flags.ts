@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  count,
   flag,
   type FlagValues,
   NonNegativeInt,
@@ -51,8 +52,8 @@ export function sharedFlags(d: SharedDefaults) {
   return {
     data: text("examples/data", "DIR", d.data),
     steps: flag(steps === "" ? orNaN(PositiveInt) : PositiveInt, steps, "N", stepsHelp),
-    batch: flag(PositiveInt, "4", "N", "crops per step"),
-    crop: flag(PositiveInt, "64", "N", d.crop),
+    batch: count("4", "crops per step"),
+    crop: count("64", d.crop),
     lr: flag(lr === "" ? orNaN(PositiveNumber) : PositiveNumber, lr, "X", lrHelp),
     backend: flag(
       oneOf(["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const),
@@ -68,9 +69,9 @@ export function sharedFlags(d: SharedDefaults) {
     ),
     net: flag(oneOf(["vgg16", "vgg19"] as const), "vgg16", "NAME", "vgg16 | vgg19"),
     depth: flag(Depth, d.depth, "N", "U-Net depth (down-sampling levels)"),
-    filters: flag(PositiveInt, d.filters, "N", "U-Net base filters"),
-    samples: flag(PositiveInt, d.samples[0], "N", d.samples[1]),
-    "sample-every": flag(PositiveInt, d.sampleEvery[0], "N", d.sampleEvery[1]),
+    filters: count(d.filters, "U-Net base filters"),
+    samples: count(d.samples[0], d.samples[1]),
+    "sample-every": count(d.sampleEvery[0], d.sampleEvery[1]),
     seed: flag(NonNegativeInt, "0", "N", "seed for data order, crops and initial weights"),
     out: text("", "DIR", `run directory (default runs/${d.prefix}-<date>-<time>)`),
     resume: toggle("continue the run in --out from its latest checkpoint"),
