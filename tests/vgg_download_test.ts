@@ -6,7 +6,13 @@ import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
-import { type DownloadProgress, KERAS_IMAGENET_WEIGHTS, vgg16 } from "../src/vgg/mod.ts";
+import {
+  DownloadError,
+  type DownloadProgress,
+  HashMismatchError,
+  KERAS_IMAGENET_WEIGHTS,
+  vgg16,
+} from "../src/vgg/mod.ts";
 
 await initBackend("cpu");
 
@@ -112,7 +118,7 @@ Deno.test("imagenet: a wrong hash is an error and leaves nothing in the cache", 
           onProgress: false,
         }),
       (e: Error) =>
-        e.name === "HashMismatchError" && e.message.includes(md5) &&
+        e instanceof HashMismatchError && e.message.includes(md5) &&
         e.message.includes(`${base}/good.h5`),
     );
     assert.deepEqual(await listing(cacheDir), []);
@@ -120,7 +126,7 @@ Deno.test("imagenet: a wrong hash is an error and leaves nothing in the cache", 
     await assert.rejects(
       () => vgg16({ weights: "imagenet", url: `${base}/good.h5`, cacheDir, onProgress: false }),
       (e: Error) =>
-        e.name === "HashMismatchError" && e.message.includes(KERAS_IMAGENET_WEIGHTS.vgg16.md5),
+        e instanceof HashMismatchError && e.message.includes(KERAS_IMAGENET_WEIGHTS.vgg16.md5),
     );
     assert.deepEqual(await listing(cacheDir), []);
   });
@@ -130,13 +136,13 @@ Deno.test("imagenet: a connection dropped mid-file or an HTTP error leaves nothi
   await withTempDir(async (cacheDir) => {
     await assert.rejects(
       () => vgg16({ weights: "imagenet", url: dropUrl, md5, cacheDir, onProgress: false }),
-      (e: Error) => e.name === "DownloadError" && /after \d+ (bytes )?/.test(e.message),
+      (e: Error) => e instanceof DownloadError && /after \d+ (bytes )?/.test(e.message),
     );
     assert.deepEqual(await listing(cacheDir), []);
     await assert.rejects(
       () =>
         vgg16({ weights: "imagenet", url: `${base}/absent.h5`, md5, cacheDir, onProgress: false }),
-      (e: Error) => e.name === "DownloadError" && /HTTP 404/.test(e.message),
+      (e: Error) => e instanceof DownloadError && /HTTP 404/.test(e.message),
     );
     assert.deepEqual(await listing(cacheDir), []);
   });

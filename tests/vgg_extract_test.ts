@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
-import { assertNoLeak, scope } from "../src/lifetime/mod.ts";
+import { assertNoLeak, DisposedError, scope } from "../src/lifetime/mod.ts";
 import { NetworkInputError, UnknownLayerError } from "../src/network/mod.ts";
-import { beforePools, johnsonStyle, vgg16 } from "../src/vgg/mod.ts";
+import { beforePools, johnsonStyle, LayerNotLoadedError, vgg16 } from "../src/vgg/mod.ts";
 import { type VggConvSpec, vggOps } from "../src/vgg/_architecture.ts";
 import { heConv } from "../src/vgg/_random_weights.ts";
 
@@ -198,7 +198,7 @@ Deno.test("unknown and unloaded layers are typed errors naming the layer", async
   assert.throws(
     () => net.extract(x, ["relu3_1"]),
     (e: Error) =>
-      e.name === "LayerNotLoadedError" && /relu3_1/.test(e.message) && /upTo/.test(e.message),
+      e instanceof LayerNotLoadedError && /relu3_1/.test(e.message) && /upTo/.test(e.message),
   );
   await assert.rejects(
     () => vgg16({ weights: { random: 1 }, upTo: "block9_conv1" as "relu1_1" }),
@@ -251,7 +251,7 @@ Deno.test("extract leaks nothing; dispose returns the tensor count to its baseli
   net.dispose();
   net.dispose();
   assert.equal(tf.memory().numTensors, before);
-  assert.throws(() => net.extract(x, ["relu1_1"]), (e: Error) => e.name === "DisposedError");
+  assert.throws(() => net.extract(x, ["relu1_1"]), (e: Error) => e instanceof DisposedError);
   // Loading leaks nothing either, also when it fails.
   await assertNoLeak(() => vgg16({ weights: { random: 1 }, upTo: "relu1_2" }));
   await assertNoLeak(() =>

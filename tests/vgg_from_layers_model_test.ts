@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
-import { assertNoLeak, scope } from "../src/lifetime/mod.ts";
+import { assertNoLeak, DisposedError, scope } from "../src/lifetime/mod.ts";
 import { fromLayersModel, UnknownLayerError } from "../src/network/mod.ts";
 import { vgg16 } from "../src/vgg/mod.ts";
 import { type VggConvSpec, vggOps } from "../src/vgg/_architecture.ts";
@@ -91,7 +91,7 @@ Deno.test("fromLayersModel(caffe) equals vgg16 with the same weights; truncated 
   ref.dispose();
   net.dispose(); // owns the model by default
   assert.equal(tf.memory().numTensors, before);
-  assert.throws(() => net.extract(x, ["block1_conv2"]), (e: Error) => e.name === "DisposedError");
+  assert.throws(() => net.extract(x, ["block1_conv2"]), (e: Error) => e instanceof DisposedError);
 });
 
 Deno.test("fromLayersModel: bad layer names, non-4-D outputs, ownModel: false", () => {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
-import { vgg19 } from "../src/vgg/mod.ts";
+import { LayerNotLoadedError, MissingWeightsError, vgg19 } from "../src/vgg/mod.ts";
 
 const WEIGHTS = "../shared/data/vgg19_imagenet_blocks1-3";
 const FIXTURE = "tests/fixtures/vgg_torch_reference";
@@ -104,13 +104,13 @@ Deno.test({
     assert.throws(
       () => net.extract(x, ["block4_conv1"]),
       (e: Error) =>
-        e.name === "LayerNotLoadedError" && /block4_conv1/.test(e.message) &&
+        e instanceof LayerNotLoadedError && /block4_conv1/.test(e.message) &&
         /group9-shard1of2/.test(e.message),
     );
     await assert.rejects(
       () => vgg19({ weights: WEIGHTS, upTo: "block4_conv2" }),
       (e: Error) =>
-        e.name === "MissingWeightsError" && /block4_conv1/.test(e.message) &&
+        e instanceof MissingWeightsError && /block4_conv1/.test(e.message) &&
         /model\.json/.test(e.message),
     );
     x.dispose();

@@ -5,7 +5,13 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
-import { vgg16 } from "../src/vgg/mod.ts";
+import {
+  LayerNotLoadedError,
+  MissingWeightsError,
+  vgg16,
+  WeightFileError,
+  WeightShapeError,
+} from "../src/vgg/mod.ts";
 import { vggOps } from "../src/vgg/_architecture.ts";
 import { openKerasH5 } from "../src/vgg/_h5_weights.ts";
 import { openTfjsDir } from "../src/vgg/_tfjs_weights.ts";
@@ -109,20 +115,20 @@ Deno.test("a layer the file lacks: absent by default, MissingWeightsError when a
   await assert.rejects(
     () => vgg16({ weights: H5, upTo: "block2_conv1" }),
     (e: Error) =>
-      e.name === "MissingWeightsError" && e.message.includes(H5) &&
+      e instanceof MissingWeightsError && e.message.includes(H5) &&
       e.message.includes("block2_conv1"),
   );
   await assert.rejects(
     () => vgg16({ weights: TFJS, upTo: "relu2_2" }),
     (e: Error) =>
-      e.name === "MissingWeightsError" && e.message.includes(`${TFJS}/model.json`) &&
+      e instanceof MissingWeightsError && e.message.includes(`${TFJS}/model.json`) &&
       e.message.includes("block2_conv1"),
   );
   using net = await vgg16({ weights: H5 });
   const x = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
   assert.throws(
     () => net.extract(x, ["relu2_1"]),
-    (e: Error) => e.name === "LayerNotLoadedError" && /no layer block2_conv1/.test(e.message),
+    (e: Error) => e instanceof LayerNotLoadedError && /no layer block2_conv1/.test(e.message),
   );
   x.dispose();
   await assertNoLeak(() => vgg16({ weights: H5, upTo: "block2_conv1" }).catch(() => undefined));
@@ -139,13 +145,13 @@ Deno.test("truncated or corrupt .h5 files are WeightFileErrors naming the file",
     for (const [f, why] of [[cut, /truncated/], [junk, /not an HDF5 file/]] as const) {
       await assert.rejects(
         () => vgg16({ weights: f }),
-        (e: Error) => e.name === "WeightFileError" && e.message.includes(f) && why.test(e.message),
+        (e: Error) => e instanceof WeightFileError && e.message.includes(f) && why.test(e.message),
       );
       await assertNoLeak(() => vgg16({ weights: f }).catch(() => undefined));
     }
     await assert.rejects(
       () => vgg16({ weights: `${dir}/nothing.h5` }),
-      (e: Error) => e.name === "WeightFileError" && /no such file/.test(e.message),
+      (e: Error) => e instanceof WeightFileError && /no such file/.test(e.message),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -163,7 +169,7 @@ Deno.test("tfjs directories: wrong manifest shapes, truncated and absent shards,
     await assert.rejects(
       () => vgg16({ weights: `${dir}/shape` }),
       (e: Error) =>
-        e.name === "WeightShapeError" && e.message.includes(`${dir}/shape/model.json`) &&
+        e instanceof WeightShapeError && e.message.includes(`${dir}/shape/model.json`) &&
         e.message.includes("block1_conv2") && e.message.includes("[3,3,64,32]"),
     );
     // A truncated shard → WeightFileError naming the shard and the layer.
@@ -173,7 +179,7 @@ Deno.test("tfjs directories: wrong manifest shapes, truncated and absent shards,
     await assert.rejects(
       () => vgg16({ weights: `${dir}/cut` }),
       (e: Error) =>
-        e.name === "WeightFileError" && e.message.includes(shard) &&
+        e instanceof WeightFileError && e.message.includes(shard) &&
         e.message.includes("block1_conv2") && /truncated/.test(e.message),
     );
     // An absent shard: the layers before it load; asking for it is an error naming the shard.
@@ -184,19 +190,19 @@ Deno.test("tfjs directories: wrong manifest shapes, truncated and absent shards,
     await assert.rejects(
       () => vgg16({ weights: `${dir}/absent`, upTo: "relu1_2" }),
       (e: Error) =>
-        e.name === "MissingWeightsError" && /group2-shard1of1 is absent/.test(e.message),
+        e instanceof MissingWeightsError && /group2-shard1of1 is absent/.test(e.message),
     );
     // Not JSON, or not a layers model.
     await Deno.mkdir(`${dir}/json`);
     await Deno.writeTextFile(`${dir}/json/model.json`, "{ not json");
     await assert.rejects(
       () => vgg16({ weights: `${dir}/json` }),
-      (e: Error) => e.name === "WeightFileError" && /not valid JSON/.test(e.message),
+      (e: Error) => e instanceof WeightFileError && /not valid JSON/.test(e.message),
     );
     await Deno.writeTextFile(`${dir}/json/model.json`, JSON.stringify({ weightsManifest: [{}] }));
     await assert.rejects(
       () => vgg16({ weights: `${dir}/json` }),
-      (e: Error) => e.name === "WeightFileError" && /weightsManifest\[0\]/.test(e.message),
+      (e: Error) => e instanceof WeightFileError && /weightsManifest\[0\]/.test(e.message),
     );
     await assertNoLeak(() => vgg16({ weights: `${dir}/shape` }).catch(() => undefined));
     await assertNoLeak(() => vgg16({ weights: `${dir}/cut` }).catch(() => undefined));
