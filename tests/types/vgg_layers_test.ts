@@ -19,7 +19,7 @@ import {
   type Vgg19LayerName,
   type Vgg19Network,
 } from "../../src/vgg/mod.ts";
-import { type LossNetwork } from "../../src/network/loss_network.ts";
+import type { LossNetwork } from "../../src/network/loss_network.ts";
 import { vggAlias } from "../../src/vgg/layers.ts";
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
