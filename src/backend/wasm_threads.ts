@@ -19,6 +19,7 @@
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
+import { startedBackend } from "../_internal/engine.ts";
 import { createRequire } from "node:module";
 
 /** Options of {@linkcode enableWasmThreads}. */
@@ -106,8 +107,7 @@ export async function enableWasmThreads(
   options: WasmThreadsOptions = {},
 ): Promise<WasmThreadsInfo> {
   if (started !== undefined) return started;
-  const engine = tf.engine() as unknown as { registry: Record<string, unknown> };
-  if (engine.registry["wasm"] !== undefined) {
+  if (startedBackend("wasm") !== undefined) {
     throw new WasmThreadsError(
       "the wasm backend already started single-threaded; call enableWasmThreads() before " +
         "initBackend('wasm') or tf.setBackend('wasm')",

@@ -10,7 +10,7 @@
  * @module
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
-import * as tf from "@tensorflow/tfjs-core";
+import { startedBackend } from "../_internal/engine.ts";
 
 /**
  * A synchronous read of a tensor that lives on the GPU, where the runtime cannot do one.
@@ -57,7 +57,7 @@ interface ReadSyncBackend {
  */
 export function guardWebgpuSyncReads(): boolean {
   // The registry holds started backends only (tf.findBackend would start one as a side effect).
-  const backend = tf.engine().registry["webgpu"] as unknown as ReadSyncBackend | undefined;
+  const backend = startedBackend("webgpu") as ReadSyncBackend | undefined;
   if (backend === undefined) return false;
   if (backend[GUARDED]) return true;
   const original = backend.readSync.bind(backend);
