@@ -128,20 +128,12 @@ interface Catalog {
   has(layer: string): boolean;
 }
 
-function vggCatalog(network: VggArchitecture): Catalog {
-  return {
-    label: network === "vgg16" ? "VGG-16" : "VGG-19",
-    names: vggLayers(network),
-    has: (l) => isVggLayerName(network, l),
-  };
-}
-
-function netCatalog<L extends string>(net: LossNetwork<L>): Catalog {
-  return {
-    label: net.name,
-    names: net.layers,
-    has: (layer) => networkHasLayer(net, layer),
-  };
+function catalogOf(net: LossNetwork<string> | VggArchitecture): Catalog {
+  if (typeof net !== "string") {
+    return { label: net.name, names: net.layers, has: (l) => networkHasLayer(net, l) };
+  }
+  const label = net === "vgg16" ? "VGG-16" : "VGG-19";
+  return { label, names: vggLayers(net), has: (l) => isVggLayerName(net, l) };
 }
 
 function quoteAll(xs: readonly (string | number)[]): string {
@@ -311,7 +303,7 @@ export function decodeLossSpec<L extends string>(
       (VGG_ARCHITECTURES as readonly string[]).includes(raw.network)
     ? raw.network as VggArchitecture
     : "vgg16";
-  const catalog = net === undefined ? vggCatalog(network) : netCatalog(net);
+  const catalog = catalogOf(net ?? network);
   const decoded = LossSpecCodec.decode(raw);
   const issues: DecodeIssue[] = [];
   const seen = new Set<string>();
