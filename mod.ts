@@ -68,7 +68,15 @@ export {
 // The U-Net
 export { loadModel, registerLayers, saveModel, unet, type UNetConfig } from "./src/unet/mod.ts";
 // Training
-export { cosine, oneCycle, type Trainer, trainer } from "./src/train/mod.ts";
+export {
+  constant,
+  cosine,
+  type FitOptions,
+  oneCycle,
+  type Trainer,
+  trainer,
+  type TrainerOptions,
+} from "./src/train/mod.ts";
 // Data
 export {
   type Batch,
