@@ -55,7 +55,13 @@ import {
   weight,
 } from "./common/cli.ts";
 import { helpFlag, sharedFlags } from "./common/flags.ts";
-import { centreCrop, readResized, resizeShorterSide, sideBySide } from "./common/images.ts";
+import {
+  centreCrop,
+  readResized,
+  resizeShorterSide,
+  saveAndDispose,
+  sideBySide,
+} from "./common/images.ts";
 import { predictImage } from "./common/predict_image.ts";
 import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
 
@@ -214,10 +220,9 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
     });
     // Every content photo, whole, through the trained network.
     for (const [i, p] of contents.entries()) {
-      const y = scope(() => predictImage(model, pixelsToTensor(p), 2 ** o.depth));
       const name = files[i]!.slice(files[i]!.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
-      await saveImage(`${session.runDir}/stylised/${name}${session.marker}.png`, y);
-      y.dispose();
+      const y = scope(() => predictImage(model, pixelsToTensor(p), 2 ** o.depth));
+      await saveAndDispose(`${session.runDir}/stylised/${name}${session.marker}.png`, y);
     }
     console.log(
       `${stepsDone(result)}; stylised ${files.length} photos into ${session.runDir}/stylised/; ` +
@@ -269,8 +274,7 @@ async function optimize(o: StyleTransferOptions, { session, lossFn, styleImage, 
       const w = Math.min(styleThumb.shape[2], content.shape[2]);
       return tf.concat([content, image, tf.slice(styleThumb, [0, 0, 0, 0], [1, -1, w, 3])], 2);
     });
-    await saveImage(`${runDir}/content-stylised-style${marker}.png`, side);
-    side.dispose();
+    await saveAndDispose(`${runDir}/content-stylised-style${marker}.png`, side);
     console.log(
       `${steps} steps on ${o.content} (${contentPixels.width}x${contentPixels.height}); wrote ` +
         `${runDir}/ (config.json, metrics.csv, steps/, stylised${marker}.png)`,

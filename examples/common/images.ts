@@ -4,7 +4,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { bicubicResizePixels, cropPixels, type Pixels, readPixels } from "../../src/data/mod.ts";
+import {
+  bicubicResizePixels,
+  cropPixels,
+  type Pixels,
+  readPixels,
+  saveImage,
+} from "../../src/data/mod.ts";
 import { scope } from "../../src/lifetime/mod.ts";
 import { UsageError } from "./cli.ts";
 
@@ -46,4 +52,16 @@ export async function readResized(path: string, flag: string, side: number): Pro
     throw new UsageError(`${flag} ${path}: no such file`);
   }
   return resizeShorterSide(await readPixels(path, { channels: 3 }), side);
+}
+
+/** Write `image` as a PNG at `path`, then dispose it (also when writing fails). */
+export async function saveAndDispose(
+  path: string,
+  image: tf.Tensor3D | tf.Tensor4D,
+): Promise<void> {
+  try {
+    await saveImage(path, image);
+  } finally {
+    image.dispose();
+  }
 }

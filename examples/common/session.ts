@@ -7,7 +7,6 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { describeBackend, initBackend } from "../../src/backend/mod.ts";
-import { saveImage } from "../../src/data/mod.ts";
 import type { LossFn } from "../../src/loss/mod.ts";
 import {
   type FitOptions,
@@ -24,6 +23,7 @@ import { saveModel, type UNetConfig } from "../../src/unet/mod.ts";
 import type { LossNetwork } from "../../src/network/mod.ts";
 import { timestamp, UsageError } from "./cli.ts";
 import type { SharedOptions } from "./flags.ts";
+import { saveAndDispose } from "./images.ts";
 import { openLossNetwork } from "./loss_network.ts";
 
 /** An example's run: where it writes, which backend, which loss network. */
@@ -139,14 +139,9 @@ export async function train(s: Session, plan: TrainPlan): Promise<FitResult> {
         every,
         batch: plan.samples.batch,
         count: plan.samples.count,
-        onSample: async (e) => {
-          const image = plan.samples.image(e);
-          try {
-            const name = `step-${String(e.step).padStart(6, "0")}${s.marker}.png`;
-            await saveImage(`${s.runDir}/${plan.samples.dir}/${name}`, image);
-          } finally {
-            image.dispose();
-          }
+        onSample: (e) => {
+          const name = `step-${String(e.step).padStart(6, "0")}${s.marker}.png`;
+          return saveAndDispose(`${s.runDir}/${plan.samples.dir}/${name}`, plan.samples.image(e));
         },
       },
       callbacks: [{
