@@ -18,7 +18,7 @@ import {
   TrainingDataError,
   validate,
 } from "../src/train/mod.ts";
-import { parseCsvLine } from "../src/train/metrics_csv.ts";
+import { parseCsvLine } from "../src/train/_metrics_csv.ts";
 
 await initBackend("cpu");
 

@@ -1,6 +1,7 @@
 // Learning-rate schedules against hand-computed values (fastai's formulas worked out by hand).
 import assert from "node:assert/strict";
-import { constant, cosine, cosineAnneal, oneCycle } from "../src/train/mod.ts";
+import { constant, cosine, oneCycle } from "../src/train/mod.ts";
+import { cosineAnneal } from "../src/train/schedule.ts";
 
 function close(actual: number | undefined, expected: number, tol = 1e-12): void {
   assert.ok(actual !== undefined, "value missing");

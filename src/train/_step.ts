@@ -10,7 +10,7 @@ import type { LossFn } from "../loss/loss_result.ts";
 import type { Batch } from "./batch.ts";
 import type { StepMetrics } from "./callbacks.ts";
 import { NonFiniteGradientError, NonFiniteStepError, TrainingDataError } from "./errors.ts";
-import { setHyperparameters } from "./optimizer_state.ts";
+import { setHyperparameters } from "./_optimizer_state.ts";
 import type { Trainable } from "./trainable.ts";
 
 function readValues(values: Float32Array | Int32Array | Uint8Array, n: number): number[] {

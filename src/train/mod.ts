@@ -1,7 +1,8 @@
 /**
- * Training: {@linkcode trainer} turns a model, a loss, an optimizer and a learning-rate schedule
- * into `step(batch)` and `fit(data, options)` with validation, progress, a metrics CSV, sample
- * images, atomic checkpoints and exact resume.
+ * Training: {@linkcode trainer} turns a model (or bare variables and a forward function, for
+ * pixel optimisation), a loss, an optimizer and a learning-rate schedule into `step(batch)` and
+ * `fit(data, options)` with validation, progress, a metrics CSV, sample images, atomic
+ * checkpoints kept by a {@linkcode runDirectory}, and exact resume.
  *
  * @example
  * ```ts
@@ -33,11 +34,16 @@
  *
  * @module
  */
-export * from "./batch.ts";
-export * from "./callbacks.ts";
+export type { Batch, DataFactory, DataPosition, TrainingData } from "./batch.ts";
+export type {
+  Callback,
+  FitEndEvent,
+  FitStartEvent,
+  StepEndEvent,
+  StepMetrics,
+} from "./callbacks.ts";
 export {
   type Checkpoint,
-  checkpointName,
   type CheckpointState,
   type NamedArray,
   readCheckpoint,
@@ -47,24 +53,23 @@ export {
 export { type LatestCheckpoint, latestCheckpoint } from "./checkpoint_dir.ts";
 export * from "./errors.ts";
 export type { FitOptions, FitResult, FitValidation } from "./fit.ts";
-export { metricsCsv, type MetricsCsvOptions } from "./metrics_csv.ts";
-export { formatDuration, formatNumber, progressBar, type ProgressOptions } from "./progress.ts";
+export type { ProgressOptions } from "./progress.ts";
 export {
   type OpenedRun,
-  RUN_MARKER,
   type RunDirectory,
   runDirectory,
   type RunDirectoryOptions,
 } from "./run_dir.ts";
-export { type SampleEvent, sampleImages, type SampleOptions, type SaveImageFn } from "./samples.ts";
-export * from "./schedule.ts";
+export type { SampleEvent, SampleOptions, SaveImageFn } from "./samples.ts";
 export {
-  type Forward,
-  layersTrainable,
-  type Trainable,
-  variablesTrainable,
-  type VariablesTrainableOptions,
-} from "./trainable.ts";
+  constant,
+  cosine,
+  type CosineOptions,
+  oneCycle,
+  type OneCycleOptions,
+  type Schedule,
+} from "./schedule.ts";
+export type { Forward } from "./trainable.ts";
 export { type Trainer, trainer, type TrainerOptions, type TrainerState } from "./trainer.ts";
 export {
   type MetricsFn,

@@ -14,7 +14,7 @@ import {
 import { latestCheckpoint, pruneCheckpoints, removeStaleTemps } from "./checkpoint_dir.ts";
 import { CheckpointError, RunDirError } from "./errors.ts";
 import { listDir, pathKind, writeFileAtomic } from "../_internal/fs.ts";
-import { metricsCsv } from "./metrics_csv.ts";
+import { metricsCsv } from "./_metrics_csv.ts";
 
 /** The marker file that says a directory is a training run made by this library. */
 export const RUN_MARKER: string = "run.json";

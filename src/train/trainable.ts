@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { NamedArray } from "./checkpoint.ts";
-import { checkWeightsFit, readArrays } from "./optimizer_state.ts";
+import { checkWeightsFit, readArrays } from "./_optimizer_state.ts";
 
 /**
  * The forward pass: NHWC input → NHWC prediction. `training` is true inside a training step

@@ -22,7 +22,7 @@ import {
   readOptimizerWeights,
   supportsMomentum,
   writeOptimizerWeights,
-} from "./optimizer_state.ts";
+} from "./_optimizer_state.ts";
 import { constant, type Schedule } from "./schedule.ts";
 import { type Forward, layersTrainable, type Trainable, variablesTrainable } from "./trainable.ts";
 

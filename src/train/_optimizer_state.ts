@@ -31,7 +31,7 @@ function adamInternals(optimizer: tf.Optimizer): AdamInternals | undefined {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { supportsMomentum } from "./optimizer_state.ts";
+ * import { supportsMomentum } from "./_optimizer_state.ts";
  * await initBackend("cpu");
  * console.log(supportsMomentum(tf.train.adam(1e-3)), supportsMomentum(tf.train.sgd(1))); // true false
  * ```
@@ -54,7 +54,7 @@ export function supportsMomentum(optimizer: tf.Optimizer): boolean {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { setHyperparameters } from "./optimizer_state.ts";
+ * import { setHyperparameters } from "./_optimizer_state.ts";
  * await initBackend("cpu");
  * const adam = tf.train.adam(1e-3);
  * setHyperparameters(adam, 3e-4, 0.9);
@@ -105,7 +105,7 @@ async function readArray(name: string, t: tf.Tensor): Promise<NamedArray> {
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { readArrays } from "./optimizer_state.ts";
+ * import { readArrays } from "./_optimizer_state.ts";
  * await initBackend("cpu");
  * const w = tf.zeros([3, 2]);
  * console.log((await readArrays([{ name: "w", value: w }]))[0]!.shape); // [3, 2]
@@ -128,7 +128,7 @@ export async function readArrays(
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { readOptimizerWeights } from "./optimizer_state.ts";
+ * import { readOptimizerWeights } from "./_optimizer_state.ts";
  * await initBackend("cpu");
  * console.log((await readOptimizerWeights(tf.train.adam(1e-3))).map((w) => w.name)); // ["iter"]
  * ```

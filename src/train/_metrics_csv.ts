@@ -19,7 +19,7 @@ function quote(cell: string): string {
  *
  * @example
  * ```ts
- * import { parseCsvLine } from "./metrics_csv.ts";
+ * import { parseCsvLine } from "./_metrics_csv.ts";
  * console.log(parseCsvLine('step,"a,b",3')); // ["step", "a,b", "3"]
  * ```
  */
@@ -61,7 +61,7 @@ export interface MetricsCsvOptions {
  *
  * @example
  * ```ts
- * import { metricsCsv } from "./metrics_csv.ts";
+ * import { metricsCsv } from "./_metrics_csv.ts";
  * const cb = metricsCsv(`${await Deno.makeTempDir()}/metrics.csv`);
  * ```
  */
