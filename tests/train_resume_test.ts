@@ -452,5 +452,10 @@ Deno.test("run directory without checkpoints: marker and metrics only, resume re
     () => t.fit(data, { steps: 4, runDir, resume: true, quiet: true }),
     (e: unknown) => e instanceof RangeError && /keeps checkpoints/.test(e.message),
   );
+  await assert.rejects(
+    () => t.fit(data, { steps: 4, runDir, keepCheckpoints: 2, quiet: true }),
+    (e: unknown) =>
+      e instanceof RangeError && /runDirectory\(path, \{ keepCheckpoints \}\)/.test(e.message),
+  );
   model.dispose();
 });

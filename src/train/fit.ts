@@ -166,6 +166,12 @@ export async function fitLoop(
   checkCount("checkpointEvery", checkpointEvery, 1);
   checkCount("keepCheckpoints", options.keepCheckpoints, 1);
   checkCount("validation.every", options.validation?.every, 1);
+  if (typeof options.runDir === "object" && options.keepCheckpoints !== undefined) {
+    throw new RangeError(
+      "fit: keepCheckpoints goes to runDirectory(path, { keepCheckpoints }) when runDir is a " +
+        "RunDirectory",
+    );
+  }
   const run = typeof options.runDir === "string"
     ? runDirectory(options.runDir, { keepCheckpoints: options.keepCheckpoints })
     : options.runDir;
