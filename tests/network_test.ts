@@ -4,7 +4,13 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { PerceptualError } from "../src/errors/mod.ts";
 import { evaluate, feature } from "../src/loss/mod.ts";
-import { layersBeforePools, type LossNetwork, UnknownLayerError } from "../src/network/mod.ts";
+import {
+  assertInputRange,
+  layersBeforePools,
+  type LossNetwork,
+  NetworkInputError,
+  UnknownLayerError,
+} from "../src/network/mod.ts";
 import { networkHasLayer } from "../src/network/loss_network.ts";
 import { vgg16 } from "../src/vgg/mod.ts";
 
@@ -48,4 +54,20 @@ Deno.test("networks and losses throw the same UnknownLayerError for an unknown l
     (e) =>
       e instanceof UnknownLayerError && /^feature:b: "b" is not a layer of toy/.test(e.message),
   );
+});
+
+Deno.test("assertInputRange reads back asynchronously and names the likely mistake", async () => {
+  using net = await vgg16({ weights: { random: 1 }, upTo: "block1_conv1" });
+  const before = tf.memory().numTensors;
+  const x255 = tf.fill([1, 4, 4, 3], 200);
+  await assert.rejects(
+    () => assertInputRange(net, x255),
+    (e) => e instanceof NetworkInputError && /\[200, 200\].*"\[0,255\]"/.test(e.message),
+  );
+  const nan = tf.fill([1, 4, 4, 3], NaN);
+  await assert.rejects(() => assertInputRange(net, nan), /NaN or infinite/);
+  const over = tf.fill([1, 4, 4, 3], 1.3); // an untrained generator's overshoot is fine
+  await assertInputRange(net, over);
+  tf.dispose([x255, nan, over]);
+  assert.equal(tf.memory().numTensors, before);
 });

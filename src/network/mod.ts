@@ -18,7 +18,7 @@ export {
   type LossNetwork,
   type Preprocessing,
 } from "./loss_network.ts";
-export { type InputCheckSettings, RANGE_BOUNDS } from "./preprocess.ts";
+export { assertInputRange, type InputCheckSettings, RANGE_BOUNDS } from "./preprocess.ts";
 export { type HasLayers, layersBeforePools } from "./selectors.ts";
 export { fromLayersModel, type FromLayersModelOptions } from "./from_layers_model.ts";
 export { NetworkInputError, UnknownLayerError } from "./errors.ts";

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { NetworkInputError } from "./errors.ts";
-import type { InputConvention, InputRange } from "./loss_network.ts";
+import type { InputConvention, InputRange, LossNetwork } from "./loss_network.ts";
 
 /** ImageNet mean in RGB order, on 0–255 (Keras 'caffe' subtracts it in BGR order). */
 const CAFFE_MEAN_RGB = [123.68, 116.779, 103.939] as const;
@@ -144,25 +144,68 @@ export function checkInput(
   }
   if (!options.checkRange || x.size === 0) return;
   const [min, max] = tf.tidy(() => tf.stack([tf.min(x), tf.max(x)]).dataSync());
-  if (!Number.isFinite(min!) || !Number.isFinite(max!)) {
+  throwIfOutside(network, min!, max!, range, options.rangeTolerance);
+}
+
+function throwIfOutside(
+  network: string,
+  min: number,
+  max: number,
+  range: InputRange,
+  tolerance: number,
+): void {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) {
     throw new NetworkInputError(
       network,
       `contains NaN or infinite values (min ${min}, max ${max})`,
     );
   }
   const [lo, hi] = RANGE_BOUNDS[range];
-  const slack = (hi - lo) * options.rangeTolerance;
-  if (min! < lo - slack || max! > hi + slack) {
-    const hint = max! > 2 && hi <= 1
+  const slack = (hi - lo) * tolerance;
+  if (min < lo - slack || max > hi + slack) {
+    const hint = max > 2 && hi <= 1
       ? ' (0–255 images? declare inputRange "[0,255]" or divide by 255)'
-      : min! < -0.5 && lo === 0
+      : min < -0.5 && lo === 0
       ? ' (images in [-1,1]? declare inputRange "[-1,1]")'
       : "";
     throw new NetworkInputError(
       network,
       `has values in [${min}, ${max}], clearly outside the declared range ${range}${hint}; ` +
-        "declare the range the images are in, or pass checkRange: false to skip this check",
+        "declare the range the images are in",
     );
+  }
+}
+
+/**
+ * Throw {@linkcode NetworkInputError} when `x` holds NaN/∞ or values clearly outside the range
+ * `net` declares (give or take `tolerance` × its width, default 0.5). Reads back asynchronously,
+ * so it works on every backend (WebGPU included) without stalling a step: the way to check inputs
+ * once, e.g. on the first batch, where the networks' own per-call `checkRange` is off.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { LossNetwork } from "./loss_network.ts";
+ * import { assertInputRange } from "./preprocess.ts";
+ * await initBackend("cpu");
+ * const net = { name: "net", inputConvention: { preprocessing: "none", range: "[0,1]" } };
+ * await assertInputRange(net as LossNetwork<string>, tf.fill([1, 2, 2, 3], 200))
+ *   .catch((e) => console.log(e.message)); // net.extract: the input has values in [200, 200], …
+ * ```
+ */
+export async function assertInputRange(
+  net: LossNetwork<string>,
+  x: tf.Tensor,
+  tolerance = 0.5,
+): Promise<void> {
+  if (x.size === 0) return;
+  const both = tf.tidy(() => tf.stack([tf.min(x), tf.max(x)]));
+  try {
+    const [min, max] = await both.data();
+    throwIfOutside(net.name, min!, max!, net.inputConvention.range, tolerance);
+  } finally {
+    both.dispose();
   }
 }
 
