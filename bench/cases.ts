@@ -51,7 +51,7 @@ async function libraryModels(): Promise<Models> {
   const { vgg16 } = await import("../src/vgg/mod.ts");
   const { evaluate, fastaiFeatureLoss } = await import("../src/loss/mod.ts");
   // The range check reads every input back (a sync point) and the U-Net's output is unbounded.
-  const net = await vgg16({ weights: { random: 1 }, checkRange: false });
+  const net = await vgg16({ weights: { random: 1 } });
   const lossFn = evaluate(fastaiFeatureLoss(net), net);
   return {
     name: "lib",

@@ -1,7 +1,8 @@
 /**
- * Loss networks: VGG-16 / VGG-19 with typed layer names, one truncated forward pass, and real
- * weight loading (Keras ImageNet download, `.h5`, tfjs model directories, seeded random), plus
- * {@linkcode fromLayersModel} to use any tfjs model as the feature extractor.
+ * The VGG loss networks: VGG-16 / VGG-19 with typed layer names, one truncated forward pass, and
+ * real weight loading (Keras ImageNet download, `.h5`, tfjs model directories, seeded random).
+ * They implement the `LossNetwork` contract of the `network` module (whose `fromLayersModel`
+ * wraps any other tfjs model).
  *
  * @example
  * ```ts
