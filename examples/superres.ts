@@ -51,7 +51,13 @@ import { sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { readLossSpec } from "./common/loss_spec.ts";
 import { heldOutCrops, loadSplitImages, trainingCrops } from "./common/split_images.ts";
-import { loadEvalPairs, printTable, scoreCrops, scoreFolder } from "./common/sr_eval.ts";
+import {
+  type EvalPair,
+  loadEvalPairs,
+  printTable,
+  scoreCrops,
+  scoreFolder,
+} from "./common/sr_eval.ts";
 
 const FLAGS = {
   ...sharedFlags({
@@ -115,7 +121,7 @@ async function run(o: SuperresOptions): Promise<void> {
     ? before.slice(2, 5)
     : before.slice(-3);
 
-  const evalSets: [string, Awaited<ReturnType<typeof loadEvalPairs>>][] = [];
+  const evalSets: [string, EvalPair[]][] = [];
   const heldHR = stackPixels(heldOutCrops(images, o.samples, o.crop));
   const heldLR = bicubicDownscale(heldHR, o.scale, { quantize: "uint8" });
   const calibrationHR = stackPixels(trainingCrops(images, 8, o.crop));

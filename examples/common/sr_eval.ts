@@ -38,29 +38,35 @@ export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPai
   const files = await imageFolder(dir);
   const highs = files.filter((f) => /HR\.(png|jpe?g)$/i.test(f));
   const pairs: EvalPair[] = [];
-  for (const hrPath of highs.length > 0 ? highs : files) {
-    const hrPixels = await readPixels(hrPath, { channels: 3 });
-    // Crop the truth to a multiple of the scale, as SR benchmarks do.
-    const h = hrPixels.height - (hrPixels.height % scale);
-    const w = hrPixels.width - (hrPixels.width % scale);
-    const highRes = pixelsToTensor(cropPixels(hrPixels, 0, 0, h, w));
-    const lrPath = hrPath.replace(/HR(\.[a-z]+)$/i, "LR$1");
-    let lowRes: tf.Tensor3D;
-    if (lrPath !== hrPath && files.includes(lrPath)) {
-      lowRes = pixelsToTensor(await readPixels(lrPath, { channels: 3 }));
-      if (lowRes.shape[0] * scale !== h || lowRes.shape[1] * scale !== w) {
-        const [lh, lw] = lowRes.shape;
-        tf.dispose([lowRes, highRes]);
-        throw new UsageError(
-          `--eval: ${lrPath} is ${lw}x${lh}, not 1/${scale} of ${hrPath} (${w}x${h}); is ` +
-            `--scale ${scale} right for this folder?`,
-        );
+  try {
+    for (const hrPath of highs.length > 0 ? highs : files) {
+      const hrPixels = await readPixels(hrPath, { channels: 3 });
+      // Crop the truth to a multiple of the scale, as SR benchmarks do.
+      const h = hrPixels.height - (hrPixels.height % scale);
+      const w = hrPixels.width - (hrPixels.width % scale);
+      const highRes = pixelsToTensor(cropPixels(hrPixels, 0, 0, h, w));
+      const lrPath = hrPath.replace(/HR(\.[a-z]+)$/i, "LR$1");
+      let lowRes: tf.Tensor3D;
+      if (lrPath !== hrPath && files.includes(lrPath)) {
+        lowRes = pixelsToTensor(await readPixels(lrPath, { channels: 3 }));
+        if (lowRes.shape[0] * scale !== h || lowRes.shape[1] * scale !== w) {
+          const [lh, lw] = lowRes.shape;
+          tf.dispose([lowRes, highRes]);
+          throw new UsageError(
+            `--eval: ${lrPath} is ${lw}x${lh}, not 1/${scale} of ${hrPath} (${w}x${h}); is ` +
+              `--scale ${scale} right for this folder?`,
+          );
+        }
+      } else {
+        lowRes = bicubicDownscale(highRes, scale, { quantize: "uint8" });
       }
-    } else {
-      lowRes = bicubicDownscale(highRes, scale, { quantize: "uint8" });
+      const name = hrPath.split("/").pop()!.replace(/[_-]?HR\.[a-z]+$/i, "");
+      pairs.push({ name, highRes, lowRes });
     }
-    const name = hrPath.split("/").pop()!.replace(/[_-]?HR\.[a-z]+$/i, "");
-    pairs.push({ name, highRes, lowRes });
+  } catch (e) {
+    // The pairs read so far are the caller's only once all are.
+    for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
+    throw e;
   }
   return pairs;
 }
