@@ -42,7 +42,7 @@ import { psnr, ssim } from "../src/metrics/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
 import { unet } from "../src/unet/mod.ts";
 import { command, type FlagValues, list, UsageError, weight } from "./common/cli.ts";
-import { helpFlag, sharedFlags } from "./common/flags.ts";
+import { sharedFlags } from "./common/flags.ts";
 import { centreCrop, sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { heldOutCrops, loadSplitImages } from "./common/split_images.ts";
@@ -62,7 +62,6 @@ const FLAGS = {
   layers: list("L1,L2", "feature-loss layers (default: block2_conv2 and the last conv of block 3)"),
   "feature-weight": weight("1", "weight of the feature loss (features normalised to mean |a| = 1)"),
   "pixel-weight": weight("1", "weight of the L1 pixel loss"),
-  ...helpFlag,
 };
 
 /** The validated command line. */

@@ -54,7 +54,7 @@ import {
   UsageError,
   weight,
 } from "./common/cli.ts";
-import { helpFlag, sharedFlags } from "./common/flags.ts";
+import { sharedFlags } from "./common/flags.ts";
 import {
   centreCrop,
   readResized,
@@ -102,7 +102,6 @@ const FLAGS = {
     "style layers [vgg16: relu1_2,relu2_2,relu3_3,relu4_3 (Johnson); vgg19: " +
       "relu1_2,relu2_2,relu3_4,relu4_4]",
   ),
-  ...helpFlag,
 };
 
 /** The validated command line (`steps` and `lr` are NaN when left to the mode's default). */

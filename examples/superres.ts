@@ -46,7 +46,7 @@ import {
   UsageError,
   weight,
 } from "./common/cli.ts";
-import { helpFlag, sharedFlags } from "./common/flags.ts";
+import { sharedFlags } from "./common/flags.ts";
 import { sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { readLossSpec } from "./common/loss_spec.ts";
@@ -82,7 +82,6 @@ const FLAGS = {
     "0.1",
     "perceptual terms start at X x the pixel term (0: the preset's raw weights)",
   ),
-  ...helpFlag,
 };
 
 /** The validated command line. */

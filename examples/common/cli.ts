@@ -229,15 +229,17 @@ export interface Command<O> {
   readonly main: (args: string[]) => Promise<number>;
 }
 
-/** The command line of `examples/<program>.ts`: `what` it does, its `flags`, and `run`. */
+/** The command line of `examples/<program>.ts`: `what` it does, its `flags` (plus `--help`), and `run`. */
 export function command<F extends Flags>(
   program: string,
   what: string,
   flags: F,
   run: (options: FlagValues<F>) => Promise<void>,
 ): Command<FlagValues<F>> {
-  const help = helpText(`deno run -A examples/${program}.ts [flags]`, what, flags);
-  const parse = (args: readonly string[]) => parseFlags(args, flags);
+  // Every example takes --help, listed last.
+  const all = { ...flags, help: toggle("print this help") };
+  const help = helpText(`deno run -A examples/${program}.ts [flags]`, what, all);
+  const parse = (args: readonly string[]) => parseFlags(args, all) as FlagValues<F> | "help";
   return { help, parse, main: (args) => runMain(program, help, () => parse(args), run) };
 }
 

@@ -43,7 +43,7 @@ export interface SharedDefaults {
 /** A U-Net depth. */
 const Depth = numberFrom("an integer from 0 to 6", (n) => Number.isInteger(n) && n >= 0 && n <= 6);
 
-/** The shared flags, in the order `--help` lists them; `help` comes last in each example. */
+/** The shared flags, in the order `--help` lists them. */
 export function sharedFlags(d: SharedDefaults) {
   const [steps, stepsHelp] = typeof d.steps === "string" ? [d.steps, "training steps"] : d.steps;
   const [lr, lrHelp] = typeof d.lr === "string"
@@ -78,9 +78,6 @@ export function sharedFlags(d: SharedDefaults) {
     quiet: toggle("no progress bar"),
   };
 }
-
-/** `--help` itself, listed last. */
-export const helpFlag = { help: toggle("print this help") };
 
 /** The shared flags' values. */
 export type SharedOptions = FlagValues<ReturnType<typeof sharedFlags>>;
