@@ -35,6 +35,13 @@ export type {
 } from "./download.ts";
 export { openKerasH5 } from "./h5_weights.ts";
 export type { KerasH5Source } from "./h5_weights.ts";
-export { openTfjsDir } from "./tfjs_weights.ts";
+export { openTfjsDir, type TfjsDirOptions } from "./tfjs_weights.ts";
+export {
+  checkSha256,
+  parseSha256Sums,
+  sha256Hex,
+  SHA256SUMS_FILE,
+  WeightHashError,
+} from "./sha256sums.ts";
 export type { ConvWeights, WeightSource } from "./weight_source.ts";
 export { heConv, randomWeights } from "./random_weights.ts";
