@@ -6,14 +6,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { PerceptualError } from "../src/errors/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
-import {
-  openTfjsDir,
-  parseSha256Sums,
-  sha256Hex,
-  vgg19,
-  WeightFileError,
-  WeightHashError,
-} from "../src/vgg/mod.ts";
+import { openTfjsDir, vgg19, WeightFileError, WeightHashError } from "../src/vgg/mod.ts";
+import { parseSha256Sums, sha256Hex } from "../src/vgg/sha256sums.ts";
 
 await initBackend("wasm");
 

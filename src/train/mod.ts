@@ -50,6 +50,16 @@ export * from "./errors.ts";
 export type { FitOptions, FitResult, FitValidation } from "./fit.ts";
 export { metricsCsv, type MetricsCsvOptions } from "./metrics_csv.ts";
 export { formatDuration, formatNumber, progressBar, type ProgressOptions } from "./progress.ts";
+export {
+  renderReport,
+  type ReportData,
+  reportDataFromCsv,
+  type ReportImage,
+  type ReportStepRow,
+  type ReportTable,
+  type ReportValidationRow,
+  writeReport,
+} from "./report.ts";
 export { RUN_MARKER } from "./run_dir.ts";
 export { type SampleEvent, sampleImages, type SampleOptions, type SaveImageFn } from "./samples.ts";
 export * from "./schedule.ts";
