@@ -89,8 +89,9 @@ function logTicks(lo: number, hi: number): number[] {
 function extent(values: number[], log: boolean): [number, number] | undefined {
   const v = values.filter((x) => Number.isFinite(x) && (!log || x > 0));
   if (v.length === 0) return undefined;
-  let lo = Math.min(...v);
-  let hi = Math.max(...v);
+  // A loop, not Math.min(...v): long runs have more values than a call may take arguments.
+  const lo = v.reduce((a, b) => Math.min(a, b));
+  const hi = v.reduce((a, b) => Math.max(a, b));
   if (log) {
     // Whole decades, so that the axis starts and ends on a labelled tick.
     const a = Math.floor(Math.log10(lo) + 1e-9);
@@ -131,7 +132,7 @@ export function linePlot(spec: PlotSpec): string {
   if (yr === undefined || xs.length === 0) {
     return `<figure class="plot">${title}<p class="empty">no data yet</p></figure>`;
   }
-  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  let [x0, x1] = [xs.reduce((a, b) => Math.min(a, b)), xs.reduce((a, b) => Math.max(a, b))];
   if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
   const [y0, y1] = yr;
   const pw = width - m.left - m.right;
