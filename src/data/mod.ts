@@ -49,3 +49,10 @@ export {
 } from "./augment.ts";
 export * from "./degrade.ts";
 export * from "./pairs.ts";
+export {
+  comparisonPanel,
+  mostDifferentRegion,
+  type Panel,
+  type PanelOptions,
+  type Region,
+} from "./panel.ts";
