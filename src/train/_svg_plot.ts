@@ -57,12 +57,23 @@ export function formatTick(v: number): string {
   return String(Number(v.toPrecision(4)));
 }
 
+/** A linear-axis tick label with as many decimals as the tick step needs (never duplicates). */
+function linearLabel(v: number, step: number): string {
+  const a = Math.abs(v);
+  if (v !== 0 && (a >= 1e5 || a < 1e-3)) return formatTick(v);
+  return v.toFixed(Math.max(0, Math.min(10, -Math.floor(Math.log10(step) + 1e-9))));
+}
+
+/** The step {@linkcode linearTicks} uses for [lo, hi]. */
+function tickStep(lo: number, hi: number, count: number): number {
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+}
+
 /** About `count` round ticks (1, 2, 5 × 10^k steps) covering [lo, hi]. */
 function linearTicks(lo: number, hi: number, count = 5): number[] {
-  const span = hi - lo;
-  const raw = span / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const step = tickStep(lo, hi, count);
   const out: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
     out.push(Math.abs(t) < step * 1e-9 ? 0 : Number(t.toPrecision(12)));
@@ -145,18 +156,21 @@ export function linePlot(spec: PlotSpec): string {
   parts.push(
     `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" class="frame"/>`,
   );
+  const yStep = tickStep(y0, y1, 5);
   for (const t of log ? logTicks(y0, y1) : linearTicks(y0, y1)) {
     const y = r(sy(t));
+    const label = log ? formatTick(t) : linearLabel(t, yStep);
     parts.push(
       `<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" class="grid"/>`,
-      `<text x="${m.left - 6}" y="${y}" class="ytick">${formatTick(t)}</text>`,
+      `<text x="${m.left - 6}" y="${y}" class="ytick">${label}</text>`,
     );
   }
+  const xStep = tickStep(x0, x1, 6);
   for (const t of linearTicks(x0, x1, 6)) {
     const x = r(sx(t));
     parts.push(
       `<line x1="${x}" x2="${x}" y1="${m.top + ph}" y2="${m.top + ph + 4}" class="axis"/>`,
-      `<text x="${x}" y="${m.top + ph + 16}" class="xtick">${formatTick(t)}</text>`,
+      `<text x="${x}" y="${m.top + ph + 16}" class="xtick">${linearLabel(t, xStep)}</text>`,
     );
   }
   if (spec.xLabel !== undefined) {
