@@ -67,7 +67,7 @@ Deno.test("the HTML: escaped text, refresh only while running, no script or exte
   assert.doesNotMatch(done, /http-equiv="refresh"/);
   assert.match(done, /superres ×2 &lt;fake run&gt;/);
   assert.doesNotMatch(done, /<fake run>/);
-  assert.match(done, /src="samples\/panel 1\.png"/);
+  assert.match(done, /src="samples\/panel%201\.png"/);
   for (const html of [running, done]) {
     assert.doesNotMatch(html, /<script|<link /);
     // The only URL is the SVG namespace, which is never fetched.

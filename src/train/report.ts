@@ -98,6 +98,11 @@ function cell(v: string | number): string {
     : `<td>${escapeHtml(v)}</td>`;
 }
 
+/** A relative file path as a URL path: each segment percent-encoded (spaces, `#`, `?`). */
+function urlPath(path: string): string {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+
 /** Every key of `rows`' records, in order of first appearance. */
 function keysOf(records: readonly Readonly<Record<string, number>>[]): string[] {
   const seen = new Set<string>();
@@ -188,7 +193,8 @@ export function renderReport(data: ReportData): string {
     ? ""
     : `<h2>Samples</h2><div class="images">${
       data.images!.map((im) =>
-        `<figure><img src="${escapeHtml(im.path)}" alt="${escapeHtml(im.caption ?? im.path)}">` +
+        `<figure><img src="${escapeHtml(urlPath(im.path))}" ` +
+        `alt="${escapeHtml(im.caption ?? im.path)}">` +
         `<figcaption>${escapeHtml(im.caption ?? im.path)}</figcaption></figure>`
       ).join("")
     }</div>`;
