@@ -71,7 +71,7 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   assert.equal(config.unet.outChannels, 3);
   // skimage_camera is grey: it teaches no colour and is left out.
   assert.ok(!config.data.some((p: string) => p.includes("camera")));
-  assert.equal(config.data.length, 4);
+  assert.equal(config.data.length, 5); // the six photos of examples/data but camera
 
   const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assert.equal(csv.length, 1 + 3);

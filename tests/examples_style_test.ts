@@ -45,7 +45,7 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   assert.equal(config.options.style, DEFAULT_STYLE);
   // The style image is not one of the content photos.
   assert.ok(!config.content.some((p: string) => p.endsWith("skimage_coffee.png")));
-  assert.equal(config.content.length, 4);
+  assert.equal(config.content.length, 5); // the six photos of examples/data but the style
   // Johnson's loss: one content term, four style terms, total variation.
   const kinds = config.loss.terms.map((t: { kind: string }) => t.kind);
   assert.deepEqual(kinds, ["feature", "style", "style", "style", "style", "tv"]);
@@ -62,6 +62,7 @@ Deno.test("style_transfer trains a transformation network and stylises every con
     "skimage_astronaut_random-vgg.png",
     "skimage_camera_random-vgg.png",
     "skimage_chelsea_random-vgg.png",
+    "skimage_retina_random-vgg.png",
     "skimage_rocket_random-vgg.png",
   ]);
   const chelsea = await readPixels(`${out}/stylised/skimage_chelsea_random-vgg.png`);

@@ -122,7 +122,7 @@ Deno.test("rgbToY follows MATLAB rgb2ycbcr (black 16, white 235, red 81.481)", a
   tf.dispose([rgb, y, y255]);
 });
 
-Deno.test("metrics reject mismatched shapes, bad crop, yChannel on grey, tiny SSIM input", async () => {
+Deno.test("metrics reject mismatched shapes, bad crop, yChannel on RGBA, tiny SSIM input", async () => {
   const a = tf.zeros([16, 16, 3]) as tf.Tensor3D;
   const b = tf.zeros([16, 16, 1]) as tf.Tensor3D;
   const small = tf.zeros([12, 12, 3]) as tf.Tensor3D;
@@ -131,7 +131,9 @@ Deno.test("metrics reject mismatched shapes, bad crop, yChannel on grey, tiny SS
     (e: Error) => e instanceof MetricInputError && /same shape.*16,16,3.*16,16,1/.test(e.message),
   );
   await assert.rejects(() => psnr(a, a, { crop: 8 }), MetricInputError);
-  await assert.rejects(() => ssim(b, b, { yChannel: true }), /yChannel needs RGB/);
+  const rgba = tf.zeros([16, 16, 4]) as tf.Tensor3D;
+  await assert.rejects(() => ssim(rgba, rgba, { yChannel: true }), /yChannel needs RGB/);
+  rgba.dispose();
   await assert.rejects(() => ssim(small, small, { crop: 1 }), /at least 11x11/);
   await assert.rejects(() => psnr(a, a, { range: 2 as 1 }), /range must be 1 or 255/);
   assert.throws(() => rgbToY(b), MetricInputError);
@@ -146,4 +148,29 @@ Deno.test("metrics leak no tensors", async () => {
   await assertNoLeak(() => rgbToY(a), { label: "rgbToY" });
   await assertNoLeak(() => psnr(a, b, { crop: 99 }).catch(() => 0), { label: "psnr error" });
   tf.dispose([a, b]);
+});
+
+Deno.test("yChannel on a 1-channel image scores its own values (MATLAB SR-table convention)", async () => {
+  // PSNR by hand: errors 0.1, 0, 0, -0.1 -> MSE 0.005 -> 10 log10(1 / 0.005) = 23.0103 dB.
+  const a = tf.tensor3d([0.2, 0.4, 0.6, 0.8], [2, 2, 1]);
+  const b = tf.tensor3d([0.3, 0.4, 0.6, 0.7], [2, 2, 1]);
+  const byHand = 10 * Math.log10(1 / 0.005);
+  // Tolerances: the inputs are float32 (0.3 - 0.2 is not exactly 0.1).
+  assert.ok(Math.abs((await psnr(a, b, { yChannel: true })) - byHand) < 1e-4);
+  // The same grey values as RGB go through Y = 16/255 + (219/255)·v: errors shrink by 219/255,
+  // PSNR grows by 20 log10(255/219) = 1.32 dB (the inflation the convention avoids).
+  const a3 = tf.tile(a, [1, 1, 3]) as tf.Tensor3D;
+  const b3 = tf.tile(b, [1, 1, 3]) as tf.Tensor3D;
+  const inflated = await psnr(a3, b3, { yChannel: true });
+  assert.ok(Math.abs(inflated - (byHand + 20 * Math.log10(255 / 219))) < 1e-4, String(inflated));
+  // On 0-255 values too.
+  const a255 = tf.mul(a, 255) as tf.Tensor3D;
+  const b255 = tf.mul(b, 255) as tf.Tensor3D;
+  assert.ok(Math.abs((await psnr(a255, b255, { yChannel: true, range: 255 })) - byHand) < 1e-4);
+  // SSIM by hand for two flat images (σ = 0): (2·μx·μy + C1) / (μx² + μy² + C1), C1 = 0.01².
+  const x = tf.fill([16, 16, 1], 0.5) as tf.Tensor3D;
+  const y = tf.fill([16, 16, 1], 0.6) as tf.Tensor3D;
+  const ssimByHand = (2 * 0.5 * 0.6 + 1e-4) / (0.25 + 0.36 + 1e-4);
+  assert.ok(Math.abs((await ssim(x, y, { yChannel: true, crop: 1 })) - ssimByHand) < 1e-6);
+  tf.dispose([a, b, a3, b3, a255, b255, x, y]);
 });

@@ -21,6 +21,20 @@ export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * The SHA-256 of `bytes` as lowercase hex, computed synchronously (for checks inside synchronous
+ * readers).
+ *
+ * @example
+ * ```ts
+ * import { sha256HexSync } from "./hash.ts";
+ * console.log(sha256HexSync(new TextEncoder().encode("abc")).slice(0, 8)); // ba7816bf
+ * ```
+ */
+export function sha256HexSync(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
 /** The hashes {@linkcode fileHash} computes. */
 export type HashAlgorithm = "md5" | "sha256";
 

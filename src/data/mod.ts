@@ -70,3 +70,10 @@ export {
   srPairs,
   type SrPairsOptions,
 } from "./pairs.ts";
+export {
+  comparisonPanel,
+  mostDifferentRegion,
+  type Panel,
+  type PanelOptions,
+  type Region,
+} from "./panel.ts";

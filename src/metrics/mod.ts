@@ -21,3 +21,4 @@ export { MetricInputError, type MetricOptions } from "./options.ts";
 export * from "./color.ts";
 export * from "./psnr.ts";
 export * from "./ssim.ts";
+export * from "./colourfulness.ts";

@@ -12,7 +12,10 @@ export interface MetricOptions {
   readonly range?: 1 | 255;
   /**
    * Score the luma Y of ITU-R BT.601 as MATLAB's `rgb2ycbcr` computes it (Y in [16, 235]/255 of
-   * the range; inputs must be RGB), as super-resolution tables do. Default false: all channels.
+   * the range), as super-resolution tables do. Default false: all channels. A 1-channel (grey)
+   * image is scored on its own values, as the MATLAB protocol behind those tables does for a
+   * greyscale file (converting it to RGB and then to Y would compress its range to [16, 235] and
+   * add about 1.3 dB): load grey files with 1 channel to get the published numbers.
    */
   readonly yChannel?: boolean;
   /** Pixels shaved off every border before scoring; the SR convention is the scale (default 0). */
@@ -74,9 +77,9 @@ export function checkPair(
       `${where}: crop must be an integer >= 0 leaving pixels of the ${h}x${w} image, got ${crop}`,
     );
   }
-  if (options.yChannel === true && c !== 3) {
+  if (options.yChannel === true && c !== 3 && c !== 1) {
     throw new MetricInputError(
-      `${where}: yChannel needs RGB images (3 channels), got ${c} channel(s)`,
+      `${where}: yChannel needs RGB (3 channels) or grey (1 channel) images, got ${c} channels`,
     );
   }
 }
@@ -97,7 +100,8 @@ export async function readPlanes(
   for (let i = 0; i < n; i++) {
     const base = i * h * w * c;
     const planes: Float64Array[] = [];
-    if (options.yChannel === true) {
+    // A grey image is its own luma (see MetricOptions.yChannel).
+    if (options.yChannel === true && c === 3) {
       const y = new Float64Array(height * width);
       const offset = (16 * range) / 255;
       for (let r = 0; r < height; r++) {

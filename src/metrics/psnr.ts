@@ -7,7 +7,7 @@ import type * as tf from "@tensorflow/tfjs-core";
 import { checkPair, type MetricOptions, readPlanes } from "./options.ts";
 
 /**
- * PSNR in dB, 10·log10(range² / MSE), over all channels, or over Y (`yChannel`), after shaving
+ * PSNR in dB, 10·log10(range² / MSE), over all channels, or over Y (`yChannel`; a grey image: its own values), after shaving
  * `crop` border pixels. A `[batch, h, w, c]` pair gives the mean of the per-image PSNRs (the
  * usual way SR tables average a test set). Identical images give `Infinity`. Async because it
  * reads the tensors back (works on every backend); the inputs are not disposed.

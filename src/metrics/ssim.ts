@@ -77,7 +77,7 @@ function planeSsim(x: Float64Array, y: Float64Array, h: number, w: number, range
 /**
  * Mean SSIM with Wang et al.'s settings: an 11x11 Gaussian window (σ = 1.5) over the 'valid'
  * region, K1 = 0.01, K2 = 0.03, L = `range`, population (not sample) covariances. On RGB the
- * channels' SSIMs are averaged; `yChannel` scores BT.601 luma; `crop` shaves the border first.
+ * channels' SSIMs are averaged; `yChannel` scores BT.601 luma (a grey image: its own values); `crop` shaves the border first.
  * A batch gives the mean over its images. Matches MATLAB `ssim_index` and scikit-image
  * `structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False)`.
  * Async (reads the tensors back); the inputs are not disposed.

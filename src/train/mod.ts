@@ -70,6 +70,16 @@ export {
   type Schedule,
 } from "./schedule.ts";
 export type { Forward } from "./trainable.ts";
+export {
+  renderReport,
+  type ReportData,
+  reportDataFromCsv,
+  type ReportImage,
+  type ReportStepRow,
+  type ReportTable,
+  type ReportValidationRow,
+  writeReport,
+} from "./report.ts";
 export { type Trainer, trainer, type TrainerOptions, type TrainerState } from "./trainer.ts";
 export {
   type MetricsFn,

@@ -6,6 +6,7 @@
  */
 import { kernelShape, type VggConvSpec } from "./_architecture.ts";
 import { WeightFileError, WeightShapeError } from "./errors.ts";
+import { checkSha256, parseSha256Sums, SHA256SUMS_FILE } from "./sha256sums.ts";
 import type { ConvWeights, WeightSource } from "./_weight_source.ts";
 
 /** One entry of a tfjs weights manifest group. */
@@ -119,6 +120,54 @@ function decode(bytes: Uint8Array, entry: ManifestWeight): Float32Array {
   return out;
 }
 
+/** Options of {@linkcode openTfjsDir}. */
+export interface TfjsDirOptions {
+  /**
+   * Checking files against a `SHA256SUMS` file beside `model.json` (`sha256sum` format):
+   * `"if-present"` (default) checks `model.json` and every shard read when the file is there;
+   * `"required"` also throws when it is absent; `"off"` never checks. A mismatch, or a file the
+   * list leaves out, throws `WeightHashError` before the bytes are used.
+   */
+  readonly verify?: "if-present" | "required" | "off";
+}
+
+/** The directory's `SHA256SUMS` as name → hash, or undefined when absent and not required. */
+async function readSums(
+  dir: string,
+  modelJson: string,
+  verify: NonNullable<TfjsDirOptions["verify"]>,
+): Promise<Map<string, string> | undefined> {
+  if (verify === "off") return undefined;
+  const file = join(dir, SHA256SUMS_FILE);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new WeightFileError(file, undefined, `cannot be read (${(e as Error).message})`);
+    }
+    if (verify === "required") {
+      throw new WeightFileError(
+        modelJson,
+        undefined,
+        `no ${SHA256SUMS_FILE} beside it, and verification was required; create one with ` +
+          `\`sha256sum model.json group*-shard* > ${SHA256SUMS_FILE}\` from files you trust`,
+      );
+    }
+    return undefined;
+  }
+  try {
+    return parseSha256Sums(text);
+  } catch (e) {
+    throw new WeightFileError(
+      file,
+      undefined,
+      `${(e as Error).message}; regenerate it with \`sha256sum model.json group*-shard* > ` +
+        `${SHA256SUMS_FILE}\``,
+    );
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isFile;
@@ -131,19 +180,23 @@ async function exists(path: string): Promise<boolean> {
  * Open a TensorFlow.js layers-model directory (or its `model.json`). Only `model.json` is read
  * here; a layer's shard files are read when that layer is, so shards of deeper layers may be
  * absent. Weight names are matched as `…/<layer>/kernel` and `…/<layer>/bias` (tfjs 0.x to 4.x,
- * with or without a model-name prefix or `:0` suffix).
+ * with or without a model-name prefix or `:0` suffix). When a `SHA256SUMS` file lies beside
+ * `model.json`, `model.json` and every shard read are checked against it (see
+ * {@linkcode TfjsDirOptions}).
  *
  * @example
  * ```ts ignore
  * import { openTfjsDir } from "./_tfjs_weights.ts";
- * const src = await openTfjsDir("../shared/data/vgg19_imagenet_blocks1-3");
+ * const src = await openTfjsDir("examples/weights/vgg19_imagenet_blocks1-3");
  * console.log(src.absent("block1_conv1"), src.absent("block4_conv1")); // undefined "shard … is absent"
  * src.close();
  * ```
  */
-export async function openTfjsDir(dirOrModelJson: string, description?: string): Promise<
-  WeightSource & { readonly shardsRead: () => readonly string[] }
-> {
+export async function openTfjsDir(
+  dirOrModelJson: string,
+  description?: string,
+  options: TfjsDirOptions = {},
+): Promise<WeightSource & { readonly shardsRead: () => readonly string[] }> {
   let modelJson = dirOrModelJson;
   try {
     if ((await Deno.stat(dirOrModelJson)).isDirectory) {
@@ -155,9 +208,9 @@ export async function openTfjsDir(dirOrModelJson: string, description?: string):
     }
     throw e;
   }
-  let text: string;
+  let modelBytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(modelJson);
+    modelBytes = await Deno.readFile(modelJson);
   } catch (e) {
     throw new WeightFileError(
       modelJson,
@@ -167,8 +220,13 @@ export async function openTfjsDir(dirOrModelJson: string, description?: string):
         : `cannot be read (${(e as Error).message})`,
     );
   }
-  const groups = parseManifest(modelJson, text);
   const dir = dirname(modelJson);
+  // Checked before anything is parsed: a tampered manifest could point reads anywhere.
+  const sums = await readSums(dir, modelJson, options.verify ?? "if-present");
+  const sumsFile = join(dir, SHA256SUMS_FILE);
+  const baseName = modelJson.slice(modelJson.lastIndexOf("/") + 1);
+  if (sums !== undefined) checkSha256(sums, baseName, modelBytes, modelJson, sumsFile);
+  const groups = parseManifest(modelJson, new TextDecoder().decode(modelBytes));
   const index = new Map<string, Located>();
   groups.forEach((g, gi) => {
     let offset = 0;
@@ -201,9 +259,9 @@ export async function openTfjsDir(dirOrModelJson: string, description?: string):
     if (cached !== undefined) return cached;
     const parts: Uint8Array[] = [];
     for (const p of groups[gi]!.paths) {
+      let bytes: Uint8Array;
       try {
-        parts.push(await Deno.readFile(join(dir, p)));
-        read.push(p);
+        bytes = await Deno.readFile(join(dir, p));
       } catch (e) {
         throw new WeightFileError(
           join(dir, p),
@@ -213,6 +271,9 @@ export async function openTfjsDir(dirOrModelJson: string, description?: string):
             : `cannot be read (${(e as Error).message})`,
         );
       }
+      if (sums !== undefined) checkSha256(sums, p, bytes, join(dir, p), sumsFile);
+      parts.push(bytes);
+      read.push(p);
     }
     const total = parts.reduce((a, p) => a + p.length, 0);
     const all = new Uint8Array(total);

@@ -62,3 +62,4 @@ export {
 } from "./vgg.ts";
 export { CACHE_ENV_VAR, defaultCacheDir } from "./download.ts";
 export type { DownloadProgress, ProgressSink } from "./download.ts";
+export { SHA256SUMS_FILE, WeightHashError } from "./sha256sums.ts";

@@ -1,0 +1,242 @@
+/**
+ * The examples' loss network, chosen so that a fresh clone trains on real ImageNet features even
+ * offline: ImageNet VGG-16 when it is cached or its host answers within a bounded time, else the
+ * VGG-19 blocks 1–3 weights embedded under `examples/weights/` (SHA-256 verified), else an error.
+ * Random weights only when asked for. The layers are fastai's (the activations just before
+ * pools), mapped onto the layers the chosen weights have.
+ *
+ * @module
+ */
+import { PerceptualError } from "../../src/errors/perceptual_error.ts";
+import { layersBeforePools, type LossNetwork, UnknownLayerError } from "../../src/network/mod.ts";
+import {
+  canonicalVggLayer,
+  defaultCacheDir,
+  KERAS_IMAGENET_WEIGHTS,
+  SHA256SUMS_FILE,
+  vgg16,
+  vgg19,
+  type VggArchitecture,
+  vggLayers,
+  type VggWeights,
+} from "../../src/vgg/mod.ts";
+
+/** The weights that come with the examples (outside the published package). */
+export const EMBEDDED_VGG19_DIR: string = decodeURIComponent(
+  new URL("../weights/vgg19_imagenet_blocks1-3", import.meta.url).pathname,
+);
+
+/** Which weights were chosen. */
+export type LossNetworkKind = "imagenet-vgg16" | "embedded-vgg19" | "path" | "random";
+
+/** Options of {@linkcode pickLossNetwork}. */
+export interface PickLossNetworkOptions {
+  /** `"auto"` (default: ImageNet VGG-16, else the embedded VGG-19), `"random"`, or a path. */
+  readonly vgg?: string;
+  /** Architecture for `"random"` and for a path (default `vgg16`). */
+  readonly net?: VggArchitecture;
+  /** Loss layers; default fastai's (the three deepest activations just before a pool). */
+  readonly layers?: readonly string[];
+  /** Seed of random weights. */
+  readonly seed?: number;
+  /** Whether the network checks its input range (off on webgpu, which cannot read synchronously). */
+  readonly checkRange?: boolean;
+  /** How long the ImageNet host may take to answer before it counts as unreachable (ms, default 3000). */
+  readonly timeoutMs?: number;
+  /** Cache directory of ImageNet weights (default the library's). */
+  readonly cacheDir?: string;
+  /** ImageNet VGG-16 URL (a mirror; default Keras'). */
+  readonly imagenetUrl?: string;
+  /** md5 of the file at `imagenetUrl` (default Keras'). */
+  readonly imagenetMd5?: string;
+  /** The embedded weights (default {@linkcode EMBEDDED_VGG19_DIR}). */
+  readonly embeddedDir?: string;
+}
+
+/** The chosen loss network, its loss layers, and why it was chosen. */
+export interface PickedLossNetwork extends Disposable {
+  /** The network, loaded up to the deepest loss layer. */
+  readonly net: LossNetwork<string>;
+  /** The loss layers, shallow to deep. */
+  readonly layers: readonly string[];
+  /** fastai's per-layer weights for them ([5, 15, 2] for three; an even split of 22 otherwise). */
+  readonly layerWeights: readonly number[];
+  /** Which weights. */
+  readonly kind: LossNetworkKind;
+  /** True for seeded random weights. */
+  readonly random: boolean;
+  /** One line for the console, config.json and results.json: which network and why. */
+  readonly description: string;
+}
+
+/**
+ * Neither ImageNet VGG-16 nor the embedded weights could be had (with `vgg: "auto"`).
+ *
+ * @example
+ * ```ts
+ * import { NoLossNetworkError } from "./pretrained.ts";
+ * console.log(new NoLossNetworkError(["not cached", "embedded weights absent"]).message);
+ * ```
+ */
+export class NoLossNetworkError extends PerceptualError {
+  /** Build the error from the reason each choice failed. */
+  constructor(reasons: readonly string[]) {
+    super(
+      `no pretrained loss network: ${reasons.join("; ")}. Pass --vgg PATH (a Keras .h5 file or ` +
+        "TensorFlow.js model directory), restore examples/weights/ (git checkout), or pass " +
+        "--vgg random to train against random features (not a perceptual loss)",
+    );
+  }
+}
+
+function fastaiWeights(count: number): number[] {
+  return count === 3 ? [5, 15, 2] : Array.from({ length: count }, () => 22 / count);
+}
+
+/** The deepest of `layers` (an unknown name is returned so that the loader's error names it). */
+function deepest(arch: VggArchitecture, layers: readonly string[]): string {
+  const order = vggLayers(arch) as readonly string[];
+  let best = layers[0]!;
+  for (const l of layers) {
+    const c = canonicalVggLayer(arch, l);
+    if (c === undefined) return l;
+    if (order.indexOf(c) > order.indexOf(canonicalVggLayer(arch, best)!)) best = l;
+  }
+  return best;
+}
+
+/** The three deepest layers just before a pool among those loaded. */
+function fastaiLayers(net: LossNetwork<string>): string[] {
+  return layersBeforePools(net).slice(-3);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `url`'s host answers at all within `ms` (any HTTP status); else why not. */
+async function probe(url: string, ms: number): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(ms) });
+    await res.body?.cancel();
+    return undefined;
+  } catch (e) {
+    const name = (e as Error).name;
+    return name === "TimeoutError" || name === "AbortError"
+      ? `${new URL(url).host} did not answer within ${ms} ms`
+      : `${new URL(url).host} cannot be reached (${(e as Error).message.split("\n")[0]})`;
+  }
+}
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, "; ");
+}
+
+/**
+ * Open the examples' loss network. `vgg: "auto"` (the default) takes ImageNet VGG-16 (Keras
+ * weights) when it is cached or its host answers within `timeoutMs`, else the VGG-19 blocks 1–3
+ * weights embedded in `examples/weights/` (their `SHA256SUMS` required and checked), else throws
+ * {@linkcode NoLossNetworkError}. `"random"` gives seeded random weights, and a path loads that
+ * file or directory. Without `layers`, the loss layers are fastai's (the activations just before
+ * pools 3–5 of VGG-16; before pools 1–3 for the embedded blocks). Dispose the result.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../../src/backend/mod.ts";
+ * import { pickLossNetwork } from "./pretrained.ts";
+ * await initBackend("cpu");
+ * // A host that cannot answer: the embedded VGG-19 blocks 1-3 are used.
+ * using picked = await pickLossNetwork({ imagenetUrl: "http://127.0.0.1:9/x.h5", cacheDir: "/nonexistent" });
+ * console.log(picked.kind, picked.layers); // embedded-vgg19 ["block1_conv2","block2_conv2","block3_conv4"]
+ * console.log(picked.description);
+ * ```
+ */
+export async function pickLossNetwork(
+  options: PickLossNetworkOptions = {},
+): Promise<PickedLossNetwork> {
+  const vgg = options.vgg ?? "auto";
+  const arch = options.net ?? "vgg16";
+  const checkRange = options.checkRange ?? true;
+  const seed = options.seed ?? 0;
+  const open = async (
+    a: VggArchitecture,
+    weights: VggWeights,
+    extra: { url?: string; md5?: string; cacheDir?: string } = {},
+  ): Promise<{ net: LossNetwork<string>; layers: string[] }> => {
+    const upTo = options.layers === undefined || options.layers.length === 0
+      ? undefined
+      : deepest(a, options.layers);
+    const common = { weights, checkRange, ...(upTo === undefined ? {} : { upTo }), ...extra };
+    const net: LossNetwork<string> = a === "vgg16"
+      ? await vgg16(common as Parameters<typeof vgg16>[0])
+      : await vgg19(common as Parameters<typeof vgg19>[0]);
+    const layers = upTo === undefined ? fastaiLayers(net) : [...options.layers!];
+    return { net, layers };
+  };
+  const done = (
+    opened: { net: LossNetwork<string>; layers: string[] },
+    kind: LossNetworkKind,
+    why: string,
+  ): PickedLossNetwork => {
+    const { net, layers } = opened;
+    const random = kind === "random";
+    const what = random
+      ? `RANDOM ${net.name} weights (seed ${seed}), not ImageNet features`
+      : kind === "imagenet-vgg16"
+      ? "ImageNet VGG-16 (Keras weights)"
+      : kind === "embedded-vgg19"
+      ? "ImageNet VGG-19 blocks 1-3 (embedded in examples/weights, SHA-256 verified)"
+      : `${net.name}`;
+    return {
+      net,
+      layers,
+      layerWeights: fastaiWeights(layers.length),
+      kind,
+      random,
+      description: `loss network: ${what}, ${why}; layers ${layers.join(", ")}`,
+      [Symbol.dispose]: () => net.dispose(),
+    };
+  };
+
+  if (vgg === "random") return done(await open(arch, { random: seed }), "random", "--vgg random");
+  if (vgg !== "auto") return done(await open(arch, vgg), "path", `from --vgg ${vgg}`);
+
+  const reasons: string[] = [];
+  const official = KERAS_IMAGENET_WEIGHTS.vgg16;
+  const url = options.imagenetUrl ?? official.url;
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const cached = await isFile(`${cacheDir.replace(/\/+$/, "")}/${official.fileName}`);
+  const unreachable = cached ? undefined : await probe(url, options.timeoutMs ?? 3000);
+  if (unreachable === undefined) {
+    try {
+      const opened = await open("vgg16", "imagenet", {
+        url,
+        md5: options.imagenetMd5 ?? official.md5,
+        cacheDir,
+      });
+      return done(opened, "imagenet-vgg16", cached ? "cached" : "downloaded");
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
+      reasons.push(`ImageNet VGG-16 could not be loaded (${oneLine(e)})`);
+    }
+  } else {
+    reasons.push(`ImageNet VGG-16 is not cached and ${unreachable}`);
+  }
+
+  const dir = options.embeddedDir ?? EMBEDDED_VGG19_DIR;
+  if (!(await isFile(`${dir}/${SHA256SUMS_FILE}`))) {
+    reasons.push(`the embedded weights ${dir} have no ${SHA256SUMS_FILE} (absent or incomplete)`);
+    throw new NoLossNetworkError(reasons);
+  }
+  try {
+    return done(await open("vgg19", dir), "embedded-vgg19", `because ${reasons.join("; ")}`);
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
+    reasons.push(`the embedded weights could not be loaded (${oneLine(e)})`);
+    throw new NoLossNetworkError(reasons);
+  }
+}
