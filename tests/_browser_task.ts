@@ -10,7 +10,9 @@ const { code } = await new Deno.Command(Deno.execPath(), {
 const text = await Deno.readTextFile(report);
 await Deno.remove(report);
 if (text === "") {
-  console.log(`browser vs deno: no measurement (the browser test ${code === 0 ? "skipped" : "failed"})`);
+  console.log(
+    `browser vs deno: no measurement (the browser test ${code === 0 ? "skipped" : "failed"})`,
+  );
 } else {
   const { diffs, worst } = JSON.parse(text) as { diffs: Record<string, number>; worst: number };
   const each = Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(", ");

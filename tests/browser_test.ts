@@ -118,15 +118,19 @@ Deno.test({
       const base = `http://127.0.0.1:${server.addr.port}/`;
       const diffs: Record<string, number> = {};
       // tileSize 72 < the padded 76×56 input, with the default 32-pixel overlap: 8-pixel cores.
-      for (const [label, query] of [["wasm", "backend=wasm"], ["cpu", "backend=cpu"], [
-        "wasm tiled",
-        "backend=wasm&tileSize=72",
-      ]] as const) {
+      for (
+        const [label, query] of [["wasm", "backend=wasm"], ["cpu", "backend=cpu"], [
+          "wasm tiled",
+          "backend=wasm&tileSize=72",
+        ]] as const
+      ) {
         const got = await upscaleInPage(page, `${base}?${query}`, png);
         assert.equal(got.state, "done", `${label}: ${got.status} ${errors.join("; ")}`);
         assert.deepEqual(got.shape, [2 * HEIGHT, 2 * WIDTH, 3]);
         diffs[label] = maxAbsDiff(got.output, want);
-        console.log(`${label}: ${got.status}; max abs diff vs Deno ${diffs[label]!.toExponential(2)}`);
+        console.log(
+          `${label}: ${got.status}; max abs diff vs Deno ${diffs[label]!.toExponential(2)}`,
+        );
         if (label === "wasm") {
           const shot = Deno.env.get("BROWSER_SCREENSHOT");
           if (shot !== undefined) await page.screenshot({ path: shot, fullPage: true });

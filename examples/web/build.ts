@@ -24,8 +24,14 @@ export function peerMembers(bundle: string): string[] {
   const names = new Set<string>();
   const imports = bundle.matchAll(/^import \* as ([\w$]+) from "([^"]+)";$/gm);
   for (const [, alias, from] of imports) {
-    if (!PEERS.includes(from!)) throw new Error(`${BUNDLE} imports ${from}; only ${PEERS} may stay external`);
-    for (const [, member] of bundle.matchAll(new RegExp(`\\b${alias!.replace("$", "\\$")}\\.([\\w$]+)`, "g"))) {
+    if (!PEERS.includes(from!)) {
+      throw new Error(`${BUNDLE} imports ${from}; only ${PEERS} may stay external`);
+    }
+    for (
+      const [, member] of bundle.matchAll(
+        new RegExp(`\\b${alias!.replace("$", "\\$")}\\.([\\w$]+)`, "g"),
+      )
+    ) {
       names.add(member!);
     }
   }

@@ -50,7 +50,9 @@ function positiveInteger(name: string, v: number): number {
 function sizeCheckDivisor(model: tfl.LayersModel): number {
   let d = 1;
   for (const layer of model.layers) {
-    if (layer.getClassName() === "PerceptualSizeCheck") d = Math.max(d, Number(layer.getConfig().divisor));
+    if (layer.getClassName() === "PerceptualSizeCheck") {
+      d = Math.max(d, Number(layer.getConfig().divisor));
+    }
   }
   return d;
 }
@@ -87,7 +89,12 @@ function spans(length: number, tile: number, margin: number): Span[] {
   const out: Span[] = [];
   for (let core = 0; core < length; core += step) {
     const size = Math.min(step, length - core);
-    out.push({ core, size, from: Math.max(0, core - margin), to: Math.min(length, core + size + margin) });
+    out.push({
+      core,
+      size,
+      from: Math.max(0, core - margin),
+      to: Math.min(length, core + size + margin),
+    });
   }
   return out;
 }
@@ -146,10 +153,10 @@ function scaleOf(input: tf.Tensor4D, output: tf.Tensor4D, multiple: number): num
  * import { unet } from "./mod.ts";
  * import { predictImage } from "./predict_image.ts";
  * await initBackend("cpu");
- * const model = unet({ depth: 2, baseFilters: 4, scale: 2, outputRange: [0, 1] });
- * const image = tf.randomUniform([30, 45, 3]) as tf.Tensor3D; // sides not multiples of 4
- * const up = predictImage(model, image, { tileSize: 24 }); // tiled, same values as untiled
- * console.log(up.shape); // [60, 90, 3]
+ * const model = unet({ depth: 1, baseFilters: 4, scale: 2, outputRange: [0, 1] });
+ * const image = tf.randomUniform([31, 45, 3]) as tf.Tensor3D; // odd sides
+ * const up = predictImage(model, image, { tileSize: 32 }); // tiled, same values as untiled
+ * console.log(up.shape); // [62, 90, 3]
  * tf.dispose([image, up]);
  * model.dispose();
  * ```
@@ -166,8 +173,12 @@ export function predictImage<T extends tf.Tensor3D | tf.Tensor4D>(
     );
   }
   const tileOption = options.tileSize ?? NaN;
-  if (options.tileSize !== undefined && tileOption !== Infinity) positiveInteger("tileSize", tileOption);
-  if (options.overlap !== undefined && options.overlap !== 0) positiveInteger("overlap", options.overlap);
+  if (options.tileSize !== undefined && tileOption !== Infinity) {
+    positiveInteger("tileSize", tileOption);
+  }
+  if (options.overlap !== undefined && options.overlap !== 0) {
+    positiveInteger("overlap", options.overlap);
+  }
   if (options.multiple !== undefined) positiveInteger("multiple", options.multiple);
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
   if (!(maxElements > 0)) {
