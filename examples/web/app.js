@@ -66,7 +66,7 @@ async function upscale(model, file) {
   const output = byId("output");
   drawFloatRgb(output, data, y.shape);
   // The input is shown at the output's size, smoothed by the browser, for a fair comparison.
-  input.style.width = `${output.getBoundingClientRect().width}px`;
+  input.style.width = `${output.clientWidth}px`;
   globalThis.perceptual = { backend: tf.getBackend(), shape: y.shape, output: data, ms };
   const [h, w] = x.shape;
   setStatus(
