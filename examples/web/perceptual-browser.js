@@ -634,7 +634,9 @@ function positiveInteger(name, v) {
 function sizeCheckDivisor(model) {
   let d = 1;
   for (const layer of model.layers) {
-    if (layer.getClassName() === "PerceptualSizeCheck") d = Math.max(d, Number(layer.getConfig().divisor));
+    if (layer.getClassName() === "PerceptualSizeCheck") {
+      d = Math.max(d, Number(layer.getConfig().divisor));
+    }
   }
   return d;
 }
@@ -732,8 +734,12 @@ function predictImage(model, image, options = {}) {
     throw new RangeError(`predictImage takes [height, width, channels] or [batch, height, width, channels]; got shape [${image.shape.join(", ")}]`);
   }
   const tileOption = options.tileSize ?? NaN;
-  if (options.tileSize !== void 0 && tileOption !== Infinity) positiveInteger("tileSize", tileOption);
-  if (options.overlap !== void 0 && options.overlap !== 0) positiveInteger("overlap", options.overlap);
+  if (options.tileSize !== void 0 && tileOption !== Infinity) {
+    positiveInteger("tileSize", tileOption);
+  }
+  if (options.overlap !== void 0 && options.overlap !== 0) {
+    positiveInteger("overlap", options.overlap);
+  }
   if (options.multiple !== void 0) positiveInteger("multiple", options.multiple);
   const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
   if (!(maxElements > 0)) {
