@@ -538,8 +538,8 @@ function pair(v, fallback) {
   return typeof v === "number" ? v : fallback;
 }
 function channelsOf(shape) {
-  const s = Array.isArray(shape?.[0]) ? shape[0] : shape;
-  const c = s?.[s.length - 1];
+  const first = Array.isArray(shape?.[0]) ? shape[0] : shape;
+  const c = first?.[first.length - 1];
   return typeof c === "number" ? c : 1;
 }
 function unknownLayer(layer) {

@@ -61,11 +61,10 @@ function pair(v: unknown, fallback: number): number {
   return typeof v === "number" ? v : fallback;
 }
 
-function channelsOf(shape: unknown): number {
-  const s = (Array.isArray(shape?.[0 as keyof typeof shape]) ? (shape as unknown[])[0] : shape) as
-    | (number | null)[]
-    | undefined;
-  const c = s?.[s.length - 1];
+/** The last dimension of a shape, or of the first shape of a list (a multi-input layer's). */
+function channelsOf(shape: tfl.Shape | tfl.Shape[] | undefined): number {
+  const first = Array.isArray(shape?.[0]) ? (shape as tfl.Shape[])[0] : shape as tfl.Shape;
+  const c = first?.[first.length - 1];
   return typeof c === "number" ? c : 1;
 }
 
