@@ -9,14 +9,18 @@ const { code } = await new Deno.Command(Deno.execPath(), {
 }).output();
 const text = await Deno.readTextFile(report);
 await Deno.remove(report);
-if (text === "") {
-  console.log(
-    `browser vs deno: no measurement (the browser test ${code === 0 ? "skipped" : "failed"})`,
-  );
+const result = text === "" ? {} : JSON.parse(text) as {
+  diffs?: Record<string, number>;
+  worst?: number;
+  skipped?: string;
+};
+if (result.skipped !== undefined) {
+  console.log(`browser vs deno: skipped (${result.skipped})`);
+} else if (result.diffs === undefined || result.worst === undefined) {
+  console.log("browser vs deno: no measurement (the browser test failed before comparing)");
 } else {
-  const { diffs, worst } = JSON.parse(text) as { diffs: Record<string, number>; worst: number };
-  const each = Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(", ");
-  console.error(each);
-  console.log(`browser vs deno: max abs diff ${worst.toExponential(2)}`);
+  const each = Object.entries(result.diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`);
+  console.error(each.join(", "));
+  console.log(`browser vs deno: max abs diff ${result.worst.toExponential(2)}`);
 }
 Deno.exit(code);

@@ -16,7 +16,11 @@ import { launchChromium } from "./_chromium.ts";
 
 const browser: Browser | string = await launchChromium();
 const skip = typeof browser === "string" ? browser : undefined;
-if (skip !== undefined) console.log(`browser tests skipped: ${skip}`);
+if (skip !== undefined) {
+  console.log(`browser tests skipped: ${skip}`);
+  const report = Deno.env.get("BROWSER_REPORT");
+  if (report !== undefined) await Deno.writeTextFile(report, JSON.stringify({ skipped: skip }));
+}
 
 /** Sides 75×53: neither is a multiple of the U-Net's 4. */
 const HEIGHT = 53;
