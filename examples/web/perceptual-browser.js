@@ -1,0 +1,836 @@
+// src/browser.ts
+import * as tfc from "@tensorflow/tfjs-core";
+import * as tfl7 from "@tensorflow/tfjs-layers";
+
+// src/unet/register.ts
+import * as tf7 from "@tensorflow/tfjs-core";
+
+// src/unet/icnr.ts
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+var InitializerBase = Object.getPrototypeOf(tfl.initializers.zeros().constructor);
+var ICNR = class extends InitializerBase {
+  /** The name this initializer serializes under. */
+  static className = "PerceptualICNR";
+  /** The pixel-shuffle factor. */
+  scale;
+  /** The seed, or null. */
+  seed;
+  /** Build the initializer. */
+  constructor(args) {
+    super();
+    if (!Number.isInteger(args.scale) || args.scale < 1) {
+      throw new RangeError(`ICNR: scale must be a positive integer, got ${args.scale}`);
+    }
+    this.scale = args.scale;
+    this.seed = args.seed ?? null;
+  }
+  /** A `[k, k, in, c·r²]` kernel whose r² blocks of c output channels are identical. */
+  apply(shape, dtype) {
+    const r2 = this.scale * this.scale;
+    const out = shape[shape.length - 1];
+    if (shape.length !== 4 || out % r2 !== 0) {
+      throw new RangeError(`ICNR(scale ${this.scale}) needs a [k, k, in, c\xB7${r2}] conv kernel, got [${shape}]`);
+    }
+    const sub2 = [
+      shape[0],
+      shape[1],
+      shape[2],
+      out / r2
+    ];
+    const he = tfl.initializers.heNormal(this.seed === null ? {} : {
+      seed: this.seed
+    });
+    return tf.tidy(() => tf.tile(he.apply(sub2, dtype), [
+      1,
+      1,
+      1,
+      r2
+    ]));
+  }
+  /** Scale and seed. */
+  getConfig() {
+    return {
+      scale: this.scale,
+      seed: this.seed
+    };
+  }
+};
+
+// src/unet/max_pool.ts
+import * as tf2 from "@tensorflow/tfjs-core";
+import * as tfl2 from "@tensorflow/tfjs-layers";
+function maxPool2x2(x) {
+  const [b, h, w, c] = x.shape;
+  if (h % 2 !== 0 || w % 2 !== 0) {
+    throw new RangeError(`maxPool2x2 needs an even height and width, got ${h}\xD7${w}`);
+  }
+  return tf2.tidy(() => {
+    const rows = tf2.reshape(x, [
+      b * h / 2,
+      2,
+      w / 2,
+      2 * c
+    ]);
+    const top = tf2.slice(rows, [
+      0,
+      0,
+      0,
+      0
+    ], [
+      -1,
+      1,
+      -1,
+      -1
+    ]);
+    const bottom = tf2.slice(rows, [
+      0,
+      1,
+      0,
+      0
+    ], [
+      -1,
+      1,
+      -1,
+      -1
+    ]);
+    const vertical = tf2.maximum(top, bottom);
+    const left = tf2.slice(vertical, [
+      0,
+      0,
+      0,
+      0
+    ], [
+      -1,
+      -1,
+      -1,
+      c
+    ]);
+    const right = tf2.slice(vertical, [
+      0,
+      0,
+      0,
+      c
+    ], [
+      -1,
+      -1,
+      -1,
+      c
+    ]);
+    return tf2.reshape(tf2.maximum(left, right), [
+      b,
+      h / 2,
+      w / 2,
+      c
+    ]);
+  });
+}
+var MaxPool2x2 = class extends tfl2.layers.Layer {
+  /** The name this layer serializes under. */
+  static className = "PerceptualMaxPool2x2";
+  /** Build the layer. */
+  constructor(args = {}) {
+    super(args);
+  }
+  /** `[b, h, w, c]` → `[b, h/2, w/2, c]`. */
+  computeOutputShape(inputShape) {
+    const s = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const half = (n) => n === null ? null : Math.floor(n / 2);
+    return [
+      s[0],
+      half(s[1]),
+      half(s[2]),
+      s[3]
+    ];
+  }
+  /** Pool the input. */
+  call(inputs, _kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return maxPool2x2(x);
+  }
+};
+
+// src/unet/output_map.ts
+import * as tf3 from "@tensorflow/tfjs-core";
+import * as tfl3 from "@tensorflow/tfjs-layers";
+var LOGIT_EPS = 1e-3;
+var OutputMap = class extends tfl3.layers.Layer {
+  /** The name this layer serializes under. */
+  static className = "PerceptualOutputMap";
+  /** The output range, or null. */
+  range;
+  /** Whether the layer takes a base to add the residual to. */
+  residual;
+  /** Build the layer. */
+  constructor(args) {
+    super(args);
+    this.range = args.range === null || args.range === void 0 ? null : [
+      args.range[0],
+      args.range[1]
+    ];
+    this.residual = args.residual;
+  }
+  /** The head's shape. */
+  computeOutputShape(inputShape) {
+    return Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+  }
+  /** Apply the table above. */
+  call(inputs, _kwargs) {
+    const list = Array.isArray(inputs) ? inputs : [
+      inputs
+    ];
+    const z = list[0];
+    const base = this.residual ? list[1] : void 0;
+    if (this.residual && base === void 0) {
+      throw new Error("OutputMap with residual: true needs two inputs, [head, base]");
+    }
+    return tf3.tidy(() => {
+      if (this.range === null) return base === void 0 ? tf3.clone(z) : tf3.add(z, base);
+      const [lo, hi] = this.range;
+      let logits = z;
+      if (base !== void 0) {
+        const unit = tf3.clipByValue(tf3.div(tf3.sub(base, lo), hi - lo), LOGIT_EPS, 1 - LOGIT_EPS);
+        logits = tf3.add(z, tf3.sub(tf3.log(unit), tf3.log1p(tf3.neg(unit))));
+      }
+      return tf3.add(tf3.mul(tf3.sigmoid(logits), hi - lo), lo);
+    });
+  }
+  /** Range and residual flag, plus the base layer's fields. */
+  getConfig() {
+    return {
+      ...super.getConfig(),
+      range: this.range === null ? null : [
+        ...this.range
+      ],
+      residual: this.residual
+    };
+  }
+};
+
+// src/unet/pixel_shuffle.ts
+import * as tf4 from "@tensorflow/tfjs-core";
+import * as tfl4 from "@tensorflow/tfjs-layers";
+function pixelShuffle(x, factor) {
+  const [b, h, w, depth] = x.shape;
+  const r = factor;
+  if (!Number.isInteger(r) || r < 1) {
+    throw new RangeError(`pixelShuffle: factor must be a positive integer, got ${factor}`);
+  }
+  if (depth % (r * r) !== 0) {
+    throw new RangeError(`pixelShuffle: ${depth} channels are not divisible by factor\xB2 = ${r * r}; the conv before the shuffle must output factor\xB2\xB7channels`);
+  }
+  if (r === 1) return tf4.clone(x);
+  const c = depth / (r * r);
+  return tf4.tidy(() => {
+    const split = tf4.reshape(x, [
+      b * h,
+      w,
+      r,
+      r * c
+    ]);
+    const moved = tf4.transpose(split, [
+      0,
+      2,
+      1,
+      3
+    ]);
+    return tf4.reshape(moved, [
+      b,
+      h * r,
+      w * r,
+      c
+    ]);
+  });
+}
+var PixelShuffle = class extends tfl4.layers.Layer {
+  /** The name this layer serializes under. */
+  static className = "PerceptualPixelShuffle";
+  /** The upscale factor. */
+  factor;
+  /** Build the layer. */
+  constructor(args) {
+    super(args);
+    this.factor = args.factor;
+  }
+  /** `[b, h, w, r²c]` → `[b, h·r, w·r, c]`; unknown sizes stay unknown. */
+  computeOutputShape(inputShape) {
+    const s = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const r = this.factor;
+    const times = (n) => n === null ? null : n * r;
+    const c = s[3] === null ? null : s[3] / (r * r);
+    return [
+      s[0],
+      times(s[1]),
+      times(s[2]),
+      c
+    ];
+  }
+  /** Apply the shuffle. */
+  call(inputs, _kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return pixelShuffle(x, this.factor);
+  }
+  /** The factor, plus the base layer's fields. */
+  getConfig() {
+    return {
+      ...super.getConfig(),
+      factor: this.factor
+    };
+  }
+};
+
+// src/unet/resize.ts
+import * as tf5 from "@tensorflow/tfjs-core";
+import * as tfl5 from "@tensorflow/tfjs-layers";
+function kernel(method, a) {
+  if (method === "bilinear") return (x) => Math.max(0, 1 - Math.abs(x));
+  return (x) => {
+    const d = Math.abs(x);
+    if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+    if (d < 2) return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+    return 0;
+  };
+}
+var TAPS = [
+  -2,
+  -1,
+  0,
+  1,
+  2
+];
+function phaseWeights(factor, method, a = -0.5) {
+  const k = kernel(method, a);
+  return Array.from({
+    length: factor
+  }, (_, p) => {
+    const delta = (p + 0.5) / factor - 0.5;
+    return TAPS.map((j) => k(delta - j));
+  });
+}
+function sliceAxis(x, axis, start, size) {
+  const begin = [
+    0,
+    0,
+    0,
+    0
+  ];
+  const sizes = [
+    -1,
+    -1,
+    -1,
+    -1
+  ];
+  begin[axis] = start;
+  sizes[axis] = size;
+  return tf5.slice(x, begin, sizes);
+}
+function upsampleAxis(x, axis, weights) {
+  const n = x.shape[axis];
+  const s = weights.length;
+  const first = sliceAxis(x, axis, 0, 1);
+  const last = sliceAxis(x, axis, n - 1, 1);
+  const padded = tf5.concat([
+    first,
+    first,
+    x,
+    last,
+    last
+  ], axis);
+  const taps = TAPS.map((_, t) => sliceAxis(padded, axis, t, n));
+  const phases = weights.map((w) => {
+    const terms = w.flatMap((wt, t) => wt === 0 ? [] : [
+      tf5.mul(taps[t], wt)
+    ]);
+    return terms.length === 1 ? terms[0] : tf5.addN(terms);
+  });
+  const stacked = tf5.stack(phases, axis + 1);
+  const shape = [
+    ...x.shape
+  ];
+  shape[axis] = n * s;
+  return tf5.reshape(stacked, shape);
+}
+function upsample(x, factor, options = {}) {
+  if (!Number.isInteger(factor) || factor < 1) {
+    throw new RangeError(`upsample: factor must be a positive integer, got ${factor}`);
+  }
+  if (factor === 1) return tf5.clone(x);
+  const weights = phaseWeights(factor, options.method ?? "bicubic", options.cubicA ?? -0.5);
+  return tf5.tidy(() => upsampleAxis(upsampleAxis(x, 1, weights), 2, weights));
+}
+var Upsample = class extends tfl5.layers.Layer {
+  /** The name this layer serializes under. */
+  static className = "PerceptualUpsample";
+  /** The upscale factor. */
+  factor;
+  /** The interpolation. */
+  method;
+  /** The bicubic coefficient. */
+  cubicA;
+  /** Build the layer. */
+  constructor(args) {
+    super(args);
+    this.factor = args.factor;
+    this.method = args.method ?? "bicubic";
+    this.cubicA = args.cubicA ?? -0.5;
+  }
+  /** `[b, h, w, c]` → `[b, h·s, w·s, c]`. */
+  computeOutputShape(inputShape) {
+    const s = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const times = (n) => n === null ? null : n * this.factor;
+    return [
+      s[0],
+      times(s[1]),
+      times(s[2]),
+      s[3]
+    ];
+  }
+  /** Upsample the input. */
+  call(inputs, _kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return upsample(x, this.factor, {
+      method: this.method,
+      cubicA: this.cubicA
+    });
+  }
+  /** Factor, method and coefficient, plus the base layer's fields. */
+  getConfig() {
+    return {
+      ...super.getConfig(),
+      factor: this.factor,
+      method: this.method,
+      cubicA: this.cubicA
+    };
+  }
+};
+
+// src/unet/size_check.ts
+import * as tf6 from "@tensorflow/tfjs-core";
+import * as tfl6 from "@tensorflow/tfjs-layers";
+
+// src/errors/perceptual_error.ts
+var PerceptualError = class extends Error {
+  /** Build the error with a message that names the problem and its fix. */
+  constructor(message, options) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+};
+
+// src/unet/errors.ts
+var UNetInputSizeError = class extends PerceptualError {
+  /** The input height that was given. */
+  height;
+  /** The input width that was given. */
+  width;
+  /** What both must be a multiple of: 2^depth. */
+  divisor;
+  /** Build the error from the offending size and the divisor. */
+  constructor(height, width, divisor) {
+    const up = (n) => Math.ceil(n / divisor) * divisor;
+    const down = (n) => Math.max(divisor, Math.floor(n / divisor) * divisor);
+    super(`U-Net input size ${height}\xD7${width} (height\xD7width) is not divisible by ${divisor}: the network halves the size ${Math.log2(divisor)} time(s) (depth ${Math.log2(divisor)}), so height and width must be multiples of ${divisor}; crop to ${down(height)}\xD7${down(width)} or pad to ${up(height)}\xD7${up(width)}, or build with a smaller depth`);
+    this.height = height;
+    this.width = width;
+    this.divisor = divisor;
+  }
+};
+
+// src/unet/size_check.ts
+function checkInputSize(height, width, divisor) {
+  if (height % divisor !== 0 || width % divisor !== 0 || height === 0 || width === 0) {
+    throw new UNetInputSizeError(height, width, divisor);
+  }
+}
+var SizeCheck = class extends tfl6.layers.Layer {
+  /** The name this layer serializes under. */
+  static className = "PerceptualSizeCheck";
+  /** What height and width must be multiples of. */
+  divisor;
+  /** Build the layer. */
+  constructor(args) {
+    super(args);
+    this.divisor = args.divisor;
+  }
+  /** Same shape; a known size is checked already here. */
+  computeOutputShape(inputShape) {
+    const s = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const [, h, w] = s;
+    if (h !== null && h !== void 0 && w !== null && w !== void 0) {
+      checkInputSize(h, w, this.divisor);
+    }
+    return s;
+  }
+  /** Check, then pass the input through (as a new tensor handle, so ownership stays simple). */
+  call(inputs, _kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    checkInputSize(x.shape[1], x.shape[2], this.divisor);
+    return tf6.clone(x);
+  }
+  /** The divisor, plus the base layer's fields. */
+  getConfig() {
+    return {
+      ...super.getConfig(),
+      divisor: this.divisor
+    };
+  }
+};
+
+// src/unet/register.ts
+var CUSTOM_CLASS_NAMES = [
+  PixelShuffle.className,
+  Upsample.className,
+  OutputMap.className,
+  SizeCheck.className,
+  MaxPool2x2.className,
+  ICNR.className
+];
+function registerLayers() {
+  tf7.serialization.registerClass(PixelShuffle);
+  tf7.serialization.registerClass(Upsample);
+  tf7.serialization.registerClass(OutputMap);
+  tf7.serialization.registerClass(SizeCheck);
+  tf7.serialization.registerClass(MaxPool2x2);
+  tf7.serialization.registerClass(ICNR);
+}
+
+// src/unet/tfjs_copy_error.ts
+var TfjsCopyError = class extends PerceptualError {
+  /** Build the error; `what` names the part of `tf` that differs. */
+  constructor(what) {
+    super(`registerLayers(tf) was given a TensorFlow.js copy whose ${what} is not the one this library's layers are bound to, so a model loaded with it would fail with "Unknown layer". There must be ONE tfjs in the page: with a bundler, install @tensorflow/tfjs-core and @tensorflow/tfjs-layers 4.22.0 once and let the bundler dedupe them (do not bundle a second copy); without one, map both names in the import map to the page's tfjs (see examples/web/index.html and tfjs_global.js).`);
+  }
+};
+
+// src/unet/predict_image.ts
+import * as tf8 from "@tensorflow/tfjs-core";
+
+// src/unet/_receptive_field.ts
+var POINTWISE = /* @__PURE__ */ new Set([
+  "InputLayer",
+  "BatchNormalization",
+  "LayerNormalization",
+  "Activation",
+  "ReLU",
+  "LeakyReLU",
+  "PReLU",
+  "ELU",
+  "ThresholdedReLU",
+  "Softmax",
+  "Dropout",
+  "SpatialDropout2D",
+  "GaussianNoise",
+  "GaussianDropout",
+  "AlphaDropout",
+  "Concatenate",
+  "Add",
+  "Multiply",
+  "Average",
+  "Maximum",
+  "Minimum",
+  "Rescaling",
+  "PerceptualOutputMap",
+  "PerceptualSizeCheck"
+]);
+function pair(v, fallback) {
+  if (Array.isArray(v)) return Math.max(...v.map(Number));
+  return typeof v === "number" ? v : fallback;
+}
+function channelsOf(shape) {
+  const first = Array.isArray(shape?.[0]) ? shape[0] : shape;
+  const c = first?.[first.length - 1];
+  return typeof c === "number" ? c : 1;
+}
+function unknownLayer(layer) {
+  return new TypeError(`predictImage cannot bound how far layer '${layer.name}' (${layer.getClassName()}) sees, so it cannot pick an exact tile overlap; pass { overlap } (input pixels) and { multiple } explicitly, or { tileSize: Infinity } to predict the image in one piece`);
+}
+function modelGeometry(model) {
+  const reach = /* @__PURE__ */ new Map();
+  let multiple = 1;
+  let radius = 0;
+  let elementsPerPixel = 0;
+  for (const layer of model.layers) {
+    const inbound = layer.inboundNodes[0]?.inboundLayers ?? [];
+    const ins = inbound.map((l) => reach.get(l) ?? {
+      stride: 1,
+      radius: 0
+    });
+    const stride = ins.length === 0 ? 1 : Math.min(...ins.map((r) => r.stride));
+    const seen = ins.length === 0 ? 0 : Math.max(...ins.map((r) => r.radius));
+    const cls = layer.getClassName();
+    const cfg = layer.getConfig();
+    const inChannels = channelsOf(layer.inboundNodes[0]?.inputShapes);
+    let out;
+    let patch = 0;
+    if (POINTWISE.has(cls)) {
+      out = {
+        stride,
+        radius: seen
+      };
+    } else if (cls === "Conv2D" || cls === "DepthwiseConv2D" || cls === "SeparableConv2D") {
+      const k = pair(cfg.kernelSize, 1);
+      const d = pair(cfg.dilationRate, 1);
+      const st = pair(cfg.strides, 1);
+      out = {
+        stride: stride * st,
+        radius: seen + Math.ceil((k - 1) / 2) * d * stride
+      };
+      patch = k * k * inChannels / (stride * st) ** 2;
+    } else if (cls === "Conv2DTranspose") {
+      const k = pair(cfg.kernelSize, 1);
+      const st = pair(cfg.strides, 1);
+      out = {
+        stride: stride / st,
+        radius: seen + Math.ceil((k - 1) / st) * stride
+      };
+    } else if (cls === "PerceptualMaxPool2x2") {
+      out = {
+        stride: stride * 2,
+        radius: seen + stride
+      };
+    } else if (cls === "MaxPooling2D" || cls === "AveragePooling2D") {
+      const p = pair(cfg.poolSize, 2);
+      const st = pair(cfg.strides, p);
+      out = {
+        stride: stride * st,
+        radius: seen + (p - 1) * stride
+      };
+    } else if (cls === "PerceptualPixelShuffle") {
+      out = {
+        stride: stride / Number(cfg.factor),
+        radius: seen
+      };
+    } else if (cls === "PerceptualUpsample" || cls === "UpSampling2D") {
+      const f = cls === "UpSampling2D" ? pair(cfg.size, 2) : Number(cfg.factor);
+      out = {
+        stride: stride / f,
+        radius: seen + 2 * stride
+      };
+    } else {
+      throw unknownLayer(layer);
+    }
+    reach.set(layer, out);
+    multiple = Math.max(multiple, out.stride);
+    radius = Math.max(radius, out.radius);
+    const outElements = channelsOf(layer.outputShape) / out.stride ** 2;
+    elementsPerPixel = Math.max(elementsPerPixel, outElements, patch);
+  }
+  return {
+    radius: Math.ceil(radius),
+    multiple: Math.round(multiple),
+    elementsPerPixel
+  };
+}
+
+// src/unet/predict_image.ts
+var DEFAULT_MAX_ELEMENTS = 2 ** 25;
+function positiveInteger(name, v) {
+  if (!Number.isInteger(v) || v < 1) {
+    throw new RangeError(`predictImage: ${name} must be a positive integer, got ${v}`);
+  }
+  return v;
+}
+function sizeCheckDivisor(model) {
+  let d = 1;
+  for (const layer of model.layers) {
+    if (layer.getClassName() === "PerceptualSizeCheck") {
+      d = Math.max(d, Number(layer.getConfig().divisor));
+    }
+  }
+  return d;
+}
+function replicatePad(x, padH, padW) {
+  return tf8.tidy(() => {
+    let y = x;
+    if (padH > 0) {
+      const [b, h, w, c] = y.shape;
+      const last = tf8.slice(y, [
+        0,
+        h - 1,
+        0,
+        0
+      ], [
+        b,
+        1,
+        w,
+        c
+      ]);
+      y = tf8.concat([
+        y,
+        tf8.broadcastTo(last, [
+          b,
+          padH,
+          w,
+          c
+        ])
+      ], 1);
+    }
+    if (padW > 0) {
+      const [b, h, w, c] = y.shape;
+      const last = tf8.slice(y, [
+        0,
+        0,
+        w - 1,
+        0
+      ], [
+        b,
+        h,
+        1,
+        c
+      ]);
+      y = tf8.concat([
+        y,
+        tf8.broadcastTo(last, [
+          b,
+          h,
+          padW,
+          c
+        ])
+      ], 2);
+    }
+    return y === x ? tf8.clone(x) : y;
+  });
+}
+function spans(length, tile2, margin) {
+  if (length <= tile2) return [
+    {
+      core: 0,
+      size: length,
+      from: 0,
+      to: length
+    }
+  ];
+  const step = tile2 - 2 * margin;
+  const out = [];
+  for (let core = 0; core < length; core += step) {
+    const size = Math.min(step, length - core);
+    out.push({
+      core,
+      size,
+      from: Math.max(0, core - margin),
+      to: Math.min(length, core + size + margin)
+    });
+  }
+  return out;
+}
+function predict4d(model, x) {
+  const y = model.predict(x);
+  if (Array.isArray(y) || y.rank !== 4) {
+    tf8.dispose(y);
+    throw new TypeError("predictImage needs a model with one image output [batch, height, width, channels]");
+  }
+  return y;
+}
+function scaleOf(input, output, multiple) {
+  const r = output.shape[1] / input.shape[1];
+  if (output.shape[2] / input.shape[2] !== r || !Number.isInteger(r * multiple)) {
+    throw new TypeError(`predictImage: the model maps ${input.shape[1]}\xD7${input.shape[2]} to ${output.shape[1]}\xD7${output.shape[2]}; it needs one integer scale on both axes`);
+  }
+  return r;
+}
+function predictImage(model, image, options = {}) {
+  if (image.rank !== 3 && image.rank !== 4) {
+    throw new RangeError(`predictImage takes [height, width, channels] or [batch, height, width, channels]; got shape [${image.shape.join(", ")}]`);
+  }
+  const tileOption = options.tileSize ?? NaN;
+  if (options.tileSize !== void 0 && tileOption !== Infinity) {
+    positiveInteger("tileSize", tileOption);
+  }
+  if (options.overlap !== void 0 && options.overlap !== 0) {
+    positiveInteger("overlap", options.overlap);
+  }
+  if (options.multiple !== void 0) positiveInteger("multiple", options.multiple);
+  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  if (!(maxElements > 0)) {
+    throw new RangeError(`predictImage: maxElements must be positive, got ${maxElements}`);
+  }
+  const needsGeometry = options.multiple === void 0 || tileOption !== Infinity && (options.overlap === void 0 || options.tileSize === void 0);
+  const geometry = needsGeometry ? modelGeometry(model) : void 0;
+  const multiple = options.multiple ?? Math.max(geometry.multiple, sizeCheckDivisor(model));
+  const roundUp = (n) => Math.ceil(n / multiple) * multiple;
+  const margin = tileOption === Infinity ? 0 : roundUp(options.overlap ?? geometry.radius);
+  const budgetSide = geometry === void 0 ? 0 : Math.floor(Math.sqrt(maxElements / geometry.elementsPerPixel) / multiple) * multiple;
+  const tile2 = options.tileSize === void 0 ? Math.max(budgetSide, roundUp(4 * margin), multiple) : tileOption === Infinity ? Infinity : Math.floor(tileOption / multiple) * multiple;
+  if (tile2 !== Infinity && tile2 - 2 * margin < multiple) {
+    throw new RangeError(`predictImage: tileSize ${options.tileSize ?? tile2} leaves no room inside an overlap of ${margin} pixels on each side (tiles start at multiples of ${multiple}); use a tileSize of at least ${2 * margin + multiple} or a smaller overlap`);
+  }
+  const batched = image.rank === 3 ? tf8.expandDims(image, 0) : image;
+  const [, h, w] = batched.shape;
+  const padded = replicatePad(batched, roundUp(h) - h, roundUp(w) - w);
+  if (batched !== image) batched.dispose();
+  const pieces = [];
+  let scale = 0;
+  try {
+    for (const row of spans(padded.shape[1], tile2, margin)) {
+      const line = [];
+      pieces.push(line);
+      for (const col of spans(padded.shape[2], tile2, margin)) {
+        line.push(tf8.tidy(() => {
+          const input = tf8.slice(padded, [
+            0,
+            row.from,
+            col.from,
+            0
+          ], [
+            -1,
+            row.to - row.from,
+            col.to - col.from,
+            -1
+          ]);
+          const out = predict4d(model, input);
+          if (scale === 0) scale = scaleOf(input, out, multiple);
+          const keepH = Math.min(row.core + row.size, h) - row.core;
+          const keepW = Math.min(col.core + col.size, w) - col.core;
+          return tf8.slice(out, [
+            0,
+            (row.core - row.from) * scale,
+            (col.core - col.from) * scale,
+            0
+          ], [
+            -1,
+            Math.max(0, keepH) * scale,
+            Math.max(0, keepW) * scale,
+            -1
+          ]);
+        }));
+      }
+    }
+    const result = tf8.tidy(() => {
+      const rows = pieces.map((line) => line.length === 1 ? line[0] : tf8.concat(line, 2));
+      const whole = rows.length === 1 ? tf8.clone(rows[0]) : tf8.concat(rows, 1);
+      return image.rank === 3 ? tf8.squeeze(whole, [
+        0
+      ]) : whole;
+    });
+    return result;
+  } finally {
+    padded.dispose();
+    for (const line of pieces) tf8.dispose(line);
+  }
+}
+
+// src/browser.ts
+function registerLayers2(tf9) {
+  const registerClass = tf9?.serialization?.registerClass;
+  if (typeof registerClass !== "function") {
+    throw new TypeError(`registerLayers(tf) needs the page's TensorFlow.js namespace (with tf.serialization); got ${tf9 === null ? "null" : typeof tf9}`);
+  }
+  if (registerClass !== tfc.serialization.registerClass) throw new TfjsCopyError("serialization");
+  if (tf9.layers?.Layer !== void 0 && tf9.layers.Layer !== tfl7.layers.Layer) {
+    throw new TfjsCopyError("layers.Layer");
+  }
+  registerLayers();
+}
+export {
+  CUSTOM_CLASS_NAMES,
+  DEFAULT_MAX_ELEMENTS,
+  ICNR,
+  MaxPool2x2,
+  OutputMap,
+  PixelShuffle,
+  SizeCheck,
+  TfjsCopyError,
+  Upsample,
+  predictImage,
+  registerLayers2 as registerLayers
+};
