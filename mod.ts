@@ -51,8 +51,7 @@ export {
   fastaiFeatureLoss,
   feature,
   featureScales,
-  johnson2016StyleTransfer,
-  johnson2016SuperResolution,
+  johnson2016,
   type Loss,
   type LossFn,
   LossMonoid,
@@ -66,10 +65,16 @@ export {
   weighted,
 } from "./src/loss/mod.ts";
 // The U-Net
-export { loadModel, registerLayers, saveModel, unet, type UNetConfig } from "./src/unet/mod.ts";
+export {
+  loadModel,
+  predictImage,
+  registerLayers,
+  saveModel,
+  unet,
+  type UNetConfig,
+} from "./src/unet/mod.ts";
 // Training
 export {
-  constant,
   cosine,
   type FitOptions,
   oneCycle,

@@ -69,6 +69,7 @@ export { calibrate, type CalibrationOptions, featureScales, withFeatureScales } 
 export {
   fastaiFeatureLoss,
   type FastaiFeatureLossOptions,
+  johnson2016,
   johnson2016StyleTransfer,
   johnson2016SuperResolution,
   type JohnsonStyleTransferOptions,

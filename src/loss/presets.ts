@@ -184,3 +184,25 @@ export function johnson2016StyleTransfer<L extends string>(
   checkLossLayers(loss, net);
   return loss;
 }
+
+/**
+ * Johnson et al. 2016's two losses under one name, as papers cite them:
+ * `johnson2016.superResolution(net)` and `johnson2016.styleTransfer(net)`.
+ *
+ * @example
+ * ```ts
+ * import type { LossNetwork } from "../network/loss_network.ts";
+ * import { johnson2016 } from "./presets.ts";
+ * const net = { name: "vgg", layers: ["block2_conv2"], depthOf: () => 0 } as unknown as LossNetwork<string>;
+ * console.log(johnson2016.superResolution(net).terms[0]!.distance); // "l2"
+ * ```
+ */
+export const johnson2016: {
+  /** See {@linkcode johnson2016SuperResolution}. */
+  readonly superResolution: typeof johnson2016SuperResolution;
+  /** See {@linkcode johnson2016StyleTransfer}. */
+  readonly styleTransfer: typeof johnson2016StyleTransfer;
+} = {
+  superResolution: johnson2016SuperResolution,
+  styleTransfer: johnson2016StyleTransfer,
+};
