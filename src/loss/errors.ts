@@ -21,8 +21,8 @@ export class InvalidWeightError extends PerceptualError {
   /** Build the error; `where` names the term or the call. */
   constructor(where: string, weight: number) {
     super(
-      `${where}: weight ${weight} is not allowed; a weight must be a finite number >= 0 ` +
-        "(use 0 to switch a term off)",
+      `${where}: weight ${weight} is not allowed; a weight must be 0 (switches the term off) or ` +
+        "a number from 1.2e-38 to 3.4e38 (losses are computed in float32)",
     );
     this.weight = weight;
   }
