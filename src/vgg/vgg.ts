@@ -6,7 +6,8 @@
  */
 import { type VggConvSpec, vggOps, type VggOpSpec } from "./_architecture.ts";
 import { cachedDownload, type DownloadProgress, type ProgressSink } from "./download.ts";
-import { MissingWeightsError, WeightFileError } from "./errors.ts";
+import { MissingWeightsError, NonFiniteWeightsError, WeightFileError } from "./errors.ts";
+import { describeNonFinite, nonFinite } from "../_internal/weight_checks.ts";
 import { UnknownLayerError } from "../network/errors.ts";
 import { nearestName } from "../_internal/did_you_mean.ts";
 import { openKerasH5 } from "./_h5_weights.ts";
@@ -161,6 +162,20 @@ function checkOptions(arch: VggArchitecture, options: VggOptions): void {
   }
 }
 
+/**
+ * `w`, once every value is known finite: checked here, for every source, on the host arrays
+ * before any tensor exists (one NaN made losses NaN on cpu and a silent 0 on wasm).
+ */
+function finiteWeights(source: WeightSource, layer: string, w: ConvWeights): ConvWeights {
+  for (const part of ["kernel", "bias"] as const) {
+    const bad = nonFinite(w[part]);
+    if (bad !== undefined) {
+      throw new NonFiniteWeightsError(source.file, layer, part, describeNonFinite(bad));
+    }
+  }
+  return w;
+}
+
 async function loadVgg<A extends VggArchitecture>(
   arch: A,
   options: VggOptions<VggLayerNameOf<A>>,
@@ -197,7 +212,7 @@ async function loadVgg<A extends VggArchitecture>(
           truncation = `${op.name}: ${why}`;
           break;
         }
-        weights.set(op.name, await source.read(op as VggConvSpec));
+        weights.set(op.name, finiteWeights(source, op.name, await source.read(op as VggConvSpec)));
       }
       loaded.push(op);
     }
