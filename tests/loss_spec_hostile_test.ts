@@ -154,3 +154,17 @@ Deno.test("the decoder works on a copy: a spec mutated later does not change the
   assert.ok(E.isRight(r));
   assert.equal(r.right.terms[0]!.weight, 2);
 });
+
+Deno.test("the README's spec-error example is what the library says", async () => {
+  const readme = await Deno.readTextFile("README.md");
+  const m = /`terms\[(\d+)\]\.layer: ("[^"]+") is not a VGG-16 layer; did you mean ("[^"]+")\?`/
+    .exec(readme);
+  assert.ok(m, "the README shows a spec error");
+  const [, index, layer, suggestion] = m;
+  const terms: unknown[] = Array.from({ length: Number(index) }, () => ({ kind: "pixel" }));
+  terms.push({ kind: "feature", layer: JSON.parse(layer!) });
+  assert.equal(
+    issueAt(left({ terms }), `terms[${index}].layer`),
+    `${layer} is not a VGG-16 layer; did you mean ${suggestion}?`,
+  );
+});

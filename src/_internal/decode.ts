@@ -9,6 +9,9 @@ import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import type { DecodeError, DecodeIssue } from "../errors/decode_error.ts";
 import { nearestName } from "./did_you_mean.ts";
+import { cut, show } from "./show.ts";
+
+export { cut, quoted, show } from "./show.ts";
 
 /**
  * A codec of one of `values`, named so messages read "… is not one of a | b | c".
@@ -86,57 +89,6 @@ export function pathOf(context: t.Context): string {
       : `.${key}`;
   }
   return path === "" ? "(root)" : path;
-}
-
-/**
- * A short readable rendering of a value for messages (`"abc"`, `2.5`, `NaN`, `undefined`).
- *
- * @example
- * ```ts
- * import { show } from "./decode.ts";
- * console.log(show("x"), show(NaN)); // "x" NaN
- * ```
- */
-export function show(u: unknown): string {
-  if (u === undefined) return "undefined";
-  if (typeof u === "number" && !Number.isFinite(u)) return String(u);
-  if (typeof u === "string") return quoted(u);
-  if (ArrayBuffer.isView(u)) {
-    const n = (u as unknown as { length?: number }).length ?? u.byteLength;
-    return `a ${u.constructor.name} of ${n} values`;
-  }
-  if (typeof u === "function") return "a function";
-  if (typeof u === "symbol" || typeof u === "bigint") return `${typeof u} ${cut(String(u), 40)}`;
-  if (typeof u === "object" && u !== null) {
-    const proto = Object.getPrototypeOf(u);
-    if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {
-      return `a ${proto?.constructor?.name ?? "non-plain"} object`;
-    }
-    // Bounded and cycle-safe: never serialise a large or deep value just to cut it.
-    let calls = 0;
-    try {
-      const s = JSON.stringify(u, (_k, v) => {
-        if (++calls > 24 || (typeof v === "string" && v.length > 60)) throw new RangeError();
-        return v;
-      });
-      return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-    } catch {
-      return Array.isArray(u) ? `an array of ${u.length}` : "an object";
-    }
-  }
-  return cut(String(u), 60);
-}
-
-/** `s` cut to `max` characters, saying how many were left out. */
-export function cut(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more characters cut)`;
-}
-
-/** A string in double quotes for messages, cut to 40 characters. */
-export function quoted(s: string): string {
-  return s.length <= 40
-    ? JSON.stringify(s)
-    : `${JSON.stringify(s.slice(0, 40)).slice(0, -1)}…" (${s.length} characters)`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { MissingWeightsError, NonFiniteWeightsError, WeightFileError } from "./e
 import { describeNonFinite, nonFinite } from "../_internal/weight_checks.ts";
 import { UnknownLayerError } from "../network/errors.ts";
 import { nearestName } from "../_internal/did_you_mean.ts";
+import { show } from "../_internal/show.ts";
 import { openKerasH5 } from "./_h5_weights.ts";
 import {
   canonicalVggLayer,
@@ -125,7 +126,7 @@ async function openSource(
   if (typeof w !== "string" || w === "") {
     throw new TypeError(
       `weights must be "imagenet", a path to an .h5 file or tfjs model directory, or ` +
-        `{ random: seed }; got ${JSON.stringify(w)}`,
+        `{ random: seed }; got ${show(w)}`,
     );
   }
   let isDir = false;
@@ -183,6 +184,13 @@ async function loadVgg<A extends VggArchitecture>(
   checkOptions(arch, options);
   const all = vggLayers(arch);
   let upTo: string | undefined;
+  if (options.upTo !== undefined && typeof options.upTo !== "string") {
+    throw new TypeError(
+      `${arch}: upTo must be a layer name such as "${all[4]}" or "relu2_2", got ${
+        show(options.upTo)
+      }`,
+    );
+  }
   if (options.upTo !== undefined) {
     upTo = canonicalVggLayer(arch, options.upTo);
     if (upTo === undefined) {
