@@ -56,4 +56,3 @@ export function quoted(s: string): string {
     ? JSON.stringify(s)
     : `${JSON.stringify(s.slice(0, 40)).slice(0, -1)}…" (${s.length} characters)`;
 }
-

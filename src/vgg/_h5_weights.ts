@@ -363,5 +363,7 @@ function values(path: string, layer: string, d: Dataset, what: string): Float32A
     throw new WeightFileError(path, layer, `the ${what} is not a numeric array of ${n} values`);
   }
   // Finiteness is checked by the loader, for every source alike.
-  return v instanceof Float32Array ? v.slice() : Float32Array.from(v as unknown as ArrayLike<number>);
+  return v instanceof Float32Array
+    ? v.slice()
+    : Float32Array.from(v as unknown as ArrayLike<number>);
 }

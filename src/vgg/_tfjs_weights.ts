@@ -88,7 +88,6 @@ function parseManifest(modelJson: string, text: string): ManifestGroup[] {
   return manifest as ManifestGroup[];
 }
 
-
 /** IEEE half → float. */
 function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
