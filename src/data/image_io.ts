@@ -10,13 +10,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
-import {
-  ImageFormatError,
-  ImageReadError,
-  ImageShapeError,
-  ImageTooLargeError,
-  ImageWriteError,
-} from "./errors.ts";
+import { ImageReadError, ImageShapeError, ImageTooLargeError, ImageWriteError } from "./errors.ts";
+import { checkImageFormat, checkMaxPixels, DEFAULT_MAX_PIXELS } from "./_image_guard.ts";
+
+export { DEFAULT_MAX_PIXELS };
 import { checkPixels, type Pixels, pixelsToTensor, tensorToPixels } from "./pixels.ts";
 
 /** Channel counts an image can be loaded with. */
@@ -35,46 +32,6 @@ export interface LoadImageOptions {
    * before anything is decoded.
    */
   readonly maxPixels?: number;
-}
-
-/**
- * The default pixel limit of the loaders: 40 Mpx, above the largest common camera photos (a
- * 40 Mpx RGB image is 480 MB as float pixels), far below sharp's own 268 Mpx.
- */
-export const DEFAULT_MAX_PIXELS = 40_000_000;
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** The format of `bytes` judged by their first bytes, never by a file name. */
-function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
-  if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return "png";
-  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
-  return undefined;
-}
-
-/** What non-PNG/JPEG bytes look like, for the error message. */
-function lookalike(bytes: Uint8Array): string {
-  const head = new TextDecoder("latin1").decode(bytes.subarray(0, 256));
-  if (bytes.length === 0) return "empty (0 bytes)";
-  if (head.startsWith("GIF8")) return "a GIF image";
-  if (head.startsWith("RIFF") && head.slice(8, 12) === "WEBP") return "a WebP image";
-  if (head.startsWith("II*\0") || head.startsWith("MM\0*")) return "a TIFF image";
-  if (head.startsWith("BM")) return "a BMP image";
-  if (head.slice(4, 8) === "ftyp") return "an ISO-BMFF image (HEIF/AVIF)";
-  if (
-    /^(\ufeff|\xef\xbb\xbf)?\s*<(\?xml|svg|!DOCTYPE svg)/i.test(head) || /<svg[\s>]/i.test(head)
-  ) {
-    return "an SVG document";
-  }
-  if (/^\s*</.test(head)) return "XML or HTML text";
-  return "unknown content (no PNG or JPEG signature)";
-}
-
-function checkMaxPixels(maxPixels: number): number {
-  if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) {
-    throw new RangeError(`decodeImage: maxPixels must be a positive integer, got ${maxPixels}`);
-  }
-  return maxPixels;
 }
 
 /** Encoded file formats. */
@@ -144,8 +101,7 @@ export async function decodeSamples(
     throw new ImageShapeError(`decodeImage: channels must be 1, 3 or 4, got ${channels}`);
   }
   const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
-  // By content: sharp would decode SVG, GIF, TIFF, … whatever the name says.
-  if (sniffImageFormat(bytes) === undefined) throw new ImageFormatError(label, lookalike(bytes));
+  checkImageFormat(bytes, label);
   let meta: { width?: number; height?: number; depth?: string };
   try {
     // The header only: the size is checked before a single pixel is decoded.
