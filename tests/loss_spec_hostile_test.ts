@@ -15,6 +15,7 @@ import {
   termNames,
 } from "../src/loss/mod.ts";
 import { DecodeError } from "../src/errors/mod.ts";
+import { decodeUNetConfig } from "../src/unet/mod.ts";
 
 function left(json: unknown): DecodeError {
   const r = decodeLossSpec(json);
@@ -167,4 +168,15 @@ Deno.test("the README's spec-error example is what the library says", async () =
     issueAt(left({ terms }), `terms[${index}].layer`),
     `${layer} is not a VGG-16 layer; did you mean ${suggestion}?`,
   );
+});
+
+Deno.test("decodeUNetConfig shares the guard: a cycle and a 1 MB string are short Lefts", () => {
+  const cyclic: Record<string, unknown> = { depth: 2 };
+  cyclic.self = cyclic;
+  const a = decodeUNetConfig(cyclic);
+  assert.ok(E.isLeft(a) && a.left instanceof DecodeError);
+  assert.match(a.left.issues[0]!.message, /refers back to the root \(a cycle\)/);
+  const b = decodeUNetConfig({ upsample: "x".repeat(1_000_000) });
+  assert.ok(E.isLeft(b));
+  assert.ok(b.left.message.length < 300, `message of ${b.left.message.length} characters`);
 });
