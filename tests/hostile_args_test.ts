@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
-import { evaluate, feature, LossInputError, pixel } from "../src/loss/mod.ts";
+import {
+  evaluate,
+  feature,
+  InvalidTermOptionError,
+  LossInputError,
+  pixel,
+} from "../src/loss/mod.ts";
 import { vgg16, vgg19 } from "../src/vgg/mod.ts";
 
 await initBackend("cpu");
@@ -65,4 +71,19 @@ Deno.test("a layer that is not a string, a weights value that is an array: short
       e instanceof TypeError && e.message.length < 200 &&
       /got a Float32Array of 1000000 values$/.test(e.message),
   );
+});
+
+Deno.test("term options: a cyclic name or a huge array is a short InvalidTermOptionError", () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.throws(
+    () => pixel({ name: cyclic as never }),
+    (e: Error) =>
+      e instanceof InvalidTermOptionError && /name an object is not allowed/.test(e.message),
+  );
+  assert.throws(
+    () => pixel({ delta: new Float32Array(1_000_000) as never }),
+    (e: Error) => e instanceof InvalidTermOptionError && e.message.length < 300,
+  );
+  assert.throws(() => pixel({ delta: NaN }), /delta NaN is not allowed/);
 });

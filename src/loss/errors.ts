@@ -4,6 +4,7 @@
  * @module
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
+import { show } from "../_internal/show.ts";
 
 /**
  * A weight that is negative, NaN or infinite. Perceptual terms are distances: a negative weight
@@ -42,7 +43,7 @@ export class InvalidTermOptionError extends PerceptualError {
   readonly option: string;
   /** Build the error naming the term, the option, its value and what it must be. */
   constructor(where: string, option: string, value: unknown, expected: string) {
-    super(`${where}: ${option} ${JSON.stringify(value)} is not allowed; it must be ${expected}`);
+    super(`${where}: ${option} ${show(value)} is not allowed; it must be ${expected}`);
     this.option = option;
   }
 }
