@@ -109,7 +109,10 @@ Deno.test("every problem is reported at once, with its path and a fix", () => {
   );
   expect("terms[1].wieght", /did you mean "weight"\?/);
   expect("terms[2].layer", /is missing; a feature term needs the layer it reads/);
-  expect("terms[3].weight", /-5 is not allowed; it must be a finite number >= 0/);
+  expect(
+    "terms[3].weight",
+    /-5 is not allowed; it must be 0 \(switches the term off\) or a number from 1.2e-38/,
+  );
   expect(
     "terms[3].normalisation",
     /"cwh" is not a valid normalisation; use one of "chw", "hw", "none"/,
@@ -118,7 +121,7 @@ Deno.test("every problem is reported at once, with its path and a fix", () => {
   expect("terms[4].normalisation", /only style terms/);
   expect("terms[4].scale", /only feature and style terms have a scale/);
   expect("terms[5].weight", /is the string "1e-6"; it must be a number/);
-  expect("terms[5].delta", /0 is not allowed; it must be a finite number > 0/);
+  expect("terms[5].delta", /0 is not allowed; it must be a number from 1e-6 to 1e19/);
   expect("terms[6]", /a term is an object like \{ "kind": "pixel" \}/);
   // document order: root first, then by term
   const order = found.map((i) => Number(/^terms\[(\d+)\]/.exec(i.path)?.[1] ?? -1));
@@ -159,7 +162,7 @@ const termArb = fc.oneof(
   fc.record({
     layer: fc.constantFrom("block1_conv2", "relu2_2", "block5_conv3"),
     distance: fc.constantFrom("l1", "l2", "huber", "charbonnier" as const),
-    weight: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    weight: fc.oneof(fc.constant(0), fc.double({ min: 1e-30, max: 1e6, noNaN: true })),
     reduction: fc.constantFrom("mean", "sum" as const),
     scale: fc.double({ min: 1e-3, max: 1e3, noNaN: true }),
     delta: fc.double({ min: 1e-3, max: 10, noNaN: true }),

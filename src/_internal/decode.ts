@@ -9,6 +9,9 @@ import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import type { DecodeError, DecodeIssue } from "../errors/decode_error.ts";
 import { nearestName } from "./did_you_mean.ts";
+import { cut, show } from "./show.ts";
+
+export { cut, quoted, show } from "./show.ts";
 
 /**
  * A codec of one of `values`, named so messages read "… is not one of a | b | c".
@@ -89,26 +92,6 @@ export function pathOf(context: t.Context): string {
 }
 
 /**
- * A short readable rendering of a value for messages (`"abc"`, `2.5`, `NaN`, `undefined`).
- *
- * @example
- * ```ts
- * import { show } from "./decode.ts";
- * console.log(show("x"), show(NaN)); // "x" NaN
- * ```
- */
-export function show(u: unknown): string {
-  if (u === undefined) return "undefined";
-  if (typeof u === "number" && !Number.isFinite(u)) return String(u);
-  try {
-    const s = JSON.stringify(u);
-    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-  } catch {
-    return String(u);
-  }
-}
-
-/**
  * Whether `v` is a plain object (not null, not an array).
  *
  * @example
@@ -162,8 +145,170 @@ export function parseIfText(json: unknown): E.Either<DecodeIssue, unknown> {
   try {
     return E.right(JSON.parse(json));
   } catch (e) {
-    return E.left({ path: "(root)", message: `is not JSON: ${(e as Error).message}` });
+    return E.left({ path: "(root)", message: `is not JSON: ${cut((e as Error).message, 120)}` });
   }
+}
+
+/** How much a decoder reads before it refuses the input (a guard against hostile input). */
+export interface JsonLimits {
+  /** Characters of JSON text, or the estimated JSON size of a value. */
+  readonly chars: number;
+  /** Nesting depth of objects and arrays (the root object is depth 1). */
+  readonly depth: number;
+  /** Characters in one string or key. */
+  readonly stringChars: number;
+  /** Elements of one array. */
+  readonly arrayLength: number;
+}
+
+/**
+ * The value of `json` (JSON text, or a value) as a fresh copy made only of plain JSON data,
+ * or every reason it cannot be one: text or a value larger, deeper or longer than `limits`,
+ * a cycle, a function, a class instance, a getter that throws. Later decoding works on the
+ * copy, so it cannot be surprised by getters, proxies or shared mutation; it reads each
+ * value once, so its cost is linear in the input and bounded by `limits`.
+ *
+ * @example
+ * ```ts
+ * import { boundedJson } from "./decode.ts";
+ * const limits = { chars: 100, depth: 4, stringChars: 20, arrayLength: 10 };
+ * const a: Record<string, unknown> = {};
+ * a.self = a;
+ * console.log(boundedJson(a, limits)); // { _tag: "Left", left: [ { path: "self", message: … } ] }
+ * ```
+ */
+export function boundedJson(
+  json: unknown,
+  limits: JsonLimits,
+): E.Either<DecodeIssue[], unknown> {
+  if (typeof json === "string") {
+    if (json.length > limits.chars) {
+      return E.left([{
+        path: "(root)",
+        message: `is ${json.length} characters of text; at most ${limits.chars} are read ` +
+          "(nothing was parsed)",
+      }]);
+    }
+    const parsed = parseIfText(json);
+    if (E.isLeft(parsed)) return E.left([parsed.left]);
+    json = parsed.right;
+  }
+  const issues: DecodeIssue[] = [];
+  let size = 0;
+  let over = false;
+  const onPath = new Map<object, string>();
+  const at = (path: string, key: string | number): string =>
+    typeof key === "number"
+      ? `${path}[${key}]`
+      : path === ""
+      ? cut(key, 40)
+      : `${path}.${cut(key, 40)}`;
+  const copy = (v: unknown, path: string, depth: number): unknown => {
+    const where = path === "" ? "(root)" : path;
+    if (over || issues.length >= 50) return undefined;
+    if (v === null || typeof v === "boolean" || typeof v === "undefined") {
+      size += 5;
+    } else if (typeof v === "number") {
+      size += 8;
+    } else if (typeof v === "string") {
+      size += v.length + 2;
+      if (v.length > limits.stringChars) {
+        issues.push({
+          path: where,
+          message: `is a string of ${v.length} characters; at most ${limits.stringChars} are ` +
+            "allowed here",
+        });
+        return undefined;
+      }
+    } else if (typeof v !== "object") {
+      issues.push({ path: where, message: `is ${show(v)}; only JSON data is allowed` });
+      return undefined;
+    }
+    if (size > limits.chars) {
+      over = true;
+      issues.push({
+        path: where,
+        message: `the input is larger than ${limits.chars} characters of JSON; reading stopped ` +
+          "here",
+      });
+      return undefined;
+    }
+    if (typeof v !== "object" || v === null) return v;
+    let array: boolean;
+    try {
+      array = Array.isArray(v);
+      const proto = Object.getPrototypeOf(v);
+      if (!array && proto !== Object.prototype && proto !== null) {
+        issues.push({ path: where, message: `is ${show(v)}; only plain JSON data is allowed` });
+        return undefined;
+      }
+    } catch (e) {
+      issues.push({ path: where, message: `cannot be read (${cut(String(e), 80)})` });
+      return undefined;
+    }
+    const cycle = onPath.get(v);
+    if (cycle !== undefined) {
+      issues.push({
+        path: where,
+        message: `refers back to ${cycle === "(root)" ? "the root" : cycle} (a cycle); JSON data ` +
+          "cannot contain cycles",
+      });
+      return undefined;
+    }
+    if (depth >= limits.depth) {
+      issues.push({
+        path: where,
+        message: `nests deeper than ${limits.depth} levels; nothing below was read`,
+      });
+      return undefined;
+    }
+    onPath.set(v, where);
+    try {
+      if (array) {
+        const xs = v as unknown[];
+        if (xs.length > limits.arrayLength) {
+          issues.push({
+            path: where,
+            message: `is an array of ${xs.length}; at most ${limits.arrayLength} elements are ` +
+              "allowed (nothing in it was read)",
+          });
+          return undefined;
+        }
+        const out: unknown[] = [];
+        for (let i = 0; i < xs.length; i++) out.push(copy(xs[i], at(path, i), depth + 1));
+        size += 2 + xs.length;
+        return out;
+      }
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v)) {
+        size += k.length + 4;
+        if (k.length > limits.stringChars) {
+          issues.push({
+            path: at(path, k),
+            message:
+              `is a key of ${k.length} characters; at most ${limits.stringChars} are allowed`,
+          });
+          continue;
+        }
+        out[k] = copy((v as Record<string, unknown>)[k], at(path, k), depth + 1);
+      }
+      return out;
+    } catch (e) {
+      issues.push({
+        path: where,
+        message: `cannot be read (${cut(e instanceof Error ? e.message : String(e), 80)}); ` +
+          "pass plain JSON data",
+      });
+      return undefined;
+    } finally {
+      onPath.delete(v);
+    }
+  };
+  const value = copy(json, "", 0);
+  if (issues.length >= 50) {
+    issues.push({ path: "(root)", message: "reading stopped after 50 problems" });
+  }
+  return issues.length > 0 ? E.left(issues) : E.right(value);
 }
 
 /**

@@ -58,13 +58,18 @@ export function nearestName(
   candidates: readonly string[],
   maxDistance?: number,
 ): string | undefined {
+  if (typeof word !== "string") return undefined;
   const w = word.toLowerCase();
+  const limit = maxDistance ?? Math.max(2, Math.floor(w.length / 3));
   let best: { c: string; d: number; g: number } | undefined;
   for (const c of candidates) {
+    // The length gap is a lower bound of the edit distance: skip hopeless candidates without
+    // the quadratic table (a 10 MB "name" once took 20 s here).
+    if (Math.abs(c.length - w.length) > limit) continue;
     const d = editDistance(w, c.toLowerCase());
     const g = digitGap(w, c);
     if (best === undefined || d < best.d || (d === best.d && g < best.g)) best = { c, d, g };
   }
   if (best === undefined) return undefined;
-  return best.d <= (maxDistance ?? Math.max(2, Math.floor(w.length / 3))) ? best.c : undefined;
+  return best.d <= limit ? best.c : undefined;
 }

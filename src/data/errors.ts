@@ -21,14 +21,72 @@ function causeText(cause: unknown): string {
 export class ImageReadError extends PerceptualError {
   /** The file that failed. */
   readonly path: string;
-  /** Build the error for `path`; `cause` is the decoder's or the file system's error. */
-  constructor(path: string, cause: unknown) {
-    super(
-      `cannot read image '${path}': ${causeText(cause)} ` +
-        "(is it a readable PNG or JPEG file, and was --allow-read/--allow-ffi given?)",
-      { cause },
-    );
+  /**
+   * Build the error for `path`; `cause` is the decoder's or the file system's error, `hint` the
+   * fix (default: check the file and the permissions).
+   */
+  constructor(
+    path: string,
+    cause: unknown,
+    hint = "is it a readable PNG or JPEG file, and was --allow-read/--allow-ffi given?",
+  ) {
+    super(`cannot read image '${path}': ${causeText(cause)} (${hint})`, { cause });
     this.path = path;
+  }
+}
+
+/**
+ * Image bytes that are not PNG or JPEG (judged by their content, not the file name): GIF, SVG,
+ * WebP, TIFF and the rest are refused before any decoder sees them.
+ *
+ * @example
+ * ```ts
+ * import { ImageFormatError } from "./errors.ts";
+ * console.log(new ImageFormatError("a.png", "an SVG document").message);
+ * ```
+ */
+export class ImageFormatError extends ImageReadError {
+  /** What the bytes look like (`an SVG document`, `a GIF image`, `unknown content`). */
+  readonly found: string;
+  /** Build the error for `path`, whose bytes look like `found`. */
+  constructor(path: string, found: string) {
+    super(
+      path,
+      `its content is ${found}, not PNG or JPEG`,
+      "only PNG and JPEG are read; convert it, e.g. `convert in.gif out.png`",
+    );
+    this.found = found;
+  }
+}
+
+/**
+ * An image whose header declares more pixels than the loader's limit: refused before decoding,
+ * so a small file that expands to gigabytes (an image bomb) costs nothing.
+ *
+ * @example
+ * ```ts
+ * import { ImageTooLargeError } from "./errors.ts";
+ * console.log(new ImageTooLargeError("huge.png", 20000, 20000, 40_000_000).message);
+ * ```
+ */
+export class ImageTooLargeError extends ImageReadError {
+  /** Width declared by the header. */
+  readonly width: number;
+  /** Height declared by the header. */
+  readonly height: number;
+  /** The limit in pixels (width × height). */
+  readonly maxPixels: number;
+  /** Build the error from the header's size and the limit. */
+  constructor(path: string, width: number, height: number, maxPixels: number) {
+    super(
+      path,
+      `its header declares ${width}x${height} = ${width * height} pixels, more than the limit ` +
+        `of ${maxPixels}`,
+      "downscale it first, or raise the limit with the maxPixels option if the image is trusted",
+    );
+    this.width = width;
+    this.height = height;
+    this.maxPixels = maxPixels;
   }
 }
 

@@ -10,7 +10,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
-import { ImageReadError, ImageShapeError, ImageWriteError } from "./errors.ts";
+import { ImageReadError, ImageShapeError, ImageTooLargeError, ImageWriteError } from "./errors.ts";
+import { checkImageFormat, checkMaxPixels, DEFAULT_MAX_PIXELS } from "./_image_guard.ts";
+
+export { DEFAULT_MAX_PIXELS };
 import { checkPixels, type Pixels, pixelsToTensor, tensorToPixels } from "./pixels.ts";
 
 /** Channel counts an image can be loaded with. */
@@ -23,6 +26,12 @@ export interface LoadImageOptions {
    * `1` gives BT.601 luma (0.299 R + 0.587 G + 0.114 B); `4` adds an opaque alpha when absent.
    */
   readonly channels?: ChannelCount;
+  /**
+   * The most pixels (width × height) an image may declare in its header (default
+   * {@linkcode DEFAULT_MAX_PIXELS}, 40 Mpx); larger ones throw {@linkcode ImageTooLargeError}
+   * before anything is decoded.
+   */
+  readonly maxPixels?: number;
 }
 
 /** Encoded file formats. */
@@ -91,11 +100,23 @@ export async function decodeSamples(
   if (channels !== 1 && channels !== 3 && channels !== 4) {
     throw new ImageShapeError(`decodeImage: channels must be 1, 3 or 4, got ${channels}`);
   }
+  const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  checkImageFormat(bytes, label);
+  let meta: { width?: number; height?: number; depth?: string };
+  try {
+    // The header only: the size is checked before a single pixel is decoded.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new ImageReadError(label, e);
+  }
+  const [w, h] = [meta.width ?? 0, meta.height ?? 0];
+  if (w * h > maxPixels) throw new ImageTooLargeError(label, w, h, maxPixels);
   let raw: { data: Uint8Array; info: { width: number; height: number; channels: number } };
   try {
     // sharp narrows 16-bit files to 8 bits unless asked to keep them ("rgb16" + ushort output).
-    const wide = (await sharp(bytes).metadata()).depth === "ushort";
-    let pipeline = sharp(bytes, { failOn: "error" }).keepIccProfile();
+    const wide = meta.depth === "ushort";
+    // libvips checks the same limit again while decoding, in case a header lied.
+    let pipeline = sharp(bytes, { failOn: "error", limitInputPixels: maxPixels }).keepIccProfile();
     pipeline = channels === 4 ? pipeline.ensureAlpha() : pipeline.removeAlpha();
     if (wide) pipeline = pipeline.toColourspace("rgb16");
     raw = await pipeline.raw(wide ? { depth: "ushort" } : {}).toBuffer({

@@ -25,8 +25,10 @@ export type { Batch } from "./batch.ts";
 export {
   CropTooLargeError,
   ImageFolderError,
+  ImageFormatError,
   ImageReadError,
   ImageShapeError,
+  ImageTooLargeError,
   ImageWriteError,
 } from "./errors.ts";
 export type { Rng } from "./rng.ts";
@@ -41,6 +43,7 @@ export {
 export {
   type ChannelCount,
   decodeImage,
+  DEFAULT_MAX_PIXELS,
   encodeImage,
   type ImageFormat,
   loadImage,

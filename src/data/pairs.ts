@@ -27,6 +27,7 @@ import {
   type ChannelCount,
   cropSamples,
   decodeSamples,
+  type LoadImageOptions,
   readImageBytes,
   type Samples,
 } from "./image_io.ts";
@@ -45,6 +46,8 @@ export interface PairStreamOptions {
   readonly recursive?: boolean;
   /** Channels to load (default 3). */
   readonly channels?: ChannelCount;
+  /** Pixel limit per image file, checked from its header (default 40 Mpx; see `loadImage`). */
+  readonly maxPixels?: number;
   /** Target crop size; every image must be at least this large. */
   readonly crop: CropSize;
   /** Crops per batch. */
@@ -120,7 +123,7 @@ function positiveInt(v: number | undefined, name: string, where: string): void {
 
 async function decodeAll(
   paths: readonly string[],
-  channels: ChannelCount,
+  options: LoadImageOptions,
 ): Promise<Samples[]> {
   const out: Samples[] = new Array(paths.length);
   let next = 0;
@@ -129,7 +132,7 @@ async function decodeAll(
     while (next < paths.length) {
       const i = next++;
       const path = paths[i]!;
-      out[i] = await decodeSamples(await readImageBytes(path), path, { channels });
+      out[i] = await decodeSamples(await readImageBytes(path), path, options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, paths.length) }, worker));
@@ -186,7 +189,10 @@ function pairStream(
           ? [...options.files]
           : await imageFolder(options.dir!, { recursive: options.recursive });
         if (sources.length === 0) throw new ImageShapeError(`${where}: files is empty`);
-        images = await decodeAll(sources, channels);
+        images = await decodeAll(sources, {
+          channels,
+          ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
+        });
       }
       images.forEach((img, i) => {
         // Checked for every image now, not when it is first drawn hours into training.

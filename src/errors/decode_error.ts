@@ -13,6 +13,10 @@ export interface DecodeIssue {
   readonly message: string;
 }
 
+/** At most this many issues are listed in a message, each cut to `MAX_LINE` characters. */
+const MAX_LISTED = 20;
+const MAX_LINE = 300;
+
 /**
  * A value that does not decode; `issues` lists every problem in document order. Decoders return
  * it as the `Left` of an `Either`; their `…OrThrow` variants throw it.
@@ -31,9 +35,17 @@ export class DecodeError extends PerceptualError {
   readonly issues: readonly DecodeIssue[];
   /** Build the error from what was decoded and every problem found. */
   constructor(what: string, issues: readonly DecodeIssue[]) {
+    // The message stays short whatever the input: hostile input can have thousands of
+    // problems, each naming a long value. `issues` keeps them all.
+    const line = (i: DecodeIssue) => {
+      const s = `  ${i.path}: ${i.message}`;
+      return s.length <= MAX_LINE ? s : `${s.slice(0, MAX_LINE)}… (line cut)`;
+    };
+    const rest = issues.length - MAX_LISTED;
     super(
       `invalid ${what} (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
-        issues.map((i) => `  ${i.path}: ${i.message}`).join("\n"),
+        issues.slice(0, MAX_LISTED).map(line).join("\n") +
+        (rest > 0 ? `\n  … and ${rest} more (not shown; all are in the error's .issues)` : ""),
     );
     this.what = what;
     this.issues = issues;

@@ -11,6 +11,7 @@ import type { Side } from "./_kinds.ts";
 import { layerOf } from "./_kinds.ts";
 import { UnknownLayerError } from "../network/errors.ts";
 import { LossInputError } from "./errors.ts";
+import { show } from "../_internal/show.ts";
 import { type Loss, termNames } from "./loss.ts";
 
 /** `[1,2,3]` as text for messages. */
@@ -32,7 +33,12 @@ export function checkLossLayers<L extends string>(loss: Loss<string>, net: LossN
 /** Throws {@linkcode LossInputError} unless `x` is a float32 NHWC tensor. */
 export function checkImage(what: string, x: tf.Tensor | undefined): asserts x is tf.Tensor4D {
   if (!(x instanceof tf.Tensor)) {
-    throw new LossInputError(`${what} must be a tf.Tensor4D (NHWC), got ${String(x)}`);
+    throw new LossInputError(
+      `${what} must be a tf.Tensor4D (NHWC), got ${show(x)}` +
+        (ArrayBuffer.isView(x) || Array.isArray(x)
+          ? "; make it one with tf.tensor4d(data, [batch, height, width, channels])"
+          : ""),
+    );
   }
   if (x.rank !== 4) {
     throw new LossInputError(

@@ -4,6 +4,7 @@
  * @module
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
+import { show } from "../_internal/show.ts";
 
 /**
  * A weight that is negative, NaN or infinite. Perceptual terms are distances: a negative weight
@@ -21,8 +22,8 @@ export class InvalidWeightError extends PerceptualError {
   /** Build the error; `where` names the term or the call. */
   constructor(where: string, weight: number) {
     super(
-      `${where}: weight ${weight} is not allowed; a weight must be a finite number >= 0 ` +
-        "(use 0 to switch a term off)",
+      `${where}: weight ${weight} is not allowed; a weight must be 0 (switches the term off) or ` +
+        "a number from 1.2e-38 to 3.4e38 (losses are computed in float32)",
     );
     this.weight = weight;
   }
@@ -42,7 +43,7 @@ export class InvalidTermOptionError extends PerceptualError {
   readonly option: string;
   /** Build the error naming the term, the option, its value and what it must be. */
   constructor(where: string, option: string, value: unknown, expected: string) {
-    super(`${where}: ${option} ${JSON.stringify(value)} is not allowed; it must be ${expected}`);
+    super(`${where}: ${option} ${show(value)} is not allowed; it must be ${expected}`);
     this.option = option;
   }
 }

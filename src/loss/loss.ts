@@ -6,6 +6,7 @@
 import type { Monoid } from "fp-ts/lib/Monoid.js";
 import type { Semigroup } from "fp-ts/lib/Semigroup.js";
 import { defaultTermName, KINDS, layerOf } from "./_kinds.ts";
+import { show } from "../_internal/show.ts";
 import {
   baseOf,
   checkNormalisation,
@@ -62,7 +63,7 @@ export function lossOf<L extends string>(terms: readonly Term<L>[]): Loss<L> {
 
 function checkLayer(where: string, layer: string): void {
   if (typeof layer !== "string" || layer === "") {
-    throw new TypeError(`${where}: the layer must be a non-empty layer name, got ${String(layer)}`);
+    throw new TypeError(`${where}: the layer must be a non-empty layer name, got ${show(layer)}`);
   }
 }
 

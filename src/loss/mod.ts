@@ -80,6 +80,7 @@ export {
   decodeLossSpecOrThrow,
   encodeLossSpec,
   type EncodeOptions,
+  LOSS_SPEC_LIMITS,
   type LossSpec,
   LossSpecCodec,
   type TermSpec,

@@ -99,15 +99,15 @@ export type Term<L extends string> = FeatureTerm<L> | StyleTerm<L> | PixelTerm |
 
 /** Options every term accepts. */
 export interface TermOptions {
-  /** Multiplier, finite and ≥ 0 (default 1). */
+  /** Multiplier: 0, or a normal float32 from 1.2e-38 to 3.4e38 (default 1). */
   readonly weight?: number;
   /** Element-wise penalty; defaults are given by each constructor. */
   readonly distance?: Distance;
   /** `mean` (default) or `sum`. */
   readonly reduction?: Reduction;
-  /** Huber's δ, > 0 (default 1). */
+  /** Huber's δ, from 1e-6 to 1e19 (default 1; see {@linkcode MIN_SMOOTHING}). */
   readonly delta?: number;
-  /** Charbonnier's ε, > 0 (default 1e-3). */
+  /** Charbonnier's ε, from 1e-6 to 1e19 (default 1e-3). */
   readonly epsilon?: number;
   /** Name of the term in the result (default `feature:<layer>`, `style:<layer>`, `pixel`, `tv`). */
   readonly name?: string;
@@ -143,9 +143,29 @@ export interface NumberRule {
   readonly want: string;
 }
 
-const positiveRule: NumberRule = {
-  ok: (v) => Number.isFinite(v) && v > 0,
-  want: "a finite number > 0",
+/** The largest finite float32. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+/** The smallest normal float32: smaller magnitudes lose precision or flush to 0 on some backends. */
+export const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/**
+ * The smallest Huber δ and Charbonnier ε. Losses are computed in float32: √(d² + ε²) differs
+ * from |d| by less than float32's relative resolution (2⁻²⁴) once |d| > ~2900·ε, and Huber's
+ * quadratic zone is |d| < δ. At 1e-6 the smoothed zone is already below one 8-bit grey level
+ * (1/255 ≈ 3.9e-3); anything smaller is L1 in all but name, and δ below ~1e-38 became 0 in
+ * float32 and silently zeroed the term.
+ */
+export const MIN_SMOOTHING = 1e-6;
+/** The largest δ and ε: ε² (and δ·|d| terms) must stay finite in float32 (√FLOAT32_MAX ≈ 1.8e19). */
+export const MAX_SMOOTHING = 1e19;
+
+const isNormalFloat32 = (v: number): boolean =>
+  Number.isFinite(v) && v >= FLOAT32_MIN_NORMAL && v <= FLOAT32_MAX;
+
+const smoothingRule: NumberRule = {
+  ok: (v) => Number.isFinite(v) && v >= MIN_SMOOTHING && v <= MAX_SMOOTHING,
+  want: "a number from 1e-6 to 1e19 (losses are computed in float32: " +
+    "a smaller value smooths nothing float32 can resolve, a larger one overflows when squared)",
 };
 
 /** The rules of the numeric options, shared by the constructors and the spec decoder. */
@@ -156,15 +176,19 @@ export const NUMBER_RULES: {
   readonly epsilon: NumberRule;
 } = {
   weight: {
-    ok: (v) => Number.isFinite(v) && v >= 0,
-    want: "a finite number >= 0 (0 switches the term off)",
+    ok: (v) => v === 0 || isNormalFloat32(v),
+    want: "0 (switches the term off) or a number from 1.2e-38 to 3.4e38 (losses are computed " +
+      "in float32; outside that range a weight overflows or underflows to 0)",
   },
-  scale: positiveRule,
-  delta: positiveRule,
-  epsilon: positiveRule,
+  scale: {
+    ok: isNormalFloat32,
+    want: "a number from 1.2e-38 to 3.4e38 (a float32 divisor of activations, > 0)",
+  },
+  delta: smoothingRule,
+  epsilon: smoothingRule,
 };
 
-/** Throws {@linkcode InvalidWeightError} unless `w` is finite and ≥ 0. */
+/** Throws {@linkcode InvalidWeightError} unless `w` passes `NUMBER_RULES.weight`. */
 export function checkWeight(where: string, w: number): number {
   if (typeof w !== "number" || !NUMBER_RULES.weight.ok(w)) throw new InvalidWeightError(where, w);
   return w;

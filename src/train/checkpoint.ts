@@ -17,6 +17,7 @@
 import { CheckpointError } from "./errors.ts";
 import { pathKind, syncDir, writeFileSynced } from "../_internal/fs.ts";
 import { sha256Hex } from "../_internal/hash.ts";
+import { describeNonFinite, nonFinite } from "../_internal/weight_checks.ts";
 
 /** The dtypes a checkpoint stores. */
 export type StoredDtype = "float32" | "int32";
@@ -140,6 +141,15 @@ function unpack(bytes: Uint8Array, specs: readonly TensorSpec[], file: string): 
     // Copy: the slice may not be 4-byte aligned inside the file buffer.
     const buf = bytes.slice(s.offset, s.offset + s.bytes).buffer;
     const data = s.dtype === "int32" ? new Int32Array(buf) : new Float32Array(buf);
+    // The hashes only prove the file is what was written: a run saved after it diverged, or a
+    // file rewritten with its manifest, can still hold NaN. Refused here, on host bytes.
+    const bad = s.dtype === "float32" ? nonFinite(data) : undefined;
+    if (bad !== undefined) {
+      throw new CheckpointError(
+        `${file}: tensor '${s.name}' holds ${describeNonFinite(bad)}; this checkpoint cannot ` +
+          "be resumed from: resume from an earlier one (delete this directory)",
+      );
+    }
     return { name: s.name, shape: s.shape, dtype: s.dtype, data };
   });
 }

@@ -7,10 +7,10 @@
 import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import {
+  boundedJson,
   isObject,
   oneOf,
   orThrow,
-  parseIfText,
   pathOf,
   refined,
   show,
@@ -200,8 +200,9 @@ const WHAT = "U-Net config";
  * ```
  */
 export function decodeUNetConfig(json: unknown): E.Either<DecodeError, UNetConfig> {
-  const parsed = parseIfText(json);
-  if (E.isLeft(parsed)) return E.left(new DecodeError(WHAT, [parsed.left]));
+  // A config is a dozen short fields: anything far larger is refused before it is read.
+  const parsed = boundedJson(json, { chars: 100_000, depth: 4, stringChars: 256, arrayLength: 64 });
+  if (E.isLeft(parsed)) return E.left(new DecodeError(WHAT, parsed.left));
   const raw = parsed.right;
   if (!isObject(raw)) {
     return E.left(

@@ -11,6 +11,12 @@ import { writeFileAtomic } from "../_internal/fs.ts";
 import { sha256Hex } from "../_internal/hash.ts";
 import { PerceptualError } from "../errors/perceptual_error.ts";
 import { registerLayers } from "./register.ts";
+import {
+  describeNonFinite,
+  manifestEntryBytes,
+  nonFiniteStored,
+  shardPathProblem,
+} from "../_internal/weight_checks.ts";
 
 /** The name of the topology file. */
 export const MODEL_JSON = "model.json";
@@ -146,15 +152,23 @@ export function fileSystemHandler(dir: string): tf.io.IOHandler {
       return await tf.io.getModelArtifactsForJSON(json as tf.io.ModelJSON, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
         const buffers: ArrayBuffer[] = [];
-        for (const group of manifest) {
+        for (const [gi, group] of manifest.entries()) {
           specs.push(...group.weights);
+          for (const path of group.paths) {
+            const why = shardPathProblem(path);
+            if (why !== undefined) {
+              throw new ModelFilesError(
+                modelPath,
+                `weightsManifest[${gi}] lists the shard ${JSON.stringify(path.slice(0, 200))}, ` +
+                  `refused: ${why}; shards must be files beside ${MODEL_JSON}`,
+              );
+            }
+          }
+          const parts: Uint8Array[] = [];
           for (const path of group.paths) {
             const file = join(dir, path);
             try {
-              const bytes = await Deno.readFile(file);
-              buffers.push(
-                bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-              );
+              parts.push(await Deno.readFile(file));
             } catch (e) {
               throw new ModelFilesError(
                 file,
@@ -163,11 +177,62 @@ export function fileSystemHandler(dir: string): tf.io.IOHandler {
               );
             }
           }
+          const group8 = concat(parts);
+          checkGroup(modelPath, gi, group, group8);
+          buffers.push(group8.buffer as ArrayBuffer);
         }
         return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
       });
     },
   };
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return all;
+}
+
+/**
+ * A group's shards hold exactly the bytes its manifest describes, and every float decodes to a
+ * finite value: checked on the host bytes, before tfjs makes tensors of them.
+ */
+function checkGroup(
+  modelPath: string,
+  gi: number,
+  group: tf.io.WeightsManifestConfig[number],
+  bytes: Uint8Array,
+): void {
+  const sizes = group.weights.map((w) => manifestEntryBytes(w));
+  const want = sizes.reduce((a, b) => a + b, 0);
+  if (bytes.length !== want) {
+    throw new ModelFilesError(
+      modelPath,
+      Number.isNaN(want)
+        ? `weightsManifest[${gi}] lists a weight whose dtype has no fixed size; its shards ` +
+          "cannot be checked"
+        : `weightsManifest[${gi}]'s shard(s) ${group.paths.join(", ")} hold ${bytes.length} ` +
+          `bytes but the manifest describes ${want}: a ${
+            bytes.length < want ? "truncated" : "too long"
+          } shard, or a weights file of another model; save the model again`,
+    );
+  }
+  let offset = 0;
+  group.weights.forEach((w, i) => {
+    const bad = nonFiniteStored(bytes.subarray(offset, offset + sizes[i]!), w);
+    if (bad !== undefined) {
+      throw new ModelFilesError(
+        join(directoryOf(modelPath), group.paths.join(", ")),
+        `weight '${w.name}' holds ${describeNonFinite(bad)}: the model was saved after ` +
+          "training diverged, or the file is corrupt; use an earlier checkpoint or save again",
+      );
+    }
+    offset += sizes[i]!;
+  });
 }
 
 function directoryOf(path: string): string {

@@ -8,6 +8,7 @@ import { kernelShape, type VggConvSpec } from "./_architecture.ts";
 import { WeightFileError, WeightShapeError } from "./errors.ts";
 import { checkSha256, parseSha256Sums, SHA256SUMS_FILE } from "./sha256sums.ts";
 import type { ConvWeights, WeightSource } from "./_weight_source.ts";
+import { manifestEntryBytes, shardPathProblem } from "../_internal/weight_checks.ts";
 
 /** One entry of a tfjs weights manifest group. */
 interface ManifestWeight {
@@ -30,14 +31,6 @@ interface Located {
   readonly bytes: number;
   readonly entry: ManifestWeight;
 }
-
-const BYTES: Readonly<Record<string, number>> = {
-  float32: 4,
-  int32: 4,
-  uint8: 1,
-  uint16: 2,
-  float16: 2,
-};
 
 function join(dir: string, file: string): string {
   return dir.endsWith("/") ? dir + file : `${dir}/${file}`;
@@ -79,14 +72,20 @@ function parseManifest(modelJson: string, text: string): ManifestGroup[] {
       );
     }
   });
+  manifest.forEach((g: ManifestGroup, i) =>
+    g.paths.forEach((p, j) => {
+      const why = shardPathProblem(p);
+      if (why !== undefined) {
+        throw new WeightFileError(
+          modelJson,
+          undefined,
+          `weightsManifest[${i}].paths[${j}] ${JSON.stringify(p.slice(0, 200))} is refused: ` +
+            `${why}. Shards must be files beside model.json; is this manifest tampered with?`,
+        );
+      }
+    })
+  );
   return manifest as ManifestGroup[];
-}
-
-function weightBytes(w: ManifestWeight): number {
-  const dtype = w.quantization?.dtype ?? w.dtype;
-  const per = BYTES[dtype];
-  if (per === undefined) return NaN;
-  return per * w.shape.reduce((a, b) => a * b, 1);
 }
 
 /** IEEE half → float. */
@@ -231,7 +230,7 @@ export async function openTfjsDir(
   groups.forEach((g, gi) => {
     let offset = 0;
     for (const w of g.weights) {
-      const bytes = weightBytes(w);
+      const bytes = manifestEntryBytes(w);
       const m = /(?:^|\/)([^/]+)\/(kernel|bias)(?::\d+)?$/.exec(w.name);
       if (m) index.set(`${m[1]}/${m[2]}`, { group: gi, offset, bytes, entry: w });
       offset += bytes;
@@ -276,6 +275,23 @@ export async function openTfjsDir(
       read.push(p);
     }
     const total = parts.reduce((a, p) => a + p.length, 0);
+    // Exactly the manifest's size: a shard longer than its manifest is as suspect as a short
+    // one (another model's shard, a manifest edited by hand, appended data).
+    const g = groups[gi]!;
+    const want = g.weights.reduce((a, w) => a + manifestEntryBytes(w), 0);
+    if (total !== want) {
+      throw new WeightFileError(
+        join(dir, g.paths.at(-1)!),
+        layer,
+        Number.isNaN(want)
+          ? `weight group ${gi + 1} lists a weight of a dtype with no fixed size ` +
+            `(${g.weights.map((w) => w.quantization?.dtype ?? w.dtype).join(", ")}); its shard ` +
+            "sizes cannot be checked"
+          : `weight group ${gi + 1} has ${total} bytes in its shard(s) ${g.paths.join(", ")}, ` +
+            `but the manifest says ${want}: a ${total < want ? "truncated" : "too long"} shard, ` +
+            "or a manifest of another model",
+      );
+    }
     const all = new Uint8Array(total);
     let o = 0;
     for (const p of parts) {
@@ -325,16 +341,6 @@ export async function openTfjsDir(
           );
         }
         const bytes = await loadGroup(loc.group, layer);
-        if (bytes.length < loc.offset + loc.bytes) {
-          const g = groups[loc.group]!;
-          throw new WeightFileError(
-            join(dir, g.paths.at(-1)!),
-            layer,
-            `weight group ${loc.group + 1} has ${bytes.length} bytes in its shard(s) ` +
-              `${g.paths.join(", ")}, but the manifest needs ${loc.offset + loc.bytes}: a ` +
-              "truncated shard, or a manifest of another model",
-          );
-        }
         out[part] = decode(bytes.subarray(loc.offset, loc.offset + loc.bytes), loc.entry);
       }
       return { kernel: out.kernel!, bias: out.bias! };

@@ -55,6 +55,32 @@ export class WeightFileError extends PerceptualError {
 }
 
 /**
+ * A weight file whose values include NaN or ±Infinity (a corrupt or overwritten shard, a model
+ * saved after training diverged). Such weights make every loss NaN, or worse, silently 0 on
+ * some backends; they are refused when loaded.
+ *
+ * @example
+ * ```ts
+ * import { NonFiniteWeightsError } from "./errors.ts";
+ * console.log(new NonFiniteWeightsError("m/group1-shard1of1", "block1_conv1", "kernel", "1 NaN/infinite value (the first, NaN, at index 0)").message);
+ * ```
+ */
+export class NonFiniteWeightsError extends WeightFileError {
+  /** Which weight of the layer (`kernel`, `bias`). */
+  readonly weight: string;
+  /** Build the error naming the file, the layer, the weight and what was found. */
+  constructor(file: string, layer: string, weight: string, found: string) {
+    super(
+      file,
+      layer,
+      `the ${weight} holds ${found}; the file is corrupt or was saved from a diverged model: ` +
+        "fetch or export it again (check it against its SHA256SUMS)",
+    );
+    this.weight = weight;
+  }
+}
+
+/**
  * A weight whose shape is not the architecture's (another network's file, a wrong manifest).
  *
  * @example

@@ -48,6 +48,7 @@ export {
   HashMismatchError,
   LayerNotLoadedError,
   MissingWeightsError,
+  NonFiniteWeightsError,
   WeightFileError,
   WeightShapeError,
 } from "./errors.ts";

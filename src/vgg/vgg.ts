@@ -6,9 +6,11 @@
  */
 import { type VggConvSpec, vggOps, type VggOpSpec } from "./_architecture.ts";
 import { cachedDownload, type DownloadProgress, type ProgressSink } from "./download.ts";
-import { MissingWeightsError, WeightFileError } from "./errors.ts";
+import { MissingWeightsError, NonFiniteWeightsError, WeightFileError } from "./errors.ts";
+import { describeNonFinite, nonFinite } from "../_internal/weight_checks.ts";
 import { UnknownLayerError } from "../network/errors.ts";
 import { nearestName } from "../_internal/did_you_mean.ts";
+import { show } from "../_internal/show.ts";
 import { openKerasH5 } from "./_h5_weights.ts";
 import {
   canonicalVggLayer,
@@ -124,7 +126,7 @@ async function openSource(
   if (typeof w !== "string" || w === "") {
     throw new TypeError(
       `weights must be "imagenet", a path to an .h5 file or tfjs model directory, or ` +
-        `{ random: seed }; got ${JSON.stringify(w)}`,
+        `{ random: seed }; got ${show(w)}`,
     );
   }
   let isDir = false;
@@ -161,6 +163,20 @@ function checkOptions(arch: VggArchitecture, options: VggOptions): void {
   }
 }
 
+/**
+ * `w`, once every value is known finite: checked here, for every source, on the host arrays
+ * before any tensor exists (one NaN made losses NaN on cpu and a silent 0 on wasm).
+ */
+function finiteWeights(source: WeightSource, layer: string, w: ConvWeights): ConvWeights {
+  for (const part of ["kernel", "bias"] as const) {
+    const bad = nonFinite(w[part]);
+    if (bad !== undefined) {
+      throw new NonFiniteWeightsError(source.file, layer, part, describeNonFinite(bad));
+    }
+  }
+  return w;
+}
+
 async function loadVgg<A extends VggArchitecture>(
   arch: A,
   options: VggOptions<VggLayerNameOf<A>>,
@@ -168,6 +184,13 @@ async function loadVgg<A extends VggArchitecture>(
   checkOptions(arch, options);
   const all = vggLayers(arch);
   let upTo: string | undefined;
+  if (options.upTo !== undefined && typeof options.upTo !== "string") {
+    throw new TypeError(
+      `${arch}: upTo must be a layer name such as "${all[4]}" or "relu2_2", got ${
+        show(options.upTo)
+      }`,
+    );
+  }
   if (options.upTo !== undefined) {
     upTo = canonicalVggLayer(arch, options.upTo);
     if (upTo === undefined) {
@@ -197,7 +220,7 @@ async function loadVgg<A extends VggArchitecture>(
           truncation = `${op.name}: ${why}`;
           break;
         }
-        weights.set(op.name, await source.read(op as VggConvSpec));
+        weights.set(op.name, finiteWeights(source, op.name, await source.read(op as VggConvSpec)));
       }
       loaded.push(op);
     }
