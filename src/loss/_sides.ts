@@ -11,6 +11,7 @@ import type { Side } from "./_kinds.ts";
 import { layerOf } from "./_kinds.ts";
 import { UnknownLayerError } from "../network/errors.ts";
 import { LossInputError } from "./errors.ts";
+import { checkNotEmpty } from "../errors/empty_input_error.ts";
 import { type Loss, termNames } from "./loss.ts";
 
 /** `[1,2,3]` as text for messages. */
@@ -29,7 +30,10 @@ export function checkLossLayers<L extends string>(loss: Loss<string>, net: LossN
   });
 }
 
-/** Throws {@linkcode LossInputError} unless `x` is a float32 NHWC tensor. */
+/**
+ * Throws {@linkcode LossInputError} unless `x` is a float32 NHWC tensor, and `EmptyInputError`
+ * when it holds no image or no pixel.
+ */
 export function checkImage(what: string, x: tf.Tensor | undefined): asserts x is tf.Tensor4D {
   if (!(x instanceof tf.Tensor)) {
     throw new LossInputError(`${what} must be a tf.Tensor4D (NHWC), got ${String(x)}`);
@@ -43,6 +47,7 @@ export function checkImage(what: string, x: tf.Tensor | undefined): asserts x is
   if (x.dtype !== "float32") {
     throw new LossInputError(`${what} has dtype ${x.dtype}; cast it with tf.cast(x, "float32")`);
   }
+  checkNotEmpty(what, x.shape);
 }
 
 /** The distinct layers the given terms read, in first-use order. */
