@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { NetworkInputError } from "./errors.ts";
+import { InputRangeError, NetworkInputError } from "./errors.ts";
 import { checkNotEmpty } from "../errors/empty_input_error.ts";
 import type { InputConvention, InputRange, LossNetwork } from "./loss_network.ts";
 
@@ -157,9 +157,11 @@ function throwIfOutside(
   tolerance: number,
 ): void {
   if (!Number.isFinite(min) || !Number.isFinite(max)) {
-    throw new NetworkInputError(
+    throw new InputRangeError(
       network,
       `contains NaN or infinite values (min ${min}, max ${max})`,
+      min,
+      max,
     );
   }
   const [lo, hi] = RANGE_BOUNDS[range];
@@ -170,10 +172,12 @@ function throwIfOutside(
       : min < -0.5 && lo === 0
       ? ' (images in [-1,1]? declare inputRange "[-1,1]")'
       : "";
-    throw new NetworkInputError(
+    throw new InputRangeError(
       network,
       `has values in [${min}, ${max}], clearly outside the declared range ${range}${hint}; ` +
         "declare the range the images are in",
+      min,
+      max,
     );
   }
 }
