@@ -119,6 +119,14 @@ Deno.test("superres: killed after step 4's checkpoint, --resume --out alone give
       assert.match(r.err, /no such folder|holds no training run/);
     }
     assert.ok(!exists(`${dir}/no-such-run`), "nothing was created");
+
+    // The loss network must be the run's (`--vgg auto` may resolve differently another day).
+    const edited = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
+    edited.lossNetwork = "vgg16(imagenet, to block2_conv2)";
+    await Deno.writeTextFile(`${runDir}/config.json`, JSON.stringify(edited));
+    const switched = await runToEnd(["--resume", "--out", runDir, "--steps", "15"]);
+    assert.equal(switched.code, 2, switched.err);
+    assert.match(switched.err, /the run was trained with "vgg16\(imagenet, to block2_conv2\)"/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -66,6 +66,16 @@ export async function openSession(
   // The range check reads values back synchronously, which webgpu cannot do under Deno.
   const lossNet = await openLossNetwork(o.net, o.vgg, layers, o.seed, choice.name !== "webgpu");
   console.log(lossNet.description);
+  if (typeof stored?.lossNetwork === "string" && stored.lossNetwork !== lossNet.description) {
+    // `--vgg auto` resolves to ImageNet or random weights depending on the cache: a resumed run
+    // must not switch features under the model.
+    lossNet[Symbol.dispose]();
+    throw new UsageError(
+      `--resume --out ${runDir}: the run was trained with "${stored.lossNetwork}", but this ` +
+        `time the loss network is "${lossNet.description}"; give --vgg the same weights as the ` +
+        "run had, or start a new run",
+    );
+  }
   return {
     options: o,
     runDir,
@@ -154,7 +164,9 @@ export async function train(s: Session, plan: TrainPlan): Promise<FitResult> {
         },
       },
       callbacks: [{
-        async onFitStart() {
+        async onFitStart(e) {
+          // What a resume removed or skipped is said even without a progress display.
+          if (o.quiet) { for (const note of e.notes) console.log(`note: ${note}`); }
           if (!writeConfig) return;
           await Deno.writeTextFile(
             `${s.runDir}/config.json`,
