@@ -93,11 +93,21 @@ export function orNaN(codec: t.Decoder<unknown, number>): t.Decoder<unknown, num
   };
 }
 
-/** A positive integer up to `max` (a bound that says what is sensible, not what fits in memory). */
+/**
+ * A positive integer up to `max` (a bound that says what is sensible, not what fits in memory);
+ * a larger one fails with a message that gives the bound.
+ */
 export function positiveIntUpTo(max: number): t.Type<number, unknown> {
-  return numberFrom(
-    `a positive integer up to ${max.toLocaleString("en")}`,
-    (n) => Number.isSafeInteger(n) && n > 0 && n <= max,
+  const base = numberFrom("a positive integer", (n) => Number.isInteger(n) && n > 0);
+  return new t.Type<number, unknown, unknown>(
+    base.name,
+    (u): u is number => base.is(u) && u <= max,
+    (u, c) => {
+      const r = base.validate(u, c);
+      if (isLeft(r) || r.right <= max) return r;
+      return t.failure(u, c, `is more than ${max.toLocaleString("en")}, the most it takes`);
+    },
+    String,
   );
 }
 /** A positive integer (exactly representable). */
@@ -214,8 +224,10 @@ function parseGiven<F extends Flags>(
   for (const [name, f] of Object.entries(flags)) {
     const raw = values[name] ?? (f.type === "boolean" ? false : f.default);
     const decoded = f.codec.decode(raw);
-    if (isLeft(decoded)) problems.push(`--${name}: '${String(raw)}' is not ${f.codec.name}`);
-    else out[name] = decoded.right;
+    if (isLeft(decoded)) {
+      const why = decoded.left.find((err) => err.message !== undefined)?.message;
+      problems.push(`--${name}: '${String(raw)}' ${why ?? `is not ${f.codec.name}`}`);
+    } else out[name] = decoded.right;
   }
   if (problems.length > 0) throw new UsageError(`${problems.join("; ")}; see --help`);
   return { options: out as FlagValues<F>, given };
@@ -366,7 +378,15 @@ export async function resumeOptions<F extends Flags>(
   given: ReadonlySet<string>,
 ): Promise<FlagValues<F>> {
   const out = String((o as Record<string, unknown>).out ?? "");
-  const config = await readRunConfig(out);
+  let config: Record<string, unknown>;
+  try {
+    config = await readRunConfig(out);
+  } catch (e) {
+    // No run to read: the example says so when it opens its session (`openSession` reads the
+    // same file), after its own checks of flag combinations.
+    if (e instanceof UsageError) return o;
+    throw e;
+  }
   const stored = config.options;
   if (stored === null || typeof stored !== "object" || Array.isArray(stored)) {
     throw new UsageError(`--resume --out ${out}: ${out}/config.json has no "options" object`);
