@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../lifetime/mod.ts";
 import type { LossNetwork } from "../network/loss_network.ts";
-import { ruleOf } from "./_kinds.ts";
+import { layerOf, ruleOf } from "./_kinds.ts";
 import { checkImage, checkLossLayers, layersOf, shapeText, sideOf } from "./_sides.ts";
 import { LossInputError, NonFiniteLossError, PredictionRangeError } from "./errors.ts";
 import { type Loss, termNames } from "./loss.ts";
@@ -139,7 +139,7 @@ export function evaluate<L extends string>(
   const predLayers = layersOf(loss, () => true);
   const targetLayers = layersOf(loss, (i) => !covered.has(i));
   const needTarget = names.filter((_, i) => rules[i]!.compares !== undefined && !covered.has(i));
-  const networkTerms = names.filter((_, i) => layersOf(loss, (j) => j === i).length > 0);
+  const networkTerms = names.filter((_, i) => layerOf(loss.terms[i]!) !== undefined);
   const range = net.inputConvention.range;
   const use: NetworkUse | undefined = predLayers.length === 0
     ? undefined
