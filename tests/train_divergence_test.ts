@@ -9,7 +9,12 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import { evaluate, feature, type LossFn, pixel, plus } from "../src/loss/mod.ts";
 import { NetworkInputError } from "../src/network/mod.ts";
-import { DivergenceError, NonFiniteStepError, trainer } from "../src/train/mod.ts";
+import {
+  DivergenceError,
+  NonFiniteStepError,
+  trainer,
+  TrainingDataError,
+} from "../src/train/mod.ts";
 import { vgg16 } from "../src/vgg/mod.ts";
 import { pipe } from "fp-ts/lib/function.js";
 
@@ -89,6 +94,29 @@ for (const checkRange of [true, false]) {
     );
     assert.equal(tf.memory().numTensors, before, "nothing leaked on the error path");
     tf.dispose(b);
+    model.dispose();
+  });
+
+  Deno.test(`divergence (${how}): NaN in the batch is the data's fault, not divergence`, async () => {
+    using net = await vgg16({ weights: { random: 1 }, upTo: "block1_conv2", checkRange });
+    const loss = evaluate(pipe(pixel(), plus(feature("block1_conv2"))), net);
+    const model = linearModel(IDENTITY, [0, 0, 0]);
+    using t = trainer({ model, loss });
+    const b = batch();
+    const nan = tf.tensor4d([Number.NaN], [1, 1, 1, 1]);
+    const poisoned = tf.add(
+      b.input,
+      tf.pad(nan, [[0, 1], [3, 12], [5, 10], [1, 1]]),
+    ) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      () => t.step({ input: poisoned, target: b.target }),
+      (e) =>
+        e instanceof TrainingDataError && !(e instanceof DivergenceError) &&
+        /the batch of step 1 holds NaN or infinite values in its input/.test(e.message),
+    );
+    assert.equal(tf.memory().numTensors, before, "nothing leaked on the error path");
+    tf.dispose([b, nan, poisoned]);
     model.dispose();
   });
 }

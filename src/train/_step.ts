@@ -25,6 +25,25 @@ import type { Trainable } from "./trainable.ts";
  */
 const PREDICTION_SLACK = 0.5;
 
+function badBatch(step: number, field: "input" | "target"): TrainingDataError {
+  return new TrainingDataError(
+    `the batch of step ${step} holds NaN or infinite values in its ${field}; the weights were ` +
+      "not updated. Check the data source (a decoding or normalisation step)",
+  );
+}
+
+/** Whether `x` is finite everywhere, read synchronously (true when the backend cannot). */
+function finiteNow(x: tf.Tensor): boolean {
+  try {
+    return Number.isFinite(tf.tidy(() => tf.sum(tf.mul(x, 0)).dataSync()[0]!));
+  } catch {
+    return true;
+  }
+}
+
+/** How many statistics of the prediction and the batch follow the loss values. */
+const STATS = 5;
+
 function readValues(values: Float32Array | Int32Array | Uint8Array, n: number): number[] {
   return Array.from(values.subarray(0, n), Number);
 }
@@ -47,7 +66,7 @@ interface Gradients {
 
 /**
  * Forward, loss and gradients inside one scope: `values` is [total, ...terms, min(pred),
- * max(pred), sum(pred·0), ...|grad|²], one tensor to read back.
+ * max(pred), sum(pred·0), sum(input·0), sum(target·0), ...|grad|²], one tensor to read back.
  */
 function gradients(
   trainable: Trainable,
@@ -60,7 +79,7 @@ function gradients(
     // The term values leave the tape as one stacked tensor made here, so nothing the loss
     // returned (possibly a cached tensor of its own) is ever kept or disposed by the trainer.
     let termStack: tf.Tensor | undefined;
-    // The prediction's min, max and sum(pred·0) (NaN iff it holds NaN/∞), read with the loss.
+    // The prediction's min, max and finiteness, and the batch's finiteness, read with the loss.
     let predStats: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const pred = trainable.forward(input, true);
@@ -73,7 +92,11 @@ function gradients(
             `[${target.shape.join(", ")}]`,
         );
       }
-      predStats = tf.keep(tf.stack([tf.min(pred), tf.max(pred), tf.sum(tf.mul(pred, 0))]));
+      // x·0 sums to 0 exactly when x is finite everywhere: NaN and ±∞ give NaN.
+      const probe = (x: tf.Tensor) => tf.sum(tf.mul(x, 0));
+      predStats = tf.keep(
+        tf.stack([tf.min(pred), tf.max(pred), probe(pred), probe(input), probe(target)]),
+      );
       const result = loss(pred as tf.Tensor4D, target);
       termNames = Object.keys(result.terms);
       for (const name of termNames) {
@@ -137,7 +160,11 @@ export async function optimizerStep(
   } catch (e) {
     // The loss network refused the prediction (its own range check, when on): divergence,
     // not the advice about users' images that the network gives.
-    if (e instanceof PredictionRangeError) throw diverged(e.terms, e.min, e.max, e);
+    if (e instanceof PredictionRangeError) {
+      // Unless the batch itself is bad: the network's check read synchronously, so this can too.
+      const bad = (["input", "target"] as const).find((k) => !finiteNow({ input, target }[k]));
+      throw bad === undefined ? diverged(e.terms, e.min, e.max, e) : badBatch(number, bad);
+    }
     throw e;
   }
   const { out, termNames } = computed;
@@ -157,16 +184,19 @@ export async function optimizerStep(
       terms[name] = lossValues[i + 1]!;
       named[name] = lossValues[i + 1]!;
     });
-    const [min, max, probe] = readValues(data.subarray(n), 3) as [number, number, number];
-    // The prediction first: a diverged output explains a NaN loss, not the other way round.
-    if (!Number.isFinite(probe)) throw diverged(use?.terms ?? termNames, min, max);
+    const [min, max, probe, inputProbe, targetProbe] = readValues(data.subarray(n), STATS);
+    // The batch first (bad data is not divergence), then the prediction: a diverged output
+    // explains a NaN loss, not the other way round.
+    if (!Number.isFinite(inputProbe)) throw badBatch(number, "input");
+    if (!Number.isFinite(targetProbe)) throw badBatch(number, "target");
+    if (!Number.isFinite(probe)) throw diverged(use?.terms ?? termNames, min!, max!);
     if (use !== undefined) {
       const [lo, hi] = use.bounds;
       const slack = (hi - lo) * PREDICTION_SLACK;
-      if (min < lo - slack || max > hi + slack) throw diverged(use.terms, min, max);
+      if (min! < lo - slack || max! > hi + slack) throw diverged(use.terms, min!, max!);
     }
     if (lossValues.some((v) => !Number.isFinite(v))) throw new NonFiniteStepError(number, named);
-    const sq = readValues(data.subarray(n + 3), vars.length);
+    const sq = readValues(data.subarray(n + STATS), vars.length);
     const badGrad = sq.findIndex((v) => !Number.isFinite(v));
     if (badGrad >= 0) {
       throw new NonFiniteGradientError(number, vars[badGrad]!.name, lossValues[0]!);
