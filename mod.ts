@@ -37,7 +37,12 @@ export { type BackendChoice, type BackendName, initBackend } from "./src/backend
 // Tensor lifetime
 export { assertNoLeak, leakGuard, type Owner, scope } from "./src/lifetime/mod.ts";
 // Errors
-export { DecodeError, type DecodeIssue, PerceptualError } from "./src/errors/mod.ts";
+export {
+  DecodeError,
+  type DecodeIssue,
+  EmptyInputError,
+  PerceptualError,
+} from "./src/errors/mod.ts";
 // Loss networks
 export { fromLayersModel, type LossNetwork, UnknownLayerError } from "./src/network/mod.ts";
 export { beforePools, vgg16, type Vgg16Layer, vgg19, type Vgg19Layer } from "./src/vgg/mod.ts";

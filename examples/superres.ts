@@ -22,6 +22,7 @@ import { scope } from "../src/lifetime/mod.ts";
 import { concatAll } from "fp-ts/lib/Monoid.js";
 import {
   calibrate,
+  decodeLossSpec,
   encodeLossSpec,
   evaluate,
   fastaiFeatureLoss,
@@ -32,7 +33,8 @@ import {
   withFeatureScales,
 } from "../src/loss/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
-import { layersBeforePools } from "../src/network/mod.ts";
+import { layersBeforePools, type LossNetwork } from "../src/network/mod.ts";
+import { isLeft } from "fp-ts/lib/Either.js";
 import { type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { parameterCount, unet } from "../src/unet/mod.ts";
 import { balancePerceptual } from "./common/balance.ts";
@@ -135,15 +137,24 @@ async function run(o: SuperresOptions): Promise<void> {
     // Per-layer feature scales from training crops, so that fastai's weights mean the same with
     // ImageNet or random weights (mean |activation| = 1 at every loss layer). A spec's terms
     // that carry their own scale keep them.
-    const scales = await featureScales(net, layers, calibrationHR);
-    let loss = spec !== undefined
+    // A resumed run trains on the loss it started with (scales and balance included).
+    const reused = session.stored === undefined ? undefined : storedLoss(session.stored, net);
+    const scales = reused !== undefined ? {} : await featureScales(net, layers, calibrationHR);
+    let loss = reused !== undefined
+      ? reused.loss
+      : spec !== undefined
       ? withFeatureScales(spec, unscaledOnly(spec, scales))
       : withFeatureScales(
         fastaiFeatureLoss(net, { layers, layerWeights: fastaiWeights(layers.length) }),
         scales,
       );
-    let balance = 1;
-    if (spec === undefined && o.balance > 0) {
+    let balance = reused?.balance ?? 1;
+    if (reused !== undefined) {
+      console.log(
+        `loss (perceptual terms weighted x${balance.toPrecision(3)}) as stored in ` +
+          `${runDir}/config.json`,
+      );
+    } else if (spec === undefined && o.balance > 0) {
       // Balanced where an untrained residual U-Net starts: the bicubic upscale.
       const start = scope(() =>
         bicubicUpscale(bicubicDownscale(calibrationHR, o.scale, { quantize: "uint8" }), o.scale)
@@ -239,6 +250,22 @@ async function run(o: SuperresOptions): Promise<void> {
     tf.dispose([heldHR, heldLR, calibrationHR]);
     for (const [, pairs] of evalSets) for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
   }
+}
+
+/** The loss and balance a run stored in its `config.json`. */
+function storedLoss(
+  stored: Readonly<Record<string, unknown>>,
+  net: LossNetwork<string>,
+): { loss: Loss<string>; balance: number } {
+  const decoded = decodeLossSpec(stored.loss, net);
+  const balance = stored.perceptualBalance;
+  if (isLeft(decoded) || typeof balance !== "number" || !(balance > 0)) {
+    throw new UsageError(
+      `--resume: the run's config.json has no usable "loss" and "perceptualBalance"` +
+        `${isLeft(decoded) ? ` (${decoded.left.message})` : ""}; start a new run instead`,
+    );
+  }
+  return { loss: decoded.right, balance };
 }
 
 /** fastai's [5, 15, 2] for three layers; an even split of their sum otherwise. */

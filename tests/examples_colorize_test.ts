@@ -147,16 +147,17 @@ Deno.test("colorize: --help, and bad flags or paths give one line and a non-zero
     [["extra"], /Unexpected argument 'extra'/, 2],
     [["--resume"], /--resume needs --out/, 2],
     [["--crop", "36"], /--crop 36 is not a multiple of 2\^depth = 8/, 2],
-    [["--data", "no/such/dir"], /no\/such\/dir.*does not exist/, 1],
+    // Bad paths and names are usage errors (status 2), like bad flags.
+    [["--data", "no/such/dir"], /no\/such\/dir.*does not exist/, 2],
     [
       ["--vgg", "no/such/weights.h5", "--steps", "1", "--backend", "cpu"],
-      /no\/such\/weights\.h5/,
-      1,
+      /--vgg no\/such\/weights\.h5: no such file or folder/,
+      2,
     ],
     [
       ["--vgg", "random", "--layers", "block2_cov2", "--steps", "1", "--backend", "cpu"],
-      /block2_cov2.*did you mean "block2_conv2"/,
-      1,
+      /--layers: .*block2_cov2.*did you mean "block2_conv2"/,
+      2,
     ],
   ];
   for (const [args, message, status] of cases) {

@@ -93,15 +93,32 @@ export function orNaN(codec: t.Decoder<unknown, number>): t.Decoder<unknown, num
   };
 }
 
-/** A positive integer. */
+/**
+ * A positive integer up to `max` (a bound that says what is sensible, not what fits in memory);
+ * a larger one fails with a message that gives the bound.
+ */
+export function positiveIntUpTo(max: number): t.Type<number, unknown> {
+  const base = numberFrom("a positive integer", (n) => Number.isInteger(n) && n > 0);
+  return new t.Type<number, unknown, unknown>(
+    base.name,
+    (u): u is number => base.is(u) && u <= max,
+    (u, c) => {
+      const r = base.validate(u, c);
+      if (isLeft(r) || r.right <= max) return r;
+      return t.failure(u, c, `is more than ${max.toLocaleString("en")}, the most it takes`);
+    },
+    String,
+  );
+}
+/** A positive integer (exactly representable). */
 export const PositiveInt: t.Type<number, unknown> = numberFrom(
   "a positive integer",
-  (n) => Number.isInteger(n) && n > 0,
+  (n) => Number.isSafeInteger(n) && n > 0,
 );
-/** An integer >= 0. */
+/** An integer >= 0 (exactly representable). */
 export const NonNegativeInt: t.Type<number, unknown> = numberFrom(
   "an integer >= 0",
-  (n) => Number.isInteger(n) && n >= 0,
+  (n) => Number.isSafeInteger(n) && n >= 0,
 );
 /** A finite number > 0. */
 export const PositiveNumber: t.Type<number, unknown> = numberFrom(
@@ -124,9 +141,9 @@ export const List: t.Type<string[], unknown> = new t.Type<string[], unknown, unk
   (a) => a.join(","),
 );
 
-/** A positive integer (a count, a size) with the placeholder `N`. */
-export function count(dflt: string, help: string): Flag<number> {
-  return flag(PositiveInt, dflt, "N", help);
+/** A positive integer (a count, a size) up to `max`, with the placeholder `N`. */
+export function count(dflt: string, help: string, max = 100_000): Flag<number> {
+  return flag(positiveIntUpTo(max), dflt, "N", help);
 }
 
 /** A comma-separated list, empty by default (the example then chooses). */
@@ -149,16 +166,47 @@ export function parseFlags<F extends Flags>(
   args: readonly string[],
   flags: F,
 ): FlagValues<F> | "help" {
+  const parsed = parseGiven(args, flags);
+  return parsed === "help" ? parsed : parsed.options;
+}
+
+/**
+ * `--steps -1` as `--steps=-1`: parseArgs takes a value that starts with "-" for a flag and
+ * refuses it as "ambiguous", where the codec would say what is wrong with the value.
+ */
+function joinValues(args: readonly string[], flags: Flags): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const name = /^--([^=]+)$/.exec(a)?.[1];
+    const next = args[i + 1];
+    if (name !== undefined && flags[name]?.type === "string" && next?.startsWith("-")) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** {@linkcode parseFlags}, and the names of the flags `args` set. */
+function parseGiven<F extends Flags>(
+  args: readonly string[],
+  flags: F,
+): { options: FlagValues<F>; given: Set<string> } | "help" {
   let values: Record<string, string | boolean | undefined>;
+  const given = new Set<string>();
   try {
-    values = parseArgs({
-      args: [...args],
+    const parsed = parseArgs({
+      args: joinValues(args, flags),
       options: Object.fromEntries(
         Object.entries(flags).map(([name, f]) => [name, { type: f.type }]),
       ),
       strict: true,
       allowPositionals: false,
-    }).values as Record<string, string | boolean | undefined>;
+      tokens: true,
+    });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+    for (const token of parsed.tokens) if (token.kind === "option") given.add(token.name);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const unknown = /^Unknown option '--?([^']+)'/.exec(message);
@@ -176,11 +224,13 @@ export function parseFlags<F extends Flags>(
   for (const [name, f] of Object.entries(flags)) {
     const raw = values[name] ?? (f.type === "boolean" ? false : f.default);
     const decoded = f.codec.decode(raw);
-    if (isLeft(decoded)) problems.push(`--${name}: '${String(raw)}' is not ${f.codec.name}`);
-    else out[name] = decoded.right;
+    if (isLeft(decoded)) {
+      const why = decoded.left.find((err) => err.message !== undefined)?.message;
+      problems.push(`--${name}: '${String(raw)}' ${why ?? `is not ${f.codec.name}`}`);
+    } else out[name] = decoded.right;
   }
   if (problems.length > 0) throw new UsageError(`${problems.join("; ")}; see --help`);
-  return out as FlagValues<F>;
+  return { options: out as FlagValues<F>, given };
 }
 
 /** One line for any error: the message's lines joined, never a stack trace. */
@@ -240,7 +290,141 @@ export function command<F extends Flags>(
   const all = { ...flags, help: toggle("print this help") };
   const help = helpText(`deno run -A examples/${program}.ts [flags]`, what, all);
   const parse = (args: readonly string[]) => parseFlags(args, all) as FlagValues<F> | "help";
-  return { help, parse, main: (args) => runMain(program, help, () => parse(args), run) };
+  let given = new Set<string>();
+  const parseNoting = (args: readonly string[]) => {
+    const p = parseGiven(args, all);
+    if (p === "help") return p;
+    given = p.given;
+    return p.options as FlagValues<F>;
+  };
+  // `--resume`: the run directory's options, not the defaults, fill in what is not given.
+  const resumed = async (o: FlagValues<F>) =>
+    run((o as { resume?: unknown }).resume === true ? await resumeOptions(all, o, given) : o);
+  return {
+    help,
+    parse,
+    main: (args) => runMain(program, help, () => parseNoting(args), resumed),
+  };
+}
+
+/**
+ * Flags a resumed run may be given with another value than it had: the run length (which
+ * extends or shortens the run), and what does not change the training (display, backend,
+ * folders scored after training).
+ */
+export const MAY_CHANGE_ON_RESUME: ReadonlySet<string> = new Set([
+  "steps",
+  "quiet",
+  "backend",
+  "eval",
+  "out",
+  "resume",
+  "help",
+]);
+
+/**
+ * The `config.json` of the run in `out`, for `--resume`: a {@linkcode UsageError} naming the
+ * folder when it is absent, holds no run, or lacks its config.
+ */
+export async function readRunConfig(out: string): Promise<Record<string, unknown>> {
+  if (out === "") throw new UsageError("--resume needs --out DIR: the run directory to continue");
+  const stat = await Deno.stat(out).catch(() => undefined);
+  if (stat === undefined || !stat.isDirectory) {
+    throw new UsageError(
+      `--resume --out ${out}: ${stat === undefined ? "there is no such folder" : "not a folder"}` +
+        "; check the path (a new run needs no --resume)",
+    );
+  }
+  const marker = await Deno.stat(`${out}/run.json`).catch(() => undefined);
+  if (marker === undefined) {
+    throw new UsageError(
+      `--resume --out ${out}: the folder holds no training run (no run.json); check the path ` +
+        "(a new run needs no --resume)",
+    );
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  } catch (e) {
+    throw new UsageError(
+      `--resume --out ${out}: cannot read ${out}/config.json, which holds the run's options ` +
+        `(${e instanceof Error ? e.message : String(e)}); start a new run instead`,
+    );
+  }
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new UsageError(`--resume --out ${out}: ${out}/config.json is not a JSON object`);
+  }
+  return config as Record<string, unknown>;
+}
+
+/** A stored option as it would be typed (NaN was stored as null). */
+function asTyped(v: unknown): unknown {
+  if (typeof v === "boolean") return v;
+  if (v === null) return "";
+  if (Array.isArray(v)) return v.join(",");
+  return String(v);
+}
+
+/**
+ * The options of the run in `o.out` (its `config.json`), with the flags `given` on the command
+ * line: those must agree with the run unless they are in {@linkcode MAY_CHANGE_ON_RESUME};
+ * changes that are allowed are printed.
+ *
+ * @throws {UsageError} naming every flag that disagrees, or a run directory that cannot be read.
+ */
+export async function resumeOptions<F extends Flags>(
+  flags: F,
+  o: FlagValues<F>,
+  given: ReadonlySet<string>,
+): Promise<FlagValues<F>> {
+  const out = String((o as Record<string, unknown>).out ?? "");
+  let config: Record<string, unknown>;
+  try {
+    config = await readRunConfig(out);
+  } catch (e) {
+    // No run to read: the example says so when it opens its session (`openSession` reads the
+    // same file), after its own checks of flag combinations.
+    if (e instanceof UsageError) return o;
+    throw e;
+  }
+  const stored = config.options;
+  if (stored === null || typeof stored !== "object" || Array.isArray(stored)) {
+    throw new UsageError(`--resume --out ${out}: ${out}/config.json has no "options" object`);
+  }
+  const restored: Record<string, unknown> = { ...o };
+  const conflicts: string[] = [];
+  const changes: string[] = [];
+  for (const [name, f] of Object.entries(flags)) {
+    if (name === "resume" || name === "out" || !(name in stored)) continue;
+    const was = (stored as Record<string, unknown>)[name];
+    const decoded = f.codec.decode(asTyped(was));
+    if (isLeft(decoded)) {
+      throw new UsageError(
+        `--resume --out ${out}: ${out}/config.json has options.${name} = ${JSON.stringify(was)}, ` +
+          `which is not ${f.codec.name}`,
+      );
+    }
+    const now = (o as Record<string, unknown>)[name];
+    if (!given.has(name) || JSON.stringify(now) === JSON.stringify(decoded.right)) {
+      restored[name] = decoded.right;
+    } else if (MAY_CHANGE_ON_RESUME.has(name)) {
+      changes.push(`--${name} ${asTyped(now)} (the run had ${asTyped(decoded.right)})`);
+    } else {
+      conflicts.push(`--${name} ${asTyped(now)} (the run has ${asTyped(decoded.right)})`);
+    }
+  }
+  if (conflicts.length > 0) {
+    throw new UsageError(
+      `--resume --out ${out}: ${conflicts.join(", ")} differ from the run's options in ` +
+        `${out}/config.json; drop them to continue the run as it was, or start a new run in ` +
+        "another --out",
+    );
+  }
+  console.log(
+    `resuming ${out} with its options from ${out}/config.json` +
+      (changes.length > 0 ? `; changed: ${changes.join(", ")}` : ""),
+  );
+  return restored as FlagValues<F>;
 }
 
 /** `20250101-120000`, for default run directory names. */

@@ -11,7 +11,7 @@ import {
   NonNegativeInt,
   numberFrom,
   orNaN,
-  PositiveInt,
+  positiveIntUpTo,
   PositiveNumber,
   text,
   toggle,
@@ -40,6 +40,10 @@ export interface SharedDefaults {
   readonly sampleEvery: readonly [string, string];
 }
 
+/** The longest run a flag accepts: bounds a typo such as `--steps 99999999999999999999`. */
+const MAX_STEPS = 10_000_000;
+const Steps = positiveIntUpTo(MAX_STEPS);
+
 /** A U-Net depth. */
 const Depth = numberFrom("an integer from 0 to 6", (n) => Number.isInteger(n) && n >= 0 && n <= 6);
 
@@ -51,9 +55,9 @@ export function sharedFlags(d: SharedDefaults) {
     : d.lr;
   return {
     data: text("examples/data", "DIR", d.data),
-    steps: flag(steps === "" ? orNaN(PositiveInt) : PositiveInt, steps, "N", stepsHelp),
-    batch: count("4", "crops per step"),
-    crop: count("64", d.crop),
+    steps: flag(steps === "" ? orNaN(Steps) : Steps, steps, "N", stepsHelp),
+    batch: count("4", "crops per step", 1024),
+    crop: count("64", d.crop, 4096),
     lr: flag(lr === "" ? orNaN(PositiveNumber) : PositiveNumber, lr, "X", lrHelp),
     backend: flag(
       oneOf(["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const),
@@ -69,9 +73,9 @@ export function sharedFlags(d: SharedDefaults) {
     ),
     net: flag(oneOf(["vgg16", "vgg19"] as const), "vgg16", "NAME", "vgg16 | vgg19"),
     depth: flag(Depth, d.depth, "N", "U-Net depth (down-sampling levels)"),
-    filters: count(d.filters, "U-Net base filters"),
-    samples: count(d.samples[0], d.samples[1]),
-    "sample-every": count(d.sampleEvery[0], d.sampleEvery[1]),
+    filters: count(d.filters, "U-Net base filters", 1024),
+    samples: count(d.samples[0], d.samples[1], 1024),
+    "sample-every": count(d.sampleEvery[0], d.sampleEvery[1], MAX_STEPS),
     seed: flag(NonNegativeInt, "0", "N", "seed for data order, crops and initial weights"),
     out: text("", "DIR", `run directory (default runs/${d.prefix}-<date>-<time>)`),
     resume: toggle("continue the run in --out from its latest checkpoint"),

@@ -13,7 +13,7 @@ import {
   type VggWeights,
 } from "../../src/vgg/mod.ts";
 import { type LossNetwork, UnknownLayerError } from "../../src/network/mod.ts";
-import { oneLine } from "./cli.ts";
+import { oneLine, UsageError } from "./cli.ts";
 
 /** The loss network an example trains with, and how to label outputs made with it. */
 export interface OpenedLossNetwork extends Disposable {
@@ -51,10 +51,17 @@ export async function openLossNetwork(
   checkRange: boolean,
 ): Promise<OpenedLossNetwork> {
   const upTo = deepestLayer(arch, layers);
-  const build = (weights: VggWeights) =>
-    arch === "vgg16"
-      ? vgg16({ weights, upTo: upTo as never, checkRange })
-      : vgg19({ weights, upTo: upTo as never, checkRange });
+  const build = async (weights: VggWeights) => {
+    try {
+      return await (arch === "vgg16"
+        ? vgg16({ weights, upTo: upTo as never, checkRange })
+        : vgg19({ weights, upTo: upTo as never, checkRange }));
+    } catch (e) {
+      // A misspelt layer is a bad flag (exit status 2), like a bad path.
+      if (e instanceof UnknownLayerError) throw new UsageError(`--layers: ${e.message}`);
+      throw e;
+    }
+  };
   let net: LossNetwork<string>;
   let random = false;
   let note = "";
@@ -66,7 +73,7 @@ export async function openLossNetwork(
     try {
       net = await build("imagenet");
     } catch (e) {
-      if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
+      if (e instanceof TypeError || e instanceof UsageError) throw e;
       console.warn(
         `warning: ImageNet ${arch} weights could not be had (${oneLine(e)}); continuing with ` +
           `seeded random VGG weights (seed ${seed}): the loss sees random features, not ImageNet ` +
@@ -77,6 +84,12 @@ export async function openLossNetwork(
       note = " (ImageNet weights unavailable)";
     }
   } else {
+    if (await Deno.stat(source).then(() => false, () => true)) {
+      throw new UsageError(
+        `--vgg ${source}: no such file or folder; give a Keras .h5 file, a tfjs model folder, ` +
+          "auto or random",
+      );
+    }
     net = await build(source);
   }
   const description = random

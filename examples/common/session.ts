@@ -21,7 +21,7 @@ import {
 } from "../../src/train/mod.ts";
 import { saveModel, type UNetConfig } from "../../src/unet/mod.ts";
 import type { LossNetwork } from "../../src/network/mod.ts";
-import { timestamp, UsageError } from "./cli.ts";
+import { readRunConfig, timestamp, UsageError } from "./cli.ts";
 import type { SharedOptions } from "./flags.ts";
 import { saveAndDispose } from "./images.ts";
 import { openLossNetwork } from "./loss_network.ts";
@@ -42,6 +42,11 @@ export interface Session extends Disposable {
   readonly marker: string;
   /** `config.json`'s common part, with `extra` after it. */
   config(extra: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * With `--resume`: the run's `config.json`, the source of truth for what was computed before
+   * training (the loss, its balance): reuse it rather than recompute it.
+   */
+  readonly stored: Readonly<Record<string, unknown>> | undefined;
 }
 
 /**
@@ -54,15 +59,23 @@ export async function openSession(
   layers: readonly string[],
   prefix: string = example,
 ): Promise<Session> {
-  if (o.resume && o.out === "") {
-    throw new UsageError("--resume needs --out DIR: the run directory to continue");
-  }
+  const stored = o.resume ? await readRunConfig(o.out) : undefined;
   const runDir = o.out !== "" ? o.out : `runs/${prefix}-${timestamp()}`;
   const choice = await initBackend(o.backend === "auto" ? undefined : o.backend);
   console.log(describeBackend(choice));
   // The range check reads values back synchronously, which webgpu cannot do under Deno.
   const lossNet = await openLossNetwork(o.net, o.vgg, layers, o.seed, choice.name !== "webgpu");
   console.log(lossNet.description);
+  if (typeof stored?.lossNetwork === "string" && stored.lossNetwork !== lossNet.description) {
+    // `--vgg auto` resolves to ImageNet or random weights depending on the cache: a resumed run
+    // must not switch features under the model.
+    lossNet[Symbol.dispose]();
+    throw new UsageError(
+      `--resume --out ${runDir}: the run was trained with "${stored.lossNetwork}", but this ` +
+        `time the loss network is "${lossNet.description}"; give --vgg the same weights as the ` +
+        "run had, or start a new run",
+    );
+  }
   return {
     options: o,
     runDir,
@@ -70,6 +83,7 @@ export async function openSession(
     net: lossNet.net,
     random: lossNet.random,
     marker: lossNet.random ? "_random-vgg" : "",
+    stored,
     config: (extra) => ({
       example,
       options: o,
@@ -118,12 +132,17 @@ export interface TrainPlan {
 export async function train(s: Session, plan: TrainPlan): Promise<FitResult> {
   const o = s.options;
   const checkpoints = plan.checkpoints ?? true;
+  // A resumed run keeps its config.json; only a new run length is written into it.
+  const config = s.stored === undefined
+    ? plan.config
+    : { ...s.stored, options: { ...(s.stored.options as object), steps: plan.steps } };
+  const writeConfig = s.stored === undefined || JSON.stringify(config) !== JSON.stringify(s.stored);
   using tr = trainer({
     ...plan.trainee,
     loss: plan.loss,
     schedule: plan.schedule,
     seed: o.seed,
-    config: plan.config,
+    config,
   });
   const every = o["sample-every"];
   let result: FitResult;
@@ -145,10 +164,13 @@ export async function train(s: Session, plan: TrainPlan): Promise<FitResult> {
         },
       },
       callbacks: [{
-        async onFitStart() {
+        async onFitStart(e) {
+          // What a resume removed or skipped is said even without a progress display.
+          if (o.quiet) { for (const note of e.notes) console.log(`note: ${note}`); }
+          if (!writeConfig) return;
           await Deno.writeTextFile(
             `${s.runDir}/config.json`,
-            JSON.stringify(plan.config, null, 2) + "\n",
+            JSON.stringify(config, null, 2) + "\n",
           );
         },
       }],

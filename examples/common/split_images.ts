@@ -5,8 +5,27 @@
  *
  * @module
  */
-import { cropPixels, imageFolder, type Pixels, readPixels } from "../../src/data/mod.ts";
+import {
+  cropPixels,
+  imageFolder,
+  ImageFolderError,
+  type Pixels,
+  readPixels,
+} from "../../src/data/mod.ts";
 import { UsageError } from "./cli.ts";
+
+/**
+ * The images of the folder a flag names; a folder that is absent, not a folder or holds no
+ * image is a bad path on the command line: a {@linkcode UsageError} (exit status 2).
+ */
+export async function usableFolder(flag: string, dir: string): Promise<string[]> {
+  try {
+    return await imageFolder(dir);
+  } catch (e) {
+    if (e instanceof ImageFolderError) throw new UsageError(`${flag} ${dir}: ${e.message}`);
+    throw e;
+  }
+}
 
 /** A photo split into a training region (left) and a held-out region (right). */
 export interface SplitImage {
@@ -27,7 +46,7 @@ export async function loadSplitImages(
   crop: number,
   skip: (p: Pixels) => string | undefined = () => undefined,
 ): Promise<SplitImage[]> {
-  const files = await imageFolder(dir);
+  const files = await usableFolder("--data", dir);
   const out: SplitImage[] = [];
   for (const path of files) {
     const p = await readPixels(path, { channels: 3 });

@@ -10,7 +10,6 @@ import {
   bicubicDownscale,
   bicubicUpscale,
   cropPixels,
-  imageFolder,
   pixelsToTensor,
   readPixels,
 } from "../../src/data/mod.ts";
@@ -19,6 +18,7 @@ import type { LossFn } from "../../src/loss/mod.ts";
 import { psnr, ssim } from "../../src/metrics/mod.ts";
 import { UsageError } from "./cli.ts";
 import { predictImage } from "./predict_image.ts";
+import { usableFolder } from "./split_images.ts";
 
 /** One evaluation image: high-resolution truth and its low-resolution input (HWC). */
 export interface EvalPair {
@@ -35,7 +35,7 @@ export interface EvalPair {
  * bicubic downscale of the HR image, as the Set5 LR files were made). The caller disposes them.
  */
 export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPair[]> {
-  const files = await imageFolder(dir);
+  const files = await usableFolder("--eval", dir);
   const highs = files.filter((f) => /HR\.(png|jpe?g)$/i.test(f));
   const pairs: EvalPair[] = [];
   try {

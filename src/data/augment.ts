@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkNotEmpty } from "../errors/empty_input_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { CropTooLargeError, ImageShapeError } from "./errors.ts";
 import type { Dihedral } from "./pixels.ts";
@@ -64,6 +65,7 @@ export function randomCrop(img: tf.Tensor3D, crop: CropSize, rng: Rng): tf.Tenso
   if (img.rank !== 3) {
     throw new ImageShapeError(`randomCrop: expected [height, width, channels], got [${img.shape}]`);
   }
+  checkNotEmpty("randomCrop: the image", img.shape);
   const [h, w, c] = img.shape;
   const [ch, cw] = cropShape(crop, "randomCrop");
   const { top, left } = randomCropWindow(h, w, [ch, cw], rng, `tensor [${img.shape}]`);
@@ -149,5 +151,6 @@ export function randomFlip(img: tf.Tensor3D, rng: Rng, options: FlipOptions = {}
   if (img.rank !== 3) {
     throw new ImageShapeError(`randomFlip: expected [height, width, channels], got [${img.shape}]`);
   }
+  checkNotEmpty("randomFlip: the image", img.shape);
   return applyDihedral(img, randomDihedral(rng, options, img.shape[0] === img.shape[1]));
 }

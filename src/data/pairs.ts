@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { EmptyInputError } from "../errors/empty_input_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { setImmediate } from "node:timers";
 import {
@@ -178,7 +179,7 @@ function pairStream(
       let sources: string[];
       let images: Samples[];
       if (options.images !== undefined) {
-        if (options.images.length === 0) throw new ImageShapeError(`${where}: images is empty`);
+        if (options.images.length === 0) throw new EmptyInputError(`${where}: images`, [0]);
         sources = options.images.map((_, i) => `images[${i}]`);
         images = options.images.map((p, i) => {
           checkPixels(p, `${where}: images[${i}]`);
@@ -188,7 +189,7 @@ function pairStream(
         sources = options.files !== undefined
           ? [...options.files]
           : await imageFolder(options.dir!, { recursive: options.recursive });
-        if (sources.length === 0) throw new ImageShapeError(`${where}: files is empty`);
+        if (sources.length === 0) throw new EmptyInputError(`${where}: files`, [0]);
         images = await decodeAll(sources, {
           channels,
           ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),

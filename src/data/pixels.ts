@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { EmptyInputError } from "../errors/empty_input_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { ImageShapeError } from "./errors.ts";
 
@@ -20,7 +21,8 @@ export interface Pixels {
 }
 
 /**
- * Check a {@linkcode Pixels} value's fields agree; throws {@linkcode ImageShapeError}.
+ * Check a {@linkcode Pixels} value's fields agree; throws {@linkcode ImageShapeError}, or
+ * `EmptyInputError` for a zero height, width or channel count.
  *
  * @example
  * ```ts
@@ -31,6 +33,7 @@ export interface Pixels {
 export function checkPixels(p: Pixels, where: string): void {
   const { height, width, channels, data } = p;
   for (const [name, v] of [["height", height], ["width", width], ["channels", channels]] as const) {
+    if (v === 0) throw new EmptyInputError(where, [height, width, channels]);
     if (!Number.isInteger(v) || v <= 0) {
       throw new ImageShapeError(`${where}: ${name} must be a positive integer, got ${v}`);
     }
@@ -106,6 +109,10 @@ export function cropPixels(
   height: number,
   width: number,
 ): Pixels {
+  checkPixels(p, "cropPixels: the image");
+  if (height === 0 || width === 0) {
+    throw new EmptyInputError("cropPixels: the window", [height, width, p.channels]);
+  }
   if (
     top < 0 || left < 0 || height <= 0 || width <= 0 || top + height > p.height ||
     left + width > p.width
@@ -179,7 +186,7 @@ export function flipPixels(p: Pixels, d: Dihedral): Pixels {
  * ```
  */
 export function stackPixels(items: readonly Pixels[]): tf.Tensor4D {
-  if (items.length === 0) throw new ImageShapeError("stackPixels: no images to stack");
+  if (items.length === 0) throw new EmptyInputError("stackPixels: the list of images", [0]);
   const { height, width, channels } = items[0]!;
   const size = height * width * channels;
   const data = new Float32Array(size * items.length);

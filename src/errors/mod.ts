@@ -11,3 +11,4 @@
  */
 export { PerceptualError } from "./perceptual_error.ts";
 export { DecodeError, type DecodeIssue } from "./decode_error.ts";
+export { checkNotEmpty, EmptyInputError } from "./empty_input_error.ts";

@@ -12,6 +12,7 @@ import { layerOf } from "./_kinds.ts";
 import { UnknownLayerError } from "../network/errors.ts";
 import { LossInputError } from "./errors.ts";
 import { show } from "../_internal/show.ts";
+import { checkNotEmpty } from "../errors/empty_input_error.ts";
 import { type Loss, termNames } from "./loss.ts";
 
 /** `[1,2,3]` as text for messages. */
@@ -30,7 +31,10 @@ export function checkLossLayers<L extends string>(loss: Loss<string>, net: LossN
   });
 }
 
-/** Throws {@linkcode LossInputError} unless `x` is a float32 NHWC tensor. */
+/**
+ * Throws {@linkcode LossInputError} unless `x` is a float32 NHWC tensor, and `EmptyInputError`
+ * when it holds no image or no pixel.
+ */
 export function checkImage(what: string, x: tf.Tensor | undefined): asserts x is tf.Tensor4D {
   if (!(x instanceof tf.Tensor)) {
     throw new LossInputError(
@@ -49,6 +53,7 @@ export function checkImage(what: string, x: tf.Tensor | undefined): asserts x is
   if (x.dtype !== "float32") {
     throw new LossInputError(`${what} has dtype ${x.dtype}; cast it with tf.cast(x, "float32")`);
   }
+  checkNotEmpty(what, x.shape);
 }
 
 /** The distinct layers the given terms read, in first-use order. */

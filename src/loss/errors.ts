@@ -5,6 +5,7 @@
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
 import { show } from "../_internal/show.ts";
+import { InputRangeError } from "../network/errors.ts";
 
 /**
  * A weight that is negative, NaN or infinite. Perceptual terms are distances: a negative weight
@@ -87,5 +88,30 @@ export class NonFiniteLossError extends PerceptualError {
           : " although the inputs are finite; lower the learning rate or check the weights"),
     );
     this.terms = terms;
+  }
+}
+
+/**
+ * The loss network refused the PREDICTION's values (NaN, or clearly outside its declared range)
+ * inside `evaluate`. Still an `InputRangeError` with the same message; it also names the terms
+ * that needed the network, so a training loop can report a diverging model rather than bad
+ * images.
+ *
+ * @example
+ * ```ts
+ * import { InputRangeError } from "../network/errors.ts";
+ * import { PredictionRangeError } from "./errors.ts";
+ * const cause = new InputRangeError("vgg16", "has values in [-3, 9]", -3, 9);
+ * console.log(new PredictionRangeError(cause, ["feature:block2_conv2"]).terms);
+ * ```
+ */
+export class PredictionRangeError extends InputRangeError {
+  /** The terms computed from the network's activations of the prediction. */
+  readonly terms: readonly string[];
+  /** Wrap the network's error about the prediction. */
+  constructor(cause: InputRangeError, terms: readonly string[]) {
+    super(cause.network, cause.problem, cause.min, cause.max);
+    this.terms = terms;
+    this.cause = cause;
   }
 }

@@ -7,11 +7,13 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../lifetime/mod.ts";
 import type { LossNetwork } from "../network/loss_network.ts";
-import { ruleOf } from "./_kinds.ts";
+import { layerOf, ruleOf } from "./_kinds.ts";
 import { checkImage, checkLossLayers, layersOf, shapeText, sideOf } from "./_sides.ts";
-import { LossInputError, NonFiniteLossError } from "./errors.ts";
+import { LossInputError, NonFiniteLossError, PredictionRangeError } from "./errors.ts";
 import { type Loss, termNames } from "./loss.ts";
-import type { LossFn, LossResult } from "./loss_result.ts";
+import type { LossFn, LossResult, NetworkUse } from "./loss_result.ts";
+import { InputRangeError } from "../network/errors.ts";
+import { RANGE_BOUNDS } from "../network/preprocess.ts";
 import { withoutTape } from "./_no_tape.ts";
 import type { PrecomputedTarget } from "./precompute.ts";
 
@@ -27,7 +29,12 @@ export interface EvaluateOptions<L extends string = string> {
 
 /** A loss whose target is (partly) precomputed: the `target` argument is only needed when some
  * term was not precomputed. */
-export type TargetLossFn = (pred: tf.Tensor4D, target?: tf.Tensor4D) => LossResult;
+export interface TargetLossFn {
+  /** The loss of `pred` (against `target` for the terms not precomputed). */
+  (pred: tf.Tensor4D, target?: tf.Tensor4D): LossResult;
+  /** What the loss feeds the prediction into (see `LossFn.network`). */
+  readonly network?: NetworkUse;
+}
 
 /** Throws unless a precomputed target of shape `fixed` can stand for a batch shaped `actual`. */
 function checkFixed(
@@ -132,7 +139,20 @@ export function evaluate<L extends string>(
   const predLayers = layersOf(loss, () => true);
   const targetLayers = layersOf(loss, (i) => !covered.has(i));
   const needTarget = names.filter((_, i) => rules[i]!.compares !== undefined && !covered.has(i));
-  return (pred, target) => {
+  const networkTerms = names.filter((_, i) => layerOf(loss.terms[i]!) !== undefined);
+  const range = net.inputConvention.range;
+  const use: NetworkUse | undefined = predLayers.length === 0
+    ? undefined
+    : { name: net.name, range, bounds: RANGE_BOUNDS[range], terms: networkTerms };
+  const extractPrediction = (pred: tf.Tensor4D): Record<string, tf.Tensor4D> => {
+    try {
+      return anyNet.extract(pred, predLayers);
+    } catch (e) {
+      // Same error, marked as the prediction's: a trainer reports it as divergence.
+      throw e instanceof InputRangeError ? new PredictionRangeError(e, networkTerms) : e;
+    }
+  };
+  const fn = (pred: tf.Tensor4D, target?: tf.Tensor4D): LossResult => {
     checkImage("pred", pred);
     if (target !== undefined || needTarget.length > 0) {
       if (target === undefined) {
@@ -151,7 +171,7 @@ export function evaluate<L extends string>(
     }
     const byTerm = fixed?.byTerm;
     return scope(() => {
-      const pActs = predLayers.length > 0 ? anyNet.extract(pred, predLayers) : {};
+      const pActs = predLayers.length > 0 ? extractPrediction(pred) : {};
       const tActs = targetLayers.length > 0 && target !== undefined
         ? withoutTape(() => anyNet.extract(target, targetLayers))
         : {};
@@ -183,6 +203,7 @@ export function evaluate<L extends string>(
       return { total, terms };
     });
   };
+  return use === undefined ? fn : Object.assign(fn, { network: use });
 }
 
 /**

@@ -30,4 +30,25 @@ export interface LossResult {
  * };
  * ```
  */
-export type LossFn = (pred: tf.Tensor4D, target: tf.Tensor4D) => LossResult;
+export interface LossFn {
+  /** The loss of `pred` against `target`. */
+  (pred: tf.Tensor4D, target: tf.Tensor4D): LossResult;
+  /** Set by `evaluate`: what the loss feeds the prediction into (the trainer checks it). */
+  readonly network?: NetworkUse;
+}
+
+/**
+ * What a loss feeds the prediction into: a loss network with a declared input range, and the
+ * terms computed from its activations. A trainer uses it to tell a diverging model (its output
+ * leaving that range) from bad input images.
+ */
+export interface NetworkUse {
+  /** The network's name, e.g. `vgg16(imagenet)`. */
+  readonly name: string;
+  /** The range the network was told its inputs are in, e.g. `[0,1]`. */
+  readonly range: string;
+  /** Its lower and upper bound. */
+  readonly bounds: readonly [number, number];
+  /** The names of the terms computed from its activations. */
+  readonly terms: readonly string[];
+}

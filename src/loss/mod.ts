@@ -25,7 +25,7 @@
  *
  * @module
  */
-export type { LossFn, LossResult } from "./loss_result.ts";
+export type { LossFn, LossResult, NetworkUse } from "./loss_result.ts";
 export {
   type Distance,
   type FeatureOptions,
@@ -91,4 +91,5 @@ export {
   InvalidWeightError,
   LossInputError,
   NonFiniteLossError,
+  PredictionRangeError,
 } from "./errors.ts";

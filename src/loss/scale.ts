@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { checkNotEmpty } from "../errors/empty_input_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../lifetime/mod.ts";
 import type { LossNetwork } from "../network/loss_network.ts";
@@ -91,6 +92,8 @@ function layerMeans<L extends string, K extends L>(
       `calibration images have shape [${images.shape.join(",")}]; they must be NHWC`,
     );
   }
+  // The mean over no activation would be NaN (or uninitialised memory on wasm), not an error.
+  checkNotEmpty("featureScales: the calibration images", images.shape);
   const unique = [...new Set(layers)];
   if (unique.length === 0) return { unique, means: undefined, reference };
   const means = withoutTape(() =>

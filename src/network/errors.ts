@@ -48,8 +48,38 @@ export class UnknownLayerError extends PerceptualError {
  * ```
  */
 export class NetworkInputError extends PerceptualError {
+  /** The network's name. */
+  readonly network: string;
+  /** What is wrong with the input, and the fix. */
+  readonly problem: string;
   /** Build the error: `problem` says what is wrong and how to fix it. */
   constructor(network: string, problem: string) {
     super(`${network}.extract: the input ${problem}`);
+    this.network = network;
+    this.problem = problem;
+  }
+}
+
+/**
+ * An input whose VALUES the network cannot take: NaN or infinite, or clearly outside the declared
+ * range. Carries the smallest and largest value found.
+ *
+ * @example
+ * ```ts
+ * import { InputRangeError } from "./errors.ts";
+ * const e = new InputRangeError("vgg16", "has values in [0, 200], outside [0,1]", 0, 200);
+ * console.log(e.max); // 200
+ * ```
+ */
+export class InputRangeError extends NetworkInputError {
+  /** The smallest value of the input (NaN when it holds NaN). */
+  readonly min: number;
+  /** The largest value of the input. */
+  readonly max: number;
+  /** Build the error from the problem text and the values found. */
+  constructor(network: string, problem: string, min: number, max: number) {
+    super(network, problem);
+    this.min = min;
+    this.max = max;
   }
 }

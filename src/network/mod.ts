@@ -21,4 +21,4 @@ export {
 export { assertInputRange, type InputCheckSettings, RANGE_BOUNDS } from "./preprocess.ts";
 export { type HasLayers, layersBeforePools } from "./selectors.ts";
 export { fromLayersModel, type FromLayersModelOptions } from "./from_layers_model.ts";
-export { NetworkInputError, UnknownLayerError } from "./errors.ts";
+export { InputRangeError, NetworkInputError, UnknownLayerError } from "./errors.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { NetworkInputError } from "./errors.ts";
+import { InputRangeError, NetworkInputError } from "./errors.ts";
+import { checkNotEmpty } from "../errors/empty_input_error.ts";
 import type { InputConvention, InputRange, LossNetwork } from "./loss_network.ts";
 
 /** ImageNet mean in RGB order, on 0–255 (Keras 'caffe' subtracts it in BGR order). */
@@ -121,6 +122,7 @@ export function checkInput(
         "[batch, height, width, channels] (tf.expandDims(image, 0) for one image)",
     );
   }
+  checkNotEmpty(`${network}.extract: the input`, x.shape);
   const [, h, w, c] = x.shape as number[];
   if (c !== 1 && c !== 3) {
     throw new NetworkInputError(
@@ -142,7 +144,7 @@ export function checkInput(
         `${options.minSize}×${options.minSize} (each pool halves the size)`,
     );
   }
-  if (!options.checkRange || x.size === 0) return;
+  if (!options.checkRange) return;
   const [min, max] = tf.tidy(() => tf.stack([tf.min(x), tf.max(x)]).dataSync());
   throwIfOutside(network, min!, max!, range, options.rangeTolerance);
 }
@@ -155,9 +157,11 @@ function throwIfOutside(
   tolerance: number,
 ): void {
   if (!Number.isFinite(min) || !Number.isFinite(max)) {
-    throw new NetworkInputError(
+    throw new InputRangeError(
       network,
       `contains NaN or infinite values (min ${min}, max ${max})`,
+      min,
+      max,
     );
   }
   const [lo, hi] = RANGE_BOUNDS[range];
@@ -168,10 +172,12 @@ function throwIfOutside(
       : min < -0.5 && lo === 0
       ? ' (images in [-1,1]? declare inputRange "[-1,1]")'
       : "";
-    throw new NetworkInputError(
+    throw new InputRangeError(
       network,
       `has values in [${min}, ${max}], clearly outside the declared range ${range}${hint}; ` +
         "declare the range the images are in",
+      min,
+      max,
     );
   }
 }
@@ -199,7 +205,7 @@ export async function assertInputRange(
   x: tf.Tensor,
   tolerance = 0.5,
 ): Promise<void> {
-  if (x.size === 0) return;
+  checkNotEmpty(`${net.name}: the input`, x.shape);
   const both = tf.tidy(() => tf.stack([tf.min(x), tf.max(x)]));
   try {
     const [min, max] = await both.data();

@@ -47,8 +47,16 @@ export function parseCsvLine(line: string): string[] {
 
 /** Options of {@linkcode metricsCsv}. */
 export interface MetricsCsvOptions {
-  /** Called with the path of a backup when a resume had to drop rows past the checkpoint. */
-  readonly onBackup?: (path: string) => void;
+  /**
+   * Called with a note (what was removed, where the original was kept) when a resume had to
+   * repair the file: rows past the checkpoint, damaged rows, a last line cut short.
+   */
+  readonly onRepair?: (note: string) => void;
+}
+
+/** `n thing(s)`. */
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
 }
 
 /**
@@ -56,8 +64,11 @@ export interface MetricsCsvOptions {
  * elapsed_s`, then every loss term and every validation metric (prefixed `val_`) in the order
  * they first appear; validation cells are empty on steps without validation. Rows are appended
  * as training goes; when a new column appears the file is rewritten (atomically) with the wider
- * header. On resume from step `s`, rows past `s` (steps that will be trained again) are dropped,
- * after the original file has been copied to `<path>.before-resume-<s>-<time>`.
+ * header. On resume from step `s`, the file is repaired before anything is appended: rows past
+ * `s` (steps that will be trained again), rows that do not parse (wrong cell count, a step that
+ * is not an integer in 1..s, out of order) and a last line without its newline (a write cut
+ * short by a kill) are removed, after the original file has been copied to
+ * `<path>.before-resume-<s>-<time>`.
  *
  * @example
  * ```ts
@@ -83,25 +94,48 @@ export function metricsCsv(path: string, options: MetricsCsvOptions = {}): Callb
   async function load(startStep: number): Promise<void> {
     if (await pathKind(path) !== "file") return;
     const text = await Deno.readTextFile(path);
-    const lines = text.split("\n").filter((l) => l.length > 0);
-    if (lines.length === 0) return;
-    const header = parseCsvLine(lines[0]!);
-    const parsed: Row[] = lines.slice(1).map((l) => {
+    const lines = text.split("\n");
+    // Every complete line ends with "\n": what follows the last one was cut short.
+    const partial = lines.pop() !== "";
+    const header = lines.length > 0 ? parseCsvLine(lines[0]!) : [];
+    const headerOk = header[0] === "step" && header.every((c) => c !== "");
+    let past = 0;
+    let damaged = 0;
+    const kept: Row[] = [];
+    for (const l of headerOk ? lines.slice(1) : lines) {
       const cells = parseCsvLine(l);
-      const row: Row = {};
-      header.forEach((c, i) => {
-        const cell = cells[i];
-        row[c] = cell === undefined || cell === "" ? undefined : Number(cell);
-      });
-      return row;
-    });
-    const kept = parsed.filter((r) => r.step !== undefined && r.step <= startStep);
-    columns = [...BASE, ...header.filter((c) => !(BASE as readonly string[]).includes(c))];
+      const step = Number(cells[0]);
+      const previous = kept.length > 0 ? kept[kept.length - 1]!.step! : 0;
+      if (!headerOk || cells.length !== header.length || !Number.isInteger(step) || step < 1) {
+        damaged++;
+      } else if (step > startStep) past++;
+      else if (step <= previous) damaged++;
+      else {
+        const row: Row = {};
+        header.forEach((c, i) => {
+          const cell = cells[i]!;
+          row[c] = cell === "" ? undefined : Number(cell);
+        });
+        kept.push(row);
+      }
+    }
+    if (headerOk) {
+      columns = [...BASE, ...header.filter((c) => !(BASE as readonly string[]).includes(c))];
+    }
     rows = kept;
-    if (kept.length !== parsed.length) {
+    if (past > 0 || damaged > 0 || partial || !headerOk) {
       const backup = `${path}.before-resume-${startStep}-${Date.now()}`;
       await Deno.copyFile(path, backup);
-      options.onBackup?.(backup);
+      const what = [
+        ...(!headerOk ? ["its unreadable header"] : []),
+        ...(past > 0 ? [`${count(past, "row")} past step ${startStep}`] : []),
+        ...(damaged > 0 ? [count(damaged, "damaged row")] : []),
+        ...(partial ? ["a partial last line"] : []),
+      ];
+      options.onRepair?.(
+        `${path}: removed ${what.join(", ")} (${count(kept.length, "row")} kept); the ` +
+          `original is in ${backup}`,
+      );
       await rewrite();
     }
     headerWritten = true;

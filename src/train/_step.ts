@@ -9,9 +9,40 @@ import { memorySnapshot, scope } from "../lifetime/mod.ts";
 import type { LossFn } from "../loss/loss_result.ts";
 import type { Batch } from "./batch.ts";
 import type { StepMetrics } from "./callbacks.ts";
-import { NonFiniteGradientError, NonFiniteStepError, TrainingDataError } from "./errors.ts";
+import {
+  DivergenceError,
+  NonFiniteGradientError,
+  NonFiniteStepError,
+  TrainingDataError,
+} from "./errors.ts";
+import { PredictionRangeError } from "../loss/errors.ts";
 import { setHyperparameters } from "./_optimizer_state.ts";
 import type { Trainable } from "./trainable.ts";
+
+/**
+ * How far outside its loss network's range a prediction may go, as a fraction of the range's
+ * width: the networks' own default tolerance, so both checks agree.
+ */
+const PREDICTION_SLACK = 0.5;
+
+function badBatch(step: number, field: "input" | "target"): TrainingDataError {
+  return new TrainingDataError(
+    `the batch of step ${step} holds NaN or infinite values in its ${field}; the weights were ` +
+      "not updated. Check the data source (a decoding or normalisation step)",
+  );
+}
+
+/** Whether `x` is finite everywhere, read synchronously (true when the backend cannot). */
+function finiteNow(x: tf.Tensor): boolean {
+  try {
+    return Number.isFinite(tf.tidy(() => tf.sum(tf.mul(x, 0)).dataSync()[0]!));
+  } catch {
+    return true;
+  }
+}
+
+/** How many statistics of the prediction and the batch follow the loss values. */
+const STATS = 5;
 
 function readValues(values: Float32Array | Int32Array | Uint8Array, n: number): number[] {
   return Array.from(values.subarray(0, n), Number);
@@ -25,6 +56,78 @@ export interface StepOutcome {
   readonly created: number;
   /** Bytes of those tensors. */
   readonly createdBytes: number;
+}
+
+/** The loss values, the prediction's statistics and the squared gradient norms, and the gradients. */
+interface Gradients {
+  readonly out: { values: tf.Tensor; grads: tf.NamedTensorMap };
+  readonly termNames: string[];
+}
+
+/**
+ * Forward, loss and gradients inside one scope: `values` is [total, ...terms, min(pred),
+ * max(pred), sum(pred·0), sum(input·0), sum(target·0), ...|grad|²], one tensor to read back.
+ */
+function gradients(
+  trainable: Trainable,
+  loss: LossFn,
+  { input, target }: Batch,
+  vars: tf.Variable[],
+): Gradients {
+  let termNames: string[] = [];
+  const out = scope(() => {
+    // The term values leave the tape as one stacked tensor made here, so nothing the loss
+    // returned (possibly a cached tensor of its own) is ever kept or disposed by the trainer.
+    let termStack: tf.Tensor | undefined;
+    // The prediction's min, max and finiteness, and the batch's finiteness, read with the loss.
+    let predStats: tf.Tensor | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const pred = trainable.forward(input, true);
+      if (!(pred instanceof tf.Tensor) || pred.rank !== 4) {
+        throw new TypeError("the model must map one NHWC tensor to one NHWC tensor");
+      }
+      if (pred.shape.some((d, i) => d !== target.shape[i])) {
+        throw new TrainingDataError(
+          `the model output has shape [${pred.shape.join(", ")}] but the target has ` +
+            `[${target.shape.join(", ")}]`,
+        );
+      }
+      // x·0 sums to 0 exactly when x is finite everywhere: NaN and ±∞ give NaN.
+      const probe = (x: tf.Tensor) => tf.sum(tf.mul(x, 0));
+      predStats = tf.keep(
+        tf.stack([tf.min(pred), tf.max(pred), probe(pred), probe(input), probe(target)]),
+      );
+      const result = loss(pred as tf.Tensor4D, target);
+      termNames = Object.keys(result.terms);
+      for (const name of termNames) {
+        const t = result.terms[name]!;
+        if (t.rank !== 0) {
+          throw new TypeError(`loss term '${name}' is not a scalar (shape [${t.shape}])`);
+        }
+      }
+      if (termNames.length > 0) {
+        termStack = tf.keep(tf.stack(termNames.map((k) => result.terms[k]!)));
+      }
+      return result.total;
+    }, vars);
+    const sq = vars.map((v) =>
+      grads[v.name] === undefined ? tf.scalar(0) : tf.sum(tf.square(grads[v.name]!))
+    );
+    const values = tf.concat([
+      tf.reshape(value, [1]),
+      ...(termStack === undefined ? [] : [termStack]),
+      predStats!,
+      tf.stack(sq),
+    ]);
+    termStack?.dispose();
+    predStats?.dispose();
+    // Every trainable weight, in order, null where the loss does not reach it: tfjs optimizers
+    // match slots to variables by position and skip a null gradient, so positions stay stable.
+    const ordered: tf.NamedTensorMap = {};
+    for (const v of vars) ordered[v.name] = grads[v.name] ?? (null as unknown as tf.Tensor);
+    return { values, grads: ordered };
+  });
+  return { out, termNames };
 }
 
 /**
@@ -47,50 +150,24 @@ export async function optimizerStep(
   // prefetching data source) makes or frees during the await below are not counted.
   const before1 = memorySnapshot();
   setHyperparameters(optimizer, lr, momentum);
-  let termNames: string[] = [];
-  const out = scope(() => {
-    // The term values leave the tape as one stacked tensor made here, so nothing the loss
-    // returned (possibly a cached tensor of its own) is ever kept or disposed by the trainer.
-    let termStack: tf.Tensor | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const pred = trainable.forward(input, true);
-      if (!(pred instanceof tf.Tensor) || pred.rank !== 4) {
-        throw new TypeError("the model must map one NHWC tensor to one NHWC tensor");
-      }
-      if (pred.shape.some((d, i) => d !== target.shape[i])) {
-        throw new TrainingDataError(
-          `the model output has shape [${pred.shape.join(", ")}] but the target has ` +
-            `[${target.shape.join(", ")}]`,
-        );
-      }
-      const result = loss(pred as tf.Tensor4D, target);
-      termNames = Object.keys(result.terms);
-      for (const name of termNames) {
-        const t = result.terms[name]!;
-        if (t.rank !== 0) {
-          throw new TypeError(`loss term '${name}' is not a scalar (shape [${t.shape}])`);
-        }
-      }
-      if (termNames.length > 0) {
-        termStack = tf.keep(tf.stack(termNames.map((k) => result.terms[k]!)));
-      }
-      return result.total;
-    }, vars);
-    const sq = vars.map((v) =>
-      grads[v.name] === undefined ? tf.scalar(0) : tf.sum(tf.square(grads[v.name]!))
-    );
-    const values = tf.concat([
-      tf.reshape(value, [1]),
-      ...(termStack === undefined ? [] : [termStack]),
-      tf.stack(sq),
-    ]);
-    termStack?.dispose();
-    // Every trainable weight, in order, null where the loss does not reach it: tfjs optimizers
-    // match slots to variables by position and skip a null gradient, so positions stay stable.
-    const ordered: tf.NamedTensorMap = {};
-    for (const v of vars) ordered[v.name] = grads[v.name] ?? (null as unknown as tf.Tensor);
-    return { values, grads: ordered };
-  });
+  const use = loss.network;
+  const expected = use === undefined ? undefined : { network: use.name, range: use.range };
+  const diverged = (terms: readonly string[], min: number, max: number, cause?: unknown) =>
+    new DivergenceError(number, terms, min, max, expected, cause === undefined ? {} : { cause });
+  let computed: Gradients;
+  try {
+    computed = gradients(trainable, loss, { input, target }, vars);
+  } catch (e) {
+    // The loss network refused the prediction (its own range check, when on): divergence,
+    // not the advice about users' images that the network gives.
+    if (e instanceof PredictionRangeError) {
+      // Unless the batch itself is bad: the network's check read synchronously, so this can too.
+      const bad = (["input", "target"] as const).find((k) => !finiteNow({ input, target }[k]));
+      throw bad === undefined ? diverged(e.terms, e.min, e.max, e) : badBatch(number, bad);
+    }
+    throw e;
+  }
+  const { out, termNames } = computed;
   const after1 = memorySnapshot();
   let created = after1.tensors - before1.tensors;
   let createdBytes = after1.bytes - before1.bytes;
@@ -107,8 +184,19 @@ export async function optimizerStep(
       terms[name] = lossValues[i + 1]!;
       named[name] = lossValues[i + 1]!;
     });
+    const [min, max, probe, inputProbe, targetProbe] = readValues(data.subarray(n), STATS);
+    // The batch first (bad data is not divergence), then the prediction: a diverged output
+    // explains a NaN loss, not the other way round.
+    if (!Number.isFinite(inputProbe)) throw badBatch(number, "input");
+    if (!Number.isFinite(targetProbe)) throw badBatch(number, "target");
+    if (!Number.isFinite(probe)) throw diverged(use?.terms ?? termNames, min!, max!);
+    if (use !== undefined) {
+      const [lo, hi] = use.bounds;
+      const slack = (hi - lo) * PREDICTION_SLACK;
+      if (min! < lo - slack || max! > hi + slack) throw diverged(use.terms, min!, max!);
+    }
     if (lossValues.some((v) => !Number.isFinite(v))) throw new NonFiniteStepError(number, named);
-    const sq = readValues(data.subarray(n), vars.length);
+    const sq = readValues(data.subarray(n + STATS), vars.length);
     const badGrad = sq.findIndex((v) => !Number.isFinite(v));
     if (badGrad >= 0) {
       throw new NonFiniteGradientError(number, vars[badGrad]!.name, lossValues[0]!);

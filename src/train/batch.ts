@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Batch } from "../data/batch.ts";
 import { TrainingDataError } from "./errors.ts";
+import { checkNotEmpty } from "../errors/empty_input_error.ts";
 
 export type { Batch };
 
@@ -68,6 +69,7 @@ function checkTensor(t: unknown, field: string, where: string): tf.Tensor4D {
       `${where}: '${field}' must be NHWC (rank 4), got shape [${t.shape.join(", ")}]`,
     );
   }
+  checkNotEmpty(`${where}: '${field}'`, t.shape);
   return t as tf.Tensor4D;
 }
 

@@ -305,8 +305,34 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   if (!isRecord(raw) || raw.format !== STATE_FORMAT || raw.version !== 1) {
     throw new CheckpointError(`${dir}/state.json is not a version-1 checkpoint state`);
   }
-  for (const k of ["step", "epoch", "batchInEpoch", "seed"] as const) {
-    if (typeof raw[k] !== "number") throw new CheckpointError(`${dir}/state.json: bad '${k}'`);
+  // Counts are non-negative integers: a step of -5 or 4.5 would run steps that never existed.
+  for (const k of ["step", "epoch", "batchInEpoch"] as const) {
+    const v = raw[k];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+      throw new CheckpointError(
+        `${dir}/state.json: '${k}' is ${JSON.stringify(v)}; it must be an integer >= 0 (the ` +
+          "file was edited or damaged: resume from another checkpoint)",
+      );
+    }
+  }
+  if (typeof raw.seed !== "number" || !Number.isFinite(raw.seed)) {
+    throw new CheckpointError(`${dir}/state.json: 'seed' is ${JSON.stringify(raw.seed)}`);
+  }
+  if (
+    raw.totalSteps !== undefined && raw.totalSteps !== null &&
+    !(Number.isSafeInteger(raw.totalSteps) && (raw.totalSteps as number) >= 1)
+  ) {
+    throw new CheckpointError(
+      `${dir}/state.json: 'totalSteps' is ${JSON.stringify(raw.totalSteps)}; it must be a ` +
+        "positive integer or null",
+    );
+  }
+  const named = STEP_DIR.exec(dir.slice(dir.lastIndexOf("/") + 1));
+  if (named !== null && Number(named[1]) !== raw.step) {
+    throw new CheckpointError(
+      `${dir}/state.json says step ${raw.step}, its directory name says ${Number(named[1])}; ` +
+        "the checkpoint was edited or moved: resume from another checkpoint",
+    );
   }
   if (!isRecord(raw.optimizer) || typeof raw.optimizer.className !== "string") {
     throw new CheckpointError(`${dir}/state.json: bad 'optimizer'`);

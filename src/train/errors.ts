@@ -42,6 +42,60 @@ export class NonFiniteStepError extends PerceptualError {
 }
 
 /**
+ * Thrown when the model's output, at some step, holds NaN/∞ or leaves the range its loss network
+ * takes (by more than half that range's width): the model is diverging, almost always because the
+ * learning rate is too high for it or its output layer is unbounded. Names the step and the terms
+ * that could not be computed. The weights were NOT updated by that step.
+ *
+ * @example
+ * ```ts
+ * import { DivergenceError } from "./errors.ts";
+ * const e = new DivergenceError(2, ["feature:block2_conv2"], -0.508, 2.15, {
+ *   network: "vgg16(imagenet)", range: "[0,1]",
+ * });
+ * console.log(e.message.startsWith("the model diverged at step 2")); // true
+ * ```
+ */
+export class DivergenceError extends PerceptualError {
+  /** The 1-based step whose prediction it was. */
+  readonly step: number;
+  /** The terms that needed the prediction in range (all of them for a NaN output). */
+  readonly terms: readonly string[];
+  /** The smallest value of the prediction (NaN when it holds NaN). */
+  readonly min: number;
+  /** Its largest value. */
+  readonly max: number;
+  /** Build the error; `expected` is the network and the range it takes, when known. */
+  constructor(
+    step: number,
+    terms: readonly string[],
+    min: number,
+    max: number,
+    expected?: { readonly network: string; readonly range: string },
+    options?: ErrorOptions,
+  ) {
+    const finite = Number.isFinite(min) && Number.isFinite(max);
+    const found = finite
+      ? `has values in [${min.toPrecision(4)}, ${max.toPrecision(4)}], far outside the range ` +
+        `${expected?.range ?? "its loss network takes"}` +
+        (expected !== undefined ? ` that ${expected.network} takes` : "")
+      : `holds NaN or infinite values (min ${min}, max ${max})`;
+    super(
+      `the model diverged at step ${step}: its output ${found}, so ` +
+        `${terms.map((t) => `'${t}'`).join(", ")} cannot be trusted; the weights were not ` +
+        "updated. Likely causes: the learning rate is too high for this model (lower the peak " +
+        "learning rate, e.g. --lr), or its output is unbounded (give the U-Net an output range: " +
+        "outputRange: [0, 1] in its config). Resume from the last checkpoint once fixed",
+      options,
+    );
+    this.step = step;
+    this.terms = terms;
+    this.min = min;
+    this.max = max;
+  }
+}
+
+/**
  * Thrown when the loss is finite but a gradient is NaN or infinite (sqrt/log/division at 0 in a
  * loss term, usually). The weights were NOT updated.
  *

@@ -40,7 +40,9 @@ export interface FitValidation {
 export interface FitOptions {
   /**
    * The run length in steps (the schedule's `totalSteps`). Training continues from the trainer's
-   * current step (0, or the checkpoint's after a resume) up to this total.
+   * current step (0, or the checkpoint's after a resume) up to this total. When resuming it may
+   * be left out: the checkpoint's run length is used, so the schedule continues where it
+   * stopped; a different value extends (or shortens) the run, with a note.
    */
   readonly steps?: number;
   /** Stop after this many epochs (an epoch ends when the data ends, or after `stepsPerEpoch`). */
@@ -62,7 +64,10 @@ export interface FitOptions {
   readonly checkpointEvery?: number;
   /** Keep the newest this many checkpoints (default 3; for a path `runDir`). */
   readonly keepCheckpoints?: number;
-  /** Continue the run in `runDir` from its newest complete checkpoint (fresh start if none). */
+  /**
+   * Continue the run in `runDir` from its newest complete checkpoint (from step 0, with a note,
+   * when it has none yet). A `runDir` that holds no run is refused with `RunDirError`.
+   */
   readonly resume?: boolean;
   /** Sample images: see `SampleOptions`. */
   readonly samples?: SampleOptions;
@@ -182,10 +187,10 @@ export async function fitLoop(
       "fit: resume and checkpointEvery need a runDir that keeps checkpoints",
     );
   }
-  if (steps === undefined && epochs === undefined) {
+  if (steps === undefined && epochs === undefined && !options.resume) {
     throw new RangeError("fit needs steps (the run length) or epochs");
   }
-  const totalSteps = steps ??
+  let totalSteps = steps ??
     (epochs !== undefined && stepsPerEpoch !== undefined ? epochs * stepsPerEpoch : undefined);
   if (totalSteps !== undefined) host.setRunLength(totalSteps);
 
@@ -211,12 +216,32 @@ export async function fitLoop(
       }
       await host.restore(c);
       resumedFrom = c.dir;
+      // The run length is part of the run: the schedule continues where it stopped unless the
+      // caller asks for another length, which is said.
+      const stored = c.state.totalSteps;
+      if (totalSteps === undefined && epochs === undefined && stored !== null) {
+        totalSteps = stored;
+        host.setRunLength(stored);
+      } else if (totalSteps !== undefined && stored !== null && stored !== totalSteps) {
+        notes.push(
+          `run length changed from ${stored} to ${totalSteps} steps: the schedule follows ` +
+            `${totalSteps} steps from step ${c.state.step + 1} on`,
+        );
+      }
+    } else if (opened.previousRun && host.position().step === 0) {
+      notes.push(`${run.path} holds no checkpoint yet: training starts again from step 0`);
     }
+  }
+  if (totalSteps === undefined && epochs === undefined) {
+    throw new RangeError(
+      "fit needs steps (the run length) or epochs: the run being resumed has no checkpoint " +
+        "that records its length",
+    );
   }
 
   const before: Callback[] = [];
   if (run !== undefined) {
-    before.push(run.metrics((p) => notes.push(`metrics past the checkpoint kept in ${p}`)));
+    before.push(run.metrics((note) => notes.push(note)));
   }
   if (options.samples !== undefined) before.push(sampleImages(options.samples, runDir));
   const after: Callback[] = [];
@@ -287,7 +312,7 @@ export async function fitLoop(
             continue;
           }
           try {
-            const batch = checkBatch(raw, `batch ${batchInEpoch} of epoch ${epoch + 1}`);
+            const batch = checkBatch(raw, `batch ${batchInEpoch} of epoch ${epoch}`);
             const metrics = await host.step(batch);
             host.setPosition(epoch, ++batchInEpoch);
             const isLast = metrics.step >= target;
@@ -328,14 +353,14 @@ export async function fitLoop(
       }
       if (skip > 0) {
         throw new TrainingDataError(
-          `data ended after ${yielded} batches while replaying epoch ${epoch + 1} up to batch ` +
+          `data ended after ${yielded} batches while replaying epoch ${epoch} up to batch ` +
             `${startBatch}; a plain iterable must yield the same batches every time to resume ` +
             "(or pass a DataFactory)",
         );
       }
       if (yielded === 0 && startBatch === 0) {
         throw new TrainingDataError(
-          `the data yielded no batches in epoch ${epoch + 1}; a generator can be iterated only ` +
+          `the data yielded no batches in epoch ${epoch}; a generator can be iterated only ` +
             "once: pass a DataFactory ((position) => generator) or a re-iterable source",
         );
       }

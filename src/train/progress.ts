@@ -180,7 +180,8 @@ export function progressBar(options: ProgressOptions = {}): Callback {
       if (step - startStep === 1 || step % every === 0 || isLast || e.validation !== undefined) {
         const parts = [
           `step ${step}${total !== undefined ? `/${total}` : ""}`,
-          `epoch ${e.epoch + 1}`,
+          // 0-based, as in metrics.csv, checkpoints and the events.
+          `epoch ${e.epoch}`,
           lossText(e),
           `lr ${formatNumber(e.metrics.lr)}`,
         ];

@@ -30,7 +30,8 @@ export interface RunDirStatus {
 
 /**
  * Make `runDir` ready for a run, or refuse without touching anything:
- * - absent or empty: created and marked with `run.json`;
+ * - absent or empty: created and marked with `run.json` (refused with `resume`: there is no run
+ *   to continue, and starting afresh would hide a wrong path);
  * - a previous run (has our `run.json`): allowed only with `resume` (otherwise its metrics and
  *   checkpoints would be overwritten);
  * - anything else that is not empty: refused, whatever `resume` says.
@@ -77,6 +78,15 @@ export async function prepareRunDir(
       );
     }
     return { fresh: false, previousRun: true };
+  }
+  if (options.resume) {
+    // Starting afresh here would silently ignore the run the caller meant (a typo in the path).
+    throw new RunDirError(
+      `runDir ${runDir} holds no run to resume (it is ${
+        kind === undefined ? "absent" : "empty"
+      }); ` +
+        "check the path, or drop resume to start a new run there",
+    );
   }
   await Deno.mkdir(runDir, { recursive: true });
   const marker = {
@@ -138,8 +148,11 @@ export interface RunDirectory {
     weights: readonly NamedArray[],
     optimizer: readonly NamedArray[],
   ): Promise<string>;
-  /** The metrics CSV callback (rows past a resumed checkpoint are backed up, then dropped). */
-  metrics(onBackup: (path: string) => void): Callback;
+  /**
+   * The metrics CSV callback. On resume the file is repaired (rows past the checkpoint, damaged
+   * rows and a partial last line removed, the original backed up) and `onRepair` gets a note.
+   */
+  metrics(onRepair: (note: string) => void): Callback;
 }
 
 /**
@@ -188,6 +201,6 @@ export function runDirectory(path: string, options: RunDirectoryOptions = {}): R
       await pruneCheckpoints(ckDir, keep);
       return dir;
     },
-    metrics: (onBackup) => metricsCsv(`${path}/metrics.csv`, { onBackup }),
+    metrics: (onRepair) => metricsCsv(`${path}/metrics.csv`, { onRepair }),
   };
 }

@@ -1,0 +1,51 @@
+/**
+ * The error for empty batches and zero-sized images, shared by every module that takes images.
+ *
+ * @module
+ */
+import { PerceptualError } from "./perceptual_error.ts";
+
+/**
+ * A batch with no images, or an image with no pixels (a zero height, width or channel count).
+ * Thrown where such a tensor enters (`evaluate`, `calibrate`, `featureScales`, a network's
+ * `extract`, `trainer.step`, the data pipeline) before anything is computed: reductions over an
+ * empty tensor give 0, NaN or whatever memory held, never an error of their own.
+ *
+ * @example
+ * ```ts
+ * import { EmptyInputError } from "./empty_input_error.ts";
+ * const e = new EmptyInputError("evaluate: pred", [0, 32, 32, 3]);
+ * console.log(e.message.startsWith("evaluate: pred is empty (shape [0,32,32,3])")); // true
+ * ```
+ */
+export class EmptyInputError extends PerceptualError {
+  /** The shape that was empty. */
+  readonly shape: readonly number[];
+  /** Build the error: `where` names the function and the argument. */
+  constructor(where: string, shape: readonly number[]) {
+    const what = shape.length === 1
+      ? "no images"
+      : shape.length === 4 && shape[0] === 0
+      ? "a batch of 0 images"
+      : "an image without pixels";
+    super(
+      `${where} is empty (shape [${shape.join(",")}]: ${what}); pass at least one image of at ` +
+        "least 1×1 pixels with 1 or more channels (an empty folder, a crop of 0, or a filter " +
+        "that dropped every image upstream?)",
+    );
+    this.shape = [...shape];
+  }
+}
+
+/**
+ * Throw {@linkcode EmptyInputError} when `shape` has a zero dimension.
+ *
+ * @example
+ * ```ts
+ * import { checkNotEmpty } from "./empty_input_error.ts";
+ * checkNotEmpty("example", [1, 2, 2, 3]); // fine
+ * ```
+ */
+export function checkNotEmpty(where: string, shape: readonly number[]): void {
+  if (shape.some((d) => d === 0)) throw new EmptyInputError(where, shape);
+}
