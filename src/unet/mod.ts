@@ -43,3 +43,4 @@ export { parameterCount, unet } from "./unet.ts";
 export { fileSystemHandler, loadModel, ModelFilesError, saveModel } from "./model_io.ts";
 export { registerLayers } from "./register.ts";
 export { pixelShuffle } from "./pixel_shuffle.ts";
+export { DEFAULT_MAX_ELEMENTS, predictImage, type PredictImageOptions } from "./predict_image.ts";
