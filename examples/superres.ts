@@ -91,7 +91,8 @@ const FLAGS = {
   layers: list("L1,L2,L3", "loss layers (default: the layers just before pools 3, 4, 5)"),
   balance: weight(
     "0.1",
-    "perceptual terms start at X x the pixel term (0: the preset's raw weights)",
+    "each kind of perceptual term (features, Grams) starts at X x the pixel term (0: the " +
+      "preset's raw weights)",
   ),
 };
 
@@ -145,13 +146,13 @@ async function run(o: SuperresOptions): Promise<void> {
         fastaiFeatureLoss(net, { layers, layerWeights: session.layerWeights }),
         scales,
       );
-    let balance = 1;
+    let balance: Record<string, number> = {};
     if (spec === undefined && o.balance > 0) {
       // Balanced where an untrained residual U-Net starts: the bicubic upscale.
       const start = scope(() =>
         bicubicUpscale(bicubicDownscale(calibrationHR, o.scale, { quantize: "uint8" }), o.scale)
       );
-      ({ loss, weight: balance } = await balancePerceptual(
+      ({ loss, weights: balance } = await balancePerceptual(
         loss,
         net,
         start,
@@ -160,8 +161,8 @@ async function run(o: SuperresOptions): Promise<void> {
       ));
       start.dispose();
       console.log(
-        `perceptual terms weighted x${balance.toPrecision(3)}: at the start (bicubic input) ` +
-          `they sum to ${o.balance} x the pixel term (--balance)`,
+        `perceptual terms weighted ${weightsText(balance)}: at the start (bicubic input) ` +
+          `each kind sums to ${o.balance} x the pixel term (--balance)`,
       );
     }
     // The table's feature distance: L1 of calibrated features, averaged over the loss layers.
@@ -206,7 +207,7 @@ async function run(o: SuperresOptions): Promise<void> {
         summary: [
           ["data", `${images.length} photos in ${o.data}`],
           ["crops", `${o.batch} x ${o.crop}² per step, lr ${o.lr} (one-cycle)`],
-          ["perceptual weight", `x${balance.toPrecision(3)} (--balance ${o.balance})`],
+          ["perceptual weights", `${weightsText(balance)} (--balance ${o.balance})`],
         ],
       },
       validation: {
@@ -289,6 +290,14 @@ async function run(o: SuperresOptions): Promise<void> {
     for (const p of heldStrips) tf.dispose([p.highRes, p.lowRes]);
     for (const [, pairs] of evalSets) for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
   }
+}
+
+/** `feature x0.0123, style x4.5e-7`. */
+function weightsText(weights: Record<string, number>): string {
+  const all = Object.entries(weights);
+  return all.length === 0
+    ? "as the preset set them"
+    : all.map(([k, w]) => `${k} x${w.toPrecision(3)}`).join(", ");
 }
 
 /** Each held-out strip (the right quarter of a photo), whole, as an evaluation pair. */
