@@ -18,7 +18,7 @@ function constantModel(rgb: readonly [number, number, number]): tfl.LayersModel 
       tfl.layers.conv2d({ filters: 3, kernelSize: 1 }),
     ],
   });
-  const [kernel, bias] = model.getWeights();
+  const [kernel] = model.getWeights();
   const values = [tf.zerosLike(kernel!), tf.tensor1d([...rgb])];
   model.setWeights(values);
   tf.dispose([...values]);
