@@ -1,18 +1,25 @@
 /**
  * Super-resolution: a U-Net learns to upscale photos ×2 (or ×4), trained with a fastai-style
- * perceptual loss (pixel L1 + VGG feature and Gram terms), and is scored against bicubic.
+ * perceptual loss (pixel L1 + VGG feature and Gram terms) on real ImageNet features, and is scored
+ * against bicubic.
  *
  * ```sh
  * deno run -A examples/superres.ts            # the shipped photos, ×2, a few minutes on 2 cores
  * deno run -A examples/superres.ts --help     # every flag
- * deno run -A examples/superres.ts --net vgg19 --vgg ../shared/data/vgg19_imagenet_blocks1-3 \
- *   --layers block1_conv2,block2_conv2,block3_conv4 --eval ../shared/data/Set5/image_SRF_2
+ * deno run -A examples/superres.ts --eval ../shared/data/Set5/image_SRF_2
  * ```
  *
- * Writes `runs/superres-<time>/` (or `--out`): `config.json`, `metrics.csv`, side-by-side samples
- * `samples/step-*.png` (bicubic | model | truth) on held-out crops, `checkpoints/`, the final
- * `model/`, and `results.json` with the final table. Training crops come from the left three
- * quarters of each photo; the held-out crops from the right quarter.
+ * The loss network: ImageNet VGG-16 when cached or downloadable, else the ImageNet VGG-19 blocks
+ * 1–3 embedded under `examples/weights/` (offline), with fastai's layers mapped onto them; random
+ * weights only with `--vgg random`. One printed line says which and why.
+ *
+ * Writes `runs/superres-<time>/` (or `--out`): `report.html` (plots of every loss term,
+ * validation and the learning rate, the final table and the pictures, updated during the run),
+ * `config.json`, `metrics.csv`, `samples/step-*.png` (bicubic | model | truth on held-out crops),
+ * `samples/panel-*.png` (each held-out strip and `--eval` image whole: bicubic | model | truth
+ * with a ×4 inset where model and bicubic differ most), `checkpoints/`, the final `model/`, and
+ * `results.json`. Training crops come from the left three quarters of each photo; the held-out
+ * crops and strips from the right quarter. A grey `--eval` image is scored on its own values.
  *
  * @module
  */
