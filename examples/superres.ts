@@ -81,7 +81,7 @@ const FLAGS = {
   ...sharedFlags({
     prefix: "superres",
     data: "training photos (PNG/JPEG)",
-    steps: "150",
+    steps: "200",
     lr: "3e-3",
     crop: "high-resolution crop size (a multiple of scale·2^depth)",
     depth: "2",
@@ -97,7 +97,7 @@ const FLAGS = {
   loss: text("", "SPEC.json", "a JSON loss spec instead of the fastai-style loss (see README)"),
   layers: list("L1,L2,L3", "loss layers (default: the layers just before pools 3, 4, 5)"),
   balance: weight(
-    "0.1",
+    "0.25",
     "each kind of perceptual term (features, Grams) starts at X x the pixel term (0: the " +
       "preset's raw weights)",
   ),
