@@ -87,7 +87,8 @@ max-width:640px}
 .last{color:#777;font-size:.9em}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.25em .6em}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.images figure{margin:0 0 1em}.images img{max-width:100%;image-rendering:pixelated;
+.images{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}.images figure{margin:0}
+.images img{max-width:100%;image-rendering:pixelated;
 border:1px solid #ddd}
 .empty{color:#888}
 `;
