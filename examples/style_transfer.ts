@@ -43,7 +43,7 @@ import {
   precomputeTarget,
 } from "../src/loss/mod.ts";
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
-import { unet } from "../src/unet/mod.ts";
+import { predictImage, unet } from "../src/unet/mod.ts";
 import {
   command,
   count,
@@ -62,7 +62,6 @@ import {
   saveAndDispose,
   sideBySide,
 } from "./common/images.ts";
-import { predictImage } from "./common/predict_image.ts";
 import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
 
 /** The default style image: a shipped CC0 photo (coffee cup, latte art, wooden table). */
@@ -220,7 +219,7 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
     // Every content photo, whole, through the trained network.
     for (const [i, p] of contents.entries()) {
       const name = files[i]!.slice(files[i]!.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
-      const y = scope(() => predictImage(model, pixelsToTensor(p), 2 ** o.depth));
+      const y = scope(() => tf.clipByValue(predictImage(model, pixelsToTensor(p)), 0, 1));
       await saveAndDispose(`${session.runDir}/stylised/${name}${session.marker}.png`, y);
     }
     console.log(

@@ -1,23 +1,37 @@
 /**
  * Super-resolution: a U-Net learns to upscale photos ×2 (or ×4), trained with a fastai-style
- * perceptual loss (pixel L1 + VGG feature and Gram terms), and is scored against bicubic.
+ * perceptual loss (pixel L1 + VGG feature and Gram terms) on real ImageNet features, and is scored
+ * against bicubic.
  *
  * ```sh
  * deno run -A examples/superres.ts            # the shipped photos, ×2, a few minutes on 2 cores
  * deno run -A examples/superres.ts --help     # every flag
- * deno run -A examples/superres.ts --net vgg19 --vgg ../shared/data/vgg19_imagenet_blocks1-3 \
- *   --layers block1_conv2,block2_conv2,block3_conv4 --eval ../shared/data/Set5/image_SRF_2
+ * deno run -A examples/superres.ts --eval ../shared/data/Set5/image_SRF_2
  * ```
  *
- * Writes `runs/superres-<time>/` (or `--out`): `config.json`, `metrics.csv`, side-by-side samples
- * `samples/step-*.png` (bicubic | model | truth) on held-out crops, `checkpoints/`, the final
- * `model/`, and `results.json` with the final table. Training crops come from the left three
- * quarters of each photo; the held-out crops from the right quarter.
+ * The loss network: ImageNet VGG-16 when cached or downloadable, else the ImageNet VGG-19 blocks
+ * 1–3 embedded under `examples/weights/` (offline), with fastai's layers mapped onto them; random
+ * weights only with `--vgg random`. One printed line says which and why.
+ *
+ * Writes `runs/superres-<time>/` (or `--out`): `report.html` (plots of every loss term,
+ * validation and the learning rate, the final table and the pictures, updated during the run),
+ * `config.json`, `metrics.csv`, `samples/step-*.png` (bicubic | model | truth on held-out crops),
+ * `samples/panel-*.png` (each held-out strip and `--eval` image whole: bicubic | model | truth
+ * with a ×4 inset where model and bicubic differ most), `checkpoints/`, the final `model/`, and
+ * `results.json`. Training crops come from the left three quarters of each photo; the held-out
+ * crops and strips from the right quarter. A grey `--eval` image is scored on its own values.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { bicubicDownscale, bicubicUpscale, srPairs, stackPixels } from "../src/data/mod.ts";
+import {
+  bicubicDownscale,
+  bicubicUpscale,
+  cropPixels,
+  pixelsToTensor,
+  srPairs,
+  stackPixels,
+} from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import { concatAll } from "fp-ts/lib/Monoid.js";
 import {
@@ -35,7 +49,7 @@ import {
 import { psnr, ssim } from "../src/metrics/mod.ts";
 import { layersBeforePools, type LossNetwork } from "../src/network/mod.ts";
 import { isLeft } from "fp-ts/lib/Either.js";
-import { type DataFactory, oneCycle } from "../src/train/mod.ts";
+import { type DataFactory, oneCycle, reportDataFromCsv } from "../src/train/mod.ts";
 import { parameterCount, unet } from "../src/unet/mod.ts";
 import { balancePerceptual } from "./common/balance.ts";
 import {
@@ -52,7 +66,12 @@ import { sharedFlags } from "./common/flags.ts";
 import { sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { readLossSpec } from "./common/loss_spec.ts";
-import { heldOutCrops, loadSplitImages, trainingCrops } from "./common/split_images.ts";
+import {
+  heldOutCrops,
+  loadSplitImages,
+  type SplitImage,
+  trainingCrops,
+} from "./common/split_images.ts";
 import {
   type EvalPair,
   loadEvalPairs,
@@ -65,7 +84,7 @@ const FLAGS = {
   ...sharedFlags({
     prefix: "superres",
     data: "training photos (PNG/JPEG)",
-    steps: "150",
+    steps: "200",
     lr: "3e-3",
     crop: "high-resolution crop size (a multiple of scale·2^depth)",
     depth: "2",
@@ -81,8 +100,9 @@ const FLAGS = {
   loss: text("", "SPEC.json", "a JSON loss spec instead of the fastai-style loss (see README)"),
   layers: list("L1,L2,L3", "loss layers (default: the layers just before pools 3, 4, 5)"),
   balance: weight(
-    "0.1",
-    "perceptual terms start at X x the pixel term (0: the preset's raw weights)",
+    "0.25",
+    "each kind of perceptual term (features, Grams) starts at X x the pixel term (0: the " +
+      "preset's raw weights)",
   ),
 };
 
@@ -109,18 +129,9 @@ async function run(o: SuperresOptions): Promise<void> {
   }
   const images = await loadSplitImages(o.data, o.crop);
   const spec = await readLossSpec(o.loss);
-  const asked = spec !== undefined ? [...spec.layers] : o.layers;
-  // Without a layer choice, the whole network: its default layers are known once it is open.
-  const deepest = o.net === "vgg16" ? "block5_conv3" : "block5_conv4";
-  using session = await openSession("superres", o, asked.length > 0 ? asked : [deepest]);
-  const { net, runDir } = session;
-  // fastai's layers just before pools 3, 4, 5, or as many as a truncated network has.
-  const before = layersBeforePools(net);
-  const layers = asked.length > 0
-    ? asked
-    : before.length >= 5
-    ? before.slice(2, 5)
-    : before.slice(-3);
+  // Without a layer choice, fastai's (just before pools) on whatever network is found.
+  using session = await openSession("superres", o, spec !== undefined ? spec.layers : o.layers);
+  const { net, runDir, layers } = session;
 
   const evalSets: [string, EvalPair[]][] = [];
   const heldHR = stackPixels(heldOutCrops(images, o.samples, o.crop));
@@ -132,6 +143,7 @@ async function run(o: SuperresOptions): Promise<void> {
     name: "superres",
   });
   const model = unet(unetOptions);
+  const heldStrips = heldOutPairs(images, o.scale);
   try {
     for (const dir of o.eval) evalSets.push([dir, await loadEvalPairs(dir, o.scale)]);
     // Per-layer feature scales from training crops, so that fastai's weights mean the same with
@@ -145,13 +157,13 @@ async function run(o: SuperresOptions): Promise<void> {
       : spec !== undefined
       ? withFeatureScales(spec, unscaledOnly(spec, scales))
       : withFeatureScales(
-        fastaiFeatureLoss(net, { layers, layerWeights: fastaiWeights(layers.length) }),
+        fastaiFeatureLoss(net, { layers, layerWeights: session.layerWeights }),
         scales,
       );
-    let balance = reused?.balance ?? 1;
+    let balance: Record<string, number> = reused?.balance ?? {};
     if (reused !== undefined) {
       console.log(
-        `loss (perceptual terms weighted x${balance.toPrecision(3)}) as stored in ` +
+        `loss (perceptual terms weighted ${weightsText(balance)}) as stored in ` +
           `${runDir}/config.json`,
       );
     } else if (spec === undefined && o.balance > 0) {
@@ -159,7 +171,7 @@ async function run(o: SuperresOptions): Promise<void> {
       const start = scope(() =>
         bicubicUpscale(bicubicDownscale(calibrationHR, o.scale, { quantize: "uint8" }), o.scale)
       );
-      ({ loss, weight: balance } = await balancePerceptual(
+      ({ loss, weights: balance } = await balancePerceptual(
         loss,
         net,
         start,
@@ -168,8 +180,8 @@ async function run(o: SuperresOptions): Promise<void> {
       ));
       start.dispose();
       console.log(
-        `perceptual terms weighted x${balance.toPrecision(3)}: at the start (bicubic input) ` +
-          `they sum to ${o.balance} x the pixel term (--balance)`,
+        `perceptual terms weighted ${weightsText(balance)}: at the start (bicubic input) ` +
+          `each kind sums to ${o.balance} x the pixel term (--balance)`,
       );
     }
     // The table's feature distance: L1 of calibrated features, averaged over the loss layers.
@@ -209,6 +221,14 @@ async function run(o: SuperresOptions): Promise<void> {
         unet: unetOptions,
         data: images.map((i) => i.path),
       }),
+      report: {
+        title: `superres x${o.scale}: ${runDir}`,
+        summary: [
+          ["data", `${images.length} photos in ${o.data}`],
+          ["crops", `${o.batch} x ${o.crop}² per step, lr ${o.lr} (one-cycle)`],
+          ["perceptual weights", `${weightsText(balance)} (--balance ${o.balance})`],
+        ],
+      },
       validation: {
         data: () => [{ input: tf.clone(heldLR), target: tf.clone(heldHR) }],
         metrics: async (prediction, target) => {
@@ -232,22 +252,61 @@ async function run(o: SuperresOptions): Promise<void> {
       },
     });
 
+    const t0 = performance.now();
     const rows = await scoreCrops(model, featureDistance, heldLR, heldHR, o.scale);
+    const samples = `${runDir}/samples`;
+    rows.push(
+      ...(await scoreFolder("held-out strips", heldStrips, model, featureDistance, o.scale, {
+        dir: samples,
+        prefix: `panel-heldout-`,
+      })),
+    );
     for (const [dir, pairs] of evalSets) {
-      rows.push(...(await scoreFolder(dir, pairs, model, featureDistance, o.scale, 2 ** o.depth)));
+      const tag = dir.replace(/\/+$/, "").split("/").slice(-2).join("-");
+      rows.push(
+        ...(await scoreFolder(dir, pairs, model, featureDistance, o.scale, {
+          dir: samples,
+          prefix: `panel-eval-${tag}-`,
+        })),
+      );
     }
+    const evalSeconds = (performance.now() - t0) / 1000;
     printTable(rows, o.scale, session.random);
+    const shares = await termShares(`${runDir}/metrics.csv`);
+    for (const s of shares) console.log(`loss terms' shares of the total at step ${s.line}`);
+    console.log(`evaluation (whole images, tiled) took ${evalSeconds.toFixed(1)} s`);
     await Deno.writeTextFile(
       `${runDir}/results.json`,
-      JSON.stringify({ scale: o.scale, randomLossNetwork: session.random, rows }, null, 2) + "\n",
+      JSON.stringify(
+        {
+          scale: o.scale,
+          lossNetwork: session.description,
+          lossNetworkKind: session.kind,
+          randomLossNetwork: session.random,
+          perceptualBalance: balance,
+          termShares: shares.map((s) => ({ step: s.step, shares: s.shares })),
+          evalSeconds,
+          rows,
+        },
+        null,
+        2,
+      ) + "\n",
     );
+    await result.report.finish({
+      table: {
+        columns: ["set", "method", "PSNR Y (dB)", "SSIM Y", "feature L1"],
+        rows: rows.map((r) => [r.set, r.method, r.psnrY, r.ssimY, r.featureL1]),
+      },
+      summary: shares.map((s) => [`term shares, step ${s.step}`, s.text] as const),
+    });
     console.log(
-      `${stepsDone(result)}; wrote ${runDir}/ (config.json, metrics.csv, samples/, ` +
+      `${stepsDone(result)}; wrote ${runDir}/ (report.html, config.json, metrics.csv, samples/, ` +
         "checkpoints/, model/, results.json)",
     );
   } finally {
     model.dispose();
     tf.dispose([heldHR, heldLR, calibrationHR]);
+    for (const p of heldStrips) tf.dispose([p.highRes, p.lowRes]);
     for (const [, pairs] of evalSets) for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
   }
 }
@@ -256,21 +315,58 @@ async function run(o: SuperresOptions): Promise<void> {
 function storedLoss(
   stored: Readonly<Record<string, unknown>>,
   net: LossNetwork<string>,
-): { loss: Loss<string>; balance: number } {
+): { loss: Loss<string>; balance: Record<string, number> } {
   const decoded = decodeLossSpec(stored.loss, net);
   const balance = stored.perceptualBalance;
-  if (isLeft(decoded) || typeof balance !== "number" || !(balance > 0)) {
+  const weights = typeof balance === "object" && balance !== null &&
+      Object.values(balance).every((w) => typeof w === "number" && w > 0)
+    ? balance as Record<string, number>
+    : undefined;
+  if (isLeft(decoded) || weights === undefined) {
     throw new UsageError(
       `--resume: the run's config.json has no usable "loss" and "perceptualBalance"` +
         `${isLeft(decoded) ? ` (${decoded.left.message})` : ""}; start a new run instead`,
     );
   }
-  return { loss: decoded.right, balance };
+  return { loss: decoded.right, balance: weights };
 }
 
-/** fastai's [5, 15, 2] for three layers; an even split of their sum otherwise. */
-function fastaiWeights(count: number): number[] {
-  return count === 3 ? [5, 15, 2] : Array.from({ length: count }, () => 22 / count);
+/** `feature x0.0123, style x4.5e-7`. */
+function weightsText(weights: Record<string, number>): string {
+  const all = Object.entries(weights);
+  return all.length === 0
+    ? "as the preset set them"
+    : all.map(([k, w]) => `${k} x${w.toPrecision(3)}`).join(", ");
+}
+
+/** Each held-out strip (the right quarter of a photo), whole, as an evaluation pair. */
+function heldOutPairs(images: readonly SplitImage[], scale: number): EvalPair[] {
+  return images.map((img) => {
+    const p = img.heldOut;
+    const hr = pixelsToTensor(
+      cropPixels(p, 0, 0, p.height - (p.height % scale), p.width - (p.width % scale)),
+    );
+    const name = img.path.split("/").pop()!.replace(/\.[^.]+$/, "");
+    return { name, highRes: hr, lowRes: bicubicDownscale(hr, scale, { quantize: "uint8" }) };
+  });
+}
+
+/** Each loss term's share of the sum of the terms at the first and last step in `metrics.csv`. */
+async function termShares(
+  csv: string,
+): Promise<{ step: number; shares: Record<string, number>; text: string; line: string }[]> {
+  const { steps } = reportDataFromCsv(await Deno.readTextFile(csv));
+  const picks = steps.length > 1 ? [steps[0]!, steps.at(-1)!] : steps;
+  return picks.map((row) => {
+    const sum = Object.values(row.terms).reduce((a, b) => a + b, 0);
+    const shares = Object.fromEntries(
+      Object.entries(row.terms).map(([k, v]) => [k, sum > 0 ? v / sum : NaN]),
+    );
+    const text = Object.entries(shares).map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join(
+      ", ",
+    );
+    return { step: row.step, shares, text, line: `${row.step}: ${text}` };
+  });
 }
 
 /** The scales of the layers that no term of `loss` scales itself. */

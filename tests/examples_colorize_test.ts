@@ -60,7 +60,7 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   });
   assert.equal(status, 0, log);
   assert.match(log, /backend wasm/);
-  assert.match(log, /RANDOM weights/);
+  assert.match(log, /RANDOM vgg\d\d weights/);
   assert.match(log, /gray input/);
 
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));

@@ -43,5 +43,5 @@ export { parameterCount, unet } from "./unet.ts";
 export { fileSystemHandler, loadModel, ModelFilesError, saveModel } from "./model_io.ts";
 export { registerLayers } from "./register.ts";
 export { pixelShuffle } from "./pixel_shuffle.ts";
-export { predictImage, type PredictImageOptions } from "./predict_image.ts";
+export { DEFAULT_MAX_ELEMENTS, predictImage, type PredictImageOptions } from "./predict_image.ts";
 export { TfjsCopyError } from "./tfjs_copy_error.ts";
