@@ -47,7 +47,7 @@ import {
   withFeatureScales,
 } from "../src/loss/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
-import { layersBeforePools, type LossNetwork } from "../src/network/mod.ts";
+import type { LossNetwork } from "../src/network/mod.ts";
 import { isLeft } from "fp-ts/lib/Either.js";
 import { type DataFactory, oneCycle, reportDataFromCsv } from "../src/train/mod.ts";
 import { parameterCount, unet } from "../src/unet/mod.ts";

@@ -2,6 +2,7 @@
 // a checkpoint, then `--resume --out DIR` WITHOUT the other flags, must give the metrics.csv of an
 // uninterrupted run (every column but the elapsed time) and keep config.json as it was.
 import assert from "node:assert/strict";
+import { tinyPhotos } from "./_tiny_photos.ts";
 
 const SCRIPT = new URL("../examples/superres.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -62,6 +63,9 @@ async function configWithoutOut(runDir: string): Promise<unknown> {
 Deno.test("superres: killed after step 4's checkpoint, --resume --out alone gives the uninterrupted metrics", async () => {
   const dir = await Deno.makeTempDir({ prefix: "superres-resume-" });
   try {
+    await Deno.mkdir(`${dir}/photos`);
+    await tinyPhotos(`${dir}/photos`);
+    FLAGS.push("--data", `${dir}/photos`);
     const reference = await runToEnd([...FLAGS, "--out", `${dir}/ref`]);
     assert.equal(reference.code, 0, reference.err);
 

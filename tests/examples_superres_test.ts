@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 import assert from "node:assert/strict";
+import { tinyPhotos } from "./_tiny_photos.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { main, parseOptions } from "../examples/superres.ts";
 import { UsageError } from "../examples/common/cli.ts";
@@ -18,20 +19,6 @@ async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string
   } finally {
     Object.assign(console, { log, warn, error });
   }
-}
-
-/** Two small photo-like images (crops of the shipped photos) in `dir`, so the CPU backend is quick. */
-async function tinyPhotos(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for (const [name, top, left] of [["cat", 60, 120], ["coffee", 100, 200]] as const) {
-    const src = await readPixels(
-      `examples/data/skimage_${name === "cat" ? "chelsea" : "coffee"}.png`,
-    );
-    const crop = cropPixels(src, top, left, 24, 48);
-    await writePixels(`${dir}/${name}.png`, crop);
-    names.push(name);
-  }
-  return names;
 }
 
 Deno.test("superres: a few steps on tiny crops write a complete run directory", async () => {
