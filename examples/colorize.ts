@@ -21,11 +21,17 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { concatAll } from "fp-ts/lib/Monoid.js";
 import {
+  comparisonPanel,
   grayscaleDegradation,
+  imageFolder,
   imagePairs,
   type Pixels,
+  pixelsToTensor,
+  readPixels,
   stackPixels,
+  tensorToPixels,
   toGrayscale,
+  writePixels,
 } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import {
@@ -38,14 +44,16 @@ import {
   LossMonoid,
   pixel,
 } from "../src/loss/mod.ts";
-import { psnr, ssim } from "../src/metrics/mod.ts";
+import { colourfulness, psnr, ssim } from "../src/metrics/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
-import { unet } from "../src/unet/mod.ts";
+import { colorizer } from "../src/unet/mod.ts";
+import { predictImage } from "../src/unet/predict_image.ts";
 import { command, type FlagValues, list, UsageError, weight } from "./common/cli.ts";
 import { sharedFlags } from "./common/flags.ts";
 import { centreCrop, sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { heldOutCrops, loadSplitImages } from "./common/split_images.ts";
+import { formatTable } from "./common/table.ts";
 
 const FLAGS = {
   ...sharedFlags({
@@ -110,8 +118,16 @@ async function run(o: ColorizeOptions): Promise<void> {
   // Calibrated on the centre of each training part: every layer's activations get mean |a| = 1,
   // so the weights mean the same with ImageNet or random VGG weights.
   const calibration = stackPixels(images.map((i) => centreCrop(i.train, 1, o.crop, o.crop)));
-  const unetOptions = unetConfig(o, { inChannels: 1, name: "colorize" });
-  const model = unet(unetOptions);
+  // Grey in, chroma (Cb, Cr) out, put on the input's luma by the model's last layer: the
+  // output keeps the input's luminance exactly, so training can only add colour.
+  const unetOptions = {
+    ...unetConfig(o, { name: "colorize" }),
+    inChannels: 1,
+    outChannels: 2,
+    residual: false,
+    outputRange: null,
+  };
+  const model = colorizer(unetOptions);
   try {
     const features = concatAll(LossMonoid)(
       layers.map((l) => feature(l, { distance: "l1", weight: o["feature-weight"] })),
@@ -136,6 +152,7 @@ async function run(o: ColorizeOptions): Promise<void> {
       config: session.config({
         loss: encodeLossSpec(loss),
         unet: unetOptions,
+        output: "RGB from the input's luma and predicted full-range YCbCr chroma (Cb, Cr)",
         data: images.map((i) => i.path),
       }),
       validation: { data: () => [{ input: tf.clone(heldInput), target: tf.clone(heldTarget) }] },
@@ -146,11 +163,19 @@ async function run(o: ColorizeOptions): Promise<void> {
         image: (e) => sideBySide(e.input, e.prediction, e.target),
       },
     });
-    const table = await report(model, lossFn, heldInput, heldTarget, session.random);
-    const results = { heldOutCrops: o.samples, randomLossNetwork: session.random, table };
+    const table = await scoreCrops(model, lossFn, heldInput, heldTarget);
+    printTable(table, heldTarget.shape, session.random);
+    const panels = await writePanels(model, o.data, `${runDir}/panels`, session.marker);
+    const results = {
+      heldOutCrops: o.samples,
+      lossNetwork: session.config({}).lossNetwork,
+      randomLossNetwork: session.random,
+      table,
+      panels,
+    };
     await Deno.writeTextFile(`${runDir}/results.json`, JSON.stringify(results, null, 2) + "\n");
     console.log(
-      `${stepsDone(result)}; wrote ${runDir}/ (config.json, metrics.csv, samples/, ` +
+      `${stepsDone(result)}; wrote ${runDir}/ (config.json, metrics.csv, samples/, panels/, ` +
         "checkpoints/, model/, results.json)",
     );
   } finally {
@@ -159,20 +184,32 @@ async function run(o: ColorizeOptions): Promise<void> {
   }
 }
 
-/** Prints model vs the gray input on the held-out crops: PSNR, SSIM and each loss term. */
-async function report(
+/** One row of the final table: what made the image, and its scores against the truth. */
+export interface ColorizeRow {
+  /** `grey input`, `model` or `truth`. */
+  readonly method: string;
+  /** PSNR on RGB (undefined for the truth itself). */
+  readonly psnr?: number;
+  /** SSIM on RGB. */
+  readonly ssim?: number;
+  /** The training loss and its terms. */
+  readonly loss?: Record<string, number>;
+  /** Hasler & Süsstrunk colourfulness (0 for grey). */
+  readonly colourfulness: number;
+}
+
+/** The grey input, the model and the truth on the held-out crops. */
+async function scoreCrops(
   model: tfl.LayersModel,
   lossFn: LossFn,
   input: tf.Tensor4D,
   target: tf.Tensor4D,
-  randomVgg: boolean,
-): Promise<Record<string, Record<string, string>>> {
-  const prediction = scope(() => model.predict(input) as tf.Tensor4D);
-  const gray = tf.tile(input, [1, 1, 1, 3]);
+): Promise<ColorizeRow[]> {
+  const prediction = scope(() => tf.clipByValue(model.predict(input) as tf.Tensor4D, 0, 1));
+  const grey = tf.tile(input, [1, 1, 1, 3]);
   try {
-    const rows: [string, tf.Tensor4D][] = [["gray input", gray], ["model", prediction]];
-    const table: Record<string, Record<string, string>> = {};
-    for (const [name, x] of rows) {
+    const rows: ColorizeRow[] = [];
+    for (const [method, x] of [["grey input", grey], ["model", prediction]] as const) {
       let names: string[] = [];
       const terms = scope(() => {
         const r = lossFn(x, target);
@@ -181,21 +218,69 @@ async function report(
       });
       const values = await terms.data();
       terms.dispose();
-      table[name] = {
-        "PSNR (dB)": (await psnr(x, target)).toFixed(2),
-        SSIM: (await ssim(x, target)).toFixed(4),
-        ...Object.fromEntries(names.map((n, i) => [n, values[i]!.toPrecision(4)])),
-      };
+      rows.push({
+        method,
+        psnr: await psnr(x, target),
+        ssim: await ssim(x, target),
+        loss: Object.fromEntries(names.map((n, i) => [n, values[i]!])),
+        colourfulness: await colourfulness(x),
+      });
     }
-    console.log(
-      `held-out crops (${target.shape[0]} of ${target.shape[1]}x${target.shape[2]}), RGB:`,
-    );
-    console.table(table);
-    if (randomVgg) console.log("(loss terms from a RANDOM-weight VGG: not ImageNet features)");
-    return table;
+    rows.push({ method: "truth", colourfulness: await colourfulness(target) });
+    return rows;
   } finally {
-    tf.dispose([prediction, gray]);
+    tf.dispose([prediction, grey]);
   }
+}
+
+/** Print the table in the examples' format (numbers, right-aligned). */
+function printTable(rows: readonly ColorizeRow[], shape: readonly number[], random: boolean) {
+  const terms = Object.keys(rows[0]!.loss ?? {});
+  console.log(
+    `\nheld-out crops (${shape[0]} of ${shape[1]}x${shape[2]}), RGB; colourfulness: Hasler & ` +
+      "Süsstrunk 2003 (0 = grey):",
+  );
+  console.log(formatTable(
+    [
+      { name: "method" },
+      { name: "PSNR (dB)", format: (n) => n.toFixed(2) },
+      { name: "SSIM", format: (n) => n.toFixed(4) },
+      ...terms.map((name) => ({ name })),
+      { name: "colourfulness", format: (n) => n.toFixed(1) },
+    ],
+    rows.map((r) => [r.method, r.psnr, r.ssim, ...terms.map((t) => r.loss?.[t]), r.colourfulness]),
+  ));
+  if (random) console.log("(loss terms from a RANDOM-weight VGG: not ImageNet features)");
+}
+
+/**
+ * Every photo of `dir`, whole, through the model: `grey | model | truth` panels (`grey | model`
+ * for a photo that is grey already), with a ×4 inset where model and grey differ most.
+ */
+async function writePanels(
+  model: tfl.LayersModel,
+  dir: string,
+  outDir: string,
+  marker: string,
+): Promise<string[]> {
+  const written: string[] = [];
+  for (const path of await imageFolder(dir)) {
+    const truth = await readPixels(path, { channels: 3 });
+    const rgb = pixelsToTensor(truth);
+    const grey = toGrayscale(rgb);
+    const colourised = scope(() => tf.clipByValue(predictImage(model, grey), 0, 1));
+    const greyPixels = await tensorToPixels(grey);
+    const modelPixels = await tensorToPixels(colourised);
+    tf.dispose([rgb, grey, colourised]);
+    const panel = comparisonPanel(
+      hasColour(truth) ? [greyPixels, modelPixels, truth] : [greyPixels, modelPixels],
+    );
+    const name = path.slice(path.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
+    const file = `${outDir}/${name}${marker}.png`;
+    await writePixels(file, panel.pixels);
+    written.push(file);
+  }
+  return written;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -26,13 +26,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
 import {
+  comparisonPanel,
+  cropPixels,
   imageFolder,
   imagePairs,
   type Pixels,
   pixelsToTensor,
   saveImage,
   stackPixels,
+  tensorToPixels,
+  writePixels,
 } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import {
@@ -62,11 +67,13 @@ import {
   saveAndDispose,
   sideBySide,
 } from "./common/images.ts";
-import { predictImage } from "./common/predict_image.ts";
+import { predictImage } from "../src/unet/predict_image.ts";
 import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
+import { heldOutCrops, type SplitImage } from "./common/split_images.ts";
+import { formatTable } from "./common/table.ts";
 
-/** The default style image: a shipped CC0 photo (coffee cup, latte art, wooden table). */
-export const DEFAULT_STYLE = "examples/data/skimage_coffee.png";
+/** The default style image: NASA's Hubble Deep Field (public domain), galaxies on black. */
+export const DEFAULT_STYLE = "examples/data/style/skimage_hubble_deep_field.jpg";
 /** The default content image of `--optimize`. */
 export const DEFAULT_CONTENT = "examples/data/skimage_chelsea.png";
 
@@ -95,12 +102,12 @@ const FLAGS = {
   "content-layer": text(
     "",
     "L",
-    "content layer [vgg16: block3_conv3 (relu3_3); vgg19: block3_conv4]",
+    "content layer [vgg16: block3_conv3 (relu3_3); vgg19: block3_conv2 (relu3_2)]",
   ),
   "style-layers": list(
     "L1,L2",
     "style layers [vgg16: relu1_2,relu2_2,relu3_3,relu4_3 (Johnson); vgg19: " +
-      "relu1_2,relu2_2,relu3_4,relu4_4]",
+      "relu1_1,relu2_1,relu3_1]",
   ),
 };
 
@@ -134,14 +141,15 @@ async function run(o: StyleTransferOptions): Promise<void> {
     );
   }
   const styleImage = await readResized(o.style, "--style", o.size);
-  // Johnson's layers; for VGG-19 the last conv of the same blocks.
+  // Johnson's layers for VGG-16; for VGG-19, Gatys' (relu1_1, relu2_1, relu3_1 style, relu3_2
+  // content), kept within blocks 1-3, the layers the examples' embedded weights have.
   const vgg16 = o.net === "vgg16";
-  const contentLayer = o["content-layer"] || (vgg16 ? "block3_conv3" : "block3_conv4");
-  const styleLayers = o["style-layers"].length > 0 ? o["style-layers"] : [
-    "block1_conv2",
-    "block2_conv2",
-    ...(vgg16 ? ["block3_conv3", "block4_conv3"] : ["block3_conv4", "block4_conv4"]),
-  ];
+  const contentLayer = o["content-layer"] || (vgg16 ? "block3_conv3" : "block3_conv2");
+  const styleLayers = o["style-layers"].length > 0
+    ? o["style-layers"]
+    : vgg16
+    ? ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"]
+    : ["block1_conv1", "block2_conv1", "block3_conv1"];
   using session = await openSession("style_transfer", o, [contentLayer, ...styleLayers], "style");
   const loss = johnson2016StyleTransfer(session.net, {
     contentLayer,
@@ -185,12 +193,12 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
     throw new UsageError(`--data ${o.data}: no content photos besides the style image`);
   }
   const contents = await Promise.all(files.map((f) => readResized(f, "--data", o.size)));
+  // Training crops from the left of each photo, the scores on crops from its right quarter.
+  const split = contents.map((p, i) => splitImage(files[i]!, p, o.crop));
   const steps = Number.isNaN(o.steps) ? 200 : o.steps;
   const lr = Number.isNaN(o.lr) ? 2e-3 : o.lr;
   const unet_ = unetConfig(o, { name: "style_transfer" });
-  // Fixed sample crops (the centre of each photo) and the centre of the style image beside them.
-  const crops = Array.from({ length: o.samples }, (_, i) => contents[i % contents.length]!);
-  const sampleInput = stackPixels(crops.map((p) => centreCrop(p, 1, o.crop, o.crop)));
+  const held = stackPixels(heldOutCrops(split, o.samples, o.crop));
   const styleCrop = scope(() =>
     tf.tile(stackPixels([centreCrop(styleImage, 1, o.crop, o.crop)]), [o.samples, 1, 1, 1])
   ) as tf.Tensor4D;
@@ -202,7 +210,7 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
       schedule: oneCycle({ lrMax: lr }),
       // The network reproduces its input's content: input and target are the same crop.
       data: imagePairs({
-        images: contents,
+        images: split.map((s) => s.train),
         crop: o.crop,
         batchSize: o.batch,
         seed: o.seed,
@@ -210,27 +218,121 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
       }),
       steps,
       config: { ...config, unet: unet_, content: files, steps, lr },
+      validation: { data: () => [{ input: tf.clone(held), target: tf.clone(held) }] },
       samples: {
-        batch: { input: sampleInput, target: sampleInput },
+        batch: { input: held, target: held },
         count: o.samples,
         dir: "samples",
         image: (e) => sideBySide(e.input, e.prediction, styleCrop),
       },
     });
-    // Every content photo, whole, through the trained network.
+    const table = await scoreHeldOut(model, lossFn, held);
+    printTable(table, held.shape, session.random);
+    // Every content photo, whole, through the trained network: the stylised photo alone, and a
+    // panel content | stylised with a ×4 inset where they differ most.
     for (const [i, p] of contents.entries()) {
       const name = files[i]!.slice(files[i]!.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
-      const y = scope(() => predictImage(model, pixelsToTensor(p), 2 ** o.depth));
-      await saveAndDispose(`${session.runDir}/stylised/${name}${session.marker}.png`, y);
+      const x = pixelsToTensor(p);
+      const y = scope(() => tf.clipByValue(predictImage(model, x), 0, 1));
+      const stylised = await tensorToPixels(y);
+      tf.dispose([x, y]);
+      await writePixels(`${session.runDir}/stylised/${name}${session.marker}.png`, stylised);
+      const panel = comparisonPanel([p, stylised], { compare: [1, 0] });
+      await writePixels(`${session.runDir}/panels/${name}${session.marker}.png`, panel.pixels);
     }
+    const results = { heldOutCrops: o.samples, randomLossNetwork: session.random, table };
+    await Deno.writeTextFile(
+      `${session.runDir}/results.json`,
+      JSON.stringify(results, null, 2) + "\n",
+    );
     console.log(
-      `${stepsDone(result)}; stylised ${files.length} photos into ${session.runDir}/stylised/; ` +
-        `wrote ${session.runDir}/ (config.json, metrics.csv, samples/, checkpoints/, model/)`,
+      `${stepsDone(result)}; stylised ${files.length} photos into ${session.runDir}/stylised/ ` +
+        `and panels/; wrote ${session.runDir}/ (config.json, metrics.csv, samples/, ` +
+        "checkpoints/, model/, results.json)",
     );
   } finally {
-    tf.dispose([sampleInput, styleCrop]);
+    tf.dispose([held, styleCrop]);
     model.dispose();
   }
+}
+
+/** `p` split like the other examples' photos: a training part and its right quarter. */
+function splitImage(path: string, p: Pixels, crop: number): SplitImage {
+  const heldWidth = Math.max(Math.ceil(p.width / 4), crop);
+  const trainWidth = p.width - heldWidth;
+  if (p.height < crop || trainWidth < crop) {
+    throw new UsageError(
+      `${path} is ${p.width}x${p.height} at --size ${Math.min(p.width, p.height)}: too small ` +
+        `for --crop ${crop} (it needs width >= 2 x crop); raise --size or lower --crop`,
+    );
+  }
+  return {
+    path,
+    train: cropPixels(p, 0, 0, p.height, trainWidth),
+    heldOut: cropPixels(p, 0, trainWidth, p.height, heldWidth),
+  };
+}
+
+/** One row of the final table: the loss terms of unstylised or stylised held-out crops. */
+export interface StyleRow {
+  /** `unstylised` (the photos themselves) or `stylised` (the model's output). */
+  readonly images: string;
+  /** The content loss (against the photos themselves). */
+  readonly content: number;
+  /** The style loss: the sum of the style terms (against the style image's Grams). */
+  readonly style: number;
+  /** Every term and the total. */
+  readonly terms: Record<string, number>;
+}
+
+/** The loss terms of the held-out crops before and after stylisation. */
+async function scoreHeldOut(
+  model: tfl.LayersModel,
+  lossFn: LossFn,
+  held: tf.Tensor4D,
+): Promise<StyleRow[]> {
+  const stylised = scope(() => tf.clipByValue(model.predict(held) as tf.Tensor4D, 0, 1));
+  try {
+    const rows: StyleRow[] = [];
+    for (const [images, x] of [["unstylised", held], ["stylised", stylised]] as const) {
+      let names: string[] = [];
+      const values = scope(() => {
+        const r = lossFn(x, held);
+        names = ["total", ...Object.keys(r.terms)];
+        return tf.stack([r.total, ...Object.values(r.terms)]);
+      });
+      const v = await values.data();
+      values.dispose();
+      const terms = Object.fromEntries(names.map((n, i) => [n, v[i]!]));
+      const sum = (kind: string) =>
+        names.filter((n) => n.startsWith(`${kind}:`)).reduce((a, n) => a + terms[n]!, 0);
+      rows.push({ images, content: sum("feature"), style: sum("style"), terms });
+    }
+    return rows;
+  } finally {
+    stylised.dispose();
+  }
+}
+
+/** The table in the examples' format, and the ratio the stylisation reached. */
+function printTable(rows: readonly StyleRow[], shape: readonly number[], random: boolean) {
+  const terms = Object.keys(rows[0]!.terms);
+  console.log(
+    `\nheld-out crops (${shape[0]} of ${shape[1]}x${shape[2]}); style loss = sum of the style ` +
+      "terms (Gram distances to the style image), content loss = feature distance to the photo:",
+  );
+  console.log(formatTable(
+    [
+      { name: "images" },
+      { name: "style loss" },
+      { name: "content loss" },
+      ...terms.map((name) => ({ name })),
+    ],
+    rows.map((r) => [r.images, r.style, r.content, ...terms.map((t) => r.terms[t])]),
+  ));
+  const [before, after] = [rows[0]!.style, rows[1]!.style];
+  console.log(`style loss stylised / unstylised: ${(after / before).toFixed(3)}`);
+  if (random) console.log("(loss terms from a RANDOM-weight VGG: not ImageNet features)");
 }
 
 /** Gatys et al.: Adam on the pixels of one image, initialised with the content image. */
