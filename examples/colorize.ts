@@ -1,17 +1,20 @@
 /**
- * Colourisation: a U-Net learns to turn grayscale photos into colour ones, trained with a
- * perceptual (VGG feature) loss plus a pixel loss.
+ * Colourisation: a U-Net learns to colour grey photos, trained with a perceptual (VGG feature)
+ * loss plus a pixel loss. The network predicts chroma only (full-range YCbCr Cb and Cr, as in
+ * JPEG) and its last layer (`ChromaToRgb`) puts that chroma on the grey input, so the output's
+ * luma (BT.601) is exactly the input's: an untrained model returns the grey photo, and training
+ * can only add colour. The saved model maps grey to RGB by itself.
  *
  * ```sh
  * deno run -A examples/colorize.ts            # the shipped photos, a few minutes on 2 cores
  * deno run -A examples/colorize.ts --help     # every flag
- * # real ImageNet features (VGG-19 blocks 1-3; the default layers block2_conv2, block3_conv4 fit):
- * deno run -A examples/colorize.ts --net vgg19 --vgg ../shared/data/vgg19_imagenet_blocks1-3
  * ```
  *
  * Writes `runs/colorize-<time>/` (or `--out`): `config.json`, `metrics.csv`, side-by-side
- * samples `samples/step-*.png` (gray | model | truth) on held-out crops, `checkpoints/`, the
- * final `model/`, and `results.json` with the final table (model vs the gray input). Training
+ * samples `samples/step-*.png` (grey | model | truth) on held-out crops, `panels/<photo>.png`
+ * (every photo of `--data`, whole: grey | model | truth with a ×4 inset; grey | model for a
+ * photo that is grey already), `checkpoints/`, the final `model/`, and `results.json` with the
+ * final table (grey input, model and truth: PSNR, SSIM, loss terms, colourfulness). Training
  * crops come from the left three quarters of each photo; the held-out crops (samples, the final
  * table) from the right quarter.
  *
@@ -82,7 +85,8 @@ export type ColorizeOptions = FlagValues<typeof FLAGS>;
  */
 export const { help: HELP, parse: parseOptions, main } = command(
   "colorize",
-  "Trains a 1→3-channel U-Net to colourise grayscale photos with a VGG feature loss + L1 pixel loss.",
+  "Trains a U-Net to colourise grey photos (it predicts YCbCr chroma on the input's luma) with a\n" +
+    "VGG feature loss + L1 pixel loss.",
   FLAGS,
   run,
 );

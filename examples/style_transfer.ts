@@ -95,7 +95,11 @@ const FLAGS = {
     "optimise the pixels of --content directly (Gatys) instead of training a network",
   ),
   content: text(DEFAULT_CONTENT, "PATH", "with --optimize: the image to stylise"),
-  size: count("128", "content and style images are resized so their shorter side is N"),
+  size: count("128", "content images are resized so their shorter side is N"),
+  "style-size": count(
+    "256",
+    "the style image's shorter side: larger makes its patterns larger on the content",
+  ),
   "content-weight": weight("1", "content (feature) loss weight (Johnson: 1)"),
   "style-weight": weight("5", "weight of each style (Gram) layer (Johnson: 5)"),
   "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
@@ -140,7 +144,7 @@ async function run(o: StyleTransferOptions): Promise<void> {
       `--crop ${o.crop} is larger than --size ${o.size}; lower --crop or raise --size`,
     );
   }
-  const styleImage = await readResized(o.style, "--style", o.size);
+  const styleImage = await readResized(o.style, "--style", o["style-size"]);
   // Johnson's layers for VGG-16; for VGG-19, Gatys' (relu1_1, relu2_1, relu3_1 style, relu3_2
   // content), kept within blocks 1-3, the layers the examples' embedded weights have.
   const vgg16 = o.net === "vgg16";
