@@ -10,8 +10,8 @@
  * deno run -A examples/colorize.ts --help     # every flag
  * ```
  *
- * Writes `runs/colorize-<time>/` (or `--out`): `config.json`, `metrics.csv`, side-by-side
- * samples `samples/step-*.png` (grey | model | truth) on held-out crops, `panels/<photo>.png`
+ * Writes `runs/colorize-<time>/` (or `--out`): `report.html`, `config.json`, `metrics.csv`, side-by-side
+ * samples `samples/step-*.png` (grey | model | truth) on held-out crops, `samples/panel-<photo>.png`
  * (every photo of `--data`, whole: grey | model | truth with a ×4 inset; grey | model for a
  * photo that is grey already), `checkpoints/`, the final `model/`, and `results.json` with the
  * final table (grey input, model and truth: PSNR, SSIM, loss terms, colourfulness). Training
@@ -49,28 +49,38 @@ import {
 } from "../src/loss/mod.ts";
 import { colourfulness, psnr, ssim } from "../src/metrics/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
-import { colorizer } from "../src/unet/mod.ts";
-import { predictImage } from "../src/unet/predict_image.ts";
-import { command, type FlagValues, list, UsageError, weight } from "./common/cli.ts";
+import { colorizer, predictImage } from "../src/unet/mod.ts";
+import { command, flag, type FlagValues, List, list, UsageError, weight } from "./common/cli.ts";
 import { sharedFlags } from "./common/flags.ts";
 import { centreCrop, sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { heldOutCrops, loadSplitImages } from "./common/split_images.ts";
-import { formatTable } from "./common/table.ts";
+import { type Cell, type Column, formatTable } from "./common/table.ts";
 
 const FLAGS = {
   ...sharedFlags({
     prefix: "colorize",
     data: "folder of colour training photos (PNG/JPEG)",
     steps: "200",
-    lr: "2e-3",
+    lr: "5e-3",
     crop: "training crop size in pixels (a multiple of 2^depth)",
     depth: "3",
     filters: "16",
-    samples: ["4", "held-out crops in the samples and the final table"],
+    samples: ["8", "held-out crops in the final table (the first 4 in the samples)"],
     sampleEvery: ["100", "write samples (and a checkpoint) every N steps"],
   }),
-  layers: list("L1,L2", "feature-loss layers (default: block2_conv2 and the last conv of block 3)"),
+  layers: list(
+    "L1,L2",
+    "feature-loss layers (default: the 2 deepest fastai layers; embedded VGG-19: " +
+      "block2_conv2, block3_conv4)",
+  ),
+  exclude: flag(
+    List,
+    "skimage_retina.jpg",
+    "F1,F2",
+    "photos of --data left out, by file name ('' for none); the retina scan by default: " +
+      "one red hue, it pulls every colour towards red (see README)",
+  ),
   "feature-weight": weight("1", "weight of the feature loss (features normalised to mean |a| = 1)"),
   "pixel-weight": weight("1", "weight of the L1 pixel loss"),
 };
@@ -106,16 +116,17 @@ async function run(o: ColorizeOptions): Promise<void> {
   if (o.crop % 2 ** o.depth !== 0) {
     throw new UsageError(`--crop ${o.crop} is not a multiple of 2^depth = ${2 ** o.depth}`);
   }
+  const excluded = (path: string) => o.exclude.includes(path.slice(path.lastIndexOf("/") + 1));
   const images = await loadSplitImages(
     o.data,
     o.crop,
-    (p) => hasColour(p) ? undefined : "has no colour",
+    (p, path) => excluded(path) ? "is in --exclude" : hasColour(p) ? undefined : "has no colour",
   );
-  const layers = o.layers.length > 0
-    ? o.layers
-    : ["block2_conv2", o.net === "vgg16" ? "block3_conv3" : "block3_conv4"];
-  using session = await openSession("colorize", o, layers);
+  using session = await openSession("colorize", o, o.layers);
   const { net, runDir } = session;
+  // Default: the two deepest of the network's fastai layers (block2_conv2 and block3_conv4 of
+  // the embedded VGG-19 blocks 1-3).
+  const layers = o.layers.length > 0 ? o.layers : session.layers.slice(-2);
 
   const heldTarget = stackPixels(heldOutCrops(images, o.samples, o.crop));
   const heldInput = toGrayscale(heldTarget);
@@ -162,25 +173,32 @@ async function run(o: ColorizeOptions): Promise<void> {
       validation: { data: () => [{ input: tf.clone(heldInput), target: tf.clone(heldTarget) }] },
       samples: {
         batch: { input: heldInput, target: heldTarget },
-        count: o.samples,
+        count: Math.min(o.samples, 4),
         dir: "samples",
         image: (e) => sideBySide(e.input, e.prediction, e.target),
       },
     });
     const table = await scoreCrops(model, lossFn, heldInput, heldTarget);
-    printTable(table, heldTarget.shape, session.random);
-    const panels = await writePanels(model, o.data, `${runDir}/panels`, session.marker);
+    const columns = printTable(table, heldTarget.shape, session.random);
+    const panels = await writePanels(model, o.data, excluded, `${runDir}/samples`, session.marker);
     const results = {
       heldOutCrops: o.samples,
-      lossNetwork: session.config({}).lossNetwork,
+      lossNetwork: session.description,
+      lossNetworkKind: session.kind,
       randomLossNetwork: session.random,
       table,
       panels,
     };
     await Deno.writeTextFile(`${runDir}/results.json`, JSON.stringify(results, null, 2) + "\n");
+    await result.report.finish({
+      table: {
+        columns: columns.map((c) => c.name),
+        rows: table.map((r) => tableRow(r, columns).map((v) => v ?? "-")),
+      },
+    });
     console.log(
-      `${stepsDone(result)}; wrote ${runDir}/ (config.json, metrics.csv, samples/, panels/, ` +
-        "checkpoints/, model/, results.json)",
+      `${stepsDone(result)}; wrote ${runDir}/ (report.html, config.json, metrics.csv, samples/ ` +
+        "with panel-*.png, checkpoints/, model/, results.json)",
     );
   } finally {
     model.dispose();
@@ -237,24 +255,37 @@ async function scoreCrops(
   }
 }
 
-/** Print the table in the examples' format (numbers, right-aligned). */
-function printTable(rows: readonly ColorizeRow[], shape: readonly number[], random: boolean) {
-  const terms = Object.keys(rows[0]!.loss ?? {});
+/** The table's columns: PSNR, SSIM, the loss and its terms, colourfulness. */
+function tableColumns(rows: readonly ColorizeRow[]): Column[] {
+  return [
+    { name: "method" },
+    { name: "PSNR (dB)", format: (n) => n.toFixed(2) },
+    { name: "SSIM", format: (n) => n.toFixed(4) },
+    ...Object.keys(rows[0]!.loss ?? {}).map((name) => ({ name })),
+    { name: "colourfulness", format: (n) => n.toFixed(1) },
+  ];
+}
+
+/** One row's cells under `columns`. */
+function tableRow(r: ColorizeRow, columns: readonly Column[]): Cell[] {
+  const terms = columns.slice(3, -1).map((c) => r.loss?.[c.name]);
+  return [r.method, r.psnr, r.ssim, ...terms, r.colourfulness];
+}
+
+/** Print the table in the examples' format (numbers, right-aligned); returns its columns. */
+function printTable(
+  rows: readonly ColorizeRow[],
+  shape: readonly number[],
+  random: boolean,
+): Column[] {
+  const columns = tableColumns(rows);
   console.log(
     `\nheld-out crops (${shape[0]} of ${shape[1]}x${shape[2]}), RGB; colourfulness: Hasler & ` +
       "Süsstrunk 2003 (0 = grey):",
   );
-  console.log(formatTable(
-    [
-      { name: "method" },
-      { name: "PSNR (dB)", format: (n) => n.toFixed(2) },
-      { name: "SSIM", format: (n) => n.toFixed(4) },
-      ...terms.map((name) => ({ name })),
-      { name: "colourfulness", format: (n) => n.toFixed(1) },
-    ],
-    rows.map((r) => [r.method, r.psnr, r.ssim, ...terms.map((t) => r.loss?.[t]), r.colourfulness]),
-  ));
+  console.log(formatTable(columns, rows.map((r) => tableRow(r, columns))));
   if (random) console.log("(loss terms from a RANDOM-weight VGG: not ImageNet features)");
+  return columns;
 }
 
 /**
@@ -264,11 +295,12 @@ function printTable(rows: readonly ColorizeRow[], shape: readonly number[], rand
 async function writePanels(
   model: tfl.LayersModel,
   dir: string,
+  excluded: (path: string) => boolean,
   outDir: string,
   marker: string,
 ): Promise<string[]> {
   const written: string[] = [];
-  for (const path of await imageFolder(dir)) {
+  for (const path of (await imageFolder(dir)).filter((p) => !excluded(p))) {
     const truth = await readPixels(path, { channels: 3 });
     const rgb = pixelsToTensor(truth);
     const grey = toGrayscale(rgb);
@@ -280,7 +312,7 @@ async function writePanels(
       hasColour(truth) ? [greyPixels, modelPixels, truth] : [greyPixels, modelPixels],
     );
     const name = path.slice(path.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
-    const file = `${outDir}/${name}${marker}.png`;
+    const file = `${outDir}/panel-${name}${marker}.png`;
     await writePixels(file, panel.pixels);
     written.push(file);
   }

@@ -48,7 +48,7 @@ import {
   precomputeTarget,
 } from "../src/loss/mod.ts";
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
-import { unet } from "../src/unet/mod.ts";
+import { predictImage, unet } from "../src/unet/mod.ts";
 import {
   command,
   count,
@@ -67,7 +67,6 @@ import {
   saveAndDispose,
   sideBySide,
 } from "./common/images.ts";
-import { predictImage } from "../src/unet/predict_image.ts";
 import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
 import { heldOutCrops, type SplitImage } from "./common/split_images.ts";
 import { formatTable } from "./common/table.ts";
@@ -106,12 +105,11 @@ const FLAGS = {
   "content-layer": text(
     "",
     "L",
-    "content layer [vgg16: block3_conv3 (relu3_3); vgg19: block3_conv2 (relu3_2)]",
+    "content layer [block3_conv2 (relu3_2)]",
   ),
   "style-layers": list(
     "L1,L2",
-    "style layers [vgg16: relu1_2,relu2_2,relu3_3,relu4_3 (Johnson); vgg19: " +
-      "relu1_1,relu2_1,relu3_1]",
+    "style layers [block1_conv1,block2_conv1,block3_conv1 (relu1_1,relu2_1,relu3_1)]",
   ),
 };
 
@@ -145,14 +143,11 @@ async function run(o: StyleTransferOptions): Promise<void> {
     );
   }
   const styleImage = await readResized(o.style, "--style", o["style-size"]);
-  // Johnson's layers for VGG-16; for VGG-19, Gatys' (relu1_1, relu2_1, relu3_1 style, relu3_2
-  // content), kept within blocks 1-3, the layers the examples' embedded weights have.
-  const vgg16 = o.net === "vgg16";
-  const contentLayer = o["content-layer"] || (vgg16 ? "block3_conv3" : "block3_conv2");
+  // Gatys' layers kept within blocks 1-3 (relu1_1, relu2_1, relu3_1 style, relu3_2 content):
+  // VGG-16 and VGG-19 both have them, and so do the examples' embedded VGG-19 blocks 1-3.
+  const contentLayer = o["content-layer"] || "block3_conv2";
   const styleLayers = o["style-layers"].length > 0
     ? o["style-layers"]
-    : vgg16
-    ? ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"]
     : ["block1_conv1", "block2_conv1", "block3_conv1"];
   using session = await openSession("style_transfer", o, [contentLayer, ...styleLayers], "style");
   const loss = johnson2016StyleTransfer(session.net, {
@@ -242,17 +237,36 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
       tf.dispose([x, y]);
       await writePixels(`${session.runDir}/stylised/${name}${session.marker}.png`, stylised);
       const panel = comparisonPanel([p, stylised], { compare: [1, 0] });
-      await writePixels(`${session.runDir}/panels/${name}${session.marker}.png`, panel.pixels);
+      await writePixels(
+        `${session.runDir}/samples/panel-${name}${session.marker}.png`,
+        panel.pixels,
+      );
     }
-    const results = { heldOutCrops: o.samples, randomLossNetwork: session.random, table };
+    const results = {
+      heldOutCrops: o.samples,
+      lossNetwork: session.description,
+      lossNetworkKind: session.kind,
+      randomLossNetwork: session.random,
+      table,
+    };
     await Deno.writeTextFile(
       `${session.runDir}/results.json`,
       JSON.stringify(results, null, 2) + "\n",
     );
+    await result.report.finish({
+      table: {
+        columns: ["images", "style loss", "content loss", ...Object.keys(table[0]!.terms)],
+        rows: table.map((r) => [r.images, r.style, r.content, ...Object.values(r.terms)]),
+      },
+      summary: [[
+        "style loss stylised / unstylised",
+        (table[1]!.style / table[0]!.style).toFixed(3),
+      ]],
+    });
     console.log(
-      `${stepsDone(result)}; stylised ${files.length} photos into ${session.runDir}/stylised/ ` +
-        `and panels/; wrote ${session.runDir}/ (config.json, metrics.csv, samples/, ` +
-        "checkpoints/, model/, results.json)",
+      `${stepsDone(result)}; stylised ${files.length} photos into ${session.runDir}/stylised/; ` +
+        `wrote ${session.runDir}/ (report.html, config.json, metrics.csv, samples/ with ` +
+        "panel-*.png, checkpoints/, model/, results.json)",
     );
   } finally {
     tf.dispose([held, styleCrop]);

@@ -17,7 +17,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { bicubicDownscale, bicubicUpscale, srPairs, stackPixels } from "../src/data/mod.ts";
+import {
+  bicubicDownscale,
+  bicubicUpscale,
+  cropPixels,
+  pixelsToTensor,
+  srPairs,
+  stackPixels,
+} from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import { concatAll } from "fp-ts/lib/Monoid.js";
 import {
@@ -32,8 +39,7 @@ import {
   withFeatureScales,
 } from "../src/loss/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
-import { layersBeforePools } from "../src/network/mod.ts";
-import { type DataFactory, oneCycle } from "../src/train/mod.ts";
+import { type DataFactory, oneCycle, reportDataFromCsv } from "../src/train/mod.ts";
 import { parameterCount, unet } from "../src/unet/mod.ts";
 import { balancePerceptual } from "./common/balance.ts";
 import {
@@ -50,7 +56,12 @@ import { sharedFlags } from "./common/flags.ts";
 import { sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { readLossSpec } from "./common/loss_spec.ts";
-import { heldOutCrops, loadSplitImages, trainingCrops } from "./common/split_images.ts";
+import {
+  heldOutCrops,
+  loadSplitImages,
+  type SplitImage,
+  trainingCrops,
+} from "./common/split_images.ts";
 import {
   type EvalPair,
   loadEvalPairs,
@@ -107,18 +118,9 @@ async function run(o: SuperresOptions): Promise<void> {
   }
   const images = await loadSplitImages(o.data, o.crop);
   const spec = await readLossSpec(o.loss);
-  const asked = spec !== undefined ? [...spec.layers] : o.layers;
-  // Without a layer choice, the whole network: its default layers are known once it is open.
-  const deepest = o.net === "vgg16" ? "block5_conv3" : "block5_conv4";
-  using session = await openSession("superres", o, asked.length > 0 ? asked : [deepest]);
-  const { net, runDir } = session;
-  // fastai's layers just before pools 3, 4, 5, or as many as a truncated network has.
-  const before = layersBeforePools(net);
-  const layers = asked.length > 0
-    ? asked
-    : before.length >= 5
-    ? before.slice(2, 5)
-    : before.slice(-3);
+  // Without a layer choice, fastai's (just before pools) on whatever network is found.
+  using session = await openSession("superres", o, spec !== undefined ? spec.layers : o.layers);
+  const { net, runDir, layers } = session;
 
   const evalSets: [string, EvalPair[]][] = [];
   const heldHR = stackPixels(heldOutCrops(images, o.samples, o.crop));
@@ -130,6 +132,7 @@ async function run(o: SuperresOptions): Promise<void> {
     name: "superres",
   });
   const model = unet(unetOptions);
+  const heldStrips = heldOutPairs(images, o.scale);
   try {
     for (const dir of o.eval) evalSets.push([dir, await loadEvalPairs(dir, o.scale)]);
     // Per-layer feature scales from training crops, so that fastai's weights mean the same with
@@ -139,7 +142,7 @@ async function run(o: SuperresOptions): Promise<void> {
     let loss = spec !== undefined
       ? withFeatureScales(spec, unscaledOnly(spec, scales))
       : withFeatureScales(
-        fastaiFeatureLoss(net, { layers, layerWeights: fastaiWeights(layers.length) }),
+        fastaiFeatureLoss(net, { layers, layerWeights: session.layerWeights }),
         scales,
       );
     let balance = 1;
@@ -198,6 +201,14 @@ async function run(o: SuperresOptions): Promise<void> {
         unet: unetOptions,
         data: images.map((i) => i.path),
       }),
+      report: {
+        title: `superres x${o.scale}: ${runDir}`,
+        summary: [
+          ["data", `${images.length} photos in ${o.data}`],
+          ["crops", `${o.batch} x ${o.crop}² per step, lr ${o.lr} (one-cycle)`],
+          ["perceptual weight", `x${balance.toPrecision(3)} (--balance ${o.balance})`],
+        ],
+      },
       validation: {
         data: () => [{ input: tf.clone(heldLR), target: tf.clone(heldHR) }],
         metrics: async (prediction, target) => {
@@ -221,29 +232,93 @@ async function run(o: SuperresOptions): Promise<void> {
       },
     });
 
+    const t0 = performance.now();
     const rows = await scoreCrops(model, featureDistance, heldLR, heldHR, o.scale);
+    const samples = `${runDir}/samples`;
+    rows.push(
+      ...(await scoreFolder("held-out strips", heldStrips, model, featureDistance, o.scale, {
+        dir: samples,
+        prefix: `panel-heldout-`,
+      })),
+    );
     for (const [dir, pairs] of evalSets) {
-      rows.push(...(await scoreFolder(dir, pairs, model, featureDistance, o.scale, 2 ** o.depth)));
+      const tag = dir.replace(/\/+$/, "").split("/").slice(-2).join("-");
+      rows.push(
+        ...(await scoreFolder(dir, pairs, model, featureDistance, o.scale, {
+          dir: samples,
+          prefix: `panel-eval-${tag}-`,
+        })),
+      );
     }
+    const evalSeconds = (performance.now() - t0) / 1000;
     printTable(rows, o.scale, session.random);
+    const shares = await termShares(`${runDir}/metrics.csv`);
+    for (const s of shares) console.log(`loss terms' shares of the total at step ${s.line}`);
+    console.log(`evaluation (whole images, tiled) took ${evalSeconds.toFixed(1)} s`);
     await Deno.writeTextFile(
       `${runDir}/results.json`,
-      JSON.stringify({ scale: o.scale, randomLossNetwork: session.random, rows }, null, 2) + "\n",
+      JSON.stringify(
+        {
+          scale: o.scale,
+          lossNetwork: session.description,
+          lossNetworkKind: session.kind,
+          randomLossNetwork: session.random,
+          perceptualBalance: balance,
+          termShares: shares.map((s) => ({ step: s.step, shares: s.shares })),
+          evalSeconds,
+          rows,
+        },
+        null,
+        2,
+      ) + "\n",
     );
+    await result.report.finish({
+      table: {
+        columns: ["set", "method", "PSNR Y (dB)", "SSIM Y", "feature L1"],
+        rows: rows.map((r) => [r.set, r.method, r.psnrY, r.ssimY, r.featureL1]),
+      },
+      summary: shares.map((s) => [`term shares, step ${s.step}`, s.text] as const),
+    });
     console.log(
-      `${stepsDone(result)}; wrote ${runDir}/ (config.json, metrics.csv, samples/, ` +
+      `${stepsDone(result)}; wrote ${runDir}/ (report.html, config.json, metrics.csv, samples/, ` +
         "checkpoints/, model/, results.json)",
     );
   } finally {
     model.dispose();
     tf.dispose([heldHR, heldLR, calibrationHR]);
+    for (const p of heldStrips) tf.dispose([p.highRes, p.lowRes]);
     for (const [, pairs] of evalSets) for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
   }
 }
 
-/** fastai's [5, 15, 2] for three layers; an even split of their sum otherwise. */
-function fastaiWeights(count: number): number[] {
-  return count === 3 ? [5, 15, 2] : Array.from({ length: count }, () => 22 / count);
+/** Each held-out strip (the right quarter of a photo), whole, as an evaluation pair. */
+function heldOutPairs(images: readonly SplitImage[], scale: number): EvalPair[] {
+  return images.map((img) => {
+    const p = img.heldOut;
+    const hr = pixelsToTensor(
+      cropPixels(p, 0, 0, p.height - (p.height % scale), p.width - (p.width % scale)),
+    );
+    const name = img.path.split("/").pop()!.replace(/\.[^.]+$/, "");
+    return { name, highRes: hr, lowRes: bicubicDownscale(hr, scale, { quantize: "uint8" }) };
+  });
+}
+
+/** Each loss term's share of the sum of the terms at the first and last step in `metrics.csv`. */
+async function termShares(
+  csv: string,
+): Promise<{ step: number; shares: Record<string, number>; text: string; line: string }[]> {
+  const { steps } = reportDataFromCsv(await Deno.readTextFile(csv));
+  const picks = steps.length > 1 ? [steps[0]!, steps.at(-1)!] : steps;
+  return picks.map((row) => {
+    const sum = Object.values(row.terms).reduce((a, b) => a + b, 0);
+    const shares = Object.fromEntries(
+      Object.entries(row.terms).map(([k, v]) => [k, sum > 0 ? v / sum : NaN]),
+    );
+    const text = Object.entries(shares).map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join(
+      ", ",
+    );
+    return { step: row.step, shares, text, line: `${row.step}: ${text}` };
+  });
 }
 
 /** The scales of the layers that no term of `loss` scales itself. */

@@ -64,10 +64,15 @@ export function sharedFlags(d: SharedDefaults) {
     vgg: text(
       "auto",
       "SRC",
-      "loss network weights: auto (ImageNet if cached/downloadable, else random) | random | " +
-        "PATH (.h5 or tfjs dir)",
+      "loss network weights: auto (ImageNet --net if cached/downloadable, else the embedded " +
+        "ImageNet VGG-19 blocks 1-3) | random | PATH (.h5 or tfjs dir)",
     ),
-    net: flag(oneOf(["vgg16", "vgg19"] as const), "vgg16", "NAME", "vgg16 | vgg19"),
+    net: flag(
+      oneOf(["vgg16", "vgg19"] as const),
+      "vgg16",
+      "NAME",
+      "vgg16 | vgg19 (for ImageNet downloads, random and PATH weights)",
+    ),
     depth: flag(Depth, d.depth, "N", "U-Net depth (down-sampling levels)"),
     filters: count(d.filters, "U-Net base filters"),
     samples: count(d.samples[0], d.samples[1]),

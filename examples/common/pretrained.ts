@@ -27,13 +27,18 @@ export const EMBEDDED_VGG19_DIR: string = decodeURIComponent(
 );
 
 /** Which weights were chosen. */
-export type LossNetworkKind = "imagenet-vgg16" | "embedded-vgg19" | "path" | "random";
+export type LossNetworkKind =
+  | "imagenet-vgg16"
+  | "imagenet-vgg19"
+  | "embedded-vgg19"
+  | "path"
+  | "random";
 
 /** Options of {@linkcode pickLossNetwork}. */
 export interface PickLossNetworkOptions {
-  /** `"auto"` (default: ImageNet VGG-16, else the embedded VGG-19), `"random"`, or a path. */
+  /** `"auto"` (default: ImageNet `net`, else the embedded VGG-19), `"random"`, or a path. */
   readonly vgg?: string;
-  /** Architecture for `"random"` and for a path (default `vgg16`). */
+  /** Architecture of the ImageNet weights tried first, of `"random"` and of a path (default `vgg16`). */
   readonly net?: VggArchitecture;
   /** Loss layers; default fastai's (the three deepest activations just before a pool). */
   readonly layers?: readonly string[];
@@ -45,7 +50,7 @@ export interface PickLossNetworkOptions {
   readonly timeoutMs?: number;
   /** Cache directory of ImageNet weights (default the library's). */
   readonly cacheDir?: string;
-  /** ImageNet VGG-16 URL (a mirror; default Keras'). */
+  /** ImageNet weights URL (a mirror; default Keras' for `net`). */
   readonly imagenetUrl?: string;
   /** md5 of the file at `imagenetUrl` (default Keras'). */
   readonly imagenetMd5?: string;
@@ -137,8 +142,8 @@ function oneLine(e: unknown): string {
 }
 
 /**
- * Open the examples' loss network. `vgg: "auto"` (the default) takes ImageNet VGG-16 (Keras
- * weights) when it is cached or its host answers within `timeoutMs`, else the VGG-19 blocks 1–3
+ * Open the examples' loss network. `vgg: "auto"` (the default) takes ImageNet `net` (VGG-16
+ * unless told; Keras weights) when it is cached or its host answers within `timeoutMs`, else the VGG-19 blocks 1–3
  * weights embedded in `examples/weights/` (their `SHA256SUMS` required and checked), else throws
  * {@linkcode NoLossNetworkError}. `"random"` gives seeded random weights, and a path loads that
  * file or directory. Without `layers`, the loss layers are fastai's (the activations just before
@@ -188,6 +193,8 @@ export async function pickLossNetwork(
       ? `RANDOM ${net.name} weights (seed ${seed}), not ImageNet features`
       : kind === "imagenet-vgg16"
       ? "ImageNet VGG-16 (Keras weights)"
+      : kind === "imagenet-vgg19"
+      ? "ImageNet VGG-19 (Keras weights)"
       : kind === "embedded-vgg19"
       ? "ImageNet VGG-19 blocks 1-3 (embedded in examples/weights, SHA-256 verified)"
       : `${net.name}`;
@@ -206,30 +213,42 @@ export async function pickLossNetwork(
   if (vgg !== "auto") return done(await open(arch, vgg), "path", `from --vgg ${vgg}`);
 
   const reasons: string[] = [];
-  const official = KERAS_IMAGENET_WEIGHTS.vgg16;
+  const official = KERAS_IMAGENET_WEIGHTS[arch];
+  const Arch = arch === "vgg16" ? "VGG-16" : "VGG-19";
   const url = options.imagenetUrl ?? official.url;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const cached = await isFile(`${cacheDir.replace(/\/+$/, "")}/${official.fileName}`);
   const unreachable = cached ? undefined : await probe(url, options.timeoutMs ?? 3000);
   if (unreachable === undefined) {
     try {
-      const opened = await open("vgg16", "imagenet", {
+      const opened = await open(arch, "imagenet", {
         url,
         md5: options.imagenetMd5 ?? official.md5,
         cacheDir,
       });
-      return done(opened, "imagenet-vgg16", cached ? "cached" : "downloaded");
+      return done(opened, `imagenet-${arch}` as const, cached ? "cached" : "downloaded");
     } catch (e) {
       if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
-      reasons.push(`ImageNet VGG-16 could not be loaded (${oneLine(e)})`);
+      reasons.push(`ImageNet ${Arch} could not be loaded (${oneLine(e)})`);
     }
   } else {
-    reasons.push(`ImageNet VGG-16 is not cached and ${unreachable}`);
+    reasons.push(`ImageNet ${Arch} is not cached and ${unreachable}`);
   }
 
   const dir = options.embeddedDir ?? EMBEDDED_VGG19_DIR;
   if (!(await isFile(`${dir}/${SHA256SUMS_FILE}`))) {
     reasons.push(`the embedded weights ${dir} have no ${SHA256SUMS_FILE} (absent or incomplete)`);
+    throw new NoLossNetworkError(reasons);
+  }
+  const beyond = (options.layers ?? []).filter((l) => {
+    const c = canonicalVggLayer("vgg19", l);
+    const order = vggLayers("vgg19") as readonly string[];
+    return c !== undefined && order.indexOf(c) > order.indexOf("block3_pool");
+  });
+  if (beyond.length > 0) {
+    reasons.push(
+      `the embedded VGG-19 weights stop at block 3, and the loss asks for ${beyond.join(", ")}`,
+    );
     throw new NoLossNetworkError(reasons);
   }
   try {

@@ -13,6 +13,8 @@ import {
   type FitResult,
   runDirectory,
   RunDirError,
+  type RunReport,
+  runReport,
   type SampleEvent,
   type Schedule,
   trainer,
@@ -24,7 +26,7 @@ import type { LossNetwork } from "../../src/network/mod.ts";
 import { timestamp, UsageError } from "./cli.ts";
 import type { SharedOptions } from "./flags.ts";
 import { saveAndDispose } from "./images.ts";
-import { openLossNetwork } from "./loss_network.ts";
+import { type LossNetworkKind, pickLossNetwork } from "./pretrained.ts";
 
 /** An example's run: where it writes, which backend, which loss network. */
 export interface Session extends Disposable {
@@ -36,6 +38,14 @@ export interface Session extends Disposable {
   readonly backend: string;
   /** The loss network. */
   readonly net: LossNetwork<string>;
+  /** The loss layers: those asked for, or fastai's mapped onto the network's layers. */
+  readonly layers: readonly string[];
+  /** fastai's per-layer weights for `layers`. */
+  readonly layerWeights: readonly number[];
+  /** Which weights the loss network has. */
+  readonly kind: LossNetworkKind;
+  /** One line: which loss network and why (printed, and in config.json). */
+  readonly description: string;
   /** True when the loss network has seeded random weights, not ImageNet ones. */
   readonly random: boolean;
   /** `_random-vgg` when the loss network is random (every image written is marked), else "". */
@@ -45,13 +55,15 @@ export interface Session extends Disposable {
 }
 
 /**
- * Check the shared flags, pick the backend and open the loss network up to the deepest of
- * `layers`, printing both. The default run directory is `runs/<prefix>-<time>`.
+ * Check the shared flags, pick the backend and open the loss network (see `pickLossNetwork`: real
+ * ImageNet features unless `--vgg random`) up to the deepest of `layers` (empty: fastai's layers
+ * on whatever network was found), printing one line for each. The default run directory is
+ * `runs/<prefix>-<time>`.
  */
 export async function openSession(
   example: string,
   o: SharedOptions,
-  layers: readonly string[],
+  layers: readonly string[] = [],
   prefix: string = example,
 ): Promise<Session> {
   if (o.resume && o.out === "") {
@@ -61,24 +73,36 @@ export async function openSession(
   const choice = await initBackend(o.backend === "auto" ? undefined : o.backend);
   console.log(describeBackend(choice));
   // The range check reads values back synchronously, which webgpu cannot do under Deno.
-  const lossNet = await openLossNetwork(o.net, o.vgg, layers, o.seed, choice.name !== "webgpu");
-  console.log(lossNet.description);
+  const picked = await pickLossNetwork({
+    vgg: o.vgg,
+    net: o.net,
+    layers,
+    seed: o.seed,
+    checkRange: choice.name !== "webgpu",
+  });
+  console.log(picked.description);
   return {
     options: o,
     runDir,
     backend: choice.name,
-    net: lossNet.net,
-    random: lossNet.random,
-    marker: lossNet.random ? "_random-vgg" : "",
+    net: picked.net,
+    layers: picked.layers,
+    layerWeights: picked.layerWeights,
+    kind: picked.kind,
+    description: picked.description,
+    random: picked.random,
+    marker: picked.random ? "_random-vgg" : "",
     config: (extra) => ({
       example,
       options: o,
       backend: choice.name,
-      lossNetwork: lossNet.description,
-      randomLossNetwork: lossNet.random,
+      lossNetwork: picked.description,
+      lossNetworkKind: picked.kind,
+      lossLayers: picked.layers,
+      randomLossNetwork: picked.random,
       ...extra,
     }),
-    [Symbol.dispose]: () => lossNet[Symbol.dispose](),
+    [Symbol.dispose]: () => picked[Symbol.dispose](),
   };
 }
 
@@ -108,6 +132,17 @@ export interface TrainPlan {
   };
   /** Keep checkpoints (and allow `--resume`); default true. */
   readonly checkpoints?: boolean;
+  /** The report's title (default `<example>, <run dir>`) and summary lines after the session's. */
+  readonly report?: {
+    readonly title?: string;
+    readonly summary?: readonly (readonly [string, string])[];
+  };
+}
+
+/** What {@linkcode train} did, and the run's report, to `finish` with the final table. */
+export interface TrainedRun extends FitResult {
+  /** `<runDir>/report.html`, kept by the trainer during the run. */
+  readonly report: RunReport;
 }
 
 /**
@@ -115,8 +150,18 @@ export interface TrainPlan {
  * `--sample-every` steps, `config.json` once the run directory is claimed, and the final
  * `model/` when a model was trained.
  */
-export async function train(s: Session, plan: TrainPlan): Promise<FitResult> {
+export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
   const o = s.options;
+  const example = String(plan.config.example ?? "run");
+  const report = runReport({
+    title: plan.report?.title ?? `${example}: ${s.runDir}`,
+    summary: [
+      ["loss network", s.description],
+      ["backend", s.backend],
+      ["steps", String(plan.steps)],
+      ...(plan.report?.summary ?? []),
+    ],
+  });
   const checkpoints = plan.checkpoints ?? true;
   using tr = trainer({
     ...plan.trainee,
@@ -134,6 +179,7 @@ export async function train(s: Session, plan: TrainPlan): Promise<FitResult> {
       resume: o.resume,
       checkpointEvery: checkpoints ? every : undefined,
       quiet: o.quiet,
+      report,
       validation: plan.validation === undefined ? undefined : { ...plan.validation, every },
       samples: {
         every,
@@ -160,7 +206,7 @@ export async function train(s: Session, plan: TrainPlan): Promise<FitResult> {
     throw e;
   }
   if (plan.trainee.model !== undefined) await saveModel(plan.trainee.model, `${s.runDir}/model`);
-  return result;
+  return { ...result, report };
 }
 
 /** `3 steps (5 in total) after resuming from …`: what a run did. */

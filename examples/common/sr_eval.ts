@@ -9,16 +9,37 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import {
   bicubicDownscale,
   bicubicUpscale,
+  comparisonPanel,
   cropPixels,
   imageFolder,
+  type Pixels,
   pixelsToTensor,
   readPixels,
+  tensorToPixels,
+  writePixels,
 } from "../../src/data/mod.ts";
 import { scope } from "../../src/lifetime/mod.ts";
 import type { LossFn } from "../../src/loss/mod.ts";
 import { psnr, ssim } from "../../src/metrics/mod.ts";
+import { Y_WEIGHTS } from "../../src/metrics/options.ts";
+import { predictImage } from "../../src/unet/mod.ts";
 import { UsageError } from "./cli.ts";
-import { predictImage } from "./predict_image.ts";
+
+/**
+ * `p` as one channel when it is grey (every pixel has R = G = B, as a grey file read as RGB
+ * has), else undefined. Channel 0 is taken as it is: no luma rounding.
+ */
+export function greyOf(p: Pixels): Pixels | undefined {
+  if (p.channels === 1) return p;
+  const n = p.height * p.width;
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = p.data[i * p.channels]!;
+    if (p.data[i * p.channels + 1] !== v || p.data[i * p.channels + 2] !== v) return undefined;
+    data[i] = v;
+  }
+  return { height: p.height, width: p.width, channels: 1, data };
+}
 
 /** One evaluation image: high-resolution truth and its low-resolution input (HWC). */
 export interface EvalPair {
@@ -32,7 +53,9 @@ export interface EvalPair {
 
 /**
  * Set5-style pairs from `dir`: every `*HR.png` with its `*LR.png` when present (else a MATLAB-style
- * bicubic downscale of the HR image, as the Set5 LR files were made). The caller disposes them.
+ * bicubic downscale of the HR image, as the Set5 LR files were made). A grey image (see
+ * {@linkcode greyOf}) is kept with 1 channel, so that it is scored on its own values, as the
+ * MATLAB protocol behind published SR tables does. The caller disposes the pairs.
  */
 export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPair[]> {
   const files = await imageFolder(dir);
@@ -40,7 +63,9 @@ export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPai
   const pairs: EvalPair[] = [];
   try {
     for (const hrPath of highs.length > 0 ? highs : files) {
-      const hrPixels = await readPixels(hrPath, { channels: 3 });
+      const rgb = await readPixels(hrPath, { channels: 3 });
+      const grey = greyOf(rgb);
+      const hrPixels = grey ?? rgb;
       // Crop the truth to a multiple of the scale, as SR benchmarks do.
       const h = hrPixels.height - (hrPixels.height % scale);
       const w = hrPixels.width - (hrPixels.width % scale);
@@ -48,7 +73,8 @@ export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPai
       const lrPath = hrPath.replace(/HR(\.[a-z]+)$/i, "LR$1");
       let lowRes: tf.Tensor3D;
       if (lrPath !== hrPath && files.includes(lrPath)) {
-        lowRes = pixelsToTensor(await readPixels(lrPath, { channels: 3 }));
+        // A grey truth's input is grey: BT.601 luma of a grey file is its own value.
+        lowRes = pixelsToTensor(await readPixels(lrPath, { channels: grey ? 1 : 3 }));
         if (lowRes.shape[0] * scale !== h || lowRes.shape[1] * scale !== w) {
           const [lh, lw] = lowRes.shape;
           tf.dispose([lowRes, highRes]);
@@ -95,7 +121,9 @@ async function scores(
   scale: number,
 ): Promise<Scores> {
   const opts = { yChannel: true, crop: scale } as const;
-  const f = scope(() => featureDistance(x, target).total);
+  // The loss network sees RGB: a grey image is replicated.
+  const rgb = (t: tf.Tensor4D) => t.shape[3] === 1 ? tf.tile(t, [1, 1, 1, 3]) : t;
+  const f = scope(() => featureDistance(rgb(x), rgb(target)).total);
   const fv = (await f.data())[0]!;
   f.dispose();
   return [await psnr(x, target, opts), await ssim(x, target, opts), fv];
@@ -128,32 +156,75 @@ export async function scoreCrops(
   }
 }
 
-/** Bicubic and the model over a folder's whole images (mean over images). */
+/**
+ * The model's prediction for one HWC low-resolution image, clipped to [0, 1] as [1, H, W, c]. A
+ * grey (1-channel) input is replicated to RGB for the model, and the RGB output is brought back
+ * to one channel as BT.601 luma on the grey scale, (65.481 R + 128.553 G + 24.966 B) / 219: the
+ * grey value itself when R = G = B, so a grey image is scored on its own values (MATLAB's Y of
+ * the same pixels would be compressed to [16, 235]).
+ */
+export function predictSr(model: tfl.LayersModel, lowRes: tf.Tensor3D): tf.Tensor4D {
+  return scope(() => {
+    const grey = lowRes.shape[2] === 1;
+    const input = grey ? tf.tile(lowRes, [1, 1, 3]) : lowRes;
+    let out = tf.clipByValue(predictImage(model, tf.expandDims(input, 0) as tf.Tensor4D), 0, 1);
+    if (grey) {
+      const w = tf.tensor1d(Y_WEIGHTS.map((v) => v / 219));
+      out = tf.clipByValue(tf.sum(tf.mul(out, w), 3, true), 0, 1) as tf.Tensor4D;
+    }
+    return out;
+  });
+}
+
+/** Where {@linkcode scoreFolder} writes a full-image panel per image. */
+export interface PanelTarget {
+  /** The folder (created if absent). */
+  readonly dir: string;
+  /** File name prefix, e.g. `panel-heldout-`. */
+  readonly prefix: string;
+}
+
+/**
+ * Bicubic and the model over a folder's whole images (mean over images), each predicted whole
+ * (the library's tiled `predictImage`). With `panels`, also writes `<dir>/<prefix><name>.png`:
+ * bicubic | model | truth with a ×4 nearest inset where model and bicubic differ most.
+ */
 export async function scoreFolder(
-  dir: string,
+  set: string,
   pairs: readonly EvalPair[],
   model: tfl.LayersModel,
   featureDistance: LossFn,
   scale: number,
-  multiple: number,
+  panels?: PanelTarget,
 ): Promise<ResultRow[]> {
   const sums: Record<"bicubic" | "model", Scores> = { bicubic: [0, 0, 0], model: [0, 0, 0] };
+  if (panels !== undefined) await Deno.mkdir(panels.dir, { recursive: true });
   for (const pair of pairs) {
     const hr = tf.expandDims(pair.highRes, 0) as tf.Tensor4D;
     const bicubic = scope(() =>
       tf.clipByValue(bicubicUpscale(tf.expandDims(pair.lowRes, 0) as tf.Tensor4D, scale), 0, 1)
     );
-    const prediction = predictImage(model, pair.lowRes, multiple, scale);
+    const prediction = predictSr(model, pair.lowRes);
     try {
       for (const [method, x] of [["bicubic", bicubic], ["model", prediction]] as const) {
         const got = await scores(featureDistance, x, hr, scale);
         got.forEach((v, i) => sums[method][i] += v);
       }
+      if (panels !== undefined) {
+        const [b, m, t] = await Promise.all(
+          [bicubic, prediction, hr].map((x) => {
+            const one = tf.squeeze(x, [0]) as tf.Tensor3D;
+            return tensorToPixels(one).finally(() => one.dispose());
+          }),
+        );
+        const { pixels } = comparisonPanel([b!, m!, t!]);
+        await writePixels(`${panels.dir}/${panels.prefix}${pair.name}.png`, pixels);
+      }
     } finally {
       tf.dispose([hr, bicubic, prediction]);
     }
   }
-  return rows(`${dir} (${pairs.length} images)`, sums, pairs.length);
+  return rows(`${set} (${pairs.length} images)`, sums, pairs.length);
 }
 
 /** Print the table. */

@@ -17,6 +17,7 @@ import type { Checkpoint, CheckpointState, NamedArray } from "./checkpoint.ts";
 import { CheckpointMismatchError, TrainingDataError } from "./errors.ts";
 import { progressBar, type ProgressOptions } from "./progress.ts";
 import { type RunDirectory, runDirectory } from "./run_dir.ts";
+import { type RunReport, runReport } from "./run_report.ts";
 import { sampleImages, type SampleOptions } from "./samples.ts";
 import type { Schedule } from "./schedule.ts";
 import type { Trainable } from "./trainable.ts";
@@ -66,6 +67,13 @@ export interface FitOptions {
   readonly resume?: boolean;
   /** Sample images: see `SampleOptions`. */
   readonly samples?: SampleOptions;
+  /**
+   * The live `report.html` in `runDir` (plots of every loss term, validation and the learning
+   * rate, and the run's images), kept up to date during training: a {@linkcode RunReport} (to
+   * give it a title and add the final table with its `finish`), or false for none. Default: one
+   * with default options whenever there is a `runDir`.
+   */
+  readonly report?: RunReport | false;
   /** The progress display (default on: a bar on a TTY, plain lines otherwise); false = quiet. */
   readonly progress?: boolean | ProgressOptions;
   /** Same as `progress: false`. */
@@ -219,6 +227,8 @@ export async function fitLoop(
     before.push(run.metrics((p) => notes.push(`metrics past the checkpoint kept in ${p}`)));
   }
   if (options.samples !== undefined) before.push(sampleImages(options.samples, runDir));
+  // After the CSV (a resumed report reads it back) and the samples (it shows them).
+  if (run !== undefined && options.report !== false) before.push(options.report ?? runReport());
   const after: Callback[] = [];
   if (!options.quiet && options.progress !== false) {
     after.push(

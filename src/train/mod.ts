@@ -80,6 +80,12 @@ export {
   type ReportValidationRow,
   writeReport,
 } from "./report.ts";
+export {
+  type ReportExtras,
+  type RunReport,
+  runReport,
+  type RunReportOptions,
+} from "./run_report.ts";
 export { type Trainer, trainer, type TrainerOptions, type TrainerState } from "./trainer.ts";
 export {
   type MetricsFn,

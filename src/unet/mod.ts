@@ -45,3 +45,4 @@ export { colorizer } from "./colorizer.ts";
 export { fileSystemHandler, loadModel, ModelFilesError, saveModel } from "./model_io.ts";
 export { registerLayers } from "./register.ts";
 export { pixelShuffle } from "./pixel_shuffle.ts";
+export { DEFAULT_MAX_ELEMENTS, predictImage, type PredictImageOptions } from "./predict_image.ts";

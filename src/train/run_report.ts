@@ -1,0 +1,164 @@
+/**
+ * The live run report: a `fit` callback that keeps `<runDir>/report.html` up to date while
+ * training runs (marked running, reloading itself) and finished at the end, with the images the
+ * run wrote and, once the caller has one, its final table.
+ *
+ * @module
+ */
+import type { Callback } from "./callbacks.ts";
+import { listDir, pathKind } from "../_internal/fs.ts";
+import {
+  type ReportData,
+  reportDataFromCsv,
+  type ReportImage,
+  type ReportStepRow,
+  type ReportTable,
+  type ReportValidationRow,
+  writeReport,
+} from "./report.ts";
+
+/** Options of {@linkcode runReport}. */
+export interface RunReportOptions {
+  /** The page title (default: the run directory's name). */
+  readonly title?: string;
+  /** Key/value lines about the run (network, data, sizes). */
+  readonly summary?: readonly (readonly [string, string])[];
+  /**
+   * Rewrite the page at most this often while training (ms, default 5000), besides after every
+   * validation and at the end; rendering is cheap, but not free for thousands of rows.
+   */
+  readonly minIntervalMs?: number;
+  /** Folders of the run directory whose PNG/JPEG files are shown (default `["samples"]`). */
+  readonly imageDirs?: readonly string[];
+  /** Reload period of the running page in seconds (default 15). */
+  readonly refreshSeconds?: number;
+}
+
+/** What {@linkcode RunReport.finish} adds to the finished page. */
+export interface ReportExtras {
+  /** The final table (e.g. model vs bicubic). */
+  readonly table?: ReportTable;
+  /** More summary lines, after the run's own. */
+  readonly summary?: readonly (readonly [string, string])[];
+}
+
+/**
+ * A run report: hand it to `fit` as `report` (it is a {@linkcode Callback}), and after `fit` call
+ * `finish({ table })` to write the finished page with the final results.
+ */
+export interface RunReport extends Callback {
+  /** `<runDir>/report.html` once a run directory is known, else undefined. */
+  readonly path: string | undefined;
+  /** Write the page now, not running, with `extras` (the final table). */
+  finish(extras?: ReportExtras): Promise<void>;
+}
+
+const IMAGE = /\.(png|jpe?g)$/i;
+
+/** A caption from a file name: `panel-heldout-astronaut.png` → `panel heldout astronaut`. */
+function caption(path: string): string {
+  const name = path.split("/").pop()!.replace(IMAGE, "");
+  const step = /^step-0*(\d+)(.*)$/.exec(name);
+  if (step !== null) return `step ${step[1]}${step[2]!.replace(/[_-]+/g, " ")}`;
+  return name.replace(/[_-]+/g, " ");
+}
+
+/**
+ * The images under `dirs` of `runDir`: each folder's non-step images (e.g. full-image panels) by
+ * name, then its `step-*` images newest first, so the latest samples sit near the top.
+ */
+async function imagesOf(runDir: string, dirs: readonly string[]): Promise<ReportImage[]> {
+  const out: ReportImage[] = [];
+  for (const dir of dirs) {
+    if (await pathKind(`${runDir}/${dir}`) !== "dir") continue;
+    const names = (await listDir(`${runDir}/${dir}`)).filter((n) => IMAGE.test(n)).sort();
+    const steps = names.filter((n) => n.startsWith("step-")).reverse();
+    const others = names.filter((n) => !n.startsWith("step-"));
+    for (const n of [...steps, ...others]) {
+      const path = `${dir}/${n}`;
+      out.push({ path, caption: caption(path) });
+    }
+  }
+  return out;
+}
+
+/**
+ * A callback that writes `report.html` (see `renderReport`) into the run directory of the `fit`
+ * it is given to: at the start, after every validation, at most every `minIntervalMs` between,
+ * and at the end of `fit` (no longer marked running). The rows come from memory; after a resume
+ * the earlier ones are read back from `metrics.csv`. `fit` makes one with default options for
+ * every run directory unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * import { runReport } from "./run_report.ts";
+ * const report = runReport({ title: "my run", summary: [["data", "photos/"]] });
+ * // await t.fit(data, { steps: 100, runDir: "runs/a", report });
+ * // await report.finish({ table: { columns: ["set", "PSNR"], rows: [["held-out", 31.2]] } });
+ * console.log(report.path); // undefined until fit starts
+ * ```
+ */
+export function runReport(options: RunReportOptions = {}): RunReport {
+  const minInterval = options.minIntervalMs ?? 5000;
+  const dirs = options.imageDirs ?? ["samples"];
+  let runDir: string | undefined;
+  let steps: ReportStepRow[] = [];
+  let validation: ReportValidationRow[] = [];
+  let lastWrite = -Infinity;
+  let running = false;
+
+  async function write(extras: ReportExtras = {}): Promise<void> {
+    if (runDir === undefined) return;
+    const title = options.title ?? runDir.replace(/\/+$/, "").split("/").pop()!;
+    const data: ReportData = {
+      title,
+      summary: [...(options.summary ?? []), ...(extras.summary ?? [])],
+      steps,
+      validation,
+      ...(extras.table === undefined ? {} : { table: extras.table }),
+      images: await imagesOf(runDir, dirs),
+      running,
+      ...(options.refreshSeconds === undefined ? {} : { refreshSeconds: options.refreshSeconds }),
+      updated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
+    };
+    await writeReport(runDir, data);
+    lastWrite = performance.now();
+  }
+
+  return {
+    get path() {
+      return runDir === undefined ? undefined : `${runDir.replace(/\/+$/, "")}/report.html`;
+    },
+    async onFitStart(e) {
+      runDir = e.runDir;
+      if (runDir === undefined) return;
+      steps = [];
+      validation = [];
+      // After a resume, metrics.csv (already cut back to the checkpoint) holds the earlier rows.
+      if (e.startStep > 0 && await pathKind(`${runDir}/metrics.csv`) === "file") {
+        const read = reportDataFromCsv(await Deno.readTextFile(`${runDir}/metrics.csv`));
+        steps = read.steps.filter((s) => s.step <= e.startStep);
+        validation = read.validation.filter((v) => v.step <= e.startStep);
+      }
+      running = true;
+      await write();
+    },
+    async onStepEnd(e) {
+      if (runDir === undefined) return;
+      const m = e.metrics;
+      steps.push({ step: m.step, lr: m.lr, total: m.total, terms: m.terms });
+      if (e.validation !== undefined) validation.push({ step: m.step, values: e.validation });
+      if (e.validation !== undefined || performance.now() - lastWrite >= minInterval) {
+        await write();
+      }
+    },
+    async onFitEnd() {
+      running = false;
+      await write();
+    },
+    async finish(extras) {
+      running = false;
+      await write(extras);
+    },
+  };
+}
