@@ -9,19 +9,22 @@
  *
  * ```sh
  * deno run -A examples/style_transfer.ts                           # train on examples/data
+ * deno run -A examples/style_transfer.ts --style my_painting.jpg   # your own style
  * deno run -A examples/style_transfer.ts --optimize --content examples/data/skimage_chelsea.png
  * deno run -A examples/style_transfer.ts --help
- * # real ImageNet features (VGG-19 blocks 1-3 only, so layers from those blocks), ~2 min:
- * deno run -A examples/style_transfer.ts --optimize --net vgg19 \
- *   --vgg ../shared/data/vgg19_imagenet_blocks1-3 --content-layer relu3_2 \
- *   --style-layers relu1_1,relu2_1,relu3_1
  * ```
  *
- * The default style image is `examples/data/skimage_coffee.png` (a shipped CC0 photo; it is left
- * out of the content images). Writes `runs/style-<time>/` (or `--out`): `config.json`,
- * `metrics.csv`, `samples/` (content | stylised | style), `stylised/<photo>.png` for every content
- * photo, `checkpoints/` and `model/` (fast mode); `config.json`, `metrics.csv`, `steps/` and
- * `stylised.png` (`--optimize`).
+ * The loss: Johnson's (squared-L2 content and Gram terms, Grams normalised by C·H·W, total
+ * variation) on Gatys' layers within VGG blocks 1-3 (content relu3_2, style relu1_1, relu2_1,
+ * relu3_1), which the examples' embedded ImageNet VGG-19 weights have. The default style image
+ * is NASA's Hubble Deep Field (`examples/data/style/`, public domain). Training crops come from
+ * the left three quarters of each content photo; the final table scores crops of the right
+ * quarter: style loss (against the style Grams) and content loss of the photos as they are and
+ * stylised. Writes `runs/style-<time>/` (or `--out`): `report.html`, `config.json`,
+ * `metrics.csv`, `samples/` (content | stylised | style crops, and `panel-<photo>.png`: content |
+ * stylised, whole, with a ×4 inset), `stylised/<photo>.png` for every content photo,
+ * `checkpoints/`, `model/` and `results.json` (fast mode); `config.json`, `metrics.csv`,
+ * `steps/` and `stylised.png` (`--optimize`).
  *
  * @module
  */
@@ -81,7 +84,7 @@ const FLAGS = {
     prefix: "style",
     data: "content photos to train on (the style image is left out)",
     steps: ["", "steps [200; --optimize: 100]"],
-    lr: ["", "peak learning rate [2e-3; --optimize: 0.02 (Adam on pixels in [0,1])]"],
+    lr: ["", "peak learning rate [5e-3; --optimize: 0.02 (Adam on pixels in [0,1])]"],
     crop: "training crop size (a multiple of 2^depth, <= --size)",
     depth: "3",
     filters: "16",
@@ -100,7 +103,7 @@ const FLAGS = {
     "the style image's shorter side: larger makes its patterns larger on the content",
   ),
   "content-weight": weight("1", "content (feature) loss weight (Johnson: 1)"),
-  "style-weight": weight("5", "weight of each style (Gram) layer (Johnson: 5)"),
+  "style-weight": weight("20", "weight of each style (Gram) layer (Johnson: 5)"),
   "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
   "content-layer": text(
     "",
@@ -195,7 +198,7 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
   // Training crops from the left of each photo, the scores on crops from its right quarter.
   const split = contents.map((p, i) => splitImage(files[i]!, p, o.crop));
   const steps = Number.isNaN(o.steps) ? 200 : o.steps;
-  const lr = Number.isNaN(o.lr) ? 2e-3 : o.lr;
+  const lr = Number.isNaN(o.lr) ? 5e-3 : o.lr;
   const unet_ = unetConfig(o, { name: "style_transfer" });
   const held = stackPixels(heldOutCrops(split, o.samples, o.crop));
   const styleCrop = scope(() =>

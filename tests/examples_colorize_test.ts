@@ -78,7 +78,9 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   assert.match(config.output, /YCbCr/);
   // skimage_camera is grey: it teaches no colour and is left out.
   assert.ok(!config.data.some((p: string) => p.includes("camera")));
-  assert.equal(config.data.length, 5); // the six photos of examples/data but camera
+  // The retina scan is left out by default (--exclude).
+  assert.ok(!config.data.some((p: string) => p.includes("retina")));
+  assert.equal(config.data.length, 4); // the six photos of examples/data but camera and retina
 
   const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assert.equal(csv.length, 1 + 3);
@@ -88,8 +90,9 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
       "step",
       "total",
       "pixel",
-      "feature:block2_conv2",
-      "feature:block3_conv3",
+      // The two deepest of fastai's layers of the (random) VGG-16.
+      "feature:block4_conv3",
+      "feature:block5_conv3",
       "val_loss",
     ]
   ) {
@@ -100,7 +103,8 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
 
   // Samples at steps 2 and 3 (the last), marked as made with a random VGG: 2 rows of
   // gray | model | truth, each 32x32.
-  const samples = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name).sort();
+  const samples = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name)
+    .filter((n) => n.startsWith("step-")).sort();
   assert.deepEqual(samples, ["step-000002_random-vgg.png", "step-000003_random-vgg.png"]);
   const png = await readPixels(`${out}/samples/${samples[1]}`);
   assert.deepEqual([png.height, png.width, png.channels], [2 * 32, 3 * 32, 3]);
@@ -117,12 +121,13 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   assert.equal(typeof results.table[1].psnr, "number");
   assert.equal(results.table[0].colourfulness, 0);
   // A full-image panel per photo: grey | model | truth, and grey | model for the grey camera.
-  const panels = [...Deno.readDirSync(`${out}/panels`)].map((e) => e.name).sort();
-  assert.ok(panels.includes("skimage_camera_random-vgg.png"), panels.join());
+  const panels = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name)
+    .filter((n) => n.startsWith("panel-")).sort();
+  assert.ok(panels.includes("panel-skimage_camera_random-vgg.png"), panels.join());
   assert.equal(panels.length, config.data.length + 1);
-  const chelsea = await readPixels(`${out}/panels/skimage_chelsea_random-vgg.png`);
+  const chelsea = await readPixels(`${out}/samples/panel-skimage_chelsea_random-vgg.png`);
   assert.equal(chelsea.width, 3 * 451 + 2 * 8); // three 451-wide images, 8-pixel gaps
-  const camera = await readPixels(`${out}/panels/skimage_camera_random-vgg.png`);
+  const camera = await readPixels(`${out}/samples/panel-skimage_camera_random-vgg.png`);
   assert.equal(camera.width, 2 * 512 + 8);
   // The model's image in the panel keeps the grey image's luma (up to 8-bit rounding).
   for (let x = 0; x < 451; x += 37) {
@@ -210,4 +215,8 @@ Deno.test("colorize: parseOptions fills defaults and converts types", () => {
   assert.ok(p !== "help");
   assert.deepEqual(p.layers, ["relu2_2", "block3_conv3"]);
   assert.equal(p.lr, 1e-3);
+  assert.deepEqual(o.exclude, ["skimage_retina.jpg"]);
+  const all = parseOptions(["--exclude", ""]);
+  assert.ok(all !== "help");
+  assert.deepEqual(all.exclude, []);
 });

@@ -47,13 +47,13 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   // The style image is not one of the content photos.
   assert.ok(!config.content.some((p: string) => p.includes("hubble")));
   assert.equal(config.content.length, 6); // the six photos of examples/data
-  // Johnson's loss: one content term, four style terms, total variation.
+  // Johnson's loss on Gatys' layers: one content term, three style terms, total variation.
   const kinds = config.loss.terms.map((t: { kind: string }) => t.kind);
-  assert.deepEqual(kinds, ["feature", "style", "style", "style", "style", "tv"]);
+  assert.deepEqual(kinds, ["feature", "style", "style", "style", "tv"]);
 
   const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assert.equal(csv.length, 1 + 3);
-  for (const col of ["feature:block3_conv3", "style:block4_conv3", "tv"]) {
+  for (const col of ["feature:block3_conv2", "style:block1_conv1", "style:block3_conv1", "tv"]) {
     assert.ok(csv[0]!.split(",").includes(col), `metrics.csv lacks ${col}`);
   }
 
@@ -66,9 +66,10 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   const chelsea = await readPixels(`${out}/stylised/skimage_chelsea_random-vgg.png`);
   assert.deepEqual([chelsea.height, chelsea.width], [64, 96]); // 451x300 → 96x64
   // Panels content | stylised, with the inset row under them.
-  const panels = [...Deno.readDirSync(`${out}/panels`)].map((e) => e.name).sort();
-  assert.deepEqual(panels, names);
-  const panel = await readPixels(`${out}/panels/skimage_chelsea_random-vgg.png`);
+  const panels = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name)
+    .filter((n) => n.startsWith("panel-")).sort();
+  assert.deepEqual(panels, names.map((n: string) => `panel-${n}`));
+  const panel = await readPixels(`${out}/samples/panel-skimage_chelsea_random-vgg.png`);
   assert.equal(panel.width, 2 * 96 + 8);
   // The table: unstylised (content loss 0: the photos are their own content) and stylised,
   // numbers unquoted, and the ratio of style losses.
@@ -108,7 +109,7 @@ Deno.test("style_transfer --optimize optimises one image's pixels against the st
   const header = csv[0]!.split(",");
   const rows = csv.slice(1).map((l) => l.split(",").map(Number));
   const total = header.indexOf("total");
-  const content = header.indexOf("feature:block3_conv3");
+  const content = header.indexOf("feature:block3_conv2");
   // Step 1 starts from the content image itself: zero content loss, then the style pulls away.
   assert.equal(rows[0]![content], 0);
   assert.ok(rows[3]![content]! > 0);
