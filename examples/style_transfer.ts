@@ -83,7 +83,7 @@ const FLAGS = {
   ...sharedFlags({
     prefix: "style",
     data: "content photos to train on (the style image is left out)",
-    steps: ["", "steps [200; --optimize: 100]"],
+    steps: ["", "steps [300; --optimize: 100]"],
     lr: ["", "peak learning rate [5e-3; --optimize: 0.02 (Adam on pixels in [0,1])]"],
     crop: "training crop size (a multiple of 2^depth, <= --size)",
     depth: "3",
@@ -197,7 +197,7 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
   const contents = await Promise.all(files.map((f) => readResized(f, "--data", o.size)));
   // Training crops from the left of each photo, the scores on crops from its right quarter.
   const split = contents.map((p, i) => splitImage(files[i]!, p, o.crop));
-  const steps = Number.isNaN(o.steps) ? 200 : o.steps;
+  const steps = Number.isNaN(o.steps) ? 300 : o.steps;
   const lr = Number.isNaN(o.lr) ? 5e-3 : o.lr;
   const unet_ = unetConfig(o, { name: "style_transfer" });
   const held = stackPixels(heldOutCrops(split, o.samples, o.crop));
