@@ -1,18 +1,25 @@
 /**
  * Super-resolution: a U-Net learns to upscale photos ×2 (or ×4), trained with a fastai-style
- * perceptual loss (pixel L1 + VGG feature and Gram terms), and is scored against bicubic.
+ * perceptual loss (pixel L1 + VGG feature and Gram terms) on real ImageNet features, and is scored
+ * against bicubic.
  *
  * ```sh
  * deno run -A examples/superres.ts            # the shipped photos, ×2, a few minutes on 2 cores
  * deno run -A examples/superres.ts --help     # every flag
- * deno run -A examples/superres.ts --net vgg19 --vgg ../shared/data/vgg19_imagenet_blocks1-3 \
- *   --layers block1_conv2,block2_conv2,block3_conv4 --eval ../shared/data/Set5/image_SRF_2
+ * deno run -A examples/superres.ts --eval ../shared/data/Set5/image_SRF_2
  * ```
  *
- * Writes `runs/superres-<time>/` (or `--out`): `config.json`, `metrics.csv`, side-by-side samples
- * `samples/step-*.png` (bicubic | model | truth) on held-out crops, `checkpoints/`, the final
- * `model/`, and `results.json` with the final table. Training crops come from the left three
- * quarters of each photo; the held-out crops from the right quarter.
+ * The loss network: ImageNet VGG-16 when cached or downloadable, else the ImageNet VGG-19 blocks
+ * 1–3 embedded under `examples/weights/` (offline), with fastai's layers mapped onto them; random
+ * weights only with `--vgg random`. One printed line says which and why.
+ *
+ * Writes `runs/superres-<time>/` (or `--out`): `report.html` (plots of every loss term,
+ * validation and the learning rate, the final table and the pictures, updated during the run),
+ * `config.json`, `metrics.csv`, `samples/step-*.png` (bicubic | model | truth on held-out crops),
+ * `samples/panel-*.png` (each held-out strip and `--eval` image whole: bicubic | model | truth
+ * with a ×4 inset where model and bicubic differ most), `checkpoints/`, the final `model/`, and
+ * `results.json`. Training crops come from the left three quarters of each photo; the held-out
+ * crops and strips from the right quarter. A grey `--eval` image is scored on its own values.
  *
  * @module
  */
@@ -74,7 +81,7 @@ const FLAGS = {
   ...sharedFlags({
     prefix: "superres",
     data: "training photos (PNG/JPEG)",
-    steps: "150",
+    steps: "200",
     lr: "3e-3",
     crop: "high-resolution crop size (a multiple of scale·2^depth)",
     depth: "2",
@@ -90,8 +97,9 @@ const FLAGS = {
   loss: text("", "SPEC.json", "a JSON loss spec instead of the fastai-style loss (see README)"),
   layers: list("L1,L2,L3", "loss layers (default: the layers just before pools 3, 4, 5)"),
   balance: weight(
-    "0.1",
-    "perceptual terms start at X x the pixel term (0: the preset's raw weights)",
+    "0.25",
+    "each kind of perceptual term (features, Grams) starts at X x the pixel term (0: the " +
+      "preset's raw weights)",
   ),
 };
 
@@ -145,13 +153,13 @@ async function run(o: SuperresOptions): Promise<void> {
         fastaiFeatureLoss(net, { layers, layerWeights: session.layerWeights }),
         scales,
       );
-    let balance = 1;
+    let balance: Record<string, number> = {};
     if (spec === undefined && o.balance > 0) {
       // Balanced where an untrained residual U-Net starts: the bicubic upscale.
       const start = scope(() =>
         bicubicUpscale(bicubicDownscale(calibrationHR, o.scale, { quantize: "uint8" }), o.scale)
       );
-      ({ loss, weight: balance } = await balancePerceptual(
+      ({ loss, weights: balance } = await balancePerceptual(
         loss,
         net,
         start,
@@ -160,8 +168,8 @@ async function run(o: SuperresOptions): Promise<void> {
       ));
       start.dispose();
       console.log(
-        `perceptual terms weighted x${balance.toPrecision(3)}: at the start (bicubic input) ` +
-          `they sum to ${o.balance} x the pixel term (--balance)`,
+        `perceptual terms weighted ${weightsText(balance)}: at the start (bicubic input) ` +
+          `each kind sums to ${o.balance} x the pixel term (--balance)`,
       );
     }
     // The table's feature distance: L1 of calibrated features, averaged over the loss layers.
@@ -206,7 +214,7 @@ async function run(o: SuperresOptions): Promise<void> {
         summary: [
           ["data", `${images.length} photos in ${o.data}`],
           ["crops", `${o.batch} x ${o.crop}² per step, lr ${o.lr} (one-cycle)`],
-          ["perceptual weight", `x${balance.toPrecision(3)} (--balance ${o.balance})`],
+          ["perceptual weights", `${weightsText(balance)} (--balance ${o.balance})`],
         ],
       },
       validation: {
@@ -289,6 +297,14 @@ async function run(o: SuperresOptions): Promise<void> {
     for (const p of heldStrips) tf.dispose([p.highRes, p.lowRes]);
     for (const [, pairs] of evalSets) for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
   }
+}
+
+/** `feature x0.0123, style x4.5e-7`. */
+function weightsText(weights: Record<string, number>): string {
+  const all = Object.entries(weights);
+  return all.length === 0
+    ? "as the preset set them"
+    : all.map(([k, w]) => `${k} x${w.toPrecision(3)}`).join(", ");
 }
 
 /** Each held-out strip (the right quarter of a photo), whole, as an evaluation pair. */

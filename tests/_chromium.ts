@@ -1,11 +1,16 @@
-// Headless Chromium for the tests: Debian's /usr/bin/chromium driven by playwright-core (never a
-// downloaded browser), with the flags the project uses for pages served from 127.0.0.1.
-import { type Browser, chromium } from "playwright-core";
+// Test helper (not a test), the one Chromium launcher of the tests: Debian's headless Chromium
+// (never a downloaded browser) driven by playwright-core, with the project's flags, a fresh
+// profile, a static file server on 127.0.0.1, and every request outside 127.0.0.1 refused and
+// recorded. `chromiumSkipReason()` says why a browser test must skip (no chromium, or it cannot
+// start here); `launchChromium()` gives a plain playwright Browser or that reason.
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
-/** Where Debian's chromium lives (`apt-get install chromium`; .ci/run installs it). */
+/** Where Debian installs it (`apt-get install chromium`; .ci/run installs it), or CHROMIUM_PATH. */
 export const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 
-const FLAGS = [
+/** The flags of the project's browser tests (see BRIEF / FACTS). */
+export const CHROMIUM_FLAGS: readonly string[] = [
+  "--headless",
   "--no-sandbox",
   "--disable-gpu",
   "--disable-quic",
@@ -15,19 +20,142 @@ const FLAGS = [
   "--disable-sync",
 ];
 
-/**
- * Launch headless Chromium with a fresh profile (playwright makes a new --user-data-dir per
- * launch), or return why it cannot be launched, for a test's `ignore` and its printed reason.
- */
-export async function launchChromium(): Promise<Browser | string> {
+/** A running browser with a fresh profile; close it with `close()` (or `await using`). */
+export interface Chromium extends AsyncDisposable {
+  readonly context: BrowserContext;
+  /** A new page that refuses and records requests leaving 127.0.0.1, and records errors. */
+  newPage(): Promise<WatchedPage>;
+  close(): Promise<void>;
+}
+
+/** A page with what it logged and tried. */
+export interface WatchedPage {
+  readonly page: Page;
+  /** Console errors and uncaught page errors. */
+  readonly errors: string[];
+  /** URLs it tried to fetch outside 127.0.0.1 (refused). */
+  readonly external: string[];
+}
+
+async function launch(): Promise<Chromium> {
+  const profile = await Deno.makeTempDir({ prefix: "chromium_profile_" });
+  let context: BrowserContext;
   try {
-    Deno.statSync(CHROMIUM);
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...CHROMIUM_FLAGS],
+      timeout: 60_000,
+    });
+  } catch (e) {
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  const close = async () => {
+    await context.close();
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+  };
+  return {
+    context,
+    async newPage() {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      const external: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(`console: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+      await page.route("**/*", async (route) => {
+        const url = new URL(route.request().url());
+        if (url.protocol === "data:" || url.hostname === "127.0.0.1") await route.continue();
+        else {
+          external.push(url.href);
+          await route.abort();
+        }
+      });
+      return { page, errors, external };
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+async function absent(): Promise<string | undefined> {
+  try {
+    if (!(await Deno.stat(CHROMIUM)).isFile) return `${CHROMIUM} is not a file`;
   } catch {
     return `${CHROMIUM} is absent (apt-get install chromium, or set CHROMIUM_PATH)`;
   }
+  return undefined;
+}
+
+let skipReason: Promise<string | undefined> | undefined;
+
+/** Why browser tests cannot run here, or undefined when Chromium starts. Tried once per process. */
+export function chromiumSkipReason(): Promise<string | undefined> {
+  skipReason ??= (async () => {
+    const missing = await absent();
+    if (missing !== undefined) return missing;
+    try {
+      const b = await launch();
+      await b.close();
+      return undefined;
+    } catch (e) {
+      return `chromium cannot be launched: ${(e as Error).message.split("\n")[0]}`;
+    }
+  })();
+  return skipReason;
+}
+
+/**
+ * Launch headless Chromium as a plain playwright `Browser` (playwright makes a fresh profile per
+ * launch), or return why it cannot be launched, for a test's `ignore` and its printed reason.
+ */
+export async function launchChromium(): Promise<Browser | string> {
+  const missing = await absent();
+  if (missing !== undefined) return missing;
   try {
-    return await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    return await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...CHROMIUM_FLAGS],
+    });
   } catch (e) {
     return `${CHROMIUM} did not launch: ${(e as Error).message.split("\n")[0]}`;
   }
+}
+
+/** Start Chromium (call only when `chromiumSkipReason` is undefined). */
+export function startChromium(): Promise<Chromium> {
+  return launch();
+}
+
+const TYPES: Readonly<Record<string, string>> = {
+  html: "text/html; charset=utf-8",
+  png: "image/png",
+  jpg: "image/jpeg",
+  svg: "image/svg+xml",
+  json: "application/json",
+  csv: "text/csv",
+};
+
+/** A static server for `root` on 127.0.0.1 (a random port); shut it down with `close()`. */
+export function serveDir(root: string): { url: string; close: () => Promise<void> } {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    if (path.includes("..")) return new Response("bad path", { status: 400 });
+    try {
+      const body = await Deno.readFile(`${root}${path}`);
+      const ext = path.slice(path.lastIndexOf(".") + 1).toLowerCase();
+      return new Response(body, {
+        headers: { "content-type": TYPES[ext] ?? "application/octet-stream" },
+      });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    close: () => server.shutdown(),
+  };
 }

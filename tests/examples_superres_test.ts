@@ -1,9 +1,11 @@
+/// <reference lib="dom" />
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { main, parseOptions } from "../examples/superres.ts";
 import { UsageError } from "../examples/common/cli.ts";
 import { initBackend } from "../src/backend/mod.ts";
-import { saveImage } from "../src/data/mod.ts";
+import { cropPixels, readPixels, saveImage, writePixels } from "../src/data/mod.ts";
+import { chromiumSkipReason, serveDir, startChromium } from "./_chromium.ts";
 
 async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
   const out: string[] = [], err: string[] = [];
@@ -16,6 +18,20 @@ async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string
   } finally {
     Object.assign(console, { log, warn, error });
   }
+}
+
+/** Two small photo-like images (crops of the shipped photos) in `dir`, so the CPU backend is quick. */
+async function tinyPhotos(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const [name, top, left] of [["cat", 60, 120], ["coffee", 100, 200]] as const) {
+    const src = await readPixels(
+      `examples/data/skimage_${name === "cat" ? "chelsea" : "coffee"}.png`,
+    );
+    const crop = cropPixels(src, top, left, 24, 48);
+    await writePixels(`${dir}/${name}.png`, crop);
+    names.push(name);
+  }
+  return names;
 }
 
 Deno.test("superres: a few steps on tiny crops write a complete run directory", async () => {
@@ -33,7 +49,11 @@ Deno.test("superres: a few steps on tiny crops write a complete run directory", 
       img.dispose();
     }
     const runDir = `${dir}/run`;
+    const photos = await Deno.makeTempDir({ dir, prefix: "photos" });
+    const held = await tinyPhotos(photos);
     const args = (steps: number) => [
+      "--data",
+      photos,
       "--steps",
       String(steps),
       "--crop",
@@ -65,13 +85,16 @@ Deno.test("superres: a few steps on tiny crops write a complete run directory", 
     assert.equal(code, 0, err);
     assert.equal(tf.memory().numTensors, before, "main leaked tensors");
     assert.match(out, /backend cpu/);
-    assert.match(out, /RANDOM weights/);
+    assert.match(out, /loss network: RANDOM vgg16 weights \(seed 0\).*--vgg random/);
+    assert.match(out, /loss terms' shares of the total at step 1: pixel/);
     assert.match(out, /held-out crops\s+bicubic/);
     assert.match(out, /held-out crops\s+model/);
 
     const config = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
     assert.equal(config.example, "superres");
     assert.equal(config.randomLossNetwork, true);
+    assert.equal(config.lossNetworkKind, "random");
+    assert.match(config.lossNetwork, /RANDOM vgg16/);
     assert.equal(config.unet.scale, 2);
     const csv = (await Deno.readTextFile(`${runDir}/metrics.csv`)).trim().split("\n");
     assert.equal(csv.length, 4, "header + 3 steps");
@@ -79,13 +102,36 @@ Deno.test("superres: a few steps on tiny crops write a complete run directory", 
     assert.match(csv[0]!, /feature:block2_conv2/);
     assert.match(csv[0]!, /val_psnr_y/);
     const samples = [...Deno.readDirSync(`${runDir}/samples`)].map((e) => e.name).sort();
-    assert.deepEqual(samples, ["step-000002_random-vgg.png", "step-000003_random-vgg.png"]);
+    const tag = evalDir.split("/").slice(-2).join("-");
+    assert.deepEqual(
+      samples,
+      [
+        ...["a", "b"].map((n) => `panel-eval-${tag}-${n}.png`),
+        ...held.sort().map((n) => `panel-heldout-${n}.png`),
+        "step-000002_random-vgg.png",
+        "step-000003_random-vgg.png",
+      ].sort(),
+    );
+    // A panel: bicubic | model | truth of a 20x24 image (gap 8), the x4 inset below (6 px
+    // region: min(48, 24/4, 20)).
+    const panel = await readPixels(`${runDir}/samples/panel-eval-${tag}-a.png`);
+    assert.deepEqual([panel.width, panel.height], [3 * 24 + 2 * 8, 20 + 8 + 6 * 4]);
+    const report = await Deno.readTextFile(`${runDir}/report.html`);
+    assert.match(report, /<svg/);
+    assert.match(report, /data-series="feature:block2_conv2"/);
+    assert.match(report, /data-series="psnr_y"/);
+    assert.match(report, /src="samples\/panel-eval-/);
+    assert.match(report, /<th>PSNR Y \(dB\)<\/th>/, "the final table is in the report");
+    assert.match(report, /class="status">finished after step 3/);
+    assert.doesNotMatch(report, /http-equiv="refresh"/, "no longer reloading once finished");
+    assert.match(report, /RANDOM vgg16 weights \(seed 0\)/);
     const checkpoints = [...Deno.readDirSync(`${runDir}/checkpoints`)].map((e) => e.name);
     assert.ok(checkpoints.includes("step-00000003"), checkpoints.join());
     assert.ok(Deno.statSync(`${runDir}/model/model.json`).isFile);
     const results = JSON.parse(await Deno.readTextFile(`${runDir}/results.json`));
     const sets = new Set(results.rows.map((r: { set: string }) => r.set));
-    assert.equal(sets.size, 2, "held-out crops and the --eval folder");
+    assert.equal(sets.size, 3, "held-out crops, held-out strips and the --eval folder");
+    assert.match(results.lossNetwork, /RANDOM vgg16/);
     for (const r of results.rows) {
       assert.ok(Number.isFinite(r.psnrY) && r.psnrY > 10, JSON.stringify(r));
       assert.ok(r.ssimY > 0 && r.ssimY <= 1, JSON.stringify(r));
@@ -119,4 +165,65 @@ Deno.test("superres: bad flags and paths give one line and a non-zero exit", asy
   }
   assert.equal((await quietly(() => main(["--help"]))).value, 0);
   assert.throws(() => parseOptions(["--batch", "0"]), UsageError);
+});
+
+const skipBrowser = await chromiumSkipReason();
+if (skipBrowser !== undefined) console.log(`superres report browser test skipped: ${skipBrowser}`);
+
+Deno.test({
+  name: "superres: the report.html of a tiny run in headless Chromium: plots, images, table",
+  ignore: skipBrowser !== undefined,
+  sanitizeResources: false, // playwright's pipes to the browser outlive single awaits
+  sanitizeOps: false,
+  async fn() {
+    await initBackend("cpu");
+    const dir = await Deno.makeTempDir({ prefix: "superres-report-" });
+    const runDir = `${dir}/run`;
+    const server = serveDir(runDir);
+    try {
+      const photos = await Deno.makeTempDir({ dir, prefix: "photos" });
+      await tinyPhotos(photos);
+      const args = ["--data", photos, "--steps", "4", "--crop", "16", "--batch", "2"];
+      args.push("--samples", "2");
+      args.push("--sample-every", "2", "--vgg", "random", "--layers", "block1_conv2");
+      args.push("--depth", "1", "--filters", "4", "--backend", "cpu", "--out", runDir, "--quiet");
+      const { value, err } = await quietly(() => main(args));
+      assert.equal(value, 0, err);
+      await using browser = await startChromium();
+      const { page, errors, external } = await browser.newPage();
+      await page.setViewportSize({ width: 1400, height: 900 });
+      await page.goto(`${server.url}/report.html`, { waitUntil: "load" });
+      const seen = await page.evaluate(() => ({
+        paths: [...document.querySelectorAll("svg path")].map((p) => ({
+          series: p.getAttribute("data-series"),
+          points: (p.getAttribute("d") ?? "").split(/[ML]/).filter((s) => s.trim() !== "").length,
+          length: (p as SVGPathElement).getTotalLength(),
+        })),
+        images: [...document.images].map((i) => ({
+          src: i.getAttribute("src"),
+          ok: i.complete && i.naturalWidth > 0,
+        })),
+        rows: document.querySelectorAll("tbody tr").length,
+        status: document.querySelector(".status")?.textContent ?? "",
+      }));
+      const by = Object.fromEntries(seen.paths.map((p) => [p.series, p]));
+      for (const s of ["pixel", "feature:block1_conv2", "style:block1_conv2", "total", "lr"]) {
+        assert.equal(by[s]?.points, 4, `${s}: ${JSON.stringify(by[s])}`);
+        assert.ok(by[s]!.length > 10, `${s} is drawn (length ${by[s]!.length})`);
+      }
+      assert.equal(by.psnr_y?.points, 2, "validation at steps 2 and 4");
+      assert.equal(seen.images.length, 4, JSON.stringify(seen.images));
+      assert.ok(seen.images.every((i) => i.ok), JSON.stringify(seen.images));
+      assert.ok(seen.images.some((i) => i.src?.startsWith("samples/panel-heldout-")));
+      assert.equal(seen.rows, 4, "bicubic and model for held-out crops and strips");
+      assert.match(seen.status, /finished after step 4/);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(external, []);
+      const shot = Deno.env.get("REPORT_SCREENSHOT");
+      if (shot !== undefined) await page.screenshot({ path: shot });
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

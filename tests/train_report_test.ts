@@ -5,10 +5,11 @@
 import assert from "node:assert/strict";
 import { writePixels } from "../src/data/mod.ts";
 import { renderReport, type ReportData, reportDataFromCsv, writeReport } from "../src/train/mod.ts";
-import { chromiumSkipReason, serveDir, startChromium } from "./_report_chromium.ts";
+import { chromiumSkipReason, serveDir, startChromium } from "./_chromium.ts";
 
-if (chromiumSkipReason !== undefined) {
-  console.log(`train_report_test: browser test skipped: ${chromiumSkipReason}`);
+const skipReason = await chromiumSkipReason();
+if (skipReason !== undefined) {
+  console.log(`train_report_test: browser test skipped: ${skipReason}`);
 }
 
 /** A fake 60-step run: three weighted terms decaying, a one-cycle-like lr, validation every 20. */
@@ -101,7 +102,7 @@ Deno.test("writeReport replaces report.html atomically and leaves no temporary f
 
 Deno.test({
   name: "report.html in headless Chromium: SVG paths with points, images loaded, no errors",
-  ignore: chromiumSkipReason !== undefined,
+  ignore: skipReason !== undefined,
   sanitizeResources: false, // playwright's pipes to the browser outlive single awaits
   sanitizeOps: false,
   async fn() {

@@ -447,7 +447,7 @@ Deno.test("run directory without checkpoints: marker and metrics only, resume re
   const r = await t.fit(data, { steps: 3, runDir, quiet: true });
   assert.equal(r.checkpoint, undefined);
   const names = [...Deno.readDirSync(`${tmp.path}/run`)].map((e) => e.name).sort();
-  assert.deepEqual(names, ["metrics.csv", "run.json"]);
+  assert.deepEqual(names, ["metrics.csv", "report.html", "run.json"]);
   await assert.rejects(
     () => t.fit(data, { steps: 4, runDir, resume: true, quiet: true }),
     (e: unknown) => e instanceof RangeError && /keeps checkpoints/.test(e.message),

@@ -1,31 +1,26 @@
 /**
- * Loss balancing, an example policy: weigh the perceptual terms so that they start at a chosen
- * multiple of the pixel term.
+ * Loss balancing, an example policy: weigh each family of perceptual terms (all feature terms,
+ * all Gram/style terms, …) so that it starts at a chosen multiple of the pixel term.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../../src/lifetime/mod.ts";
-import { concatLoss, evaluate, type Loss, lossOf, weighted } from "../../src/loss/mod.ts";
+import { concatAll } from "fp-ts/lib/Monoid.js";
+import { evaluate, type Loss, LossMonoid, lossOf, weighted } from "../../src/loss/mod.ts";
 import type { LossNetwork } from "../../src/network/mod.ts";
 
-/** The pixel terms of `loss`. */
-function pixelTerms(loss: Loss<string>): Loss<string> {
-  return lossOf(loss.terms.filter((t) => t.kind === "pixel"));
-}
-
-/** Every term of `loss` but the pixel ones: what the loss network computes. */
-function perceptualTerms(loss: Loss<string>): Loss<string> {
-  return lossOf(loss.terms.filter((t) => t.kind !== "pixel"));
-}
-
 /**
- * `loss` with its perceptual terms weighted so that, on `start` against `target` (where an
- * untrained model starts, e.g. the bicubic upscale for a residual SR U-Net), they sum to `ratio`
- * × the pixel terms; and that weight (1 when either side is absent or zero). fastai's weights
- * balance the terms for torchvision vgg16_bn features; with other weights (Keras 'caffe', random)
- * even calibrated Gram terms come out orders of magnitude larger, and the pixel term (which PSNR
- * measures) would vanish in the total.
+ * `loss` with each kind of perceptual term (`feature`, `style`, …) weighted as a family, so that
+ * on `start` against `target` (where an untrained model starts, e.g. the bicubic upscale for a
+ * residual SR U-Net) each family sums to `ratio` × the pixel terms; the per-layer ratios inside a
+ * family stay as the preset set them. Returns the weight of each family (1 when it or the pixel
+ * side is absent or zero).
+ *
+ * Why per family: fastai's weights balance its terms for torchvision vgg16_bn features. With
+ * other weights (Keras 'caffe' ImageNet, random) even calibrated features leave the Gram terms
+ * hundreds of times larger than the feature terms (a Gram is quadratic in the features), so one
+ * common weight would leave the feature terms at ~0% of the total: a loss of pixels and Grams.
  */
 export async function balancePerceptual(
   loss: Loss<string>,
@@ -33,19 +28,24 @@ export async function balancePerceptual(
   start: tf.Tensor4D,
   target: tf.Tensor4D,
   ratio: number,
-): Promise<{ loss: Loss<string>; weight: number }> {
-  const perceptual = perceptualTerms(loss);
-  const pixels = pixelTerms(loss);
-  if (perceptual.terms.length === 0 || pixels.terms.length === 0) return { loss, weight: 1 };
-  const both = scope(() =>
-    tf.stack([
-      evaluate(perceptual, net)(start, target).total,
-      evaluate(pixels, net)(start, target).total,
-    ])
+): Promise<{ loss: Loss<string>; weights: Record<string, number> }> {
+  const pixels = lossOf(loss.terms.filter((t) => t.kind === "pixel"));
+  const kinds = [...new Set(loss.terms.filter((t) => t.kind !== "pixel").map((t) => t.kind))];
+  const families = kinds.map((k) => lossOf(loss.terms.filter((t) => t.kind === k)));
+  if (families.length === 0 || pixels.terms.length === 0) {
+    return { loss, weights: Object.fromEntries(kinds.map((k) => [k, 1])) };
+  }
+  const totals = scope(() =>
+    tf.stack([pixels, ...families].map((part) => evaluate(part, net)(start, target).total))
   );
   // Asynchronous read: webgpu under Deno has no synchronous one.
-  const [p, q] = await both.data();
-  both.dispose();
-  const weight = p! > 0 && q! > 0 ? (ratio * q!) / p! : 1;
-  return { loss: concatLoss(pixels, weighted(weight, perceptual)), weight };
+  const [q, ...p] = await totals.data();
+  totals.dispose();
+  const weights: Record<string, number> = {};
+  const parts = families.map((f, i) => {
+    const w = p[i]! > 0 && q! > 0 ? (ratio * q!) / p[i]! : 1;
+    weights[kinds[i]!] = w;
+    return weighted(w, f);
+  });
+  return { loss: concatAll(LossMonoid)([pixels, ...parts]), weights };
 }

@@ -190,7 +190,7 @@ export async function pickLossNetwork(
     const { net, layers } = opened;
     const random = kind === "random";
     const what = random
-      ? `RANDOM ${net.name} weights (seed ${seed}), not ImageNet features`
+      ? `RANDOM ${arch} weights (seed ${seed}), not ImageNet features`
       : kind === "imagenet-vgg16"
       ? "ImageNet VGG-16 (Keras weights)"
       : kind === "imagenet-vgg19"

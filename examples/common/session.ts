@@ -132,10 +132,14 @@ export interface TrainPlan {
   };
   /** Keep checkpoints (and allow `--resume`); default true. */
   readonly checkpoints?: boolean;
-  /** The report's title (default `<example>, <run dir>`) and summary lines after the session's. */
+  /**
+   * The report's title (default `<example>: <run dir>`), summary lines after the session's, and
+   * the run directory's image folders it shows (default `samples`).
+   */
   readonly report?: {
     readonly title?: string;
     readonly summary?: readonly (readonly [string, string])[];
+    readonly imageDirs?: readonly string[];
   };
 }
 
@@ -161,6 +165,7 @@ export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
       ["steps", String(plan.steps)],
       ...(plan.report?.summary ?? []),
     ],
+    ...(plan.report?.imageDirs === undefined ? {} : { imageDirs: plan.report.imageDirs }),
   });
   const checkpoints = plan.checkpoints ?? true;
   using tr = trainer({

@@ -69,7 +69,7 @@ export interface ReportData {
 }
 
 const STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1340px;padding:0 1em;color:#222}
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1400px;padding:0 1em;color:#222}
 h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.1em;margin:1.4em 0 .4em}
 .status{color:#555}.running{color:#b35c00}
 dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.1em 1em;margin:.5em 0}
@@ -87,7 +87,8 @@ max-width:640px}
 .last{color:#777;font-size:.9em}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.25em .6em}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.images figure{margin:0 0 1em}.images img{max-width:100%;image-rendering:pixelated;
+.images{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}.images figure{margin:0}
+.images img{max-width:100%;image-rendering:pixelated;
 border:1px solid #ddd}
 .empty{color:#888}
 `;

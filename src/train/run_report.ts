@@ -65,7 +65,7 @@ function caption(path: string): string {
 
 /**
  * The images under `dirs` of `runDir`: each folder's non-step images (e.g. full-image panels) by
- * name, then its `step-*` images newest first, so the latest samples sit near the top.
+ * name first, then its `step-*` images newest first.
  */
 async function imagesOf(runDir: string, dirs: readonly string[]): Promise<ReportImage[]> {
   const out: ReportImage[] = [];
@@ -74,7 +74,7 @@ async function imagesOf(runDir: string, dirs: readonly string[]): Promise<Report
     const names = (await listDir(`${runDir}/${dir}`)).filter((n) => IMAGE.test(n)).sort();
     const steps = names.filter((n) => n.startsWith("step-")).reverse();
     const others = names.filter((n) => !n.startsWith("step-"));
-    for (const n of [...steps, ...others]) {
+    for (const n of [...others, ...steps]) {
       const path = `${dir}/${n}`;
       out.push({ path, caption: caption(path) });
     }
