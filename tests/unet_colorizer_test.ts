@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
-import { chromaToRgb, colorizer, loadModel, saveModel } from "../src/unet/mod.ts";
+import { ChromaToRgb, chromaToRgb, colorizer, loadModel, saveModel } from "../src/unet/mod.ts";
 import { predictImage } from "../src/unet/predict_image.ts";
 
 await initBackend("wasm");
@@ -73,6 +73,18 @@ Deno.test("chromaToRgb's gradient matches finite differences inside and at the g
       assert.ok(Math.abs(g[i]! - fd) < 2e-3, `d/d${i ? "Cr" : "Cb"} at Y ${yv}: ${g[i]} vs ${fd}`);
     });
   }
+});
+
+Deno.test("ChromaToRgb reads chroma in units of the luma's room 4·y·(1 − y) unless told not to", () => {
+  const c = tf.tensor4d([0, 0.2], [1, 1, 1, 2]);
+  const y = tf.tensor4d([0.25], [1, 1, 1, 1]);
+  // Room 4 · 0.25 · 0.75 = 0.75: Cr 0.2 acts as 0.15, R = 0.25 + 1.402 · 0.15.
+  const rel = new ChromaToRgb({}).apply([c, y]) as tf.Tensor;
+  const abs = new ChromaToRgb({ lumaRelative: false }).apply([c, y]) as tf.Tensor;
+  assert.ok(Math.abs(rel.dataSync()[0]! - (0.25 + 1.402 * 0.15)) < 1e-6);
+  assert.ok(Math.abs(abs.dataSync()[0]! - (0.25 + 1.402 * 0.2)) < 1e-6);
+  assert.equal(new ChromaToRgb({ lumaRelative: false }).getConfig().lumaRelative, false);
+  tf.dispose([c, y, rel, abs]);
 });
 
 Deno.test("a colouriser with a zero head returns the grey input exactly; any head keeps its luma", async () => {

@@ -65,6 +65,17 @@ export function chromaToRgb(y: tf.Tensor4D, cbcr: tf.Tensor4D): tf.Tensor4D {
   });
 }
 
+/** Arguments of {@linkcode ChromaToRgb}. */
+export interface ChromaToRgbArgs extends LayerArgs {
+  /**
+   * Read the chroma in units of 4·y·(1 − y) (default true): the network's chroma is scaled by
+   * how much room the luma leaves (1 at mid grey, → 0 at black and white), so one output value
+   * means a similar saturation at every brightness, as in natural photos, instead of a
+   * saturated cast in the shadows. Zero stays zero, and the luma is kept either way.
+   */
+  readonly lumaRelative?: boolean;
+}
+
 /**
  * The layer form of {@linkcode chromaToRgb}: inputs `[chroma, luma]`, output RGB. No weights.
  * Serializes as `PerceptualChromaToRgb`, so a saved colouriser loads and outputs RGB.
@@ -82,10 +93,13 @@ export function chromaToRgb(y: tf.Tensor4D, cbcr: tf.Tensor4D): tf.Tensor4D {
 export class ChromaToRgb extends tfl.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualChromaToRgb";
+  /** Whether the chroma is read relative to the luma's room (see {@linkcode ChromaToRgbArgs}). */
+  readonly lumaRelative: boolean;
 
-  /** Build the layer (only the base layer's arguments: name, dtype). */
-  constructor(args: LayerArgs = {}) {
+  /** Build the layer. */
+  constructor(args: ChromaToRgbArgs = {}) {
     super(args);
+    this.lumaRelative = args.lumaRelative ?? true;
   }
 
   /** RGB: the chroma's shape with 3 channels. */
@@ -100,6 +114,15 @@ export class ChromaToRgb extends tfl.layers.Layer {
     if (list.length !== 2) {
       throw new RangeError("ChromaToRgb needs two inputs, [chroma, luma]");
     }
-    return chromaToRgb(list[1] as tf.Tensor4D, list[0] as tf.Tensor4D);
+    const [chroma, y] = list as [tf.Tensor4D, tf.Tensor4D];
+    return tf.tidy(() => {
+      const room = tf.mul(tf.mul(y, tf.sub(1, y)), 4);
+      return chromaToRgb(y, this.lumaRelative ? tf.mul(chroma, room) as tf.Tensor4D : chroma);
+    });
+  }
+
+  /** `lumaRelative`, plus the base layer's fields. */
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), lumaRelative: this.lumaRelative };
   }
 }

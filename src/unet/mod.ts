@@ -40,7 +40,7 @@ export {
 } from "./config.ts";
 export { UNetInputSizeError } from "./errors.ts";
 export { parameterCount, unet } from "./unet.ts";
-export { ChromaToRgb, chromaToRgb } from "./chroma_layer.ts";
+export { ChromaToRgb, chromaToRgb, type ChromaToRgbArgs } from "./chroma_layer.ts";
 export { colorizer } from "./colorizer.ts";
 export { fileSystemHandler, loadModel, ModelFilesError, saveModel } from "./model_io.ts";
 export { registerLayers } from "./register.ts";
