@@ -50,6 +50,7 @@ import {
 import { colourfulness, psnr, ssim } from "../src/metrics/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
 import { colorizer, predictImage } from "../src/unet/mod.ts";
+import { oneOf } from "../src/_internal/decode.ts";
 import { command, flag, type FlagValues, List, list, UsageError, weight } from "./common/cli.ts";
 import { sharedFlags } from "./common/flags.ts";
 import { centreCrop, sideBySide } from "./common/images.ts";
@@ -82,7 +83,13 @@ const FLAGS = {
       "one red hue, it pulls every colour towards red (see README)",
   ),
   "feature-weight": weight("1", "weight of the feature loss (features normalised to mean |a| = 1)"),
-  "pixel-weight": weight("1", "weight of the L1 pixel loss"),
+  "pixel-weight": weight("1", "weight of the pixel loss"),
+  "pixel-distance": flag(
+    oneOf(["l1", "l2"] as const),
+    "l1",
+    "D",
+    "pixel loss distance: l1 | l2 (l2's optimum is the mean colour, which PSNR rewards)",
+  ),
 };
 
 /** The validated command line. */
@@ -149,7 +156,7 @@ async function run(o: ColorizeOptions): Promise<void> {
     );
     const loss = concatLoss(
       await calibrate(features, net, calibration),
-      pixel({ distance: "l1", weight: o["pixel-weight"] }),
+      pixel({ distance: o["pixel-distance"], weight: o["pixel-weight"] }),
     );
     const lossFn = evaluate(loss, net);
     const result = await train(session, {
