@@ -63,7 +63,7 @@ const FLAGS = {
     prefix: "colorize",
     data: "folder of colour training photos (PNG/JPEG)",
     steps: "200",
-    lr: "5e-3",
+    lr: "2e-3",
     crop: "training crop size in pixels (a multiple of 2^depth)",
     depth: "3",
     filters: "16",
@@ -82,11 +82,14 @@ const FLAGS = {
     "photos of --data left out, by file name ('' for none); the retina scan by default: " +
       "one red hue, it pulls every colour towards red (see README)",
   ),
-  "feature-weight": weight("1", "weight of the feature loss (features normalised to mean |a| = 1)"),
-  "pixel-weight": weight("1", "weight of the pixel loss"),
+  "feature-weight": weight(
+    "0.2",
+    "weight of the feature loss (features normalised to mean |a| = 1)",
+  ),
+  "pixel-weight": weight("10", "weight of the pixel loss"),
   "pixel-distance": flag(
     oneOf(["l1", "l2"] as const),
-    "l1",
+    "l2",
     "D",
     "pixel loss distance: l1 | l2 (l2's optimum is the mean colour, which PSNR rewards)",
   ),

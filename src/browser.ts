@@ -33,7 +33,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { registerLayers as registerIntoBoundCopy } from "./unet/register.ts";
 import { TfjsCopyError } from "./unet/tfjs_copy_error.ts";
 
-export { ChromaToRgb, type ChromaToRgbArgs, chromaToRgb } from "./unet/chroma_layer.ts";
+export { ChromaToRgb, chromaToRgb, type ChromaToRgbArgs } from "./unet/chroma_layer.ts";
 export { ICNR, type ICNRArgs } from "./unet/icnr.ts";
 export { MaxPool2x2 } from "./unet/max_pool.ts";
 export { OutputMap, type OutputMapArgs } from "./unet/output_map.ts";
