@@ -9,30 +9,38 @@
  *
  * ```sh
  * deno run -A examples/style_transfer.ts                           # train on examples/data
+ * deno run -A examples/style_transfer.ts --style my_painting.jpg   # your own style
  * deno run -A examples/style_transfer.ts --optimize --content examples/data/skimage_chelsea.png
  * deno run -A examples/style_transfer.ts --help
- * # real ImageNet features (VGG-19 blocks 1-3 only, so layers from those blocks), ~2 min:
- * deno run -A examples/style_transfer.ts --optimize --net vgg19 \
- *   --vgg ../shared/data/vgg19_imagenet_blocks1-3 --content-layer relu3_2 \
- *   --style-layers relu1_1,relu2_1,relu3_1
  * ```
  *
- * The default style image is `examples/data/skimage_coffee.png` (a shipped CC0 photo; it is left
- * out of the content images). Writes `runs/style-<time>/` (or `--out`): `config.json`,
- * `metrics.csv`, `samples/` (content | stylised | style), `stylised/<photo>.png` for every content
- * photo, `checkpoints/` and `model/` (fast mode); `config.json`, `metrics.csv`, `steps/` and
- * `stylised.png` (`--optimize`).
+ * The loss: Johnson's (squared-L2 content and Gram terms, Grams normalised by C·H·W, total
+ * variation) on Gatys' layers within VGG blocks 1-3 (content relu3_2, style relu1_1, relu2_1,
+ * relu3_1), which the examples' embedded ImageNet VGG-19 weights have. The default style image
+ * is NASA's Hubble Deep Field (`examples/data/style/`, public domain). Training crops come from
+ * the left three quarters of each content photo; the final table scores crops of the right
+ * quarter: style loss (against the style Grams) and content loss of the photos as they are and
+ * stylised. Writes `runs/style-<time>/` (or `--out`): `report.html`, `config.json`,
+ * `metrics.csv`, `samples/` (content | stylised | style crops, and `panel-<photo>.png`: content |
+ * stylised, whole, with a ×4 inset), `stylised/<photo>.png` for every content photo,
+ * `checkpoints/`, `model/` and `results.json` (fast mode); `config.json`, `metrics.csv`,
+ * `steps/` and `stylised.png` (`--optimize`).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
 import {
+  comparisonPanel,
+  cropPixels,
   imageFolder,
   imagePairs,
   type Pixels,
   pixelsToTensor,
   saveImage,
   stackPixels,
+  tensorToPixels,
+  writePixels,
 } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import {
@@ -63,9 +71,11 @@ import {
   sideBySide,
 } from "./common/images.ts";
 import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
+import { heldOutCrops, type SplitImage } from "./common/split_images.ts";
+import { formatTable } from "./common/table.ts";
 
-/** The default style image: a shipped CC0 photo (coffee cup, latte art, wooden table). */
-export const DEFAULT_STYLE = "examples/data/skimage_coffee.png";
+/** The default style image: NASA's Hubble Deep Field (public domain), galaxies on black. */
+export const DEFAULT_STYLE = "examples/data/style/skimage_hubble_deep_field.jpg";
 /** The default content image of `--optimize`. */
 export const DEFAULT_CONTENT = "examples/data/skimage_chelsea.png";
 
@@ -73,8 +83,8 @@ const FLAGS = {
   ...sharedFlags({
     prefix: "style",
     data: "content photos to train on (the style image is left out)",
-    steps: ["", "steps [200; --optimize: 100]"],
-    lr: ["", "peak learning rate [2e-3; --optimize: 0.02 (Adam on pixels in [0,1])]"],
+    steps: ["", "steps [300; --optimize: 100]"],
+    lr: ["", "peak learning rate [5e-3; --optimize: 0.02 (Adam on pixels in [0,1])]"],
     crop: "training crop size (a multiple of 2^depth, <= --size)",
     depth: "3",
     filters: "16",
@@ -87,19 +97,22 @@ const FLAGS = {
     "optimise the pixels of --content directly (Gatys) instead of training a network",
   ),
   content: text(DEFAULT_CONTENT, "PATH", "with --optimize: the image to stylise"),
-  size: count("128", "content and style images are resized so their shorter side is N"),
+  size: count("128", "content images are resized so their shorter side is N"),
+  "style-size": count(
+    "256",
+    "the style image's shorter side: larger makes its patterns larger on the content",
+  ),
   "content-weight": weight("1", "content (feature) loss weight (Johnson: 1)"),
-  "style-weight": weight("5", "weight of each style (Gram) layer (Johnson: 5)"),
+  "style-weight": weight("20", "weight of each style (Gram) layer (Johnson: 5)"),
   "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
   "content-layer": text(
     "",
     "L",
-    "content layer [vgg16: block3_conv3 (relu3_3); vgg19: block3_conv4]",
+    "content layer [block3_conv2 (relu3_2)]",
   ),
   "style-layers": list(
     "L1,L2",
-    "style layers [vgg16: relu1_2,relu2_2,relu3_3,relu4_3 (Johnson); vgg19: " +
-      "relu1_2,relu2_2,relu3_4,relu4_4]",
+    "style layers [block1_conv1,block2_conv1,block3_conv1 (relu1_1,relu2_1,relu3_1)]",
   ),
 };
 
@@ -132,15 +145,13 @@ async function run(o: StyleTransferOptions): Promise<void> {
       `--crop ${o.crop} is larger than --size ${o.size}; lower --crop or raise --size`,
     );
   }
-  const styleImage = await readResized(o.style, "--style", o.size);
-  // Johnson's layers; for VGG-19 the last conv of the same blocks.
-  const vgg16 = o.net === "vgg16";
-  const contentLayer = o["content-layer"] || (vgg16 ? "block3_conv3" : "block3_conv4");
-  const styleLayers = o["style-layers"].length > 0 ? o["style-layers"] : [
-    "block1_conv2",
-    "block2_conv2",
-    ...(vgg16 ? ["block3_conv3", "block4_conv3"] : ["block3_conv4", "block4_conv4"]),
-  ];
+  const styleImage = await readResized(o.style, "--style", o["style-size"]);
+  // Gatys' layers kept within blocks 1-3 (relu1_1, relu2_1, relu3_1 style, relu3_2 content):
+  // VGG-16 and VGG-19 both have them, and so do the examples' embedded VGG-19 blocks 1-3.
+  const contentLayer = o["content-layer"] || "block3_conv2";
+  const styleLayers = o["style-layers"].length > 0
+    ? o["style-layers"]
+    : ["block1_conv1", "block2_conv1", "block3_conv1"];
   using session = await openSession("style_transfer", o, [contentLayer, ...styleLayers], "style");
   const loss = johnson2016StyleTransfer(session.net, {
     contentLayer,
@@ -184,12 +195,12 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
     throw new UsageError(`--data ${o.data}: no content photos besides the style image`);
   }
   const contents = await Promise.all(files.map((f) => readResized(f, "--data", o.size)));
-  const steps = Number.isNaN(o.steps) ? 200 : o.steps;
-  const lr = Number.isNaN(o.lr) ? 2e-3 : o.lr;
+  // Training crops from the left of each photo, the scores on crops from its right quarter.
+  const split = contents.map((p, i) => splitImage(files[i]!, p, o.crop));
+  const steps = Number.isNaN(o.steps) ? 300 : o.steps;
+  const lr = Number.isNaN(o.lr) ? 5e-3 : o.lr;
   const unet_ = unetConfig(o, { name: "style_transfer" });
-  // Fixed sample crops (the centre of each photo) and the centre of the style image beside them.
-  const crops = Array.from({ length: o.samples }, (_, i) => contents[i % contents.length]!);
-  const sampleInput = stackPixels(crops.map((p) => centreCrop(p, 1, o.crop, o.crop)));
+  const held = stackPixels(heldOutCrops(split, o.samples, o.crop));
   const styleCrop = scope(() =>
     tf.tile(stackPixels([centreCrop(styleImage, 1, o.crop, o.crop)]), [o.samples, 1, 1, 1])
   ) as tf.Tensor4D;
@@ -201,7 +212,7 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
       schedule: oneCycle({ lrMax: lr }),
       // The network reproduces its input's content: input and target are the same crop.
       data: imagePairs({
-        images: contents,
+        images: split.map((s) => s.train),
         crop: o.crop,
         batchSize: o.batch,
         seed: o.seed,
@@ -209,27 +220,140 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
       }),
       steps,
       config: { ...config, unet: unet_, content: files, steps, lr },
+      validation: { data: () => [{ input: tf.clone(held), target: tf.clone(held) }] },
       samples: {
-        batch: { input: sampleInput, target: sampleInput },
+        batch: { input: held, target: held },
         count: o.samples,
         dir: "samples",
         image: (e) => sideBySide(e.input, e.prediction, styleCrop),
       },
     });
-    // Every content photo, whole, through the trained network.
+    const table = await scoreHeldOut(model, lossFn, held);
+    printTable(table, held.shape, session.random);
+    // Every content photo, whole, through the trained network: the stylised photo alone, and a
+    // panel content | stylised with a ×4 inset where they differ most.
     for (const [i, p] of contents.entries()) {
       const name = files[i]!.slice(files[i]!.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
-      const y = scope(() => tf.clipByValue(predictImage(model, pixelsToTensor(p)), 0, 1));
-      await saveAndDispose(`${session.runDir}/stylised/${name}${session.marker}.png`, y);
+      const x = pixelsToTensor(p);
+      const y = scope(() => tf.clipByValue(predictImage(model, x), 0, 1));
+      const stylised = await tensorToPixels(y);
+      tf.dispose([x, y]);
+      await writePixels(`${session.runDir}/stylised/${name}${session.marker}.png`, stylised);
+      const panel = comparisonPanel([p, stylised], { compare: [1, 0] });
+      await writePixels(
+        `${session.runDir}/samples/panel-${name}${session.marker}.png`,
+        panel.pixels,
+      );
     }
+    const results = {
+      heldOutCrops: o.samples,
+      lossNetwork: session.description,
+      lossNetworkKind: session.kind,
+      randomLossNetwork: session.random,
+      table,
+    };
+    await Deno.writeTextFile(
+      `${session.runDir}/results.json`,
+      JSON.stringify(results, null, 2) + "\n",
+    );
+    await result.report.finish({
+      table: {
+        columns: ["images", "style loss", "content loss", ...Object.keys(table[0]!.terms)],
+        rows: table.map((r) => [r.images, r.style, r.content, ...Object.values(r.terms)]),
+      },
+      summary: [[
+        "style loss stylised / unstylised",
+        (table[1]!.style / table[0]!.style).toFixed(3),
+      ]],
+    });
     console.log(
       `${stepsDone(result)}; stylised ${files.length} photos into ${session.runDir}/stylised/; ` +
-        `wrote ${session.runDir}/ (config.json, metrics.csv, samples/, checkpoints/, model/)`,
+        `wrote ${session.runDir}/ (report.html, config.json, metrics.csv, samples/ with ` +
+        "panel-*.png, checkpoints/, model/, results.json)",
     );
   } finally {
-    tf.dispose([sampleInput, styleCrop]);
+    tf.dispose([held, styleCrop]);
     model.dispose();
   }
+}
+
+/** `p` split like the other examples' photos: a training part and its right quarter. */
+function splitImage(path: string, p: Pixels, crop: number): SplitImage {
+  const heldWidth = Math.max(Math.ceil(p.width / 4), crop);
+  const trainWidth = p.width - heldWidth;
+  if (p.height < crop || trainWidth < crop) {
+    throw new UsageError(
+      `${path} is ${p.width}x${p.height} at --size ${Math.min(p.width, p.height)}: too small ` +
+        `for --crop ${crop} (it needs width >= 2 x crop); raise --size or lower --crop`,
+    );
+  }
+  return {
+    path,
+    train: cropPixels(p, 0, 0, p.height, trainWidth),
+    heldOut: cropPixels(p, 0, trainWidth, p.height, heldWidth),
+  };
+}
+
+/** One row of the final table: the loss terms of unstylised or stylised held-out crops. */
+export interface StyleRow {
+  /** `unstylised` (the photos themselves) or `stylised` (the model's output). */
+  readonly images: string;
+  /** The content loss (against the photos themselves). */
+  readonly content: number;
+  /** The style loss: the sum of the style terms (against the style image's Grams). */
+  readonly style: number;
+  /** Every term and the total. */
+  readonly terms: Record<string, number>;
+}
+
+/** The loss terms of the held-out crops before and after stylisation. */
+async function scoreHeldOut(
+  model: tfl.LayersModel,
+  lossFn: LossFn,
+  held: tf.Tensor4D,
+): Promise<StyleRow[]> {
+  const stylised = scope(() => tf.clipByValue(model.predict(held) as tf.Tensor4D, 0, 1));
+  try {
+    const rows: StyleRow[] = [];
+    for (const [images, x] of [["unstylised", held], ["stylised", stylised]] as const) {
+      let names: string[] = [];
+      const values = scope(() => {
+        const r = lossFn(x, held);
+        names = ["total", ...Object.keys(r.terms)];
+        return tf.stack([r.total, ...Object.values(r.terms)]);
+      });
+      const v = await values.data();
+      values.dispose();
+      const terms = Object.fromEntries(names.map((n, i) => [n, v[i]!]));
+      const sum = (kind: string) =>
+        names.filter((n) => n.startsWith(`${kind}:`)).reduce((a, n) => a + terms[n]!, 0);
+      rows.push({ images, content: sum("feature"), style: sum("style"), terms });
+    }
+    return rows;
+  } finally {
+    stylised.dispose();
+  }
+}
+
+/** The table in the examples' format, and the ratio the stylisation reached. */
+function printTable(rows: readonly StyleRow[], shape: readonly number[], random: boolean) {
+  const terms = Object.keys(rows[0]!.terms);
+  console.log(
+    `\nheld-out crops (${shape[0]} of ${shape[1]}x${shape[2]}); style loss = sum of the style ` +
+      "terms (Gram distances to the style image), content loss = feature distance to the photo:",
+  );
+  console.log(formatTable(
+    [
+      { name: "images" },
+      { name: "style loss" },
+      { name: "content loss" },
+      ...terms.map((name) => ({ name })),
+    ],
+    rows.map((r) => [r.images, r.style, r.content, ...terms.map((t) => r.terms[t])]),
+  ));
+  const [before, after] = [rows[0]!.style, rows[1]!.style];
+  console.log(`style loss stylised / unstylised: ${(after / before).toFixed(3)}`);
+  if (random) console.log("(loss terms from a RANDOM-weight VGG: not ImageNet features)");
 }
 
 /** Gatys et al.: Adam on the pixels of one image, initialised with the content image. */

@@ -33,6 +33,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { registerLayers as registerIntoBoundCopy } from "./unet/register.ts";
 import { TfjsCopyError } from "./unet/tfjs_copy_error.ts";
 
+export { ChromaToRgb, chromaToRgb, type ChromaToRgbArgs } from "./unet/chroma_layer.ts";
 export { ICNR, type ICNRArgs } from "./unet/icnr.ts";
 export { MaxPool2x2 } from "./unet/max_pool.ts";
 export { OutputMap, type OutputMapArgs } from "./unet/output_map.ts";
@@ -57,8 +58,8 @@ export interface TfjsNamespace {
 
 /**
  * Register this library's layers (`PerceptualPixelShuffle`, `PerceptualUpsample`,
- * `PerceptualOutputMap`, `PerceptualSizeCheck`, `PerceptualMaxPool2x2`) and the `PerceptualICNR`
- * initializer into the caller's TensorFlow.js, so its `loadLayersModel` rebuilds a saved U-Net.
+ * `PerceptualOutputMap`, `PerceptualSizeCheck`, `PerceptualMaxPool2x2`, `PerceptualChromaToRgb`)
+ * and the `PerceptualICNR` initializer into the caller's TensorFlow.js, so its `loadLayersModel` rebuilds a saved U-Net.
  * Calling it again is harmless.
  *
  * @param tf the page's tfjs: the global `tf` of the `tf-*.min.js` scripts, or

@@ -60,18 +60,27 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   });
   assert.equal(status, 0, log);
   assert.match(log, /backend wasm/);
-  assert.match(log, /RANDOM vgg\d\d weights/);
-  assert.match(log, /gray input/);
+  assert.match(log, /RANDOM .*weights/);
+  // The table: numbers unquoted, right-aligned, PSNR to 2 decimals, SSIM to 4, colourfulness to 1.
+  assert.match(log, /^method\s+PSNR \(dB\)\s+SSIM\s+loss\s.*colourfulness$/m);
+  assert.match(log, /^grey input\s+\d+\.\d{2}\s+\d\.\d{4}\s.*\s0\.0$/m);
+  assert.match(log, /^model\s+\d+\.\d{2}\s+-?\d\.\d{4}\s.*\s\d+\.\d$/m);
+  assert.match(log, /^truth\s+-\s+-\s.*\s\d+\.\d$/m);
+  assert.doesNotMatch(log, /"\d/, "no quoted numbers");
 
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
   assert.equal(config.example, "colorize");
   assert.equal(config.options.steps, 3);
   assert.equal(config.randomLossNetwork, true);
   assert.equal(config.unet.inChannels, 1);
-  assert.equal(config.unet.outChannels, 3);
+  // Grey in, chroma out; the model's last layer puts the chroma on the input's luma.
+  assert.equal(config.unet.outChannels, 2);
+  assert.match(config.output, /YCbCr/);
   // skimage_camera is grey: it teaches no colour and is left out.
   assert.ok(!config.data.some((p: string) => p.includes("camera")));
-  assert.equal(config.data.length, 5); // the six photos of examples/data but camera
+  // The retina scan is left out by default (--exclude).
+  assert.ok(!config.data.some((p: string) => p.includes("retina")));
+  assert.equal(config.data.length, 4); // the six photos of examples/data but camera and retina
 
   const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assert.equal(csv.length, 1 + 3);
@@ -81,8 +90,9 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
       "step",
       "total",
       "pixel",
-      "feature:block2_conv2",
-      "feature:block3_conv3",
+      // The two deepest of fastai's layers of the (random) VGG-16.
+      "feature:block4_conv3",
+      "feature:block5_conv3",
       "val_loss",
     ]
   ) {
@@ -93,7 +103,8 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
 
   // Samples at steps 2 and 3 (the last), marked as made with a random VGG: 2 rows of
   // gray | model | truth, each 32x32.
-  const samples = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name).sort();
+  const samples = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name)
+    .filter((n) => n.startsWith("step-")).sort();
   assert.deepEqual(samples, ["step-000002_random-vgg.png", "step-000003_random-vgg.png"]);
   const png = await readPixels(`${out}/samples/${samples[1]}`);
   assert.deepEqual([png.height, png.width, png.channels], [2 * 32, 3 * 32, 3]);
@@ -105,8 +116,32 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   const checkpoints = [...Deno.readDirSync(`${out}/checkpoints`)].map((e) => e.name).sort();
   assert.deepEqual(checkpoints, ["step-00000002", "step-00000003"]);
   const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
-  assert.deepEqual(Object.keys(results.table), ["gray input", "model"]);
-  assert.ok(Number(results.table.model["PSNR (dB)"]) > 0);
+  const methods = results.table.map((r: { method: string }) => r.method);
+  assert.deepEqual(methods, ["grey input", "model", "truth"]);
+  assert.equal(typeof results.table[1].psnr, "number");
+  assert.equal(results.table[0].colourfulness, 0);
+  // A full-image panel per photo: grey | model | truth, and grey | model for the grey camera.
+  const panels = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name)
+    .filter((n) => n.startsWith("panel-")).sort();
+  assert.ok(panels.includes("panel-skimage_camera_random-vgg.png"), panels.join());
+  assert.equal(panels.length, config.data.length + 1);
+  const chelsea = await readPixels(`${out}/samples/panel-skimage_chelsea_random-vgg.png`);
+  assert.equal(chelsea.width, 3 * 451 + 2 * 8); // three 451-wide images, 8-pixel gaps
+  const camera = await readPixels(`${out}/samples/panel-skimage_camera_random-vgg.png`);
+  assert.equal(camera.width, 2 * 512 + 8);
+  // The model's image in the panel keeps the grey image's luma (up to 8-bit rounding).
+  for (let x = 0; x < 451; x += 37) {
+    const at = (col: number) => (20 * chelsea.width + col) * 3;
+    const [g, m] = [at(x), at(451 + 8 + x)];
+    // The inset's red outline crosses both images: only grey pixels of the grey image count.
+    if (chelsea.data[g] !== chelsea.data[g + 1]) continue;
+    const luma = 0.299 * chelsea.data[m]! + 0.587 * chelsea.data[m + 1]! +
+      0.114 * chelsea.data[m + 2]!;
+    assert.ok(
+      Math.abs(luma - chelsea.data[g]!) <= 1.5 / 255,
+      `x ${x}: ${luma} vs ${chelsea.data[g]}`,
+    );
+  }
   const model = JSON.parse(await Deno.readTextFile(`${out}/model/model.json`));
   assert.ok(model.modelTopology, "model/model.json is a tfjs layers model");
 
@@ -181,4 +216,8 @@ Deno.test("colorize: parseOptions fills defaults and converts types", () => {
   assert.ok(p !== "help");
   assert.deepEqual(p.layers, ["relu2_2", "block3_conv3"]);
   assert.equal(p.lr, 1e-3);
+  assert.deepEqual(o.exclude, ["skimage_retina.jpg"]);
+  const all = parseOptions(["--exclude", ""]);
+  assert.ok(all !== "help");
+  assert.deepEqual(all.exclude, []);
 });

@@ -30,7 +30,8 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   const out = `${await Deno.makeTempDir()}/run`;
   const args = [
     ...COMMON,
-    ...["--steps", "3", "--batch", "2", "--size", "48", "--crop", "32", "--depth", "2"],
+    ...["--steps", "3", "--batch", "2", "--size", "64", "--crop", "32", "--depth", "2"],
+    ...["--style-size", "64"],
     ...["--filters", "4", "--samples", "2", "--out", out],
   ];
   let r = { value: -1, out: "", err: "" };
@@ -38,35 +39,52 @@ Deno.test("style_transfer trains a transformation network and stylises every con
     r = await captured(() => main(args));
   });
   assert.equal(r.value, 0, r.err);
-  assert.match(r.out, /RANDOM vgg\d\d weights/);
+  assert.match(r.out, /RANDOM .*weights/);
 
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
   assert.equal(config.mode, "fast (Johnson)");
   assert.equal(config.options.style, DEFAULT_STYLE);
   // The style image is not one of the content photos.
-  assert.ok(!config.content.some((p: string) => p.endsWith("skimage_coffee.png")));
-  assert.equal(config.content.length, 5); // the six photos of examples/data but the style
-  // Johnson's loss: one content term, four style terms, total variation.
+  assert.ok(!config.content.some((p: string) => p.includes("hubble")));
+  assert.equal(config.content.length, 6); // the six photos of examples/data
+  // Johnson's loss on Gatys' layers: one content term, three style terms, total variation.
   const kinds = config.loss.terms.map((t: { kind: string }) => t.kind);
-  assert.deepEqual(kinds, ["feature", "style", "style", "style", "style", "tv"]);
+  assert.deepEqual(kinds, ["feature", "style", "style", "style", "tv"]);
 
   const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assert.equal(csv.length, 1 + 3);
-  for (const col of ["feature:block3_conv3", "style:block4_conv3", "tv"]) {
+  for (const col of ["feature:block3_conv2", "style:block1_conv1", "style:block3_conv1", "tv"]) {
     assert.ok(csv[0]!.split(",").includes(col), `metrics.csv lacks ${col}`);
   }
 
-  // Whole photos, resized to a shorter side of 48 and centre-cropped to multiples of 4.
+  // Whole photos, resized to a shorter side of 64, stylised at any size.
   const stylised = [...Deno.readDirSync(`${out}/stylised`)].map((e) => e.name).sort();
-  assert.deepEqual(stylised, [
-    "skimage_astronaut_random-vgg.png",
-    "skimage_camera_random-vgg.png",
-    "skimage_chelsea_random-vgg.png",
-    "skimage_retina_random-vgg.png",
-    "skimage_rocket_random-vgg.png",
-  ]);
+  const names = config.content.map((p: string) =>
+    p.slice(p.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "_random-vgg.png")
+  ).sort();
+  assert.deepEqual(stylised, names);
   const chelsea = await readPixels(`${out}/stylised/skimage_chelsea_random-vgg.png`);
-  assert.deepEqual([chelsea.height, chelsea.width], [48, 72]); // 451x300 → 72x48
+  assert.deepEqual([chelsea.height, chelsea.width], [64, 96]); // 451x300 → 96x64
+  // Panels content | stylised, with the inset row under them.
+  const panels = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name)
+    .filter((n) => n.startsWith("panel-")).sort();
+  assert.deepEqual(panels, names.map((n: string) => `panel-${n}`));
+  const panel = await readPixels(`${out}/samples/panel-skimage_chelsea_random-vgg.png`);
+  assert.equal(panel.width, 2 * 96 + 8);
+  // The table: unstylised (content loss 0: the photos are their own content) and stylised,
+  // numbers unquoted, and the ratio of style losses.
+  assert.match(r.out, /^images\s+style loss\s+content loss\s+total\s/m);
+  assert.match(r.out, /^unstylised\s+\S+\s+0\.000\s/m);
+  assert.match(r.out, /^stylised\s+\d/m);
+  assert.match(r.out, /style loss stylised \/ unstylised: \d+\.\d{3}/);
+  assert.doesNotMatch(r.out, /"\d/);
+  const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+  assert.deepEqual(results.table.map((row: { images: string }) => row.images), [
+    "unstylised",
+    "stylised",
+  ]);
+  assert.equal(results.table[0].content, 0);
+  assert.ok(results.table[0].style > 0);
   const sample = await readPixels(`${out}/samples/step-000003_random-vgg.png`);
   assert.deepEqual([sample.height, sample.width], [2 * 32, 3 * 32]);
   assert.ok((await Deno.stat(`${out}/model/model.json`)).isFile);
@@ -91,7 +109,7 @@ Deno.test("style_transfer --optimize optimises one image's pixels against the st
   const header = csv[0]!.split(",");
   const rows = csv.slice(1).map((l) => l.split(",").map(Number));
   const total = header.indexOf("total");
-  const content = header.indexOf("feature:block3_conv3");
+  const content = header.indexOf("feature:block3_conv2");
   // Step 1 starts from the content image itself: zero content loss, then the style pulls away.
   assert.equal(rows[0]![content], 0);
   assert.ok(rows[3]![content]! > 0);

@@ -39,12 +39,13 @@ export interface SplitImage {
 
 /**
  * Load the photos of `dir` as RGB and split each one. Photos too small for `crop`, or for which
- * `skip` gives a reason, are left out with a note; none left is a {@linkcode UsageError}.
+ * `skip` (given the pixels and the path) gives a reason, are left out with a note; none left is
+ * a {@linkcode UsageError}.
  */
 export async function loadSplitImages(
   dir: string,
   crop: number,
-  skip: (p: Pixels) => string | undefined = () => undefined,
+  skip: (p: Pixels, path: string) => string | undefined = () => undefined,
 ): Promise<SplitImage[]> {
   const files = await usableFolder("--data", dir);
   const out: SplitImage[] = [];
@@ -54,7 +55,7 @@ export async function loadSplitImages(
     const trainWidth = p.width - heldWidth;
     const why = p.height < crop || trainWidth < crop
       ? `is ${p.width}x${p.height}, too small for --crop ${crop}`
-      : skip(p);
+      : skip(p, path);
     if (why !== undefined) {
       console.log(`note: ${path} ${why}; left out of training and evaluation`);
       continue;

@@ -1,14 +1,91 @@
 // src/browser.ts
 import * as tfc from "@tensorflow/tfjs-core";
-import * as tfl7 from "@tensorflow/tfjs-layers";
+import * as tfl8 from "@tensorflow/tfjs-layers";
 
 // src/unet/register.ts
-import * as tf7 from "@tensorflow/tfjs-core";
+import * as tf8 from "@tensorflow/tfjs-core";
 
-// src/unet/icnr.ts
+// src/unet/chroma_layer.ts
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-var InitializerBase = Object.getPrototypeOf(tfl.initializers.zeros().constructor);
+
+// src/_internal/luma.ts
+var BT601_LUMA = [
+  0.299,
+  0.587,
+  0.114
+];
+
+// src/unet/chroma_layer.ts
+var [KR, KG, KB] = BT601_LUMA;
+var R_CR = 2 * (1 - KR);
+var B_CB = 2 * (1 - KB);
+var G_CB = -(KB * B_CB) / KG;
+var G_CR = -(KR * R_CR) / KG;
+function chromaToRgb(y, cbcr) {
+  if (y.rank !== 4 || y.shape[3] !== 1 || cbcr.rank !== 4 || cbcr.shape[3] !== 2) {
+    throw new RangeError(`chromaToRgb: needs luma [b, h, w, 1] and chroma [b, h, w, 2], got [${y.shape}] and [${cbcr.shape}]`);
+  }
+  return tf.tidy(() => {
+    const [cb, cr] = tf.split(cbcr, 2, 3);
+    const delta = tf.concat([
+      tf.mul(cr, R_CR),
+      tf.add(tf.mul(cb, G_CB), tf.mul(cr, G_CR)),
+      tf.mul(cb, B_CB)
+    ], 3);
+    const yy = tf.clipByValue(y, 0, 1);
+    const up = tf.div(tf.sub(1, yy), tf.maximum(tf.relu(delta), 1e-12));
+    const down = tf.div(yy, tf.maximum(tf.relu(tf.neg(delta)), 1e-12));
+    const limit = tf.minimum(up, down);
+    const scale = tf.minimum(tf.min(limit, 3, true), 1);
+    return tf.add(y, tf.mul(delta, scale));
+  });
+}
+var ChromaToRgb = class extends tfl.layers.Layer {
+  /** The name this layer serializes under. */
+  static className = "PerceptualChromaToRgb";
+  /** Whether the chroma is read relative to the luma's room (see {@linkcode ChromaToRgbArgs}). */
+  lumaRelative;
+  /** Build the layer. */
+  constructor(args = {}) {
+    super(args);
+    this.lumaRelative = args.lumaRelative ?? true;
+  }
+  /** RGB: the chroma's shape with 3 channels. */
+  computeOutputShape(inputShape) {
+    const chroma = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    return [
+      ...chroma.slice(0, -1),
+      3
+    ];
+  }
+  /** {@linkcode chromaToRgb} of `[chroma, luma]`. */
+  call(inputs, _kwargs) {
+    const list = Array.isArray(inputs) ? inputs : [
+      inputs
+    ];
+    if (list.length !== 2) {
+      throw new RangeError("ChromaToRgb needs two inputs, [chroma, luma]");
+    }
+    const [chroma, y] = list;
+    return tf.tidy(() => {
+      const room = tf.mul(tf.mul(y, tf.sub(1, y)), 4);
+      return chromaToRgb(y, this.lumaRelative ? tf.mul(chroma, room) : chroma);
+    });
+  }
+  /** `lumaRelative`, plus the base layer's fields. */
+  getConfig() {
+    return {
+      ...super.getConfig(),
+      lumaRelative: this.lumaRelative
+    };
+  }
+};
+
+// src/unet/icnr.ts
+import * as tf2 from "@tensorflow/tfjs-core";
+import * as tfl2 from "@tensorflow/tfjs-layers";
+var InitializerBase = Object.getPrototypeOf(tfl2.initializers.zeros().constructor);
 var ICNR = class extends InitializerBase {
   /** The name this initializer serializes under. */
   static className = "PerceptualICNR";
@@ -32,16 +109,16 @@ var ICNR = class extends InitializerBase {
     if (shape.length !== 4 || out % r2 !== 0) {
       throw new RangeError(`ICNR(scale ${this.scale}) needs a [k, k, in, c\xB7${r2}] conv kernel, got [${shape}]`);
     }
-    const sub2 = [
+    const sub3 = [
       shape[0],
       shape[1],
       shape[2],
       out / r2
     ];
-    const he = tfl.initializers.heNormal(this.seed === null ? {} : {
+    const he = tfl2.initializers.heNormal(this.seed === null ? {} : {
       seed: this.seed
     });
-    return tf.tidy(() => tf.tile(he.apply(sub2, dtype), [
+    return tf2.tidy(() => tf2.tile(he.apply(sub3, dtype), [
       1,
       1,
       1,
@@ -58,21 +135,21 @@ var ICNR = class extends InitializerBase {
 };
 
 // src/unet/max_pool.ts
-import * as tf2 from "@tensorflow/tfjs-core";
-import * as tfl2 from "@tensorflow/tfjs-layers";
+import * as tf3 from "@tensorflow/tfjs-core";
+import * as tfl3 from "@tensorflow/tfjs-layers";
 function maxPool2x2(x) {
   const [b, h, w, c] = x.shape;
   if (h % 2 !== 0 || w % 2 !== 0) {
     throw new RangeError(`maxPool2x2 needs an even height and width, got ${h}\xD7${w}`);
   }
-  return tf2.tidy(() => {
-    const rows = tf2.reshape(x, [
+  return tf3.tidy(() => {
+    const rows = tf3.reshape(x, [
       b * h / 2,
       2,
       w / 2,
       2 * c
     ]);
-    const top = tf2.slice(rows, [
+    const top = tf3.slice(rows, [
       0,
       0,
       0,
@@ -83,7 +160,7 @@ function maxPool2x2(x) {
       -1,
       -1
     ]);
-    const bottom = tf2.slice(rows, [
+    const bottom = tf3.slice(rows, [
       0,
       1,
       0,
@@ -94,8 +171,8 @@ function maxPool2x2(x) {
       -1,
       -1
     ]);
-    const vertical = tf2.maximum(top, bottom);
-    const left = tf2.slice(vertical, [
+    const vertical = tf3.maximum(top, bottom);
+    const left = tf3.slice(vertical, [
       0,
       0,
       0,
@@ -106,7 +183,7 @@ function maxPool2x2(x) {
       -1,
       c
     ]);
-    const right = tf2.slice(vertical, [
+    const right = tf3.slice(vertical, [
       0,
       0,
       0,
@@ -117,7 +194,7 @@ function maxPool2x2(x) {
       -1,
       c
     ]);
-    return tf2.reshape(tf2.maximum(left, right), [
+    return tf3.reshape(tf3.maximum(left, right), [
       b,
       h / 2,
       w / 2,
@@ -125,7 +202,7 @@ function maxPool2x2(x) {
     ]);
   });
 }
-var MaxPool2x2 = class extends tfl2.layers.Layer {
+var MaxPool2x2 = class extends tfl3.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualMaxPool2x2";
   /** Build the layer. */
@@ -151,10 +228,10 @@ var MaxPool2x2 = class extends tfl2.layers.Layer {
 };
 
 // src/unet/output_map.ts
-import * as tf3 from "@tensorflow/tfjs-core";
-import * as tfl3 from "@tensorflow/tfjs-layers";
+import * as tf4 from "@tensorflow/tfjs-core";
+import * as tfl4 from "@tensorflow/tfjs-layers";
 var LOGIT_EPS = 1e-3;
-var OutputMap = class extends tfl3.layers.Layer {
+var OutputMap = class extends tfl4.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualOutputMap";
   /** The output range, or null. */
@@ -184,15 +261,15 @@ var OutputMap = class extends tfl3.layers.Layer {
     if (this.residual && base === void 0) {
       throw new Error("OutputMap with residual: true needs two inputs, [head, base]");
     }
-    return tf3.tidy(() => {
-      if (this.range === null) return base === void 0 ? tf3.clone(z) : tf3.add(z, base);
+    return tf4.tidy(() => {
+      if (this.range === null) return base === void 0 ? tf4.clone(z) : tf4.add(z, base);
       const [lo, hi] = this.range;
       let logits = z;
       if (base !== void 0) {
-        const unit = tf3.clipByValue(tf3.div(tf3.sub(base, lo), hi - lo), LOGIT_EPS, 1 - LOGIT_EPS);
-        logits = tf3.add(z, tf3.sub(tf3.log(unit), tf3.log1p(tf3.neg(unit))));
+        const unit = tf4.clipByValue(tf4.div(tf4.sub(base, lo), hi - lo), LOGIT_EPS, 1 - LOGIT_EPS);
+        logits = tf4.add(z, tf4.sub(tf4.log(unit), tf4.log1p(tf4.neg(unit))));
       }
-      return tf3.add(tf3.mul(tf3.sigmoid(logits), hi - lo), lo);
+      return tf4.add(tf4.mul(tf4.sigmoid(logits), hi - lo), lo);
     });
   }
   /** Range and residual flag, plus the base layer's fields. */
@@ -208,8 +285,8 @@ var OutputMap = class extends tfl3.layers.Layer {
 };
 
 // src/unet/pixel_shuffle.ts
-import * as tf4 from "@tensorflow/tfjs-core";
-import * as tfl4 from "@tensorflow/tfjs-layers";
+import * as tf5 from "@tensorflow/tfjs-core";
+import * as tfl5 from "@tensorflow/tfjs-layers";
 function pixelShuffle(x, factor) {
   const [b, h, w, depth] = x.shape;
   const r = factor;
@@ -219,22 +296,22 @@ function pixelShuffle(x, factor) {
   if (depth % (r * r) !== 0) {
     throw new RangeError(`pixelShuffle: ${depth} channels are not divisible by factor\xB2 = ${r * r}; the conv before the shuffle must output factor\xB2\xB7channels`);
   }
-  if (r === 1) return tf4.clone(x);
+  if (r === 1) return tf5.clone(x);
   const c = depth / (r * r);
-  return tf4.tidy(() => {
-    const split = tf4.reshape(x, [
+  return tf5.tidy(() => {
+    const split2 = tf5.reshape(x, [
       b * h,
       w,
       r,
       r * c
     ]);
-    const moved = tf4.transpose(split, [
+    const moved = tf5.transpose(split2, [
       0,
       2,
       1,
       3
     ]);
-    return tf4.reshape(moved, [
+    return tf5.reshape(moved, [
       b,
       h * r,
       w * r,
@@ -242,7 +319,7 @@ function pixelShuffle(x, factor) {
     ]);
   });
 }
-var PixelShuffle = class extends tfl4.layers.Layer {
+var PixelShuffle = class extends tfl5.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualPixelShuffle";
   /** The upscale factor. */
@@ -280,8 +357,8 @@ var PixelShuffle = class extends tfl4.layers.Layer {
 };
 
 // src/unet/resize.ts
-import * as tf5 from "@tensorflow/tfjs-core";
-import * as tfl5 from "@tensorflow/tfjs-layers";
+import * as tf6 from "@tensorflow/tfjs-core";
+import * as tfl6 from "@tensorflow/tfjs-layers";
 function kernel(method, a) {
   if (method === "bilinear") return (x) => Math.max(0, 1 - Math.abs(x));
   return (x) => {
@@ -322,14 +399,14 @@ function sliceAxis(x, axis, start, size) {
   ];
   begin[axis] = start;
   sizes[axis] = size;
-  return tf5.slice(x, begin, sizes);
+  return tf6.slice(x, begin, sizes);
 }
 function upsampleAxis(x, axis, weights) {
   const n = x.shape[axis];
   const s = weights.length;
   const first = sliceAxis(x, axis, 0, 1);
   const last = sliceAxis(x, axis, n - 1, 1);
-  const padded = tf5.concat([
+  const padded = tf6.concat([
     first,
     first,
     x,
@@ -339,26 +416,26 @@ function upsampleAxis(x, axis, weights) {
   const taps = TAPS.map((_, t) => sliceAxis(padded, axis, t, n));
   const phases = weights.map((w) => {
     const terms = w.flatMap((wt, t) => wt === 0 ? [] : [
-      tf5.mul(taps[t], wt)
+      tf6.mul(taps[t], wt)
     ]);
-    return terms.length === 1 ? terms[0] : tf5.addN(terms);
+    return terms.length === 1 ? terms[0] : tf6.addN(terms);
   });
-  const stacked = tf5.stack(phases, axis + 1);
+  const stacked = tf6.stack(phases, axis + 1);
   const shape = [
     ...x.shape
   ];
   shape[axis] = n * s;
-  return tf5.reshape(stacked, shape);
+  return tf6.reshape(stacked, shape);
 }
 function upsample(x, factor, options = {}) {
   if (!Number.isInteger(factor) || factor < 1) {
     throw new RangeError(`upsample: factor must be a positive integer, got ${factor}`);
   }
-  if (factor === 1) return tf5.clone(x);
+  if (factor === 1) return tf6.clone(x);
   const weights = phaseWeights(factor, options.method ?? "bicubic", options.cubicA ?? -0.5);
-  return tf5.tidy(() => upsampleAxis(upsampleAxis(x, 1, weights), 2, weights));
+  return tf6.tidy(() => upsampleAxis(upsampleAxis(x, 1, weights), 2, weights));
 }
-var Upsample = class extends tfl5.layers.Layer {
+var Upsample = class extends tfl6.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualUpsample";
   /** The upscale factor. */
@@ -405,8 +482,8 @@ var Upsample = class extends tfl5.layers.Layer {
 };
 
 // src/unet/size_check.ts
-import * as tf6 from "@tensorflow/tfjs-core";
-import * as tfl6 from "@tensorflow/tfjs-layers";
+import * as tf7 from "@tensorflow/tfjs-core";
+import * as tfl7 from "@tensorflow/tfjs-layers";
 
 // src/errors/perceptual_error.ts
 var PerceptualError = class extends Error {
@@ -442,7 +519,7 @@ function checkInputSize(height, width, divisor) {
     throw new UNetInputSizeError(height, width, divisor);
   }
 }
-var SizeCheck = class extends tfl6.layers.Layer {
+var SizeCheck = class extends tfl7.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualSizeCheck";
   /** What height and width must be multiples of. */
@@ -465,7 +542,7 @@ var SizeCheck = class extends tfl6.layers.Layer {
   call(inputs, _kwargs) {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     checkInputSize(x.shape[1], x.shape[2], this.divisor);
-    return tf6.clone(x);
+    return tf7.clone(x);
   }
   /** The divisor, plus the base layer's fields. */
   getConfig() {
@@ -483,15 +560,17 @@ var CUSTOM_CLASS_NAMES = [
   OutputMap.className,
   SizeCheck.className,
   MaxPool2x2.className,
-  ICNR.className
+  ICNR.className,
+  ChromaToRgb.className
 ];
 function registerLayers() {
-  tf7.serialization.registerClass(PixelShuffle);
-  tf7.serialization.registerClass(Upsample);
-  tf7.serialization.registerClass(OutputMap);
-  tf7.serialization.registerClass(SizeCheck);
-  tf7.serialization.registerClass(MaxPool2x2);
-  tf7.serialization.registerClass(ICNR);
+  tf8.serialization.registerClass(PixelShuffle);
+  tf8.serialization.registerClass(Upsample);
+  tf8.serialization.registerClass(OutputMap);
+  tf8.serialization.registerClass(SizeCheck);
+  tf8.serialization.registerClass(MaxPool2x2);
+  tf8.serialization.registerClass(ICNR);
+  tf8.serialization.registerClass(ChromaToRgb);
 }
 
 // src/unet/tfjs_copy_error.ts
@@ -503,7 +582,7 @@ var TfjsCopyError = class extends PerceptualError {
 };
 
 // src/unet/predict_image.ts
-import * as tf8 from "@tensorflow/tfjs-core";
+import * as tf9 from "@tensorflow/tfjs-core";
 
 // src/unet/_receptive_field.ts
 var POINTWISE = /* @__PURE__ */ new Set([
@@ -530,7 +609,8 @@ var POINTWISE = /* @__PURE__ */ new Set([
   "Minimum",
   "Rescaling",
   "PerceptualOutputMap",
-  "PerceptualSizeCheck"
+  "PerceptualSizeCheck",
+  "PerceptualChromaToRgb"
 ]);
 function pair(v, fallback) {
   if (Array.isArray(v)) return Math.max(...v.map(Number));
@@ -640,11 +720,11 @@ function sizeCheckDivisor(model) {
   return d;
 }
 function replicatePad(x, padH, padW) {
-  return tf8.tidy(() => {
+  return tf9.tidy(() => {
     let y = x;
     if (padH > 0) {
       const [b, h, w, c] = y.shape;
-      const last = tf8.slice(y, [
+      const last = tf9.slice(y, [
         0,
         h - 1,
         0,
@@ -655,9 +735,9 @@ function replicatePad(x, padH, padW) {
         w,
         c
       ]);
-      y = tf8.concat([
+      y = tf9.concat([
         y,
-        tf8.broadcastTo(last, [
+        tf9.broadcastTo(last, [
           b,
           padH,
           w,
@@ -667,7 +747,7 @@ function replicatePad(x, padH, padW) {
     }
     if (padW > 0) {
       const [b, h, w, c] = y.shape;
-      const last = tf8.slice(y, [
+      const last = tf9.slice(y, [
         0,
         0,
         w - 1,
@@ -678,9 +758,9 @@ function replicatePad(x, padH, padW) {
         1,
         c
       ]);
-      y = tf8.concat([
+      y = tf9.concat([
         y,
-        tf8.broadcastTo(last, [
+        tf9.broadcastTo(last, [
           b,
           h,
           padW,
@@ -688,7 +768,7 @@ function replicatePad(x, padH, padW) {
         ])
       ], 2);
     }
-    return y === x ? tf8.clone(x) : y;
+    return y === x ? tf9.clone(x) : y;
   });
 }
 function spans(length, tile2, margin) {
@@ -716,7 +796,7 @@ function spans(length, tile2, margin) {
 function predict4d(model, x) {
   const y = model.predict(x);
   if (Array.isArray(y) || y.rank !== 4) {
-    tf8.dispose(y);
+    tf9.dispose(y);
     throw new TypeError("predictImage needs a model with one image output [batch, height, width, channels]");
   }
   return y;
@@ -754,7 +834,7 @@ function predictImage(model, image, options = {}) {
   if (tile2 !== Infinity && tile2 - 2 * margin < multiple) {
     throw new RangeError(`predictImage: tileSize ${options.tileSize ?? tile2} leaves no room inside an overlap of ${margin} pixels on each side (tiles start at multiples of ${multiple}); use a tileSize of at least ${2 * margin + multiple} or a smaller overlap`);
   }
-  const batched = image.rank === 3 ? tf8.expandDims(image, 0) : image;
+  const batched = image.rank === 3 ? tf9.expandDims(image, 0) : image;
   const [, h, w] = batched.shape;
   const padded = replicatePad(batched, roundUp(h) - h, roundUp(w) - w);
   if (batched !== image) batched.dispose();
@@ -765,8 +845,8 @@ function predictImage(model, image, options = {}) {
       const line = [];
       pieces.push(line);
       for (const col of spans(padded.shape[2], tile2, margin)) {
-        line.push(tf8.tidy(() => {
-          const input = tf8.slice(padded, [
+        line.push(tf9.tidy(() => {
+          const input = tf9.slice(padded, [
             0,
             row.from,
             col.from,
@@ -781,7 +861,7 @@ function predictImage(model, image, options = {}) {
           if (scale === 0) scale = scaleOf(input, out, multiple);
           const keepH = Math.min(row.core + row.size, h) - row.core;
           const keepW = Math.min(col.core + col.size, w) - col.core;
-          return tf8.slice(out, [
+          return tf9.slice(out, [
             0,
             (row.core - row.from) * scale,
             (col.core - col.from) * scale,
@@ -795,34 +875,35 @@ function predictImage(model, image, options = {}) {
         }));
       }
     }
-    const result = tf8.tidy(() => {
-      const rows = pieces.map((line) => line.length === 1 ? line[0] : tf8.concat(line, 2));
-      const whole = rows.length === 1 ? tf8.clone(rows[0]) : tf8.concat(rows, 1);
-      return image.rank === 3 ? tf8.squeeze(whole, [
+    const result = tf9.tidy(() => {
+      const rows = pieces.map((line) => line.length === 1 ? line[0] : tf9.concat(line, 2));
+      const whole = rows.length === 1 ? tf9.clone(rows[0]) : tf9.concat(rows, 1);
+      return image.rank === 3 ? tf9.squeeze(whole, [
         0
       ]) : whole;
     });
     return result;
   } finally {
     padded.dispose();
-    for (const line of pieces) tf8.dispose(line);
+    for (const line of pieces) tf9.dispose(line);
   }
 }
 
 // src/browser.ts
-function registerLayers2(tf9) {
-  const registerClass = tf9?.serialization?.registerClass;
+function registerLayers2(tf10) {
+  const registerClass = tf10?.serialization?.registerClass;
   if (typeof registerClass !== "function") {
-    throw new TypeError(`registerLayers(tf) needs the page's TensorFlow.js namespace (with tf.serialization); got ${tf9 === null ? "null" : typeof tf9}`);
+    throw new TypeError(`registerLayers(tf) needs the page's TensorFlow.js namespace (with tf.serialization); got ${tf10 === null ? "null" : typeof tf10}`);
   }
   if (registerClass !== tfc.serialization.registerClass) throw new TfjsCopyError("serialization");
-  if (tf9.layers?.Layer !== void 0 && tf9.layers.Layer !== tfl7.layers.Layer) {
+  if (tf10.layers?.Layer !== void 0 && tf10.layers.Layer !== tfl8.layers.Layer) {
     throw new TfjsCopyError("layers.Layer");
   }
   registerLayers();
 }
 export {
   CUSTOM_CLASS_NAMES,
+  ChromaToRgb,
   DEFAULT_MAX_ELEMENTS,
   ICNR,
   MaxPool2x2,
@@ -831,6 +912,7 @@ export {
   SizeCheck,
   TfjsCopyError,
   Upsample,
+  chromaToRgb,
   predictImage,
   registerLayers2 as registerLayers
 };

@@ -11,6 +11,7 @@ import { ImageShapeError } from "./errors.ts";
 import { decodeImage, encodeImage } from "./image_io.ts";
 import { type Pixels, pixelsToTensor, tensorToPixels } from "./pixels.ts";
 import type { Rng } from "./rng.ts";
+import { BT601_LUMA } from "../_internal/luma.ts";
 
 /**
  * ITU-R BT.601 luma weights (R, G, B), as `rgb2gray` and PIL's "L" mode use.
@@ -21,7 +22,7 @@ import type { Rng } from "./rng.ts";
  * console.log(LUMA_WEIGHTS.reduce((a, b) => a + b)); // 1
  * ```
  */
-export const LUMA_WEIGHTS: readonly [number, number, number] = [0.299, 0.587, 0.114];
+export const LUMA_WEIGHTS: readonly [number, number, number] = BT601_LUMA;
 
 /** Options of {@linkcode toGrayscale}. */
 export interface GrayscaleOptions {

@@ -54,6 +54,7 @@ const POINTWISE = new Set([
   "Rescaling",
   "PerceptualOutputMap",
   "PerceptualSizeCheck",
+  "PerceptualChromaToRgb",
 ]);
 
 function pair(v: unknown, fallback: number): number {

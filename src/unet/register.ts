@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { ChromaToRgb } from "./chroma_layer.ts";
 import { ICNR } from "./icnr.ts";
 import { MaxPool2x2 } from "./max_pool.ts";
 import { OutputMap } from "./output_map.ts";
@@ -19,11 +20,12 @@ export const CUSTOM_CLASS_NAMES: readonly string[] = [
   SizeCheck.className,
   MaxPool2x2.className,
   ICNR.className,
+  ChromaToRgb.className,
 ];
 
 /**
  * Register the custom layers (`PerceptualPixelShuffle`, `PerceptualUpsample`,
- * `PerceptualOutputMap`, `PerceptualSizeCheck`, `PerceptualMaxPool2x2`) and the `PerceptualICNR` initializer, so
+ * `PerceptualOutputMap`, `PerceptualSizeCheck`, `PerceptualMaxPool2x2`, `PerceptualChromaToRgb`) and the `PerceptualICNR` initializer, so
  * `tf.loadLayersModel` can rebuild a saved U-Net. Idempotent. `unet()` and `loadModel()` call it;
  * call it yourself before loading the files with stock TensorFlow.js (in a browser, say).
  *
@@ -41,4 +43,5 @@ export function registerLayers(): void {
   tf.serialization.registerClass(SizeCheck);
   tf.serialization.registerClass(MaxPool2x2);
   tf.serialization.registerClass(ICNR);
+  tf.serialization.registerClass(ChromaToRgb);
 }
