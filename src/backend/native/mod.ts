@@ -17,6 +17,7 @@ import {
 } from "../kernels/depthwise_backprop.ts";
 import { DNNL_ENV_VAR, installHint, loadDnnl } from "./_dnnl.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
+import { meanKernel, sumKernel } from "./_reduce.ts";
 import { profileEntries, setProfiling, tunedChoices } from "./_tune.ts";
 export type { ProfileEntry, TunedChoice } from "./_tune.ts";
 
@@ -47,7 +48,8 @@ function needStock(name: string, kernel: string, stock: tf.KernelFunc | undefine
 /**
  * The kernels installed on `native`: oneDNN for convolutions, their gradients, batched matrix
  * products and the max-pool gradient, each falling back to this project's wasm kernel (or wasm's
- * own) for what oneDNN cannot take; the remaining wasm training kernels as on wasm.
+ * own) for what oneDNN cannot take; float64-accumulated `Sum`/`Mean` over trailing axes (loss
+ * values); the remaining wasm training kernels as on wasm.
  *
  * @example
  * ```ts
@@ -86,6 +88,8 @@ export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
     replace: true,
     make: (n) => onDnnl("MaxPoolGrad", maxPoolGradKernel(n)),
   },
+  { kernelName: "Sum", replace: true, make: (n, s) => sumKernel(needStock(n, "Sum", s)) },
+  { kernelName: "Mean", replace: true, make: (n, s) => meanKernel(needStock(n, "Mean", s)) },
   { kernelName: "Tile", replace: true, make: (n, s) => tileKernel(n, needStock(n, "Tile", s)) },
   {
     kernelName: "DepthwiseConv2dNativeBackpropFilter",
