@@ -33,7 +33,7 @@ Deno.test("automatic order skips tensorflow when not installed, with the reason"
   Deno.env.delete(BACKEND_ENV_VAR);
   try {
     const choice = await initBackend();
-    assert.ok(["webgpu", "wasm", "cpu"].includes(choice.name), choice.name);
+    assert.ok(["webgpu", "native", "wasm", "cpu"].includes(choice.name), choice.name);
     const tensorflow = choice.skipped.find((s) => s.name === "tensorflow");
     assert.ok(tensorflow, "tensorflow should be listed as skipped");
     assert.match(tensorflow.why, /tfjs-node-gpu/);
@@ -57,7 +57,7 @@ Deno.test("PERCEPTUAL_BACKEND overrides the default order; an explicit argument 
       assert.ok(e instanceof UnknownBackendError);
       assert.match(e.message, /gpu-please/);
       assert.match(e.message, new RegExp(BACKEND_ENV_VAR));
-      assert.match(e.message, /tensorflow, webgpu, wasm, cpu/);
+      assert.match(e.message, /tensorflow, webgpu, native, wasm, cpu/);
       return true;
     });
     const explicit = await initBackend("cpu");

@@ -96,10 +96,10 @@ export const Depth: t.Type<number, string, unknown> = numberFrom(
 );
 /** The backends a flag may name (`auto`: initBackend's own order). */
 export const BackendFlag: t.Type<
-  "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu",
+  "auto" | "tensorflow" | "webgpu" | "native" | "wasm" | "cpu",
   string,
   unknown
-> = oneOf(["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const);
+> = oneOf(["auto", "tensorflow", "webgpu", "native", "wasm", "cpu"] as const);
 /** `vgg16 | vgg19`. */
 export const NetFlag: t.Type<VggArchitecture, string, unknown> = oneOf(["vgg16", "vgg19"] as const);
 /** A comma-separated list of layer names (empty: the example's default). */
