@@ -147,11 +147,12 @@ function prepareTrain(m: Models): PreparedCase {
 async function preparePerceptual(): Promise<PreparedCase> {
   const { vgg16 } = await import("../src/vgg/mod.ts");
   const { evaluate, feature, plus, style } = await import("../src/loss/mod.ts");
+  type Layer = "relu1_2" | "relu2_2" | "relu3_3" | "relu4_3";
   const { pipe } = await import("fp-ts/lib/function.js");
   const net = await vgg16({ weights: { random: 1 }, upTo: "relu4_3", checkRange: false });
   const layers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"] as const;
   let loss = pipe(
-    feature(layers[0], { distance: "l1" }),
+    feature<Layer>(layers[0], { distance: "l1" }),
     plus(style(layers[0], { distance: "l1" })),
   );
   for (const l of layers.slice(1)) {
