@@ -92,7 +92,7 @@ const FLAGS: Record<string, FlagSpec> = {
     type: "string",
     default: "auto",
     arg: "NAME",
-    help: "auto | tensorflow | webgpu | wasm | cpu",
+    help: "auto | tensorflow | webgpu | native | wasm | cpu",
   },
   vgg: {
     type: "string",
