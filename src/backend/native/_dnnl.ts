@@ -231,7 +231,9 @@ export function loadDnnl(): Dnnl | string {
       version = readVersion(path);
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);
-      reasons.push(`${path}: ${text.split("\n")[0]!.slice(0, 160)}`);
+      // Deno repeats "Could not open library:"; the dlerror text after it is what matters.
+      const why = text.split("\n")[0]!.replace(/^(Could not open library: )+/, "");
+      reasons.push(`${why.includes(path) ? why : `${path}: ${why}`}`.slice(0, 200));
       continue;
     }
     if (version.major !== 2) {
