@@ -129,6 +129,11 @@ export class Primitive {
     return this.#dnnl.fn.dnnl_primitive_desc_query_md(this.pd, 255, arg);
   }
 
+  /** The implementation's name, for reports. */
+  toString(): string {
+    return this.impl;
+  }
+
   /** Whether argument `arg` is laid out exactly as `md`. */
   matches(arg: number, md: Md): boolean {
     return this.#dnnl.fn.dnnl_memory_desc_equal(this.md(arg), md.p) === 1;
