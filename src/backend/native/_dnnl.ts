@@ -8,6 +8,8 @@
  * @module
  */
 
+import { PerceptualError } from "../../errors/perceptual_error.ts";
+
 /** oneDNN constants the kernels use (dnnl_types.h, oneDNN 2.x). */
 export const DNNL = {
   success: 0,
@@ -112,8 +114,11 @@ export type DnnlSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** A loaded oneDNN: its functions, a CPU engine and stream, and where it came from. */
 export interface Dnnl {
+  /** The bound C functions. */
   readonly fn: DnnlSymbols;
+  /** The CPU engine every primitive is created on. */
   readonly engine: Deno.PointerValue;
+  /** The in-order stream every primitive runs on. */
   readonly stream: Deno.PointerValue;
   /** e.g. `2.6.3`. */
   readonly version: string;
@@ -156,16 +161,39 @@ function candidates(): string[] {
   }
 }
 
-/** Thrown inside the native backend when a oneDNN call fails; carries the call and its status. */
-export class DnnlCallError extends Error {
+/**
+ * Thrown when the native backend cannot do what it was asked (oneDNN missing or failing).
+ *
+ * @example
+ * ```ts
+ * import { NativeBackendError } from "./_dnnl.ts";
+ * const e = new NativeBackendError("oneDNN is missing: apt-get install libdnnl2");
+ * console.log(e.name); // NativeBackendError
+ * ```
+ */
+export class NativeBackendError extends PerceptualError {}
+
+/**
+ * Thrown when a oneDNN call fails; carries the call and its `dnnl_status_t`.
+ *
+ * @example
+ * ```ts
+ * import { DnnlCallError } from "./_dnnl.ts";
+ * const e = new DnnlCallError("dnnl_primitive_execute", 2);
+ * console.log(e.call, e.status); // dnnl_primitive_execute 2
+ * ```
+ */
+export class DnnlCallError extends NativeBackendError {
   /** The failing function. */
   readonly call: string;
   /** Its `dnnl_status_t`. */
   readonly status: number;
   /** Build the error. */
   constructor(call: string, status: number) {
-    super(`${call} failed with dnnl_status ${status}`);
-    this.name = "DnnlCallError";
+    super(
+      `oneDNN's ${call} failed with dnnl_status ${status}; rerun with DNNL_VERBOSE=1 to see the ` +
+        'primitive, and use initBackend("wasm") meanwhile',
+    );
     this.call = call;
     this.status = status;
   }

@@ -76,8 +76,11 @@ export function tunedChoices(): TunedChoice[] {
 
 /** Accumulated time per primitive key while profiling is on. */
 export interface ProfileEntry {
+  /** Operation and shape, as in {@linkcode TunedChoice.key}. */
   readonly key: string;
+  /** How many times it ran. */
   readonly calls: number;
+  /** Total milliseconds spent in oneDNN for it. */
   readonly ms: number;
 }
 

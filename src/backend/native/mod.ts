@@ -15,7 +15,8 @@ import {
   depthwiseBackpropFilterKernel,
   depthwiseBackpropInputKernel,
 } from "../kernels/depthwise_backprop.ts";
-import { DNNL_ENV_VAR, installHint, loadDnnl } from "./_dnnl.ts";
+import { DNNL_ENV_VAR, installHint, loadDnnl, NativeBackendError } from "./_dnnl.ts";
+export { DnnlCallError, NativeBackendError } from "./_dnnl.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
 import { meanKernel, sumKernel } from "./_reduce.ts";
 import { profileEntries, setProfiling, tunedChoices } from "./_tune.ts";
@@ -36,12 +37,16 @@ export interface NativeKernelPlan {
 
 function onDnnl(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
   const dnnl = loadDnnl();
-  if (typeof dnnl === "string") throw new Error(`native kernels need oneDNN: ${dnnl}`);
+  if (typeof dnnl === "string") throw new NativeBackendError(`native kernels need oneDNN: ${dnnl}`);
   return NATIVE_KERNELS[kernelName]!(dnnl, fallback);
 }
 
 function needStock(name: string, kernel: string, stock: tf.KernelFunc | undefined): tf.KernelFunc {
-  if (stock === undefined) throw new Error(`no stock ${kernel} on '${name}' to fall back to`);
+  if (stock === undefined) {
+    throw new NativeBackendError(
+      `no stock ${kernel} kernel on '${name}' to fall back to: start it with initBackend("native")`,
+    );
+  }
   return stock;
 }
 
