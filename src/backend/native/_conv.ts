@@ -13,6 +13,7 @@
 import type { ConvGeometry } from "../kernels/conv2d_backprop_filter.ts";
 import { DNNL, type Dnnl } from "./_dnnl.ts";
 import { record, tune } from "./_tune.ts";
+import { threadsFor, withThreads } from "./_threads.ts";
 import {
   HostBuffer,
   type Md,
@@ -211,6 +212,11 @@ function key(op: string, g: ConvGeometry): string {
     `s${g.sh},${g.sw} p${g.top},${g.left},${g.bottom},${g.right}`;
 }
 
+/** Multiply-adds × 2 of the convolution (the same for its two gradients). */
+function flops(g: ConvGeometry): number {
+  return 2 * g.n * g.oh * g.ow * g.co * g.ci * g.kh * g.kw;
+}
+
 const mdCache = new Map<string, Mds>();
 function mdsFor(dnnl: Dnnl, g: ConvGeometry): Mds {
   const k = key("", g);
@@ -232,20 +238,24 @@ export function convForward(
   wId: object,
 ): boolean {
   const op = `conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`;
-  const m = mdsFor(dnnl, g);
-  const plan = tune(
-    key(op, g),
-    LAYOUTS.map((l) => () => buildForward(dnnl, g, m, l, bias, relu)),
-    // Tuning runs use a fresh identity so that a layout's cost includes its weight reorder.
-    (c) => {
-      const p = ptrs();
-      c.run(p.x, p.w, {}, p.b, p.y);
-    },
-  );
-  if (plan === undefined) return false;
-  const p = ptrs();
-  record(key(op, g), () => plan.run(p.x, p.w, wId, p.b, p.y));
-  return true;
+  const t = threadsFor(dnnl.omp, flops(g));
+  return withThreads(dnnl.omp, t, () => {
+    const k = `${key(op, g)} t${t}`;
+    const m = mdsFor(dnnl, g);
+    const plan = tune(
+      k,
+      LAYOUTS.map((l) => () => buildForward(dnnl, g, m, l, bias, relu)),
+      // Tuning runs use a fresh identity so that a layout's cost includes its weight reorder.
+      (c) => {
+        const p = ptrs();
+        c.run(p.x, p.w, {}, p.b, p.y);
+      },
+    );
+    if (plan === undefined) return false;
+    const p = ptrs();
+    record(k, () => plan.run(p.x, p.w, wId, p.b, p.y));
+    return true;
+  });
 }
 
 /** Run a backward-data convolution; false where oneDNN has no implementation. */
@@ -255,19 +265,23 @@ export function convBackwardData(
   ptrs: () => { dy: Ptr; w: Ptr; dx: Ptr },
   wId: object,
 ): boolean {
-  const m = mdsFor(dnnl, g);
-  const plan = tune(
-    key("conv_bwd_data", g),
-    LAYOUTS.map((l) => () => buildBackwardData(dnnl, g, m, l)),
-    (c) => {
-      const p = ptrs();
-      c.run(p.dy, p.w, {}, p.dx);
-    },
-  );
-  if (plan === undefined) return false;
-  const p = ptrs();
-  record(key("conv_bwd_data", g), () => plan.run(p.dy, p.w, wId, p.dx));
-  return true;
+  const t = threadsFor(dnnl.omp, flops(g));
+  return withThreads(dnnl.omp, t, () => {
+    const k = `${key("conv_bwd_data", g)} t${t}`;
+    const m = mdsFor(dnnl, g);
+    const plan = tune(
+      k,
+      LAYOUTS.map((l) => () => buildBackwardData(dnnl, g, m, l)),
+      (c) => {
+        const p = ptrs();
+        c.run(p.dy, p.w, {}, p.dx);
+      },
+    );
+    if (plan === undefined) return false;
+    const p = ptrs();
+    record(k, () => plan.run(p.dy, p.w, wId, p.dx));
+    return true;
+  });
 }
 
 /** Run a backward-weights convolution; false where oneDNN has no implementation. */
@@ -276,17 +290,21 @@ export function convBackwardWeights(
   g: ConvGeometry,
   ptrs: () => { x: Ptr; dy: Ptr; dw: Ptr },
 ): boolean {
-  const m = mdsFor(dnnl, g);
-  const plan = tune(
-    key("conv_bwd_weights", g),
-    LAYOUTS.map((l) => () => buildBackwardWeights(dnnl, g, m, l)),
-    (c) => {
-      const p = ptrs();
-      c.run(p.x, p.dy, p.dw);
-    },
-  );
-  if (plan === undefined) return false;
-  const p = ptrs();
-  record(key("conv_bwd_weights", g), () => plan.run(p.x, p.dy, p.dw));
-  return true;
+  const t = threadsFor(dnnl.omp, flops(g));
+  return withThreads(dnnl.omp, t, () => {
+    const k = `${key("conv_bwd_weights", g)} t${t}`;
+    const m = mdsFor(dnnl, g);
+    const plan = tune(
+      k,
+      LAYOUTS.map((l) => () => buildBackwardWeights(dnnl, g, m, l)),
+      (c) => {
+        const p = ptrs();
+        c.run(p.x, p.dy, p.dw);
+      },
+    );
+    if (plan === undefined) return false;
+    const p = ptrs();
+    record(k, () => plan.run(p.x, p.dy, p.dw));
+    return true;
+  });
 }

@@ -9,6 +9,7 @@
  */
 
 import { PerceptualError } from "../../errors/perceptual_error.ts";
+import { loadOpenMp, type OpenMp } from "./_threads.ts";
 
 /** oneDNN constants the kernels use (dnnl_types.h, oneDNN 2.x). */
 export const DNNL = {
@@ -122,6 +123,8 @@ export interface Dnnl {
   readonly stream: Deno.PointerValue;
   /** e.g. `2.6.3`. */
   readonly version: string;
+  /** The OpenMP runtime's thread controls, where found (see ./_threads.ts). */
+  readonly omp: OpenMp | undefined;
   /** The file that was opened. */
   readonly path: string;
 }
@@ -282,7 +285,8 @@ export function loadDnnl(): Dnnl | string {
         "dnnl_stream_create",
         (o) => fn.dnnl_stream_create(o, engine, DNNL.streamDefaultFlags),
       );
-      loaded = { fn, engine, stream, version: version.version, path };
+      // libdnnl has loaded its OpenMP runtime by now: this finds the same one.
+      loaded = { fn, engine, stream, version: version.version, path, omp: loadOpenMp() };
       return loaded;
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);

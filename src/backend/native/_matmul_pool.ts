@@ -7,6 +7,7 @@
 import { dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { HostBuffer, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
 import { record, tune } from "./_tune.ts";
+import { threadsFor, withThreads } from "./_threads.ts";
 
 type Ptr = Deno.PointerValue;
 
@@ -43,13 +44,16 @@ export function matMul(
   s: MatMulShape,
   ptrs: () => { a: Ptr; b: Ptr; c: Ptr },
 ): boolean {
+  const t = threadsFor(dnnl.omp, 2 * Math.max(s.batchA, s.batchB) * s.m * s.k * s.n);
   const key = `matmul a[${s.batchA},${s.m},${s.k}]${s.transposeA ? "ᵀ" : ""} ` +
-    `b[${s.batchB},${s.k},${s.n}]${s.transposeB ? "ᵀ" : ""}`;
-  const prim = tune(key, [() => buildMatMul(dnnl, s)], () => {});
-  if (prim === undefined) return false;
-  const p = ptrs();
-  record(key, () => prim.run([p.a, p.b, p.c]));
-  return true;
+    `b[${s.batchB},${s.k},${s.n}]${s.transposeB ? "ᵀ" : ""} t${t}`;
+  return withThreads(dnnl.omp, t, () => {
+    const prim = tune(key, [() => buildMatMul(dnnl, s)], () => {});
+    if (prim === undefined) return false;
+    const p = ptrs();
+    record(key, () => prim.run([p.a, p.b, p.c]));
+    return true;
+  });
 }
 
 /** The geometry of a 2-D max pool on NHWC data. */
@@ -131,14 +135,18 @@ export function maxPoolGrad(
   s: PoolShape,
   ptrs: () => { x: Ptr; dy: Ptr; dx: Ptr },
 ): boolean {
+  // Memory-bound: counted as a few flops per input element.
+  const t = threadsFor(dnnl.omp, 4 * s.n * s.h * s.w * s.c);
   const key = `maxpool_grad x[${s.n},${s.h},${s.w},${s.c}] k${s.kh},${s.kw} s${s.sh},${s.sw} ` +
-    `p${s.top},${s.left},${s.bottom},${s.right}`;
-  const plan = tune(key, [() => buildPoolGrad(dnnl, s)], () => {});
-  if (plan === undefined) return false;
-  const p = ptrs();
-  record(key, () => {
-    plan.forward.run([p.x, plan.dst.p, plan.workspace.p]);
-    plan.backward.run([p.dy, plan.workspace.p, p.dx]);
+    `p${s.top},${s.left},${s.bottom},${s.right} t${t}`;
+  return withThreads(dnnl.omp, t, () => {
+    const plan = tune(key, [() => buildPoolGrad(dnnl, s)], () => {});
+    if (plan === undefined) return false;
+    const p = ptrs();
+    record(key, () => {
+      plan.forward.run([p.x, plan.dst.p, plan.workspace.p]);
+      plan.backward.run([p.dy, plan.workspace.p, p.dx]);
+    });
+    return true;
   });
-  return true;
 }
