@@ -5,7 +5,9 @@
  *
  * Cases: `extract` (a) VGG-16 to block5_conv3 on 1×224×224×3; `backward` (b) the same plus the
  * gradient of the features' sum w.r.t. the input; `train` (c) one Adam step of the ×2 U-Net on
- * 4×32×32×3 → 4×64×64×3 with the fastai feature loss on VGG-16 (target features without a tape).
+ * 4×32×32×3 → 4×64×64×3 with the fastai feature loss on VGG-16 (target features without a tape);
+ * `perceptual` (d) feature + Gram L1 at VGG-16 relu1_2, relu2_2, relu3_3, relu4_3 on 4×64×64×3 and
+ * its gradient w.r.t. the prediction (the loss side of a training step, library models only).
  * A fifth argument `bench` uses bench_models.ts' VGG and loss instead of the library's.
  *
  * @module
@@ -14,7 +16,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { enableWasmThreads, initBackend } from "../src/backend/mod.ts";
 import { benchGenerator, BenchVgg16, fastaiLoss, targetFeatures } from "./bench_models.ts";
 
-export type CaseName = "extract" | "backward" | "train";
+export type CaseName = "extract" | "backward" | "train" | "perceptual";
 
 /**
  * The VGG-16 and fastai loss under test: the library's (`src/vgg` `vgg16({ weights: { random } })`
@@ -141,9 +143,43 @@ function prepareTrain(m: Models): PreparedCase {
   };
 }
 
+/** The perceptual fwd+bwd case (d): the library's VGG-16 and loss algebra, whatever `m` is. */
+async function preparePerceptual(): Promise<PreparedCase> {
+  const { vgg16 } = await import("../src/vgg/mod.ts");
+  const { evaluate, feature, plus, style } = await import("../src/loss/mod.ts");
+  type Layer = "relu1_2" | "relu2_2" | "relu3_3" | "relu4_3";
+  const { pipe } = await import("fp-ts/lib/function.js");
+  const net = await vgg16({ weights: { random: 1 }, upTo: "relu4_3", checkRange: false });
+  const layers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"] as const;
+  let loss = pipe(
+    feature<Layer>(layers[0], { distance: "l1" }),
+    plus(style(layers[0], { distance: "l1" })),
+  );
+  for (const l of layers.slice(1)) {
+    loss = pipe(loss, plus(feature(l, { distance: "l1" })), plus(style(l, { distance: "l1" })));
+  }
+  const fn = evaluate(loss, net);
+  const pred = tf.randomUniform([4, 64, 64, 3], 0, 1, "float32", 8) as tf.Tensor4D;
+  const target = tf.randomUniform([4, 64, 64, 3], 0, 1, "float32", 9) as tf.Tensor4D;
+  const grad = tf.grad((p: tf.Tensor) => fn(p as tf.Tensor4D, target).total);
+  return {
+    run: async () => {
+      const g = grad(pred);
+      await g.data();
+      g.dispose();
+    },
+    dispose: () => {
+      tf.dispose([pred, target]);
+      net.dispose();
+    },
+  };
+}
+
 /** Build case `name` on the active backend. */
-export function prepare(name: CaseName, m: Models): PreparedCase {
+export async function prepare(name: CaseName, m: Models): Promise<PreparedCase> {
   switch (name) {
+    case "perceptual":
+      return await preparePerceptual();
     case "extract":
       return prepareExtract(m);
     case "backward":
@@ -177,7 +213,7 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   const m = await loadModels(models === "bench" ? "bench" : "lib");
-  const c = prepare(name as CaseName, m);
+  const c = await prepare(name as CaseName, m);
   // Counted after the warm-up: optimizers create their slots on the first step.
   await timeCase(c, 0, Number(warmupText));
   const before = tf.memory().numTensors;

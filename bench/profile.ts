@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { enableWasmThreads, initBackend } from "../src/backend/mod.ts";
+import { nativeInfo, nativeProfile, setNativeProfiling } from "../src/backend/native/mod.ts";
 import { type CaseName, loadModels, prepare } from "./cases.ts";
 
 const [backend = "wasm", name = "train"] = Deno.args.filter((a) => !a.startsWith("--"));
@@ -16,7 +17,7 @@ if (threadsFlag !== undefined) {
 }
 await initBackend(backend);
 const models = await loadModels(Deno.args.includes("--bench-models") ? "bench" : "lib");
-const c = prepare(name as CaseName, models);
+const c = await prepare(name as CaseName, models);
 await c.run();
 const t0 = performance.now();
 const info = await tf.profile(() => c.run());
@@ -49,6 +50,30 @@ for (
       JSON.stringify(k.inputShapes)
     } → ${JSON.stringify(k.outputShapes)}`,
   );
+}
+if (backend === "native") {
+  // The same step again, timing each oneDNN call (tf.profile's figures nest custom-gradient
+  // scopes, so they add up to more than the wall time).
+  setNativeProfiling(true);
+  const t1 = performance.now();
+  await c.run();
+  const wall2 = performance.now() - t1;
+  setNativeProfiling(false);
+  const entries = nativeProfile();
+  const inDnnl = entries.reduce((s, e) => s + e.ms, 0);
+  console.log(
+    `oneDNN: ${inDnnl.toFixed(0)} ms of a ${wall2.toFixed(0)} ms step; the rest is wasm ` +
+      `(elementwise, reductions, transposes) and JS`,
+  );
+  for (const e of entries.slice(0, 25)) {
+    console.log(`  ${e.ms.toFixed(1).padStart(7)} ms ${String(e.calls).padStart(3)}×  ${e.key}`);
+  }
+  const info = nativeInfo();
+  if (typeof info !== "string") {
+    const ref = info.primitives.filter((p) => p.chosen.startsWith("ref:"));
+    console.log(`oneDNN ${info.version}: ${info.primitives.length} primitives, ${ref.length} ref:`);
+    for (const p of ref) console.log(`  ref: ${p.key}`);
+  }
 }
 c.dispose();
 models.dispose();

@@ -5,7 +5,7 @@
  * interleaved case by case so that both see the same machine load. Prints one table (median ms,
  * ratio tfjs/PyTorch); `--record` appends it to bench/RESULTS.md with date, command and machine.
  *
- * Flags: --backends=wasm,wasm-threads,cpu,webgpu  --cases=extract,backward,train  --reps=5  --warmup=2
+ * Flags: --backends=native,wasm,wasm-threads,cpu,webgpu  --cases=extract,backward,train,perceptual  --reps=5  --warmup=2
  *        --cpu-timeout=150 (seconds per cpu case: it is ~100× slower)  --webgpu-timeout=240
  *        --python=/usr/bin/python3  --record
  *        --quiet-load=1.5 --quiet-busy=0.15 --quiet-wait=0 (the machine is shared: wait up to
@@ -18,6 +18,7 @@ const CASES = {
   extract: "(a) VGG-16 to block5_conv3, 1×224×224×3",
   backward: "(b) (a) + backward to the input",
   train: "(c) train step: U-Net×2 + fastai loss, 4×64²",
+  perceptual: "(d) perceptual fwd+bwd: VGG-16 relu1_2…relu4_3 feature + Gram L1, 4×64²",
 } as const;
 type CaseName = keyof typeof CASES;
 
@@ -39,12 +40,14 @@ interface Flags {
 function parseFlags(args: string[]): Flags {
   const get = (name: string, fallback: string) =>
     args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-  const cases = get("cases", "extract,backward,train").split(",") as CaseName[];
+  const cases = get("cases", "extract,backward,train,perceptual").split(",") as CaseName[];
   for (const c of cases) {
     if (!(c in CASES)) throw new Error(`--cases: unknown case '${c}' (use ${Object.keys(CASES)})`);
   }
   return {
-    backends: get("backends", "wasm,wasm-threads,cpu,webgpu").split(",").filter((b) => b !== ""),
+    backends: get("backends", "native,wasm,wasm-threads,cpu,webgpu").split(",").filter((b) =>
+      b !== ""
+    ),
     cases,
     reps: Number(get("reps", "5")),
     warmup: Number(get("warmup", "2")),
@@ -137,6 +140,21 @@ async function torchAvailable(python: string): Promise<string | undefined> {
   return r.error;
 }
 
+/** torch's BLAS line (build setting and the library really mapped), from torch_baseline.py. */
+async function torchBlas(python: string): Promise<string> {
+  try {
+    const out = await new Deno.Command(python, {
+      args: ["bench/torch_baseline.py", "blas"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+    return line.startsWith("{") ? JSON.parse(line).blas : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
 function machine(): string {
   let cpu = "unknown CPU";
   try {
@@ -182,6 +200,8 @@ async function main(): Promise<void> {
   if (torchMissing !== undefined) {
     console.error(`PyTorch is not available (${torchMissing}): printing tfjs times alone.`);
   }
+  const blas = torchMissing === undefined ? await torchBlas(flags.python) : "";
+  if (blas !== "") console.error(`PyTorch BLAS: ${blas}`);
   const backends: string[] = [];
   const skipped: string[] = [];
   for (const b of flags.backends) {
@@ -268,7 +288,9 @@ async function main(): Promise<void> {
     }`,
     `- cells: median (best) of ${flags.reps} runs after ${flags.warmup} warm-up runs, in ms; ` +
     `ratios: median/median (best/best); cpu: 1 run, no warm-up; webgpu: 1 run after 1 warm-up`,
-    torchMissing === undefined ? "" : `- PyTorch not available: ${torchMissing}`,
+    torchMissing === undefined
+      ? `- PyTorch BLAS: ${blas}`
+      : `- PyTorch not available: ${torchMissing}`,
     ...skipped.map((s) => `- backend skipped: ${s}`),
   ].filter((l) => l !== "").join("\n");
   const block = `${table}\n\n${notes}\n`;

@@ -6,12 +6,25 @@
 prints one JSON line {"case", "threads", "ms": [...], "torch"} on stdout. Cases mirror
 bench/cases.ts: `extract` (VGG-16 conv stack to block5_conv3 on 1x3x224x224), `backward` (plus
 the gradient of the features' sum w.r.t. the input), `train` (one Adam step of the x2 U-Net of
-src/unet with the fastai feature loss on VGG-16, batch 4, 32x32 -> 64x64). Weights are He-random:
+src/unet with the fastai feature loss on VGG-16, batch 4, 32x32 -> 64x64), `perceptual` (feature +
+Gram L1 at relu1_2, relu2_2, relu3_3, relu4_3 of VGG-16 on 4x3x64x64 and its gradient w.r.t. the
+prediction). `blas` prints which BLAS the matrix products really run on.
+
+Debian's torch is built against the generic `libblas.so.3` interface (BLAS_INFO=generic); the
+library behind it is whatever the alternatives system picks. With only the reference BLAS
+installed the Gram-heavy cases run 3-4x slower than any pip PyTorch, so this refuses to time
+them on the reference BLAS: `apt-get install libopenblas0-pthread`. Weights are He-random:
 only the cost is compared, never the values. A reference only: never a runtime dependency.
 """
 import json
+import os
+import re
 import sys
 import time
+
+# "N threads" means every pool torch uses: its OpenMP pool and OpenBLAS's own pthreads.
+if len(sys.argv) > 2 and sys.argv[2].isdigit():
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", sys.argv[2])
 
 import torch
 import torch.nn as nn
@@ -138,6 +151,19 @@ class UNet(nn.Module):
         return y + base
 
 
+PERCEPTUAL_TAPS = [1, 3, 6, 9]  # relu1_2, relu2_2, relu3_3, relu4_3
+
+
+def blas_line():
+    """BLAS_INFO from torch's build, and the libblas file the process has really mapped."""
+    found = re.search(r"BLAS_INFO=[^,]*", torch.__config__.show())
+    info = found.group(0) if found else "BLAS_INFO=?"
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    with open("/proc/self/maps") as maps:
+        libs = sorted({line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line})
+    return f"{info}; runtime: {', '.join(libs) or 'no libblas mapped'}"
+
+
 def prepare(case):
     torch.manual_seed(0)
     vgg = Vgg16()
@@ -177,7 +203,24 @@ def prepare(case):
             loss.item()
 
         return run
-    raise SystemExit(f"unknown case {case!r}: use extract, backward or train")
+    if case == "perceptual":
+        pred = torch.rand(4, 3, 64, 64, requires_grad=True)
+        target = torch.rand(4, 3, 64, 64)
+
+        def run():
+            pred.grad = None
+            with torch.no_grad():
+                t_feats = vgg(target, PERCEPTUAL_TAPS)
+                t_grams = [gram(f) for f in t_feats]
+            feats = vgg(pred, PERCEPTUAL_TAPS)
+            loss = 0
+            for f, tf_, tg in zip(feats, t_feats, t_grams):
+                loss = loss + F.l1_loss(f, tf_) + F.l1_loss(gram(f), tg)
+            loss.backward()
+            pred.grad.sum().item()
+
+        return run
+    raise SystemExit(f"unknown case {case!r}: use extract, backward, train or perceptual")
 
 
 def main():
@@ -186,6 +229,13 @@ def main():
     reps = int(sys.argv[3]) if len(sys.argv) > 3 else 5
     warmup = int(sys.argv[4]) if len(sys.argv) > 4 else 2
     torch.set_num_threads(threads)
+    blas = blas_line()
+    if case == "blas":
+        print(json.dumps({"ms": [0], "blas": blas}))
+        return
+    if "openblas" not in blas and "mkl" not in blas:
+        raise SystemExit(f"refusing to time on the reference BLAS ({blas}): "
+                         "apt-get install libopenblas0-pthread")
     run = prepare(case)
     for _ in range(warmup):
         run()
@@ -194,7 +244,8 @@ def main():
         t0 = time.perf_counter()
         run()
         ms.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"case": case, "threads": threads, "ms": ms, "torch": torch.__version__}))
+    print(json.dumps({"case": case, "threads": threads, "ms": ms, "torch": torch.__version__,
+                      "blas": blas}))
 
 
 if __name__ == "__main__":

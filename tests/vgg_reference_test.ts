@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
+import { nativeInfo } from "../src/backend/native/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import { LayerNotLoadedError, MissingWeightsError, vgg19 } from "../src/vgg/mod.ts";
 
@@ -46,10 +47,13 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(d / n);
 }
 
-for (const backend of ["cpu", "wasm"] as const) {
+// native runs its convs in oneDNN: skipped, saying why, where the library is absent.
+const native = nativeInfo();
+if (typeof native === "string") console.log(`vgg_reference_test: native skipped, ${native}`);
+for (const backend of ["cpu", "wasm", "native"] as const) {
   Deno.test({
     name: `vgg19 ImageNet blocks 1-3 match PyTorch within 1e-4 relative (${backend})`,
-    ignore: !present,
+    ignore: !present || (backend === "native" && typeof native === "string"),
     async fn() {
       await initBackend(backend);
       const net = await vgg19({ weights: WEIGHTS, upTo: "block3_conv4" });

@@ -60,10 +60,10 @@ export function sharedFlags(d: SharedDefaults) {
     crop: count("64", d.crop, 4096),
     lr: flag(lr === "" ? orNaN(PositiveNumber) : PositiveNumber, lr, "X", lrHelp),
     backend: flag(
-      oneOf(["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const),
+      oneOf(["auto", "tensorflow", "webgpu", "native", "wasm", "cpu"] as const),
       "auto",
       "NAME",
-      "auto | tensorflow | webgpu | wasm | cpu",
+      "auto | tensorflow | webgpu | native | wasm | cpu",
     ),
     vgg: text(
       "auto",

@@ -6,7 +6,7 @@
 import { PerceptualError } from "../errors/perceptual_error.ts";
 
 /** The names of the backends this library knows how to start, in default order of preference. */
-export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
 
 /**
  * Every backend name, in the default order of preference.
@@ -14,10 +14,16 @@ export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
  * @example
  * ```ts
  * import { BACKEND_NAMES } from "./errors.ts";
- * console.log(BACKEND_NAMES.join(", ")); // tensorflow, webgpu, wasm, cpu
+ * console.log(BACKEND_NAMES.join(", ")); // tensorflow, webgpu, native, wasm, cpu
  * ```
  */
-export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+export const BACKEND_NAMES: readonly BackendName[] = [
+  "tensorflow",
+  "webgpu",
+  "native",
+  "wasm",
+  "cpu",
+];
 
 /**
  * Thrown when a backend name is not one of {@linkcode BACKEND_NAMES}.

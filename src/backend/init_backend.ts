@@ -11,7 +11,8 @@ import {
   BackendUnavailableError,
   UnknownBackendError,
 } from "./errors.ts";
-import { installTrainingKernels } from "./training_kernels.ts";
+import { installTrainingKernels, stockKernels } from "./training_kernels.ts";
+import { nativeInfo, registerNativeBackend } from "./native/mod.ts";
 import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
 import { enableWasmThreads } from "./wasm_threads.ts";
 
@@ -186,6 +187,29 @@ async function startWasm(): Promise<string | undefined> {
   return failed === undefined ? undefined : `${failed} (it needs --allow-read for its .wasm file)`;
 }
 
+/** Notes on the native start-up (oneDNN version), for the choice's reason. */
+let nativeNote = "";
+
+async function startNative(): Promise<string | undefined> {
+  if (readEnv(WASM_THREADS_ENV_VAR) !== undefined && Number(readEnv(WASM_THREADS_ENV_VAR)) > 1) {
+    // oneDNN's OpenMP pool already uses every core; wasm threads on top would oversubscribe them.
+    nativeNote = `; ${WASM_THREADS_ENV_VAR} ignored: oneDNN uses its own threads`;
+  }
+  try {
+    // wasm's stock kernels must be registered before they can be copied onto `native`.
+    await import("@tensorflow/tfjs-backend-wasm");
+  } catch (e) {
+    return `@tensorflow/tfjs-backend-wasm failed to load: ${errorText(e)}`;
+  }
+  const why = await registerNativeBackend(stockKernels("wasm"));
+  if (why !== undefined) return why;
+  const failed = await activate("native");
+  if (failed !== undefined) return `${failed} (it needs --allow-read for its .wasm file)`;
+  const info = nativeInfo();
+  nativeNote = (typeof info === "string" ? "" : `; oneDNN ${info.version}`) + nativeNote;
+  return undefined;
+}
+
 async function startCpu(): Promise<string | undefined> {
   await import("@tensorflow/tfjs-backend-cpu");
   return await activate("cpu");
@@ -197,6 +221,8 @@ function start(name: BackendName, byName: boolean): Promise<string | undefined> 
       return startTensorflow();
     case "webgpu":
       return startWebgpu(byName);
+    case "native":
+      return startNative();
     case "wasm":
       return startWasm();
     case "cpu":
@@ -208,7 +234,9 @@ function start(name: BackendName, byName: boolean): Promise<string | undefined> 
  * Pick and start a TensorFlow.js backend, and install the training kernels it lacks.
  *
  * Order when nothing is asked for: `tensorflow` (tfjs-node-gpu, then tfjs-node, when installed),
- * `webgpu` (only with a hardware adapter), `wasm`, `cpu`. An explicit `prefer` wins; otherwise the
+ * `webgpu` (only with a hardware adapter), `native` (oneDNN 2.x through Deno FFI, when the system
+ * library is present: `apt-get install libdnnl2` / `brew install onednn`, or a file named by
+ * `PERCEPTUAL_DNNL`), `wasm`, `cpu`. An explicit `prefer` wins; otherwise the
  * environment variable `PERCEPTUAL_BACKEND` (a name or a comma-separated list) is honoured. A
  * backend asked for by name is tried even where automatic mode would pass it over (a software
  * WebGPU adapter, say).
@@ -258,7 +286,7 @@ export async function initBackend(
     const failed = await start(name, byName);
     if (failed === undefined) {
       const kernels = installTrainingKernels(name);
-      const note = name === "wasm" ? wasmNote : "";
+      const note = name === "wasm" ? wasmNote : name === "native" ? nativeNote : "";
       return { name, reason: reason + note, skipped, kernels };
     }
     skipped.push({ name, why: failed });

@@ -5,6 +5,17 @@
  */
 export * from "./errors.ts";
 export * from "./init_backend.ts";
+export {
+  DnnlCallError,
+  NATIVE_LIBRARY_ENV_VAR,
+  NativeBackendError,
+  type NativeInfo,
+  nativeInfo,
+  nativeProfile,
+  type ProfileEntry,
+  setNativeProfiling,
+  type TunedChoice,
+} from "./native/mod.ts";
 export * from "./training_kernels.ts";
 export * from "./wasm_threads.ts";
 export * from "./webgpu_sync_read.ts";

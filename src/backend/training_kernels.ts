@@ -20,6 +20,7 @@ import {
   depthwiseBackpropFilterKernel,
   depthwiseBackpropInputKernel,
 } from "./kernels/depthwise_backprop.ts";
+import { NATIVE_KERNEL_PLANS } from "./native/mod.ts";
 
 /** How one kernel is installed: only where absent, or replacing the stock one (kept as fallback). */
 interface KernelPlan {
@@ -87,6 +88,8 @@ const PLANS: Readonly<Record<BackendName, readonly KernelPlan[]>> = {
       make: (name) => conv2dBackpropFilterKernel(name),
     },
   ],
+  // oneDNN kernels, each falling back to the wasm plan's kernel: see ./native/.
+  native: NATIVE_KERNEL_PLANS,
   webgpu: [],
   tensorflow: [],
 };
@@ -168,4 +171,29 @@ export function uninstallTrainingKernels(backend: BackendName): string[] {
     names.push(plan.kernelName);
   }
   return names;
+}
+
+/**
+ * The kernels registered for `backend` as its package shipped them: this module's replacements
+ * are swapped back for the stock kernels they replaced, and its additions left out.
+ *
+ * @example
+ * ```ts
+ * import { stockKernels } from "./training_kernels.ts";
+ * console.log(stockKernels("webgpu").length >= 0); // true
+ * ```
+ */
+export function stockKernels(backend: BackendName): tf.KernelConfig[] {
+  const ours = new Set([...installed.entries()].filter(([k]) => k.startsWith(`${backend}/`)));
+  const oursFuncs = new Set([...ours].map(([, f]) => f));
+  const out: tf.KernelConfig[] = [];
+  for (const config of tf.getKernelsForBackend(backend)) {
+    if (!oursFuncs.has(config.kernelFunc)) {
+      out.push(config);
+      continue;
+    }
+    const stock = replaced.get(`${backend}/${config.kernelName}`);
+    if (stock !== undefined) out.push(stock);
+  }
+  return out;
 }

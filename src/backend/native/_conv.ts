@@ -1,0 +1,310 @@
+/**
+ * Convolution primitives (forward with optional bias + ReLU, backward-data, backward-weights) for
+ * NHWC tensors with HWIO filters, cached by shape, each with the weight layout that measured
+ * fastest. Internal to the native backend.
+ *
+ * Weight layout: oneDNN's fast kernels want blocked weights (`format_tag::any`); forcing plain
+ * `hwio` made it fall back to a gemm path 3× slower on forward convs, but some backward-weights
+ * shapes were pathological with `any` (FACTS.md). So the first call of each shape times both and
+ * keeps the faster.
+ *
+ * @module
+ */
+import type { ConvGeometry } from "../kernels/conv2d_backprop_filter.ts";
+import { DNNL, type Dnnl } from "./_dnnl.ts";
+import { record, tune } from "./_tune.ts";
+import { threadsFor, withThreads } from "./_threads.ts";
+import {
+  HostBuffer,
+  type Md,
+  mdTag,
+  opDesc,
+  Primitive,
+  primitiveDesc,
+  reluAttr,
+  reorder,
+} from "./_primitive.ts";
+import { dims } from "./_dnnl.ts";
+
+type Ptr = Deno.PointerValue;
+type Layout = "any" | "hwio";
+const LAYOUTS: readonly Layout[] = ["any", "hwio"];
+
+/** The descriptors of one convolution geometry. */
+interface Mds {
+  readonly x: Md;
+  readonly y: Md;
+  readonly wUser: Md;
+  readonly w: Record<Layout, Md>;
+  readonly bias: Md;
+}
+
+function mds(dnnl: Dnnl, g: ConvGeometry): Mds {
+  const wShape = [g.co, g.ci, g.kh, g.kw];
+  return {
+    x: mdTag(dnnl, [g.n, g.ci, g.h, g.w], DNNL.nhwc),
+    y: mdTag(dnnl, [g.n, g.co, g.oh, g.ow], DNNL.nhwc),
+    wUser: mdTag(dnnl, wShape, DNNL.hwio),
+    w: { any: mdTag(dnnl, wShape, DNNL.any), hwio: mdTag(dnnl, wShape, DNNL.hwio) },
+    bias: mdTag(dnnl, [g.co], DNNL.a),
+  };
+}
+
+function forwardDesc(dnnl: Dnnl, g: ConvGeometry, m: Mds, layout: Layout, bias: boolean) {
+  const desc = opDesc();
+  const status = dnnl.fn.dnnl_convolution_forward_desc_init(
+    desc,
+    DNNL.forwardTraining,
+    DNNL.convolutionDirect,
+    m.x.p,
+    m.w[layout].p,
+    bias ? m.bias.p : null,
+    m.y.p,
+    dims([g.sh, g.sw]),
+    dims([g.top, g.left]),
+    dims([g.bottom, g.right]),
+  );
+  return status === DNNL.success ? desc : undefined;
+}
+
+/** Reordered copies of weight tensors, per tensor and target layout; dropped with the tensor. */
+const reordered = new WeakMap<object, Map<Primitive, HostBuffer>>();
+
+/** Weights in the layout `to` wants: `w` itself, or a cached reordered copy of tensor `id`. */
+function weightsFor(to: Primitive | undefined, id: object, w: Ptr): Ptr {
+  if (to === undefined) return w;
+  let byLayout = reordered.get(id);
+  if (byLayout === undefined) reordered.set(id, byLayout = new Map());
+  let buf = byLayout.get(to);
+  if (buf === undefined) {
+    buf = new HostBuffer(to.bytes.get(DNNL.argDst)!);
+    to.run([w, buf.p]);
+    byLayout.set(to, buf);
+  }
+  return buf.p;
+}
+
+/** A forward convolution ready to run. */
+export interface ConvForward {
+  toString(): string;
+  run(x: Ptr, w: Ptr, wId: object, bias: Ptr | undefined, y: Ptr): void;
+}
+
+function buildForward(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  m: Mds,
+  layout: Layout,
+  bias: boolean,
+  relu: boolean,
+): ConvForward | undefined {
+  const desc = forwardDesc(dnnl, g, m, layout, bias);
+  if (desc === undefined) return undefined;
+  const pd = primitiveDesc(dnnl, desc, relu ? reluAttr(dnnl) : null);
+  if (pd === undefined) return undefined;
+  const args = bias
+    ? [DNNL.argSrc, DNNL.argWeights, DNNL.argBias, DNNL.argDst]
+    : [DNNL.argSrc, DNNL.argWeights, DNNL.argDst];
+  const prim = new Primitive(dnnl, pd, args);
+  const toPrim = prim.matches(DNNL.argWeights, m.wUser)
+    ? undefined
+    : reorder(dnnl, m.wUser.p, prim.md(DNNL.argWeights));
+  return {
+    run(x, w, wId, b, y) {
+      const wp = weightsFor(toPrim, wId, w);
+      prim.run(bias ? [x, wp, b!, y] : [x, wp, y]);
+    },
+    toString: () => `${prim.impl} weights:${layout}`,
+  };
+}
+
+/** A backward-data convolution ready to run: dx from dy and the weights. */
+export interface ConvBackwardData {
+  toString(): string;
+  run(dy: Ptr, w: Ptr, wId: object, dx: Ptr): void;
+}
+
+function buildBackwardData(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  m: Mds,
+  layout: Layout,
+): ConvBackwardData | undefined {
+  const fwd = forwardDesc(dnnl, g, m, layout, false);
+  const hint = fwd && primitiveDesc(dnnl, fwd);
+  if (hint === undefined) return undefined;
+  const desc = opDesc();
+  const status = dnnl.fn.dnnl_convolution_backward_data_desc_init(
+    desc,
+    DNNL.convolutionDirect,
+    m.x.p,
+    m.w[layout].p,
+    m.y.p,
+    dims([g.sh, g.sw]),
+    dims([g.top, g.left]),
+    dims([g.bottom, g.right]),
+  );
+  if (status !== DNNL.success) return undefined;
+  const pd = primitiveDesc(dnnl, desc, null, hint);
+  if (pd === undefined) return undefined;
+  const prim = new Primitive(dnnl, pd, [DNNL.argDiffDst, DNNL.argWeights, DNNL.argDiffSrc]);
+  const toPrim = prim.matches(DNNL.argWeights, m.wUser)
+    ? undefined
+    : reorder(dnnl, m.wUser.p, prim.md(DNNL.argWeights));
+  return {
+    run(dy, w, wId, dx) {
+      prim.run([dy, weightsFor(toPrim, wId, w), dx]);
+    },
+    toString: () => `${prim.impl} weights:${layout}`,
+  };
+}
+
+/** A backward-weights convolution ready to run: dW (HWIO) from x and dy. */
+export interface ConvBackwardWeights {
+  toString(): string;
+  run(x: Ptr, dy: Ptr, dw: Ptr): void;
+}
+
+function buildBackwardWeights(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  m: Mds,
+  layout: Layout,
+): ConvBackwardWeights | undefined {
+  const fwd = forwardDesc(dnnl, g, m, layout, false);
+  const hint = fwd && primitiveDesc(dnnl, fwd);
+  if (hint === undefined) return undefined;
+  const desc = opDesc();
+  const status = dnnl.fn.dnnl_convolution_backward_weights_desc_init(
+    desc,
+    DNNL.convolutionDirect,
+    m.x.p,
+    m.w[layout].p,
+    null,
+    m.y.p,
+    dims([g.sh, g.sw]),
+    dims([g.top, g.left]),
+    dims([g.bottom, g.right]),
+  );
+  if (status !== DNNL.success) return undefined;
+  const pd = primitiveDesc(dnnl, desc, null, hint);
+  if (pd === undefined) return undefined;
+  const prim = new Primitive(dnnl, pd, [DNNL.argSrc, DNNL.argDiffDst, DNNL.argDiffWeights]);
+  if (prim.matches(DNNL.argDiffWeights, m.wUser)) {
+    return {
+      run: (x, dy, dw) => prim.run([x, dy, dw]),
+      toString: () => `${prim.impl} weights:${layout}`,
+    };
+  }
+  const back = reorder(dnnl, prim.md(DNNL.argDiffWeights), m.wUser.p);
+  const tmp = new HostBuffer(prim.bytes.get(DNNL.argDiffWeights)!);
+  return {
+    run(x, dy, dw) {
+      prim.run([x, dy, tmp.p]);
+      back.run([tmp.p, dw]);
+    },
+    toString: () => `${prim.impl} weights:${layout}`,
+  };
+}
+
+function key(op: string, g: ConvGeometry): string {
+  return `${op} x[${g.n},${g.h},${g.w},${g.ci}] w[${g.kh},${g.kw},${g.ci},${g.co}] ` +
+    `s${g.sh},${g.sw} p${g.top},${g.left},${g.bottom},${g.right}`;
+}
+
+/** Multiply-adds × 2 of the convolution (the same for its two gradients). */
+function flops(g: ConvGeometry): number {
+  return 2 * g.n * g.oh * g.ow * g.co * g.ci * g.kh * g.kw;
+}
+
+const mdCache = new Map<string, Mds>();
+function mdsFor(dnnl: Dnnl, g: ConvGeometry): Mds {
+  const k = key("", g);
+  let m = mdCache.get(k);
+  if (m === undefined) mdCache.set(k, m = mds(dnnl, g));
+  return m;
+}
+
+/**
+ * Run a forward convolution (bias and ReLU fused when given), building and tuning its primitive
+ * on first use. Returns false where oneDNN has no implementation (the caller falls back).
+ */
+export function convForward(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  bias: boolean,
+  relu: boolean,
+  ptrs: () => { x: Ptr; w: Ptr; b: Ptr | undefined; y: Ptr },
+  wId: object,
+): boolean {
+  const op = `conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`;
+  const t = threadsFor(dnnl.omp, flops(g));
+  return withThreads(dnnl.omp, t, () => {
+    const k = `${key(op, g)} t${t}`;
+    const m = mdsFor(dnnl, g);
+    const plan = tune(
+      k,
+      LAYOUTS.map((l) => () => buildForward(dnnl, g, m, l, bias, relu)),
+      // Tuning runs use a fresh identity so that a layout's cost includes its weight reorder.
+      (c) => {
+        const p = ptrs();
+        c.run(p.x, p.w, {}, p.b, p.y);
+      },
+    );
+    if (plan === undefined) return false;
+    const p = ptrs();
+    record(k, () => plan.run(p.x, p.w, wId, p.b, p.y));
+    return true;
+  });
+}
+
+/** Run a backward-data convolution; false where oneDNN has no implementation. */
+export function convBackwardData(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  ptrs: () => { dy: Ptr; w: Ptr; dx: Ptr },
+  wId: object,
+): boolean {
+  const t = threadsFor(dnnl.omp, flops(g));
+  return withThreads(dnnl.omp, t, () => {
+    const k = `${key("conv_bwd_data", g)} t${t}`;
+    const m = mdsFor(dnnl, g);
+    const plan = tune(
+      k,
+      LAYOUTS.map((l) => () => buildBackwardData(dnnl, g, m, l)),
+      (c) => {
+        const p = ptrs();
+        c.run(p.dy, p.w, {}, p.dx);
+      },
+    );
+    if (plan === undefined) return false;
+    const p = ptrs();
+    record(k, () => plan.run(p.dy, p.w, wId, p.dx));
+    return true;
+  });
+}
+
+/** Run a backward-weights convolution; false where oneDNN has no implementation. */
+export function convBackwardWeights(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  ptrs: () => { x: Ptr; dy: Ptr; dw: Ptr },
+): boolean {
+  const t = threadsFor(dnnl.omp, flops(g));
+  return withThreads(dnnl.omp, t, () => {
+    const k = `${key("conv_bwd_weights", g)} t${t}`;
+    const m = mdsFor(dnnl, g);
+    const plan = tune(
+      k,
+      LAYOUTS.map((l) => () => buildBackwardWeights(dnnl, g, m, l)),
+      (c) => {
+        const p = ptrs();
+        c.run(p.x, p.dy, p.dw);
+      },
+    );
+    if (plan === undefined) return false;
+    const p = ptrs();
+    record(k, () => plan.run(p.x, p.dy, p.dw));
+    return true;
+  });
+}

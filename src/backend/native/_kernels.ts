@@ -1,0 +1,226 @@
+/**
+ * TensorFlow.js kernel functions that run on oneDNN with pointers straight into the wasm heap
+ * (no copies): Conv2D, FusedConv2D (bias + ReLU fused), Conv2DBackpropInput,
+ * Conv2DBackpropFilter, BatchMatMul and MaxPoolGrad. Each one hands shapes and options oneDNN
+ * cannot take (NCHW, dilation, other activations, odd broadcasts) to the kernel it replaced.
+ * Internal to the native backend.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { type ConvGeometry, convGeometry } from "../kernels/conv2d_backprop_filter.ts";
+import type { KernelArgs } from "../kernels/kernel_io.ts";
+import { convBackwardData, convBackwardWeights, convForward } from "./_conv.ts";
+import type { Dnnl } from "./_dnnl.ts";
+import { matMul, maxPoolGrad, type PoolShape } from "./_matmul_pool.ts";
+
+/** The parts of tfjs-backend-wasm's `BackendWasm` used here (its class type is not exported). */
+interface WasmHeapBackend extends tf.KernelBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/** The address of a tensor's first float inside the wasm heap (valid until the next allocation). */
+function heapPointer(backend: WasmHeapBackend, info: tf.TensorInfo): Deno.PointerValue {
+  const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8 as Uint8Array<ArrayBuffer>);
+  const offset = backend.dataIdMap.get(info.dataId).memoryOffset;
+  return Deno.UnsafePointer.offset(base as Deno.PointerObject, offset);
+}
+
+function floats(...infos: (tf.TensorInfo | undefined)[]): boolean {
+  return infos.every((i) =>
+    i === undefined || (i.dtype === "float32" && tf.util.sizeFromShape(i.shape) > 0)
+  );
+}
+
+/** The geometry, or undefined where oneDNN's direct convolution does not apply here. */
+function geometry(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  a: { strides: number | [number, number]; pad: unknown; dimRoundingMode?: unknown },
+  dilations: number | [number, number] | undefined,
+  dataFormat: unknown,
+): ConvGeometry | undefined {
+  try {
+    const g = convGeometry(
+      xShape,
+      filterShape,
+      a.strides,
+      a.pad,
+      a.dimRoundingMode,
+      dilations,
+      dataFormat,
+    );
+    return g.oh > 0 && g.ow > 0 ? g : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type Make = (dnnl: Dnnl, fallback: tf.KernelFunc) => tf.KernelFunc;
+
+const conv2D: Make = (dnnl, fallback) => (args) => {
+  const { inputs, attrs } = args as unknown as KernelArgs;
+  const backend = args.backend as WasmHeapBackend;
+  const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = attrs as unknown as tf.Conv2DAttrs;
+  const g = floats(x, filter)
+    ? geometry(x.shape, filter.shape, a, a.dilations, a.dataFormat)
+    : undefined;
+  if (g === undefined) return fallback(args);
+  const y = backend.makeOutput([g.n, g.oh, g.ow, g.co], "float32");
+  const ok = convForward(dnnl, g, false, false, () => ({
+    x: heapPointer(backend, x),
+    w: heapPointer(backend, filter),
+    b: undefined,
+    y: heapPointer(backend, y),
+  }), filter.dataId);
+  if (ok) return y;
+  backend.disposeData(y.dataId);
+  return fallback(args);
+};
+
+const fusedConv2D: Make = (dnnl, fallback) => (args) => {
+  const { inputs, attrs } = args as unknown as KernelArgs;
+  const backend = args.backend as WasmHeapBackend;
+  const { x, filter, bias, preluActivationWeights } = inputs as Record<string, tf.TensorInfo>;
+  const a = attrs as unknown as tf.FusedConv2DAttrs;
+  const act = a.activation ?? "linear";
+  const g = floats(x!, filter!, bias) && preluActivationWeights === undefined &&
+      (act === "linear" || act === "relu")
+    ? geometry(x!.shape, filter!.shape, a, a.dilations, a.dataFormat)
+    : undefined;
+  // A bias must be one value per output channel (tfjs also allows other broadcastable shapes).
+  if (g === undefined || (bias !== undefined && tf.util.sizeFromShape(bias.shape) !== g.co)) {
+    return fallback(args);
+  }
+  const y = backend.makeOutput([g.n, g.oh, g.ow, g.co], "float32");
+  const ok = convForward(dnnl, g, bias !== undefined, act === "relu", () => ({
+    x: heapPointer(backend, x!),
+    w: heapPointer(backend, filter!),
+    b: bias === undefined ? undefined : heapPointer(backend, bias),
+    y: heapPointer(backend, y),
+  }), filter!.dataId);
+  if (ok) return y;
+  backend.disposeData(y.dataId);
+  return fallback(args);
+};
+
+const conv2DBackpropInput: Make = (dnnl, fallback) => (args) => {
+  const { inputs, attrs } = args as unknown as KernelArgs;
+  const backend = args.backend as WasmHeapBackend;
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const g = floats(dy, filter)
+    ? geometry(a.inputShape, filter.shape, a, 1, a.dataFormat)
+    : undefined;
+  if (g === undefined || g.oh !== dy.shape[1] || g.ow !== dy.shape[2]) return fallback(args);
+  const dx = backend.makeOutput([g.n, g.h, g.w, g.ci], "float32");
+  const ok = convBackwardData(dnnl, g, () => ({
+    dy: heapPointer(backend, dy),
+    w: heapPointer(backend, filter),
+    dx: heapPointer(backend, dx),
+  }), filter.dataId);
+  if (ok) return dx;
+  backend.disposeData(dx.dataId);
+  return fallback(args);
+};
+
+const conv2DBackpropFilter: Make = (dnnl, fallback) => (args) => {
+  const { inputs, attrs } = args as unknown as KernelArgs;
+  const backend = args.backend as WasmHeapBackend;
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const g = floats(x, dy) ? geometry(x.shape, a.filterShape, a, 1, a.dataFormat) : undefined;
+  if (g === undefined || g.oh !== dy.shape[1] || g.ow !== dy.shape[2]) return fallback(args);
+  const dw = backend.makeOutput([g.kh, g.kw, g.ci, g.co], "float32");
+  const ok = convBackwardWeights(dnnl, g, () => ({
+    x: heapPointer(backend, x),
+    dy: heapPointer(backend, dy),
+    dw: heapPointer(backend, dw),
+  }));
+  if (ok) return dw;
+  backend.disposeData(dw.dataId);
+  return fallback(args);
+};
+
+const batchMatMul: Make = (dnnl, fallback) => (args) => {
+  const { inputs, attrs } = args as unknown as KernelArgs;
+  const backend = args.backend as WasmHeapBackend;
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+  if (!floats(a, b) || a.shape.length < 2 || b.shape.length < 2) return fallback(args);
+  const ra = a.shape.length, rb = b.shape.length;
+  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  const batchA = tf.util.sizeFromShape(outerA), batchB = tf.util.sizeFromShape(outerB);
+  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  // Same batch shape, or one side a single matrix (broadcast); anything else: the fallback.
+  const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+  if (k !== kb || !(sameOuter || batchA === 1 || batchB === 1)) return fallback(args);
+  const outer = sameOuter || batchB === 1 ? outerA : outerB;
+  const c = backend.makeOutput([...outer, m, n], "float32");
+  const ok = matMul(dnnl, { batchA, batchB, m, k, n, transposeA, transposeB }, () => ({
+    a: heapPointer(backend, a),
+    b: heapPointer(backend, b),
+    c: heapPointer(backend, c),
+  }));
+  if (ok) return c;
+  backend.disposeData(c.dataId);
+  return fallback(args);
+};
+
+const maxPoolGradKernel: Make = (dnnl, fallback) => (args) => {
+  const { inputs, attrs } = args as unknown as KernelArgs;
+  const backend = args.backend as WasmHeapBackend;
+  const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const a = attrs as unknown as tf.MaxPoolGradAttrs;
+  if (!floats(dy, input)) return fallback(args);
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const s: PoolShape = {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    bottom: info.padInfo.bottom,
+    right: info.padInfo.right,
+  };
+  if (s.oh !== dy.shape[1] || s.ow !== dy.shape[2]) return fallback(args);
+  const dx = backend.makeOutput(input.shape.slice(), "float32");
+  const ok = maxPoolGrad(dnnl, s, () => ({
+    x: heapPointer(backend, input),
+    dy: heapPointer(backend, dy),
+    dx: heapPointer(backend, dx),
+  }));
+  if (ok) return dx;
+  backend.disposeData(dx.dataId);
+  return fallback(args);
+};
+
+/** The kernels oneDNN runs, by tfjs kernel name. */
+export const NATIVE_KERNELS: Readonly<Record<string, Make>> = {
+  Conv2D: conv2D,
+  FusedConv2D: fusedConv2D,
+  Conv2DBackpropInput: conv2DBackpropInput,
+  Conv2DBackpropFilter: conv2DBackpropFilter,
+  BatchMatMul: batchMatMul,
+  MaxPoolGrad: maxPoolGradKernel,
+};

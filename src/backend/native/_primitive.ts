@@ -1,0 +1,177 @@
+/**
+ * oneDNN memory descriptors, primitives with their memory objects bound once, reorders, and the
+ * aligned host buffers that hold reordered weights. Internal to the native backend.
+ *
+ * @module
+ */
+import {
+  check,
+  create,
+  dims,
+  DNNL,
+  type Dnnl,
+  implName,
+  MD_BYTES,
+  OP_DESC_BYTES,
+  ptr,
+} from "./_dnnl.ts";
+
+/** A memory descriptor living in a host buffer (kept alive with it). */
+export class Md {
+  readonly bytes: Uint8Array<ArrayBuffer> = new Uint8Array(MD_BYTES);
+  readonly p: Deno.PointerValue = ptr(this.bytes);
+}
+
+/** A plain f32 descriptor: logical `shape` laid out as `tag` (`DNNL.nhwc`, `DNNL.any`, …). */
+export function mdTag(dnnl: Dnnl, shape: readonly number[], tag: number): Md {
+  const md = new Md();
+  check(
+    "dnnl_memory_desc_init_by_tag",
+    dnnl.fn.dnnl_memory_desc_init_by_tag(md.bytes, shape.length, dims(shape), DNNL.f32, tag),
+  );
+  return md;
+}
+
+/** A f32 descriptor with explicit element strides (transposed matrices, broadcast batches). */
+export function mdStrides(dnnl: Dnnl, shape: readonly number[], strides: readonly number[]): Md {
+  const md = new Md();
+  check(
+    "dnnl_memory_desc_init_by_strides",
+    dnnl.fn.dnnl_memory_desc_init_by_strides(
+      md.bytes,
+      shape.length,
+      dims(shape),
+      DNNL.f32,
+      dims(strides),
+    ),
+  );
+  return md;
+}
+
+/** An operation descriptor buffer for `dnnl_*_desc_init`. */
+export function opDesc(): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(OP_DESC_BYTES);
+}
+
+/** Build a primitive descriptor; `undefined` where oneDNN has no implementation for it. */
+export function primitiveDesc(
+  dnnl: Dnnl,
+  desc: Uint8Array<ArrayBuffer>,
+  attr: Deno.PointerValue = null,
+  hint: Deno.PointerValue = null,
+): Deno.PointerValue | undefined {
+  const out = new BigUint64Array(1);
+  const status = dnnl.fn.dnnl_primitive_desc_create(out, desc, attr, dnnl.engine, hint);
+  if (status !== DNNL.success) return undefined;
+  return Deno.UnsafePointer.create(out[0]);
+}
+
+/** Host memory aligned to 64 bytes, for reordered weights and temporaries. */
+export class HostBuffer {
+  readonly #store: Uint8Array<ArrayBuffer>;
+  /** Its start. */
+  readonly p: Deno.PointerValue;
+  /** Its size in bytes. */
+  readonly size: number;
+  /** Allocate `size` bytes. */
+  constructor(size: number) {
+    this.#store = new Uint8Array(size + 64);
+    const base = Deno.UnsafePointer.value(ptr(this.#store));
+    const pad = Number((64n - (BigInt(base) % 64n)) % 64n);
+    this.p = Deno.UnsafePointer.offset(ptr(this.#store) as Deno.PointerObject, pad);
+    this.size = size;
+  }
+}
+
+/**
+ * A primitive with one memory object per execution argument, bound to the descriptors its
+ * primitive descriptor asks for. Each call only swaps the data pointers in.
+ */
+export class Primitive {
+  /** The implementation oneDNN chose, e.g. `brgconv:avx512_core` (a `ref:` one is slow). */
+  readonly impl: string;
+  /** Bytes each argument needs in the layout the primitive wants, by argument id. */
+  readonly bytes: ReadonlyMap<number, number>;
+  readonly #dnnl: Dnnl;
+  readonly #prim: Deno.PointerValue;
+  readonly #mems: Deno.PointerValue[];
+  readonly #args: Uint8Array<ArrayBuffer>;
+  /** The descriptor's memory descriptors stay valid while `pd` lives: it is never destroyed. */
+  readonly pd: Deno.PointerValue;
+
+  /** Create the primitive for `pd` with memory objects for `argIds` (execution order of `run`). */
+  constructor(dnnl: Dnnl, pd: Deno.PointerValue, readonly argIds: readonly number[]) {
+    this.#dnnl = dnnl;
+    this.pd = pd;
+    this.impl = implName(dnnl, pd);
+    const fn = dnnl.fn;
+    this.#prim = create("dnnl_primitive_create", (o) => fn.dnnl_primitive_create(o, pd));
+    this.#args = new Uint8Array(16 * argIds.length);
+    const view = new DataView(this.#args.buffer);
+    const bytes = new Map<number, number>();
+    this.#mems = argIds.map((arg, i) => {
+      const md = this.md(arg);
+      bytes.set(arg, Number(fn.dnnl_memory_desc_get_size(md)));
+      const mem = create(
+        "dnnl_memory_create",
+        (o) => fn.dnnl_memory_create(o, md, dnnl.engine, null),
+      );
+      view.setInt32(16 * i, arg, true);
+      view.setBigUint64(16 * i + 8, BigInt(Deno.UnsafePointer.value(mem)), true);
+      return mem;
+    });
+    this.bytes = bytes;
+  }
+
+  /** The memory descriptor the primitive wants for argument `arg`. */
+  md(arg: number): Deno.PointerValue {
+    // dnnl_query_exec_arg_md (255) with the argument id as index.
+    return this.#dnnl.fn.dnnl_primitive_desc_query_md(this.pd, 255, arg);
+  }
+
+  /** The implementation's name, for reports. */
+  toString(): string {
+    return this.impl;
+  }
+
+  /** Whether argument `arg` is laid out exactly as `md`. */
+  matches(arg: number, md: Md): boolean {
+    return this.#dnnl.fn.dnnl_memory_desc_equal(this.md(arg), md.p) === 1;
+  }
+
+  /** Execute with `handles[i]` as the data of `argIds[i]`; returns when the result is written. */
+  run(handles: readonly Deno.PointerValue[]): void {
+    const fn = this.#dnnl.fn;
+    for (let i = 0; i < handles.length; i++) {
+      fn.dnnl_memory_set_data_handle(this.#mems[i]!, handles[i]!);
+    }
+    check(
+      "dnnl_primitive_execute",
+      fn.dnnl_primitive_execute(this.#prim, this.#dnnl.stream, this.argIds.length, this.#args),
+    );
+    fn.dnnl_stream_wait(this.#dnnl.stream);
+  }
+}
+
+/** A reorder from layout `from` to layout `to` (weights to and from oneDNN's blocked formats). */
+export function reorder(dnnl: Dnnl, from: Deno.PointerValue, to: Deno.PointerValue): Primitive {
+  const pd = create(
+    "dnnl_reorder_primitive_desc_create",
+    (o) => dnnl.fn.dnnl_reorder_primitive_desc_create(o, from, dnnl.engine, to, dnnl.engine, null),
+  );
+  return new Primitive(dnnl, pd, [DNNL.argSrc, DNNL.argDst]);
+}
+
+/** Primitive attributes carrying a ReLU post-op (conv + bias + ReLU in one pass). */
+export function reluAttr(dnnl: Dnnl): Deno.PointerValue {
+  const fn = dnnl.fn;
+  const ops = create("dnnl_post_ops_create", (o) => fn.dnnl_post_ops_create(o));
+  check(
+    "dnnl_post_ops_append_eltwise",
+    fn.dnnl_post_ops_append_eltwise(ops, 1, DNNL.eltwiseRelu, 0, 0),
+  );
+  const attr = create("dnnl_primitive_attr_create", (o) => fn.dnnl_primitive_attr_create(o));
+  check("dnnl_primitive_attr_set_post_ops", fn.dnnl_primitive_attr_set_post_ops(attr, ops));
+  fn.dnnl_post_ops_destroy(ops);
+  return attr;
+}

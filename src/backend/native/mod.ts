@@ -1,0 +1,199 @@
+/**
+ * The `native` TensorFlow.js backend: the wasm backend holds the tensors (so elementwise ops stay
+ * on XNNPACK) and the heavy kernels run in oneDNN 2.x, loaded from the system library through
+ * `Deno.dlopen`, reading and writing the wasm heap in place.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { conv2dBackpropFilterKernel } from "../kernels/conv2d_backprop_filter.ts";
+import { conv2dBackpropInputKernel } from "../kernels/conv2d_backprop_input.ts";
+import { batchMatMulKernel } from "../kernels/batch_mat_mul.ts";
+import { maxPoolGradKernel } from "../kernels/max_pool_grad.ts";
+import { tileKernel } from "../kernels/tile.ts";
+import {
+  depthwiseBackpropFilterKernel,
+  depthwiseBackpropInputKernel,
+} from "../kernels/depthwise_backprop.ts";
+import { DNNL_ENV_VAR, installHint, loadDnnl, NativeBackendError } from "./_dnnl.ts";
+export { DnnlCallError, NativeBackendError } from "./_dnnl.ts";
+import { NATIVE_KERNELS } from "./_kernels.ts";
+import { meanKernel, sumKernel } from "./_reduce.ts";
+import { profileEntries, setProfiling, tunedChoices } from "./_tune.ts";
+export type { ProfileEntry, TunedChoice } from "./_tune.ts";
+
+/** The environment variable naming a oneDNN library file (e.g. a 2.x build of your own). */
+export const NATIVE_LIBRARY_ENV_VAR: string = DNNL_ENV_VAR;
+
+/** How one kernel is installed on the native backend (same shape as the other backends' plans). */
+export interface NativeKernelPlan {
+  /** The tfjs kernel name. */
+  readonly kernelName: string;
+  /** Whether it replaces the kernel already registered (which then becomes its fallback). */
+  readonly replace: boolean;
+  /** Make the kernel function; `stock` is the one registered before (wasm's, copied). */
+  readonly make: (backendName: string, stock: tf.KernelFunc | undefined) => tf.KernelFunc;
+}
+
+function onDnnl(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
+  const dnnl = loadDnnl();
+  if (typeof dnnl === "string") throw new NativeBackendError(`native kernels need oneDNN: ${dnnl}`);
+  return NATIVE_KERNELS[kernelName]!(dnnl, fallback);
+}
+
+function needStock(name: string, kernel: string, stock: tf.KernelFunc | undefined): tf.KernelFunc {
+  if (stock === undefined) {
+    throw new NativeBackendError(
+      `no stock ${kernel} kernel on '${name}' to fall back to: start it with initBackend("native")`,
+    );
+  }
+  return stock;
+}
+
+/**
+ * The kernels installed on `native`: oneDNN for convolutions, their gradients, batched matrix
+ * products and the max-pool gradient, each falling back to this project's wasm kernel (or wasm's
+ * own) for what oneDNN cannot take; float64-accumulated `Sum`/`Mean` over trailing axes (loss
+ * values); the remaining wasm training kernels as on wasm.
+ *
+ * @example
+ * ```ts
+ * import { NATIVE_KERNEL_PLANS } from "./mod.ts";
+ * console.log(NATIVE_KERNEL_PLANS.map((p) => p.kernelName).includes("Conv2D")); // true
+ * ```
+ */
+export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
+  {
+    kernelName: "Conv2D",
+    replace: true,
+    make: (n, s) => onDnnl("Conv2D", needStock(n, "Conv2D", s)),
+  },
+  {
+    kernelName: "FusedConv2D",
+    replace: true,
+    make: (n, s) => onDnnl("FusedConv2D", needStock(n, "FusedConv2D", s)),
+  },
+  {
+    kernelName: "Conv2DBackpropInput",
+    replace: true,
+    make: (n, s) => onDnnl("Conv2DBackpropInput", conv2dBackpropInputKernel(n, s)),
+  },
+  {
+    kernelName: "Conv2DBackpropFilter",
+    replace: true,
+    make: (n) => onDnnl("Conv2DBackpropFilter", conv2dBackpropFilterKernel(n)),
+  },
+  {
+    kernelName: "BatchMatMul",
+    replace: true,
+    make: (n, s) => onDnnl("BatchMatMul", batchMatMulKernel(n, needStock(n, "BatchMatMul", s))),
+  },
+  {
+    kernelName: "MaxPoolGrad",
+    replace: true,
+    make: (n) => onDnnl("MaxPoolGrad", maxPoolGradKernel(n)),
+  },
+  { kernelName: "Sum", replace: true, make: (n, s) => sumKernel(needStock(n, "Sum", s)) },
+  { kernelName: "Mean", replace: true, make: (n, s) => meanKernel(needStock(n, "Mean", s)) },
+  { kernelName: "Tile", replace: true, make: (n, s) => tileKernel(n, needStock(n, "Tile", s)) },
+  {
+    kernelName: "DepthwiseConv2dNativeBackpropFilter",
+    replace: false,
+    make: (n) => depthwiseBackpropFilterKernel(n),
+  },
+  {
+    kernelName: "DepthwiseConv2dNativeBackpropInput",
+    replace: false,
+    make: (n) => depthwiseBackpropInputKernel(n),
+  },
+];
+
+/** Priority below wasm's (2): tfjs never picks `native` on its own, only `initBackend` does. */
+const NATIVE_PRIORITY = 0;
+
+interface EngineRegistry {
+  registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend> }>;
+}
+
+/**
+ * Load oneDNN and register the `native` backend with TensorFlow.js (not yet activated): a second
+ * wasm backend instance under its own name, carrying copies of wasm's stock kernels. Idempotent.
+ *
+ * @param wasmStockKernels wasm's own kernels (not this project's replacements), to copy.
+ * @returns undefined when registered, else why not (with the command that installs oneDNN).
+ */
+export async function registerNativeBackend(
+  wasmStockKernels: readonly tf.KernelConfig[],
+): Promise<string | undefined> {
+  const dnnl = loadDnnl();
+  if (typeof dnnl === "string") return dnnl;
+  if (tf.findBackendFactory("native") !== null) return undefined;
+  try {
+    await import("@tensorflow/tfjs-backend-wasm");
+  } catch (e) {
+    return `@tensorflow/tfjs-backend-wasm failed to load: ${e instanceof Error ? e.message : e}`;
+  }
+  const wasm = (tf.engine() as unknown as EngineRegistry).registryFactory["wasm"];
+  if (wasm === undefined) return "the wasm backend did not register its factory";
+  for (const k of wasmStockKernels) tf.registerKernel({ ...k, backendName: "native" });
+  // The wasm factory makes a fresh wasm module each call: `native` owns its own heap.
+  tf.registerBackend("native", wasm.factory, NATIVE_PRIORITY);
+  return undefined;
+}
+
+/** What the native backend runs on. */
+export interface NativeInfo {
+  /** oneDNN's version, e.g. `2.6.3`. */
+  readonly version: string;
+  /** The library file opened. */
+  readonly path: string;
+  /** The primitive chosen for each shape so far (implementation, weight layout, timings). */
+  readonly primitives: readonly import("./_tune.ts").TunedChoice[];
+}
+
+/**
+ * The oneDNN library behind `native`, or why it cannot be used.
+ *
+ * @example
+ * ```ts
+ * import { nativeInfo } from "./mod.ts";
+ * const info = nativeInfo();
+ * console.log(typeof info === "string" ? info : `oneDNN ${info.version}`);
+ * ```
+ */
+export function nativeInfo(): NativeInfo | string {
+  const dnnl = loadDnnl();
+  if (typeof dnnl === "string") return dnnl;
+  return { version: dnnl.version, path: dnnl.path, primitives: tunedChoices() };
+}
+
+/**
+ * Start (`true`, clearing earlier figures) or stop timing every oneDNN call by operation and
+ * shape; read the figures with {@linkcode nativeProfile}.
+ *
+ * @example
+ * ```ts
+ * import { nativeProfile, setNativeProfiling } from "./mod.ts";
+ * setNativeProfiling(true);
+ * console.log(nativeProfile().length); // 0
+ * setNativeProfiling(false);
+ * ```
+ */
+export function setNativeProfiling(on: boolean): void {
+  setProfiling(on);
+}
+
+/**
+ * Time spent in oneDNN per operation and shape since profiling started, slowest first.
+ *
+ * @example
+ * ```ts
+ * import { nativeProfile } from "./mod.ts";
+ * for (const e of nativeProfile()) console.log(e.key, e.calls, e.ms.toFixed(1));
+ * ```
+ */
+export function nativeProfile(): import("./_tune.ts").ProfileEntry[] {
+  return profileEntries();
+}
+
+export { installHint as nativeInstallHint };
