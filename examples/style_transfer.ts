@@ -52,16 +52,8 @@ import {
 } from "../src/loss/mod.ts";
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { predictImage, unet } from "../src/unet/mod.ts";
-import {
-  command,
-  count,
-  type FlagValues,
-  list,
-  text,
-  toggle,
-  UsageError,
-  weight,
-} from "./common/cli.ts";
+import { command, UsageError } from "./common/cli.ts";
+import { count, type FlagValues, list, text, toggle, weight } from "./common/flag_table.ts";
 import { sharedFlags } from "./common/flags.ts";
 import {
   centreCrop,

@@ -24,25 +24,16 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  bicubicDownscale,
-  bicubicUpscale,
-  cropPixels,
-  pixelsToTensor,
-  srPairs,
-  stackPixels,
-} from "../src/data/mod.ts";
+import { bicubicDownscale, bicubicUpscale, srPairs, stackPixels } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import { concatAll } from "fp-ts/lib/Monoid.js";
 import {
   calibrate,
-  decodeLossSpec,
   encodeLossSpec,
   evaluate,
   fastaiFeatureLoss,
   feature,
   featureScales,
-  type Loss,
   LossMonoid,
   withFeatureScales,
 } from "../src/loss/mod.ts";
@@ -50,16 +41,8 @@ import { psnr, ssim } from "../src/metrics/mod.ts";
 import { type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { parameterCount, unet } from "../src/unet/mod.ts";
 import { balancePerceptual } from "./common/balance.ts";
-import {
-  command,
-  flag,
-  type FlagValues,
-  list,
-  numberFrom,
-  text,
-  UsageError,
-  weight,
-} from "./common/cli.ts";
+import { command, UsageError } from "./common/cli.ts";
+import { flag, type FlagValues, list, numberFrom, text, weight } from "./common/flag_table.ts";
 import { sharedFlags } from "./common/flags.ts";
 import { sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
