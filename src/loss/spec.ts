@@ -80,7 +80,16 @@ const TERM_FIELDS: TermFields = {
   name: t.string,
 };
 
-/** The io-ts codec of one term of a JSON loss spec (structure only; see `decodeLossSpec`). */
+/**
+ * The io-ts codec of one term of a JSON loss spec (structure only; see `decodeLossSpec`).
+ *
+ * @example
+ * ```ts
+ * import { isRight } from "fp-ts/lib/Either.js";
+ * import { TermSpecCodec } from "./spec.ts";
+ * console.log(isRight(TermSpecCodec.decode({ kind: "feature", layer: "relu2_2" }))); // true
+ * ```
+ */
 export const TermSpecCodec: t.IntersectionC<
   [t.TypeC<{ kind: OneOf<TermKind> }>, t.PartialC<TermFields>]
 > = t.intersection([t.type({ kind: oneOf(TERM_KINDS) }), t.partial(TERM_FIELDS)], "TermSpec");

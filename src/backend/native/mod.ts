@@ -22,7 +22,15 @@ import { meanKernel, sumKernel } from "./_reduce.ts";
 import { profileEntries, setProfiling, tunedChoices } from "./_tune.ts";
 export type { ProfileEntry, TunedChoice } from "./_tune.ts";
 
-/** The environment variable naming a oneDNN library file (e.g. a 2.x build of your own). */
+/**
+ * The environment variable naming a oneDNN library file (e.g. a 2.x build of your own).
+ *
+ * @example
+ * ```ts
+ * import { NATIVE_LIBRARY_ENV_VAR } from "./mod.ts";
+ * console.log(typeof NATIVE_LIBRARY_ENV_VAR); // string
+ * ```
+ */
 export const NATIVE_LIBRARY_ENV_VAR: string = DNNL_ENV_VAR;
 
 /** How one kernel is installed on the native backend (same shape as the other backends' plans). */
