@@ -6,7 +6,7 @@ import { main, parseOptions } from "../examples/superres.ts";
 import { UsageError } from "../examples/common/cli.ts";
 import { quietly } from "./_quietly.ts";
 import { initBackend } from "../src/backend/mod.ts";
-import { cropPixels, readPixels, saveImage, writePixels } from "../src/data/mod.ts";
+import { readPixels, saveImage } from "../src/data/mod.ts";
 import { chromiumSkipReason, serveDir, startChromium } from "./_chromium.ts";
 
 Deno.test("superres: a few steps on tiny crops write a complete run directory", async () => {
