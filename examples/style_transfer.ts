@@ -29,10 +29,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type * as tfl from "@tensorflow/tfjs-layers";
 import {
   comparisonPanel,
-  cropPixels,
   imageFolder,
   imagePairs,
   type Pixels,
@@ -52,16 +50,8 @@ import {
 } from "../src/loss/mod.ts";
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { predictImage, unet } from "../src/unet/mod.ts";
-import {
-  command,
-  count,
-  type FlagValues,
-  list,
-  text,
-  toggle,
-  UsageError,
-  weight,
-} from "./common/cli.ts";
+import { command, UsageError } from "./common/cli.ts";
+import { count, type FlagValues, list, text, toggle, weight } from "./common/flag_table.ts";
 import { sharedFlags } from "./common/flags.ts";
 import {
   centreCrop,
@@ -71,8 +61,8 @@ import {
   sideBySide,
 } from "./common/images.ts";
 import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
-import { heldOutCrops, type SplitImage } from "./common/split_images.ts";
-import { formatTable } from "./common/table.ts";
+import { heldOutCrops } from "./common/split_images.ts";
+import { printTable, scoreHeldOut, splitImage } from "./common/style_eval.ts";
 
 /** The default style image: NASA's Hubble Deep Field (public domain), galaxies on black. */
 export const DEFAULT_STYLE = "examples/data/style/skimage_hubble_deep_field.jpg";
@@ -275,85 +265,6 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
     tf.dispose([held, styleCrop]);
     model.dispose();
   }
-}
-
-/** `p` split like the other examples' photos: a training part and its right quarter. */
-function splitImage(path: string, p: Pixels, crop: number): SplitImage {
-  const heldWidth = Math.max(Math.ceil(p.width / 4), crop);
-  const trainWidth = p.width - heldWidth;
-  if (p.height < crop || trainWidth < crop) {
-    throw new UsageError(
-      `${path} is ${p.width}x${p.height} at --size ${Math.min(p.width, p.height)}: too small ` +
-        `for --crop ${crop} (it needs width >= 2 x crop); raise --size or lower --crop`,
-    );
-  }
-  return {
-    path,
-    train: cropPixels(p, 0, 0, p.height, trainWidth),
-    heldOut: cropPixels(p, 0, trainWidth, p.height, heldWidth),
-  };
-}
-
-/** One row of the final table: the loss terms of unstylised or stylised held-out crops. */
-export interface StyleRow {
-  /** `unstylised` (the photos themselves) or `stylised` (the model's output). */
-  readonly images: string;
-  /** The content loss (against the photos themselves). */
-  readonly content: number;
-  /** The style loss: the sum of the style terms (against the style image's Grams). */
-  readonly style: number;
-  /** Every term and the total. */
-  readonly terms: Record<string, number>;
-}
-
-/** The loss terms of the held-out crops before and after stylisation. */
-async function scoreHeldOut(
-  model: tfl.LayersModel,
-  lossFn: LossFn,
-  held: tf.Tensor4D,
-): Promise<StyleRow[]> {
-  const stylised = scope(() => tf.clipByValue(model.predict(held) as tf.Tensor4D, 0, 1));
-  try {
-    const rows: StyleRow[] = [];
-    for (const [images, x] of [["unstylised", held], ["stylised", stylised]] as const) {
-      let names: string[] = [];
-      const values = scope(() => {
-        const r = lossFn(x, held);
-        names = ["total", ...Object.keys(r.terms)];
-        return tf.stack([r.total, ...Object.values(r.terms)]);
-      });
-      const v = await values.data();
-      values.dispose();
-      const terms = Object.fromEntries(names.map((n, i) => [n, v[i]!]));
-      const sum = (kind: string) =>
-        names.filter((n) => n.startsWith(`${kind}:`)).reduce((a, n) => a + terms[n]!, 0);
-      rows.push({ images, content: sum("feature"), style: sum("style"), terms });
-    }
-    return rows;
-  } finally {
-    stylised.dispose();
-  }
-}
-
-/** The table in the examples' format, and the ratio the stylisation reached. */
-function printTable(rows: readonly StyleRow[], shape: readonly number[], random: boolean) {
-  const terms = Object.keys(rows[0]!.terms);
-  console.log(
-    `\nheld-out crops (${shape[0]} of ${shape[1]}x${shape[2]}); style loss = sum of the style ` +
-      "terms (Gram distances to the style image), content loss = feature distance to the photo:",
-  );
-  console.log(formatTable(
-    [
-      { name: "images" },
-      { name: "style loss" },
-      { name: "content loss" },
-      ...terms.map((name) => ({ name })),
-    ],
-    rows.map((r) => [r.images, r.style, r.content, ...terms.map((t) => r.terms[t])]),
-  ));
-  const [before, after] = [rows[0]!.style, rows[1]!.style];
-  console.log(`style loss stylised / unstylised: ${(after / before).toFixed(3)}`);
-  if (random) console.log("(loss terms from a RANDOM-weight VGG: not ImageNet features)");
 }
 
 /** Gatys et al.: Adam on the pixels of one image, initialised with the content image. */

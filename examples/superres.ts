@@ -24,61 +24,39 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  bicubicDownscale,
-  bicubicUpscale,
-  cropPixels,
-  pixelsToTensor,
-  srPairs,
-  stackPixels,
-} from "../src/data/mod.ts";
+import { bicubicDownscale, bicubicUpscale, srPairs, stackPixels } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import { concatAll } from "fp-ts/lib/Monoid.js";
 import {
   calibrate,
-  decodeLossSpec,
   encodeLossSpec,
   evaluate,
   fastaiFeatureLoss,
   feature,
   featureScales,
-  type Loss,
   LossMonoid,
   withFeatureScales,
 } from "../src/loss/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
-import type { LossNetwork } from "../src/network/mod.ts";
-import { isLeft } from "fp-ts/lib/Either.js";
-import { type DataFactory, oneCycle, reportDataFromCsv } from "../src/train/mod.ts";
+import { type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { parameterCount, unet } from "../src/unet/mod.ts";
 import { balancePerceptual } from "./common/balance.ts";
-import {
-  command,
-  flag,
-  type FlagValues,
-  list,
-  numberFrom,
-  text,
-  UsageError,
-  weight,
-} from "./common/cli.ts";
+import { command, UsageError } from "./common/cli.ts";
+import { flag, type FlagValues, list, numberFrom, text, weight } from "./common/flag_table.ts";
 import { sharedFlags } from "./common/flags.ts";
 import { sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { readLossSpec } from "./common/loss_spec.ts";
-import {
-  heldOutCrops,
-  loadSplitImages,
-  type SplitImage,
-  trainingCrops,
-} from "./common/split_images.ts";
+import { heldOutCrops, loadSplitImages, trainingCrops } from "./common/split_images.ts";
 import {
   type EvalPair,
+  heldOutPairs,
   loadEvalPairs,
   printTable,
   scoreCrops,
   scoreFolder,
 } from "./common/sr_eval.ts";
+import { storedLoss, termShares, unscaledOnly, weightsText } from "./common/sr_loss.ts";
 
 const FLAGS = {
   ...sharedFlags({
@@ -309,73 +287,6 @@ async function run(o: SuperresOptions): Promise<void> {
     for (const p of heldStrips) tf.dispose([p.highRes, p.lowRes]);
     for (const [, pairs] of evalSets) for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
   }
-}
-
-/** The loss and balance a run stored in its `config.json`. */
-function storedLoss(
-  stored: Readonly<Record<string, unknown>>,
-  net: LossNetwork<string>,
-): { loss: Loss<string>; balance: Record<string, number> } {
-  const decoded = decodeLossSpec(stored.loss, net);
-  const balance = stored.perceptualBalance;
-  const weights = typeof balance === "object" && balance !== null &&
-      Object.values(balance).every((w) => typeof w === "number" && w > 0)
-    ? balance as Record<string, number>
-    : undefined;
-  if (isLeft(decoded) || weights === undefined) {
-    throw new UsageError(
-      `--resume: the run's config.json has no usable "loss" and "perceptualBalance"` +
-        `${isLeft(decoded) ? ` (${decoded.left.message})` : ""}; start a new run instead`,
-    );
-  }
-  return { loss: decoded.right, balance: weights };
-}
-
-/** `feature x0.0123, style x4.5e-7`. */
-function weightsText(weights: Record<string, number>): string {
-  const all = Object.entries(weights);
-  return all.length === 0
-    ? "as the preset set them"
-    : all.map(([k, w]) => `${k} x${w.toPrecision(3)}`).join(", ");
-}
-
-/** Each held-out strip (the right quarter of a photo), whole, as an evaluation pair. */
-function heldOutPairs(images: readonly SplitImage[], scale: number): EvalPair[] {
-  return images.map((img) => {
-    const p = img.heldOut;
-    const hr = pixelsToTensor(
-      cropPixels(p, 0, 0, p.height - (p.height % scale), p.width - (p.width % scale)),
-    );
-    const name = img.path.split("/").pop()!.replace(/\.[^.]+$/, "");
-    return { name, highRes: hr, lowRes: bicubicDownscale(hr, scale, { quantize: "uint8" }) };
-  });
-}
-
-/** Each loss term's share of the sum of the terms at the first and last step in `metrics.csv`. */
-async function termShares(
-  csv: string,
-): Promise<{ step: number; shares: Record<string, number>; text: string; line: string }[]> {
-  const { steps } = reportDataFromCsv(await Deno.readTextFile(csv));
-  const picks = steps.length > 1 ? [steps[0]!, steps.at(-1)!] : steps;
-  return picks.map((row) => {
-    const sum = Object.values(row.terms).reduce((a, b) => a + b, 0);
-    const shares = Object.fromEntries(
-      Object.entries(row.terms).map(([k, v]) => [k, sum > 0 ? v / sum : NaN]),
-    );
-    const text = Object.entries(shares).map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join(
-      ", ",
-    );
-    return { step: row.step, shares, text, line: `${row.step}: ${text}` };
-  });
-}
-
-/** The scales of the layers that no term of `loss` scales itself. */
-function unscaledOnly(loss: Loss<string>, scales: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(scales).filter(([layer]) =>
-      loss.terms.every((t) => !("layer" in t) || t.layer !== layer || t.scale === 1)
-    ),
-  );
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

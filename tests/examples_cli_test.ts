@@ -3,19 +3,7 @@
 import assert from "node:assert/strict";
 import { main, parseOptions } from "../examples/superres.ts";
 import { UsageError } from "../examples/common/cli.ts";
-
-async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, warn, error } = console;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.warn = (...a: unknown[]) => err.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    return { value: await fn(), out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    Object.assign(console, { log, warn, error });
-  }
-}
+import { quietly } from "./_quietly.ts";
 
 function usage(args: string[]): string {
   try {

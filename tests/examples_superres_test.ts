@@ -4,22 +4,10 @@ import { tinyPhotos } from "./_tiny_photos.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { main, parseOptions } from "../examples/superres.ts";
 import { UsageError } from "../examples/common/cli.ts";
+import { quietly } from "./_quietly.ts";
 import { initBackend } from "../src/backend/mod.ts";
-import { cropPixels, readPixels, saveImage, writePixels } from "../src/data/mod.ts";
+import { readPixels, saveImage } from "../src/data/mod.ts";
 import { chromiumSkipReason, serveDir, startChromium } from "./_chromium.ts";
-
-async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, warn, error } = console;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.warn = (...a: unknown[]) => err.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    return { value: await fn(), out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    Object.assign(console, { log, warn, error });
-  }
-}
 
 Deno.test("superres: a few steps on tiny crops write a complete run directory", async () => {
   await initBackend("cpu");

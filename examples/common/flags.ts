@@ -15,7 +15,7 @@ import {
   PositiveNumber,
   text,
   toggle,
-} from "./cli.ts";
+} from "./flag_table.ts";
 import { oneOf } from "../../src/_internal/decode.ts";
 
 /** What differs between the examples in the shared flags. */

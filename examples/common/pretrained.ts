@@ -8,6 +8,7 @@
  * @module
  */
 import { PerceptualError } from "../../src/errors/perceptual_error.ts";
+import { pathKind } from "../../src/_internal/fs.ts";
 import { layersBeforePools, type LossNetwork, UnknownLayerError } from "../../src/network/mod.ts";
 import {
   canonicalVggLayer,
@@ -115,14 +116,6 @@ function fastaiLayers(net: LossNetwork<string>): string[] {
   return layersBeforePools(net).slice(-3);
 }
 
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** Whether `url`'s host answers at all within `ms` (any HTTP status); else why not. */
 async function probe(url: string, ms: number): Promise<string | undefined> {
   try {
@@ -217,7 +210,7 @@ export async function pickLossNetwork(
   const Arch = arch === "vgg16" ? "VGG-16" : "VGG-19";
   const url = options.imagenetUrl ?? official.url;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const cached = await isFile(`${cacheDir.replace(/\/+$/, "")}/${official.fileName}`);
+  const cached = await pathKind(`${cacheDir.replace(/\/+$/, "")}/${official.fileName}`) === "file";
   const unreachable = cached ? undefined : await probe(url, options.timeoutMs ?? 3000);
   if (unreachable === undefined) {
     try {
@@ -236,7 +229,7 @@ export async function pickLossNetwork(
   }
 
   const dir = options.embeddedDir ?? EMBEDDED_VGG19_DIR;
-  if (!(await isFile(`${dir}/${SHA256SUMS_FILE}`))) {
+  if (await pathKind(`${dir}/${SHA256SUMS_FILE}`) !== "file") {
     reasons.push(`the embedded weights ${dir} have no ${SHA256SUMS_FILE} (absent or incomplete)`);
     throw new NoLossNetworkError(reasons);
   }

@@ -22,32 +22,23 @@ import {
   type TrainingData,
 } from "../../src/train/mod.ts";
 import { saveModel, type UNetConfig } from "../../src/unet/mod.ts";
-import { type LossNetwork, UnknownLayerError } from "../../src/network/mod.ts";
+import { UnknownLayerError } from "../../src/network/mod.ts";
 import { readRunConfig, timestamp, UsageError } from "./cli.ts";
 import type { SharedOptions } from "./flags.ts";
 import { saveAndDispose } from "./images.ts";
-import { type LossNetworkKind, pickLossNetwork } from "./pretrained.ts";
+import { type PickedLossNetwork, pickLossNetwork } from "./pretrained.ts";
 
-/** An example's run: where it writes, which backend, which loss network. */
-export interface Session extends Disposable {
+/**
+ * An example's run: where it writes, which backend, and the loss network it picked (its layers:
+ * those asked for, or fastai's mapped onto the network's layers).
+ */
+export interface Session extends PickedLossNetwork {
   /** The validated command line. */
   readonly options: SharedOptions;
   /** The run directory (`--out`, or `runs/<prefix>-<time>`). */
   readonly runDir: string;
   /** The backend in use. */
   readonly backend: string;
-  /** The loss network. */
-  readonly net: LossNetwork<string>;
-  /** The loss layers: those asked for, or fastai's mapped onto the network's layers. */
-  readonly layers: readonly string[];
-  /** fastai's per-layer weights for `layers`. */
-  readonly layerWeights: readonly number[];
-  /** Which weights the loss network has. */
-  readonly kind: LossNetworkKind;
-  /** One line: which loss network and why (printed, and in config.json). */
-  readonly description: string;
-  /** True when the loss network has seeded random weights, not ImageNet ones. */
-  readonly random: boolean;
   /** `_random-vgg` when the loss network is random (every image written is marked), else "". */
   readonly marker: string;
   /** `config.json`'s common part, with `extra` after it. */

@@ -38,6 +38,21 @@ export interface SplitImage {
 }
 
 /**
+ * `p` split into its right quarter (at least `crop` wide) and the rest, or undefined when either
+ * part would be narrower or lower than `crop`.
+ */
+export function splitPixels(path: string, p: Pixels, crop: number): SplitImage | undefined {
+  const heldWidth = Math.max(Math.ceil(p.width / 4), crop);
+  const trainWidth = p.width - heldWidth;
+  if (p.height < crop || trainWidth < crop) return undefined;
+  return {
+    path,
+    train: cropPixels(p, 0, 0, p.height, trainWidth),
+    heldOut: cropPixels(p, 0, trainWidth, p.height, heldWidth),
+  };
+}
+
+/**
  * Load the photos of `dir` as RGB and split each one. Photos too small for `crop`, or for which
  * `skip` (given the pixels and the path) gives a reason, are left out with a note; none left is
  * a {@linkcode UsageError}.
@@ -51,20 +66,15 @@ export async function loadSplitImages(
   const out: SplitImage[] = [];
   for (const path of files) {
     const p = await readPixels(path, { channels: 3 });
-    const heldWidth = Math.max(Math.ceil(p.width / 4), crop);
-    const trainWidth = p.width - heldWidth;
-    const why = p.height < crop || trainWidth < crop
+    const split = splitPixels(path, p, crop);
+    const why = split === undefined
       ? `is ${p.width}x${p.height}, too small for --crop ${crop}`
       : skip(p, path);
-    if (why !== undefined) {
+    if (split === undefined || why !== undefined) {
       console.log(`note: ${path} ${why}; left out of training and evaluation`);
       continue;
     }
-    out.push({
-      path,
-      train: cropPixels(p, 0, 0, p.height, trainWidth),
-      heldOut: cropPixels(p, 0, trainWidth, p.height, heldWidth),
-    });
+    out.push(split);
   }
   if (out.length === 0) {
     throw new UsageError(

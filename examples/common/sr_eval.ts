@@ -23,7 +23,7 @@ import { psnr, ssim } from "../../src/metrics/mod.ts";
 import { Y_WEIGHTS } from "../../src/metrics/options.ts";
 import { predictImage } from "../../src/unet/mod.ts";
 import { UsageError } from "./cli.ts";
-import { usableFolder } from "./split_images.ts";
+import { type SplitImage, usableFolder } from "./split_images.ts";
 
 /**
  * `p` as one channel when it is grey (every pixel has R = G = B, as a grey file read as RGB
@@ -245,4 +245,16 @@ export function printTable(rows: readonly ResultRow[], scale: number, randomVgg:
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const b of body) console.log(line(b));
   if (randomVgg) console.log("(feature L1 from a RANDOM-weight VGG: not ImageNet features)");
+}
+
+/** Each held-out strip (the right quarter of a photo), whole, as an evaluation pair. */
+export function heldOutPairs(images: readonly SplitImage[], scale: number): EvalPair[] {
+  return images.map((img) => {
+    const p = img.heldOut;
+    const hr = pixelsToTensor(
+      cropPixels(p, 0, 0, p.height - (p.height % scale), p.width - (p.width % scale)),
+    );
+    const name = img.path.split("/").pop()!.replace(/\.[^.]+$/, "");
+    return { name, highRes: hr, lowRes: bicubicDownscale(hr, scale, { quantize: "uint8" }) };
+  });
 }

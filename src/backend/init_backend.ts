@@ -16,7 +16,15 @@ import { nativeInfo, registerNativeBackend } from "./native/mod.ts";
 import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
 import { enableWasmThreads } from "./wasm_threads.ts";
 
-/** The environment variable that picks the backend when `initBackend` is called without one. */
+/**
+ * The environment variable that picks the backend when `initBackend` is called without one.
+ *
+ * @example
+ * ```ts
+ * import { BACKEND_ENV_VAR } from "./init_backend.ts";
+ * console.log(BACKEND_ENV_VAR); // PERCEPTUAL_BACKEND
+ * ```
+ */
 export const BACKEND_ENV_VAR: string = "PERCEPTUAL_BACKEND";
 
 /** A backend that was not chosen, and why. */
@@ -160,7 +168,15 @@ async function startWebgpu(byName: boolean): Promise<string | undefined> {
   return failed;
 }
 
-/** The environment variable that asks for multi-threaded wasm (a thread count, e.g. `2`). */
+/**
+ * The environment variable that asks for multi-threaded wasm (a thread count, e.g. `2`).
+ *
+ * @example
+ * ```ts
+ * import { WASM_THREADS_ENV_VAR } from "./init_backend.ts";
+ * console.log(WASM_THREADS_ENV_VAR); // PERCEPTUAL_WASM_THREADS
+ * ```
+ */
 export const WASM_THREADS_ENV_VAR: string = "PERCEPTUAL_WASM_THREADS";
 
 /** Notes on the wasm start-up (threads asked for and what came of it), for the choice's reason. */

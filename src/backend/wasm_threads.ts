@@ -36,7 +36,17 @@ export interface WasmThreadsInfo {
   readonly initMs: number;
 }
 
-/** Thrown when threaded wasm cannot be started; the message says why and what to do. */
+/**
+ * Thrown when threaded wasm cannot be started; the message says why and what to do.
+ *
+ * @example
+ * ```ts
+ * import { WasmThreadsError } from "./wasm_threads.ts";
+ * import { PerceptualError } from "../errors/perceptual_error.ts";
+ * const e = new WasmThreadsError("no SharedArrayBuffer; run with a thread count of 1");
+ * console.log(e instanceof PerceptualError); // true
+ * ```
+ */
 export class WasmThreadsError extends PerceptualError {
   /** Build the error. */
   constructor(message: string) {

@@ -15,6 +15,9 @@ import { checkImageFormat, checkMaxPixels, DEFAULT_MAX_PIXELS } from "./_image_g
 
 export { DEFAULT_MAX_PIXELS };
 import { checkPixels, type Pixels, pixelsToTensor, tensorToPixels } from "./pixels.ts";
+import { BT601_LUMA } from "../_internal/luma.ts";
+
+const [KR, KG, KB] = BT601_LUMA;
 
 /** Channel counts an image can be loaded with. */
 export type ChannelCount = 1 | 3 | 4;
@@ -68,9 +71,7 @@ function convertChannels(s: Samples, channels: ChannelCount): Samples {
     const k = 1 / s.max;
     for (let i = 0; i < n; i++) {
       const j = i * c;
-      data[i] = c >= 3
-        ? (0.299 * src[j]! + 0.587 * src[j + 1]! + 0.114 * src[j + 2]!) * k
-        : src[j]! * k;
+      data[i] = c >= 3 ? (KR * src[j]! + KG * src[j + 1]! + KB * src[j + 2]!) * k : src[j]! * k;
     }
     return { height: s.height, width: s.width, channels: 1, data, max: 1 };
   }

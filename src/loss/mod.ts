@@ -78,14 +78,13 @@ export {
 export {
   decodeLossSpec,
   decodeLossSpecOrThrow,
-  encodeLossSpec,
-  type EncodeOptions,
   LOSS_SPEC_LIMITS,
   type LossSpec,
   LossSpecCodec,
   type TermSpec,
   TermSpecCodec,
 } from "./spec.ts";
+export { encodeLossSpec, type EncodeOptions } from "./spec_encode.ts";
 export {
   InvalidTermOptionError,
   InvalidWeightError,

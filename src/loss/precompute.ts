@@ -20,6 +20,28 @@ export type PrecomputableKind = Exclude<TermKind, "tv">;
  * Target activations (for `feature` terms), Gram matrices (for `style` terms) and images (for
  * `pixel` terms) of a fixed target, computed once; made by {@linkcode precomputeTarget}. Holds
  * tensors: `dispose()` it (or `using` it) when done.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { LossNetwork } from "../network/loss_network.ts";
+ * import { PrecomputedTarget, precomputeTarget } from "./precompute.ts";
+ * import { feature } from "./loss.ts";
+ * await initBackend("cpu");
+ * const net: LossNetwork<"id"> = {
+ *   name: "identity", layers: ["id"], inputConvention: { preprocessing: "none", range: "[0,1]" },
+ *   depthOf: () => 0,
+ *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.clone(x)])) as never,
+ *   dispose() {}, [Symbol.dispose]() {},
+ * };
+ * const before = tf.memory().numTensors;
+ * {
+ *   using fixed = precomputeTarget(feature("id"), net, tf.ones([1, 4, 4, 3]));
+ *   console.log(fixed instanceof PrecomputedTarget); // true
+ * }
+ * console.log(tf.memory().numTensors - before); // 0
+ * ```
  */
 export class PrecomputedTarget<L extends string> implements Owner {
   /** The loss it was computed for. */

@@ -33,7 +33,7 @@ import {
 import { DecodeError, type DecodeIssue } from "../errors/decode_error.ts";
 import { type LossNetwork, networkHasLayer } from "../network/loss_network.ts";
 import { nearestName as suggest } from "../_internal/did_you_mean.ts";
-import { type KindField, KINDS, layerOf, ruleOfKind } from "./_kinds.ts";
+import { type KindField, KINDS, ruleOfKind } from "./_kinds.ts";
 import { type AnyLayer, feature, type Loss, lossOf, pixel, style, totalVariation } from "./loss.ts";
 import {
   type Distance,
@@ -43,8 +43,6 @@ import {
   NUMBER_RULES,
   type Reduction,
   REDUCTIONS,
-  type Term,
-  TERM_DEFAULTS,
   TERM_KINDS,
   type TermKind,
 } from "./term.ts";
@@ -82,7 +80,16 @@ const TERM_FIELDS: TermFields = {
   name: t.string,
 };
 
-/** The io-ts codec of one term of a JSON loss spec (structure only; see `decodeLossSpec`). */
+/**
+ * The io-ts codec of one term of a JSON loss spec (structure only; see `decodeLossSpec`).
+ *
+ * @example
+ * ```ts
+ * import { isRight } from "fp-ts/lib/Either.js";
+ * import { TermSpecCodec } from "./spec.ts";
+ * console.log(isRight(TermSpecCodec.decode({ kind: "feature", layer: "relu2_2" }))); // true
+ * ```
+ */
 export const TermSpecCodec: t.IntersectionC<
   [t.TypeC<{ kind: OneOf<TermKind> }>, t.PartialC<TermFields>]
 > = t.intersection([t.type({ kind: oneOf(TERM_KINDS) }), t.partial(TERM_FIELDS)], "TermSpec");
@@ -343,46 +350,6 @@ export function decodeLossSpec<L extends string>(
     }
   });
   return problems.length > 0 ? E.left(new DecodeError(WHAT, problems)) : E.right(lossOf(terms));
-}
-
-/** Options of {@linkcode encodeLossSpec}. */
-export interface EncodeOptions {
-  /** The `network` field to write (absent by default). */
-  readonly network?: VggArchitecture;
-}
-
-function encodeTerm(term: Term<string>): TermSpec {
-  const fields = ruleOfKind(term.kind).fields;
-  const own = term as unknown as Record<KindField, unknown>;
-  const d = TERM_DEFAULTS;
-  const out: Record<string, unknown> = { kind: term.kind };
-  const layer = layerOf(term);
-  if (layer !== undefined) out.layer = layer;
-  out.distance = term.distance;
-  out.weight = term.weight;
-  if (fields.includes("normalisation")) out.normalisation = own.normalisation;
-  if (term.reduction !== d.reduction) out.reduction = term.reduction;
-  if (fields.includes("scale") && own.scale !== d.scale) out.scale = own.scale;
-  if (term.delta !== d.delta) out.delta = term.delta;
-  if (term.epsilon !== d.epsilon) out.epsilon = term.epsilon;
-  if (term.name !== undefined) out.name = term.name;
-  return out as TermSpec;
-}
-
-/**
- * The JSON spec of a loss: `decodeLossSpec(encodeLossSpec(loss))` gives back an equal loss.
- *
- * @example
- * ```ts
- * import { encodeLossSpec } from "./spec.ts";
- * import { feature } from "./loss.ts";
- * console.log(JSON.stringify(encodeLossSpec(feature("block2_conv2"))));
- * // {"terms":[{"kind":"feature","layer":"block2_conv2","distance":"l2","weight":1}]}
- * ```
- */
-export function encodeLossSpec(loss: Loss<string>, options: EncodeOptions = {}): LossSpec {
-  const spec: LossSpec = { terms: loss.terms.map(encodeTerm) };
-  return options.network === undefined ? spec : { ...spec, network: options.network };
 }
 
 /** {@linkcode decodeLossSpec} against the layers of `net`, throwing its `DecodeError`. */

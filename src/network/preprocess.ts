@@ -14,7 +14,15 @@ const CAFFE_MEAN_RGB = [123.68, 116.779, 103.939] as const;
 const TORCH_MEAN = [0.485, 0.456, 0.406] as const;
 const TORCH_STD = [0.229, 0.224, 0.225] as const;
 
-/** `lo` and `hi` of each declared range. */
+/**
+ * `lo` and `hi` of each declared range.
+ *
+ * @example
+ * ```ts
+ * import { RANGE_BOUNDS } from "./preprocess.ts";
+ * console.log(RANGE_BOUNDS["[-1,1]"]); // [-1, 1]
+ * ```
+ */
 export const RANGE_BOUNDS: Readonly<Record<InputRange, readonly [number, number]>> = {
   "[0,1]": [0, 1],
   "[0,255]": [0, 255],

@@ -16,7 +16,8 @@ import {
   readCheckpoint,
 } from "./checkpoint.ts";
 import { TrainerStateError } from "./errors.ts";
-import { type FitHost, fitLoop, type FitOptions, type FitResult } from "./fit.ts";
+import { fitLoop, type FitOptions, type FitResult } from "./fit.ts";
+import type { FitHost } from "./_fit_host.ts";
 import { optimizerStep } from "./_step.ts";
 import {
   readOptimizerWeights,

@@ -29,17 +29,65 @@ export type UNetScale = 1 | 2 | 3 | 4;
 /** The interpolation of the input that the network's residual is added to. */
 export type ResidualUpsample = "bicubic" | "bilinear";
 
-/** Every upsample mode, in documentation order. */
+/**
+ * Every upsample mode, in documentation order.
+ *
+ * @example
+ * ```ts
+ * import { UPSAMPLE_MODES } from "./config.ts";
+ * console.log(UPSAMPLE_MODES); // ["pixelShuffle", "transpose", "bilinear"]
+ * ```
+ */
 export const UPSAMPLE_MODES: readonly UpsampleMode[] = ["pixelShuffle", "transpose", "bilinear"];
-/** Every normalisation. */
+/**
+ * Every normalisation.
+ *
+ * @example
+ * ```ts
+ * import { NORM_MODES } from "./config.ts";
+ * console.log(NORM_MODES); // ["batch", "none"]
+ * ```
+ */
 export const NORM_MODES: readonly NormMode[] = ["batch", "none"];
-/** Every activation. */
+/**
+ * Every activation.
+ *
+ * @example
+ * ```ts
+ * import { ACTIVATIONS } from "./config.ts";
+ * console.log(ACTIVATIONS); // ["relu", "leakyRelu", "elu", "swish", "gelu"]
+ * ```
+ */
 export const ACTIVATIONS: readonly ActivationName[] = ["relu", "leakyRelu", "elu", "swish", "gelu"];
-/** Every scale. */
+/**
+ * Every scale.
+ *
+ * @example
+ * ```ts
+ * import { SCALES } from "./config.ts";
+ * console.log(SCALES); // [1, 2, 3, 4]
+ * ```
+ */
 export const SCALES: readonly UNetScale[] = [1, 2, 3, 4];
-/** Every residual interpolation. */
+/**
+ * Every residual interpolation.
+ *
+ * @example
+ * ```ts
+ * import { RESIDUAL_UPSAMPLES } from "./config.ts";
+ * console.log(RESIDUAL_UPSAMPLES); // ["bicubic", "bilinear"]
+ * ```
+ */
 export const RESIDUAL_UPSAMPLES: readonly ResidualUpsample[] = ["bicubic", "bilinear"];
-/** The deepest U-Net the builder makes (2^6 = 64: inputs must be multiples of 64 at depth 6). */
+/**
+ * The deepest U-Net the builder makes (2^6 = 64: inputs must be multiples of 64 at depth 6).
+ *
+ * @example
+ * ```ts
+ * import { MAX_DEPTH } from "./config.ts";
+ * console.log(MAX_DEPTH); // 6
+ * ```
+ */
 export const MAX_DEPTH = 6;
 
 /**

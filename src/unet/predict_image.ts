@@ -13,6 +13,12 @@ import { type ModelGeometry, modelGeometry } from "./_receptive_field.ts";
  * The default budget for the largest intermediate tensor of one tile: 2^25 elements (128 MiB of
  * float32). WebGL fails above 8192² RGBA texels (2^28 elements), so this keeps an 8× margin, and
  * it keeps a phone's memory in reach.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_ELEMENTS } from "./predict_image.ts";
+ * console.log(DEFAULT_MAX_ELEMENTS * 4 / 2 ** 20); // 128 (MiB of float32)
+ * ```
  */
 export const DEFAULT_MAX_ELEMENTS = 2 ** 25;
 

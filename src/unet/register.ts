@@ -12,7 +12,15 @@ import { PixelShuffle } from "./pixel_shuffle.ts";
 import { Upsample } from "./resize.ts";
 import { SizeCheck } from "./size_check.ts";
 
-/** The class names a saved U-Net's model.json may contain beyond the stock tfjs ones. */
+/**
+ * The class names a saved U-Net's model.json may contain beyond the stock tfjs ones.
+ *
+ * @example
+ * ```ts
+ * import { CUSTOM_CLASS_NAMES } from "./register.ts";
+ * console.log(CUSTOM_CLASS_NAMES.includes("PerceptualPixelShuffle")); // true
+ * ```
+ */
 export const CUSTOM_CLASS_NAMES: readonly string[] = [
   PixelShuffle.className,
   Upsample.className,

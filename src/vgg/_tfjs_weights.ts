@@ -9,6 +9,7 @@ import { WeightFileError, WeightShapeError } from "./errors.ts";
 import { checkSha256, parseSha256Sums, SHA256SUMS_FILE } from "./sha256sums.ts";
 import type { ConvWeights, WeightSource } from "./_weight_source.ts";
 import { manifestEntryBytes, shardPathProblem } from "../_internal/weight_checks.ts";
+import { pathKind } from "../_internal/fs.ts";
 
 /** One entry of a tfjs weights manifest group. */
 interface ManifestWeight {
@@ -167,14 +168,6 @@ async function readSums(
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Open a TensorFlow.js layers-model directory (or its `model.json`). Only `model.json` is read
  * here; a layer's shard files are read when that layer is, so shards of deeper layers may be
@@ -242,7 +235,7 @@ export async function openTfjsDir(
     if (!present.has(gi)) {
       let missing: string | undefined;
       for (const p of groups[gi]!.paths) {
-        if (!(await exists(join(dir, p)))) {
+        if (await pathKind(join(dir, p)) !== "file") {
           missing = p;
           break;
         }

@@ -9,7 +9,15 @@ import { removeQuietly, tempPathBeside, writeFileAtomic } from "../_internal/fs.
 import { fileHash } from "../_internal/hash.ts";
 import { DownloadError, HashMismatchError } from "./errors.ts";
 
-/** The environment variable naming the cache directory. */
+/**
+ * The environment variable naming the cache directory.
+ *
+ * @example
+ * ```ts
+ * import { CACHE_ENV_VAR } from "./download.ts";
+ * console.log(CACHE_ENV_VAR); // PERCEPTUAL_CACHE
+ * ```
+ */
 export const CACHE_ENV_VAR: string = "PERCEPTUAL_CACHE";
 
 /** Progress of one download. */

@@ -140,7 +140,15 @@ export type Vgg19LayerName = Vgg19Layer | Vgg19Alias;
 /** The two VGG architectures. */
 export type VggArchitecture = "vgg16" | "vgg19";
 
-/** Every {@linkcode VggArchitecture}. */
+/**
+ * Every {@linkcode VggArchitecture}.
+ *
+ * @example
+ * ```ts
+ * import { VGG_ARCHITECTURES } from "./layers.ts";
+ * console.log(VGG_ARCHITECTURES); // ["vgg16", "vgg19"]
+ * ```
+ */
 export const VGG_ARCHITECTURES: readonly VggArchitecture[] = ["vgg16", "vgg19"];
 
 /** The Keras layer names of an architecture. */

@@ -7,7 +7,15 @@
 import { sha256HexSync } from "../_internal/hash.ts";
 import { PerceptualError } from "../errors/perceptual_error.ts";
 
-/** The name of the checksum file a weight directory may carry beside its `model.json`. */
+/**
+ * The name of the checksum file a weight directory may carry beside its `model.json`.
+ *
+ * @example
+ * ```ts
+ * import { SHA256SUMS_FILE } from "./sha256sums.ts";
+ * console.log(`weights/${SHA256SUMS_FILE}`); // weights/SHA256SUMS
+ * ```
+ */
 export const SHA256SUMS_FILE: string = "SHA256SUMS";
 
 /**

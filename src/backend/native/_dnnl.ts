@@ -8,7 +8,7 @@
  * @module
  */
 
-import { PerceptualError } from "../../errors/perceptual_error.ts";
+import { DnnlCallError } from "./errors.ts";
 import { loadOpenMp, type OpenMp } from "./_threads.ts";
 
 /** oneDNN constants the kernels use (dnnl_types.h, oneDNN 2.x). */
@@ -161,44 +161,6 @@ function candidates(): string[] {
       return ["dnnl.dll"];
     default:
       return ["libdnnl.so.2", "libdnnl.so.3", "libdnnl.so"];
-  }
-}
-
-/**
- * Thrown when the native backend cannot do what it was asked (oneDNN missing or failing).
- *
- * @example
- * ```ts
- * import { NativeBackendError } from "./_dnnl.ts";
- * const e = new NativeBackendError("oneDNN is missing: apt-get install libdnnl2");
- * console.log(e.name); // NativeBackendError
- * ```
- */
-export class NativeBackendError extends PerceptualError {}
-
-/**
- * Thrown when a oneDNN call fails; carries the call and its `dnnl_status_t`.
- *
- * @example
- * ```ts
- * import { DnnlCallError } from "./_dnnl.ts";
- * const e = new DnnlCallError("dnnl_primitive_execute", 2);
- * console.log(e.call, e.status); // dnnl_primitive_execute 2
- * ```
- */
-export class DnnlCallError extends NativeBackendError {
-  /** The failing function. */
-  readonly call: string;
-  /** Its `dnnl_status_t`. */
-  readonly status: number;
-  /** Build the error. */
-  constructor(call: string, status: number) {
-    super(
-      `oneDNN's ${call} failed with dnnl_status ${status}; rerun with DNNL_VERBOSE=1 to see the ` +
-        'primitive, and use initBackend("wasm") meanwhile',
-    );
-    this.call = call;
-    this.status = status;
   }
 }
 

@@ -60,6 +60,17 @@ function geometry(
 
 type Make = (dnnl: Dnnl, fallback: tf.KernelFunc) => tf.KernelFunc;
 
+/** oneDNN declined after `out` was made: free it and let the wasm kernel answer. */
+function disposedFallback(
+  backend: WasmHeapBackend,
+  out: tf.TensorInfo,
+  fallback: tf.KernelFunc,
+  args: Parameters<tf.KernelFunc>[0],
+): ReturnType<tf.KernelFunc> {
+  backend.disposeData(out.dataId);
+  return fallback(args);
+}
+
 const conv2D: Make = (dnnl, fallback) => (args) => {
   const { inputs, attrs } = args as unknown as KernelArgs;
   const backend = args.backend as WasmHeapBackend;
@@ -76,9 +87,7 @@ const conv2D: Make = (dnnl, fallback) => (args) => {
     b: undefined,
     y: heapPointer(backend, y),
   }), filter.dataId);
-  if (ok) return y;
-  backend.disposeData(y.dataId);
-  return fallback(args);
+  return ok ? y : disposedFallback(backend, y, fallback, args);
 };
 
 const fusedConv2D: Make = (dnnl, fallback) => (args) => {
@@ -102,9 +111,7 @@ const fusedConv2D: Make = (dnnl, fallback) => (args) => {
     b: bias === undefined ? undefined : heapPointer(backend, bias),
     y: heapPointer(backend, y),
   }), filter!.dataId);
-  if (ok) return y;
-  backend.disposeData(y.dataId);
-  return fallback(args);
+  return ok ? y : disposedFallback(backend, y, fallback, args);
 };
 
 const conv2DBackpropInput: Make = (dnnl, fallback) => (args) => {
@@ -122,9 +129,7 @@ const conv2DBackpropInput: Make = (dnnl, fallback) => (args) => {
     w: heapPointer(backend, filter),
     dx: heapPointer(backend, dx),
   }), filter.dataId);
-  if (ok) return dx;
-  backend.disposeData(dx.dataId);
-  return fallback(args);
+  return ok ? dx : disposedFallback(backend, dx, fallback, args);
 };
 
 const conv2DBackpropFilter: Make = (dnnl, fallback) => (args) => {
@@ -140,9 +145,7 @@ const conv2DBackpropFilter: Make = (dnnl, fallback) => (args) => {
     dy: heapPointer(backend, dy),
     dw: heapPointer(backend, dw),
   }));
-  if (ok) return dw;
-  backend.disposeData(dw.dataId);
-  return fallback(args);
+  return ok ? dw : disposedFallback(backend, dw, fallback, args);
 };
 
 const batchMatMul: Make = (dnnl, fallback) => (args) => {
@@ -168,9 +171,7 @@ const batchMatMul: Make = (dnnl, fallback) => (args) => {
     b: heapPointer(backend, b),
     c: heapPointer(backend, c),
   }));
-  if (ok) return c;
-  backend.disposeData(c.dataId);
-  return fallback(args);
+  return ok ? c : disposedFallback(backend, c, fallback, args);
 };
 
 const maxPoolGradKernel: Make = (dnnl, fallback) => (args) => {
@@ -210,9 +211,7 @@ const maxPoolGradKernel: Make = (dnnl, fallback) => (args) => {
     dy: heapPointer(backend, dy),
     dx: heapPointer(backend, dx),
   }));
-  if (ok) return dx;
-  backend.disposeData(dx.dataId);
-  return fallback(args);
+  return ok ? dx : disposedFallback(backend, dx, fallback, args);
 };
 
 /** The kernels oneDNN runs, by tfjs kernel name. */

@@ -4,16 +4,7 @@
  *
  * @module
  */
-
-/** What was chosen for one primitive key, and how each candidate timed. */
-export interface TunedChoice {
-  /** Operation and shape, e.g. `conv_fwd+bias+relu x[4,64,64,64] w[3,3,64,64] s1,1 p1,1,1,1`. */
-  readonly key: string;
-  /** The chosen candidate (implementation name and weight layout). */
-  readonly chosen: string;
-  /** Each candidate's best time in ms (or why it could not be built). */
-  readonly timings: readonly string[];
-}
+import type { ProfileEntry, TunedChoice } from "./tuning.ts";
 
 const choices = new Map<string, { plan: unknown; info: TunedChoice }>();
 
@@ -72,16 +63,6 @@ export function tune<T extends object>(
 /** Every primitive chosen so far, for reports (`DNNL_VERBOSE=1` shows the same from oneDNN). */
 export function tunedChoices(): TunedChoice[] {
   return [...choices.values()].map((c) => c.info);
-}
-
-/** Accumulated time per primitive key while profiling is on. */
-export interface ProfileEntry {
-  /** Operation and shape, as in {@linkcode TunedChoice.key}. */
-  readonly key: string;
-  /** How many times it ran. */
-  readonly calls: number;
-  /** Total milliseconds spent in oneDNN for it. */
-  readonly ms: number;
 }
 
 let profiling = false;

@@ -15,14 +15,23 @@ import {
   depthwiseBackpropFilterKernel,
   depthwiseBackpropInputKernel,
 } from "../kernels/depthwise_backprop.ts";
-import { DNNL_ENV_VAR, installHint, loadDnnl, NativeBackendError } from "./_dnnl.ts";
-export { DnnlCallError, NativeBackendError } from "./_dnnl.ts";
+import { DNNL_ENV_VAR, installHint, loadDnnl } from "./_dnnl.ts";
+import { NativeBackendError } from "./errors.ts";
+export { DnnlCallError, NativeBackendError } from "./errors.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
 import { meanKernel, sumKernel } from "./_reduce.ts";
 import { profileEntries, setProfiling, tunedChoices } from "./_tune.ts";
-export type { ProfileEntry, TunedChoice } from "./_tune.ts";
+export type { ProfileEntry, TunedChoice } from "./tuning.ts";
 
-/** The environment variable naming a oneDNN library file (e.g. a 2.x build of your own). */
+/**
+ * The environment variable naming a oneDNN library file (e.g. a 2.x build of your own).
+ *
+ * @example
+ * ```ts
+ * import { NATIVE_LIBRARY_ENV_VAR } from "./mod.ts";
+ * console.log(typeof NATIVE_LIBRARY_ENV_VAR); // string
+ * ```
+ */
 export const NATIVE_LIBRARY_ENV_VAR: string = DNNL_ENV_VAR;
 
 /** How one kernel is installed on the native backend (same shape as the other backends' plans). */
@@ -148,7 +157,7 @@ export interface NativeInfo {
   /** The library file opened. */
   readonly path: string;
   /** The primitive chosen for each shape so far (implementation, weight layout, timings). */
-  readonly primitives: readonly import("./_tune.ts").TunedChoice[];
+  readonly primitives: readonly import("./tuning.ts").TunedChoice[];
 }
 
 /**
@@ -192,7 +201,7 @@ export function setNativeProfiling(on: boolean): void {
  * for (const e of nativeProfile()) console.log(e.key, e.calls, e.ms.toFixed(1));
  * ```
  */
-export function nativeProfile(): import("./_tune.ts").ProfileEntry[] {
+export function nativeProfile(): import("./tuning.ts").ProfileEntry[] {
   return profileEntries();
 }
 
