@@ -51,7 +51,16 @@ import { colourfulness, psnr, ssim } from "../src/metrics/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
 import { colorizer, predictImage } from "../src/unet/mod.ts";
 import { oneOf } from "../src/_internal/decode.ts";
-import { command, flag, type FlagValues, List, list, UsageError, weight } from "./common/cli.ts";
+import {
+  command,
+  flag,
+  type FlagValues,
+  List,
+  list,
+  toggle,
+  UsageError,
+  weight,
+} from "./common/cli.ts";
 import { sharedFlags } from "./common/flags.ts";
 import { centreCrop, sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
@@ -98,6 +107,10 @@ const FLAGS = {
     "weight of the feature loss (features normalised to mean |a| = 1)",
   ),
   "pixel-weight": weight("10", "weight of the pixel loss"),
+  "random-head": toggle(
+    "start from the head's random initial weights (a random colour cast) instead of zeros (the " +
+      "grey photo exactly)",
+  ),
   "log-mse-weight": weight(
     "0",
     "weight of the per-crop log error, mean over crops of ln(1 + MSE/1e-4): what the table's " +
@@ -168,6 +181,7 @@ async function run(o: ColorizeOptions): Promise<void> {
     outputRange: null,
   };
   const model = colorizer(unetOptions);
+  if (!o["random-head"]) zeroHead(model);
   try {
     const features = concatAll(LossMonoid)(
       layers.map((l) => feature(l, { distance: "l1", weight: o["feature-weight"] })),
@@ -230,6 +244,14 @@ async function run(o: ColorizeOptions): Promise<void> {
     model.dispose();
     tf.dispose([heldInput, heldTarget, calibration]);
   }
+}
+
+/** Zero the chroma head, so the untrained model returns the grey input exactly. */
+function zeroHead(model: tfl.LayersModel): void {
+  const head = model.getLayer("head");
+  const zeros = head.getWeights().map((w) => tf.zerosLike(w));
+  head.setWeights(zeros);
+  tf.dispose(zeros);
 }
 
 /** The per-crop squared error below which the log-error term stops caring (40 dB). */

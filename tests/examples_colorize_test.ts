@@ -224,6 +224,8 @@ Deno.test("colorize: parseOptions fills defaults and converts types", () => {
   assert.ok(all !== "help");
   assert.deepEqual(all.exclude, []);
   assert.deepEqual(o["more-data"], ["examples/data/colour"]);
+  assert.equal(o["random-head"], false); // training starts from the grey photo
+  assert.equal(o["log-mse-weight"], 0);
   const none = parseOptions(["--more-data", ""]);
   assert.ok(none !== "help");
   assert.deepEqual(none["more-data"], []);
