@@ -72,7 +72,7 @@ const FLAGS = {
     prefix: "colorize",
     data: "folder of colour training photos (PNG/JPEG)",
     steps: "200",
-    lr: "2e-3",
+    lr: "5e-4",
     crop: "training crop size in pixels (a multiple of 2^depth)",
     depth: "3",
     filters: "16",
@@ -135,7 +135,7 @@ export type ColorizeOptions = FlagValues<typeof FLAGS>;
 export const { help: HELP, parse: parseOptions, main } = command(
   "colorize",
   "Trains a U-Net to colourise grey photos (it predicts YCbCr chroma on the input's luma) with a\n" +
-    "VGG feature loss + L1 pixel loss.",
+    "VGG feature loss + squared pixel loss.",
   FLAGS,
   run,
 );
