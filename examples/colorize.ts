@@ -92,7 +92,7 @@ const FLAGS = {
     "examples/data/colour",
     "D1,D2",
     "further folders of colour photos, trained on and held out like --data ('' for none); by " +
-      "default two more photos (temple and sky, a pink flower) that the superres example does " +
+      "default two more photos (temple and sky, an orange dahlia on dark teal leaves) that the superres example does " +
       "not read",
   ),
   exclude: flag(
