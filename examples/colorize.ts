@@ -51,7 +51,16 @@ import { colourfulness, psnr, ssim } from "../src/metrics/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
 import { colorizer, predictImage } from "../src/unet/mod.ts";
 import { oneOf } from "../src/_internal/decode.ts";
-import { command, flag, type FlagValues, List, list, UsageError, weight } from "./common/cli.ts";
+import {
+  command,
+  flag,
+  type FlagValues,
+  List,
+  list,
+  toggle,
+  UsageError,
+  weight,
+} from "./common/cli.ts";
 import { sharedFlags } from "./common/flags.ts";
 import { centreCrop, sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
@@ -63,17 +72,28 @@ const FLAGS = {
     prefix: "colorize",
     data: "folder of colour training photos (PNG/JPEG)",
     steps: "200",
-    lr: "2e-3",
+    lr: "5e-4",
     crop: "training crop size in pixels (a multiple of 2^depth)",
     depth: "3",
     filters: "16",
-    samples: ["8", "held-out crops in the final table (the first 4 in the samples)"],
+    samples: [
+      "12",
+      "held-out crops in the final table, 2 per default photo (the first 4 in the samples)",
+    ],
     sampleEvery: ["100", "write samples (and a checkpoint) every N steps"],
   }),
   layers: list(
     "L1,L2",
     "feature-loss layers (default: the 2 deepest fastai layers; embedded VGG-19: " +
       "block2_conv2, block3_conv4)",
+  ),
+  "more-data": flag(
+    List,
+    "examples/data/colour",
+    "D1,D2",
+    "further folders of colour photos, trained on and held out like --data ('' for none); by " +
+      "default two more photos (temple and sky, an orange dahlia on dark teal leaves) that the superres example does " +
+      "not read",
   ),
   exclude: flag(
     List,
@@ -87,6 +107,15 @@ const FLAGS = {
     "weight of the feature loss (features normalised to mean |a| = 1)",
   ),
   "pixel-weight": weight("10", "weight of the pixel loss"),
+  "random-head": toggle(
+    "start from the head's random initial weights (a random colour cast) instead of zeros (the " +
+      "grey photo exactly)",
+  ),
+  "log-mse-weight": weight(
+    "0",
+    "weight of the per-crop log error, mean over crops of ln(1 + MSE/1e-4): what the table's " +
+      "PSNR (a mean of per-crop PSNRs) measures, up to 40 dB",
+  ),
   "pixel-distance": flag(
     oneOf(["l1", "l2"] as const),
     "l2",
@@ -106,7 +135,7 @@ export type ColorizeOptions = FlagValues<typeof FLAGS>;
 export const { help: HELP, parse: parseOptions, main } = command(
   "colorize",
   "Trains a U-Net to colourise grey photos (it predicts YCbCr chroma on the input's luma) with a\n" +
-    "VGG feature loss + L1 pixel loss.",
+    "VGG feature loss + squared pixel loss.",
   FLAGS,
   run,
 );
@@ -127,11 +156,10 @@ async function run(o: ColorizeOptions): Promise<void> {
     throw new UsageError(`--crop ${o.crop} is not a multiple of 2^depth = ${2 ** o.depth}`);
   }
   const excluded = (path: string) => o.exclude.includes(path.slice(path.lastIndexOf("/") + 1));
-  const images = await loadSplitImages(
-    o.data,
-    o.crop,
-    (p, path) => excluded(path) ? "is in --exclude" : hasColour(p) ? undefined : "has no colour",
-  );
+  const folders = [o.data, ...o["more-data"]];
+  const skip = (p: Pixels, path: string) =>
+    excluded(path) ? "is in --exclude" : hasColour(p) ? undefined : "has no colour";
+  const images = (await Promise.all(folders.map((d) => loadSplitImages(d, o.crop, skip)))).flat();
   using session = await openSession("colorize", o, o.layers);
   const { net, runDir } = session;
   // Default: the two deepest of the network's fastai layers (block2_conv2 and block3_conv4 of
@@ -153,6 +181,7 @@ async function run(o: ColorizeOptions): Promise<void> {
     outputRange: null,
   };
   const model = colorizer(unetOptions);
+  if (!o["random-head"]) zeroHead(model);
   try {
     const features = concatAll(LossMonoid)(
       layers.map((l) => feature(l, { distance: "l1", weight: o["feature-weight"] })),
@@ -161,7 +190,7 @@ async function run(o: ColorizeOptions): Promise<void> {
       await calibrate(features, net, calibration),
       pixel({ distance: o["pixel-distance"], weight: o["pixel-weight"] }),
     );
-    const lossFn = evaluate(loss, net);
+    const lossFn = withLogMse(evaluate(loss, net), o["log-mse-weight"]);
     const result = await train(session, {
       trainee: { model },
       loss: lossFn,
@@ -176,6 +205,7 @@ async function run(o: ColorizeOptions): Promise<void> {
       steps: o.steps,
       config: session.config({
         loss: encodeLossSpec(loss),
+        logMse: { weight: o["log-mse-weight"], epsilon: LOG_MSE_EPSILON },
         unet: unetOptions,
         output: "RGB from the input's luma and predicted full-range YCbCr chroma (Cb, Cr)",
         data: images.map((i) => i.path),
@@ -190,7 +220,7 @@ async function run(o: ColorizeOptions): Promise<void> {
     });
     const table = await scoreCrops(model, lossFn, heldInput, heldTarget);
     const columns = printTable(table, heldTarget.shape, session.random);
-    const panels = await writePanels(model, o.data, excluded, `${runDir}/samples`, session.marker);
+    const panels = await writePanels(model, folders, excluded, `${runDir}/samples`, session.marker);
     const results = {
       heldOutCrops: o.samples,
       lossNetwork: session.description,
@@ -214,6 +244,36 @@ async function run(o: ColorizeOptions): Promise<void> {
     model.dispose();
     tf.dispose([heldInput, heldTarget, calibration]);
   }
+}
+
+/** Zero the chroma head, so the untrained model returns the grey input exactly. */
+function zeroHead(model: tfl.LayersModel): void {
+  const head = model.getLayer("head");
+  const zeros = head.getWeights().map((w) => tf.zerosLike(w));
+  head.setWeights(zeros);
+  tf.dispose(zeros);
+}
+
+/** The per-crop squared error below which the log-error term stops caring (40 dB). */
+const LOG_MSE_EPSILON = 1e-4;
+
+/**
+ * `lossFn` plus `weight` × the mean over crops of ln(1 + MSE/ε): the pooled pixel loss is
+ * optimal at the mean colour, which a mean of per-crop PSNRs punishes on nearly neutral crops
+ * (where grey is already close); this term weighs each crop by 1/(ε + its MSE), as that PSNR
+ * does. Weight 0: `lossFn` unchanged.
+ */
+function withLogMse(lossFn: LossFn, weight: number): LossFn {
+  if (weight === 0) return lossFn;
+  return (pred, target) => {
+    const r = lossFn(pred, target);
+    const term = scope(() => {
+      const mse = tf.mean(tf.squaredDifference(pred, target), [1, 2, 3]);
+      return tf.mul(tf.mean(tf.log1p(tf.div(mse, LOG_MSE_EPSILON))), weight) as tf.Scalar;
+    });
+    const total = tf.add(r.total, term) as tf.Scalar;
+    return { total, terms: { ...r.terms, "log-mse": term } };
+  };
 }
 
 /** One row of the final table: what made the image, and its scores against the truth. */
@@ -299,18 +359,19 @@ function printTable(
 }
 
 /**
- * Every photo of `dir`, whole, through the model: `grey | model | truth` panels (`grey | model`
+ * Every photo of `dirs`, whole, through the model: `grey | model | truth` panels (`grey | model`
  * for a photo that is grey already), with a ×4 inset where model and grey differ most.
  */
 async function writePanels(
   model: tfl.LayersModel,
-  dir: string,
+  dirs: readonly string[],
   excluded: (path: string) => boolean,
   outDir: string,
   marker: string,
 ): Promise<string[]> {
   const written: string[] = [];
-  for (const path of (await imageFolder(dir)).filter((p) => !excluded(p))) {
+  const paths = (await Promise.all(dirs.map((d) => imageFolder(d)))).flat();
+  for (const path of paths.filter((p) => !excluded(p))) {
     const truth = await readPixels(path, { channels: 3 });
     const rgb = pixelsToTensor(truth);
     const grey = toGrayscale(rgb);

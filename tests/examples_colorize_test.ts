@@ -80,7 +80,10 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   assert.ok(!config.data.some((p: string) => p.includes("camera")));
   // The retina scan is left out by default (--exclude).
   assert.ok(!config.data.some((p: string) => p.includes("retina")));
-  assert.equal(config.data.length, 4); // the six photos of examples/data but camera and retina
+  // The six photos of examples/data but camera and retina, and the two of examples/data/colour
+  // (--more-data's default).
+  assert.equal(config.data.length, 6);
+  assert.equal(config.data.filter((p: string) => p.includes("/colour/")).length, 2);
 
   const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assert.equal(csv.length, 1 + 3);
@@ -220,4 +223,10 @@ Deno.test("colorize: parseOptions fills defaults and converts types", () => {
   const all = parseOptions(["--exclude", ""]);
   assert.ok(all !== "help");
   assert.deepEqual(all.exclude, []);
+  assert.deepEqual(o["more-data"], ["examples/data/colour"]);
+  assert.equal(o["random-head"], false); // training starts from the grey photo
+  assert.equal(o["log-mse-weight"], 0);
+  const none = parseOptions(["--more-data", ""]);
+  assert.ok(none !== "help");
+  assert.deepEqual(none["more-data"], []);
 });
