@@ -10,27 +10,6 @@ import { isLeft } from "fp-ts/lib/Either.js";
 import { nearestName } from "../../src/_internal/did_you_mean.ts";
 import { type Flags, type FlagValues, toggle } from "./flag_table.ts";
 
-// The flag table's constructors and codecs, for examples that import everything from here.
-export {
-  count,
-  type Flag,
-  flag,
-  type Flags,
-  type FlagValues,
-  List,
-  list,
-  NonNegativeInt,
-  NonNegativeNumber,
-  numberFrom,
-  orNaN,
-  PositiveInt,
-  positiveIntUpTo,
-  PositiveNumber,
-  text,
-  toggle,
-  weight,
-} from "./flag_table.ts";
-
 /** A bad flag or path: printed as one line, exit status 2. */
 export class UsageError extends Error {
   /** @param message what is wrong and how to fix it. */
