@@ -159,3 +159,43 @@ export function serveDir(root: string): { url: string; close: () => Promise<void
     close: () => server.shutdown(),
   };
 }
+
+/** What a test reads back from a rendered `report.html`. */
+export interface ReportPage {
+  /** Each plotted line by its `data-series`: how many points its path has and its drawn length. */
+  readonly series: Record<string, { points: number; length: number }>;
+  /** The rendered width of every `<svg>`. */
+  readonly svgWidths: number[];
+  /** Every image: its `src`, whether it finished loading, and its natural width. */
+  readonly images: { src: string | null; complete: boolean; width: number }[];
+  /** The text of every table cell, and the number of body rows. */
+  readonly cells: (string | null)[];
+  readonly rows: number;
+  /** The run's status line. */
+  readonly status: string;
+}
+
+/** Read the plots, images, table and status of the report page open in `page`. */
+export function readReportPage(page: Page): Promise<ReportPage> {
+  return page.evaluate(() => {
+    const series: Record<string, { points: number; length: number }> = {};
+    for (const p of document.querySelectorAll("svg path")) {
+      series[p.getAttribute("data-series") ?? ""] = {
+        points: (p.getAttribute("d") ?? "").split(/[ML]/).filter((s) => s.trim() !== "").length,
+        length: (p as SVGPathElement).getTotalLength(),
+      };
+    }
+    return {
+      series,
+      svgWidths: [...document.querySelectorAll("svg")].map((s) => s.getBoundingClientRect().width),
+      images: [...document.images].map((i) => ({
+        src: i.getAttribute("src"),
+        complete: i.complete,
+        width: i.naturalWidth,
+      })),
+      cells: [...document.querySelectorAll("td")].map((td) => td.textContent),
+      rows: document.querySelectorAll("tbody tr").length,
+      status: document.querySelector(".status")?.textContent ?? "",
+    };
+  });
+}

@@ -7,7 +7,7 @@ import { UsageError } from "../examples/common/cli.ts";
 import { quietly } from "./_quietly.ts";
 import { initBackend } from "../src/backend/mod.ts";
 import { readPixels, saveImage } from "../src/data/mod.ts";
-import { chromiumSkipReason, serveDir, startChromium } from "./_chromium.ts";
+import { chromiumSkipReason, readReportPage, serveDir, startChromium } from "./_chromium.ts";
 
 Deno.test("superres: a few steps on tiny crops write a complete run directory", async () => {
   await initBackend("cpu");
@@ -168,27 +168,15 @@ Deno.test({
       const { page, errors, external } = await browser.newPage();
       await page.setViewportSize({ width: 1400, height: 900 });
       await page.goto(`${server.url}/report.html`, { waitUntil: "load" });
-      const seen = await page.evaluate(() => ({
-        paths: [...document.querySelectorAll("svg path")].map((p) => ({
-          series: p.getAttribute("data-series"),
-          points: (p.getAttribute("d") ?? "").split(/[ML]/).filter((s) => s.trim() !== "").length,
-          length: (p as SVGPathElement).getTotalLength(),
-        })),
-        images: [...document.images].map((i) => ({
-          src: i.getAttribute("src"),
-          ok: i.complete && i.naturalWidth > 0,
-        })),
-        rows: document.querySelectorAll("tbody tr").length,
-        status: document.querySelector(".status")?.textContent ?? "",
-      }));
-      const by = Object.fromEntries(seen.paths.map((p) => [p.series, p]));
+      const seen = await readReportPage(page);
+      const by = seen.series;
       for (const s of ["pixel", "feature:block1_conv2", "style:block1_conv2", "total", "lr"]) {
         assert.equal(by[s]?.points, 4, `${s}: ${JSON.stringify(by[s])}`);
         assert.ok(by[s]!.length > 10, `${s} is drawn (length ${by[s]!.length})`);
       }
       assert.equal(by.psnr_y?.points, 2, "validation at steps 2 and 4");
       assert.equal(seen.images.length, 4, JSON.stringify(seen.images));
-      assert.ok(seen.images.every((i) => i.ok), JSON.stringify(seen.images));
+      assert.ok(seen.images.every((i) => i.complete && i.width > 0), JSON.stringify(seen.images));
       assert.ok(seen.images.some((i) => i.src?.startsWith("samples/panel-heldout-")));
       assert.equal(seen.rows, 4, "bicubic and model for held-out crops and strips");
       assert.match(seen.status, /finished after step 4/);

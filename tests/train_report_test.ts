@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { writePixels } from "../src/data/mod.ts";
 import { renderReport, type ReportData, reportDataFromCsv, writeReport } from "../src/train/mod.ts";
-import { chromiumSkipReason, serveDir, startChromium } from "./_chromium.ts";
+import { chromiumSkipReason, readReportPage, serveDir, startChromium } from "./_chromium.ts";
 
 const skipReason = await chromiumSkipReason();
 if (skipReason !== undefined) {
@@ -120,25 +120,19 @@ Deno.test({
       const { page, errors, external } = await browser.newPage();
       await page.setViewportSize({ width: 1400, height: 900 });
       await page.goto(`${server.url}/report.html`, { waitUntil: "load" });
-      const seen = await page.evaluate(() => ({
-        paths: [...document.querySelectorAll("svg path")].map((p) => ({
-          series: p.getAttribute("data-series"),
-          points: (p.getAttribute("d") ?? "").split(/[ML]/).filter((s) => s.trim() !== "").length,
-          length: (p as SVGPathElement).getTotalLength(),
-        })),
-        svgs: [...document.querySelectorAll("svg")].map((s) => s.getBoundingClientRect().width),
-        images: [...document.images].map((i) => ({ ok: i.complete, w: i.naturalWidth })),
-        cells: [...document.querySelectorAll("td")].map((td) => td.textContent),
-      }));
-      const by = Object.fromEntries(seen.paths.map((p) => [p.series, p]));
+      const seen = await readReportPage(page);
+      const by = seen.series;
       for (const s of ["pixel", "feature:block2_conv2", "style:block2_conv2", "total", "lr"]) {
         assert.equal(by[s]?.points, 60, `${s}: ${JSON.stringify(by[s])}`);
         assert.ok(by[s]!.length > 100, `${s} is drawn (length ${by[s]!.length})`);
       }
       assert.equal(by.psnr?.points, 3);
       assert.equal(by.ssim?.points, 3);
-      assert.ok(seen.svgs.every((w) => w > 300), `svg widths ${seen.svgs}`);
-      assert.deepEqual(seen.images, [{ ok: true, w: 96 }]);
+      assert.ok(seen.svgWidths.every((w) => w > 300), `svg widths ${seen.svgWidths}`);
+      assert.deepEqual(seen.images.map((i) => ({ ok: i.complete, w: i.width })), [{
+        ok: true,
+        w: 96,
+      }]);
       assert.deepEqual(seen.cells, ["held-out", "41.68", "40.79"]);
       assert.deepEqual(errors, []);
       assert.deepEqual(external, []);
