@@ -67,6 +67,12 @@ function forwardDesc(dnnl: Dnnl, g: ConvGeometry, m: Mds, layout: Layout, bias: 
   return status === DNNL.success ? desc : undefined;
 }
 
+/** The forward primitive descriptor that oneDNN's backward convolutions take as their hint. */
+function backwardHint(dnnl: Dnnl, g: ConvGeometry, m: Mds, layout: Layout) {
+  const fwd = forwardDesc(dnnl, g, m, layout, false);
+  return fwd && primitiveDesc(dnnl, fwd);
+}
+
 /** Reordered copies of weight tensors, per tensor and target layout; dropped with the tensor. */
 const reordered = new WeakMap<object, Map<Primitive, HostBuffer>>();
 
@@ -130,8 +136,7 @@ function buildBackwardData(
   m: Mds,
   layout: Layout,
 ): ConvBackwardData | undefined {
-  const fwd = forwardDesc(dnnl, g, m, layout, false);
-  const hint = fwd && primitiveDesc(dnnl, fwd);
+  const hint = backwardHint(dnnl, g, m, layout);
   if (hint === undefined) return undefined;
   const desc = opDesc();
   const status = dnnl.fn.dnnl_convolution_backward_data_desc_init(
@@ -171,8 +176,7 @@ function buildBackwardWeights(
   m: Mds,
   layout: Layout,
 ): ConvBackwardWeights | undefined {
-  const fwd = forwardDesc(dnnl, g, m, layout, false);
-  const hint = fwd && primitiveDesc(dnnl, fwd);
+  const hint = backwardHint(dnnl, g, m, layout);
   if (hint === undefined) return undefined;
   const desc = opDesc();
   const status = dnnl.fn.dnnl_convolution_backward_weights_desc_init(
