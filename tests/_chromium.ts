@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // Test helper (not a test), the one Chromium launcher of the tests: Debian's headless Chromium
 // (never a downloaded browser) driven by playwright-core, with the project's flags, a fresh
 // profile, a static file server on 127.0.0.1, and every request outside 127.0.0.1 refused and
