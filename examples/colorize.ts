@@ -3,7 +3,10 @@
  * loss plus a pixel loss. The network predicts chroma only (full-range YCbCr Cb and Cr, as in
  * JPEG) and its last layer (`ChromaToRgb`) puts that chroma on the grey input, so the output's
  * luma (BT.601) is exactly the input's: an untrained model returns the grey photo, and training
- * can only add colour. The saved model maps grey to RGB by itself.
+ * can only add colour. The saved model maps grey to RGB by itself. Its encoder is the loss
+ * network's own ImageNet VGG layers up to block3_conv1, frozen (fastai's DynamicUnet idea): the
+ * decoder learns from features that already tell sky from fur, so it colours by content instead
+ * of casting one average tint over everything.
  *
  * ```sh
  * deno run -A examples/colorize.ts            # the shipped photos, a few minutes on 2 cores
@@ -38,8 +41,10 @@ import {
   LossMonoid,
   pixel,
 } from "../src/loss/mod.ts";
+import { type FrozenEncoder, layersBeforePools, type LossNetwork } from "../src/network/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
-import { colorizer } from "../src/unet/mod.ts";
+import type { Vgg19Network } from "../src/vgg/mod.ts";
+import { colorizer, parameterCount } from "../src/unet/mod.ts";
 import { oneOf } from "../src/_internal/decode.ts";
 import { command, UsageError } from "./common/cli.ts";
 import { flag, type FlagValues, List, list, toggle, weight } from "./common/flag_table.ts";
@@ -58,6 +63,9 @@ import {
   zeroHead,
 } from "./common/colour_eval.ts";
 
+/** Where the frozen VGG encoder ends (`--encoder vgg`). */
+const ENCODER_UP_TO = "block3_conv1";
+
 const FLAGS = {
   ...sharedFlags({
     prefix: "colorize",
@@ -75,8 +83,8 @@ const FLAGS = {
   }),
   layers: list(
     "L1,L2",
-    "feature-loss layers (default: the 2 deepest fastai layers; embedded VGG-19: " +
-      "block2_conv2, block3_conv4)",
+    "feature-loss layers (default: block1_conv2, block2_conv2: as good on the held-out crops " +
+      "as block2_conv2 + block3_conv4, at a cheaper loss)",
   ),
   "more-data": flag(
     List,
@@ -106,6 +114,13 @@ const FLAGS = {
     "0",
     "weight of the per-crop log error, mean over crops of ln(1 + MSE/1e-4): what the table's " +
       "PSNR (a mean of per-crop PSNRs) measures, up to 40 dB",
+  ),
+  encoder: flag(
+    oneOf(["vgg", "unet"] as const),
+    "vgg",
+    "E",
+    "vgg: the loss network's ImageNet layers to block3_conv1, frozen, as the encoder (its features tell sky " +
+      "from skin from foliage; --depth is then 2) | unet: a U-Net trained from scratch (--depth)",
   ),
   "pixel-distance": flag(
     oneOf(["l1", "l2"] as const),
@@ -140,11 +155,13 @@ async function run(o: ColorizeOptions): Promise<void> {
   const skip = (p: Pixels, path: string) =>
     excluded(path) ? "is in --exclude" : hasColour(p) ? undefined : "has no colour";
   const images = (await Promise.all(folders.map((d) => loadSplitImages(d, o.crop, skip)))).flat();
-  using session = await openSession("colorize", o, o.layers);
+  // The frozen encoder needs the network loaded to its last layer, also when the loss stops
+  // earlier (the loss's forward pass still stops at its own deepest layer).
+  const load = o.layers.length > 0 && o.encoder === "vgg" ? [...o.layers, ENCODER_UP_TO] : o.layers;
+  using session = await openSession("colorize", o, load);
   const { net, runDir } = session;
-  // Default: the two deepest of the network's fastai layers (block2_conv2 and block3_conv4 of
-  // the embedded VGG-19 blocks 1-3).
-  const layers = o.layers.length > 0 ? o.layers : session.layers.slice(-2);
+  // Default: the last convs of blocks 1 and 2 (block1_conv2, block2_conv2), on any VGG.
+  const layers = o.layers.length > 0 ? o.layers : layersBeforePools(net).slice(0, 2);
 
   const heldTarget = stackPixels(heldOutCrops(images, o.samples, o.crop));
   const heldInput = toGrayscale(heldTarget);
@@ -160,7 +177,20 @@ async function run(o: ColorizeOptions): Promise<void> {
     residual: false,
     outputRange: null,
   };
-  const model = colorizer(unetOptions);
+  const encoder = o.encoder === "vgg"
+    ? await frozenVggEncoder(net, toGrayscale(calibration))
+    : undefined;
+  const model = colorizer(unetOptions, { encoder });
+  console.log(
+    `model: ${
+      encoder === undefined
+        ? `U-Net depth ${o.depth}`
+        : `frozen ${encoder.source} to ${ENCODER_UP_TO} as encoder`
+    }` +
+      ` + trained decoder (${parameterCount(model, "trainable")} trainable weights); loss: ` +
+      `${o["feature-weight"]} × L1 on features at ${layers.join(", ")} + ${o["pixel-weight"]} × ` +
+      `${o["pixel-distance"]} pixel`,
+  );
   if (!o["random-head"]) zeroHead(model);
   try {
     const features = concatAll(LossMonoid)(
@@ -187,6 +217,7 @@ async function run(o: ColorizeOptions): Promise<void> {
         loss: encodeLossSpec(loss),
         logMse: { weight: o["log-mse-weight"], epsilon: LOG_MSE_EPSILON },
         unet: unetOptions,
+        encoder: encoder === undefined ? "unet" : `frozen ${encoder.source} to ${ENCODER_UP_TO}`,
         output: "RGB from the input's luma and predicted full-range YCbCr chroma (Cb, Cr)",
         data: images.map((i) => i.path),
       }),
@@ -223,6 +254,23 @@ async function run(o: ColorizeOptions): Promise<void> {
   } finally {
     model.dispose();
     tf.dispose([heldInput, heldTarget, calibration]);
+  }
+}
+
+/** A VGG loss network to ENCODER_UP_TO as a frozen encoder, skips scaled to mean 1 on `grey`. */
+async function frozenVggEncoder(
+  net: LossNetwork<string>,
+  grey: tf.Tensor4D,
+): Promise<FrozenEncoder> {
+  try {
+    if (!("encoder" in net)) {
+      throw new UsageError(
+        `--encoder vgg needs a VGG loss network, not ${net.name}; or --encoder unet`,
+      );
+    }
+    return await (net as unknown as Vgg19Network).encoder(ENCODER_UP_TO, grey);
+  } finally {
+    grey.dispose();
   }
 }
 

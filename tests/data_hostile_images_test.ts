@@ -7,6 +7,7 @@ import {
   decodeImage,
   DEFAULT_MAX_PIXELS,
   encodeImage,
+  ImageFileTooLargeError,
   ImageFormatError,
   ImageReadError,
   ImageTooLargeError,
@@ -127,5 +128,28 @@ Deno.test("maxPixels is configurable, exactly at the limit passes; bad limits ar
   const dir = await Deno.makeTempDir();
   await Deno.writeFile(`${dir}/a.png`, png);
   await assert.rejects(loadImage(`${dir}/a.png`, { maxPixels: 100 }), ImageTooLargeError);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a huge file is judged by its first bytes and its size before it is read", async () => {
+  const dir = await Deno.makeTempDir();
+  // 3 GB of holes (sparse: no disk, and reading it whole would take seconds and 3 GB of RAM).
+  const other = `${dir}/huge.png`;
+  await Deno.writeFile(other, new TextEncoder().encode("GIF89a"));
+  await Deno.truncate(other, 3e9);
+  await assert.rejects(
+    readPixels(other),
+    (e: Error) => e instanceof ImageFormatError && /GIF/.test(e.message),
+  );
+  // A PNG signature, but far more bytes than 100 pixels can take (8 B/px + 16 MiB).
+  const png = `${dir}/big.png`;
+  await Deno.writeFile(png, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  await Deno.truncate(png, 3e9);
+  await assert.rejects(
+    readPixels(png, { maxPixels: 100 }),
+    (e: Error) =>
+      e instanceof ImageFileTooLargeError && e.bytes === 3e9 && e.maxBytes === 800 + 16 * 2 ** 20 &&
+      e instanceof PerceptualError,
+  );
   await Deno.remove(dir, { recursive: true });
 });

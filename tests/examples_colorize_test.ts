@@ -61,6 +61,8 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   assert.equal(status, 0, log);
   assert.match(log, /backend wasm/);
   assert.match(log, /RANDOM .*weights/);
+  // The default model: the loss network's first layers, frozen, as its encoder.
+  assert.match(log, /model: frozen vgg16\(random:0.*\) to block3_conv1 as encoder/);
   // The table: numbers unquoted, right-aligned, PSNR to 2 decimals, SSIM to 4, colourfulness to 1.
   assert.match(log, /^method\s+PSNR \(dB\)\s+SSIM\s+loss\s.*colourfulness$/m);
   assert.match(log, /^grey input\s+\d+\.\d{2}\s+\d\.\d{4}\s.*\s0\.0$/m);
@@ -72,6 +74,7 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   assert.equal(config.example, "colorize");
   assert.equal(config.options.steps, 3);
   assert.equal(config.randomLossNetwork, true);
+  assert.match(config.encoder, /^frozen vgg16\(random:0.*\) to block3_conv1$/);
   assert.equal(config.unet.inChannels, 1);
   // Grey in, chroma out; the model's last layer puts the chroma on the input's luma.
   assert.equal(config.unet.outChannels, 2);
@@ -93,9 +96,9 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
       "step",
       "total",
       "pixel",
-      // The two deepest of fastai's layers of the (random) VGG-16.
-      "feature:block4_conv3",
-      "feature:block5_conv3",
+      // The last convs of blocks 1 and 2 of the (random) VGG-16.
+      "feature:block1_conv2",
+      "feature:block2_conv2",
       "val_loss",
     ]
   ) {
@@ -225,6 +228,10 @@ Deno.test("colorize: parseOptions fills defaults and converts types", () => {
   assert.deepEqual(all.exclude, []);
   assert.deepEqual(o["more-data"], ["examples/data/colour"]);
   assert.equal(o["random-head"], false); // training starts from the grey photo
+  assert.equal(o.encoder, "vgg");
+  const scratch = parseOptions(["--encoder", "unet"]);
+  assert.ok(scratch !== "help");
+  assert.equal(scratch.encoder, "unet");
   assert.equal(o["log-mse-weight"], 0);
   const none = parseOptions(["--more-data", ""]);
   assert.ok(none !== "help");

@@ -173,6 +173,40 @@ Deno.test("tfjs shard paths outside the model folder are refused before any read
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("a shard that is a symbolic link out of the model folder is refused; one inside is fine", async () => {
+  const root = await Deno.makeTempDir();
+  const dir = `${root}/model`;
+  await copyDir(`${FIX}/tfjs`, dir);
+  const shard = `${dir}/group1-shard1of1`;
+  // Inside: a link to a file in the same folder loads as before.
+  await Deno.rename(shard, `${dir}/real.bin`);
+  await Deno.symlink("real.bin", shard);
+  (await vgg16({ weights: dir })).dispose();
+  // Outside: the same bytes, but beside the folder.
+  await Deno.rename(`${dir}/real.bin`, `${root}/outside.bin`);
+  await Deno.remove(shard);
+  await Deno.symlink(`${root}/outside.bin`, shard);
+  await assert.rejects(
+    vgg16({ weights: dir }),
+    (e: Error) =>
+      e instanceof WeightFileError && /symbolic link to .*outside\.bin, outside/.test(e.message),
+  );
+  // The U-Net loader the same way.
+  const unetDir = `${root}/unet`;
+  const model = unet({ depth: 1, baseFilters: 4 });
+  await saveModel(model, unetDir);
+  model.dispose();
+  const name = JSON.parse(await Deno.readTextFile(`${unetDir}/model.json`)).weightsManifest[0]
+    .paths[0];
+  await Deno.rename(`${unetDir}/${name}`, `${root}/unet-outside.bin`);
+  await Deno.symlink(`${root}/unet-outside.bin`, `${unetDir}/${name}`);
+  await assert.rejects(
+    loadModel(unetDir),
+    (e: Error) => e instanceof ModelFilesError && /symbolic link .*outside/.test(e.message),
+  );
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("U-Net loadModel: NaN weights, a too long or a short shard, and ../ paths are refused", async () => {
   const dir = await Deno.makeTempDir();
   const model = unet({ depth: 1, baseFilters: 4 });

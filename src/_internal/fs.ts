@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PerceptualError } from "../errors/perceptual_error.ts";
 
 /**
  * Write `bytes` to `path` (created or truncated) and fsync it before returning, so a later rename
@@ -139,4 +140,48 @@ export async function listDir(path: string): Promise<string[]> {
     throw e;
   }
   return names.sort();
+}
+
+/**
+ * Read the file `name` of folder `dir`, refusing one that, after symbolic links are followed,
+ * lies outside `dir` (a shard symlinked to `/etc/passwd` must not be read as weights). Throws
+ * `Deno.errors.NotFound` for a missing file and {@linkcode OutsideFolderError} for an escape.
+ *
+ * @example
+ * ```ts
+ * import { readFileInside } from "./fs.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(`${dir}/a.bin`, new Uint8Array([7]));
+ * console.log(await readFileInside(dir, "a.bin")); // Uint8Array(1) [ 7 ]
+ * ```
+ */
+export async function readFileInside(dir: string, name: string): Promise<Uint8Array> {
+  const path = `${dir.replace(/\/+$/, "")}/${name}`;
+  const [real, realDir] = await Promise.all([Deno.realPath(path), Deno.realPath(dir)]);
+  if (!real.startsWith(realDir.endsWith("/") ? realDir : `${realDir}/`)) {
+    throw new OutsideFolderError(path, real, realDir);
+  }
+  return await Deno.readFile(real);
+}
+
+/**
+ * A file that a folder lists resolves, through symbolic links, to a place outside the folder.
+ *
+ * @example
+ * ```ts
+ * import { OutsideFolderError } from "./fs.ts";
+ * console.log(new OutsideFolderError("m/a.bin", "/etc/passwd", "/home/u/m").message);
+ * ```
+ */
+export class OutsideFolderError extends PerceptualError {
+  /** The path as listed. */
+  readonly path: string;
+  /** Build the error. */
+  constructor(path: string, real: string, dir: string) {
+    super(
+      `${path} is a symbolic link to ${real}, outside ${dir}; copy the file into the folder ` +
+        "instead of linking to it",
+    );
+    this.path = path;
+  }
 }

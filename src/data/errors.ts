@@ -175,3 +175,31 @@ export class ImageShapeError extends PerceptualError {
     super(message);
   }
 }
+
+/**
+ * An image file larger than any PNG or JPEG within the pixel limit could be (8 bytes per pixel,
+ * 16-bit RGBA stored uncompressed, + 16 MiB): refused before it is read into memory.
+ *
+ * @example
+ * ```ts
+ * import { ImageFileTooLargeError } from "./errors.ts";
+ * console.log(new ImageFileTooLargeError("huge.png", 5e9, 336_000_000).message);
+ * ```
+ */
+export class ImageFileTooLargeError extends ImageReadError {
+  /** The file's size in bytes. */
+  readonly bytes: number;
+  /** The largest size accepted, in bytes. */
+  readonly maxBytes: number;
+  /** Build the error from the file's size and the limit. */
+  constructor(path: string, bytes: number, maxBytes: number) {
+    super(
+      path,
+      `the file has ${bytes} bytes, more than an image within the pixel limit can have ` +
+        `(${maxBytes})`,
+      "downscale it first, or raise the maxPixels option if the image is trusted",
+    );
+    this.bytes = bytes;
+    this.maxBytes = maxBytes;
+  }
+}

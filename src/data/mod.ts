@@ -24,6 +24,7 @@
 export type { Batch } from "./batch.ts";
 export {
   CropTooLargeError,
+  ImageFileTooLargeError,
   ImageFolderError,
   ImageFormatError,
   ImageReadError,

@@ -133,7 +133,7 @@ async function decodeAll(
     while (next < paths.length) {
       const i = next++;
       const path = paths[i]!;
-      out[i] = await decodeSamples(await readImageBytes(path), path, options);
+      out[i] = await decodeSamples(await readImageBytes(path, options.maxPixels), path, options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, paths.length) }, worker));

@@ -20,5 +20,6 @@ export {
 } from "./loss_network.ts";
 export { assertInputRange, type InputCheckSettings, RANGE_BOUNDS } from "./preprocess.ts";
 export { type HasLayers, layersBeforePools } from "./selectors.ts";
+export type { FrozenConvWeights, FrozenEncoder } from "./frozen_encoder.ts";
 export { fromLayersModel, type FromLayersModelOptions } from "./from_layers_model.ts";
 export { InputRangeError, NetworkInputError, UnknownLayerError } from "./errors.ts";

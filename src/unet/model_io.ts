@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { writeFileAtomic } from "../_internal/fs.ts";
+import { OutsideFolderError, readFileInside, writeFileAtomic } from "../_internal/fs.ts";
 import { sha256Hex } from "../_internal/hash.ts";
 import { PerceptualError } from "../errors/perceptual_error.ts";
 import { registerLayers } from "./register.ts";
@@ -168,8 +168,9 @@ export function fileSystemHandler(dir: string): tf.io.IOHandler {
           for (const path of group.paths) {
             const file = join(dir, path);
             try {
-              parts.push(await Deno.readFile(file));
+              parts.push(await readFileInside(dir, path));
             } catch (e) {
+              if (e instanceof OutsideFolderError) throw new ModelFilesError(file, e.message);
               throw new ModelFilesError(
                 file,
                 `listed in ${MODEL_JSON} but unreadable (${(e as Error).message}); copy the ` +

@@ -9,7 +9,7 @@ import { WeightFileError, WeightShapeError } from "./errors.ts";
 import { checkSha256, parseSha256Sums, SHA256SUMS_FILE } from "./sha256sums.ts";
 import type { ConvWeights, WeightSource } from "./_weight_source.ts";
 import { manifestEntryBytes, shardPathProblem } from "../_internal/weight_checks.ts";
-import { pathKind } from "../_internal/fs.ts";
+import { OutsideFolderError, pathKind, readFileInside } from "../_internal/fs.ts";
 
 /** One entry of a tfjs weights manifest group. */
 interface ManifestWeight {
@@ -253,12 +253,14 @@ export async function openTfjsDir(
     for (const p of groups[gi]!.paths) {
       let bytes: Uint8Array;
       try {
-        bytes = await Deno.readFile(join(dir, p));
+        bytes = await readFileInside(dir, p);
       } catch (e) {
         throw new WeightFileError(
           join(dir, p),
           layer,
-          e instanceof Deno.errors.NotFound
+          e instanceof OutsideFolderError
+            ? e.message
+            : e instanceof Deno.errors.NotFound
             ? "this weight shard is absent"
             : `cannot be read (${(e as Error).message})`,
         );

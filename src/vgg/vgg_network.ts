@@ -27,6 +27,7 @@ import {
   type InputCheckSettings,
 } from "../network/preprocess.ts";
 import type { ConvWeights } from "./_weight_source.ts";
+import type { FrozenConvWeights, FrozenEncoder } from "../network/frozen_encoder.ts";
 
 /**
  * A VGG-16 or VGG-19 loss network, as built by `vgg16` / `vgg19`.
@@ -51,6 +52,27 @@ export interface VggNetwork<A extends VggArchitecture>
   readonly weightsSource: string;
   /** Why loading stopped before the last layer, when it did (absent weights, `upTo`). */
   readonly truncation: string | undefined;
+  /**
+   * The convs up to and including `upTo` as a {@linkcode FrozenEncoder}, one stage per block
+   * (copies of the weights, with this network's input preprocessing), for a model that uses
+   * them as its encoder. With `calibration` images (RGB or grey, in the input range) each
+   * stage's skip scale is 1 / the mean activation of its last conv on them; without, 1.
+   *
+   * @throws {UnknownLayerError} for a name that is not a layer of this network.
+   * @throws {RangeError} for a pooling layer.
+   * @throws {LayerNotLoadedError} when `upTo` was not loaded.
+   *
+   * @example
+   * ```ts
+   * import { initBackend } from "../backend/mod.ts";
+   * import { vgg16 } from "./vgg.ts";
+   * await initBackend("cpu");
+   * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
+   * const enc = await net.encoder("block2_conv2");
+   * console.log(enc.stages.map((s) => s.map((c) => c.name))); // [["block1_conv1","block1_conv2"],["block2_conv1","block2_conv2"]]
+   * ```
+   */
+  encoder(upTo: VggLayerNameOf<A>, calibration?: tf.Tensor4D): Promise<FrozenEncoder>;
 }
 
 /** A VGG-16 loss network. */
@@ -208,6 +230,58 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
       }
       return out;
     });
+  }
+
+  async encoder(upTo: VggLayerNameOf<A>, calibration?: tf.Tensor4D): Promise<FrozenEncoder> {
+    if (this.#disposed) throw new DisposedError(this.name);
+    const last = canonicalVggLayer(this.architecture, upTo);
+    if (last === undefined || !/_conv\d$/.test(last)) {
+      throw last === undefined ? this.#unknown(upTo) : new RangeError(
+        `${this.name}.encoder: ${upTo} is a pooling layer; end the encoder at a conv layer ` +
+          `(e.g. ${this.#all[this.#all.indexOf(last) - 1]})`,
+      );
+    }
+    if (!this.layers.includes(last)) {
+      throw new LayerNotLoadedError(
+        upTo,
+        this.name,
+        this.layers.at(-1)!,
+        this.truncation ?? "built that way",
+      );
+    }
+    const stages: FrozenConvWeights[][] = [];
+    for (const op of this.#ops) {
+      if (op.kind !== "conv") continue;
+      const block = Number(/^block(\d)/.exec(op.name)![1]);
+      const c = this.#convs.get(op.name)!;
+      (stages[block - 1] ??= []).push({
+        name: op.name,
+        kernel: await c.kernel.data() as Float32Array,
+        bias: await c.bias.data() as Float32Array,
+        inChannels: op.inChannels,
+        outChannels: op.outChannels,
+      });
+      if (op.name === last) break;
+    }
+    const lastConvs = stages.map((s) => s.at(-1)!.name);
+    let skipScales = stages.map(() => 1);
+    if (calibration !== undefined) {
+      const f = this.extract(calibration, lastConvs as VggLayerNameOf<A>[]);
+      const means = tf.tidy(() => lastConvs.map((l) => tf.mean(f[l as VggLayerNameOf<A>])));
+      tf.dispose(Object.values(f));
+      const values = await Promise.all(means.map(async (m) => (await m.data())[0]!));
+      tf.dispose(means);
+      // A block that is all zeros on these photos keeps scale 1 rather than dividing by 0.
+      skipScales = values.map((v) => v > 0 && Number.isFinite(v) ? 1 / v : 1);
+    }
+    const affine = channelAffine(this.inputConvention);
+    return {
+      source: this.name,
+      inputScale: [...affine.scale],
+      inputOffset: [...affine.offset],
+      stages,
+      skipScales,
+    };
   }
 
   dispose(): void {
