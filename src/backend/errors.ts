@@ -5,7 +5,16 @@
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
 
-/** The names of the backends this library knows how to start, in default order of preference. */
+/**
+ * The names of the backends this library knows how to start, in default order of preference.
+ *
+ * @example
+ * ```ts
+ * import { BACKEND_NAMES, type BackendName } from "./errors.ts";
+ * const fallback: BackendName = "wasm";
+ * console.log(BACKEND_NAMES.indexOf(fallback)); // 3: tried after tensorflow, webgpu and native
+ * ```
+ */
 export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
 
 /**

@@ -27,7 +27,17 @@ import { enableWasmThreads } from "./wasm_threads.ts";
  */
 export const BACKEND_ENV_VAR: string = "PERCEPTUAL_BACKEND";
 
-/** A backend that was not chosen, and why. */
+/**
+ * A backend that was not chosen, and why.
+ *
+ * @example
+ * ```ts
+ * import { describeBackend, type SkippedBackend } from "./init_backend.ts";
+ * const webgpu: SkippedBackend = { name: "webgpu", why: "navigator.gpu is absent" };
+ * console.log(describeBackend({ name: "cpu", reason: "by name", skipped: [webgpu], kernels: [] }));
+ * // backend cpu (by name); skipped webgpu: navigator.gpu is absent
+ * ```
+ */
 export interface SkippedBackend {
   /** The backend's name. */
   readonly name: BackendName;
@@ -35,7 +45,16 @@ export interface SkippedBackend {
   readonly why: string;
 }
 
-/** What {@linkcode initBackend} chose. */
+/**
+ * What {@linkcode initBackend} chose.
+ *
+ * @example
+ * ```ts
+ * import { type BackendChoice, initBackend } from "./init_backend.ts";
+ * const choice: BackendChoice = await initBackend("cpu");
+ * console.log(choice.name, choice.reason, choice.skipped.length); // cpu asked for by name 0
+ * ```
+ */
 export interface BackendChoice {
   /** The backend now active in TensorFlow.js. */
   readonly name: BackendName;

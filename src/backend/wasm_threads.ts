@@ -22,13 +22,34 @@ import * as tf from "@tensorflow/tfjs-core";
 import { startedBackend } from "../_internal/engine.ts";
 import { createRequire } from "node:module";
 
-/** Options of {@linkcode enableWasmThreads}. */
+/**
+ * Options of {@linkcode enableWasmThreads}.
+ *
+ * @example
+ * ```ts
+ * import type { WasmThreadsOptions } from "./wasm_threads.ts";
+ * function threadsFrom(value: string | undefined): WasmThreadsOptions {
+ *   const n = Number(value);
+ *   return Number.isInteger(n) && n > 1 ? { threads: n } : {}; // {}: all cores, at most 8
+ * }
+ * console.log(threadsFrom("4"), threadsFrom(undefined)); // { threads: 4 } {}
+ * ```
+ */
 export interface WasmThreadsOptions {
   /** Worker threads for XNNPACK's thread pool (default: the machine's logical cores, at most 8). */
   readonly threads?: number;
 }
 
-/** What {@linkcode enableWasmThreads} started. */
+/**
+ * What {@linkcode enableWasmThreads} started.
+ *
+ * @example
+ * ```ts
+ * import type { WasmThreadsInfo } from "./wasm_threads.ts";
+ * const info: WasmThreadsInfo = { threads: 4, initMs: 180 }; // as enableWasmThreads returns it
+ * console.log(`${info.threads} threads, up in ${info.initMs} ms`); // 4 threads, up in 180 ms
+ * ```
+ */
 export interface WasmThreadsInfo {
   /** Threads the wasm backend reports (`getThreadsCount()`). */
   readonly threads: number;

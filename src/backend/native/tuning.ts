@@ -5,7 +5,20 @@
  * @module
  */
 
-/** What was chosen for one primitive key, and how each candidate timed. */
+/**
+ * What was chosen for one primitive key, and how each candidate timed.
+ *
+ * @example
+ * ```ts
+ * import type { TunedChoice } from "./tuning.ts";
+ * const choice: TunedChoice = {
+ *   key: "conv_fwd+bias+relu x[4,64,64,64] w[3,3,64,64] s1,1 p1,1,1,1",
+ *   chosen: "brg:avx2 OIhw8i8o",
+ *   timings: ["brg:avx2 OIhw8i8o 0.41 ms", "jit:avx2 OIhw8i8o 0.57 ms"],
+ * };
+ * console.log(choice.chosen, "of", choice.timings.length); // brg:avx2 OIhw8i8o of 2
+ * ```
+ */
 export interface TunedChoice {
   /** Operation and shape, e.g. `conv_fwd+bias+relu x[4,64,64,64] w[3,3,64,64] s1,1 p1,1,1,1`. */
   readonly key: string;
@@ -15,7 +28,19 @@ export interface TunedChoice {
   readonly timings: readonly string[];
 }
 
-/** Accumulated time per primitive key while profiling is on. */
+/**
+ * Accumulated time per primitive key while profiling is on.
+ *
+ * @example
+ * ```ts
+ * import type { ProfileEntry } from "./tuning.ts";
+ * const entries: ProfileEntry[] = [
+ *   { key: "conv_fwd x[4,64,64,64] w[3,3,64,64]", calls: 200, ms: 820 },
+ *   { key: "conv_bwd_weights x[4,64,64,64] w[3,3,64,64]", calls: 100, ms: 1100 },
+ * ];
+ * for (const e of entries) console.log((e.ms / e.calls).toFixed(1), "ms/call"); // 4.1, then 11.0
+ * ```
+ */
 export interface ProfileEntry {
   /** Operation and shape, as in {@linkcode TunedChoice.key}. */
   readonly key: string;
