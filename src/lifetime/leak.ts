@@ -6,7 +6,22 @@
 import { PerceptualError } from "../errors/perceptual_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 
-/** Live tensors and bytes, as TensorFlow.js counts them. */
+/**
+ * Live tensors and bytes, as TensorFlow.js counts them.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { memorySnapshot, type MemorySnapshot } from "./leak.ts";
+ * await initBackend("cpu");
+ * const before: MemorySnapshot = memorySnapshot();
+ * const x = tf.zeros([256]); // 256 float32 values
+ * const after = memorySnapshot();
+ * console.log(after.tensors - before.tensors, after.bytes - before.bytes); // 1 1024
+ * x.dispose();
+ * ```
+ */
 export interface MemorySnapshot {
   /** Live tensors, variables included. */
   readonly tensors: number;
@@ -55,7 +70,23 @@ export class TensorLeakError extends PerceptualError {
   }
 }
 
-/** Options of {@linkcode assertNoLeak}. */
+/**
+ * Options of {@linkcode assertNoLeak}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { assertNoLeak, type AssertNoLeakOptions } from "./leak.ts";
+ * await initBackend("cpu");
+ * let cache: tf.Tensor | undefined; // made on the first call, kept afterwards
+ * const cached = () => tf.add(cache ??= tf.ones([2]), 1);
+ * const options: AssertNoLeakOptions = { warmup: 1, label: "cached" }; // warm-up makes the cache
+ * await assertNoLeak(cached, options); // without `warmup`: "cached left 1 tensor(s) (8 bytes) …"
+ * console.log(cache !== undefined); // true: made during warm-up, so not counted
+ * cache?.dispose();
+ * ```
+ */
 export interface AssertNoLeakOptions {
   /** Runs of `fn` before counting, for lazy weight creation and caches (default 0). */
   readonly warmup?: number;
@@ -106,7 +137,27 @@ export async function assertNoLeak(
   }
 }
 
-/** A per-step leak guard: see {@linkcode leakGuard}. */
+/**
+ * A per-step leak guard: see {@linkcode leakGuard}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { type LeakGuard, leakGuard } from "./leak.ts";
+ * await initBackend("cpu");
+ * const guard: LeakGuard = leakGuard();
+ * const slot = tf.zeros([4]); // made on step 1, like an optimizer slot: allowed
+ * guard.check(1);
+ * const stray = tf.ones([4]); // forgotten on step 2
+ * try {
+ *   guard.check(2);
+ * } catch (e) {
+ *   console.log((e as Error).message); // step 2 left 1 tensor(s) (16 bytes) behind; …
+ * }
+ * tf.dispose([slot, stray]);
+ * ```
+ */
 export interface LeakGuard {
   /** Call after step `step` (1-based) has finished; throws {@linkcode TensorLeakError} on growth. */
   check(step: number): void;
@@ -114,7 +165,25 @@ export interface LeakGuard {
   readonly baseline: MemorySnapshot | undefined;
 }
 
-/** Options of {@linkcode leakGuard}. */
+/**
+ * Options of {@linkcode leakGuard}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { leakGuard, type LeakGuardOptions } from "./leak.ts";
+ * await initBackend("cpu");
+ * const options: LeakGuardOptions = { warmupSteps: 2 }; // this loop makes slots on steps 1 and 2
+ * const guard = leakGuard(options);
+ * const slots = [tf.zeros([2])];
+ * guard.check(1);
+ * slots.push(tf.zeros([2]));
+ * guard.check(2); // still warm-up: no error
+ * console.log(guard.baseline?.tensors === tf.memory().numTensors); // true
+ * tf.dispose(slots);
+ * ```
+ */
 export interface LeakGuardOptions {
   /** Steps allowed to create long-lived tensors (optimizer slots appear on step 1). Default 1. */
   readonly warmupSteps?: number;
