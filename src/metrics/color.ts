@@ -6,7 +6,22 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { MetricInputError, Y_WEIGHTS } from "./options.ts";
 
-/** Options of {@linkcode rgbToY}. */
+/**
+ * Options of {@linkcode rgbToY}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { rgbToY, type RgbToYOptions } from "./color.ts";
+ * await initBackend("cpu");
+ * const options: RgbToYOptions = { range: 255 }; // input and output in [0, 255]
+ * const black = tf.zeros([1, 1, 3]) as tf.Tensor3D;
+ * const y = rgbToY(black, options);
+ * console.log((await y.data())[0]); // 16: BT.601's black level
+ * tf.dispose([black, y]);
+ * ```
+ */
 export interface RgbToYOptions {
   /** Value range of the input and the output: 1 (default) or 255. */
   readonly range?: 1 | 255;

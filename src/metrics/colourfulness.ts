@@ -6,7 +6,21 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { MetricInputError } from "./options.ts";
 
-/** Options of {@linkcode colourfulness}. */
+/**
+ * Options of {@linkcode colourfulness}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { colourfulness, type ColourfulnessOptions } from "./colourfulness.ts";
+ * await initBackend("cpu");
+ * const bytes = tf.tensor3d([[[255, 0, 0], [0, 0, 255]]]); // 8-bit values, red and blue
+ * const options: ColourfulnessOptions = { range: 255 };
+ * console.log((await colourfulness(bytes, options)).toFixed(1)); // 272.6 (82 is "highly")
+ * bytes.dispose();
+ * ```
+ */
 export interface ColourfulnessOptions {
   /** The value range of the input: 1 for [0, 1] (default), 255 for [0, 255]. */
   readonly range?: 1 | 255;

@@ -6,7 +6,24 @@
 import { PerceptualError } from "../errors/perceptual_error.ts";
 import type * as tf from "@tensorflow/tfjs-core";
 
-/** Options of {@linkcode psnr} and {@linkcode ssim}. */
+/**
+ * Options of {@linkcode psnr} and {@linkcode ssim}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { MetricOptions } from "./options.ts";
+ * import { psnr } from "./psnr.ts";
+ * await initBackend("cpu");
+ * const a = tf.zeros([8, 8, 3]) as tf.Tensor3D;
+ * // 0.1 inside, a 2-pixel border of 1s
+ * const b = tf.pad(tf.fill([4, 4, 3], 0.1), [[2, 2], [2, 2], [0, 0]], 1) as tf.Tensor3D;
+ * const sr: MetricOptions = { crop: 2, yChannel: true }; // the SR tables' protocol at scale 2
+ * console.log(await psnr(a, b, { crop: 2 }), await psnr(a, b, sr)); // 19.99… 21.32…
+ * tf.dispose([a, b]);
+ * ```
+ */
 export interface MetricOptions {
   /** The value range of the inputs: 1 for [0, 1] (default), 255 for [0, 255]. */
   readonly range?: 1 | 255;
