@@ -12,7 +12,26 @@ import type { InputConvention, LossNetwork } from "./loss_network.ts";
 import { applyAffine, channelAffine, checkInput } from "./preprocess.ts";
 import type { InputCheckSettings } from "./preprocess.ts";
 
-/** Options of {@linkcode fromLayersModel}. */
+/**
+ * Options of {@linkcode fromLayersModel}.
+ *
+ * @example
+ * ```ts
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { fromLayersModel, type FromLayersModelOptions } from "./from_layers_model.ts";
+ * await initBackend("cpu");
+ * const input = tfl.input({ shape: [null, null, 3] });
+ * const c1 = tfl.layers.conv2d({ filters: 2, kernelSize: 1, name: "c1" }).apply(input);
+ * const model = tfl.model({ inputs: input, outputs: c1 as tfl.SymbolicTensor });
+ * const options: FromLayersModelOptions = {
+ *   name: "tiny", ownModel: false, inputConvention: { preprocessing: "none", range: "[-1,1]" },
+ * };
+ * fromLayersModel(model, ["c1"], options).dispose(); // the model stays usable: ownModel is false
+ * console.log(model.getWeights().every((w) => !w.isDisposed)); // true
+ * model.dispose();
+ * ```
+ */
 export interface FromLayersModelOptions extends InputCheckSettings {
   /** The input convention (default `{ preprocessing: "none", range: "[0,1]" }`). */
   readonly inputConvention?: InputConvention;

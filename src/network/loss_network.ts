@@ -6,7 +6,17 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Owner } from "../lifetime/mod.ts";
 
-/** The value range the caller's images are in. The network converts from it to what it needs. */
+/**
+ * The value range the caller's images are in. The network converts from it to what it needs.
+ *
+ * @example
+ * ```ts
+ * import type { InputRange } from "./loss_network.ts";
+ * import { RANGE_BOUNDS } from "./preprocess.ts";
+ * const tanhOutputs: InputRange = "[-1,1]";
+ * console.log(RANGE_BOUNDS[tanhOutputs]); // [-1, 1]
+ * ```
+ */
 export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]";
 
 /**
@@ -16,10 +26,30 @@ export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]";
  * - `torch`: torchvision weights: RGB in [0,1], minus mean [0.485, 0.456, 0.406], divided by
  *   std [0.229, 0.224, 0.225].
  * - `none`: the network takes the caller's tensor as it is.
+ *
+ * @example
+ * ```ts
+ * import type { Preprocessing } from "./loss_network.ts";
+ * import { channelAffine } from "./preprocess.ts";
+ * const torchvision: Preprocessing = "torch"; // (x − 0.485) / 0.229 on the red channel
+ * const a = channelAffine({ preprocessing: torchvision, range: "[0,1]" });
+ * console.log(a.scale[0].toFixed(3), a.offset[0].toFixed(3)); // 4.367 -2.118
+ * ```
  */
 export type Preprocessing = "caffe" | "torch" | "none";
 
-/** The input convention of a loss network. */
+/**
+ * The input convention of a loss network.
+ *
+ * @example
+ * ```ts
+ * import type { InputConvention } from "./loss_network.ts";
+ * import { channelAffine } from "./preprocess.ts";
+ * const kerasOn8Bit: InputConvention = { preprocessing: "caffe", range: "[0,255]" };
+ * const a = channelAffine(kerasOn8Bit); // x·scale + offset per channel, then RGB → BGR
+ * console.log(a.scale[0], a.offset[0], a.bgr); // 1 -123.68 true
+ * ```
+ */
 export interface InputConvention {
   /** The preprocessing its weights need. */
   readonly preprocessing: Preprocessing;

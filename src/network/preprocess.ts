@@ -74,7 +74,27 @@ export function channelAffine(convention: InputConvention): ChannelAffine {
   }
 }
 
-/** Options of a network's input checks. */
+/**
+ * Options of a network's input checks.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "../vgg/mod.ts";
+ * import type { InputCheckSettings } from "./preprocess.ts";
+ * await initBackend("cpu");
+ * const debugging: InputCheckSettings = { checkRange: true, rangeTolerance: 0.1 };
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "block1_conv1", ...debugging });
+ * const x = tf.fill([1, 4, 4, 3], 255) as tf.Tensor4D; // 0–255 values; the network expects [0,1]
+ * try {
+ *   net.extract(x, ["block1_conv1"]);
+ * } catch (e) {
+ *   console.log((e as Error).name); // InputRangeError
+ * }
+ * x.dispose();
+ * ```
+ */
 export interface InputCheckSettings {
   /**
    * Check values against the declared range on every `extract` (default false: it reads the

@@ -4,7 +4,16 @@
  * @module
  */
 
-/** Something with a layer list in forward order, e.g. any `LossNetwork`. */
+/**
+ * Something with a layer list in forward order, e.g. any `LossNetwork`.
+ *
+ * @example
+ * ```ts
+ * import { type HasLayers, layersBeforePools } from "./selectors.ts";
+ * const net: HasLayers<string> = { layers: ["stem", "pool1", "res2a", "res2b", "pool2"] };
+ * console.log(layersBeforePools(net)); // ["stem", "res2b"]
+ * ```
+ */
 export interface HasLayers<L extends string> {
   /** Canonical layer names in forward order. */
   readonly layers: readonly L[];
