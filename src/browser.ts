@@ -48,7 +48,19 @@ export {
 } from "./unet/predict_image.ts";
 export { TfjsCopyError } from "./unet/tfjs_copy_error.ts";
 
-/** The parts of a TensorFlow.js namespace {@linkcode registerLayers} checks and uses. */
+/**
+ * The parts of a TensorFlow.js namespace {@linkcode registerLayers} checks and uses.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { registerLayers, type TfjsNamespace } from "./browser.ts";
+ * const pageTf: TfjsNamespace = { ...tf, ...tfl }; // in a page: the global `tf` of the tfjs bundle
+ * registerLayers(pageTf);
+ * console.log(typeof pageTf.serialization.registerClass); // function
+ * ```
+ */
 export interface TfjsNamespace {
   /** tfjs-core's serialization registry (`tf.serialization`). */
   readonly serialization: { readonly registerClass: unknown };

@@ -5,7 +5,19 @@
  */
 import { PerceptualError } from "./perceptual_error.ts";
 
-/** One problem found while decoding: where it is, and what is wrong there (with the fix). */
+/**
+ * One problem found while decoding: where it is, and what is wrong there (with the fix).
+ *
+ * @example
+ * ```ts
+ * import { DecodeError, type DecodeIssue } from "./decode_error.ts";
+ * const issue: DecodeIssue = {
+ *   path: "terms[0].layer",
+ *   message: '"block9_conv1" is not a VGG-16 layer; did you mean "block5_conv1"?',
+ * };
+ * console.log(new DecodeError("loss spec", [issue]).issues[0]!.path); // terms[0].layer
+ * ```
+ */
 export interface DecodeIssue {
   /** The path of the bad value, e.g. `terms[2].layer` or `upsample`; `(root)` for the whole. */
   readonly path: string;
