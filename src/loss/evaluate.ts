@@ -17,7 +17,29 @@ import { RANGE_BOUNDS } from "../network/preprocess.ts";
 import { withoutTape } from "./_no_tape.ts";
 import type { PrecomputedTarget } from "./precompute.ts";
 
-/** Options of {@linkcode evaluate}. */
+/**
+ * Options of {@linkcode evaluate}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { type Vgg16LayerName, vgg16 } from "../vgg/mod.ts";
+ * import { evaluate, type EvaluateOptions } from "./evaluate.ts";
+ * import { concatLoss, feature, style } from "./loss.ts";
+ * import { precomputeTarget } from "./precompute.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
+ * const [painting, photo, pred] = [1, 2, 3].map((seed) =>
+ *   tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", seed) as tf.Tensor4D);
+ * const loss = concatLoss(feature("relu2_2"), style("relu1_2"));
+ * using fixed = precomputeTarget(loss, net, painting, { kinds: ["style"] });
+ * const options = { target: fixed } satisfies EvaluateOptions<Vgg16LayerName>;
+ * const result = evaluate(loss, net, options)(pred, photo); // the photo: for the feature term only
+ * console.log(Object.keys(result.terms)); // ["feature:relu2_2", "style:relu1_2"]
+ * tf.dispose([painting, photo, pred, result.total, result.terms]);
+ * ```
+ */
 export interface EvaluateOptions<L extends string = string> {
   /**
    * A target side computed once by `precomputeTarget` (Johnson et al.'s style image): the terms
@@ -28,7 +50,26 @@ export interface EvaluateOptions<L extends string = string> {
 }
 
 /** A loss whose target is (partly) precomputed: the `target` argument is only needed when some
- * term was not precomputed. */
+ * term was not precomputed.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "../vgg/mod.ts";
+ * import { evaluate, type TargetLossFn } from "./evaluate.ts";
+ * import { style } from "./loss.ts";
+ * import { precomputeTarget } from "./precompute.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
+ * const painting = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+ * using fixed = precomputeTarget(style("relu1_2"), net, painting);
+ * const lossFn: TargetLossFn = evaluate(style("relu1_2"), net, { target: fixed });
+ * const result = lossFn(painting); // no target argument: every term is precomputed
+ * console.log(result.total.dataSync()[0]); // 0: the painting has its own style
+ * tf.dispose([painting, result.total, result.terms]);
+ * ```
+ */
 export interface TargetLossFn {
   /** The loss of `pred` (against `target` for the terms not precomputed). */
   (pred: tf.Tensor4D, target?: tf.Tensor4D): LossResult;

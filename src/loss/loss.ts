@@ -244,6 +244,15 @@ export function getLossMonoid<L extends string>(): Monoid<Loss<L>> {
  * The layer type of a loss whose layer names are not known statically (a sum through
  * {@linkcode LossMonoid}, a decoded JSON spec): any name is accepted by the type checker, and
  * `evaluate` checks the names against the network when it is called.
+ *
+ * @example
+ * ```ts
+ * import { concatAll } from "fp-ts/lib/Monoid.js";
+ * import { type AnyLayer, feature, type Loss, LossMonoid } from "./loss.ts";
+ * const layers: string[] = JSON.parse('["block1_conv2", "block2_conv2"]'); // known at run time
+ * const loss: Loss<AnyLayer> = concatAll(LossMonoid)(layers.map((l) => feature(l)));
+ * console.log(loss.layers); // ["block1_conv2", "block2_conv2"]; evaluate checks them on the net
+ * ```
  */
 // deno-lint-ignore no-explicit-any -- an open layer type is `any` by definition; evaluate checks names at run time
 export type AnyLayer = any;

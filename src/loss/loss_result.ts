@@ -8,6 +8,19 @@ import type * as tf from "@tensorflow/tfjs-core";
 /**
  * The total loss and each named term (`pixel`, `feature:block2_conv2`, `style:block3_conv3`, `tv`),
  * each already weighted, so `total` is the sum of `terms`. The caller owns the tensors.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { LossResult } from "./loss_result.ts";
+ * await initBackend("cpu");
+ * const pixel = tf.scalar(0.5);
+ * const tv = tf.scalar(0.25);
+ * const result: LossResult = { total: tf.add(pixel, tv), terms: { pixel, tv } };
+ * console.log(result.total.dataSync()[0]); // 0.75: the sum of the (already weighted) terms
+ * tf.dispose([result.total, result.terms]);
+ * ```
  */
 export interface LossResult {
   /** The weighted sum of all terms. */
@@ -41,6 +54,20 @@ export interface LossFn {
  * What a loss feeds the prediction into: a loss network with a declared input range, and the
  * terms computed from its activations. A trainer uses it to tell a diverging model (its output
  * leaving that range) from bad input images.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "../vgg/mod.ts";
+ * import { evaluate } from "./evaluate.ts";
+ * import { concatLoss, feature, pixel } from "./loss.ts";
+ * import type { NetworkUse } from "./loss_result.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
+ * const lossFn = evaluate(concatLoss(pixel(), feature("relu1_2")), net);
+ * const use: NetworkUse | undefined = lossFn.network;
+ * console.log(use?.range, use?.terms); // [0,1] ["feature:relu1_2"]: pixel needs no network
+ * ```
  */
 export interface NetworkUse {
   /** The network's name, e.g. `vgg16(imagenet)`. */

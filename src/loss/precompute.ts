@@ -13,7 +13,17 @@ import type { Loss } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
 import type { TermKind } from "./term.ts";
 
-/** The term kinds whose target can be precomputed (all that compare with a target). */
+/**
+ * The term kinds whose target can be precomputed (all that compare with a target).
+ *
+ * @example
+ * ```ts
+ * import type { PrecomputableKind } from "./precompute.ts";
+ * import { TERM_KINDS } from "./term.ts";
+ * const kinds = TERM_KINDS.filter((k): k is PrecomputableKind => k !== "tv");
+ * console.log(kinds); // ["feature", "style", "pixel"]: tv compares with no target
+ * ```
+ */
 export type PrecomputableKind = Exclude<TermKind, "tv">;
 
 /**
@@ -91,7 +101,26 @@ export class PrecomputedTarget<L extends string> implements Owner {
   }
 }
 
-/** Options of {@linkcode precomputeTarget}. */
+/**
+ * Options of {@linkcode precomputeTarget}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "../vgg/mod.ts";
+ * import { concatLoss, feature, style } from "./loss.ts";
+ * import { type PrecomputeOptions, precomputeTarget } from "./precompute.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
+ * const painting = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+ * const options: PrecomputeOptions = { kinds: ["style"] }; // content still comes per call
+ * const loss = concatLoss(feature("relu1_2"), style("relu1_2"));
+ * using fixed = precomputeTarget(loss, net, painting, options);
+ * console.log([...fixed.terms]); // [1]: only the style term (index 1) is fixed
+ * painting.dispose();
+ * ```
+ */
 export interface PrecomputeOptions {
   /** Which kinds of term to precompute (default all: feature, style, pixel). */
   readonly kinds?: readonly PrecomputableKind[];

@@ -20,7 +20,26 @@ import { concatLoss, feature, type Loss, pixel, style, totalVariation } from "./
 import { withFeatureScales } from "./scale.ts";
 import { checkWeight } from "./term.ts";
 
-/** Options of {@linkcode fastaiFeatureLoss}. */
+/**
+ * Options of {@linkcode fastaiFeatureLoss}.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "../vgg/mod.ts";
+ * import { fastaiFeatureLoss, type FastaiFeatureLossOptions } from "./presets.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
+ * const options: FastaiFeatureLossOptions<"block1_conv2" | "block2_conv2"> = {
+ *   layers: ["block1_conv2", "block2_conv2"],
+ *   layerWeights: [5, 15],
+ *   gramWeight: 10,
+ *   pixelWeight: 0,
+ * };
+ * const loss = fastaiFeatureLoss(net, options); // pixel, then features, then Grams (10·w²)
+ * console.log(loss.terms.map((t) => t.weight)); // [0, 5, 15, 250, 2250]
+ * ```
+ */
 export interface FastaiFeatureLossOptions<L extends string> {
   /** The layers (default: those just before pools 3, 4 and 5 of `net`). */
   readonly layers?: readonly L[];
@@ -100,7 +119,21 @@ function pick<L extends string>(net: LossNetwork<L>, chosen: L | undefined, dflt
   return layer as L;
 }
 
-/** Options of {@linkcode johnson2016SuperResolution}. */
+/**
+ * Options of {@linkcode johnson2016SuperResolution}.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "../vgg/mod.ts";
+ * import { johnson2016SuperResolution, type JohnsonSuperResolutionOptions } from "./presets.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
+ * const options: JohnsonSuperResolutionOptions<"relu1_2"> = { layer: "relu1_2", weight: 0.5 };
+ * const loss = johnson2016SuperResolution(net, options);
+ * console.log(loss.layers, loss.terms[0]!.weight); // ["relu1_2"] 0.5
+ * ```
+ */
 export interface JohnsonSuperResolutionOptions<L extends string> {
   /** The feature layer (default `block2_conv2`, Johnson's relu2_2). */
   readonly layer?: L;
@@ -128,7 +161,24 @@ export function johnson2016SuperResolution<L extends string>(
   return feature(layer, { distance: "l2", reduction: "mean", weight: options.weight ?? 1 });
 }
 
-/** Options of {@linkcode johnson2016StyleTransfer}. */
+/**
+ * Options of {@linkcode johnson2016StyleTransfer}.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "../vgg/mod.ts";
+ * import { johnson2016StyleTransfer, type JohnsonStyleTransferOptions } from "./presets.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
+ * const options: JohnsonStyleTransferOptions<"relu1_2" | "relu2_2"> = {
+ *   contentLayer: "relu2_2", styleLayers: ["relu1_2", "relu2_2"], styleWeight: 10, tvStrength: 0,
+ * };
+ * const loss = johnson2016StyleTransfer(net, options);
+ * console.log(loss.terms.map((t) => `${t.kind}:${t.weight}`));
+ * // ["feature:1", "style:10", "style:10", "tv:0"]
+ * ```
+ */
 export interface JohnsonStyleTransferOptions<L extends string> {
   /** Content layer (default `block3_conv3`, relu3_3). */
   readonly contentLayer?: L;

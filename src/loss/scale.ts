@@ -29,7 +29,25 @@ import { type Loss, lossOf } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
 import { checkScale } from "./term.ts";
 
-/** Options of {@linkcode featureScales} and {@linkcode calibrate}. */
+/**
+ * Options of {@linkcode featureScales} and {@linkcode calibrate}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "../vgg/mod.ts";
+ * import { type CalibrationOptions, featureScales } from "./scale.ts";
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
+ * const photos = tf.randomUniform([2, 16, 16, 3], 0, 1, "float32", 7) as tf.Tensor4D;
+ * const options: CalibrationOptions = { reference: 10 }; // scaled activations: mean |a| = 10
+ * const toOne = await featureScales(net, ["relu1_2"], photos);
+ * const toTen = await featureScales(net, ["relu1_2"], photos, options);
+ * console.log((toOne.relu1_2 / toTen.relu1_2).toFixed(3)); // 10.000
+ * photos.dispose();
+ * ```
+ */
 export interface CalibrationOptions {
   /** The mean |activation| each layer should have after scaling (default 1). */
   readonly reference?: number;

@@ -94,7 +94,17 @@ export const TermSpecCodec: t.IntersectionC<
   [t.TypeC<{ kind: OneOf<TermKind> }>, t.PartialC<TermFields>]
 > = t.intersection([t.type({ kind: oneOf(TERM_KINDS) }), t.partial(TERM_FIELDS)], "TermSpec");
 
-/** One term of a JSON loss spec. */
+/**
+ * One term of a JSON loss spec.
+ *
+ * @example
+ * ```ts
+ * import { decodeLossSpecOrThrow, type TermSpec } from "./spec.ts";
+ * const gram: TermSpec = { kind: "style", layer: "block3_conv3", normalisation: "hw", weight: 5 };
+ * const [term] = decodeLossSpecOrThrow({ terms: [gram] }).terms; // absent fields take the defaults
+ * console.log(term!.distance, term!.reduction); // l2 mean
+ * ```
+ */
 export type TermSpec = t.TypeOf<typeof TermSpecCodec>;
 
 /**
@@ -118,7 +128,19 @@ export const LossSpecCodec: t.IntersectionC<
   "LossSpec",
 );
 
-/** A JSON loss spec. */
+/**
+ * A JSON loss spec.
+ *
+ * @example
+ * ```ts
+ * import { decodeLossSpecOrThrow, type LossSpec } from "./spec.ts";
+ * const spec: LossSpec = {
+ *   network: "vgg19", // layer names are checked against VGG-19's
+ *   terms: [{ kind: "feature", layer: "relu5_4", distance: "l1" }, { kind: "tv", weight: 1e-4 }],
+ * };
+ * console.log(decodeLossSpecOrThrow(spec).layers); // ["relu5_4"]
+ * ```
+ */
 export type LossSpec = t.TypeOf<typeof LossSpecCodec>;
 
 /** The layer names a spec may use, and how to name the network in messages. */

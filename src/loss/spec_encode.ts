@@ -10,7 +10,18 @@ import type { Loss } from "./loss.ts";
 import type { LossSpec, TermSpec } from "./spec.ts";
 import { type Term, TERM_DEFAULTS } from "./term.ts";
 
-/** Options of {@linkcode encodeLossSpec}. */
+/**
+ * Options of {@linkcode encodeLossSpec}.
+ *
+ * @example
+ * ```ts
+ * import { pixel } from "./loss.ts";
+ * import { encodeLossSpec, type EncodeOptions } from "./spec_encode.ts";
+ * const options: EncodeOptions = { network: "vgg19" }; // which VGG the layer names are for
+ * console.log(JSON.stringify(encodeLossSpec(pixel(), options)));
+ * // {"terms":[{"kind":"pixel","distance":"l1","weight":1}],"network":"vgg19"}
+ * ```
+ */
 export interface EncodeOptions {
   /** The `network` field to write (absent by default). */
   readonly network?: VggArchitecture;

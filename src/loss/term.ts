@@ -11,6 +11,15 @@ import { InvalidTermOptionError, InvalidWeightError } from "./errors.ts";
  * - `l2`: d² (squared L2; with `mean` reduction this is PyTorch's `mse_loss`);
  * - `huber`: ½d² where |d| < δ, else δ(|d| − ½δ) (PyTorch's `huber_loss`, δ = `delta`);
  * - `charbonnier`: √(d² + ε²) (LapSRN/ESRGAN's smooth L1, ε = `epsilon`).
+ *
+ * @example
+ * ```ts
+ * import { pixel } from "./loss.ts";
+ * import type { Distance } from "./term.ts";
+ * const robust: Distance = "charbonnier"; // √(d² + ε²): L1 away from 0, smooth at 0
+ * const term = pixel({ distance: robust, epsilon: 1e-3 }).terms[0]!;
+ * console.log(term.distance, term.epsilon); // charbonnier 0.001
+ * ```
  */
 export type Distance = "l1" | "l2" | "huber" | "charbonnier";
 
@@ -20,6 +29,15 @@ export const DISTANCES: readonly Distance[] = ["l1", "l2", "huber", "charbonnier
 /**
  * What a Gram matrix G = FᵀF (F: features as an (H·W) × C matrix) is divided by:
  * `chw` by C·H·W (Johnson et al., fastai), `hw` by H·W (pystiche), `none` by 1 (piq).
+ *
+ * @example
+ * ```ts
+ * import { style } from "./loss.ts";
+ * import type { GramNormalisation } from "./term.ts";
+ * const pystiche: GramNormalisation = "hw"; // G / (H·W): weights tuned in pystiche carry over
+ * const term = style("relu2_2", { normalisation: pystiche }).terms[0]!;
+ * console.log(term.kind === "style" && term.normalisation); // hw
+ * ```
  */
 export type GramNormalisation = "chw" | "hw" | "none";
 
@@ -29,19 +47,50 @@ export const GRAM_NORMALISATIONS: readonly GramNormalisation[] = ["chw", "hw", "
 /**
  * How the per-element penalties are reduced to a scalar: `mean` over every element (batch
  * included), or their `sum`.
+ *
+ * @example
+ * ```ts
+ * import { totalVariation } from "./loss.ts";
+ * import type { Reduction } from "./term.ts";
+ * const johnson: Reduction = "sum"; // Johnson et al.'s TV sums over pixels; "mean" averages
+ * const tv = totalVariation({ distance: "l2", reduction: johnson }).terms[0]!;
+ * console.log(tv.distance, tv.reduction); // l2 sum
+ * ```
  */
 export type Reduction = "mean" | "sum";
 
 /** Every {@linkcode Reduction}. */
 export const REDUCTIONS: readonly Reduction[] = ["mean", "sum"];
 
-/** The kinds of term. */
+/**
+ * The kinds of term.
+ *
+ * @example
+ * ```ts
+ * import { concatLoss, feature, pixel, totalVariation } from "./loss.ts";
+ * import type { TermKind } from "./term.ts";
+ * const loss = concatLoss(concatLoss(pixel(), feature("relu2_2")), totalVariation());
+ * const kinds: TermKind[] = loss.terms.map((t) => t.kind);
+ * console.log(kinds); // ["pixel", "feature", "tv"]
+ * ```
+ */
 export type TermKind = "feature" | "style" | "pixel" | "tv";
 
 /** Every {@linkcode TermKind}. */
 export const TERM_KINDS: readonly TermKind[] = ["feature", "style", "pixel", "tv"];
 
-/** What every term has. */
+/**
+ * What every term has.
+ *
+ * @example
+ * ```ts
+ * import { pixel } from "./loss.ts";
+ * import type { TermBase } from "./term.ts";
+ * const base: TermBase = pixel({ distance: "huber", delta: 0.1, weight: 2 }).terms[0]!;
+ * console.log(base.weight, base.distance, base.reduction, base.delta, base.epsilon);
+ * // 2 huber mean 0.1 0.001 (reduction and epsilon are the defaults)
+ * ```
+ */
 export interface TermBase {
   /** Multiplies the term; finite and ≥ 0. */
   readonly weight: number;
@@ -57,7 +106,20 @@ export interface TermBase {
   readonly name?: string;
 }
 
-/** Distance between prediction and target activations at one layer. */
+/**
+ * Distance between prediction and target activations at one layer.
+ *
+ * @example
+ * ```ts
+ * import { termName } from "./loss.ts";
+ * import type { FeatureTerm } from "./term.ts";
+ * const content: FeatureTerm<"block2_conv2"> = {
+ *   kind: "feature", layer: "block2_conv2", scale: 1, // compare raw activations
+ *   weight: 1, distance: "l2", reduction: "mean", delta: 1, epsilon: 1e-3,
+ * };
+ * console.log(termName(content)); // feature:block2_conv2
+ * ```
+ */
 export interface FeatureTerm<L extends string> extends TermBase {
   /** Discriminant. */
   readonly kind: "feature";
@@ -67,7 +129,20 @@ export interface FeatureTerm<L extends string> extends TermBase {
   readonly scale: number;
 }
 
-/** Distance between the Gram matrices of prediction and target activations at one layer. */
+/**
+ * Distance between the Gram matrices of prediction and target activations at one layer.
+ *
+ * @example
+ * ```ts
+ * import { style } from "./loss.ts";
+ * import type { StyleTerm, Term } from "./term.ts";
+ * const term: Term<"relu3_3"> = style("relu3_3", { normalisation: "hw" }).terms[0]!;
+ * if (term.kind === "style") {
+ *   const s: StyleTerm<"relu3_3"> = term;
+ *   console.log(s.layer, s.normalisation, s.scale); // relu3_3 hw 1
+ * }
+ * ```
+ */
 export interface StyleTerm<L extends string> extends TermBase {
   /** Discriminant. */
   readonly kind: "style";
@@ -79,7 +154,20 @@ export interface StyleTerm<L extends string> extends TermBase {
   readonly scale: number;
 }
 
-/** Distance between prediction and target pixels. */
+/**
+ * Distance between prediction and target pixels.
+ *
+ * @example
+ * ```ts
+ * import { lossOf, termNames } from "./loss.ts";
+ * import type { PixelTerm } from "./term.ts";
+ * const mse: PixelTerm = {
+ *   kind: "pixel", name: "mse", // PyTorch's mse_loss
+ *   distance: "l2", reduction: "mean", weight: 1, delta: 1, epsilon: 1e-3,
+ * };
+ * console.log(termNames(lossOf([mse]))); // ["mse"]
+ * ```
+ */
 export interface PixelTerm extends TermBase {
   /** Discriminant. */
   readonly kind: "pixel";
@@ -88,16 +176,47 @@ export interface PixelTerm extends TermBase {
 /**
  * Total variation of the prediction: the penalty of horizontal neighbour differences plus that of
  * vertical ones, each reduced separately. Needs no target.
+ *
+ * @example
+ * ```ts
+ * import { totalVariation } from "./loss.ts";
+ * import type { TvTerm } from "./term.ts";
+ * const tv = totalVariation({ weight: 1e-5 }).terms[0] as TvTerm; // anisotropic TV by default
+ * console.log(tv.kind, tv.distance, tv.weight); // tv l1 0.00001
+ * ```
  */
 export interface TvTerm extends TermBase {
   /** Discriminant. */
   readonly kind: "tv";
 }
 
-/** One term of a loss. */
+/**
+ * One term of a loss.
+ *
+ * @example
+ * ```ts
+ * import { concatLoss, feature, pixel } from "./loss.ts";
+ * import type { Term } from "./term.ts";
+ * const where = (t: Term<string>): string =>
+ *   t.kind === "feature" || t.kind === "style" ? `${t.kind} at ${t.layer}` : t.kind;
+ * const loss = concatLoss(pixel(), feature("relu2_2"));
+ * console.log(loss.terms.map(where)); // ["pixel", "feature at relu2_2"]
+ * ```
+ */
 export type Term<L extends string> = FeatureTerm<L> | StyleTerm<L> | PixelTerm | TvTerm;
 
-/** Options every term accepts. */
+/**
+ * Options every term accepts.
+ *
+ * @example
+ * ```ts
+ * import { pixel } from "./loss.ts";
+ * import type { TermOptions } from "./term.ts";
+ * const smoothL1: TermOptions = { distance: "huber", delta: 0.01, weight: 10, name: "smooth-l1" };
+ * const term = pixel(smoothL1).terms[0]!;
+ * console.log(term.name, term.distance, term.delta, term.reduction); // smooth-l1 huber 0.01 mean
+ * ```
+ */
 export interface TermOptions {
   /** Multiplier: 0, or a normal float32 from 1.2e-38 to 3.4e38 (default 1). */
   readonly weight?: number;
@@ -113,13 +232,36 @@ export interface TermOptions {
   readonly name?: string;
 }
 
-/** Options of feature terms. */
+/**
+ * Options of feature terms.
+ *
+ * @example
+ * ```ts
+ * import { feature } from "./loss.ts";
+ * import type { FeatureOptions } from "./term.ts";
+ * // Keras 'caffe' VGG: mean |activation| ≈ 108 at block2_conv2; divide to bring it near 1
+ * const options: FeatureOptions = { distance: "l1", weight: 15, scale: 108 };
+ * const term = feature("block2_conv2", options).terms[0]!;
+ * console.log(term.kind === "feature" && term.scale, term.weight); // 108 15
+ * ```
+ */
 export interface FeatureOptions extends TermOptions {
   /** Divide activations by this before comparing (default 1); see `calibrate`. */
   readonly scale?: number;
 }
 
-/** Options of style terms. */
+/**
+ * Options of style terms.
+ *
+ * @example
+ * ```ts
+ * import { style } from "./loss.ts";
+ * import type { StyleOptions } from "./term.ts";
+ * const piq: StyleOptions = { normalisation: "none", distance: "l2", weight: 1e-3 }; // G = FᵀF
+ * const term = style("relu4_3", piq).terms[0]!;
+ * console.log(term.kind === "style" && term.normalisation, term.weight); // none 0.001
+ * ```
+ */
 export interface StyleOptions extends FeatureOptions {
   /** Gram normalisation (default `chw`). */
   readonly normalisation?: GramNormalisation;
