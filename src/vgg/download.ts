@@ -20,7 +20,18 @@ import { DownloadError, HashMismatchError } from "./errors.ts";
  */
 export const CACHE_ENV_VAR: string = "PERCEPTUAL_CACHE";
 
-/** Progress of one download. */
+/**
+ * Progress of one download.
+ *
+ * @example
+ * ```ts
+ * import type { DownloadProgress } from "./download.ts";
+ * const percent = (p: DownloadProgress): string =>
+ *   p.total === undefined ? `${p.received} bytes` : `${Math.round((100 * p.received) / p.total)}%`;
+ * const p: DownloadProgress = { url: "w.h5", received: 512, total: 2048, done: false };
+ * console.log(percent(p)); // 25%
+ * ```
+ */
 export interface DownloadProgress {
   /** What is being fetched. */
   readonly url: string;
@@ -32,7 +43,19 @@ export interface DownloadProgress {
   readonly done: boolean;
 }
 
-/** Receives download progress; `false` turns the default stderr report off. */
+/**
+ * Receives download progress; `false` turns the default stderr report off.
+ *
+ * @example
+ * ```ts
+ * import type { ProgressSink } from "./download.ts";
+ * const finished: string[] = [];
+ * const onProgress: ProgressSink = (p) => p.done && finished.push(`${p.url}: ${p.received} bytes`);
+ * // vgg16({ weights: "imagenet", onProgress }) calls it as bytes arrive; `false` silences it
+ * if (onProgress) onProgress({ url: "w.h5", received: 58889256, total: 58889256, done: true });
+ * console.log(finished); // ["w.h5: 58889256 bytes"]
+ * ```
+ */
 export type ProgressSink = ((p: DownloadProgress) => void) | false;
 
 /**

@@ -35,7 +35,19 @@ import type { ConvWeights, WeightSource } from "./_weight_source.ts";
 
 export type { DownloadProgress };
 
-/** Where the weights come from. */
+/**
+ * Where the weights come from.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16, type VggWeights } from "./vgg.ts";
+ * await initBackend("cpu");
+ * const offline: VggWeights = { random: 7 }; // or "imagenet", or a path to an .h5 file or tfjs dir
+ * using net = await vgg16({ weights: offline, upTo: "block1_conv2" });
+ * console.log(net.weightsSource); // random:7
+ * ```
+ */
 export type VggWeights =
   /** The official Keras ImageNet notop weights, downloaded once into the cache. */
   | "imagenet"
@@ -44,7 +56,23 @@ export type VggWeights =
   /** Seeded He-scaled random weights (deterministic; for tests and offline runs). */
   | { readonly random: number };
 
-/** Options of {@linkcode vgg16} and {@linkcode vgg19}. */
+/**
+ * Options of {@linkcode vgg16} and {@linkcode vgg19}.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg19, type VggOptions } from "./vgg.ts";
+ * await initBackend("cpu");
+ * const options: VggOptions<"relu2_1"> = {
+ *   weights: { random: 42 },
+ *   upTo: "relu2_1", // loads block1 and block2_conv1 only
+ *   inputRange: "[-1,1]", // images from a tanh output, say
+ * };
+ * using net = await vgg19(options);
+ * console.log(net.layers.at(-1), net.inputConvention.range); // block2_conv1 [-1,1]
+ * ```
+ */
 export interface VggOptions<L extends string = string> extends InputCheckSettings {
   /** `"imagenet"`, a path to an `.h5` file or tfjs model directory, or `{ random: seed }`. */
   readonly weights: VggWeights;
@@ -72,7 +100,18 @@ export interface VggOptions<L extends string = string> extends InputCheckSetting
   readonly onProgress?: ProgressSink;
 }
 
-/** The official Keras notop weight files: name, URL and the md5 Keras checks. */
+/**
+ * The official Keras notop weight files: name, URL and the md5 Keras checks.
+ *
+ * @example
+ * ```ts
+ * import { KERAS_IMAGENET_WEIGHTS, type KerasWeightsFile } from "./vgg.ts";
+ * const keras: KerasWeightsFile = KERAS_IMAGENET_WEIGHTS.vgg16;
+ * const mirror: KerasWeightsFile = { ...keras, url: "https://example.org/vgg16_notop.h5" };
+ * // vgg16({ weights: "imagenet", url: mirror.url, md5: mirror.md5 }) fetches it from there
+ * console.log(mirror.fileName); // vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
+ * ```
+ */
 export interface KerasWeightsFile {
   /** The file name Keras caches it under. */
   readonly fileName: string;

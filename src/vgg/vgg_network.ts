@@ -75,10 +75,34 @@ export interface VggNetwork<A extends VggArchitecture>
   encoder(upTo: VggLayerNameOf<A>, calibration?: tf.Tensor4D): Promise<FrozenEncoder>;
 }
 
-/** A VGG-16 loss network. */
+/**
+ * A VGG-16 loss network.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg16 } from "./vgg.ts";
+ * import type { Vgg16Network } from "./vgg_network.ts";
+ * await initBackend("cpu");
+ * using net: Vgg16Network = await vgg16({ weights: { random: 0 }, upTo: "block2_pool" });
+ * console.log(net.architecture, net.layers.length, net.truncation); // vgg16 6 upTo: "block2_pool"
+ * ```
+ */
 export type Vgg16Network = VggNetwork<"vgg16">;
 
-/** A VGG-19 loss network. */
+/**
+ * A VGG-19 loss network.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { vgg19 } from "./vgg.ts";
+ * import type { Vgg19Network } from "./vgg_network.ts";
+ * await initBackend("cpu");
+ * using net: Vgg19Network = await vgg19({ weights: { random: 0 }, upTo: "relu3_4" });
+ * console.log(net.depthOf("relu3_4"), net.depthOf("block1_conv1")); // 9 0 (forward positions)
+ * ```
+ */
 export type Vgg19Network = VggNetwork<"vgg19">;
 
 /** What {@linkcode createVggNetwork} needs: the loaded prefix and its weights. */
