@@ -9,7 +9,17 @@ import { CropTooLargeError, ImageShapeError } from "./errors.ts";
 import type { Dihedral } from "./pixels.ts";
 import type { Rng } from "./rng.ts";
 
-/** A crop size: one number for a square, or `[height, width]`. */
+/**
+ * A crop size: one number for a square, or `[height, width]`.
+ *
+ * @example
+ * ```ts
+ * import { cropShape, type CropSize } from "./augment.ts";
+ * const square: CropSize = 96;
+ * const wide: CropSize = [64, 128]; // [height, width]
+ * console.log(cropShape(square, "demo"), cropShape(wide, "demo")); // [96, 96] [64, 128]
+ * ```
+ */
 export type CropSize = number | readonly [number, number];
 
 /** `[height, width]` of a {@linkcode CropSize}, checked. */
@@ -72,7 +82,20 @@ export function randomCrop(img: tf.Tensor3D, crop: CropSize, rng: Rng): tf.Tenso
   return tf.slice(img, [top, left, 0], [ch, cw, c]);
 }
 
-/** Which random flips {@linkcode randomDihedral} may draw. */
+/**
+ * Which random flips {@linkcode randomDihedral} may draw.
+ *
+ * @example
+ * ```ts
+ * import { type FlipOptions, randomDihedral } from "./augment.ts";
+ * import { mulberry32 } from "./rng.ts";
+ * const upright: FlipOptions = { vertical: false, transpose: false }; // faces, text: mirror only
+ * const rng = mulberry32(1);
+ * const draws = Array.from({ length: 1000 }, () => randomDihedral(rng, upright, true));
+ * const mirrored = draws.filter((d) => d.horizontal).length;
+ * console.log(draws.some((d) => d.vertical || d.transpose), mirrored); // false 490
+ * ```
+ */
 export interface FlipOptions {
   /** Left-right mirror with probability 1/2 (default true). */
   readonly horizontal?: boolean;

@@ -9,6 +9,18 @@ import type * as tf from "@tensorflow/tfjs-core";
  * A batch of (input, target) pairs, e.g. low-res crops and their high-res originals. Whoever
  * receives it owns the tensors and must dispose them (`tf.dispose(batch)`: a type alias, so it is
  * a `tf.TensorContainer`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { Batch } from "./batch.ts";
+ * await initBackend("cpu");
+ * const target = tf.randomUniform([2, 8, 8, 3]) as tf.Tensor4D; // clean crops
+ * const batch: Batch = { input: tf.mean(target, 3, true) as tf.Tensor4D, target }; // grey inputs
+ * console.log(batch.input.shape, batch.target.shape); // [2, 8, 8, 1] [2, 8, 8, 3]
+ * tf.dispose(batch); // a TensorContainer: disposes both
+ * ```
  */
 export type Batch = {
   /** What the network sees, `[batch, h', w', c']` (degraded or low-res crops). */

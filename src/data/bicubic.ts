@@ -16,10 +16,34 @@ import { checkPixels, type Pixels } from "./pixels.ts";
 /**
  * How samples beyond the border are read: `"replicate"` repeats the edge pixel (this reproduces
  * the standard Set5/Set14 LR files byte for byte); `"symmetric"` mirrors (MATLAB's own choice).
+ *
+ * @example
+ * ```ts
+ * import { bicubicUpscalePixels, type BorderMode } from "./bicubic.ts";
+ * import type { Pixels } from "./pixels.ts";
+ * const edge: Pixels = { height: 1, width: 4, channels: 1, data: Float32Array.of(0, 1, 1, 1) };
+ * for (const border of ["replicate", "symmetric"] as BorderMode[]) {
+ *   const up = bicubicUpscalePixels(edge, 2, { border });
+ *   console.log(border, up.data[0]!.toFixed(4)); // replicate -0.0703, then symmetric -0.0938
+ * }
+ * ```
  */
 export type BorderMode = "replicate" | "symmetric";
 
-/** Options of the bicubic resizes. */
+/**
+ * Options of the bicubic resizes.
+ *
+ * @example
+ * ```ts
+ * import { bicubicDownscalePixels, type BicubicOptions } from "./bicubic.ts";
+ * import type { Pixels } from "./pixels.ts";
+ * const ramp = Float32Array.from({ length: 16 }, (_, i) => (i % 8) / 7); // 2 rows of 0 … 1
+ * const hr: Pixels = { height: 2, width: 8, channels: 1, data: ramp };
+ * const matlab: BicubicOptions = { quantize: "uint8" }; // imresize on a uint8 image
+ * const lr = bicubicDownscalePixels(hr, 2, matlab);
+ * console.log(Array.from(lr.data, (v) => +(v * 255).toFixed(3))); // [18, 91, 164, 237]
+ * ```
+ */
 export interface BicubicOptions {
   /** Widen the kernel when shrinking, as MATLAB does (default true). Ignored when enlarging. */
   readonly antialias?: boolean;

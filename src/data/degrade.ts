@@ -24,7 +24,19 @@ import { BT601_LUMA } from "../_internal/luma.ts";
  */
 export const LUMA_WEIGHTS: readonly [number, number, number] = BT601_LUMA;
 
-/** Options of {@linkcode toGrayscale}. */
+/**
+ * Options of {@linkcode toGrayscale}.
+ *
+ * @example
+ * ```ts
+ * import { grayscalePixels, type GrayscaleOptions } from "./degrade.ts";
+ * import type { Pixels } from "./pixels.ts";
+ * const red: Pixels = { height: 1, width: 1, channels: 3, data: Float32Array.of(1, 0, 0) };
+ * const options: GrayscaleOptions = { keepChannels: true }; // for a network that takes RGB
+ * const grey = grayscalePixels(red, options);
+ * console.log(grey.channels, grey.data[0]!.toFixed(3)); // 3 0.299 (in each of the 3 channels)
+ * ```
+ */
 export interface GrayscaleOptions {
   /** Repeat the luma into 3 channels (default false: 1 channel). */
   readonly keepChannels?: boolean;
@@ -126,6 +138,20 @@ export async function jpegReencode(img: tf.Tensor3D, quality: number): Promise<t
 /**
  * Turns a clean target crop into the network's input. Gets the crop's own random stream (so
  * random degradations stay deterministic for a seed); may be async (JPEG).
+ *
+ * @example
+ * ```ts
+ * import type { Degradation } from "./degrade.ts";
+ * import type { Pixels } from "./pixels.ts";
+ * import { mulberry32 } from "./rng.ts";
+ * // seeded noise of ±amount, usable as imagePairs({ degrade: noise(0.1), … })
+ * const noise = (amount: number): Degradation => (p, rng) => ({
+ *   ...p, data: p.data.map((v) => Math.min(1, Math.max(0, v + amount * (2 * rng.next() - 1)))),
+ * });
+ * const grey: Pixels = { height: 2, width: 2, channels: 1, data: new Float32Array(4).fill(0.5) };
+ * const [a, b] = [await noise(0.1)(grey, mulberry32(3)), await noise(0.1)(grey, mulberry32(3))];
+ * console.log(a.data.join() === b.data.join()); // true: same stream, same noise
+ * ```
  */
 export type Degradation = (target: Pixels, rng: Rng) => Pixels | Promise<Pixels>;
 

@@ -16,7 +16,18 @@ import { ImageFolderError } from "./errors.ts";
  */
 export const IMAGE_EXTENSIONS: readonly string[] = [".png", ".jpg", ".jpeg"];
 
-/** Options of {@linkcode imageFolder}. */
+/**
+ * Options of {@linkcode imageFolder}.
+ *
+ * @example
+ * ```ts
+ * import { imageFolder, type ImageFolderOptions } from "./image_folder.ts";
+ * const options: ImageFolderOptions = { recursive: true }; // also examples/data/colour and /style
+ * const all = await imageFolder("examples/data", options);
+ * const top = await imageFolder("examples/data");
+ * console.log(all.length - top.length); // 3
+ * ```
+ */
 export interface ImageFolderOptions {
   /** Also list images in sub-folders (default false). */
   readonly recursive?: boolean;

@@ -25,10 +25,36 @@ import { BT601_LUMA } from "../_internal/luma.ts";
 
 const [KR, KG, KB] = BT601_LUMA;
 
-/** Channel counts an image can be loaded with. */
+/**
+ * Channel counts an image can be loaded with.
+ *
+ * @example
+ * ```ts
+ * import { type ChannelCount, decodeImage, encodeImage } from "./image_io.ts";
+ * const redBlue = { height: 1, width: 2, channels: 3, data: Float32Array.of(1, 0, 0, 0, 0, 1) };
+ * const png = await encodeImage(redBlue, "png");
+ * for (const channels of [1, 3, 4] as ChannelCount[]) {
+ *   const p = await decodeImage(png, "red-blue.png", { channels });
+ *   console.log(channels, p.data.length); // 1 2, then 3 6, then 4 8
+ * }
+ * ```
+ */
 export type ChannelCount = 1 | 3 | 4;
 
-/** Options of {@linkcode loadImage} and {@linkcode decodeImage}. */
+/**
+ * Options of {@linkcode loadImage} and {@linkcode decodeImage}.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { loadImage, type LoadImageOptions } from "./image_io.ts";
+ * await initBackend("cpu");
+ * const options: LoadImageOptions = { channels: 1, maxPixels: 1_000_000 }; // luma; refuse > 1 Mpx
+ * const grey = await loadImage("examples/data/skimage_astronaut.png", options);
+ * console.log(grey.shape); // [512, 512, 1]
+ * grey.dispose();
+ * ```
+ */
 export interface LoadImageOptions {
   /**
    * Channels wanted (default 3, RGB): grey images are replicated to RGB, alpha is dropped;
@@ -43,10 +69,35 @@ export interface LoadImageOptions {
   readonly maxPixels?: number;
 }
 
-/** Encoded file formats. */
+/**
+ * Encoded file formats.
+ *
+ * @example
+ * ```ts
+ * import { encodeImage, type ImageFormat } from "./image_io.ts";
+ * const grey = { height: 8, width: 8, channels: 1, data: new Float32Array(64).fill(0.5) };
+ * for (const format of ["png", "jpeg"] as ImageFormat[]) {
+ *   const bytes = await encodeImage(grey, format);
+ *   console.log(format, [...bytes.slice(0, 2)]); // png [137, 80], then jpeg [255, 216]
+ * }
+ * ```
+ */
 export type ImageFormat = "png" | "jpeg";
 
-/** Options of {@linkcode saveImage} and {@linkcode encodeImage}. */
+/**
+ * Options of {@linkcode saveImage} and {@linkcode encodeImage}.
+ *
+ * @example
+ * ```ts
+ * import { type SaveImageOptions, writePixels } from "./image_io.ts";
+ * const grey = { height: 8, width: 8, channels: 1, data: new Float32Array(64).fill(0.5) };
+ * const path = await Deno.makeTempFile({ suffix: ".png" });
+ * const options: SaveImageOptions = { format: "jpeg", quality: 20 }; // JPEG despite ".png"
+ * await writePixels(path, grey, options);
+ * console.log([...(await Deno.readFile(path)).slice(0, 2)]); // [255, 216]: JPEG's start marker
+ * await Deno.remove(path);
+ * ```
+ */
 export interface SaveImageOptions {
   /** JPEG quality 1-100 (default 90); ignored for PNG. */
   readonly quality?: number;

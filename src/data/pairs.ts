@@ -35,7 +35,25 @@ import {
 import { checkPixels, flipPixels, type Pixels, stackPixels } from "./pixels.ts";
 import { deriveSeed, mulberry32, shuffledIndices } from "./rng.ts";
 
-/** Where the images come from and how they are cut and ordered. Give one of dir, files, images. */
+/**
+ * Where the images come from and how they are cut and ordered. Give one of dir, files, images.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { grayscaleDegradation } from "./degrade.ts";
+ * import { imagePairs, type PairStreamOptions } from "./pairs.ts";
+ * await initBackend("cpu");
+ * const source: PairStreamOptions = {
+ *   dir: "examples/data", crop: [32, 48], batchSize: 2, seed: 7, batches: 1, augment: false,
+ * };
+ * for await (const batch of imagePairs({ ...source, degrade: grayscaleDegradation() })) {
+ *   console.log(batch.target.shape); // [2, 32, 48, 3]
+ *   tf.dispose(batch);
+ * }
+ * ```
+ */
 export interface PairStreamOptions {
   /** A folder of PNG/JPEG images (see {@linkcode imageFolder}). */
   readonly dir?: string;
@@ -69,13 +87,50 @@ export interface PairStreamOptions {
   readonly prefetch?: boolean;
 }
 
-/** Options of {@linkcode imagePairs}. */
+/**
+ * Options of {@linkcode imagePairs}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { grayscaleDegradation } from "./degrade.ts";
+ * import { type ImagePairsOptions, imagePairs } from "./pairs.ts";
+ * await initBackend("cpu");
+ * const photo = { height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(0.5) };
+ * const options: ImagePairsOptions = {
+ *   images: [photo], crop: 8, batchSize: 4, seed: 1, batches: 1, degrade: grayscaleDegradation(),
+ * };
+ * for await (const batch of imagePairs(options)) {
+ *   console.log(batch.input.shape, batch.target.shape); // [4, 8, 8, 1] [4, 8, 8, 3]
+ *   tf.dispose(batch);
+ * }
+ * ```
+ */
 export interface ImagePairsOptions extends PairStreamOptions {
   /** Makes the input from the target crop, e.g. {@linkcode grayscaleDegradation}. */
   readonly degrade: Degradation;
 }
 
-/** Options of {@linkcode srPairs}. */
+/**
+ * Options of {@linkcode srPairs}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { srPairs, type SrPairsOptions } from "./pairs.ts";
+ * await initBackend("cpu");
+ * const photo = { height: 32, width: 32, channels: 3, data: new Float32Array(3072).fill(0.5) };
+ * const options: SrPairsOptions = {
+ *   images: [photo], scale: 4, crop: 16, batchSize: 2, seed: 1, batches: 1, jpegQuality: [30, 90],
+ * };
+ * for await (const batch of srPairs(options)) {
+ *   console.log(batch.input.shape, batch.target.shape); // [2, 4, 4, 3] [2, 16, 16, 3]
+ *   tf.dispose(batch);
+ * }
+ * ```
+ */
 export interface SrPairsOptions extends PairStreamOptions {
   /** Downscale factor; `crop` must be a multiple of it. */
   readonly scale: number;
@@ -88,7 +143,25 @@ export interface SrPairsOptions extends PairStreamOptions {
   readonly jpegQuality?: number | readonly [number, number];
 }
 
-/** Facts about a stream, known once its images are decoded. */
+/**
+ * Facts about a stream, known once its images are decoded.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { type PairStreamInfo, srPairs } from "./pairs.ts";
+ * await initBackend("cpu");
+ * const photo = { height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(0.5) };
+ * const stream = srPairs({
+ *   images: [photo, photo, photo], scale: 2, crop: 8, batchSize: 4, seed: 1,
+ *   cropsPerImage: 2, // 6 crops an epoch
+ *   epochs: 2, // 12 crops: 3 batches of 4
+ * });
+ * const info: PairStreamInfo = await stream.prepare();
+ * console.log(info.sources); // ["images[0]", "images[1]", "images[2]"]
+ * console.log(info.samplesPerEpoch, info.batchesPerEpoch, info.batches); // 6 1.5 3
+ * ```
+ */
 export interface PairStreamInfo {
   /** The images, as file paths (or `images[i]` for in-memory ones), in sampling order. */
   readonly sources: readonly string[];
@@ -105,6 +178,25 @@ export interface PairStreamInfo {
  * same batches; images are decoded once (on the first iteration or {@linkcode PairStream.prepare})
  * and cached as 8-bit samples. Every batch yielded belongs to the consumer, who must dispose it
  * (`tf.dispose(batch)`); a batch prepared ahead is disposed by the stream when the loop ends.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { type PairStream, srPairs } from "./pairs.ts";
+ * await initBackend("cpu");
+ * const photo = { height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(0.5) };
+ * const options = { images: [photo], scale: 2, crop: 8, batchSize: 2, seed: 1, batches: 3 };
+ * const stream: PairStream = srPairs(options);
+ * let n = 0;
+ * for (let pass = 0; pass < 2; pass++) {
+ *   for await (const batch of stream) {
+ *     n++;
+ *     tf.dispose(batch);
+ *   }
+ * }
+ * console.log(n); // 6: each pass yields the same 3 batches
+ * ```
  */
 export interface PairStream extends AsyncIterable<Batch> {
   /** Decode and check every image now (idempotent); errors name the bad file. */

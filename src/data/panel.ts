@@ -9,7 +9,21 @@
 import { ImageShapeError } from "./errors.ts";
 import { checkPixels, type Pixels } from "./pixels.ts";
 
-/** A square region of an image: its top-left corner and side, in pixels. */
+/**
+ * A square region of an image: its top-left corner and side, in pixels.
+ *
+ * @example
+ * ```ts
+ * import { mostDifferentRegion, type Region } from "./panel.ts";
+ * import type { Pixels } from "./pixels.ts";
+ * const flat: Pixels = { height: 16, width: 16, channels: 1, data: new Float32Array(256) };
+ * // the pixels with x in 8-11 and y in 4-7
+ * const inSpot = (i: number) => i % 16 >= 8 && i % 16 < 12 && i >= 4 * 16 && i < 8 * 16;
+ * const spot: Pixels = { ...flat, data: flat.data.map((_, i) => (inSpot(i) ? 1 : 0)) };
+ * const region: Region = mostDifferentRegion(flat, spot, 4); // where the two differ most
+ * console.log(region); // { x: 8, y: 4, size: 4 }
+ * ```
+ */
 export interface Region {
   /** Left column. */
   readonly x: number;
@@ -19,7 +33,21 @@ export interface Region {
   readonly size: number;
 }
 
-/** Options of {@linkcode comparisonPanel}. */
+/**
+ * Options of {@linkcode comparisonPanel}.
+ *
+ * @example
+ * ```ts
+ * import { comparisonPanel, type PanelOptions } from "./panel.ts";
+ * import type { Pixels } from "./pixels.ts";
+ * const grey = (v: number): Pixels =>
+ *   ({ height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(v) });
+ * const region = { x: 0, y: 0, size: 8 }; // zoom this corner, not the most different region
+ * const options: PanelOptions = { gap: 2, zoom: 2, region, background: 1 };
+ * const panel = comparisonPanel([grey(0.2), grey(0.5), grey(0.8)], options);
+ * console.log(panel.pixels.width, panel.region); // 52 { x: 0, y: 0, size: 8 }: 3 × 16 + 2 × 2
+ * ```
+ */
 export interface PanelOptions {
   /** Gap between images, in panel pixels (default 8). */
   readonly gap?: number;
@@ -40,7 +68,20 @@ export interface PanelOptions {
   readonly background?: number;
 }
 
-/** A panel and the region its insets show. */
+/**
+ * A panel and the region its insets show.
+ *
+ * @example
+ * ```ts
+ * import { comparisonPanel, type Panel } from "./panel.ts";
+ * import type { Pixels } from "./pixels.ts";
+ * const grey = (v: number): Pixels =>
+ *   ({ height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(v) });
+ * const panel: Panel = comparisonPanel([grey(0.2), grey(0.8)]); // to save: writePixels(path, …)
+ * console.log(panel.pixels.width, panel.pixels.height); // 40 40: images, gap, 4× zoomed insets
+ * console.log(panel.region); // { x: 0, y: 0, size: 4 }
+ * ```
+ */
 export interface Panel {
   /** The panel, RGB. */
   readonly pixels: Pixels;

@@ -8,7 +8,23 @@ import { EmptyInputError } from "../errors/empty_input_error.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { ImageShapeError } from "./errors.ts";
 
-/** An image in memory: `data[(y * width + x) * channels + c]`, values nominally in [0, 1]. */
+/**
+ * An image in memory: `data[(y * width + x) * channels + c]`, values nominally in [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { type Pixels, pixelsToTensor } from "./pixels.ts";
+ * await initBackend("cpu");
+ * const data = Float32Array.of(1, 0, 0, 0, 0, 1); // a red pixel, then a blue one
+ * const redBlue: Pixels = { height: 1, width: 2, channels: 3, data };
+ * const [x, y, c] = [1, 0, 2]; // the blue sample of the second pixel
+ * console.log(redBlue.data[(y * redBlue.width + x) * redBlue.channels + c]); // 1
+ * const t = pixelsToTensor(redBlue);
+ * console.log(t.shape); // [1, 2, 3]
+ * t.dispose();
+ * ```
+ */
 export interface Pixels {
   /** Rows. */
   readonly height: number;

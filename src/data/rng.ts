@@ -4,7 +4,18 @@
  * @module
  */
 
-/** A seeded stream of pseudo-random numbers. */
+/**
+ * A seeded stream of pseudo-random numbers.
+ *
+ * @example
+ * ```ts
+ * import { mulberry32, type Rng } from "./rng.ts";
+ * const rng: Rng = mulberry32(42);
+ * const die = rng.int(6) + 1; // 1 … 6
+ * const resumed = mulberry32(rng.state); // continues this stream exactly, e.g. after a checkpoint
+ * console.log(die >= 1 && die <= 6, resumed.next() === rng.next()); // true true
+ * ```
+ */
 export interface Rng {
   /** A float in [0, 1). */
   next(): number;
