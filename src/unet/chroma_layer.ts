@@ -65,7 +65,26 @@ export function chromaToRgb(y: tf.Tensor4D, cbcr: tf.Tensor4D): tf.Tensor4D {
   });
 }
 
-/** Arguments of {@linkcode ChromaToRgb}. */
+/**
+ * Arguments of {@linkcode ChromaToRgb}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { ChromaToRgb, type ChromaToRgbArgs } from "./chroma_layer.ts";
+ * await initBackend("cpu");
+ * const [chroma, dark] = [tf.tensor4d([0, 0.2], [1, 1, 1, 2]), tf.fill([1, 1, 1, 1], 0.1)];
+ * for (const lumaRelative of [true, false]) {
+ *   const args: ChromaToRgbArgs = { lumaRelative }; // true: chroma in units of 4·y·(1 − y)
+ *   const rgb = new ChromaToRgb(args).apply([chroma, dark]) as tf.Tensor;
+ *   console.log(lumaRelative, Array.from(await rgb.data(), (v) => v.toFixed(3)));
+ *   // true ["0.201", "0.049", "0.100"], then false ["0.296", "0.000", "0.100"]
+ *   rgb.dispose();
+ * }
+ * tf.dispose([chroma, dark]);
+ * ```
+ */
 export interface ChromaToRgbArgs extends LayerArgs {
   /**
    * Read the chroma in units of 4·y·(1 − y) (default true): the network's chroma is scaled by

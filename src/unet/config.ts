@@ -18,15 +18,86 @@ import {
 } from "../_internal/decode.ts";
 import { DecodeError, type DecodeIssue } from "../errors/decode_error.ts";
 
-/** How the decoder (and the super-resolution tail) doubles the spatial size. */
+/**
+ * How the decoder (and the super-resolution tail) doubles the spatial size.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { UpsampleMode } from "./config.ts";
+ * import { unet } from "./unet.ts";
+ * await initBackend("cpu");
+ * const mode: UpsampleMode = "transpose"; // r×r transposed convolutions with stride r
+ * const model = unet({ depth: 1, baseFilters: 4, upsample: mode, seed: 1 });
+ * console.log(model.layers.some((l) => l.getClassName() === "Conv2DTranspose")); // true
+ * model.dispose();
+ * ```
+ */
 export type UpsampleMode = "pixelShuffle" | "transpose" | "bilinear";
-/** Normalisation after each 3×3 convolution. */
+/**
+ * Normalisation after each 3×3 convolution.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { NormMode } from "./config.ts";
+ * import { unet } from "./unet.ts";
+ * await initBackend("cpu");
+ * for (const norm of ["batch", "none"] as NormMode[]) {
+ *   const model = unet({ depth: 1, baseFilters: 4, norm, seed: 1 });
+ *   const norms = model.layers.filter((l) => l.getClassName() === "BatchNormalization");
+ *   console.log(norm, norms.length); // batch 6, then none 0
+ *   model.dispose();
+ * }
+ * ```
+ */
 export type NormMode = "batch" | "none";
-/** The non-linearity after each convolution. */
+/**
+ * The non-linearity after each convolution.
+ *
+ * @example
+ * ```ts
+ * import { type ActivationName, decodeUNetConfigOrThrow } from "./config.ts";
+ * const activation: ActivationName = "leakyRelu"; // slope 0.1
+ * console.log(decodeUNetConfigOrThrow({ activation }).activation); // leakyRelu
+ * try {
+ *   decodeUNetConfigOrThrow({ activation: "tanh" });
+ * } catch (e) {
+ *   console.log((e as Error).message); // … activation: "tanh" is not one of relu | …
+ * }
+ * ```
+ */
 export type ActivationName = "relu" | "leakyRelu" | "elu" | "swish" | "gelu";
-/** Output size ÷ input size. */
+/**
+ * Output size ÷ input size.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { UNetScale } from "./config.ts";
+ * import { unet } from "./unet.ts";
+ * await initBackend("cpu");
+ * const scale: UNetScale = 3;
+ * const model = unet({ depth: 1, baseFilters: 4, scale, seed: 1 });
+ * const y = model.predict(tf.zeros([1, 8, 8, 3])) as tf.Tensor;
+ * console.log(y.shape); // [1, 24, 24, 3]
+ * tf.dispose(y);
+ * model.dispose();
+ * ```
+ */
 export type UNetScale = 1 | 2 | 3 | 4;
-/** The interpolation of the input that the network's residual is added to. */
+/**
+ * The interpolation of the input that the network's residual is added to.
+ *
+ * @example
+ * ```ts
+ * import { decodeUNetConfigOrThrow, type ResidualUpsample } from "./config.ts";
+ * const cheap: ResidualUpsample = "bilinear"; // the residual sits on a bilinear ×2 of the input
+ * const config = decodeUNetConfigOrThrow({ scale: 2, residual: true, residualUpsample: cheap });
+ * console.log(config.residualUpsample, config.upsample); // bilinear pixelShuffle
+ * ```
+ */
 export type ResidualUpsample = "bicubic" | "bilinear";
 
 /**
@@ -94,6 +165,22 @@ export const MAX_DEPTH = 6;
  * A U-Net: an encoder of `depth` levels (two 3×3 convolutions, then 2×2 max-pooling; filters
  * `baseFilters·2^level`), a bottleneck, a decoder that upsamples and concatenates the skip
  * connection at each level, an optional super-resolution tail, and a head of `outChannels`.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { defaultUNetConfig, type UNetConfig } from "./config.ts";
+ * import { unet } from "./unet.ts";
+ * await initBackend("cpu");
+ * const config: UNetConfig = {
+ *   ...defaultUNetConfig,
+ *   inChannels: 1, outChannels: 3, depth: 2, baseFilters: 8, seed: 1, name: "tint",
+ * };
+ * const model = unet(config); // grey in, RGB out, inputs multiples of 2² = 4
+ * console.log(model.name, model.inputs[0]!.shape, model.outputs[0]!.shape);
+ * // tint [null, null, null, 1] [null, null, null, 3]
+ * model.dispose();
+ * ```
  */
 export interface UNetConfig {
   /** Channels of the input image (1 for grayscale, 3 for RGB). */

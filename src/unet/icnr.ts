@@ -22,7 +22,20 @@ const InitializerBase = Object.getPrototypeOf(tfl.initializers.zeros().construct
     ): T;
   };
 
-/** Arguments of {@linkcode ICNR}. */
+/**
+ * Arguments of {@linkcode ICNR}.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../backend/mod.ts";
+ * import { ICNR, type ICNRArgs } from "./icnr.ts";
+ * await initBackend("cpu");
+ * const args: ICNRArgs = { scale: 2, seed: 3 }; // for a conv followed by a ×2 pixel shuffle
+ * const kernel = new ICNR(args).apply([3, 3, 4, 8]); // 8 = 2 filters × r² = 4
+ * console.log(kernel.size, new Set(kernel.dataSync()).size); // 288 72: each value r² = 4 times
+ * kernel.dispose();
+ * ```
+ */
 export interface ICNRArgs {
   /** The pixel-shuffle factor r that follows the conv. */
   readonly scale: number;

@@ -21,7 +21,19 @@ import {
 /** The name of the topology file. */
 export const MODEL_JSON = "model.json";
 
-/** Thrown when model files cannot be read or written, or are not in the tfjs layers format. */
+/**
+ * Thrown when model files cannot be read or written, or are not in the tfjs layers format.
+ *
+ * @example
+ * ```ts
+ * import { loadModel, ModelFilesError } from "./model_io.ts";
+ * try {
+ *   await loadModel("runs/no-such-run/model");
+ * } catch (e) {
+ *   if (e instanceof ModelFilesError) console.log(e.path); // runs/no-such-run/model/model.json
+ * }
+ * ```
+ */
 export class ModelFilesError extends PerceptualError {
   /** The file or directory concerned. */
   readonly path: string;

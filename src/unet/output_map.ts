@@ -9,7 +9,22 @@ import * as tfl from "@tensorflow/tfjs-layers";
 type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
 type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
 
-/** Arguments of {@linkcode OutputMap}. */
+/**
+ * Arguments of {@linkcode OutputMap}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { OutputMap, type OutputMapArgs } from "./output_map.ts";
+ * await initBackend("cpu");
+ * const args: OutputMapArgs = { range: [0, 255], residual: false }; // a sigmoid onto [0, 255]
+ * const x = tf.tensor4d([-100, 0, 100], [1, 1, 3, 1]);
+ * const y = new OutputMap(args).apply(x) as tf.Tensor;
+ * console.log(Array.from(await y.data(), (v) => +v.toFixed(1))); // [0, 127.5, 255]
+ * tf.dispose([x, y]);
+ * ```
+ */
 export interface OutputMapArgs extends LayerArgs {
   /** `null` for an unbounded output, or `[low, high]`. */
   readonly range: readonly [number, number] | null;

@@ -22,7 +22,26 @@ import { type ModelGeometry, modelGeometry } from "./_receptive_field.ts";
  */
 export const DEFAULT_MAX_ELEMENTS = 2 ** 25;
 
-/** Options of {@linkcode predictImage}. */
+/**
+ * Options of {@linkcode predictImage}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { predictImage, type PredictImageOptions } from "./predict_image.ts";
+ * import { unet } from "./unet.ts";
+ * await initBackend("cpu");
+ * const model = unet({ depth: 1, baseFilters: 4, seed: 1 });
+ * const image = tf.randomUniform([40, 36, 3], 0, 1, "float32", 1) as tf.Tensor3D;
+ * const whole = predictImage(model, image, { tileSize: Infinity }); // one call, untiled
+ * const options: PredictImageOptions = { tileSize: 32 }; // overlap: the model's receptive field
+ * const tiled = predictImage(model, image, options);
+ * console.log(tf.tidy(() => tf.max(tf.abs(tf.sub(whole, tiled))).dataSync()[0]! < 1e-4)); // true
+ * tf.dispose([image, whole, tiled]);
+ * model.dispose();
+ * ```
+ */
 export interface PredictImageOptions {
   /**
    * The largest input tile side (overlap included) predicted in one call; larger images are cut

@@ -116,7 +116,24 @@ export function upsample(
 type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
 type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
 
-/** Arguments of {@linkcode Upsample}. */
+/**
+ * Arguments of {@linkcode Upsample}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { Upsample, type UpsampleLayerArgs } from "./resize.ts";
+ * await initBackend("cpu");
+ * // PyTorch's bicubic (a = −0.75), ×2
+ * const args: UpsampleLayerArgs = { factor: 2, method: "bicubic", cubicA: -0.75 };
+ * const x = tf.tensor4d([0, 1], [1, 1, 2, 1]);
+ * const y = new Upsample(args).apply(x) as tf.Tensor;
+ * console.log(y.shape, Array.from((await y.data()).slice(0, 4), (v) => v.toFixed(3)));
+ * // [1, 2, 4, 1] ["-0.105", "0.227", "0.773", "1.105"]: bicubic overshoots the step
+ * tf.dispose([x, y]);
+ * ```
+ */
 export interface UpsampleLayerArgs extends LayerArgs {
   /** The integer upscale factor. */
   readonly factor: number;
