@@ -13,6 +13,15 @@ export type { Batch };
 /**
  * Where a resumable data source starts: the trainer's seed, the 0-based epoch, and how many
  * batches of that epoch were already consumed.
+ *
+ * @example
+ * ```ts
+ * import type { DataPosition } from "./batch.ts";
+ * // the batch numbers a resumable source of 10 batches an epoch yields from a position
+ * const batchesFrom = (p: DataPosition) =>
+ *   Array.from({ length: 10 - p.batch }, (_, i) => p.batch + i);
+ * console.log(batchesFrom({ seed: 0, epoch: 3, batch: 7 })); // [7, 8, 9]: 7 were already consumed
+ * ```
  */
 export interface DataPosition {
   /** The trainer's seed (stored in checkpoints, so a resumed run gets the same one). */
@@ -51,6 +60,23 @@ export type DataFactory = (position: DataPosition) => AsyncIterable<Batch> | Ite
  * What `fit` trains on: a {@linkcode DataFactory} (resumable without replay), or any iterable of
  * batches. A plain iterable is iterated again for each epoch; on resume its first batches are
  * replayed and dropped, which is exact only if it yields the same batches every time.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import type { TrainingData } from "./batch.ts";
+ * const grey = () => tf.fill([1, 8, 8, 3], 0.5) as tf.Tensor4D;
+ * const make = () => ({ input: grey(), target: grey() });
+ * // resumable: a factory that starts at the position it is given
+ * const factory: TrainingData = ({ batch }) => Array.from({ length: 4 - batch }, make);
+ * // any iterable: iterated again each epoch, its first batches replayed on resume
+ * const iterable: TrainingData = {
+ *   *[Symbol.iterator]() {
+ *     for (let i = 0; i < 4; i++) yield make();
+ *   },
+ * };
+ * console.log(typeof factory, Symbol.iterator in iterable); // function true
+ * ```
  */
 export type TrainingData = DataFactory | AsyncIterable<Batch> | Iterable<Batch>;
 

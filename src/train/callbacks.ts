@@ -7,7 +7,31 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import type { Batch } from "./batch.ts";
 import type { Forward } from "./trainable.ts";
 
-/** What one training step reports, as plain numbers. */
+/**
+ * What one training step reports, as plain numbers.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { StepMetrics } from "./callbacks.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const b = batch();
+ * const m: StepMetrics = await t.step(b); // the trainer's numbers for one step
+ * console.log(m.step, m.lr, m.total, m.terms, m.gradNorm.toFixed(3));
+ * // 1 0.001 0.5 { pixel: 0.5 } 0.144
+ * tf.dispose([b, image]);
+ * ```
+ */
 export interface StepMetrics {
   /** The 1-based number of the step just taken (the trainer's total, across resumes). */
   readonly step: number;
@@ -23,7 +47,32 @@ export interface StepMetrics {
   readonly gradNorm: number;
 }
 
-/** Given to {@linkcode Callback.onFitStart}. */
+/**
+ * Given to {@linkcode Callback.onFitStart}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { FitStartEvent } from "./callbacks.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const onFitStart = (e: FitStartEvent) => {
+ *   console.log(e.startStep, e.totalSteps, e.resumedFrom); // 0 3 undefined: a new run of 3 steps
+ * };
+ * await t.fit(data, { steps: 3, quiet: true, callbacks: [{ onFitStart }] });
+ * image.dispose();
+ * ```
+ */
 export interface FitStartEvent {
   /** Steps already completed (0 for a new run; the checkpoint's step after a resume). */
   readonly startStep: number;
@@ -41,7 +90,32 @@ export interface FitStartEvent {
   readonly notes: readonly string[];
 }
 
-/** Given to {@linkcode Callback.onStepEnd} after each step (and its validation, if due). */
+/**
+ * Given to {@linkcode Callback.onStepEnd} after each step (and its validation, if due).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { StepEndEvent } from "./callbacks.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const seen: string[] = [];
+ * const onStepEnd = (e: StepEndEvent) => void seen.push(`${e.metrics.step}@${e.epoch}`);
+ * await t.fit(data, { steps: 3, quiet: true, callbacks: [{ onStepEnd }] });
+ * console.log(seen); // ["1@0", "2@0", "3@1"]: step 3 took the first batch of epoch 1
+ * image.dispose();
+ * ```
+ */
 export interface StepEndEvent {
   /** The step's metrics. */
   readonly metrics: StepMetrics;
@@ -65,7 +139,33 @@ export interface StepEndEvent {
   readonly checkpoint: string | undefined;
 }
 
-/** Given to {@linkcode Callback.onFitEnd}, also when training failed. */
+/**
+ * Given to {@linkcode Callback.onFitEnd}, also when training failed.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { FitEndEvent } from "./callbacks.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const stop = new AbortController();
+ * await t.fit(data, { steps: 10, quiet: true, signal: stop.signal, callbacks: [{
+ *   onStepEnd: (e) => e.metrics.step === 2 ? stop.abort() : undefined,
+ *   onFitEnd: (e: FitEndEvent) => console.log(e.reason, e.step), // stopped 2
+ * }] });
+ * image.dispose();
+ * ```
+ */
 export interface FitEndEvent {
   /** Steps completed. */
   readonly step: number;

@@ -19,10 +19,31 @@ import { pathKind, syncDir, writeFileSynced } from "../_internal/fs.ts";
 import { sha256Hex } from "../_internal/hash.ts";
 import { describeNonFinite, nonFinite } from "../_internal/weight_checks.ts";
 
-/** The dtypes a checkpoint stores. */
+/**
+ * The dtypes a checkpoint stores.
+ *
+ * @example
+ * ```ts
+ * import type { StoredDtype } from "./checkpoint.ts";
+ * const dtypeOf = (data: Float32Array | Int32Array): StoredDtype =>
+ *   data instanceof Int32Array ? "int32" : "float32";
+ * console.log(dtypeOf(Int32Array.of(7)), dtypeOf(new Float32Array(2))); // int32 float32
+ * ```
+ */
 export type StoredDtype = "float32" | "int32";
 
-/** One tensor's values, read out of the engine. */
+/**
+ * One tensor's values, read out of the engine.
+ *
+ * @example
+ * ```ts
+ * import type { NamedArray } from "./checkpoint.ts";
+ * const kernel: NamedArray = {
+ *   name: "conv1/kernel", shape: [3, 3, 1, 4], dtype: "float32", data: new Float32Array(36),
+ * };
+ * console.log(kernel.data.length === kernel.shape.reduce((a, b) => a * b)); // true
+ * ```
+ */
 export interface NamedArray {
   /** The weight or slot name at save time. */
   readonly name: string;
@@ -34,7 +55,24 @@ export interface NamedArray {
   readonly data: Float32Array | Int32Array;
 }
 
-/** Where one tensor sits in a `.bin` file. */
+/**
+ * Where one tensor sits in a `.bin` file.
+ *
+ * @example
+ * ```ts
+ * import { type TensorSpec, writeCheckpoint } from "./checkpoint.ts";
+ * const state = {
+ *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: null, schedule: null,
+ *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
+ * };
+ * const a = { name: "a", shape: [2], dtype: "float32" as const, data: Float32Array.of(1, 2) };
+ * const b = { name: "b", shape: [], dtype: "int32" as const, data: Int32Array.of(3) };
+ * const path = await writeCheckpoint(await Deno.makeTempDir(), state, [a, b], []);
+ * const specs: TensorSpec[] = JSON.parse(await Deno.readTextFile(`${path}/state.json`)).model;
+ * console.log(specs.map((s) => `${s.name} ${s.dtype} ${s.offset}+${s.bytes}`));
+ * // ["a float32 0+8", "b int32 8+4"]: where each tensor sits in model.bin
+ * ```
+ */
 export interface TensorSpec {
   /** The weight or slot name at save time. */
   readonly name: string;
@@ -48,7 +86,22 @@ export interface TensorSpec {
   readonly bytes: number;
 }
 
-/** What `state.json` records besides the tensor specs. */
+/**
+ * What `state.json` records besides the tensor specs.
+ *
+ * @example
+ * ```ts
+ * import { type CheckpointState, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * const state: CheckpointState = {
+ *   step: 3, epoch: 1, batchInEpoch: 1, seed: 0, totalSteps: 10, schedule: "constant(0.001)",
+ *   optimizer: { className: "Adam", config: {} }, config: { note: "anything JSON" },
+ *   savedAt: new Date().toISOString(),
+ * };
+ * const path = await writeCheckpoint(await Deno.makeTempDir(), state, [], []);
+ * console.log(path.split("/").pop(), (await readCheckpoint(path)).state.config);
+ * // step-00000003 { note: "anything JSON" }
+ * ```
+ */
 export interface CheckpointState {
   /** Steps completed when it was written. */
   readonly step: number;
@@ -70,7 +123,23 @@ export interface CheckpointState {
   readonly savedAt: string;
 }
 
-/** A verified checkpoint, read back. */
+/**
+ * A verified checkpoint, read back.
+ *
+ * @example
+ * ```ts
+ * import { type Checkpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * const state = {
+ *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: null, schedule: null,
+ *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
+ * };
+ * const w = { name: "w", shape: [2], dtype: "float32" as const, data: Float32Array.of(1, 2) };
+ * const path = await writeCheckpoint(await Deno.makeTempDir(), state, [w], []);
+ * const checkpoint: Checkpoint = await readCheckpoint(path); // hashes verified first
+ * console.log(checkpoint.dir === path, checkpoint.state.step, checkpoint.model[0]!.data);
+ * // true 1 Float32Array(2) [1, 2]
+ * ```
+ */
 export interface Checkpoint {
   /** Its directory. */
   readonly dir: string;

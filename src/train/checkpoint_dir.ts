@@ -45,7 +45,24 @@ export async function listCheckpoints(checkpointsDir: string): Promise<Checkpoin
   return entries.sort((a, b) => b.step - a.step);
 }
 
-/** What {@linkcode latestCheckpoint} found. */
+/**
+ * What {@linkcode latestCheckpoint} found.
+ *
+ * @example
+ * ```ts
+ * import { writeCheckpoint } from "./checkpoint.ts";
+ * import { type LatestCheckpoint, latestCheckpoint } from "./checkpoint_dir.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeCheckpoint(dir, {
+ *   step: 3, epoch: 0, batchInEpoch: 3, seed: 0, totalSteps: null, schedule: null,
+ *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
+ * }, [], []);
+ * await Deno.mkdir(`${dir}/step-00000009`); // newer, but without a manifest: a crash mid-write
+ * const found: LatestCheckpoint = await latestCheckpoint(dir);
+ * console.log(found.checkpoint?.state.step, found.skipped.map((s) => s.dir.split("/").pop()));
+ * // 3 ["step-00000009"]
+ * ```
+ */
 export interface LatestCheckpoint {
   /** The newest complete checkpoint, if any. */
   readonly checkpoint: Checkpoint | undefined;

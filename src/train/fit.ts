@@ -20,7 +20,35 @@ import { type RunReport, runReport } from "./run_report.ts";
 import { sampleImages, type SampleOptions } from "./samples.ts";
 import { type MetricsFn, validate, type ValidationData } from "./validation.ts";
 
-/** Validation during `fit`. */
+/**
+ * Validation during `fit`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { FitValidation } from "./fit.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const validation: FitValidation = {
+ *   data: () => [batch()], // made afresh for each validation
+ *   every: 2,
+ *   metrics: (p, y) => ({ maxError: tf.max(tf.abs(tf.sub(p, y))) as tf.Scalar }),
+ * };
+ * const result = await t.fit(data, { steps: 4, quiet: true, validation });
+ * console.log(Object.keys(result.validation ?? {})); // ["loss", "maxError"]
+ * image.dispose();
+ * ```
+ */
 export interface FitValidation {
   /** Held-out batches; a function that makes them afresh is best (each batch is disposed). */
   readonly data: ValidationData;
@@ -34,7 +62,35 @@ export interface FitValidation {
   readonly maxBatches?: number;
 }
 
-/** Options of `Trainer.fit`. */
+/**
+ * Options of `Trainer.fit`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { FitOptions } from "./fit.ts";
+ * import { listCheckpoints } from "./checkpoint_dir.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const runDir = `${await Deno.makeTempDir()}/run`;
+ * const options: FitOptions = {
+ *   steps: 6, runDir, checkpointEvery: 2, keepCheckpoints: 2, quiet: true,
+ * };
+ * await t.fit(data, options);
+ * console.log((await listCheckpoints(`${runDir}/checkpoints`)).map((c) => c.step)); // [6, 4]
+ * image.dispose();
+ * ```
+ */
 export interface FitOptions {
   /**
    * The run length in steps (the schedule's `totalSteps`). Training continues from the trainer's
@@ -90,7 +146,31 @@ export interface FitOptions {
   readonly leakGuard?: boolean;
 }
 
-/** What `fit` returns. */
+/**
+ * What `fit` returns.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { FitResult } from "./fit.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const result: FitResult = await t.fit(data, { steps: 4, quiet: true });
+ * console.log(result.step, result.stepsRun, result.reason, result.last?.step, result.checkpoint);
+ * // 4 4 done 4 undefined (no runDir, so no checkpoint)
+ * image.dispose();
+ * ```
+ */
 export interface FitResult {
   /** Steps completed in total. */
   readonly step: number;

@@ -5,7 +5,34 @@
  */
 import type { Callback, StepEndEvent } from "./callbacks.ts";
 
-/** Options of {@linkcode progressBar}. */
+/**
+ * Options of {@linkcode progressBar}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { ProgressOptions } from "./progress.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const lines: string[] = [];
+ * const progress: ProgressOptions = {
+ *   write: (text) => void lines.push(text), isTerminal: false, every: 2,
+ * };
+ * await t.fit(data, { steps: 4, progress });
+ * console.log(lines.length, lines[1]!.trim()); // 5 step 1/4 | epoch 0 | loss 0.5 | lr 0.001
+ * image.dispose();
+ * ```
+ */
 export interface ProgressOptions {
   /** Where text goes. Default: stderr. */
   readonly write?: (text: string) => void;

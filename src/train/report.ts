@@ -10,7 +10,19 @@ import { escapeHtml, formatTick, linePlot, type Series } from "./_svg_plot.ts";
 import { writeFileAtomic } from "../_internal/fs.ts";
 import { parseCsvLine } from "./_metrics_csv.ts";
 
-/** One training step's numbers. */
+/**
+ * One training step's numbers.
+ *
+ * @example
+ * ```ts
+ * import { renderReport, type ReportStepRow } from "./report.ts";
+ * const steps: ReportStepRow[] = [1, 2, 3].map((step) => ({
+ *   step, lr: 1e-3, total: 1 / step, terms: { pixel: 0.5 / step, "feature:relu2_2": 0.5 / step },
+ * }));
+ * const html = renderReport({ title: "toy run", steps }); // one plot line per term
+ * console.log(html.includes("feature:relu2_2")); // true
+ * ```
+ */
 export interface ReportStepRow {
   /** The step (1-based, as in metrics.csv). */
   readonly step: number;
@@ -22,7 +34,20 @@ export interface ReportStepRow {
   readonly terms: Readonly<Record<string, number>>;
 }
 
-/** One validation pass: metric name → value (e.g. `psnr`, `ssim`, `loss`). */
+/**
+ * One validation pass: metric name → value (e.g. `psnr`, `ssim`, `loss`).
+ *
+ * @example
+ * ```ts
+ * import { renderReport, type ReportValidationRow } from "./report.ts";
+ * const validation: ReportValidationRow[] = [
+ *   { step: 100, values: { psnr: 29.8, ssim: 0.88 } },
+ *   { step: 200, values: { psnr: 30.6, ssim: 0.9 } },
+ * ];
+ * const html = renderReport({ title: "toy run", steps: [], validation });
+ * console.log(html.includes("ssim")); // true
+ * ```
+ */
 export interface ReportValidationRow {
   /** The step after which validation ran. */
   readonly step: number;
@@ -30,7 +55,20 @@ export interface ReportValidationRow {
   readonly values: Readonly<Record<string, number>>;
 }
 
-/** The final results table (e.g. model vs bicubic per image set). */
+/**
+ * The final results table (e.g. model vs bicubic per image set).
+ *
+ * @example
+ * ```ts
+ * import { renderReport, type ReportTable } from "./report.ts";
+ * const table: ReportTable = {
+ *   columns: ["set", "bicubic PSNR", "model PSNR"],
+ *   rows: [["Set5", 33.66, 35.123456], ["Set14", 30.24, "n/a"]],
+ * };
+ * const html = renderReport({ title: "×2", steps: [], table });
+ * console.log(html.includes("35.12"), html.includes("n/a")); // true true: 4 significant digits
+ * ```
+ */
 export interface ReportTable {
   /** Column headers. */
   readonly columns: readonly string[];
@@ -38,7 +76,17 @@ export interface ReportTable {
   readonly rows: readonly (readonly (string | number)[])[];
 }
 
-/** An image shown in the report. */
+/**
+ * An image shown in the report.
+ *
+ * @example
+ * ```ts
+ * import { renderReport, type ReportImage } from "./report.ts";
+ * const images: ReportImage[] = [{ path: "samples/step-200.png", caption: "step 200" }];
+ * const html = renderReport({ title: "toy run", steps: [], images }); // relative to the run dir
+ * console.log(html.includes('src="samples/step-200.png"')); // true
+ * ```
+ */
 export interface ReportImage {
   /** Path relative to the run directory (e.g. `samples/step-200.png`). */
   readonly path: string;
@@ -46,7 +94,22 @@ export interface ReportImage {
   readonly caption?: string;
 }
 
-/** Everything the report shows. */
+/**
+ * Everything the report shows.
+ *
+ * @example
+ * ```ts
+ * import { renderReport, type ReportData } from "./report.ts";
+ * const data: ReportData = {
+ *   title: "superres ×2 (running)",
+ *   summary: [["network", "vgg16"], ["data", "photos/"]],
+ *   steps: [{ step: 1, total: 0.5, terms: { pixel: 0.5 } }],
+ *   running: true, // the page reloads itself
+ *   refreshSeconds: 5,
+ * };
+ * console.log(renderReport(data).includes('http-equiv="refresh" content="5"')); // true
+ * ```
+ */
 export interface ReportData {
   /** The page title (e.g. `superres ×2, 2026-12-02 06:40`). */
   readonly title: string;

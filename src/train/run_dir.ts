@@ -102,7 +102,33 @@ export async function prepareRunDir(
   return { fresh: true, previousRun: false };
 }
 
-/** Options of {@linkcode runDirectory}. */
+/**
+ * Options of {@linkcode runDirectory}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import { runDirectory, type RunDirectoryOptions } from "./run_dir.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const options: RunDirectoryOptions = { checkpoints: false }; // marker and metrics.csv only
+ * const runDir = runDirectory(`${await Deno.makeTempDir()}/run`, options);
+ * const result = await t.fit(data, { steps: 2, runDir, quiet: true });
+ * const names = (await Array.fromAsync(Deno.readDir(runDir.path))).map((e) => e.name).sort();
+ * console.log(result.checkpoint, names); // undefined ["metrics.csv", "report.html", "run.json"]
+ * image.dispose();
+ * ```
+ */
 export interface RunDirectoryOptions {
   /** Keep the newest this many checkpoints (default 3). */
   readonly keepCheckpoints?: number;
@@ -113,7 +139,19 @@ export interface RunDirectoryOptions {
   readonly checkpoints?: boolean;
 }
 
-/** What {@linkcode RunDirectory.open} found. */
+/**
+ * What {@linkcode RunDirectory.open} found.
+ *
+ * @example
+ * ```ts
+ * import { type OpenedRun, runDirectory } from "./run_dir.ts";
+ * const path = `${await Deno.makeTempDir()}/run`;
+ * await runDirectory(path).open({ resume: false, info: { seed: 0 }, findCheckpoint: true });
+ * const again: OpenedRun = await runDirectory(path)
+ *   .open({ resume: true, info: {}, findCheckpoint: true });
+ * console.log(again.previousRun, again.checkpoint, again.notes); // true undefined []
+ * ```
+ */
 export interface OpenedRun {
   /** The directory already held a run of this library (allowed with `resume` only). */
   readonly previousRun: boolean;
@@ -127,6 +165,19 @@ export interface OpenedRun {
  * A run directory as the fit loop's collaborator: `run.json` (marker), `metrics.csv`,
  * `checkpoints/step-NNNNNNNN/`. It owns every file-system decision of a run; the trainer owns
  * the state that goes into it.
+ *
+ * @example
+ * ```ts
+ * import { type RunDirectory, runDirectory } from "./run_dir.ts";
+ * const run: RunDirectory = runDirectory(`${await Deno.makeTempDir()}/run`);
+ * await run.open({ resume: false, info: {}, findCheckpoint: false }); // claims the directory
+ * const state = {
+ *   step: 5, epoch: 0, batchInEpoch: 5, seed: 0, totalSteps: null, schedule: null,
+ *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
+ * };
+ * const path = await run.saveCheckpoint(state, [], []); // atomically, then prunes old ones
+ * console.log(path.split("/").slice(-2)); // ["checkpoints", "step-00000005"]
+ * ```
  */
 export interface RunDirectory {
   /** The directory. */

@@ -17,7 +17,34 @@ import {
   writeReport,
 } from "./report.ts";
 
-/** Options of {@linkcode runReport}. */
+/**
+ * Options of {@linkcode runReport}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import { runReport, type RunReportOptions } from "./run_report.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const options: RunReportOptions = {
+ *   title: "grey image", summary: [["loss", "pixel L1"]], minIntervalMs: 0,
+ * };
+ * const report = runReport(options);
+ * await t.fit(data, { steps: 2, runDir: `${await Deno.makeTempDir()}/run`, report, quiet: true });
+ * console.log((await Deno.readTextFile(report.path!)).includes("pixel L1")); // true
+ * image.dispose();
+ * ```
+ */
 export interface RunReportOptions {
   /** The page title (default: the run directory's name). */
   readonly title?: string;
@@ -34,7 +61,36 @@ export interface RunReportOptions {
   readonly refreshSeconds?: number;
 }
 
-/** What {@linkcode RunReport.finish} adds to the finished page. */
+/**
+ * What {@linkcode RunReport.finish} adds to the finished page.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import { type ReportExtras, runReport } from "./run_report.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const report = runReport();
+ * await t.fit(data, { steps: 2, runDir: `${await Deno.makeTempDir()}/run`, report, quiet: true });
+ * const extras: ReportExtras = {
+ *   table: { columns: ["image", "PSNR"], rows: [["held-out", 31.2]] },
+ *   summary: [["best", "step 2"]],
+ * };
+ * await report.finish(extras);
+ * console.log((await Deno.readTextFile(report.path!)).includes("held-out")); // true
+ * image.dispose();
+ * ```
+ */
 export interface ReportExtras {
   /** The final table (e.g. model vs bicubic). */
   readonly table?: ReportTable;
@@ -45,6 +101,30 @@ export interface ReportExtras {
 /**
  * A run report: hand it to `fit` as `report` (it is a {@linkcode Callback}), and after `fit` call
  * `finish({ table })` to write the finished page with the final results.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import { type RunReport, runReport } from "./run_report.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const report: RunReport = runReport({ title: "grey image" }); // a Callback for fit
+ * console.log(report.path); // undefined: no run directory yet
+ * await t.fit(data, { steps: 2, runDir: `${await Deno.makeTempDir()}/run`, report, quiet: true });
+ * await report.finish(); // the finished page: no longer reloading itself
+ * console.log(report.path!.endsWith("/run/report.html")); // true
+ * image.dispose();
+ * ```
  */
 export interface RunReport extends Callback {
   /** `<runDir>/report.html` once a run directory is known, else undefined. */

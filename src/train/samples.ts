@@ -8,10 +8,63 @@ import { scope } from "../lifetime/mod.ts";
 import { type Batch, checkBatch } from "./batch.ts";
 import type { Callback } from "./callbacks.ts";
 
-/** Saves one HWC image with values in [0, 1] (e.g. the data module's `saveImage`). */
+/**
+ * Saves one HWC image with values in [0, 1] (e.g. the data module's `saveImage`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { SaveImageFn } from "./samples.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const saved: string[] = [];
+ * const save: SaveImageFn = (path, img) => { // e.g. saveImage from the data module
+ *   saved.push(`${path.split("/").pop()} ${img.shape}`);
+ * };
+ * const dir = await Deno.makeTempDir(); // default: <runDir>/samples
+ * await t.fit(data, { steps: 2, quiet: true, samples: { every: 2, count: 1, save, dir } });
+ * console.log(saved.length, saved[0]); // 3 step-00000002_0.png 4,4,3 (then its input and target)
+ * image.dispose();
+ * ```
+ */
 export type SaveImageFn = (path: string, image: tf.Tensor3D) => Promise<void> | void;
 
-/** Given to {@linkcode SampleOptions.onSample}; the tensors are valid during the call only. */
+/**
+ * Given to {@linkcode SampleOptions.onSample}; the tensors are valid during the call only.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { SampleEvent } from "./samples.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const onSample = async (e: SampleEvent) => {
+ *   console.log(e.step, (await e.prediction.data())[0]!.toFixed(3)); // 2 0.002, then 4 0.004
+ * };
+ * await t.fit(data, { steps: 4, quiet: true, samples: { every: 2, onSample } });
+ * image.dispose();
+ * ```
+ */
 export interface SampleEvent {
   /** The step just taken. */
   readonly step: number;
@@ -23,7 +76,35 @@ export interface SampleEvent {
   readonly prediction: tf.Tensor4D;
 }
 
-/** Options of {@linkcode sampleImages} (and `fit`'s `samples`). */
+/**
+ * Options of {@linkcode sampleImages} (and `fit`'s `samples`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { SampleOptions } from "./samples.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * const fixed = batch(); // the same inputs at every sample step
+ * const steps: number[] = [];
+ * const samples: SampleOptions = {
+ *   every: 3, batch: fixed, count: 1, onSample: (e) => void steps.push(e.step),
+ * };
+ * await t.fit(data, { steps: 7, quiet: true, samples });
+ * console.log(steps); // [3, 6, 7]: every 3 steps, and after the last
+ * tf.dispose([fixed, image]);
+ * ```
+ */
 export interface SampleOptions {
   /** Every this many steps (and after the last step). */
   readonly every: number;

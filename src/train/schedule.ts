@@ -90,7 +90,17 @@ export function constant(lr: number): Schedule {
   });
 }
 
-/** Options of {@linkcode oneCycle}; defaults are fastai's `fit_one_cycle`. */
+/**
+ * Options of {@linkcode oneCycle}; defaults are fastai's `fit_one_cycle`.
+ *
+ * @example
+ * ```ts
+ * import { oneCycle, type OneCycleOptions } from "./schedule.ts";
+ * const options: OneCycleOptions = { lrMax: 1e-3, pctStart: 0.5, moms: null }; // peak at half-way
+ * const s = oneCycle(options);
+ * console.log(s(50, 100), s.momentum); // 0.001 undefined: β1 left alone
+ * ```
+ */
 export interface OneCycleOptions {
   /** The peak learning rate. */
   readonly lrMax: number;
@@ -152,7 +162,17 @@ export function oneCycle(options: OneCycleOptions): Schedule {
   return Object.assign(lr, { description, usesTotal: true, momentum });
 }
 
-/** Options of {@linkcode cosine}. */
+/**
+ * Options of {@linkcode cosine}.
+ *
+ * @example
+ * ```ts
+ * import { cosine, type CosineOptions } from "./schedule.ts";
+ * const options: CosineOptions = { lr: 0.1, lrMin: 0.01, warmupSteps: 10 };
+ * const s = cosine(options);
+ * console.log(s(5, 110).toFixed(2), s(10, 110), s(110, 110)); // 0.06 0.1 0.01: warm-up, peak, end
+ * ```
+ */
 export interface CosineOptions {
   /** The starting learning rate. */
   readonly lr: number;

@@ -12,6 +12,23 @@ import { checkWeightsFit, readArrays } from "./_optimizer_state.ts";
 /**
  * The forward pass: NHWC input → NHWC prediction. `training` is true inside a training step
  * (dropout, batch-norm statistics) and false for validation and samples.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { initBackend } from "../backend/mod.ts";
+ * import type { Forward } from "./trainable.ts";
+ * await initBackend("cpu");
+ * const dropout = tfl.layers.dropout({ rate: 0.5, inputShape: [2, 2, 1] });
+ * const model = tfl.sequential({ layers: [dropout] });
+ * const forward: Forward = (input, training) => model.apply(input, { training }) as tf.Tensor;
+ * const x = tf.ones([1, 2, 2, 1]) as tf.Tensor4D;
+ * const y = forward(x, false); // inference: no dropout
+ * console.log(Array.from(await y.data())); // [1, 1, 1, 1]
+ * tf.dispose([x, y]);
+ * model.dispose();
+ * ```
  */
 export type Forward = (input: tf.Tensor4D, training: boolean) => tf.Tensor;
 

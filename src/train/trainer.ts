@@ -30,6 +30,28 @@ import { type Forward, layersTrainable, type Trainable, variablesTrainable } fro
 /**
  * Options of {@linkcode trainer}. What is trained is either `model` (a tfjs-layers model) or
  * `params` with `forward` (bare variables, e.g. an image optimised pixel by pixel).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { constant } from "./schedule.ts";
+ * import { trainer, type TrainerOptions } from "./trainer.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 2, 2, 1])); // optimised pixel by pixel
+ * const options: TrainerOptions = {
+ *   params: [image],
+ *   forward: () => tf.add(image, 0),
+ *   project: () => image.assign(tf.clipByValue(image, 0, 1)), // keep it a valid image
+ *   loss: (p, y) => ({ total: tf.mean(tf.square(tf.sub(p, y))) as tf.Scalar, terms: {} }),
+ *   schedule: constant(5), // a large step (Adam: about 5 per element)
+ * };
+ * using t = trainer(options);
+ * const target = tf.fill([1, 2, 2, 1], 2) as tf.Tensor4D; // out of range on purpose
+ * await t.step({ input: target, target });
+ * console.log(image.dataSync()[0]); // 1: projected back into [0, 1]
+ * tf.dispose([target, image]);
+ * ```
  */
 export interface TrainerOptions {
   /** The model to train (tfjs-layers). The caller keeps ownership: `dispose()` leaves it alone. */
@@ -63,7 +85,31 @@ export interface TrainerOptions {
   readonly config?: unknown;
 }
 
-/** The trainer's progress, as plain numbers. */
+/**
+ * The trainer's progress, as plain numbers.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { TrainerState } from "./trainer.ts";
+ * await initBackend("cpu");
+ * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
+ * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
+ *   const pixel = tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar;
+ *   return { total: tf.clone(pixel), terms: { pixel } };
+ * };
+ * using t = trainer({ params: [image], forward: () => tf.add(image, 0), loss });
+ * const grey = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+ * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
+ * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
+ * await t.fit(data, { steps: 3, quiet: true });
+ * const state: TrainerState = t.state;
+ * console.log(state.step, state.epoch, state.batchInEpoch, state.last?.step); // 3 1 1 3
+ * image.dispose();
+ * ```
+ */
 export interface TrainerState {
   /** Steps completed. */
   readonly step: number;

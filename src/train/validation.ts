@@ -11,7 +11,24 @@ import { type Batch, checkBatch, disposeBatch } from "./batch.ts";
 import { TrainingDataError } from "./errors.ts";
 import { type Forward, layersTrainable } from "./trainable.ts";
 
-/** Metric values of one batch: numbers, or scalars (read and disposed by the caller of the fn). */
+/**
+ * Metric values of one batch: numbers, or scalars (read and disposed by the caller of the fn).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { type MetricValues, validate } from "./validation.ts";
+ * await initBackend("cpu");
+ * const fill = (v: number) => tf.fill([2, 4, 4, 3], v) as tf.Tensor4D;
+ * const batches = () => [{ input: fill(0), target: fill(1) }];
+ * const metrics = (p: tf.Tensor4D, y: tf.Tensor4D): MetricValues => ({
+ *   mae: tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar, // a scalar: read and disposed by validate
+ *   images: p.shape[0], // a plain number
+ * });
+ * console.log(await validate((x) => tf.clone(x), batches, { metrics })); // { mae: 1, images: 2 }
+ * ```
+ */
 export type MetricValues = Readonly<Record<string, number | tf.Scalar>>;
 
 /**
@@ -21,19 +38,71 @@ export type MetricValues = Readonly<Record<string, number | tf.Scalar>>;
  * A plain (synchronous) function runs inside `scope()`, so its intermediate tensors need no care.
  * An `async` function (e.g. one awaiting the metrics module's `psnr`/`ssim`, which read the
  * tensors back) is awaited and must dispose any tensors it makes itself.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { psnr } from "../metrics/mod.ts";
+ * import { type MetricsFn, validate } from "./validation.ts";
+ * await initBackend("cpu");
+ * const fill = (v: number) => tf.fill([1, 8, 8, 3], v) as tf.Tensor4D;
+ * const batches = () => [{ input: fill(0.4), target: fill(0.5) }];
+ * const metrics: MetricsFn = async (p, y) => ({ psnr: await psnr(p, y) }); // async: awaited
+ * console.log(await validate((x) => tf.clone(x), batches, { metrics })); // { psnr: 20.000… }
+ * ```
  */
 export type MetricsFn = (
   prediction: tf.Tensor4D,
   target: tf.Tensor4D,
 ) => MetricValues | Promise<MetricValues>;
 
-/** Validation batches: a function that makes them afresh each time (preferred), or an iterable. */
+/**
+ * Validation batches: a function that makes them afresh each time (preferred), or an iterable.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { validate, type ValidationData } from "./validation.ts";
+ * await initBackend("cpu");
+ * const data: ValidationData = function* () { // a function: fresh tensors for every validation
+ *   for (let i = 0; i < 3; i++) {
+ *     yield { input: tf.fill([1, 2, 2, 1], i) as tf.Tensor4D, target: tf.zeros([1, 2, 2, 1]) };
+ *   }
+ * };
+ * const metrics = (p: tf.Tensor4D, y: tf.Tensor4D) => ({
+ *   mae: tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar,
+ * });
+ * console.log(await validate((x) => tf.clone(x), data, { metrics })); // { mae: 1 }: of 0, 1, 2
+ * console.log(await validate((x) => tf.clone(x), data, { metrics })); // { mae: 1 } again
+ * ```
+ */
 export type ValidationData =
   | (() => AsyncIterable<Batch> | Iterable<Batch>)
   | AsyncIterable<Batch>
   | Iterable<Batch>;
 
-/** Options of {@linkcode validate}. */
+/**
+ * Options of {@linkcode validate}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { validate, type ValidateOptions } from "./validation.ts";
+ * await initBackend("cpu");
+ * const fill = (v: number) => tf.fill([1, 2, 2, 1], v) as tf.Tensor4D;
+ * const data = function* () { // made lazily: only the batches taken exist
+ *   for (const v of [1, 2, 3]) yield { input: fill(v), target: fill(0) };
+ * };
+ * const options: ValidateOptions = {
+ *   loss: (p, y) => ({ total: tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar, terms: {} }),
+ *   maxBatches: 2, // the first two batches only
+ * };
+ * console.log(await validate((x) => tf.clone(x), data, options)); // { loss: 1.5 }
+ * ```
+ */
 export interface ValidateOptions {
   /** Metrics per batch (e.g. PSNR and SSIM). */
   readonly metrics?: MetricsFn;
