@@ -1,10 +1,11 @@
 /**
  * What the image loader refuses before decoding: content that is not PNG or JPEG (judged by
- * the bytes, never the name), and pixel limits that are not positive integers. Internal.
+ * the bytes, never the name), files too big for the pixel limit (before they are read), and
+ * pixel limits that are not positive integers. Internal.
  *
  * @module
  */
-import { ImageFormatError } from "./errors.ts";
+import { ImageFileTooLargeError, ImageFormatError, ImageReadError } from "./errors.ts";
 
 /**
  * The default pixel limit of the loaders: 40 Mpx, above the largest common camera photos (a
@@ -56,4 +57,47 @@ export function checkMaxPixels(maxPixels: number): number {
 export function checkImageFormat(bytes: Uint8Array, label: string): void {
   // By content: sharp would decode SVG, GIF, TIFF, … whatever the name says.
   if (sniffImageFormat(bytes) === undefined) throw new ImageFormatError(label, lookalike(bytes));
+}
+
+/**
+ * Read an image file's bytes; errors name the file. Before the whole file is read, its first
+ * bytes must be a PNG or JPEG signature and its size must fit an image of at most `maxPixels`
+ * pixels, so pointing the loader at a huge file of another kind costs nothing.
+ */
+export async function readImageBytes(
+  path: string,
+  maxPixels: number = DEFAULT_MAX_PIXELS,
+): Promise<Uint8Array> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    throw new ImageReadError(path, e);
+  }
+  try {
+    const size = (await file.stat()).size;
+    const head = new Uint8Array(Math.min(256, size));
+    let got = 0;
+    while (got < head.length) {
+      const n = await file.read(head.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    checkImageFormat(head.subarray(0, got), path);
+    const maxBytes = 8 * checkMaxPixels(maxPixels) + 16 * 2 ** 20;
+    if (size > maxBytes) throw new ImageFileTooLargeError(path, size, maxBytes);
+    const bytes = new Uint8Array(size);
+    bytes.set(head.subarray(0, got));
+    while (got < size) {
+      const n = await file.read(bytes.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    return got === size ? bytes : bytes.subarray(0, got);
+  } catch (e) {
+    if (e instanceof ImageReadError) throw e;
+    throw new ImageReadError(path, e);
+  } finally {
+    file.close();
+  }
 }

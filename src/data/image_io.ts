@@ -10,16 +10,15 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import sharp from "sharp";
+import { ImageReadError, ImageShapeError, ImageTooLargeError, ImageWriteError } from "./errors.ts";
 import {
-  ImageFileTooLargeError,
-  ImageReadError,
-  ImageShapeError,
-  ImageTooLargeError,
-  ImageWriteError,
-} from "./errors.ts";
-import { checkImageFormat, checkMaxPixels, DEFAULT_MAX_PIXELS } from "./_image_guard.ts";
+  checkImageFormat,
+  checkMaxPixels,
+  DEFAULT_MAX_PIXELS,
+  readImageBytes,
+} from "./_image_guard.ts";
 
-export { DEFAULT_MAX_PIXELS };
+export { DEFAULT_MAX_PIXELS, readImageBytes };
 import { checkPixels, type Pixels, pixelsToTensor, tensorToPixels } from "./pixels.ts";
 import { BT601_LUMA } from "../_internal/luma.ts";
 
@@ -243,49 +242,6 @@ export async function decodeImage(
 ): Promise<Pixels> {
   const s = await decodeSamples(bytes, label, options);
   return cropSamples(s, 0, 0, s.height, s.width);
-}
-
-/**
- * Read an image file's bytes; errors name the file. Before the whole file is read, its first
- * bytes must be a PNG or JPEG signature and its size must fit an image of at most `maxPixels`
- * pixels, so pointing the loader at a huge file of another kind costs nothing.
- */
-export async function readImageBytes(
-  path: string,
-  maxPixels: number = DEFAULT_MAX_PIXELS,
-): Promise<Uint8Array> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    throw new ImageReadError(path, e);
-  }
-  try {
-    const size = (await file.stat()).size;
-    const head = new Uint8Array(Math.min(256, size));
-    let got = 0;
-    while (got < head.length) {
-      const n = await file.read(head.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
-    checkImageFormat(head.subarray(0, got), path);
-    const maxBytes = 8 * checkMaxPixels(maxPixels) + 16 * 2 ** 20;
-    if (size > maxBytes) throw new ImageFileTooLargeError(path, size, maxBytes);
-    const bytes = new Uint8Array(size);
-    bytes.set(head.subarray(0, got));
-    while (got < size) {
-      const n = await file.read(bytes.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
-    return got === size ? bytes : bytes.subarray(0, got);
-  } catch (e) {
-    if (e instanceof ImageReadError) throw e;
-    throw new ImageReadError(path, e);
-  } finally {
-    file.close();
-  }
 }
 
 /**
