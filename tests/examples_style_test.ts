@@ -7,6 +7,9 @@ import { initBackend } from "../src/backend/mod.ts";
 import { readPixels } from "../src/data/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import { DEFAULT_STYLE, HELP, main } from "../examples/style_transfer.ts";
+import { collapseWarning, scoreHeldOut } from "../examples/common/style_eval.ts";
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
 
 async function captured<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
   const saved = { log: console.log, error: console.error, warn: console.warn };
@@ -160,4 +163,33 @@ Deno.test("style_transfer: --help, and bad flags or paths give one line and a no
     assert.equal(lines.length, 1, `${args.join(" ")} should print one error line: ${r.err}`);
     assert.match(lines[0]!, message);
   }
+});
+
+Deno.test("a stylisation that collapsed to one flat image is called out, a real one is not", async () => {
+  await initBackend("wasm");
+  // A "model" that paints every pixel 0.5 grey: what the collapsed runs produced.
+  const flat = tfl.sequential({
+    layers: [tfl.layers.conv2d({
+      filters: 3,
+      kernelSize: 1,
+      inputShape: [null, null, 3],
+      kernelInitializer: "zeros",
+      biasInitializer: tfl.initializers.constant({ value: 0.5 }),
+    })],
+  });
+  const held = tf.randomUniform([2, 8, 8, 3], 0, 1, "float32", 3) as tf.Tensor4D;
+  const lossFn = (x: tf.Tensor4D, y: tf.Tensor4D) => {
+    const d = tf.mean(tf.abs(tf.sub(x, y)));
+    return { total: d, terms: { "feature:x": tf.clone(d), "style:y": tf.mul(d, 2) } };
+  };
+  await assertNoLeak(async () => {
+    const rows = await scoreHeldOut(flat, lossFn as never, held);
+    assert.equal(rows[1]!.pixelStd, 0);
+    // The photos' own spread: uniform noise in [0, 1] has std 1/√12 ≈ 0.289.
+    assert.ok(Math.abs(rows[0]!.pixelStd - 0.289) < 0.05, `${rows[0]!.pixelStd}`);
+    assert.match(collapseWarning(rows) ?? "", /flat .*collapsed to one constant image; lower --lr/);
+    assert.equal(collapseWarning([rows[0]!, rows[0]!]), undefined);
+  });
+  held.dispose();
+  flat.dispose();
 });

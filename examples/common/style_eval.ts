@@ -35,6 +35,8 @@ export interface StyleRow {
   readonly style: number;
   /** Every term and the total. */
   readonly terms: Record<string, number>;
+  /** The standard deviation of the crops' pixel values (0: every crop one flat colour). */
+  readonly pixelStd: number;
 }
 
 /** The loss terms of the held-out crops before and after stylisation. */
@@ -55,15 +57,32 @@ export async function scoreHeldOut(
       });
       const v = await values.data();
       values.dispose();
+      const std = scope(() => tf.sqrt(tf.moments(x).variance));
+      const pixelStd = (await std.data())[0]!;
+      std.dispose();
       const terms = Object.fromEntries(names.map((n, i) => [n, v[i]!]));
       const sum = (kind: string) =>
         names.filter((n) => n.startsWith(`${kind}:`)).reduce((a, n) => a + terms[n]!, 0);
-      rows.push({ images, content: sum("feature"), style: sum("style"), terms });
+      rows.push({ images, content: sum("feature"), style: sum("style"), terms, pixelStd });
     }
     return rows;
   } finally {
     stylised.dispose();
   }
+}
+
+/**
+ * A warning when the stylised crops came out (nearly) flat: several settings measured on the
+ * default style (48-pixel crops, peak lr 1e-2, content at relu2_2) trained into one constant
+ * image, whose style loss is lower than the photos' but which shows nothing.
+ */
+export function collapseWarning(rows: readonly StyleRow[]): string | undefined {
+  const [photos, stylised] = [rows[0]!, rows[1]!];
+  if (!(stylised.pixelStd < 0.01 * photos.pixelStd)) return undefined;
+  return `warning: the stylised crops are flat (pixel standard deviation ` +
+    `${stylised.pixelStd.toExponential(2)} vs the photos' ${photos.pixelStd.toFixed(3)}): ` +
+    "training collapsed to one constant image; lower --lr, raise --content-weight or train " +
+    "more steps";
 }
 
 /** The table in the examples' format, and the ratio the stylisation reached. */
@@ -84,5 +103,7 @@ export function printTable(rows: readonly StyleRow[], shape: readonly number[], 
   ));
   const [before, after] = [rows[0]!.style, rows[1]!.style];
   console.log(`style loss stylised / unstylised: ${(after / before).toFixed(3)}`);
+  const collapsed = collapseWarning(rows);
+  if (collapsed !== undefined) console.warn(collapsed);
   if (random) console.log("(loss terms from a RANDOM-weight VGG: not ImageNet features)");
 }
