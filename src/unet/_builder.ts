@@ -103,6 +103,25 @@ export class Builder {
     return this.#activation(y, `${name}_act`);
   }
 
+  /**
+   * The bottleneck conv block on `x`, then per skip, deepest first: an upsample ×2,
+   * concatenation with the skip, and a conv block (`baseFilters·2^(level−1)` filters at level).
+   */
+  decoder(x: Sym, skips: readonly Sym[]): Sym {
+    const base = this.#c.baseFilters;
+    let y = this.convBlock(x, base * 2 ** skips.length, "bottom");
+    for (let level = skips.length; level >= 1; level--) {
+      const filters = base * 2 ** (level - 1);
+      const up = this.upBlock(y, filters, 2, `up${level}`);
+      y = tfl.layers.concatenate({ name: `dec${level}_concat` }).apply([
+        up,
+        skips[level - 1]!,
+      ]) as Sym;
+      y = this.convBlock(y, filters, `dec${level}`);
+    }
+    return y;
+  }
+
   head(x: Sym): Sym {
     const c = this.#c;
     return tfl.layers.conv2d({

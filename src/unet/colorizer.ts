@@ -188,16 +188,7 @@ function encoderColorizer(c: UNetConfig, enc: FrozenEncoder, name: string): tfl.
     skips.push(h);
   });
   const b = new Builder(c);
-  let x = b.convBlock(skips[n - 1]!, c.baseFilters * 2 ** (n - 1), "bottom");
-  for (let level = n - 1; level >= 1; level--) {
-    const filters = c.baseFilters * 2 ** (level - 1);
-    const up = b.upBlock(x, filters, 2, `up${level}`);
-    x = tfl.layers.concatenate({ name: `dec${level}_concat` }).apply([
-      up,
-      skips[level - 1]!,
-    ]) as Sym;
-    x = b.convBlock(x, filters, `dec${level}`);
-  }
+  const x = b.decoder(skips[n - 1]!, skips.slice(0, n - 1));
   const rgb = new ChromaToRgb({ name: "chroma_to_rgb" }).apply([b.head(x), input]) as Sym;
   const model = tfl.model({ inputs: input, outputs: rgb, name });
   for (const f of frozen) {

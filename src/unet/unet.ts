@@ -68,16 +68,7 @@ export function unet(config: Partial<UNetConfig> = {}): tfl.LayersModel {
     // Not tfl.layers.maxPooling2d: wasm's MaxPoolGrad kernel is wrong (see max_pool.ts).
     x = new MaxPool2x2({ name: `pool${level}` }).apply(x) as Sym;
   }
-  x = b.convBlock(x, c.baseFilters * 2 ** c.depth, "bottom");
-  for (let level = c.depth; level >= 1; level--) {
-    const filters = c.baseFilters * 2 ** (level - 1);
-    const up = b.upBlock(x, filters, 2, `up${level}`);
-    x = tfl.layers.concatenate({ name: `dec${level}_concat` }).apply([
-      up,
-      skips[level - 1]!,
-    ]) as Sym;
-    x = b.convBlock(x, filters, `dec${level}`);
-  }
+  x = b.decoder(x, skips);
   tailFactors(c.scale).forEach((factor, i) => {
     x = b.upBlock(x, c.baseFilters, factor, `tail${i + 1}`);
   });
