@@ -91,6 +91,23 @@ export function convGeometry(
       `conv gradients support dilation 1 only, got [${info.dilationHeight}, ${info.dilationWidth}]`,
     );
   }
+  return geometryOfInfo(info);
+}
+
+/**
+ * The fields of tfjs's conv (or pool: `computePool2DInfo` returns the same record, with
+ * `ci = co`) geometry that the gradient kernels use, under short names.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { geometryOfInfo } from "./conv2d_backprop_filter.ts";
+ * const info = tf.backend_util.computePool2DInfo([1, 4, 6, 3], 2, 2, 1, "valid");
+ * const g = geometryOfInfo(info);
+ * console.log(g.oh, g.ow, g.ci, g.co); // 2 3 3 3
+ * ```
+ */
+export function geometryOfInfo(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   return {
     n: info.batchSize,
     h: info.inHeight,

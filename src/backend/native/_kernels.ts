@@ -8,11 +8,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type ConvGeometry, convGeometry } from "../kernels/conv2d_backprop_filter.ts";
+import {
+  type ConvGeometry,
+  convGeometry,
+  geometryOfInfo,
+} from "../kernels/conv2d_backprop_filter.ts";
 import type { KernelArgs } from "../kernels/kernel_io.ts";
 import { convBackwardData, convBackwardWeights, convForward } from "./_conv.ts";
 import type { Dnnl } from "./_dnnl.ts";
-import { matMul, maxPoolGrad, type PoolShape } from "./_matmul_pool.ts";
+import { matMul, maxPoolGrad } from "./_matmul_pool.ts";
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` used here (its class type is not exported). */
 interface WasmHeapBackend extends tf.KernelBackend {
@@ -180,30 +184,14 @@ const maxPoolGradKernel: Make = (dnnl, fallback) => (args) => {
   const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
   const a = attrs as unknown as tf.MaxPoolGradAttrs;
   if (!floats(dy, input)) return fallback(args);
-  const info = tf.backend_util.computePool2DInfo(
+  const s = geometryOfInfo(tf.backend_util.computePool2DInfo(
     input.shape as [number, number, number, number],
     a.filterSize,
     a.strides,
     1,
     a.pad,
     a.dimRoundingMode,
-  );
-  const s: PoolShape = {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    c: info.inChannels,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-    bottom: info.padInfo.bottom,
-    right: info.padInfo.right,
-  };
+  ));
   if (s.oh !== dy.shape[1] || s.ow !== dy.shape[2]) return fallback(args);
   const dx = backend.makeOutput(input.shape.slice(), "float32");
   const ok = maxPoolGrad(dnnl, s, () => ({

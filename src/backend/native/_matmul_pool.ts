@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ConvGeometry } from "../kernels/conv2d_backprop_filter.ts";
 import { dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { HostBuffer, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
 import { record, tune } from "./_tune.ts";
@@ -56,24 +57,6 @@ export function matMul(
   });
 }
 
-/** The geometry of a 2-D max pool on NHWC data. */
-export interface PoolShape {
-  readonly n: number;
-  readonly h: number;
-  readonly w: number;
-  readonly c: number;
-  readonly oh: number;
-  readonly ow: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-  readonly top: number;
-  readonly left: number;
-  readonly bottom: number;
-  readonly right: number;
-}
-
 interface PoolGradPlan {
   readonly forward: Primitive;
   readonly backward: Primitive;
@@ -81,9 +64,9 @@ interface PoolGradPlan {
   readonly workspace: HostBuffer;
 }
 
-function buildPoolGrad(dnnl: Dnnl, s: PoolShape): PoolGradPlan | undefined {
-  const x = mdTag(dnnl, [s.n, s.c, s.h, s.w], DNNL.nhwc);
-  const y = mdTag(dnnl, [s.n, s.c, s.oh, s.ow], DNNL.nhwc);
+function buildPoolGrad(dnnl: Dnnl, s: ConvGeometry): PoolGradPlan | undefined {
+  const x = mdTag(dnnl, [s.n, s.ci, s.h, s.w], DNNL.nhwc);
+  const y = mdTag(dnnl, [s.n, s.ci, s.oh, s.ow], DNNL.nhwc);
   const geometry = [
     dims([s.sh, s.sw]),
     dims([s.kh, s.kw]),
@@ -132,12 +115,12 @@ function buildPoolGrad(dnnl: Dnnl, s: PoolShape): PoolGradPlan | undefined {
  */
 export function maxPoolGrad(
   dnnl: Dnnl,
-  s: PoolShape,
+  s: ConvGeometry,
   ptrs: () => { x: Ptr; dy: Ptr; dx: Ptr },
 ): boolean {
   // Memory-bound: counted as a few flops per input element.
-  const t = threadsFor(dnnl.omp, 4 * s.n * s.h * s.w * s.c);
-  const key = `maxpool_grad x[${s.n},${s.h},${s.w},${s.c}] k${s.kh},${s.kw} s${s.sh},${s.sw} ` +
+  const t = threadsFor(dnnl.omp, 4 * s.n * s.h * s.w * s.ci);
+  const key = `maxpool_grad x[${s.n},${s.h},${s.w},${s.ci}] k${s.kh},${s.kw} s${s.sh},${s.sw} ` +
     `p${s.top},${s.left},${s.bottom},${s.right} t${t}`;
   return withThreads(dnnl.omp, t, () => {
     const plan = tune(key, [() => buildPoolGrad(dnnl, s)], () => {});
