@@ -73,6 +73,31 @@ function backwardHint(dnnl: Dnnl, g: ConvGeometry, m: Mds, layout: Layout) {
   return fwd && primitiveDesc(dnnl, fwd);
 }
 
+/** The oneDNN arrays a convolution descriptor takes: strides, padding before, padding after. */
+type Spatial = [BigInt64Array<ArrayBuffer>, BigInt64Array<ArrayBuffer>, BigInt64Array<ArrayBuffer>];
+
+/**
+ * A backward convolution primitive: `init` fills the op descriptor (oneDNN's backward-data or
+ * backward-weights `desc_init`) given this geometry's strides and padding; the forward pass of
+ * the same shape is its hint.
+ */
+function backwardPrimitive(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  m: Mds,
+  layout: Layout,
+  init: (desc: Uint8Array<ArrayBuffer>, ...spatial: Spatial) => number,
+  args: readonly number[],
+): Primitive | undefined {
+  const hint = backwardHint(dnnl, g, m, layout);
+  if (hint === undefined) return undefined;
+  const desc = opDesc();
+  const spatial: Spatial = [dims([g.sh, g.sw]), dims([g.top, g.left]), dims([g.bottom, g.right])];
+  if (init(desc, ...spatial) !== DNNL.success) return undefined;
+  const pd = primitiveDesc(dnnl, desc, null, hint);
+  return pd === undefined ? undefined : new Primitive(dnnl, pd, args);
+}
+
 /** Reordered copies of weight tensors, per tensor and target layout; dropped with the tensor. */
 const reordered = new WeakMap<object, Map<Primitive, HostBuffer>>();
 
@@ -136,23 +161,23 @@ function buildBackwardData(
   m: Mds,
   layout: Layout,
 ): ConvBackwardData | undefined {
-  const hint = backwardHint(dnnl, g, m, layout);
-  if (hint === undefined) return undefined;
-  const desc = opDesc();
-  const status = dnnl.fn.dnnl_convolution_backward_data_desc_init(
-    desc,
-    DNNL.convolutionDirect,
-    m.x.p,
-    m.w[layout].p,
-    m.y.p,
-    dims([g.sh, g.sw]),
-    dims([g.top, g.left]),
-    dims([g.bottom, g.right]),
+  const prim = backwardPrimitive(
+    dnnl,
+    g,
+    m,
+    layout,
+    (desc, ...spatial) =>
+      dnnl.fn.dnnl_convolution_backward_data_desc_init(
+        desc,
+        DNNL.convolutionDirect,
+        m.x.p,
+        m.w[layout].p,
+        m.y.p,
+        ...spatial,
+      ),
+    [DNNL.argDiffDst, DNNL.argWeights, DNNL.argDiffSrc],
   );
-  if (status !== DNNL.success) return undefined;
-  const pd = primitiveDesc(dnnl, desc, null, hint);
-  if (pd === undefined) return undefined;
-  const prim = new Primitive(dnnl, pd, [DNNL.argDiffDst, DNNL.argWeights, DNNL.argDiffSrc]);
+  if (prim === undefined) return undefined;
   const toPrim = prim.matches(DNNL.argWeights, m.wUser)
     ? undefined
     : reorder(dnnl, m.wUser.p, prim.md(DNNL.argWeights));
@@ -176,24 +201,24 @@ function buildBackwardWeights(
   m: Mds,
   layout: Layout,
 ): ConvBackwardWeights | undefined {
-  const hint = backwardHint(dnnl, g, m, layout);
-  if (hint === undefined) return undefined;
-  const desc = opDesc();
-  const status = dnnl.fn.dnnl_convolution_backward_weights_desc_init(
-    desc,
-    DNNL.convolutionDirect,
-    m.x.p,
-    m.w[layout].p,
-    null,
-    m.y.p,
-    dims([g.sh, g.sw]),
-    dims([g.top, g.left]),
-    dims([g.bottom, g.right]),
+  const prim = backwardPrimitive(
+    dnnl,
+    g,
+    m,
+    layout,
+    (desc, ...spatial) =>
+      dnnl.fn.dnnl_convolution_backward_weights_desc_init(
+        desc,
+        DNNL.convolutionDirect,
+        m.x.p,
+        m.w[layout].p,
+        null,
+        m.y.p,
+        ...spatial,
+      ),
+    [DNNL.argSrc, DNNL.argDiffDst, DNNL.argDiffWeights],
   );
-  if (status !== DNNL.success) return undefined;
-  const pd = primitiveDesc(dnnl, desc, null, hint);
-  if (pd === undefined) return undefined;
-  const prim = new Primitive(dnnl, pd, [DNNL.argSrc, DNNL.argDiffDst, DNNL.argDiffWeights]);
+  if (prim === undefined) return undefined;
   if (prim.matches(DNNL.argDiffWeights, m.wUser)) {
     return {
       run: (x, dy, dw) => prim.run([x, dy, dw]),
