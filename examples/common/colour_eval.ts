@@ -20,6 +20,7 @@ import { scope } from "../../src/lifetime/mod.ts";
 import type { LossFn } from "../../src/loss/mod.ts";
 import { colourfulness, psnr, ssim } from "../../src/metrics/mod.ts";
 import { predictImage } from "../../src/unet/mod.ts";
+import { lossValues } from "./loss_values.ts";
 import { type Cell, type Column, formatTable } from "./table.ts";
 
 /** Whether an RGB image has colour at all (a grey photo teaches a colouriser nothing). */
@@ -89,19 +90,11 @@ export async function scoreCrops(
   try {
     const rows: ColorizeRow[] = [];
     for (const [method, x] of [["grey input", grey], ["model", prediction]] as const) {
-      let names: string[] = [];
-      const terms = scope(() => {
-        const r = lossFn(x, target);
-        names = ["loss", ...Object.keys(r.terms)];
-        return tf.stack([r.total, ...Object.values(r.terms)]);
-      });
-      const values = await terms.data();
-      terms.dispose();
       rows.push({
         method,
         psnr: await psnr(x, target),
         ssim: await ssim(x, target),
-        loss: Object.fromEntries(names.map((n, i) => [n, values[i]!])),
+        loss: await lossValues(lossFn, x, target, "loss"),
         colourfulness: await colourfulness(x),
       });
     }

@@ -12,6 +12,7 @@ import type { LossFn } from "../../src/loss/mod.ts";
 import { UsageError } from "./cli.ts";
 import { type SplitImage, splitPixels } from "./split_images.ts";
 import { formatTable } from "./table.ts";
+import { lossValues } from "./loss_values.ts";
 
 /** `p` split like the other examples' photos: a training part and its right quarter. */
 export function splitImage(path: string, p: Pixels, crop: number): SplitImage {
@@ -49,20 +50,15 @@ export async function scoreHeldOut(
   try {
     const rows: StyleRow[] = [];
     for (const [images, x] of [["unstylised", held], ["stylised", stylised]] as const) {
-      let names: string[] = [];
-      const values = scope(() => {
-        const r = lossFn(x, held);
-        names = ["total", ...Object.keys(r.terms)];
-        return tf.stack([r.total, ...Object.values(r.terms)]);
-      });
-      const v = await values.data();
-      values.dispose();
+      const terms = await lossValues(lossFn, x, held, "total");
       const std = scope(() => tf.sqrt(tf.moments(x).variance));
       const pixelStd = (await std.data())[0]!;
       std.dispose();
-      const terms = Object.fromEntries(names.map((n, i) => [n, v[i]!]));
       const sum = (kind: string) =>
-        names.filter((n) => n.startsWith(`${kind}:`)).reduce((a, n) => a + terms[n]!, 0);
+        Object.keys(terms).filter((n) => n.startsWith(`${kind}:`)).reduce(
+          (a, n) => a + terms[n]!,
+          0,
+        );
       rows.push({ images, content: sum("feature"), style: sum("style"), terms, pixelStd });
     }
     return rows;
