@@ -163,11 +163,17 @@ async function run(o: ColorizeOptions): Promise<void> {
   // Default: the last convs of blocks 1 and 2 (block1_conv2, block2_conv2), on any VGG.
   const layers = o.layers.length > 0 ? o.layers : layersBeforePools(net).slice(0, 2);
 
-  const heldTarget = stackPixels(heldOutCrops(images, o.samples, o.crop));
-  const heldInput = toGrayscale(heldTarget);
   // Calibrated on the centre of each training part: every layer's activations get mean |a| = 1,
   // so the weights mean the same with ImageNet or random VGG weights.
   const calibration = stackPixels(images.map((i) => centreCrop(i.train, 1, o.crop, o.crop)));
+  const encoder = o.encoder === "vgg"
+    ? await frozenVggEncoder(net, calibration).catch((e) => {
+      calibration.dispose();
+      throw e;
+    })
+    : undefined;
+  const heldTarget = stackPixels(heldOutCrops(images, o.samples, o.crop));
+  const heldInput = toGrayscale(heldTarget);
   // Grey in, chroma (Cb, Cr) out, put on the input's luma by the model's last layer: the
   // output keeps the input's luminance exactly, so training can only add colour.
   const unetOptions = {
@@ -177,9 +183,6 @@ async function run(o: ColorizeOptions): Promise<void> {
     residual: false,
     outputRange: null,
   };
-  const encoder = o.encoder === "vgg"
-    ? await frozenVggEncoder(net, toGrayscale(calibration))
-    : undefined;
   const model = colorizer(unetOptions, { encoder });
   console.log(
     `model: ${
@@ -257,17 +260,21 @@ async function run(o: ColorizeOptions): Promise<void> {
   }
 }
 
-/** A VGG loss network to ENCODER_UP_TO as a frozen encoder, skips scaled to mean 1 on `grey`. */
+/**
+ * A VGG loss network to ENCODER_UP_TO as a frozen encoder, skips scaled to mean 1 on the grey
+ * versions of `photos` (what the encoder will see).
+ */
 async function frozenVggEncoder(
   net: LossNetwork<string>,
-  grey: tf.Tensor4D,
+  photos: tf.Tensor4D,
 ): Promise<FrozenEncoder> {
+  if (!("encoder" in net)) {
+    throw new UsageError(
+      `--encoder vgg needs a VGG loss network, not ${net.name}; or --encoder unet`,
+    );
+  }
+  const grey = toGrayscale(photos);
   try {
-    if (!("encoder" in net)) {
-      throw new UsageError(
-        `--encoder vgg needs a VGG loss network, not ${net.name}; or --encoder unet`,
-      );
-    }
     return await (net as unknown as Vgg19Network).encoder(ENCODER_UP_TO, grey);
   } finally {
     grey.dispose();
