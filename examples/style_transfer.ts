@@ -1,9 +1,10 @@
 /**
  * Style transfer with perceptual losses (Johnson, Alahi & Fei-Fei 2016).
  *
- * Default (fast) mode: a transformation network (a U-Net with a residual over its input) is
- * trained on crops of the content photos against ONE style image, whose Gram matrices are
- * computed once (`precomputeTarget`); afterwards any photo is stylised in a single forward pass.
+ * Default (fast) mode: a transformation network (a U-Net with instance norm and a residual over
+ * its input) is trained on crops of the content photos against ONE style image, whose Gram
+ * matrices are computed once (`precomputeTarget`); afterwards any photo is stylised in a single
+ * forward pass.
  * `--optimize` instead optimises the pixels of one content image directly (Gatys et al. 2016),
  * with the same loss and the same trainer.
  *
@@ -74,7 +75,8 @@ const FLAGS = {
     prefix: "style",
     data: "content photos to train on (the style image is left out)",
     steps: ["", "steps [300; --optimize: 100]"],
-    lr: ["", "peak learning rate [5e-3; --optimize: 0.02 (Adam on pixels in [0,1])]"],
+    lr: ["", "peak learning rate [1e-2; --optimize: 0.02 (Adam on pixels in [0,1])]"],
+    batch: "2",
     crop: "training crop size (a multiple of 2^depth, <= --size)",
     depth: "3",
     filters: "16",
@@ -188,8 +190,11 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
   // Training crops from the left of each photo, the scores on crops from its right quarter.
   const split = contents.map((p, i) => splitImage(files[i]!, p, o.crop));
   const steps = Number.isNaN(o.steps) ? 300 : o.steps;
-  const lr = Number.isNaN(o.lr) ? 5e-3 : o.lr;
-  const unet_ = unetConfig(o, { name: "style_transfer" });
+  const lr = Number.isNaN(o.lr) ? 1e-2 : o.lr;
+  // Instance norm (Ulyanov et al. 2016), as style networks use: without it the Hubble style's
+  // dark Grams pulled some runs (other seeds, batch 2) into one black image that sigmoid
+  // saturation never let go of, and it keeps more of each photo's content at the same style loss.
+  const unet_ = unetConfig(o, { name: "style_transfer", norm: "instance" });
   const held = stackPixels(heldOutCrops(split, o.samples, o.crop));
   const styleCrop = scope(() =>
     tf.tile(stackPixels([centreCrop(styleImage, 1, o.crop, o.crop)]), [o.samples, 1, 1, 1])

@@ -35,6 +35,7 @@ import { TfjsCopyError } from "./unet/tfjs_copy_error.ts";
 
 export { ChromaToRgb, chromaToRgb, type ChromaToRgbArgs } from "./unet/chroma_layer.ts";
 export { ICNR, type ICNRArgs } from "./unet/icnr.ts";
+export { InstanceNorm, type InstanceNormArgs } from "./unet/instance_norm.ts";
 export { MaxPool2x2 } from "./unet/max_pool.ts";
 export { OutputMap, type OutputMapArgs } from "./unet/output_map.ts";
 export { PixelShuffle } from "./unet/pixel_shuffle.ts";

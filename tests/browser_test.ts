@@ -28,16 +28,22 @@ const WIDTH = 75;
 const PHOTO = new URL("../examples/data/skimage_chelsea.png", import.meta.url);
 
 /** Train a depth-2 ×2 U-Net with batch norm for a few steps on photo crops, so the weights and the
- * batch-norm statistics are not the initial ones. */
-async function trainTinyModel(): Promise<tfl.LayersModel> {
-  const model = unet({ depth: 2, baseFilters: 8, scale: 2, outputRange: [0, 1], seed: 4 });
+ * batch-norm statistics are not the initial ones. With `instance`: a ×1 U-Net with instance norm
+ * (a style network's) learning to invert the crops. */
+async function trainTinyModel(instance = false): Promise<tfl.LayersModel> {
+  const model = instance
+    ? unet({ depth: 2, baseFilters: 8, norm: "instance", outputRange: [0, 1], seed: 4 })
+    : unet({ depth: 2, baseFilters: 8, scale: 2, outputRange: [0, 1], seed: 4 });
   const photo = await readPixels(PHOTO.pathname, { channels: 3 });
   const highRes = tf.stack(
     [[40, 60], [120, 200], [180, 300], [20, 380]].map(([top, left]) =>
       pixelsToTensor(cropPixels(photo, top!, left!, 32, 32))
     ),
   ) as tf.Tensor4D;
-  const lowRes = tf.image.resizeBilinear(highRes, [16, 16], false, true);
+  const lowRes = instance
+    ? tf.clone(highRes)
+    : tf.image.resizeBilinear(highRes, [16, 16], false, true);
+  const target = instance ? tf.sub(1, highRes) as tf.Tensor4D : tf.clone(highRes);
   using t = trainer({
     model,
     loss: (pred, target) => {
@@ -45,8 +51,8 @@ async function trainTinyModel(): Promise<tfl.LayersModel> {
       return { total: tf.clone(pixel), terms: { pixel } };
     },
   });
-  for (let i = 0; i < 4; i++) await t.step({ input: lowRes, target: highRes });
-  tf.dispose([highRes, lowRes]);
+  for (let i = 0; i < 4; i++) await t.step({ input: lowRes, target });
+  tf.dispose([highRes, lowRes, target]);
   return model;
 }
 
@@ -89,71 +95,94 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/**
+ * Save `model` (disposed here), predict a crop of the photo with it in Deno and, for each
+ * `[label, query]`, in the example page; returns the max abs difference per label.
+ */
+async function pageVsDeno(
+  model: tfl.LayersModel,
+  queries: readonly (readonly [string, string])[],
+  screenshot?: string,
+): Promise<Record<string, number>> {
+  const b = browser as Browser;
+  const dir = await Deno.makeTempDir({ prefix: "browser_test_" });
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  try {
+    await Deno.mkdir(`${dir}/model`);
+    await saveModel(model, `${dir}/model`);
+    // The picked file: a crop of the photo, written as PNG (lossless, so both sides read the
+    // same bytes), and Deno's reference output from that file.
+    const photo = await readPixels(PHOTO.pathname, { channels: 3 });
+    const png = `${dir}/crop_${WIDTH}x${HEIGHT}.png`;
+    await writePixels(png, cropPixels(photo, 100, 150, HEIGHT, WIDTH));
+    const x = pixelsToTensor(await readPixels(png, { channels: 3 }));
+    const y = predictImage(model, x);
+    const want = y.dataSync().slice();
+    const wantShape = y.shape;
+    tf.dispose([x, y]);
+
+    server = serveExample({ model: `${dir}/model`, port: 0 });
+    const page = await b.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    const base = `http://127.0.0.1:${server.addr.port}/`;
+    const diffs: Record<string, number> = {};
+    for (const [label, query] of queries) {
+      const got = await upscaleInPage(page, `${base}?${query}`, png);
+      assert.equal(got.state, "done", `${label}: ${got.status} ${errors.join("; ")}`);
+      assert.deepEqual(got.shape, wantShape);
+      diffs[label] = maxAbsDiff(got.output, want);
+      console.log(
+        `${label}: ${got.status}; max abs diff vs Deno ${diffs[label]!.toExponential(2)}`,
+      );
+      if (screenshot !== undefined && label === queries[0]![0]) {
+        await page.screenshot({ path: screenshot, fullPage: true });
+      }
+    }
+    await page.close();
+    assert.deepEqual(errors, []);
+    return diffs;
+  } finally {
+    model.dispose();
+    await server?.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "browser: a trained U-Net in examples/web upscales like predictImage in Deno (wasm, cpu)",
   ignore: skip !== undefined,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const b = browser as Browser;
-    const dir = await Deno.makeTempDir({ prefix: "browser_test_" });
-    let server: Deno.HttpServer<Deno.NetAddr> | undefined;
-    try {
-      await initBackend("wasm");
-      const model = await trainTinyModel();
-      await Deno.mkdir(`${dir}/model`);
-      await saveModel(model, `${dir}/model`);
-
-      // The picked file: a crop of the photo, written as PNG (lossless, so both sides read the
-      // same bytes), and Deno's reference output from that file.
-      const photo = await readPixels(PHOTO.pathname, { channels: 3 });
-      const png = `${dir}/crop_${WIDTH}x${HEIGHT}.png`;
-      await writePixels(png, cropPixels(photo, 100, 150, HEIGHT, WIDTH));
-      const x = pixelsToTensor(await readPixels(png, { channels: 3 }));
-      const y = predictImage(model, x);
-      const want = y.dataSync().slice();
-      tf.dispose([x, y]);
-      model.dispose();
-
-      server = serveExample({ model: `${dir}/model`, port: 0 });
-      const page = await b.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (e) => errors.push(e.message));
-      const base = `http://127.0.0.1:${server.addr.port}/`;
-      const diffs: Record<string, number> = {};
-      // tileSize 72 < the padded 76×56 input, with the default 32-pixel overlap: 8-pixel cores.
-      for (
-        const [label, query] of [["wasm", "backend=wasm"], ["cpu", "backend=cpu"], [
-          "wasm tiled",
-          "backend=wasm&tileSize=72",
-        ]] as const
-      ) {
-        const got = await upscaleInPage(page, `${base}?${query}`, png);
-        assert.equal(got.state, "done", `${label}: ${got.status} ${errors.join("; ")}`);
-        assert.deepEqual(got.shape, [2 * HEIGHT, 2 * WIDTH, 3]);
-        diffs[label] = maxAbsDiff(got.output, want);
-        console.log(
-          `${label}: ${got.status}; max abs diff vs Deno ${diffs[label]!.toExponential(2)}`,
-        );
-        if (label === "wasm") {
-          const shot = Deno.env.get("BROWSER_SCREENSHOT");
-          if (shot !== undefined) await page.screenshot({ path: shot, fullPage: true });
-        }
-      }
-      await page.close();
-      assert.deepEqual(errors, []);
-      const worst = Math.max(...Object.values(diffs));
-      const report = Deno.env.get("BROWSER_REPORT");
-      if (report !== undefined) {
-        await Deno.writeTextFile(report, JSON.stringify({ diffs, worst }));
-      }
-      for (const [label, d] of Object.entries(diffs)) {
-        assert.ok(d <= 1e-5, `${label}: browser vs Deno max abs diff ${d} > 1e-5`);
-      }
-    } finally {
-      await server?.shutdown();
-      await Deno.remove(dir, { recursive: true });
+    await initBackend("wasm");
+    // tileSize 72 < the padded 76×56 input, with the default 32-pixel overlap: 8-pixel cores.
+    const diffs = await pageVsDeno(
+      await trainTinyModel(),
+      [["wasm", "backend=wasm"], ["cpu", "backend=cpu"], [
+        "wasm tiled",
+        "backend=wasm&tileSize=72",
+      ]],
+      Deno.env.get("BROWSER_SCREENSHOT"),
+    );
+    const worst = Math.max(...Object.values(diffs));
+    const report = Deno.env.get("BROWSER_REPORT");
+    if (report !== undefined) await Deno.writeTextFile(report, JSON.stringify({ diffs, worst }));
+    for (const [label, d] of Object.entries(diffs)) {
+      assert.ok(d <= 1e-5, `${label}: browser vs Deno max abs diff ${d} > 1e-5`);
     }
+  },
+});
+
+Deno.test({
+  name: "browser: an instance-norm U-Net (a style network's) runs in the page as in Deno (wasm)",
+  ignore: skip !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await initBackend("wasm");
+    const diffs = await pageVsDeno(await trainTinyModel(true), [["wasm", "backend=wasm"]]);
+    assert.ok(diffs.wasm! <= 1e-5, `browser vs Deno max abs diff ${diffs.wasm} > 1e-5`);
   },
 });
 

@@ -28,6 +28,8 @@ export interface SharedDefaults {
   readonly steps: string | readonly [string, string];
   /** Default `--lr` (empty: NaN, the example decides) and, to override it, its help. */
   readonly lr: string | readonly [string, string];
+  /** Default `--batch` (4). */
+  readonly batch?: string;
   /** Help of `--crop`. */
   readonly crop: string;
   /** Default `--depth`. */
@@ -56,7 +58,7 @@ export function sharedFlags(d: SharedDefaults) {
   return {
     data: text("examples/data", "DIR", d.data),
     steps: flag(steps === "" ? orNaN(Steps) : Steps, steps, "N", stepsHelp),
-    batch: count("4", "crops per step", 1024),
+    batch: count(d.batch ?? "4", "crops per step", 1024),
     crop: count("64", d.crop, 4096),
     lr: flag(lr === "" ? orNaN(PositiveNumber) : PositiveNumber, lr, "X", lrHelp),
     backend: flag(

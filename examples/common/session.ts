@@ -176,7 +176,8 @@ export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
   const report = runReport({
     title: plan.report?.title ?? `${example}: ${s.runDir}`,
     summary: [
-      ["loss network", s.description],
+      // The description starts "loss network: " for the console; the row already says so.
+      ["loss network", s.description.replace(/^loss network: /, "")],
       ["backend", s.backend],
       ["steps", String(plan.steps)],
       ...(plan.report?.summary ?? []),

@@ -1,9 +1,9 @@
 // src/browser.ts
 import * as tfc from "@tensorflow/tfjs-core";
-import * as tfl8 from "@tensorflow/tfjs-layers";
+import * as tfl9 from "@tensorflow/tfjs-layers";
 
 // src/unet/register.ts
-import * as tf8 from "@tensorflow/tfjs-core";
+import * as tf9 from "@tensorflow/tfjs-core";
 
 // src/unet/chroma_layer.ts
 import * as tf from "@tensorflow/tfjs-core";
@@ -109,7 +109,7 @@ var ICNR = class extends InitializerBase {
     if (shape.length !== 4 || out % r2 !== 0) {
       throw new RangeError(`ICNR(scale ${this.scale}) needs a [k, k, in, c\xB7${r2}] conv kernel, got [${shape}]`);
     }
-    const sub3 = [
+    const sub4 = [
       shape[0],
       shape[1],
       shape[2],
@@ -118,7 +118,7 @@ var ICNR = class extends InitializerBase {
     const he = tfl2.initializers.heNormal(this.seed === null ? {} : {
       seed: this.seed
     });
-    return tf2.tidy(() => tf2.tile(he.apply(sub3, dtype), [
+    return tf2.tidy(() => tf2.tile(he.apply(sub4, dtype), [
       1,
       1,
       1,
@@ -227,11 +227,70 @@ var MaxPool2x2 = class extends tfl3.layers.Layer {
   }
 };
 
-// src/unet/output_map.ts
+// src/unet/instance_norm.ts
 import * as tf4 from "@tensorflow/tfjs-core";
 import * as tfl4 from "@tensorflow/tfjs-layers";
+var DEFAULT_EPSILON = 1e-5;
+var InstanceNorm = class extends tfl4.layers.Layer {
+  /** The name this layer serializes under. */
+  static className = "PerceptualInstanceNorm";
+  /** Added to the variance before the square root. */
+  epsilon;
+  #gamma;
+  #beta;
+  /** Build the layer. */
+  constructor(args = {}) {
+    super(args);
+    this.epsilon = args.epsilon ?? DEFAULT_EPSILON;
+    if (!(this.epsilon > 0)) {
+      throw new RangeError(`InstanceNorm: epsilon must be > 0, got ${this.epsilon}`);
+    }
+  }
+  /** One scale and one offset per channel. */
+  build(inputShape) {
+    const shape = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const channels = shape[shape.length - 1];
+    if (shape.length !== 4 || typeof channels !== "number") {
+      throw new RangeError(`InstanceNorm: needs NHWC input with a known channel count, got [${shape.join(", ")}]`);
+    }
+    this.#gamma = this.addWeight("gamma", [
+      channels
+    ], "float32", tfl4.initializers.ones());
+    this.#beta = this.addWeight("beta", [
+      channels
+    ], "float32", tfl4.initializers.zeros());
+    this.built = true;
+  }
+  /** The same shape as the input. */
+  computeOutputShape(inputShape) {
+    return Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+  }
+  /** Normalise over height and width per image and channel, then scale and shift. */
+  call(inputs, _kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf4.tidy(() => {
+      const { mean, variance } = tf4.moments(x, [
+        1,
+        2
+      ], true);
+      const normalised = tf4.mul(tf4.sub(x, mean), tf4.rsqrt(tf4.add(variance, this.epsilon)));
+      return tf4.add(tf4.mul(normalised, this.#gamma.read()), this.#beta.read());
+    });
+  }
+  /** ε, plus the base layer's fields. */
+  getConfig() {
+    return {
+      ...super.getConfig(),
+      epsilon: this.epsilon
+    };
+  }
+};
+
+// src/unet/output_map.ts
+import * as tf5 from "@tensorflow/tfjs-core";
+import * as tfl5 from "@tensorflow/tfjs-layers";
 var LOGIT_EPS = 1e-3;
-var OutputMap = class extends tfl4.layers.Layer {
+var OutputMap = class extends tfl5.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualOutputMap";
   /** The output range, or null. */
@@ -261,15 +320,15 @@ var OutputMap = class extends tfl4.layers.Layer {
     if (this.residual && base === void 0) {
       throw new Error("OutputMap with residual: true needs two inputs, [head, base]");
     }
-    return tf4.tidy(() => {
-      if (this.range === null) return base === void 0 ? tf4.clone(z) : tf4.add(z, base);
+    return tf5.tidy(() => {
+      if (this.range === null) return base === void 0 ? tf5.clone(z) : tf5.add(z, base);
       const [lo, hi] = this.range;
       let logits = z;
       if (base !== void 0) {
-        const unit = tf4.clipByValue(tf4.div(tf4.sub(base, lo), hi - lo), LOGIT_EPS, 1 - LOGIT_EPS);
-        logits = tf4.add(z, tf4.sub(tf4.log(unit), tf4.log1p(tf4.neg(unit))));
+        const unit = tf5.clipByValue(tf5.div(tf5.sub(base, lo), hi - lo), LOGIT_EPS, 1 - LOGIT_EPS);
+        logits = tf5.add(z, tf5.sub(tf5.log(unit), tf5.log1p(tf5.neg(unit))));
       }
-      return tf4.add(tf4.mul(tf4.sigmoid(logits), hi - lo), lo);
+      return tf5.add(tf5.mul(tf5.sigmoid(logits), hi - lo), lo);
     });
   }
   /** Range and residual flag, plus the base layer's fields. */
@@ -285,8 +344,8 @@ var OutputMap = class extends tfl4.layers.Layer {
 };
 
 // src/unet/pixel_shuffle.ts
-import * as tf5 from "@tensorflow/tfjs-core";
-import * as tfl5 from "@tensorflow/tfjs-layers";
+import * as tf6 from "@tensorflow/tfjs-core";
+import * as tfl6 from "@tensorflow/tfjs-layers";
 function pixelShuffle(x, factor) {
   const [b, h, w, depth] = x.shape;
   const r = factor;
@@ -296,22 +355,22 @@ function pixelShuffle(x, factor) {
   if (depth % (r * r) !== 0) {
     throw new RangeError(`pixelShuffle: ${depth} channels are not divisible by factor\xB2 = ${r * r}; the conv before the shuffle must output factor\xB2\xB7channels`);
   }
-  if (r === 1) return tf5.clone(x);
+  if (r === 1) return tf6.clone(x);
   const c = depth / (r * r);
-  return tf5.tidy(() => {
-    const split2 = tf5.reshape(x, [
+  return tf6.tidy(() => {
+    const split2 = tf6.reshape(x, [
       b * h,
       w,
       r,
       r * c
     ]);
-    const moved = tf5.transpose(split2, [
+    const moved = tf6.transpose(split2, [
       0,
       2,
       1,
       3
     ]);
-    return tf5.reshape(moved, [
+    return tf6.reshape(moved, [
       b,
       h * r,
       w * r,
@@ -319,7 +378,7 @@ function pixelShuffle(x, factor) {
     ]);
   });
 }
-var PixelShuffle = class extends tfl5.layers.Layer {
+var PixelShuffle = class extends tfl6.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualPixelShuffle";
   /** The upscale factor. */
@@ -357,8 +416,8 @@ var PixelShuffle = class extends tfl5.layers.Layer {
 };
 
 // src/unet/resize.ts
-import * as tf6 from "@tensorflow/tfjs-core";
-import * as tfl6 from "@tensorflow/tfjs-layers";
+import * as tf7 from "@tensorflow/tfjs-core";
+import * as tfl7 from "@tensorflow/tfjs-layers";
 function kernel(method, a) {
   if (method === "bilinear") return (x) => Math.max(0, 1 - Math.abs(x));
   return (x) => {
@@ -399,14 +458,14 @@ function sliceAxis(x, axis, start, size) {
   ];
   begin[axis] = start;
   sizes[axis] = size;
-  return tf6.slice(x, begin, sizes);
+  return tf7.slice(x, begin, sizes);
 }
 function upsampleAxis(x, axis, weights) {
   const n = x.shape[axis];
   const s = weights.length;
   const first = sliceAxis(x, axis, 0, 1);
   const last = sliceAxis(x, axis, n - 1, 1);
-  const padded = tf6.concat([
+  const padded = tf7.concat([
     first,
     first,
     x,
@@ -416,26 +475,26 @@ function upsampleAxis(x, axis, weights) {
   const taps = TAPS.map((_, t) => sliceAxis(padded, axis, t, n));
   const phases = weights.map((w) => {
     const terms = w.flatMap((wt, t) => wt === 0 ? [] : [
-      tf6.mul(taps[t], wt)
+      tf7.mul(taps[t], wt)
     ]);
-    return terms.length === 1 ? terms[0] : tf6.addN(terms);
+    return terms.length === 1 ? terms[0] : tf7.addN(terms);
   });
-  const stacked = tf6.stack(phases, axis + 1);
+  const stacked = tf7.stack(phases, axis + 1);
   const shape = [
     ...x.shape
   ];
   shape[axis] = n * s;
-  return tf6.reshape(stacked, shape);
+  return tf7.reshape(stacked, shape);
 }
 function upsample(x, factor, options = {}) {
   if (!Number.isInteger(factor) || factor < 1) {
     throw new RangeError(`upsample: factor must be a positive integer, got ${factor}`);
   }
-  if (factor === 1) return tf6.clone(x);
+  if (factor === 1) return tf7.clone(x);
   const weights = phaseWeights(factor, options.method ?? "bicubic", options.cubicA ?? -0.5);
-  return tf6.tidy(() => upsampleAxis(upsampleAxis(x, 1, weights), 2, weights));
+  return tf7.tidy(() => upsampleAxis(upsampleAxis(x, 1, weights), 2, weights));
 }
-var Upsample = class extends tfl6.layers.Layer {
+var Upsample = class extends tfl7.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualUpsample";
   /** The upscale factor. */
@@ -482,8 +541,8 @@ var Upsample = class extends tfl6.layers.Layer {
 };
 
 // src/unet/size_check.ts
-import * as tf7 from "@tensorflow/tfjs-core";
-import * as tfl7 from "@tensorflow/tfjs-layers";
+import * as tf8 from "@tensorflow/tfjs-core";
+import * as tfl8 from "@tensorflow/tfjs-layers";
 
 // src/errors/perceptual_error.ts
 var PerceptualError = class extends Error {
@@ -519,7 +578,7 @@ function checkInputSize(height, width, divisor) {
     throw new UNetInputSizeError(height, width, divisor);
   }
 }
-var SizeCheck = class extends tfl7.layers.Layer {
+var SizeCheck = class extends tfl8.layers.Layer {
   /** The name this layer serializes under. */
   static className = "PerceptualSizeCheck";
   /** What height and width must be multiples of. */
@@ -542,7 +601,7 @@ var SizeCheck = class extends tfl7.layers.Layer {
   call(inputs, _kwargs) {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     checkInputSize(x.shape[1], x.shape[2], this.divisor);
-    return tf7.clone(x);
+    return tf8.clone(x);
   }
   /** The divisor, plus the base layer's fields. */
   getConfig() {
@@ -561,16 +620,18 @@ var CUSTOM_CLASS_NAMES = [
   SizeCheck.className,
   MaxPool2x2.className,
   ICNR.className,
-  ChromaToRgb.className
+  ChromaToRgb.className,
+  InstanceNorm.className
 ];
 function registerLayers() {
-  tf8.serialization.registerClass(PixelShuffle);
-  tf8.serialization.registerClass(Upsample);
-  tf8.serialization.registerClass(OutputMap);
-  tf8.serialization.registerClass(SizeCheck);
-  tf8.serialization.registerClass(MaxPool2x2);
-  tf8.serialization.registerClass(ICNR);
-  tf8.serialization.registerClass(ChromaToRgb);
+  tf9.serialization.registerClass(PixelShuffle);
+  tf9.serialization.registerClass(Upsample);
+  tf9.serialization.registerClass(OutputMap);
+  tf9.serialization.registerClass(SizeCheck);
+  tf9.serialization.registerClass(MaxPool2x2);
+  tf9.serialization.registerClass(ICNR);
+  tf9.serialization.registerClass(ChromaToRgb);
+  tf9.serialization.registerClass(InstanceNorm);
 }
 
 // src/unet/tfjs_copy_error.ts
@@ -582,9 +643,12 @@ var TfjsCopyError = class extends PerceptualError {
 };
 
 // src/unet/predict_image.ts
-import * as tf9 from "@tensorflow/tfjs-core";
+import * as tf10 from "@tensorflow/tfjs-core";
 
 // src/unet/_receptive_field.ts
+var GLOBAL = /* @__PURE__ */ new Set([
+  "PerceptualInstanceNorm"
+]);
 var POINTWISE = /* @__PURE__ */ new Set([
   "InputLayer",
   "BatchNormalization",
@@ -629,6 +693,7 @@ function modelGeometry(model) {
   let multiple = 1;
   let radius = 0;
   let elementsPerPixel = 0;
+  let global = false;
   for (const layer of model.layers) {
     const inbound = layer.inboundNodes[0]?.inboundLayers ?? [];
     const ins = inbound.map((l) => reach.get(l) ?? {
@@ -643,6 +708,12 @@ function modelGeometry(model) {
     let out;
     let patch = 0;
     if (POINTWISE.has(cls)) {
+      out = {
+        stride,
+        radius: seen
+      };
+    } else if (GLOBAL.has(cls)) {
+      global = true;
       out = {
         stride,
         radius: seen
@@ -698,7 +769,8 @@ function modelGeometry(model) {
   return {
     radius: Math.ceil(radius),
     multiple: Math.round(multiple),
-    elementsPerPixel
+    elementsPerPixel,
+    global
   };
 }
 
@@ -720,11 +792,11 @@ function sizeCheckDivisor(model) {
   return d;
 }
 function replicatePad(x, padH, padW) {
-  return tf9.tidy(() => {
+  return tf10.tidy(() => {
     let y = x;
     if (padH > 0) {
       const [b, h, w, c] = y.shape;
-      const last = tf9.slice(y, [
+      const last = tf10.slice(y, [
         0,
         h - 1,
         0,
@@ -735,9 +807,9 @@ function replicatePad(x, padH, padW) {
         w,
         c
       ]);
-      y = tf9.concat([
+      y = tf10.concat([
         y,
-        tf9.broadcastTo(last, [
+        tf10.broadcastTo(last, [
           b,
           padH,
           w,
@@ -747,7 +819,7 @@ function replicatePad(x, padH, padW) {
     }
     if (padW > 0) {
       const [b, h, w, c] = y.shape;
-      const last = tf9.slice(y, [
+      const last = tf10.slice(y, [
         0,
         0,
         w - 1,
@@ -758,9 +830,9 @@ function replicatePad(x, padH, padW) {
         1,
         c
       ]);
-      y = tf9.concat([
+      y = tf10.concat([
         y,
-        tf9.broadcastTo(last, [
+        tf10.broadcastTo(last, [
           b,
           h,
           padW,
@@ -768,7 +840,7 @@ function replicatePad(x, padH, padW) {
         ])
       ], 2);
     }
-    return y === x ? tf9.clone(x) : y;
+    return y === x ? tf10.clone(x) : y;
   });
 }
 function spans(length, tile2, margin) {
@@ -796,7 +868,7 @@ function spans(length, tile2, margin) {
 function predict4d(model, x) {
   const y = model.predict(x);
   if (Array.isArray(y) || y.rank !== 4) {
-    tf9.dispose(y);
+    tf10.dispose(y);
     throw new TypeError("predictImage needs a model with one image output [batch, height, width, channels]");
   }
   return y;
@@ -826,15 +898,19 @@ function predictImage(model, image, options = {}) {
   }
   const needsGeometry = options.multiple === void 0 || tileOption !== Infinity && (options.overlap === void 0 || options.tileSize === void 0);
   const geometry = needsGeometry ? modelGeometry(model) : void 0;
+  if (geometry?.global && options.tileSize !== void 0 && tileOption !== Infinity && options.overlap === void 0) {
+    throw new RangeError(`predictImage: this model normalises with per-image statistics (instance norm), so tiles of ${options.tileSize} pixels would each be normalised differently and no overlap makes them match the whole image; leave tileSize out to predict in one piece, or pass { overlap } as well to accept approximate tiles`);
+  }
+  const whole = tileOption === Infinity || geometry?.global === true && options.tileSize === void 0;
   const multiple = options.multiple ?? Math.max(geometry.multiple, sizeCheckDivisor(model));
   const roundUp = (n) => Math.ceil(n / multiple) * multiple;
-  const margin = tileOption === Infinity ? 0 : roundUp(options.overlap ?? geometry.radius);
+  const margin = whole ? 0 : roundUp(options.overlap ?? geometry.radius);
   const budgetSide = geometry === void 0 ? 0 : Math.floor(Math.sqrt(maxElements / geometry.elementsPerPixel) / multiple) * multiple;
-  const tile2 = options.tileSize === void 0 ? Math.max(budgetSide, roundUp(4 * margin), multiple) : tileOption === Infinity ? Infinity : Math.floor(tileOption / multiple) * multiple;
+  const tile2 = whole ? Infinity : options.tileSize === void 0 ? Math.max(budgetSide, roundUp(4 * margin), multiple) : Math.floor(tileOption / multiple) * multiple;
   if (tile2 !== Infinity && tile2 - 2 * margin < multiple) {
     throw new RangeError(`predictImage: tileSize ${options.tileSize ?? tile2} leaves no room inside an overlap of ${margin} pixels on each side (tiles start at multiples of ${multiple}); use a tileSize of at least ${2 * margin + multiple} or a smaller overlap`);
   }
-  const batched = image.rank === 3 ? tf9.expandDims(image, 0) : image;
+  const batched = image.rank === 3 ? tf10.expandDims(image, 0) : image;
   const [, h, w] = batched.shape;
   const padded = replicatePad(batched, roundUp(h) - h, roundUp(w) - w);
   if (batched !== image) batched.dispose();
@@ -845,8 +921,8 @@ function predictImage(model, image, options = {}) {
       const line = [];
       pieces.push(line);
       for (const col of spans(padded.shape[2], tile2, margin)) {
-        line.push(tf9.tidy(() => {
-          const input = tf9.slice(padded, [
+        line.push(tf10.tidy(() => {
+          const input = tf10.slice(padded, [
             0,
             row.from,
             col.from,
@@ -861,7 +937,7 @@ function predictImage(model, image, options = {}) {
           if (scale === 0) scale = scaleOf(input, out, multiple);
           const keepH = Math.min(row.core + row.size, h) - row.core;
           const keepW = Math.min(col.core + col.size, w) - col.core;
-          return tf9.slice(out, [
+          return tf10.slice(out, [
             0,
             (row.core - row.from) * scale,
             (col.core - col.from) * scale,
@@ -875,28 +951,28 @@ function predictImage(model, image, options = {}) {
         }));
       }
     }
-    const result = tf9.tidy(() => {
-      const rows = pieces.map((line) => line.length === 1 ? line[0] : tf9.concat(line, 2));
-      const whole = rows.length === 1 ? tf9.clone(rows[0]) : tf9.concat(rows, 1);
-      return image.rank === 3 ? tf9.squeeze(whole, [
+    const result = tf10.tidy(() => {
+      const rows = pieces.map((line) => line.length === 1 ? line[0] : tf10.concat(line, 2));
+      const whole2 = rows.length === 1 ? tf10.clone(rows[0]) : tf10.concat(rows, 1);
+      return image.rank === 3 ? tf10.squeeze(whole2, [
         0
-      ]) : whole;
+      ]) : whole2;
     });
     return result;
   } finally {
     padded.dispose();
-    for (const line of pieces) tf9.dispose(line);
+    for (const line of pieces) tf10.dispose(line);
   }
 }
 
 // src/browser.ts
-function registerLayers2(tf10) {
-  const registerClass = tf10?.serialization?.registerClass;
+function registerLayers2(tf11) {
+  const registerClass = tf11?.serialization?.registerClass;
   if (typeof registerClass !== "function") {
-    throw new TypeError(`registerLayers(tf) needs the page's TensorFlow.js namespace (with tf.serialization); got ${tf10 === null ? "null" : typeof tf10}`);
+    throw new TypeError(`registerLayers(tf) needs the page's TensorFlow.js namespace (with tf.serialization); got ${tf11 === null ? "null" : typeof tf11}`);
   }
   if (registerClass !== tfc.serialization.registerClass) throw new TfjsCopyError("serialization");
-  if (tf10.layers?.Layer !== void 0 && tf10.layers.Layer !== tfl8.layers.Layer) {
+  if (tf11.layers?.Layer !== void 0 && tf11.layers.Layer !== tfl9.layers.Layer) {
     throw new TfjsCopyError("layers.Layer");
   }
   registerLayers();
@@ -906,6 +982,7 @@ export {
   ChromaToRgb,
   DEFAULT_MAX_ELEMENTS,
   ICNR,
+  InstanceNorm,
   MaxPool2x2,
   OutputMap,
   PixelShuffle,

@@ -7,6 +7,7 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { UNetConfig } from "./config.ts";
 import { ICNR } from "./icnr.ts";
+import { InstanceNorm } from "./instance_norm.ts";
 import { PixelShuffle } from "./pixel_shuffle.ts";
 import { Upsample } from "./resize.ts";
 
@@ -55,15 +56,17 @@ export class Builder {
 
   /** Two × (3×3 conv, norm, activation). */
   convBlock(x: Sym, filters: number, name: string): Sym {
-    const batch = this.#c.norm === "batch";
+    const norm = this.#c.norm;
     let y = x;
     for (const k of [1, 2]) {
-      // A bias right before batch norm is cancelled by the mean subtraction: leave it out.
-      y = this.#conv(y, filters, `${name}_conv${k}`, !batch);
-      if (batch) {
+      // A bias right before a normalisation is cancelled by its mean subtraction: leave it out.
+      y = this.#conv(y, filters, `${name}_conv${k}`, norm === "none");
+      if (norm === "batch") {
         y = tfl.layers.batchNormalization({ momentum: 0.9, name: `${name}_bn${k}` }).apply(
           y,
         ) as Sym;
+      } else if (norm === "instance") {
+        y = new InstanceNorm({ name: `${name}_in${k}` }).apply(y) as Sym;
       }
       y = this.#activation(y, `${name}_act${k}`);
     }

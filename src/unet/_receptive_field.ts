@@ -18,6 +18,11 @@ export interface ModelGeometry {
   readonly multiple: number;
   /** Elements of the largest tensor (activation or conv patch matrix) per input pixel. */
   readonly elementsPerPixel: number;
+  /**
+   * Whether some layer mixes statistics of the whole image into every pixel (instance
+   * normalisation): then no overlap makes tiles exact, and only a one-piece prediction is.
+   */
+  readonly global: boolean;
 }
 
 /** Spatial state of one layer's output, in units of input pixels. */
@@ -27,6 +32,9 @@ interface Reach {
   /** Input pixels seen on each side. */
   readonly radius: number;
 }
+
+/** Layers whose every output pixel depends on the whole input (per-image statistics). */
+const GLOBAL = new Set(["PerceptualInstanceNorm"]);
 
 /** Layers that act on each pixel alone (or merge same-size inputs pixel by pixel). */
 const POINTWISE = new Set([
@@ -89,6 +97,7 @@ export function modelGeometry(model: tfl.LayersModel): ModelGeometry {
   let multiple = 1;
   let radius = 0;
   let elementsPerPixel = 0;
+  let global = false;
   for (const layer of model.layers) {
     const inbound = layer.inboundNodes[0]?.inboundLayers ?? [];
     const ins = inbound.map((l) => reach.get(l) ?? { stride: 1, radius: 0 });
@@ -100,6 +109,9 @@ export function modelGeometry(model: tfl.LayersModel): ModelGeometry {
     let out: Reach;
     let patch = 0;
     if (POINTWISE.has(cls)) {
+      out = { stride, radius: seen };
+    } else if (GLOBAL.has(cls)) {
+      global = true;
       out = { stride, radius: seen };
     } else if (cls === "Conv2D" || cls === "DepthwiseConv2D" || cls === "SeparableConv2D") {
       const k = pair(cfg.kernelSize, 1);
@@ -131,5 +143,5 @@ export function modelGeometry(model: tfl.LayersModel): ModelGeometry {
     const outElements = channelsOf(layer.outputShape) / out.stride ** 2;
     elementsPerPixel = Math.max(elementsPerPixel, outElements, patch);
   }
-  return { radius: Math.ceil(radius), multiple: Math.round(multiple), elementsPerPixel };
+  return { radius: Math.ceil(radius), multiple: Math.round(multiple), elementsPerPixel, global };
 }

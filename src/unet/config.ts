@@ -51,7 +51,7 @@ export type UpsampleMode = "pixelShuffle" | "transpose" | "bilinear";
  * }
  * ```
  */
-export type NormMode = "batch" | "none";
+export type NormMode = "batch" | "instance" | "none";
 /**
  * The non-linearity after each convolution.
  *
@@ -116,10 +116,10 @@ export const UPSAMPLE_MODES: readonly UpsampleMode[] = ["pixelShuffle", "transpo
  * @example
  * ```ts
  * import { NORM_MODES } from "./config.ts";
- * console.log(NORM_MODES); // ["batch", "none"]
+ * console.log(NORM_MODES); // ["batch", "instance", "none"]
  * ```
  */
-export const NORM_MODES: readonly NormMode[] = ["batch", "none"];
+export const NORM_MODES: readonly NormMode[] = ["batch", "instance", "none"];
 /**
  * Every activation.
  *
@@ -191,7 +191,11 @@ export interface UNetConfig {
   readonly depth: number;
   /** Filters of the first level; each deeper level doubles them. */
   readonly baseFilters: number;
-  /** `batch` normalisation after every 3×3 convolution, or `none` (convolutions get biases). */
+  /**
+   * After every 3×3 convolution: `batch` normalisation (running statistics at inference),
+   * `instance` normalisation (per image and channel over height and width, the same in training
+   * and inference: the usual choice for style networks), or `none` (convolutions get biases).
+   */
   readonly norm: NormMode;
   /** Non-linearity after every hidden convolution (`leakyRelu` uses slope 0.1). */
   readonly activation: ActivationName;

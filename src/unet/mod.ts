@@ -41,6 +41,7 @@ export {
 export { UNetInputSizeError } from "./errors.ts";
 export { parameterCount, unet } from "./unet.ts";
 export { ChromaToRgb, chromaToRgb, type ChromaToRgbArgs } from "./chroma_layer.ts";
+export { InstanceNorm, type InstanceNormArgs } from "./instance_norm.ts";
 export { colorizer, type ColorizerOptions } from "./colorizer.ts";
 export { fileSystemHandler, loadModel, ModelFilesError, saveModel } from "./model_io.ts";
 export { registerLayers } from "./register.ts";

@@ -47,7 +47,9 @@ export interface PredictImageOptions {
    * The largest input tile side (overlap included) predicted in one call; larger images are cut
    * into overlapping tiles. Default: the largest multiple of `multiple` whose biggest
    * intermediate tensor stays under `maxElements`, but at least 4× the overlap (so no more than
-   * 4× the work is spent on overlaps). `Infinity` predicts the whole image at once.
+   * 4× the work is spent on overlaps). `Infinity` predicts the whole image at once, and so does
+   * the default for a model with instance normalisation (its per-image statistics make tiles
+   * inexact; a `tileSize` for such a model needs an explicit `overlap`).
    */
   readonly tileSize?: number;
   /**
@@ -213,17 +215,31 @@ export function predictImage<T extends tf.Tensor3D | tf.Tensor4D>(
   const needsGeometry = options.multiple === undefined ||
     (tileOption !== Infinity && (options.overlap === undefined || options.tileSize === undefined));
   const geometry: ModelGeometry | undefined = needsGeometry ? modelGeometry(model) : undefined;
+  if (
+    geometry?.global && options.tileSize !== undefined && tileOption !== Infinity &&
+    options.overlap === undefined
+  ) {
+    throw new RangeError(
+      `predictImage: this model normalises with per-image statistics (instance norm), so tiles ` +
+        `of ${options.tileSize} pixels would each be normalised differently and no overlap ` +
+        `makes them match the whole image; leave tileSize out to predict in one piece, or pass ` +
+        `{ overlap } as well to accept approximate tiles`,
+    );
+  }
+  // Per-image statistics: only the whole image in one piece gives the model's exact output.
+  const whole = tileOption === Infinity ||
+    (geometry?.global === true && options.tileSize === undefined);
   const multiple = options.multiple ??
     Math.max(geometry!.multiple, sizeCheckDivisor(model));
   const roundUp = (n: number) => Math.ceil(n / multiple) * multiple;
-  const margin = tileOption === Infinity ? 0 : roundUp(options.overlap ?? geometry!.radius);
+  const margin = whole ? 0 : roundUp(options.overlap ?? geometry!.radius);
   const budgetSide = geometry === undefined
     ? 0
     : Math.floor(Math.sqrt(maxElements / geometry.elementsPerPixel) / multiple) * multiple;
-  const tile = options.tileSize === undefined
-    ? Math.max(budgetSide, roundUp(4 * margin), multiple)
-    : tileOption === Infinity
+  const tile = whole
     ? Infinity
+    : options.tileSize === undefined
+    ? Math.max(budgetSide, roundUp(4 * margin), multiple)
     : Math.floor(tileOption / multiple) * multiple;
   if (tile !== Infinity && tile - 2 * margin < multiple) {
     throw new RangeError(

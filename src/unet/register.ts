@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ChromaToRgb } from "./chroma_layer.ts";
 import { ICNR } from "./icnr.ts";
 import { MaxPool2x2 } from "./max_pool.ts";
+import { InstanceNorm } from "./instance_norm.ts";
 import { OutputMap } from "./output_map.ts";
 import { PixelShuffle } from "./pixel_shuffle.ts";
 import { Upsample } from "./resize.ts";
@@ -29,11 +30,13 @@ export const CUSTOM_CLASS_NAMES: readonly string[] = [
   MaxPool2x2.className,
   ICNR.className,
   ChromaToRgb.className,
+  InstanceNorm.className,
 ];
 
 /**
  * Register the custom layers (`PerceptualPixelShuffle`, `PerceptualUpsample`,
- * `PerceptualOutputMap`, `PerceptualSizeCheck`, `PerceptualMaxPool2x2`, `PerceptualChromaToRgb`) and the `PerceptualICNR` initializer, so
+ * `PerceptualOutputMap`, `PerceptualSizeCheck`, `PerceptualMaxPool2x2`, `PerceptualChromaToRgb`,
+ * `PerceptualInstanceNorm`) and the `PerceptualICNR` initializer, so
  * `tf.loadLayersModel` can rebuild a saved U-Net. Idempotent. `unet()` and `loadModel()` call it;
  * call it yourself before loading the files with stock TensorFlow.js (in a browser, say).
  *
@@ -52,4 +55,5 @@ export function registerLayers(): void {
   tf.serialization.registerClass(MaxPool2x2);
   tf.serialization.registerClass(ICNR);
   tf.serialization.registerClass(ChromaToRgb);
+  tf.serialization.registerClass(InstanceNorm);
 }
