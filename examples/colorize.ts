@@ -217,6 +217,8 @@ async function run(o: ColorizeOptions): Promise<void> {
       }),
       steps: o.steps,
       config: session.config({
+        // The loss's own layers (the network was loaded further, for the encoder or by default).
+        lossLayers: layers,
         loss: encodeLossSpec(loss),
         logMse: { weight: o["log-mse-weight"], epsilon: LOG_MSE_EPSILON },
         unet: unetOptions,

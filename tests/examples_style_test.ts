@@ -53,6 +53,9 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   // Johnson's loss on Gatys' layers: one content term, three style terms, total variation.
   const kinds = config.loss.terms.map((t: { kind: string }) => t.kind);
   assert.deepEqual(kinds, ["feature", "style", "style", "style", "tv"]);
+  // Instance norm, which keeps the default run out of the black-image collapse, at peak lr 1e-2.
+  assert.equal(config.unet.norm, "instance");
+  assert.equal(config.lr, 0.01);
 
   const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assert.equal(csv.length, 1 + 3);
