@@ -252,7 +252,7 @@ async function run(o: SuperresOptions): Promise<void> {
     printTable(rows, o.scale, session.random);
     const shares = await termShares(`${runDir}/metrics.csv`);
     for (const s of shares) console.log(`loss terms' shares of the total at step ${s.line}`);
-    console.log(`evaluation (whole images, tiled) took ${evalSeconds.toFixed(1)} s`);
+    console.log(`evaluation (whole images) took ${evalSeconds.toFixed(1)} s`);
     await Deno.writeTextFile(
       `${runDir}/results.json`,
       JSON.stringify(

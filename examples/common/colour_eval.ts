@@ -20,6 +20,7 @@ import { scope } from "../../src/lifetime/mod.ts";
 import type { LossFn } from "../../src/loss/mod.ts";
 import { colourfulness, psnr, ssim } from "../../src/metrics/mod.ts";
 import { predictImage } from "../../src/unet/mod.ts";
+import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { lossValues } from "./loss_values.ts";
 import { type Cell, type Column, formatTable } from "./table.ts";
 
@@ -138,9 +139,6 @@ export function printTable(
   return columns;
 }
 
-/** The element budget of a panel's prediction: a 640×480 photo in one tile. */
-const PANEL_MAX_ELEMENTS = 2 ** 28;
-
 /**
  * Every photo of `dirs`, whole, through the model: `grey | model | truth` panels (`grey | model`
  * for a photo that is grey already), with a ×4 inset where model and grey differ most.
@@ -158,11 +156,8 @@ export async function writePanels(
     const truth = await readPixels(path, { channels: 3 });
     const rgb = pixelsToTensor(truth);
     const grey = toGrayscale(rgb);
-    // A whole photo in one call (its im2col buffers are a few hundred MB, fine in Deno): the
-    // default tile budget, sized for browsers, cuts it into tiles whose overlaps (the frozen
-    // encoder's receptive field) tripled the time on wasm.
     const colourised = scope(() =>
-      tf.clipByValue(predictImage(model, grey, { maxElements: PANEL_MAX_ELEMENTS }), 0, 1)
+      tf.clipByValue(predictImage(model, grey, { maxElements: WHOLE_PHOTO_MAX_ELEMENTS }), 0, 1)
     );
     const greyPixels = await tensorToPixels(grey);
     const modelPixels = await tensorToPixels(colourised);

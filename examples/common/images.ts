@@ -14,6 +14,20 @@ import {
 import { scope } from "../../src/lifetime/mod.ts";
 import { UsageError } from "./cli.ts";
 
+/**
+ * The tile budget (elements of the largest intermediate tensor) for predicting a whole photo in
+ * Deno: 2^28, a 640×480 photo in one call. `predictImage`'s default (2^25) is sized for browsers;
+ * in Deno it cut the examples' photos into tiles whose overlaps (a U-Net's receptive field) cost
+ * more than the pictures (the colourise panels took 3× as long on wasm).
+ *
+ * @example
+ * ```ts
+ * import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
+ * console.log(WHOLE_PHOTO_MAX_ELEMENTS * 4 / 2 ** 30); // 1 (GiB of float32, at most)
+ * ```
+ */
+export const WHOLE_PHOTO_MAX_ELEMENTS = 2 ** 28;
+
 /** Rows `input | model | truth`, one row per sample, as one [rows*h, 3*w, 3] image (caller owns it). */
 export function sideBySide(
   input: tf.Tensor4D,

@@ -23,6 +23,7 @@ import { psnr, ssim } from "../../src/metrics/mod.ts";
 import { Y_WEIGHTS } from "../../src/metrics/options.ts";
 import { predictImage } from "../../src/unet/mod.ts";
 import { UsageError } from "./cli.ts";
+import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { type SplitImage, usableFolder } from "./split_images.ts";
 
 /**
@@ -167,7 +168,12 @@ export function predictSr(model: tfl.LayersModel, lowRes: tf.Tensor3D): tf.Tenso
   return scope(() => {
     const grey = lowRes.shape[2] === 1;
     const input = grey ? tf.tile(lowRes, [1, 1, 3]) : lowRes;
-    let out = tf.clipByValue(predictImage(model, tf.expandDims(input, 0) as tf.Tensor4D), 0, 1);
+    const batch = tf.expandDims(input, 0) as tf.Tensor4D;
+    let out = tf.clipByValue(
+      predictImage(model, batch, { maxElements: WHOLE_PHOTO_MAX_ELEMENTS }),
+      0,
+      1,
+    );
     if (grey) {
       const w = tf.tensor1d(Y_WEIGHTS.map((v) => v / 219));
       out = tf.clipByValue(tf.sum(tf.mul(out, w), 3, true), 0, 1) as tf.Tensor4D;
