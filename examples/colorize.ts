@@ -41,7 +41,7 @@ import {
   LossMonoid,
   pixel,
 } from "../src/loss/mod.ts";
-import { type FrozenEncoder, layersBeforePools, type LossNetwork } from "../src/network/mod.ts";
+import type { FrozenEncoder, LossNetwork } from "../src/network/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
 import type { Vgg19Network } from "../src/vgg/mod.ts";
 import { colorizer, parameterCount } from "../src/unet/mod.ts";
@@ -65,6 +65,8 @@ import {
 
 /** Where the frozen VGG encoder ends (`--encoder vgg`). */
 const ENCODER_UP_TO = "block3_conv1";
+/** The default feature-loss layers: the last convs of blocks 1 and 2 (so named on VGG-16 and -19). */
+const DEFAULT_LOSS_LAYERS = ["block1_conv2", "block2_conv2"];
 
 const FLAGS = {
   ...sharedFlags({
@@ -155,13 +157,12 @@ async function run(o: ColorizeOptions): Promise<void> {
   const skip = (p: Pixels, path: string) =>
     excluded(path) ? "is in --exclude" : hasColour(p) ? undefined : "has no colour";
   const images = (await Promise.all(folders.map((d) => loadSplitImages(d, o.crop, skip)))).flat();
+  const layers = o.layers.length > 0 ? o.layers : DEFAULT_LOSS_LAYERS;
   // The frozen encoder needs the network loaded to its last layer, also when the loss stops
   // earlier (the loss's forward pass still stops at its own deepest layer).
-  const load = o.layers.length > 0 && o.encoder === "vgg" ? [...o.layers, ENCODER_UP_TO] : o.layers;
-  using session = await openSession("colorize", o, load);
+  const encoderLayer = o.encoder === "vgg" ? [ENCODER_UP_TO] : [];
+  using session = await openSession("colorize", o, layers, "colorize", encoderLayer);
   const { net, runDir } = session;
-  // Default: the last convs of blocks 1 and 2 (block1_conv2, block2_conv2), on any VGG.
-  const layers = o.layers.length > 0 ? o.layers : layersBeforePools(net).slice(0, 2);
 
   // Calibrated on the centre of each training part: every layer's activations get mean |a| = 1,
   // so the weights mean the same with ImageNet or random VGG weights.
@@ -217,8 +218,6 @@ async function run(o: ColorizeOptions): Promise<void> {
       }),
       steps: o.steps,
       config: session.config({
-        // The loss's own layers (the network was loaded further, for the encoder or by default).
-        lossLayers: layers,
         loss: encodeLossSpec(loss),
         logMse: { weight: o["log-mse-weight"], epsilon: LOG_MSE_EPSILON },
         unet: unetOptions,

@@ -75,8 +75,9 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   assert.equal(config.options.steps, 3);
   assert.equal(config.randomLossNetwork, true);
   assert.match(config.encoder, /^frozen vgg16\(random:0.*\) to block3_conv1$/);
-  // The layers the loss compares, not the ones loaded for the encoder.
+  // The layers the loss compares, not the encoder's block3_conv1 loaded beside them.
   assert.deepEqual(config.lossLayers, ["block1_conv2", "block2_conv2"]);
+  assert.match(config.lossNetwork, /; layers block1_conv2, block2_conv2$/);
   assert.equal(config.unet.inChannels, 1);
   // Grey in, chroma out; the model's last layer puts the chroma on the input's luma.
   assert.equal(config.unet.outChannels, 2);

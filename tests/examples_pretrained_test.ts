@@ -107,6 +107,18 @@ Deno.test("random only when asked; a path is taken as it is; no tensors left beh
     assert.match(p.description, /RANDOM vgg16.*seed 3/);
   }
   {
+    // An encoder's layer loaded beyond the loss's, and not listed as a loss layer.
+    using p = await pickLossNetwork({
+      vgg: "random",
+      layers: ["block1_conv2"],
+      alsoLoad: ["block3_conv1"],
+    });
+    assert.deepEqual(p.layers, ["block1_conv2"]);
+    assert.match(p.description, /; layers block1_conv2$/);
+    assert.ok(p.net.layers.includes("block3_conv1"), "loaded to the encoder's layer");
+    assert.ok(!p.net.layers.includes("block3_conv2"), "and no further");
+  }
+  {
     using p = await pickLossNetwork({
       vgg: "examples/weights/vgg19_imagenet_blocks1-3",
       net: "vgg19",

@@ -43,6 +43,11 @@ export interface PickLossNetworkOptions {
   readonly net?: VggArchitecture;
   /** Loss layers; default fastai's (the three deepest activations just before a pool). */
   readonly layers?: readonly string[];
+  /**
+   * Layers the network must also reach though the loss does not use them (a frozen encoder's
+   * last layer); loaded, not listed among the loss layers. Only with `layers`.
+   */
+  readonly alsoLoad?: readonly string[];
   /** Seed of random weights. */
   readonly seed?: number;
   /** Whether the network checks its input range (off on webgpu, which cannot read synchronously). */
@@ -167,7 +172,7 @@ export async function pickLossNetwork(
   ): Promise<{ net: LossNetwork<string>; layers: string[] }> => {
     const upTo = options.layers === undefined || options.layers.length === 0
       ? undefined
-      : deepest(a, options.layers);
+      : deepest(a, [...options.layers, ...(options.alsoLoad ?? [])]);
     const common = { weights, checkRange, ...(upTo === undefined ? {} : { upTo }), ...extra };
     const net: LossNetwork<string> = a === "vgg16"
       ? await vgg16(common as Parameters<typeof vgg16>[0])

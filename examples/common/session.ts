@@ -61,6 +61,7 @@ export async function openSession(
   o: SharedOptions,
   layers: readonly string[] = [],
   prefix: string = example,
+  alsoLoad: readonly string[] = [],
 ): Promise<Session> {
   const stored = o.resume ? await readRunConfig(o.out) : undefined;
   const runDir = o.out !== "" ? o.out : `runs/${prefix}-${timestamp()}`;
@@ -79,6 +80,7 @@ export async function openSession(
     vgg: o.vgg,
     net: o.net,
     layers,
+    alsoLoad,
     seed: o.seed,
     checkRange: choice.name !== "webgpu",
   }).catch((e) => {
