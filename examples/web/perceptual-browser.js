@@ -16,6 +16,14 @@ var BT601_LUMA = [
   0.114
 ];
 
+// src/unet/_layer_io.ts
+function firstShape(inputShape) {
+  return Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+}
+function firstInput(inputs) {
+  return Array.isArray(inputs) ? inputs[0] : inputs;
+}
+
 // src/unet/chroma_layer.ts
 var [KR, KG, KB] = BT601_LUMA;
 var R_CR = 2 * (1 - KR);
@@ -53,7 +61,7 @@ var ChromaToRgb = class extends tfl.layers.Layer {
   }
   /** RGB: the chroma's shape with 3 channels. */
   computeOutputShape(inputShape) {
-    const chroma = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const chroma = firstShape(inputShape);
     return [
       ...chroma.slice(0, -1),
       3
@@ -211,7 +219,7 @@ var MaxPool2x2 = class extends tfl3.layers.Layer {
   }
   /** `[b, h, w, c]` → `[b, h/2, w/2, c]`. */
   computeOutputShape(inputShape) {
-    const s = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const s = firstShape(inputShape);
     const half = (n) => n === null ? null : Math.floor(n / 2);
     return [
       s[0],
@@ -222,7 +230,7 @@ var MaxPool2x2 = class extends tfl3.layers.Layer {
   }
   /** Pool the input. */
   call(inputs, _kwargs) {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const x = firstInput(inputs);
     return maxPool2x2(x);
   }
 };
@@ -248,7 +256,7 @@ var InstanceNorm = class extends tfl4.layers.Layer {
   }
   /** One scale and one offset per channel. */
   build(inputShape) {
-    const shape = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const shape = firstShape(inputShape);
     const channels = shape[shape.length - 1];
     if (shape.length !== 4 || typeof channels !== "number") {
       throw new RangeError(`InstanceNorm: needs NHWC input with a known channel count, got [${shape.join(", ")}]`);
@@ -263,11 +271,11 @@ var InstanceNorm = class extends tfl4.layers.Layer {
   }
   /** The same shape as the input. */
   computeOutputShape(inputShape) {
-    return Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    return firstShape(inputShape);
   }
   /** Normalise over height and width per image and channel, then scale and shift. */
   call(inputs, _kwargs) {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const x = firstInput(inputs);
     return tf4.tidy(() => {
       const { mean, variance } = tf4.moments(x, [
         1,
@@ -308,7 +316,7 @@ var OutputMap = class extends tfl5.layers.Layer {
   }
   /** The head's shape. */
   computeOutputShape(inputShape) {
-    return Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    return firstShape(inputShape);
   }
   /** Apply the table above. */
   call(inputs, _kwargs) {
@@ -390,7 +398,7 @@ var PixelShuffle = class extends tfl6.layers.Layer {
   }
   /** `[b, h, w, r²c]` → `[b, h·r, w·r, c]`; unknown sizes stay unknown. */
   computeOutputShape(inputShape) {
-    const s = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const s = firstShape(inputShape);
     const r = this.factor;
     const times = (n) => n === null ? null : n * r;
     const c = s[3] === null ? null : s[3] / (r * r);
@@ -403,7 +411,7 @@ var PixelShuffle = class extends tfl6.layers.Layer {
   }
   /** Apply the shuffle. */
   call(inputs, _kwargs) {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const x = firstInput(inputs);
     return pixelShuffle(x, this.factor);
   }
   /** The factor, plus the base layer's fields. */
@@ -512,7 +520,7 @@ var Upsample = class extends tfl7.layers.Layer {
   }
   /** `[b, h, w, c]` → `[b, h·s, w·s, c]`. */
   computeOutputShape(inputShape) {
-    const s = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const s = firstShape(inputShape);
     const times = (n) => n === null ? null : n * this.factor;
     return [
       s[0],
@@ -523,7 +531,7 @@ var Upsample = class extends tfl7.layers.Layer {
   }
   /** Upsample the input. */
   call(inputs, _kwargs) {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const x = firstInput(inputs);
     return upsample(x, this.factor, {
       method: this.method,
       cubicA: this.cubicA
@@ -590,7 +598,7 @@ var SizeCheck = class extends tfl8.layers.Layer {
   }
   /** Same shape; a known size is checked already here. */
   computeOutputShape(inputShape) {
-    const s = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
+    const s = firstShape(inputShape);
     const [, h, w] = s;
     if (h !== null && h !== void 0 && w !== null && w !== void 0) {
       checkInputSize(h, w, this.divisor);
@@ -599,7 +607,7 @@ var SizeCheck = class extends tfl8.layers.Layer {
   }
   /** Check, then pass the input through (as a new tensor handle, so ownership stays simple). */
   call(inputs, _kwargs) {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const x = firstInput(inputs);
     checkInputSize(x.shape[1], x.shape[2], this.divisor);
     return tf8.clone(x);
   }

@@ -7,9 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { BT601_LUMA } from "../_internal/luma.ts";
-
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
+import { firstShape, type Kwargs, type LayerArgs } from "./_layer_io.ts";
 
 const [KR, KG, KB] = BT601_LUMA;
 // Full-range YCbCr → RGB (ITU-T T.871): R = Y + 2(1−kr)·Cr, B = Y + 2(1−kb)·Cb, and G chosen so
@@ -123,7 +121,7 @@ export class ChromaToRgb extends tfl.layers.Layer {
 
   /** RGB: the chroma's shape with 3 channels. */
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const chroma = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const chroma = firstShape(inputShape);
     return [...chroma.slice(0, -1), 3];
   }
 

@@ -8,9 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
+import { firstInput, firstShape, type Kwargs, type LayerArgs } from "./_layer_io.ts";
 
 /** PyTorch's `InstanceNorm2d` default, so results compare with it. */
 const DEFAULT_EPSILON = 1e-5;
@@ -68,7 +66,7 @@ export class InstanceNorm extends tfl.layers.Layer {
 
   /** One scale and one offset per channel. */
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = firstShape(inputShape);
     const channels = shape[shape.length - 1];
     if (shape.length !== 4 || typeof channels !== "number") {
       throw new RangeError(
@@ -82,12 +80,12 @@ export class InstanceNorm extends tfl.layers.Layer {
 
   /** The same shape as the input. */
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return firstShape(inputShape);
   }
 
   /** Normalise over height and width per image and channel, then scale and shift. */
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = firstInput(inputs);
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, [1, 2], true);
       const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));

@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+import { firstInput, firstShape, type Kwargs, type LayerArgs } from "./_layer_io.ts";
 
 /**
  * Max over each 2×2 block: `[b, h, w, c]` → `[b, h/2, w/2, c]` (h and w even). The gradient goes
@@ -43,9 +44,6 @@ export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
   });
 }
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
-
 /**
  * The layer form of {@linkcode maxPool2x2}; no weights; serializes as `PerceptualMaxPool2x2`.
  *
@@ -69,14 +67,14 @@ export class MaxPool2x2 extends tfl.layers.Layer {
 
   /** `[b, h, w, c]` → `[b, h/2, w/2, c]`. */
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const s = firstShape(inputShape);
     const half = (n: number | null) => n === null ? null : Math.floor(n / 2);
     return [s[0]!, half(s[1]!), half(s[2]!), s[3]!];
   }
 
   /** Pool the input. */
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = firstInput(inputs);
     return maxPool2x2(x as tf.Tensor4D);
   }
 }

@@ -5,9 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
+import { firstShape, type Kwargs, type LayerArgs } from "./_layer_io.ts";
 
 /**
  * Arguments of {@linkcode OutputMap}.
@@ -81,7 +79,7 @@ export class OutputMap extends tfl.layers.Layer {
 
   /** The head's shape. */
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return firstShape(inputShape);
   }
 
   /** Apply the table above. */

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+import { firstInput, firstShape, type Kwargs, type LayerArgs } from "./_layer_io.ts";
 
 /**
  * Rearrange `[b, h, w, r·r·c]` into `[b, h·r, w·r, c]`, exactly as `tf.depthToSpace(x, r)`
@@ -46,9 +47,6 @@ export function pixelShuffle(x: tf.Tensor4D, factor: number): tf.Tensor4D {
   });
 }
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
-
 /** Arguments of {@linkcode PixelShuffle}. */
 export interface PixelShuffleArgs extends LayerArgs {
   /** The upscale factor r: channels shrink by r², height and width grow by r. */
@@ -81,7 +79,7 @@ export class PixelShuffle extends tfl.layers.Layer {
 
   /** `[b, h, w, r²c]` → `[b, h·r, w·r, c]`; unknown sizes stay unknown. */
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const s = firstShape(inputShape);
     const r = this.factor;
     const times = (n: number | null) => n === null ? null : n * r;
     const c = s[3] === null ? null : s[3]! / (r * r);
@@ -90,7 +88,7 @@ export class PixelShuffle extends tfl.layers.Layer {
 
   /** Apply the shuffle. */
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = firstInput(inputs);
     return pixelShuffle(x as tf.Tensor4D, this.factor);
   }
 

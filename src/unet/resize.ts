@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+import { firstInput, firstShape, type Kwargs, type LayerArgs } from "./_layer_io.ts";
 
 /** The interpolation kernels {@linkcode upsample} offers. */
 export type InterpolationMethod = "bilinear" | "bicubic";
@@ -113,9 +114,6 @@ export function upsample(
   return tf.tidy(() => upsampleAxis(upsampleAxis(x, 1, weights), 2, weights));
 }
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
-
 /**
  * Arguments of {@linkcode Upsample}.
  *
@@ -175,14 +173,14 @@ export class Upsample extends tfl.layers.Layer {
 
   /** `[b, h, w, c]` → `[b, h·s, w·s, c]`. */
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const s = firstShape(inputShape);
     const times = (n: number | null) => n === null ? null : n * this.factor;
     return [s[0]!, times(s[1]!), times(s[2]!), s[3]!];
   }
 
   /** Upsample the input. */
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = firstInput(inputs);
     return upsample(x as tf.Tensor4D, this.factor, { method: this.method, cubicA: this.cubicA });
   }
 

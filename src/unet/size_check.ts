@@ -7,9 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { UNetInputSizeError } from "./errors.ts";
-
-type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
-type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
+import { firstInput, firstShape, type Kwargs, type LayerArgs } from "./_layer_io.ts";
 
 /** Arguments of {@linkcode SizeCheck}. */
 export interface SizeCheckArgs extends LayerArgs {
@@ -64,7 +62,7 @@ export class SizeCheck extends tfl.layers.Layer {
 
   /** Same shape; a known size is checked already here. */
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const s = firstShape(inputShape);
     const [, h, w] = s;
     if (h !== null && h !== undefined && w !== null && w !== undefined) {
       checkInputSize(h, w, this.divisor);
@@ -74,7 +72,7 @@ export class SizeCheck extends tfl.layers.Layer {
 
   /** Check, then pass the input through (as a new tensor handle, so ownership stays simple). */
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = firstInput(inputs);
     checkInputSize(x.shape[1]!, x.shape[2]!, this.divisor);
     return tf.clone(x);
   }
