@@ -10,7 +10,7 @@ import * as E from "fp-ts/lib/Either.js";
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
-import { decodeLossSpec, LOSS_SPEC_LIMITS, termNames } from "../src/loss/mod.ts";
+import { type BuiltinTerm, decodeLossSpec, LOSS_SPEC_LIMITS, termNames } from "../src/loss/mod.ts";
 import { decodeImage, encodeImage, loadImage } from "../src/data/mod.ts";
 import { DecodeError, PerceptualError } from "../src/errors/mod.ts";
 
@@ -96,7 +96,7 @@ function checkDecoded(input: unknown): void {
   const loss = r.right;
   const json = typeof input === "string" ? JSON.parse(input) : input;
   assert.equal(loss.terms.length, (json as { terms: unknown[] }).terms.length);
-  for (const t of loss.terms) {
+  for (const t of loss.terms as BuiltinTerm<string>[]) {
     assert.ok(t.weight === 0 || (t.weight >= 1.17e-38 && t.weight <= 3.41e38));
     assert.ok(t.delta >= 1e-6 && t.epsilon >= 1e-6);
   }

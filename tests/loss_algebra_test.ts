@@ -21,6 +21,7 @@ import {
   weighted,
 } from "../src/loss/mod.ts";
 import { getLossMonoid } from "../src/loss/loss.ts";
+import type { BuiltinTerm } from "../src/loss/mod.ts";
 import { randomImage, type TinyLayer, tinyNet } from "./loss_support.ts";
 
 await initBackend("cpu");
@@ -180,8 +181,9 @@ Deno.test("weighted multiplies every weight, in both call forms; bad weights are
 
 Deno.test("defaults: feature/style l2, pixel/tv l1, chw Gram, mean, weight 1", () => {
   const l = pipe(feature("c1"), plus(style("c1")), plus(pixel()), plus(totalVariation()));
-  assert.deepEqual(l.terms.map((t) => t.distance), ["l2", "l2", "l1", "l1"]);
-  assert.deepEqual(l.terms.map((t) => t.reduction), ["mean", "mean", "mean", "mean"]);
+  const terms = l.terms as BuiltinTerm<"c1">[];
+  assert.deepEqual(terms.map((t) => t.distance), ["l2", "l2", "l1", "l1"]);
+  assert.deepEqual(terms.map((t) => t.reduction), ["mean", "mean", "mean", "mean"]);
   assert.equal((l.terms[1] as { normalisation: string }).normalisation, "chw");
   assert.ok(Object.isFrozen(l) && Object.isFrozen(l.terms));
 });

@@ -7,15 +7,24 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../lifetime/mod.ts";
 import type { LossNetwork } from "../network/loss_network.ts";
-import { layerOf, ruleOf } from "./_kinds.ts";
-import { checkImage, checkLossLayers, layersOf, shapeText, sideOf } from "./_sides.ts";
+import {
+  checkImage,
+  extractAll,
+  planOf,
+  shapesOf,
+  shapeText,
+  sidesOf,
+  tapsByNetwork,
+  type TermPlan,
+} from "./_sides.ts";
 import { LossInputError, NonFiniteLossError, PredictionRangeError } from "./errors.ts";
-import { type Loss, termNames } from "./loss.ts";
+import type { Loss } from "./loss.ts";
 import type { LossFn, LossResult, NetworkUse } from "./loss_result.ts";
 import { InputRangeError } from "../network/errors.ts";
 import { RANGE_BOUNDS } from "../network/preprocess.ts";
 import { withoutTape } from "./_no_tape.ts";
 import type { PrecomputedTarget } from "./precompute.ts";
+import type { Representation } from "./kind.ts";
 
 /**
  * Options of {@linkcode evaluate}.
@@ -41,6 +50,11 @@ import type { PrecomputedTarget } from "./precompute.ts";
  * ```
  */
 export interface EvaluateOptions<L extends string = string> {
+  /**
+   * Other networks the terms read, found by their `key` (an LPIPS network, a second VGG): each
+   * runs once per side, to its deepest tap. Terms without a `network` read the main one.
+   */
+  readonly networks?: readonly LossNetwork<string>[];
   /**
    * A target side computed once by `precomputeTarget` (Johnson et al.'s style image): the terms
    * it covers compare with it (broadcast over the predictions' batch); the others still need the
@@ -77,25 +91,28 @@ export interface TargetLossFn {
   readonly network?: NetworkUse;
 }
 
-/** Throws unless a precomputed target of shape `fixed` can stand for a batch shaped `actual`. */
-function checkFixed(
-  name: string,
-  what: string,
-  fixed: readonly number[],
-  actual: readonly number[],
-) {
-  if (fixed[0] !== 1 && fixed[0] !== actual[0]) {
-    throw new LossInputError(
-      `the precomputed ${what} of "${name}" has batch ${fixed[0]}, which cannot broadcast over ` +
-        `the prediction's batch ${actual[0]}; precompute it from one image (batch 1) or from ` +
-        `${actual[0]} images`,
-    );
-  }
-  if (fixed.slice(1).some((d, i) => d !== actual[i + 1])) {
-    throw new LossInputError(
-      `the precomputed ${what} of "${name}" is ${shapeText(fixed)} but the prediction's is ` +
-        `${shapeText(actual)}; precompute it from an image of the predictions' size`,
-    );
+/** Throws unless a precomputed representation can stand for a batch shaped like `actual`. */
+function checkFixed(name: string, what: string, fixed: Representation, actual: Representation) {
+  const want = new Map(shapesOf(actual));
+  for (const [part, shape] of shapesOf(fixed)) {
+    const real = want.get(part);
+    const label = part === "" ? what : `${what} (${part})`;
+    if (real === undefined) {
+      throw new LossInputError(`the precomputed ${label} of "${name}" has no prediction part`);
+    }
+    if (shape[0] !== 1 && shape[0] !== real[0]) {
+      throw new LossInputError(
+        `the precomputed ${label} of "${name}" has batch ${shape[0]}, which cannot broadcast ` +
+          `over the prediction's batch ${real[0]}; precompute it from one image (batch 1) or ` +
+          `from ${real[0]} images`,
+      );
+    }
+    if (shape.slice(1).some((d, i) => d !== real[i + 1])) {
+      throw new LossInputError(
+        `the precomputed ${label} of "${name}" is ${shapeText(shape)} but the prediction's is ` +
+          `${shapeText(real)}; precompute it from an image of the predictions' size`,
+      );
+    }
   }
 }
 
@@ -105,7 +122,7 @@ function sameLoss(a: Loss<string>, b: Loss<string>): boolean {
 
 function checkPrecomputed(
   loss: Loss<string>,
-  net: LossNetwork<string>,
+  plans: readonly TermPlan[],
   fixed: PrecomputedTarget<string>,
 ) {
   if (!sameLoss(loss, fixed.loss)) {
@@ -114,12 +131,33 @@ function checkPrecomputed(
         "same loss you evaluate",
     );
   }
-  if (fixed.network !== net.name) {
-    throw new LossInputError(
-      `the precomputed target was made with ${fixed.network}, not ${net.name}; precompute it ` +
-        "with the network you evaluate with",
-    );
+  for (const i of fixed.terms) {
+    const net = plans[i]!.net?.name;
+    const made = fixed.networkOf(i);
+    if (net !== made) {
+      throw new LossInputError(
+        `the precomputed target was made with ${made}, not ${net}; precompute it with the ` +
+          "network you evaluate with",
+      );
+    }
   }
+}
+
+/** What the prediction feeds: every network's range, intersected, and the terms that read one. */
+function networkUseOf(plans: readonly TermPlan[]): NetworkUse | undefined {
+  const used = plans.filter((p) => p.net !== undefined);
+  if (used.length === 0) return undefined;
+  const nets = [...new Set(used.map((p) => p.net!))];
+  const bounds = nets.map((n) => RANGE_BOUNDS[n.inputConvention.range]);
+  const lo = Math.max(...bounds.map((b) => b[0]));
+  const hi = Math.min(...bounds.map((b) => b[1]));
+  const ranges = [...new Set(nets.map((n) => n.inputConvention.range))];
+  return {
+    name: nets.map((n) => n.name).join(" and "),
+    range: ranges.length === 1 ? ranges[0]! : `[${lo},${hi}]`,
+    bounds: [lo, hi],
+    terms: used.map((p) => p.name),
+  };
 }
 
 /** With a precomputed target: `target` is needed only for the terms it does not cover. */
@@ -170,27 +208,22 @@ export function evaluate<L extends string>(
   net: LossNetwork<L>,
   options: EvaluateOptions<NoInfer<L>> = {},
 ): TargetLossFn {
-  const anyNet = net as unknown as LossNetwork<string>;
-  checkLossLayers(loss, net);
+  const plans = planOf(loss, net as unknown as LossNetwork<string>, options.networks);
   const fixed = options.target as PrecomputedTarget<string> | undefined;
-  if (fixed !== undefined) checkPrecomputed(loss, anyNet, fixed);
+  if (fixed !== undefined) checkPrecomputed(loss, plans, fixed);
   const covered = fixed?.terms ?? new Set<number>();
-  const names = termNames(loss);
-  const rules = loss.terms.map(ruleOf);
-  const predLayers = layersOf(loss, () => true);
-  const targetLayers = layersOf(loss, (i) => !covered.has(i));
-  const needTarget = names.filter((_, i) => rules[i]!.compares !== undefined && !covered.has(i));
-  const networkTerms = names.filter((_, i) => layerOf(loss.terms[i]!) !== undefined);
-  const range = net.inputConvention.range;
-  const use: NetworkUse | undefined = predLayers.length === 0
-    ? undefined
-    : { name: net.name, range, bounds: RANGE_BOUNDS[range], terms: networkTerms };
-  const extractPrediction = (pred: tf.Tensor4D): Record<string, tf.Tensor4D> => {
+  const predTaps = tapsByNetwork(plans, () => true);
+  const targetTaps = tapsByNetwork(plans, (i) => !covered.has(i));
+  const needTarget = plans.filter((p, i) => p.kind.needsTarget && !covered.has(i)).map((p) =>
+    p.name
+  );
+  const use = networkUseOf(plans);
+  const extractPrediction = (pred: tf.Tensor4D) => {
     try {
-      return anyNet.extract(pred, predLayers);
+      return extractAll(pred, predTaps);
     } catch (e) {
       // Same error, marked as the prediction's: a trainer reports it as divergence.
-      throw e instanceof InputRangeError ? new PredictionRangeError(e, networkTerms) : e;
+      throw e instanceof InputRangeError ? new PredictionRangeError(e, use?.terms ?? []) : e;
     }
   };
   const fn = (pred: tf.Tensor4D, target?: tf.Tensor4D): LossResult => {
@@ -212,35 +245,35 @@ export function evaluate<L extends string>(
     }
     const byTerm = fixed?.byTerm;
     return scope(() => {
-      const pActs = predLayers.length > 0 ? extractPrediction(pred) : {};
-      const tActs = targetLayers.length > 0 && target !== undefined
-        ? withoutTape(() => anyNet.extract(target, targetLayers))
-        : {};
-      const pSide = sideOf(anyNet, pred, pActs, "prediction");
-      const tSide = target === undefined ? undefined : sideOf(anyNet, target, tActs, "target");
-      const values = loss.terms.map((t, i): tf.Scalar => {
-        const rule = rules[i]!;
-        const p = rule.sideOf(t, pSide);
-        let q: tf.Tensor | undefined;
-        if (rule.compares !== undefined) {
+      const pActs = extractPrediction(pred);
+      const tActs = target !== undefined && targetTaps.size > 0
+        ? withoutTape(() => extractAll(target, targetTaps))
+        : new Map();
+      const pSide = sidesOf(pred, pActs, "prediction");
+      const tSide = target === undefined ? undefined : sidesOf(target, tActs, "target");
+      const values = plans.map((plan, i): tf.Scalar => {
+        const p = pSide(plan);
+        let q: Representation | undefined;
+        if (plan.kind.needsTarget) {
           const pre = byTerm?.get(i);
           if (pre !== undefined) {
-            checkFixed(names[i]!, rule.compares, pre.shape, p.shape);
+            checkFixed(plan.name, plan.kind.compares, pre, p);
             q = pre;
-          } else q = withoutTape(() => rule.sideOf(t, tSide!));
+          } else q = withoutTape(() => tSide!(plan));
         }
-        const raw = rule.value(t, p, q);
-        return t.weight === 1 ? raw : tf.mul(raw, t.weight) as tf.Scalar;
+        const raw = plan.kind.compare(plan.term, p, q);
+        const w = plan.term.weight;
+        return w === 1 ? raw : tf.mul(raw, w) as tf.Scalar;
       });
       // The target side is no longer needed: free it now rather than at the end of the scope.
-      tf.dispose(tActs);
+      for (const acts of tActs.values()) tf.dispose(acts);
       const total: tf.Scalar = values.length === 0
         ? tf.scalar(0)
         : values.length === 1
         ? tf.clone(values[0]!)
         : tf.addN(values) as tf.Scalar;
       const terms: Record<string, tf.Scalar> = {};
-      names.forEach((n, i) => terms[n] = values[i]!);
+      plans.forEach((p, i) => terms[p.name] = values[i]!);
       return { total, terms };
     });
   };

@@ -1,147 +1,95 @@
 /**
- * The `Loss<L>` value, its constructors and its monoid: feature ⊕ style ⊕ pixel ⊕ tv.
+ * The `Loss<L>` value and its monoid: terms of any kinds, summed. The constructors of the
+ * built-in kinds (`feature`, `style`, `pixel`, `totalVariation`) live in `kinds/`.
  *
  * @module
  */
 import type { Monoid } from "fp-ts/lib/Monoid.js";
 import type { Semigroup } from "fp-ts/lib/Semigroup.js";
-import { defaultTermName, KINDS, layerOf } from "./_kinds.ts";
-import { show } from "../_internal/show.ts";
-import {
-  baseOf,
-  checkNormalisation,
-  checkScale,
-  checkWeight,
-  type FeatureOptions,
-  type StyleOptions,
-  type Term,
-  type TermOptions,
-} from "./term.ts";
+import { kindOf, termWith } from "./kind.ts";
+import { checkWeight, type Term, type TermCommon } from "./term.ts";
 
 /**
  * A perceptual loss as a value: the terms to compute, and the loss-network layers they need.
  *
- * `L` is the union of layer names the loss reads, so `evaluate(loss, net)` fails to type-check
- * when `net` lacks one of them. `layers` lists each needed layer once, in first-use order; the
- * network is run once for the prediction and once for the target, up to the deepest of them.
- * Losses are immutable; combine them with {@linkcode plus}, {@linkcode LossMonoid} or
- * {@linkcode weighted}.
+ * `L` is the union of layer names the loss reads on its main network, so `evaluate(loss, net)`
+ * fails to type-check when `net` lacks one of them. `layers` lists each needed layer of the main
+ * network once, in first-use order; `networks` the keys of any other networks its terms read
+ * (LPIPS, say). Each network is run once for the prediction and once for the target, up to the
+ * deepest layer needed. Losses are immutable; combine them with {@linkcode plus},
+ * {@linkcode LossMonoid} or {@linkcode weighted}.
  *
  * @example
  * ```ts
- * import { feature, pixel, plus, type Loss } from "./loss.ts";
+ * import { feature, pixel, plus, type Loss } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * const loss: Loss<"block2_conv2"> = pipe(pixel(), plus(feature("block2_conv2")));
- * console.log(loss.layers); // ["block2_conv2"]
+ * console.log(loss.layers, loss.networks); // ["block2_conv2"] []
  * ```
  */
 export interface Loss<L extends string> {
-  /** The layers the terms read, each once, in first-use order. */
+  /** The layers the terms read on the main network, each once, in first-use order. */
   readonly layers: readonly L[];
+  /** The keys of the other networks the terms read, each once, in first-use order. */
+  readonly networks: readonly string[];
   /** The terms, in order; their names are given by `termNames`. */
   readonly terms: readonly Term<L>[];
 }
 
 /**
- * A loss from a list of terms (layers are derived from them).
+ * The key of the network `term` reads: its own `network`, else its kind's default; undefined
+ * means the main network.
  *
  * @example
  * ```ts
- * import { lossOf } from "./loss.ts";
+ * import { feature, networkOf } from "@perceptual/loss/loss";
+ * console.log(networkOf(feature("relu2_2", { network: "vgg19-b" }).terms[0]!)); // vgg19-b
+ * ```
+ */
+export function networkOf(term: TermCommon): string | undefined {
+  return term.network ?? kindOf(term).network(term);
+}
+
+/**
+ * The layers `term` reads on its network.
+ *
+ * @example
+ * ```ts
+ * import { style, tapsOf } from "@perceptual/loss/loss";
+ * console.log(tapsOf(style("relu3_3").terms[0]!)); // ["relu3_3"]
+ * ```
+ */
+export function tapsOf(term: TermCommon): readonly string[] {
+  return kindOf(term).taps(term);
+}
+
+/**
+ * A loss from a list of terms (layers and networks are derived from them). Every term must have
+ * a kind: made by a kind's constructor, or of a registered kind's name.
+ *
+ * @example
+ * ```ts
+ * import { lossOf } from "@perceptual/loss/loss";
  * const l = lossOf([{ kind: "tv", weight: 1, distance: "l1", reduction: "mean", delta: 1, epsilon: 1e-3 }]);
  * console.log(l.layers.length); // 0
  * ```
  */
 export function lossOf<L extends string>(terms: readonly Term<L>[]): Loss<L> {
   const layers: L[] = [];
+  const networks: string[] = [];
   for (const t of terms) {
-    const layer = layerOf(t) as L | undefined;
-    if (layer !== undefined && !layers.includes(layer)) layers.push(layer);
+    const key = networkOf(t);
+    if (key !== undefined) {
+      if (!networks.includes(key)) networks.push(key);
+      continue;
+    }
+    for (const layer of tapsOf(t) as L[]) if (!layers.includes(layer)) layers.push(layer);
   }
-  return Object.freeze({ layers: Object.freeze(layers), terms: Object.freeze([...terms]) });
-}
-
-function checkLayer(where: string, layer: string): void {
-  if (typeof layer !== "string" || layer === "") {
-    throw new TypeError(`${where}: the layer must be a non-empty layer name, got ${show(layer)}`);
-  }
-}
-
-/**
- * A feature (content) term: the distance between prediction and target activations at `layer`.
- * Default distance `l2` (Johnson et al.'s feature reconstruction loss, ‖φ(ŷ) − φ(y)‖²/(C·H·W)
- * per image with `mean`).
- *
- * @example
- * ```ts
- * import { feature } from "./loss.ts";
- * const content = feature("block2_conv2", { distance: "l1", weight: 15 });
- * console.log(content.terms[0]!.weight); // 15
- * ```
- */
-export function feature<L extends string>(layer: L, options: FeatureOptions = {}): Loss<L> {
-  const where = `feature:${layer}`;
-  checkLayer("feature", layer);
-  return lossOf<L>([{
-    kind: "feature",
-    layer,
-    scale: checkScale(where, options.scale),
-    ...baseOf(where, options, KINDS.feature.defaultDistance),
-  }]);
-}
-
-/**
- * A style term: the distance between the Gram matrices of prediction and target activations at
- * `layer` (per image: G = FᵀF / normalisation). Default distance `l2`, normalisation `chw`.
- *
- * @example
- * ```ts
- * import { style } from "./loss.ts";
- * const s = style("block3_conv3", { normalisation: "hw" });
- * console.log(s.terms[0]!.kind); // "style"
- * ```
- */
-export function style<L extends string>(layer: L, options: StyleOptions = {}): Loss<L> {
-  const where = `style:${layer}`;
-  checkLayer("style", layer);
-  return lossOf<L>([{
-    kind: "style",
-    layer,
-    normalisation: checkNormalisation(where, options.normalisation),
-    scale: checkScale(where, options.scale),
-    ...baseOf(where, options, KINDS.style.defaultDistance),
-  }]);
-}
-
-/**
- * A pixel term: the distance between prediction and target images. Default distance `l1`.
- *
- * @example
- * ```ts
- * import { pixel } from "./loss.ts";
- * console.log(pixel().terms[0]!.distance); // "l1"
- * ```
- */
-export function pixel(options: TermOptions = {}): Loss<never> {
-  return lossOf<never>([{
-    kind: "pixel",
-    ...baseOf("pixel", options, KINDS.pixel.defaultDistance),
-  }]);
-}
-
-/**
- * A total-variation term on the prediction: penalty(horizontal neighbour differences) +
- * penalty(vertical ones), each reduced on its own. Default distance `l1` (anisotropic TV); `l2`
- * with `sum` is Johnson et al.'s regulariser. Needs no target.
- *
- * @example
- * ```ts
- * import { totalVariation } from "./loss.ts";
- * console.log(totalVariation({ weight: 1e-6, distance: "l2", reduction: "sum" }).terms[0]!.kind); // "tv"
- * ```
- */
-export function totalVariation(options: TermOptions = {}): Loss<never> {
-  return lossOf<never>([{ kind: "tv", ...baseOf("tv", options, KINDS.tv.defaultDistance) }]);
+  return Object.freeze({
+    layers: Object.freeze(layers),
+    networks: Object.freeze(networks),
+    terms: Object.freeze([...terms]),
+  });
 }
 
 /** Curried form of {@linkcode weighted}, for `pipe`. */
@@ -151,7 +99,7 @@ export function weighted(w: number): <L extends string>(loss: Loss<L>) => Loss<L
  *
  * @example
  * ```ts
- * import { feature, weighted } from "./loss.ts";
+ * import { feature, weighted } from "@perceptual/loss/loss";
  * console.log(weighted(2, feature("block1_conv2", { weight: 3 })).terms[0]!.weight); // 6
  * ```
  */
@@ -162,7 +110,7 @@ export function weighted<L extends string>(
 ): Loss<L> | (<K extends string>(loss: Loss<K>) => Loss<K>) {
   checkWeight("weighted", w);
   const apply = <K extends string>(l: Loss<K>): Loss<K> =>
-    lossOf<K>(l.terms.map((t) => ({ ...t, weight: t.weight * w })));
+    lossOf<K>(l.terms.map((t) => termWith(t, { weight: checkWeight("weighted", t.weight * w) })));
   return loss === undefined ? apply : apply(loss);
 }
 
@@ -171,7 +119,7 @@ export function weighted<L extends string>(
  *
  * @example
  * ```ts
- * import { concatLoss, feature, style } from "./loss.ts";
+ * import { concatLoss, feature, style } from "@perceptual/loss/loss";
  * const l = concatLoss(feature("block1_conv2"), style("block1_conv2"));
  * console.log(l.layers); // ["block1_conv2"]
  * ```
@@ -190,7 +138,7 @@ export function concatLoss<A extends string, B extends string>(
  *
  * @example
  * ```ts
- * import { feature, pixel, plus, style } from "./loss.ts";
+ * import { feature, pixel, plus, style } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * const l = pipe(pixel(), plus(feature("block2_conv2")), plus(style("block3_conv3")));
  * console.log(l.terms.length); // 3
@@ -205,7 +153,7 @@ export function plus<B extends string>(b: Loss<B>): <A extends string>(a: Loss<A
  *
  * @example
  * ```ts
- * import { emptyLoss } from "./loss.ts";
+ * import { emptyLoss } from "@perceptual/loss/loss";
  * console.log(emptyLoss.terms.length); // 0
  * ```
  */
@@ -216,7 +164,7 @@ export const emptyLoss: Loss<never> = lossOf<never>([]);
  *
  * @example
  * ```ts
- * import { feature, getLossSemigroup } from "./loss.ts";
+ * import { feature, getLossSemigroup } from "@perceptual/loss/loss";
  * const S = getLossSemigroup<"a" | "b">();
  * console.log(S.concat(feature("a"), feature("b")).layers); // ["a", "b"]
  * ```
@@ -231,7 +179,7 @@ export function getLossSemigroup<L extends string>(): Semigroup<Loss<L>> {
  * @example
  * ```ts
  * import { concatAll } from "fp-ts/lib/Monoid.js";
- * import { feature, getLossMonoid, pixel } from "./loss.ts";
+ * import { feature, getLossMonoid, pixel } from "@perceptual/loss/loss";
  * const l = concatAll(getLossMonoid<"block1_conv2">())([pixel(), feature("block1_conv2")]);
  * console.log(l.terms.length); // 2
  * ```
@@ -248,7 +196,7 @@ export function getLossMonoid<L extends string>(): Monoid<Loss<L>> {
  * @example
  * ```ts
  * import { concatAll } from "fp-ts/lib/Monoid.js";
- * import { type AnyLayer, feature, type Loss, LossMonoid } from "./loss.ts";
+ * import { type AnyLayer, feature, type Loss, LossMonoid } from "@perceptual/loss/loss";
  * const layers: string[] = JSON.parse('["block1_conv2", "block2_conv2"]'); // known at run time
  * const loss: Loss<AnyLayer> = concatAll(LossMonoid)(layers.map((l) => feature(l)));
  * console.log(loss.layers); // ["block1_conv2", "block2_conv2"]; evaluate checks them on the net
@@ -263,7 +211,7 @@ export type AnyLayer = any;
  *
  * @example
  * ```ts
- * import { feature, LossSemigroup, pixel } from "./loss.ts";
+ * import { feature, LossSemigroup, pixel } from "@perceptual/loss/loss";
  * console.log(LossSemigroup.concat(pixel(), feature("block1_conv2")).terms.length); // 2
  * ```
  */
@@ -276,7 +224,7 @@ export const LossSemigroup: Semigroup<Loss<AnyLayer>> = getLossSemigroup<AnyLaye
  * @example
  * ```ts
  * import { concatAll } from "fp-ts/lib/Monoid.js";
- * import { feature, LossMonoid, pixel, style } from "./loss.ts";
+ * import { feature, LossMonoid, pixel, style } from "@perceptual/loss/loss";
  * const l = concatAll(LossMonoid)([pixel(), feature("block2_conv2"), style("block3_conv3")]);
  * console.log(l.layers); // ["block2_conv2", "block3_conv3"]
  * ```
@@ -291,13 +239,13 @@ export const LossMonoid: Monoid<Loss<AnyLayer>> = getLossMonoid<AnyLayer>();
  *
  * @example
  * ```ts
- * import { feature, plus, termNames } from "./loss.ts";
+ * import { feature, plus, termNames } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * const l = pipe(feature("b"), plus(feature("b", { distance: "l1" })));
  * console.log(termNames(l)); // ["feature:b", "feature:b#2"]
  * ```
  */
-export function termNames(loss: Loss<string>): string[] {
+export function termNames(loss: { readonly terms: readonly TermCommon[] }): string[] {
   const seen = new Map<string, number>();
   const taken = new Set(loss.terms.map(termName));
   return loss.terms.map((t) => {
@@ -320,10 +268,10 @@ export function termNames(loss: Loss<string>): string[] {
  *
  * @example
  * ```ts
- * import { pixel, termName } from "./loss.ts";
+ * import { pixel, termName } from "@perceptual/loss/loss";
  * console.log(termName(pixel().terms[0]!)); // "pixel"
  * ```
  */
-export function termName(term: Term<string>): string {
-  return term.name ?? defaultTermName(term);
+export function termName(term: TermCommon): string {
+  return term.name ?? kindOf(term).label(term);
 }

@@ -7,24 +7,24 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { DisposedError, type Owner, scope } from "../lifetime/mod.ts";
 import type { LossNetwork } from "../network/loss_network.ts";
-import { ruleOf } from "./_kinds.ts";
-import { checkImage, checkLossLayers, layersOf, sideOf } from "./_sides.ts";
+import { checkImage, extractAll, planOf, sidesOf, tapsByNetwork, tensorsOf } from "./_sides.ts";
 import type { Loss } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
-import type { TermKind } from "./term.ts";
+import type { Representation } from "./kind.ts";
+import { LossInputError } from "./errors.ts";
 
 /**
- * The term kinds whose target can be precomputed (all that compare with a target).
+ * A kind name whose target can be precomputed: any kind that compares with a target (`feature`,
+ * `style`, `pixel`, or a kind of your own; `tv` needs no target).
  *
  * @example
  * ```ts
- * import type { PrecomputableKind } from "./precompute.ts";
- * import { TERM_KINDS } from "./term.ts";
- * const kinds = TERM_KINDS.filter((k): k is PrecomputableKind => k !== "tv");
- * console.log(kinds); // ["feature", "style", "pixel"]: tv compares with no target
+ * import type { PrecomputableKind } from "@perceptual/loss/loss";
+ * const kinds: PrecomputableKind[] = ["style", "mean_std"];
+ * console.log(kinds.length); // 2
  * ```
  */
-export type PrecomputableKind = Exclude<TermKind, "tv">;
+export type PrecomputableKind = string;
 
 /**
  * Target activations (for `feature` terms), Gram matrices (for `style` terms) and images (for
@@ -56,22 +56,38 @@ export type PrecomputableKind = Exclude<TermKind, "tv">;
 export class PrecomputedTarget<L extends string> implements Owner {
   /** The loss it was computed for. */
   readonly loss: Loss<L>;
-  /** The network it was computed with. */
+  /** The network it was computed with (the main one's name). */
   readonly network: string;
   /** The target's batch size (1, or the predictions' batch). */
   readonly batch: number;
   /** Indices (in `loss.terms`) of the terms it covers. */
   readonly terms: ReadonlySet<number>;
-  #byTerm: Map<number, tf.Tensor>;
+  #byTerm: Map<number, Representation>;
+  #networks: Map<number, string | undefined>;
   #disposed = false;
 
-  /** Use {@linkcode precomputeTarget}; this takes ownership of `byTerm`'s tensors. */
-  constructor(loss: Loss<L>, network: string, batch: number, byTerm: Map<number, tf.Tensor>) {
+  /**
+   * Use {@linkcode precomputeTarget}; this takes ownership of `byTerm`'s tensors. `networks`
+   * names the network each covered term was computed with (undefined: none).
+   */
+  constructor(
+    loss: Loss<L>,
+    network: string,
+    batch: number,
+    byTerm: Map<number, Representation>,
+    networks: Map<number, string | undefined> = new Map(),
+  ) {
     this.loss = loss;
     this.network = network;
     this.batch = batch;
     this.#byTerm = byTerm;
+    this.#networks = networks;
     this.terms = new Set(byTerm.keys());
+  }
+
+  /** The name of the network term `i` was precomputed with (undefined: it reads none). */
+  networkOf(i: number): string | undefined {
+    return this.#networks.get(i);
   }
 
   /** Whether `dispose()` has run. */
@@ -80,7 +96,7 @@ export class PrecomputedTarget<L extends string> implements Owner {
   }
 
   /** The tensors by term index; throws {@linkcode DisposedError} once disposed. */
-  get byTerm(): ReadonlyMap<number, tf.Tensor> {
+  get byTerm(): ReadonlyMap<number, Representation> {
     if (this.#disposed) throw new DisposedError("this precomputed loss target");
     return this.#byTerm;
   }
@@ -91,7 +107,7 @@ export class PrecomputedTarget<L extends string> implements Owner {
     this.#disposed = true;
     // A feature and a style term on the same layer may share nothing, but two terms with the
     // same key share one tensor: dispose each tensor once.
-    tf.dispose([...new Set(this.#byTerm.values())]);
+    tf.dispose([...new Set([...this.#byTerm.values()].flatMap(tensorsOf))]);
     this.#byTerm.clear();
   }
 
@@ -122,8 +138,10 @@ export class PrecomputedTarget<L extends string> implements Owner {
  * ```
  */
 export interface PrecomputeOptions {
-  /** Which kinds of term to precompute (default all: feature, style, pixel). */
+  /** Which kinds of term to precompute (default: every kind that compares with a target). */
   readonly kinds?: readonly PrecomputableKind[];
+  /** Other networks the terms read, by `key` (as in `evaluate`). */
+  readonly networks?: readonly LossNetwork<string>[];
 }
 
 /**
@@ -160,34 +178,38 @@ export function precomputeTarget<L extends string>(
   image: tf.Tensor4D,
   options: PrecomputeOptions = {},
 ): PrecomputedTarget<L> {
-  checkLossLayers(loss, net);
+  const plans = planOf(loss, net as unknown as LossNetwork<string>, options.networks);
   checkImage("the target image", image);
-  const kinds: readonly TermKind[] = options.kinds ?? ["feature", "style", "pixel"];
-  const chosen = (i: number) => {
-    const t = loss.terms[i]!;
-    return ruleOf(t).compares !== undefined && kinds.includes(t.kind);
-  };
-  const layers = layersOf(loss, chosen);
-  const anyNet = net as unknown as LossNetwork<string>;
+  if (options.kinds !== undefined && !Array.isArray(options.kinds)) {
+    throw new LossInputError(`precomputeTarget: kinds must be an array of kind names`);
+  }
+  const chosen = (i: number) =>
+    plans[i]!.kind.needsTarget &&
+    (options.kinds === undefined || options.kinds.includes(plans[i]!.kind.name));
+  const taps = tapsByNetwork(plans, chosen);
   const made = withoutTape(() =>
     scope(() => {
-      const acts = layers.length > 0 ? anyNet.extract(image, layers) : {};
-      const side = sideOf(anyNet, image, acts, "target");
+      const side = sidesOf(image, extractAll(image, taps), "target");
       const index: number[] = [];
-      const tensors: tf.Tensor[] = [];
-      loss.terms.forEach((t, i) => {
+      const reps: Representation[] = [];
+      plans.forEach((plan, i) => {
         if (!chosen(i)) return;
-        const x = ruleOf(t).sideOf(t, side);
+        const r = side(plan);
         index.push(i);
         // The caller's image stays the caller's: hold a copy.
-        tensors.push(x === image ? side.memo("image", () => tf.clone(image)) : x);
+        reps.push(r === image ? tf.clone(image) : r);
       });
-      return { index, tensors };
+      // scope() keeps what is returned: hand it every tensor of every representation.
+      return { index, reps, all: reps.flatMap(tensorsOf) };
     })
   );
-  const byTerm = new Map<number, tf.Tensor>();
-  made.index.forEach((i, k) => byTerm.set(i, made.tensors[k]!));
+  const byTerm = new Map<number, Representation>();
+  const networks = new Map<number, string | undefined>();
+  made.index.forEach((i, k) => {
+    byTerm.set(i, made.reps[k]!);
+    networks.set(i, plans[i]!.net?.name);
+  });
   // Owned by the PrecomputedTarget, so a surrounding tidy must not free them.
-  for (const x of new Set(made.tensors)) tf.keep(x);
-  return new PrecomputedTarget<L>(loss, net.name, image.shape[0], byTerm);
+  for (const x of new Set(made.all)) tf.keep(x);
+  return new PrecomputedTarget<L>(loss, net.name, image.shape[0], byTerm, networks);
 }

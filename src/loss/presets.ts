@@ -15,8 +15,9 @@ import { RANGE_BOUNDS } from "../network/preprocess.ts";
 import { layersBeforePools } from "../network/selectors.ts";
 import { canonicalVggLayer, johnsonStyle } from "../vgg/layers.ts";
 import { InvalidTermOptionError, LossInputError } from "./errors.ts";
-import { checkLossLayers } from "./_sides.ts";
-import { concatLoss, feature, type Loss, pixel, style, totalVariation } from "./loss.ts";
+import { planOf } from "./_sides.ts";
+import { concatLoss, type Loss } from "./loss.ts";
+import { feature, pixel, style, totalVariation } from "./kinds/mod.ts";
 import { withFeatureScales } from "./scale.ts";
 import { checkWeight } from "./term.ts";
 
@@ -108,14 +109,14 @@ export function fastaiFeatureLoss<L extends string>(
       style(l, { distance: "l1", normalisation: "chw", weight: gram * ws[i]! ** 2 }),
     );
   });
-  checkLossLayers(loss, net);
+  planOf(loss, net as unknown as LossNetwork<string>);
   return options.scales === undefined ? loss : withFeatureScales(loss, options.scales);
 }
 
 /** `chosen`, or the default layer name once `net` is known to have it. */
 function pick<L extends string>(net: LossNetwork<L>, chosen: L | undefined, dflt: string): L {
   const layer = chosen ?? dflt;
-  checkLossLayers(feature(layer), net as unknown as LossNetwork<string>);
+  planOf(feature(layer), net as unknown as LossNetwork<string>);
   return layer as L;
 }
 
@@ -231,7 +232,7 @@ export function johnson2016StyleTransfer<L extends string>(
     loss,
     totalVariation({ distance: "l2", reduction: "sum", weight: 0.5 * tv * (255 / width) ** 2 }),
   );
-  checkLossLayers(loss, net);
+  planOf(loss, net as unknown as LossNetwork<string>);
   return loss;
 }
 

@@ -24,10 +24,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../lifetime/mod.ts";
 import type { LossNetwork } from "../network/loss_network.ts";
 import { InvalidTermOptionError, LossInputError } from "./errors.ts";
-import { checkLossLayers } from "./_sides.ts";
-import { type Loss, lossOf } from "./loss.ts";
+import { planOf, type TermPlan } from "./_sides.ts";
+import { type Loss, lossOf, networkOf } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
-import { checkScale } from "./term.ts";
+import { kindOf, termWith } from "./kind.ts";
+import { NUMBER_RULES } from "./term.ts";
 
 /**
  * Options of {@linkcode featureScales} and {@linkcode calibrate}.
@@ -51,6 +52,8 @@ import { checkScale } from "./term.ts";
 export interface CalibrationOptions {
   /** The mean |activation| each layer should have after scaling (default 1). */
   readonly reference?: number;
+  /** Other networks the terms read, by `key` (as in `evaluate`). */
+  readonly networks?: readonly LossNetwork<string>[];
 }
 
 /**
@@ -143,13 +146,21 @@ function scalesFrom<K extends string>(
   return out;
 }
 
+/** `term` with `scale` set, checked as the kind's field is. */
+function scaled<T extends { readonly kind: string; readonly weight: number }>(t: T, s: number): T {
+  if (!NUMBER_RULES.scale.ok(s)) {
+    throw new InvalidTermOptionError(`${t.kind}`, "scale", s, NUMBER_RULES.scale.want);
+  }
+  return termWith(t, { scale: s });
+}
+
 /**
- * Set the `scale` of every feature and style term whose layer is in `scales`.
+ * Set the `scale` of every term whose kind calibrates by scale (feature, style, or a kind of your
+ * own with `calibration: "scale"`), reads the main network, and taps a layer in `scales`.
  *
  * @example
  * ```ts
- * import { feature, style, plus } from "./loss.ts";
- * import { withFeatureScales } from "./scale.ts";
+ * import { feature, style, plus, withFeatureScales } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * const l = withFeatureScales(pipe(feature("a"), plus(style("b"))), { a: 20 });
  * console.log(l.terms.map((t) => "scale" in t ? t.scale : 1)); // [20, 1]
@@ -160,9 +171,10 @@ export function withFeatureScales<L extends string>(
   scales: Partial<Record<L, number>>,
 ): Loss<L> {
   return lossOf<L>(loss.terms.map((t) => {
-    if (t.kind !== "feature" && t.kind !== "style") return t;
-    const s = scales[t.layer];
-    return s === undefined ? t : { ...t, scale: checkScale(`${t.kind}:${t.layer}`, s) };
+    const kind = kindOf(t);
+    if (kind.calibration !== "scale" || networkOf(t) !== undefined) return t;
+    const s = scales[kind.taps(t)[0] as L];
+    return s === undefined ? t : scaled(t, s);
   }));
 }
 
@@ -170,15 +182,16 @@ export function withFeatureScales<L extends string>(
  * `loss` with every layer's activations normalised to mean |a| = `reference` on `images`: the way
  * to use a preset tuned for one network (fastai's, on vgg16_bn) with another (Keras 'caffe'
  * VGG). Calibrate once on a few typical training images and keep (or encode) the result.
- * Reads back asynchronously: works on every backend, webgpu included.
+ * Only kinds with `calibration: "scale"` change (feature and style); the others (pixel, tv,
+ * LPIPS, …) are kept as they are. Terms on other networks are calibrated on theirs (pass them in
+ * `networks`). Reads back asynchronously: works on every backend, webgpu included.
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { feature } from "./loss.ts";
- * import { calibrate } from "./scale.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { calibrate, feature, type Loss } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const net: LossNetwork<"x10"> = {
  *   name: "times ten", layers: ["x10"], inputConvention: { preprocessing: "none", range: "[0,1]" },
@@ -186,16 +199,30 @@ export function withFeatureScales<L extends string>(
  *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
  *   dispose() {}, [Symbol.dispose]() {},
  * };
- * const l = await calibrate(feature("x10"), net, tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D);
- * console.log(l.terms[0]); // { kind: "feature", layer: "x10", scale: 5, … }
+ * let loss: Loss<"x10"> = feature("x10");
+ * loss = await calibrate(loss, net, tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D);
+ * console.log(loss.terms[0]); // { kind: "feature", layer: "x10", scale: 5, … }
  * ```
  */
-export async function calibrate<L extends string>(
-  loss: Loss<NoInfer<L>>,
+export async function calibrate<L extends string, K extends L>(
+  loss: Loss<K>,
   net: LossNetwork<L>,
   images: tf.Tensor4D,
   options: CalibrationOptions = {},
-): Promise<Loss<L>> {
-  checkLossLayers(loss, net);
-  return withFeatureScales<L>(loss, await featureScales(net, loss.layers, images, options));
+): Promise<Loss<K>> {
+  const plans = planOf(loss, net as unknown as LossNetwork<string>, options.networks);
+  const byNet = new Map<LossNetwork<string>, string[]>();
+  for (const p of plans) {
+    if (p.kind.calibration !== "scale" || p.net === undefined) continue;
+    const taps = byNet.get(p.net) ?? [];
+    if (!taps.includes(p.taps[0]!)) taps.push(p.taps[0]!);
+    byNet.set(p.net, taps);
+  }
+  const scales = new Map<LossNetwork<string>, Record<string, number>>();
+  for (const [n, taps] of byNet) scales.set(n, await featureScales(n, taps, images, options));
+  const calibrated = (p: TermPlan) =>
+    p.kind.calibration !== "scale" || p.net === undefined
+      ? p.term
+      : scaled(p.term, scales.get(p.net)![p.taps[0]!]!);
+  return lossOf<K>(plans.map(calibrated) as Loss<K>["terms"]);
 }

@@ -1,6 +1,7 @@
 /**
  * Losses as JSON: an io-ts codec, a decoder that reports every problem with its path and a fix,
- * and an encoder that round-trips.
+ * and (in `spec_encode.ts`) an encoder that round-trips. Every registered kind can be read: the
+ * fields of a term are its kind's fields, checked by their codecs.
  *
  * ```json
  * { "network": "vgg16",
@@ -11,8 +12,8 @@
  *     { "kind": "tv", "distance": "l2", "reduction": "sum", "weight": 1e-6 } ] }
  * ```
  *
- * Omitted fields take the constructors' defaults (distance `l2` for feature/style, `l1` for
- * pixel/tv; weight 1; reduction `mean`; normalisation `chw`; scale 1; delta 1; epsilon 1e-3).
+ * Omitted fields take the kinds' defaults (distance `l2` for feature/style, `l1` for pixel/tv;
+ * weight 1; reduction `mean`; normalisation `chw`; scale 1; delta 1; epsilon 1e-3).
  *
  * @module
  */
@@ -25,7 +26,6 @@ import {
   oneOf,
   OneOfType,
   orThrow,
-  pathOf,
   quoted,
   show,
   unknownKeys,
@@ -33,19 +33,17 @@ import {
 import { DecodeError, type DecodeIssue } from "../errors/decode_error.ts";
 import { type LossNetwork, networkHasLayer } from "../network/loss_network.ts";
 import { nearestName as suggest } from "../_internal/did_you_mean.ts";
-import { type KindField, KINDS, ruleOfKind } from "./_kinds.ts";
-import { type AnyLayer, feature, type Loss, lossOf, pixel, style, totalVariation } from "./loss.ts";
 import {
-  type Distance,
-  DISTANCES,
-  GRAM_NORMALISATIONS,
-  type GramNormalisation,
-  NUMBER_RULES,
-  type Reduction,
-  REDUCTIONS,
-  TERM_KINDS,
-  type TermKind,
-} from "./term.ts";
+  type FieldCodec,
+  type Kind,
+  kindNamed,
+  LayerField,
+  NumberField,
+  registeredKinds,
+} from "./kind.ts";
+import { type AnyLayer, type Loss, lossOf } from "./loss.ts";
+import type { TermKindDef } from "./define_kind.ts";
+import { NUMBER_RULES, type Term } from "./term.ts";
 import {
   isVggLayerName,
   VGG_ARCHITECTURES,
@@ -53,87 +51,46 @@ import {
   vggLayers,
 } from "../vgg/layers.ts";
 
-type OneOf<K extends string> = OneOfType<K>;
-
-/** The optional fields of a term and their codecs (a type alias: io-ts wants an index signature). */
-type TermFields = {
-  layer: t.StringC;
-  distance: OneOf<Distance>;
-  weight: t.NumberC;
-  normalisation: OneOf<GramNormalisation>;
-  reduction: OneOf<Reduction>;
-  scale: t.NumberC;
-  delta: t.NumberC;
-  epsilon: t.NumberC;
-  name: t.StringC;
-};
-
-const TERM_FIELDS: TermFields = {
-  layer: t.string,
-  distance: oneOf(DISTANCES),
-  weight: t.number,
-  normalisation: oneOf(GRAM_NORMALISATIONS),
-  reduction: oneOf(REDUCTIONS),
-  scale: t.number,
-  delta: t.number,
-  epsilon: t.number,
-  name: t.string,
-};
+/**
+ * One term of a JSON loss spec: its `kind` and that kind's fields.
+ *
+ * @example
+ * ```ts
+ * import { decodeLossSpecOrThrow, type TermSpec } from "@perceptual/loss/loss";
+ * const gram: TermSpec = { kind: "style", layer: "block3_conv3", normalisation: "hw", weight: 5 };
+ * const [term] = decodeLossSpecOrThrow({ terms: [gram] }).terms; // absent fields take the defaults
+ * console.log("distance" in term! && term.distance); // l2
+ * ```
+ */
+export interface TermSpec {
+  /** The kind's name. */
+  readonly kind: string;
+  /** The kind's fields and the common ones (`weight`, `name`, `network`). */
+  readonly [field: string]: unknown;
+}
 
 /**
- * The io-ts codec of one term of a JSON loss spec (structure only; see `decodeLossSpec`).
+ * The io-ts codec of one term of a JSON loss spec (structure only: an object with a string
+ * `kind`; `decodeLossSpec` checks the fields against the kind).
  *
  * @example
  * ```ts
  * import { isRight } from "fp-ts/lib/Either.js";
- * import { TermSpecCodec } from "./spec.ts";
+ * import { TermSpecCodec } from "@perceptual/loss/loss";
  * console.log(isRight(TermSpecCodec.decode({ kind: "feature", layer: "relu2_2" }))); // true
  * ```
  */
-export const TermSpecCodec: t.IntersectionC<
-  [t.TypeC<{ kind: OneOf<TermKind> }>, t.PartialC<TermFields>]
-> = t.intersection([t.type({ kind: oneOf(TERM_KINDS) }), t.partial(TERM_FIELDS)], "TermSpec");
-
-/**
- * One term of a JSON loss spec.
- *
- * @example
- * ```ts
- * import { decodeLossSpecOrThrow, type TermSpec } from "./spec.ts";
- * const gram: TermSpec = { kind: "style", layer: "block3_conv3", normalisation: "hw", weight: 5 };
- * const [term] = decodeLossSpecOrThrow({ terms: [gram] }).terms; // absent fields take the defaults
- * console.log(term!.distance, term!.reduction); // l2 mean
- * ```
- */
-export type TermSpec = t.TypeOf<typeof TermSpecCodec>;
-
-/**
- * The io-ts codec of a JSON loss spec (structure only: `decodeLossSpec` also checks layer names,
- * unknown keys and value ranges, and reports every problem).
- *
- * @example
- * ```ts
- * import { isRight } from "fp-ts/lib/Either.js";
- * import { LossSpecCodec } from "./spec.ts";
- * console.log(isRight(LossSpecCodec.decode({ terms: [{ kind: "pixel" }] }))); // true
- * ```
- */
-export const LossSpecCodec: t.IntersectionC<
-  [
-    t.TypeC<{ terms: t.ArrayC<typeof TermSpecCodec> }>,
-    t.PartialC<{ network: OneOf<VggArchitecture> }>,
-  ]
-> = t.intersection(
-  [t.type({ terms: t.array(TermSpecCodec) }), t.partial({ network: oneOf(VGG_ARCHITECTURES) })],
-  "LossSpec",
-);
+export const TermSpecCodec: t.Type<TermSpec, TermSpec, unknown> = t.intersection(
+  [t.type({ kind: t.string }), t.UnknownRecord],
+  "TermSpec",
+) as unknown as t.Type<TermSpec, TermSpec, unknown>;
 
 /**
  * A JSON loss spec.
  *
  * @example
  * ```ts
- * import { decodeLossSpecOrThrow, type LossSpec } from "./spec.ts";
+ * import { decodeLossSpecOrThrow, type LossSpec } from "@perceptual/loss/loss";
  * const spec: LossSpec = {
  *   network: "vgg19", // layer names are checked against VGG-19's
  *   terms: [{ kind: "feature", layer: "relu5_4", distance: "l1" }, { kind: "tv", weight: 1e-4 }],
@@ -141,7 +98,47 @@ export const LossSpecCodec: t.IntersectionC<
  * console.log(decodeLossSpecOrThrow(spec).layers); // ["relu5_4"]
  * ```
  */
-export type LossSpec = t.TypeOf<typeof LossSpecCodec>;
+export interface LossSpec {
+  /** The terms, in order. */
+  readonly terms: readonly TermSpec[];
+  /** Which VGG the layer names are for (default `vgg16`). */
+  readonly network?: VggArchitecture;
+}
+
+/**
+ * The io-ts codec of a JSON loss spec (structure only: `decodeLossSpec` also checks kinds, layer
+ * names, unknown keys and value ranges, and reports every problem).
+ *
+ * @example
+ * ```ts
+ * import { isRight } from "fp-ts/lib/Either.js";
+ * import { LossSpecCodec } from "@perceptual/loss/loss";
+ * console.log(isRight(LossSpecCodec.decode({ terms: [{ kind: "pixel" }] }))); // true
+ * ```
+ */
+export const LossSpecCodec: t.Type<LossSpec, LossSpec, unknown> = t.intersection(
+  [t.type({ terms: t.array(TermSpecCodec) }), t.partial({ network: oneOf(VGG_ARCHITECTURES) })],
+  "LossSpec",
+) as unknown as t.Type<LossSpec, LossSpec, unknown>;
+
+/**
+ * Options of {@linkcode decodeLossSpec}.
+ *
+ * @example
+ * ```ts
+ * import { decodeLossSpec, type DecodeLossSpecOptions, pixelKind } from "@perceptual/loss/loss";
+ * const options: DecodeLossSpecOptions = { kinds: [pixelKind] }; // kinds beyond the registered
+ * console.log(decodeLossSpec({ terms: [{ kind: "pixel" }] }, options)._tag); // Right
+ * ```
+ */
+export interface DecodeLossSpecOptions<L extends string = string> {
+  /** Check layer names against this network (default: the spec's `network`, else VGG-16). */
+  readonly network?: LossNetwork<L>;
+  /** Other networks, by `key`: layer names of terms that read them are checked against them. */
+  readonly networks?: readonly LossNetwork<string>[];
+  /** Kinds to accept besides the registered ones (see `registerTermKind`). */
+  readonly kinds?: readonly Kind[];
+}
 
 /** The layer names a spec may use, and how to name the network in messages. */
 interface Catalog {
@@ -162,35 +159,6 @@ function quoteAll(xs: readonly (string | number)[]): string {
   return xs.map((x) => `"${x}"`).join(", ");
 }
 
-function structuralIssue(e: t.ValidationError): DecodeIssue {
-  const path = pathOf(e.context);
-  const type = e.context[e.context.length - 1]!.type;
-  const v = e.value;
-  if (type instanceof OneOfType) {
-    const allowed: readonly string[] = type.values;
-    if (typeof v === "string") {
-      const s = suggest(v, allowed);
-      const what = path.replace(/^.*\./, "");
-      return {
-        path,
-        message: `${quoted(v)} is not a valid ${what}; use one of ${quoteAll(allowed)}` +
-          (s === undefined ? "" : ` (did you mean "${s}"?)`),
-      };
-    }
-    return { path, message: `is ${describe(v)}; it must be one of ${quoteAll(allowed)}` };
-  }
-  if (path === "(root)") {
-    return { path, message: `is ${describe(v)}; a loss spec is an object like { "terms": [ … ] }` };
-  }
-  if (type instanceof t.ArrayType) {
-    return { path, message: `is ${describe(v)}; it must be an array of terms` };
-  }
-  if (type instanceof t.InterfaceType || type instanceof t.IntersectionType) {
-    return { path, message: `is ${describe(v)}; a term is an object like { "kind": "pixel" }` };
-  }
-  return { path, message: `is ${describe(v)}; it must be a ${type.name}` };
-}
-
 function describe(v: unknown): string {
   if (v === undefined) return "missing";
   if (Array.isArray(v)) return "an array";
@@ -201,70 +169,180 @@ function describe(v: unknown): string {
     : `${typeof v} ${show(v)}`;
 }
 
-const ROOT_KEYS = ["terms", "network"];
-const TERM_KEYS = ["kind", ...Object.keys(TERM_FIELDS)];
-const KIND_FIELDS: readonly KindField[] = ["layer", "scale", "normalisation"];
-
-/** Which kinds own `field`, as "feature and style". */
-function ownersOf(field: KindField): string {
-  return TERM_KINDS.filter((k) => KINDS[k].fields.includes(field)).join(" and ");
+/** The issue for a value `v` its codec refused, at `path` (`what` names the field). */
+function valueIssue(
+  path: string,
+  what: string,
+  codec: FieldCodec<unknown>,
+  v: unknown,
+): DecodeIssue {
+  if (codec instanceof OneOfType) {
+    const allowed: readonly string[] = codec.values as readonly string[];
+    if (typeof v !== "string") {
+      return { path, message: `is ${describe(v)}; it must be one of ${quoteAll(allowed)}` };
+    }
+    const s = suggest(v, allowed);
+    return {
+      path,
+      message: `${quoted(v)} is not a valid ${what}; use one of ${quoteAll(allowed)}` +
+        (s === undefined ? "" : ` (did you mean "${s}"?)`),
+    };
+  }
+  if (codec instanceof NumberField || codec === t.number) {
+    return typeof v === "number"
+      ? { path, message: `${v} is not allowed; it must be ${codec.name}` }
+      : { path, message: `is ${describe(v)}; it must be a number` };
+  }
+  return { path, message: `is ${describe(v)}; it must be ${codec.name}` };
 }
 
-/** Value and cross-field checks io-ts' structure cannot express. */
-function semanticIssues(raw: unknown, catalog: Catalog): DecodeIssue[] {
+/** The structural issues of the root (what io-ts sees before any kind is looked at). */
+function rootIssues(raw: unknown): DecodeIssue[] {
+  if (!isObject(raw)) {
+    return [{
+      path: "(root)",
+      message: `is ${describe(raw)}; a loss spec is an object like { "terms": [ … ] }`,
+    }];
+  }
+  const issues = unknownKeys(raw, ["terms", "network"], "");
+  if (raw.network !== undefined) {
+    const codec = oneOf(VGG_ARCHITECTURES);
+    if (!codec.is(raw.network)) issues.push(valueIssue("network", "network", codec, raw.network));
+  }
+  if (!Array.isArray(raw.terms)) {
+    issues.push({
+      path: "terms",
+      message: `is ${describe(raw.terms)}; it must be an array of terms`,
+    });
+  }
+  return issues;
+}
+
+const COMMON = {
+  weight: new NumberField(NUMBER_RULES.weight),
+  name: new LayerField(),
+  network: new LayerField(),
+};
+
+/** Context of one decode: kinds by name and layer catalogs. */
+interface Context {
+  kindOf(name: string): Kind | undefined;
+  readonly kindNames: readonly string[];
+  readonly allKinds: readonly Kind[];
+  catalogFor(networkKey: string | undefined): Catalog | undefined;
+}
+
+function unknownKindIssue(at: string, kind: unknown, ctx: Context): DecodeIssue {
+  if (typeof kind !== "string") {
+    return {
+      path: `${at}.kind`,
+      message: `is ${describe(kind)}; it must be one of ${quoteAll(ctx.kindNames)}`,
+    };
+  }
+  const s = suggest(kind, ctx.kindNames);
+  return {
+    path: `${at}.kind`,
+    message: `${quoted(kind)} is not a valid kind; use one of ${quoteAll(ctx.kindNames)}` +
+      (s === undefined
+        ? "; a kind of your own must be registered first: registerTermKind(myKind), or " +
+          "decodeLossSpec(json, { kinds: [myKind] })"
+        : ` (did you mean "${s}"?)`),
+  };
+}
+
+/** The issues of one term's fields against its kind. */
+function fieldIssues(at: string, term: Record<string, unknown>, kind: Kind, ctx: Context) {
   const issues: DecodeIssue[] = [];
-  if (!isObject(raw)) return issues;
-  issues.push(...unknownKeys(raw, ROOT_KEYS, ""));
-  if (!Array.isArray(raw.terms)) return issues;
-  raw.terms.forEach((term: unknown, i: number) => {
-    const at = `terms[${i}]`;
-    if (!isObject(term)) return;
-    issues.push(...unknownKeys(term, TERM_KEYS, at));
-    const kind = term.kind;
-    if (!(TERM_KINDS as readonly unknown[]).includes(kind)) return;
-    const rule = ruleOfKind(kind as TermKind);
-    const reads = rule.fields.includes("layer");
-    if (reads && term.layer === undefined) {
+  const own = Object.entries(kind.fields);
+  const allowed = ["kind", ...Object.keys(COMMON), ...own.map(([k]) => k)];
+  for (const key of Object.keys(term)) {
+    if (allowed.includes(key)) continue;
+    const owners = ctx.allKinds.filter((k) => k.fields[key] !== undefined).map((k) => k.name);
+    if (owners.length === 0) {
+      issues.push(...unknownKeys({ [key]: term[key] }, allowed, at));
+    } else if (key === "layer") {
       issues.push({
         path: `${at}.layer`,
-        message: `is missing; a ${kind} term needs the layer it reads, e.g. "${
-          catalog.names[1] ?? catalog.names[0]
-        }"`,
+        message: `a ${kind.name} term reads no layer; remove "layer"`,
       });
-    }
-    if (reads && typeof term.layer === "string" && !catalog.has(term.layer)) {
-      const s = suggest(term.layer, catalog.names);
+    } else {
       issues.push({
-        path: `${at}.layer`,
-        message: `${quoted(term.layer)} is not a ${catalog.label} layer` +
-          (s === undefined
-            ? `; its layers are ${catalog.names.join(", ")}`
-            : `; did you mean "${s}"?`),
+        path: `${at}.${key}`,
+        message: `only ${owners.join(" and ")} terms have a ${key}; remove it from this ` +
+          `${kind.name} term`,
       });
     }
-    for (const field of KIND_FIELDS) {
-      if (term[field] === undefined || rule.fields.includes(field)) continue;
-      issues.push({
-        path: `${at}.${field}`,
-        message: field === "layer"
-          ? `a ${kind} term reads no layer; remove "layer"`
-          : `only ${ownersOf(field)} terms have a ${field}; remove it from this ${kind} term`,
-      });
-    }
-    for (const [field, r] of Object.entries(NUMBER_RULES)) {
-      const v = term[field];
-      if (typeof v === "number" && !r.ok(v)) {
+  }
+  for (const [key, codec] of Object.entries(COMMON)) {
+    const v = term[key];
+    if (v === undefined || codec.is(v)) continue;
+    issues.push(
+      key === "weight"
+        ? valueIssue(`${at}.${key}`, key, codec, v)
+        : typeof v === "string"
+        ? { path: `${at}.${key}`, message: "is empty; give a name or remove the field" }
+        : { path: `${at}.${key}`, message: `is ${describe(v)}; it must be a string` },
+    );
+  }
+  const key = typeof term.network === "string" ? term.network : undefined;
+  for (const [field, rule] of own) {
+    const v = term[field];
+    const path = `${at}.${field}`;
+    if (v === undefined) {
+      if (rule.default !== undefined) continue;
+      const example = rule.codec instanceof LayerField
+        ? `the layer it reads, e.g. "${ctx.catalogFor(key)?.names[1] ?? "block2_conv2"}"`
+        : `a ${field} (${rule.codec.name})`;
+      issues.push({ path, message: `is missing; a ${kind.name} term needs ${example}` });
+    } else if (!rule.codec.is(v)) {
+      issues.push(valueIssue(path, field, rule.codec, v));
+    } else if (rule.codec instanceof LayerField) {
+      const catalog = ctx.catalogFor(key);
+      if (catalog !== undefined && !catalog.has(v as string)) {
+        const s = suggest(v as string, catalog.names);
         issues.push({
-          path: `${at}.${field}`,
-          message: `${v} is not allowed; it must be ${r.want}`,
+          path,
+          message: `${quoted(v as string)} is not a ${catalog.label} layer` +
+            (s === undefined
+              ? `; its layers are ${catalog.names.join(", ")}`
+              : `; did you mean "${s}"?`),
         });
       }
     }
-    if (typeof term.name === "string" && term.name.trim() === "") {
-      issues.push({ path: `${at}.name`, message: "is empty; give a name or remove the field" });
+  }
+  return issues;
+}
+
+/** Value and cross-field checks of every term. */
+function termIssues(raw: Record<string, unknown>, ctx: Context): DecodeIssue[] {
+  const issues: DecodeIssue[] = [];
+  if (!Array.isArray(raw.terms)) return issues;
+  raw.terms.forEach((term: unknown, i: number) => {
+    const at = `terms[${i}]`;
+    if (!isObject(term)) {
+      issues.push({
+        path: at,
+        message: `is ${describe(term)}; a term is an object like { "kind": "pixel" }`,
+      });
+      return;
     }
+    const kind = typeof term.kind === "string" ? ctx.kindOf(term.kind) : undefined;
+    if (kind === undefined) {
+      issues.push(unknownKindIssue(at, term.kind, ctx));
+      issues.push(...unknownKeys(
+        Object.fromEntries(Object.entries(term).filter(([k]) => !knownAnywhere(k, ctx))),
+        ["kind", ...Object.keys(COMMON)],
+        at,
+      ));
+      return;
+    }
+    issues.push(...fieldIssues(at, term, kind, ctx));
   });
   return issues;
+}
+
+function knownAnywhere(key: string, ctx: Context): boolean {
+  return key === "kind" || key in COMMON || ctx.allKinds.some((k) => k.fields[key] !== undefined);
 }
 
 /** Root issues first, then by term index; stable within a term. */
@@ -272,22 +350,6 @@ function inDocumentOrder(issues: readonly DecodeIssue[]): DecodeIssue[] {
   const index = (p: string) => Number(/^terms\[(\d+)\]/.exec(p)?.[1] ?? -1);
   return issues.map((x, i) => ({ x, i, k: index(x.path) })).sort((a, b) => a.k - b.k || a.i - b.i)
     .map(({ x }) => x);
-}
-
-/** The constructor of each kind, from a decoded spec's kind-specific fields and common options. */
-const CONSTRUCT: {
-  readonly [K in TermKind]: (spec: TermSpec, common: Record<string, unknown>) => Loss<string>;
-} = {
-  feature: (spec, common) => feature(spec.layer!, common),
-  style: (spec, common) => style(spec.layer!, common),
-  pixel: (_, common) => pixel(common),
-  tv: (_, common) => totalVariation(common),
-};
-
-function termOf(spec: TermSpec): Loss<string> {
-  const { kind, layer: _layer, ...options } = spec;
-  const common = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  return CONSTRUCT[kind](spec, common);
 }
 
 const WHAT = "loss spec";
@@ -299,7 +361,7 @@ const WHAT = "loss spec";
  *
  * @example
  * ```ts
- * import { LOSS_SPEC_LIMITS } from "./spec.ts";
+ * import { LOSS_SPEC_LIMITS } from "@perceptual/loss/loss";
  * console.log(LOSS_SPEC_LIMITS.arrayLength); // 10000
  * ```
  */
@@ -310,6 +372,27 @@ export const LOSS_SPEC_LIMITS: JsonLimits = {
   arrayLength: 10_000,
 };
 
+function contextOf(raw: unknown, options: DecodeLossSpecOptions<string>): Context {
+  const extra = options.kinds ?? [];
+  const kindOf = (name: string) => extra.find((k) => k.name === name) ?? kindNamed(name);
+  const names = [...new Set([...registeredKinds(), ...extra.map((k) => k.name)])];
+  const vgg: VggArchitecture = isObject(raw) && typeof raw.network === "string" &&
+      (VGG_ARCHITECTURES as readonly string[]).includes(raw.network)
+    ? raw.network as VggArchitecture
+    : "vgg16";
+  const main = catalogOf(options.network ?? vgg);
+  return {
+    kindOf,
+    kindNames: names,
+    allKinds: names.map((n) => kindOf(n)!),
+    catalogFor: (key) => {
+      if (key === undefined || key === options.network?.key) return main;
+      const net = options.networks?.find((n) => n.key === key);
+      return net === undefined ? undefined : catalogOf(net);
+    },
+  };
+}
+
 /** Decode against the layers of `net`: the result is typed by the network's layers. */
 export function decodeLossSpec<L extends string>(
   json: unknown,
@@ -318,55 +401,48 @@ export function decodeLossSpec<L extends string>(
 /**
  * Decode a JSON loss spec (an object, or a JSON string) into a `Loss`, or a
  * {@linkcode DecodeError} listing EVERY problem with its path and a fix, e.g.
- * `terms[2].layer: "block9_conv1" is not a VGG-16 layer; did you mean "block5_conv1"?`. Layer
- * names are checked against `net` when given, else against the spec's `network` (default
- * `vgg16`), aliases such as `relu2_2` included. Makes no tensors.
+ * `terms[2].layer: "block9_conv1" is not a VGG-16 layer; did you mean "block5_conv1"?`. Any
+ * registered kind may appear (see `registerTermKind`; or pass `kinds`). Layer names are checked
+ * against `network` when given, else against the spec's `network` (default `vgg16`), aliases
+ * such as `relu2_2` included. Makes no tensors.
  *
  * @example
  * ```ts
  * import * as E from "fp-ts/lib/Either.js";
- * import { decodeLossSpec } from "./spec.ts";
+ * import { decodeLossSpec } from "@perceptual/loss/loss";
  * const r = decodeLossSpec({ terms: [{ kind: "feature", layer: "block9_conv1" }, { kind: "pixle" }] });
  * if (E.isLeft(r)) console.log(r.left.issues.map((i) => i.path)); // ["terms[0].layer", "terms[1].kind"]
  * ```
  */
-export function decodeLossSpec(json: unknown): E.Either<DecodeError, Loss<AnyLayer>>;
+export function decodeLossSpec(
+  json: unknown,
+  options?: DecodeLossSpecOptions,
+): E.Either<DecodeError, Loss<AnyLayer>>;
 export function decodeLossSpec<L extends string>(
   json: unknown,
-  net?: LossNetwork<L>,
+  netOrOptions?: LossNetwork<L> | DecodeLossSpecOptions<L>,
 ): E.Either<DecodeError, Loss<AnyLayer>> {
+  const options: DecodeLossSpecOptions<string> = netOrOptions === undefined
+    ? {}
+    : "extract" in netOrOptions
+    ? { network: netOrOptions as unknown as LossNetwork<string> }
+    : netOrOptions as DecodeLossSpecOptions<string>;
   const parsed = boundedJson(json, LOSS_SPEC_LIMITS);
   if (E.isLeft(parsed)) return E.left(new DecodeError(WHAT, parsed.left));
   const raw = parsed.right;
-  const network: VggArchitecture = isObject(raw) && typeof raw.network === "string" &&
-      (VGG_ARCHITECTURES as readonly string[]).includes(raw.network)
-    ? raw.network as VggArchitecture
-    : "vgg16";
-  const catalog = catalogOf(net ?? network);
-  const decoded = LossSpecCodec.decode(raw);
-  const issues: DecodeIssue[] = [];
-  const seen = new Set<string>();
-  if (E.isLeft(decoded)) {
-    for (const e of decoded.left) {
-      const issue = structuralIssue(e);
-      if (!seen.has(issue.path)) issues.push(issue);
-      seen.add(issue.path);
-    }
-  }
-  for (const issue of semanticIssues(raw, catalog)) {
-    if (!seen.has(issue.path)) issues.push(issue);
-    seen.add(issue.path);
-  }
-  if (issues.length > 0 || E.isLeft(decoded)) {
-    return E.left(new DecodeError(WHAT, inDocumentOrder(issues)));
-  }
+  const issues = rootIssues(raw);
+  const ctx = contextOf(raw, options);
+  if (isObject(raw)) issues.push(...termIssues(raw, ctx));
+  if (issues.length > 0) return E.left(new DecodeError(WHAT, inDocumentOrder(issues)));
+  const spec = raw as unknown as LossSpec;
   // One loss from all the terms at once: concatenating term by term copies the list each time
   // (quadratic; 100,000 terms took 103 s).
-  const terms: Loss<string>["terms"][number][] = [];
+  const terms: Term<string>[] = [];
   const problems: DecodeIssue[] = [];
-  decoded.right.terms.forEach((spec, i) => {
+  spec.terms.forEach((term, i) => {
+    const { kind: name, ...fields } = term;
     try {
-      terms.push(...termOf(spec).terms);
+      terms.push((ctx.kindOf(name) as TermKindDef<Term<string>>).term(fields));
     } catch (e) {
       problems.push({ path: `terms[${i}]`, message: (e as Error).message });
     }
@@ -385,15 +461,18 @@ export function decodeLossSpecOrThrow<L extends string>(
  *
  * @example
  * ```ts
- * import { decodeLossSpecOrThrow } from "./spec.ts";
+ * import { decodeLossSpecOrThrow } from "@perceptual/loss/loss";
  * const loss = decodeLossSpecOrThrow('{ "terms": [{ "kind": "feature", "layer": "relu2_2" }] }');
  * console.log(loss.layers); // ["relu2_2"]
  * ```
  */
-export function decodeLossSpecOrThrow(json: unknown): Loss<AnyLayer>;
+export function decodeLossSpecOrThrow(
+  json: unknown,
+  options?: DecodeLossSpecOptions,
+): Loss<AnyLayer>;
 export function decodeLossSpecOrThrow<L extends string>(
   json: unknown,
-  net?: LossNetwork<L>,
+  netOrOptions?: LossNetwork<L> | DecodeLossSpecOptions<L>,
 ): Loss<AnyLayer> {
-  return orThrow(net === undefined ? decodeLossSpec(json) : decodeLossSpec(json, net));
+  return orThrow(decodeLossSpec(json, netOrOptions as DecodeLossSpecOptions));
 }

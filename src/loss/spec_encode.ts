@@ -1,22 +1,21 @@
 /**
- * A loss as its JSON spec: the inverse of `decodeLossSpec`, writing only what differs from the
- * term defaults.
+ * A loss as its JSON spec: the inverse of `decodeLossSpec`, for every kind (a kind's fields are
+ * its JSON fields).
  *
  * @module
  */
 import type { VggArchitecture } from "../vgg/layers.ts";
-import { type KindField, layerOf, ruleOfKind } from "./_kinds.ts";
+import { kindOf } from "./kind.ts";
 import type { Loss } from "./loss.ts";
 import type { LossSpec, TermSpec } from "./spec.ts";
-import { type Term, TERM_DEFAULTS } from "./term.ts";
+import type { TermCommon } from "./term.ts";
 
 /**
  * Options of {@linkcode encodeLossSpec}.
  *
  * @example
  * ```ts
- * import { pixel } from "./loss.ts";
- * import { encodeLossSpec, type EncodeOptions } from "./spec_encode.ts";
+ * import { encodeLossSpec, type EncodeOptions, pixel } from "@perceptual/loss/loss";
  * const options: EncodeOptions = { network: "vgg19" }; // which VGG the layer names are for
  * console.log(JSON.stringify(encodeLossSpec(pixel(), options)));
  * // {"terms":[{"kind":"pixel","distance":"l1","weight":1}],"network":"vgg19"}
@@ -27,31 +26,34 @@ export interface EncodeOptions {
   readonly network?: VggArchitecture;
 }
 
-function encodeTerm(term: Term<string>): TermSpec {
-  const fields = ruleOfKind(term.kind).fields;
-  const own = term as unknown as Record<KindField, unknown>;
-  const d = TERM_DEFAULTS;
+/** Fields always written, even at their default: they say what the term compares and how much. */
+const ALWAYS = new Set(["layer", "distance", "normalisation"]);
+
+function encodeTerm(term: TermCommon): TermSpec {
+  const kind = kindOf(term);
+  const own = term as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = { kind: term.kind };
-  const layer = layerOf(term);
-  if (layer !== undefined) out.layer = layer;
-  out.distance = term.distance;
+  // What is compared, how, and how much first; then whatever differs from its default.
+  const first = ["layer", "distance"].filter((f) => f in kind.fields);
+  for (const f of first) if (own[f] !== undefined) out[f] = own[f];
   out.weight = term.weight;
-  if (fields.includes("normalisation")) out.normalisation = own.normalisation;
-  if (term.reduction !== d.reduction) out.reduction = term.reduction;
-  if (fields.includes("scale") && own.scale !== d.scale) out.scale = own.scale;
-  if (term.delta !== d.delta) out.delta = term.delta;
-  if (term.epsilon !== d.epsilon) out.epsilon = term.epsilon;
+  for (const [field, rule] of Object.entries(kind.fields)) {
+    const v = own[field];
+    if (v === undefined || first.includes(field)) continue;
+    if (ALWAYS.has(field) || rule.default === undefined || v !== rule.default) out[field] = v;
+  }
   if (term.name !== undefined) out.name = term.name;
+  if (term.network !== undefined) out.network = term.network;
   return out as TermSpec;
 }
 
 /**
- * The JSON spec of a loss: `decodeLossSpec(encodeLossSpec(loss))` gives back an equal loss.
+ * The JSON spec of a loss: `decodeLossSpec(encodeLossSpec(loss))` gives back an equal loss
+ * (kinds of your own must be registered, or given to the decoder).
  *
  * @example
  * ```ts
- * import { encodeLossSpec } from "./spec_encode.ts";
- * import { feature } from "./loss.ts";
+ * import { encodeLossSpec, feature } from "@perceptual/loss/loss";
  * console.log(JSON.stringify(encodeLossSpec(feature("block2_conv2"))));
  * // {"terms":[{"kind":"feature","layer":"block2_conv2","distance":"l2","weight":1}]}
  * ```

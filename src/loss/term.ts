@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { InvalidTermOptionError, InvalidWeightError } from "./errors.ts";
+import { InvalidWeightError } from "./errors.ts";
 
 /**
  * How two tensors are compared, element by element (`d = pred − target`):
@@ -63,21 +63,42 @@ export type Reduction = "mean" | "sum";
 export const REDUCTIONS: readonly Reduction[] = ["mean", "sum"];
 
 /**
- * The kinds of term.
+ * The names of the built-in kinds. Kinds of your own (see `defineTermKind`) have any other name.
  *
  * @example
  * ```ts
- * import { concatLoss, feature, pixel, totalVariation } from "./loss.ts";
- * import type { TermKind } from "./term.ts";
+ * import { concatLoss, feature, pixel, totalVariation, type TermKind } from "@perceptual/loss/loss";
  * const loss = concatLoss(concatLoss(pixel(), feature("relu2_2")), totalVariation());
- * const kinds: TermKind[] = loss.terms.map((t) => t.kind);
+ * const kinds = loss.terms.map((t) => t.kind) as TermKind[];
  * console.log(kinds); // ["pixel", "feature", "tv"]
  * ```
  */
 export type TermKind = "feature" | "style" | "pixel" | "tv";
 
-/** Every {@linkcode TermKind}. */
-export const TERM_KINDS: readonly TermKind[] = ["feature", "style", "pixel", "tv"];
+/**
+ * What every term of every kind has: its kind's name, a weight, and optionally a name and the key
+ * of the network it reads.
+ *
+ * @example
+ * ```ts
+ * import { pixel, type TermCommon } from "@perceptual/loss/loss";
+ * const common: TermCommon = pixel({ weight: 2 }).terms[0]!;
+ * console.log(common.kind, common.weight); // pixel 2
+ * ```
+ */
+export interface TermCommon {
+  /** The kind's name (`feature`, `style`, `pixel`, `tv`, or a kind of your own). */
+  readonly kind: string;
+  /** Multiplies the term; finite and ≥ 0. */
+  readonly weight: number;
+  /** A name chosen by the user; absent means the kind's default (`feature:block2_conv2`, …). */
+  readonly name?: string;
+  /**
+   * The key of the loss network the term reads (`LossNetwork.key`, e.g. `lpips-alex`); absent
+   * means the main network passed to `evaluate`.
+   */
+  readonly network?: string;
+}
 
 /**
  * What every term has.
@@ -91,9 +112,7 @@ export const TERM_KINDS: readonly TermKind[] = ["feature", "style", "pixel", "tv
  * // 2 huber mean 0.1 0.001 (reduction and epsilon are the defaults)
  * ```
  */
-export interface TermBase {
-  /** Multiplies the term; finite and ≥ 0. */
-  readonly weight: number;
+export interface TermBase extends Omit<TermCommon, "kind"> {
   /** The element-wise penalty. */
   readonly distance: Distance;
   /** How penalties become a scalar. */
@@ -102,8 +121,6 @@ export interface TermBase {
   readonly delta: number;
   /** Charbonnier's ε (only used by `charbonnier`). */
   readonly epsilon: number;
-  /** A name chosen by the user; absent means the default (`feature:block2_conv2`, `pixel`, …). */
-  readonly name?: string;
 }
 
 /**
@@ -203,7 +220,19 @@ export interface TvTerm extends TermBase {
  * console.log(loss.terms.map(where)); // ["pixel", "feature at relu2_2"]
  * ```
  */
-export type Term<L extends string> = FeatureTerm<L> | StyleTerm<L> | PixelTerm | TvTerm;
+export type Term<L extends string> = BuiltinTerm<L> | TermCommon;
+
+/**
+ * A term of one of the built-in kinds (a union discriminated by `kind`).
+ *
+ * @example
+ * ```ts
+ * import { type BuiltinTerm, feature } from "@perceptual/loss/loss";
+ * const t = feature("relu2_2").terms[0] as BuiltinTerm<"relu2_2">;
+ * console.log(t.kind === "feature" ? t.layer : "-"); // relu2_2
+ * ```
+ */
+export type BuiltinTerm<L extends string> = FeatureTerm<L> | StyleTerm<L> | PixelTerm | TvTerm;
 
 /**
  * Options every term accepts.
@@ -230,6 +259,8 @@ export interface TermOptions {
   readonly epsilon?: number;
   /** Name of the term in the result (default `feature:<layer>`, `style:<layer>`, `pixel`, `tv`). */
   readonly name?: string;
+  /** Key of the network the term reads (default: the main network given to `evaluate`). */
+  readonly network?: string;
 }
 
 /**
@@ -334,52 +365,4 @@ export const NUMBER_RULES: {
 export function checkWeight(where: string, w: number): number {
   if (typeof w !== "number" || !NUMBER_RULES.weight.ok(w)) throw new InvalidWeightError(where, w);
   return w;
-}
-
-function positive(where: string, option: "scale" | "delta" | "epsilon", v: number): number {
-  if (typeof v !== "number" || !NUMBER_RULES[option].ok(v)) {
-    throw new InvalidTermOptionError(where, option, v, NUMBER_RULES[option].want);
-  }
-  return v;
-}
-
-function oneOf<T extends string>(where: string, option: string, v: T, all: readonly T[]): T {
-  if (!all.includes(v)) {
-    throw new InvalidTermOptionError(
-      where,
-      option,
-      v,
-      `one of ${all.map((a) => `"${a}"`).join(", ")}`,
-    );
-  }
-  return v;
-}
-
-/** Validates options shared by all kinds and fills defaults. */
-export function baseOf(where: string, o: TermOptions, defaultDistance: Distance): TermBase {
-  if (o.name !== undefined && (typeof o.name !== "string" || o.name.trim() === "")) {
-    throw new InvalidTermOptionError(where, "name", o.name, "a non-empty string");
-  }
-  const d = TERM_DEFAULTS;
-  const base: TermBase = {
-    weight: checkWeight(where, o.weight ?? d.weight),
-    distance: oneOf(where, "distance", o.distance ?? defaultDistance, DISTANCES),
-    reduction: oneOf(where, "reduction", o.reduction ?? d.reduction, REDUCTIONS),
-    delta: positive(where, "delta", o.delta ?? d.delta),
-    epsilon: positive(where, "epsilon", o.epsilon ?? d.epsilon),
-  };
-  return o.name === undefined ? base : { ...base, name: o.name };
-}
-
-/** Validates a feature scale (a divisor of activations); absent means the default. */
-export function checkScale(where: string, scale: number | undefined): number {
-  return positive(where, "scale", scale ?? TERM_DEFAULTS.scale);
-}
-
-/** Validates a Gram normalisation; absent means the default. */
-export function checkNormalisation(
-  where: string,
-  n: GramNormalisation | undefined,
-): GramNormalisation {
-  return oneOf(where, "normalisation", n ?? TERM_DEFAULTS.normalisation, GRAM_NORMALISATIONS);
 }

@@ -75,6 +75,11 @@ export interface InputConvention {
 export interface LossNetwork<L extends string> extends Owner {
   /** A readable name, e.g. `vgg16(imagenet)`. */
   readonly name: string;
+  /**
+   * The key terms use to name this network when a loss reads several (`lpips-alex`); terms
+   * without a `network` read the main network given to `evaluate`.
+   */
+  readonly key?: string;
   /** The canonical layer names in forward order. */
   readonly layers: readonly L[];
   /** How inputs are interpreted and preprocessed. */

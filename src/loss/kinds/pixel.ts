@@ -1,0 +1,35 @@
+/**
+ * The pixel kind: the distance between prediction and target images.
+ *
+ * @module
+ */
+import { defineTermKind, type TermKindDef } from "../define_kind.ts";
+import { registerTermKind } from "../kind.ts";
+import type { Loss } from "../loss.ts";
+import type { PixelTerm, TermOptions } from "../term.ts";
+
+/**
+ * The `pixel` kind (default distance `l1`).
+ *
+ * @example
+ * ```ts
+ * import { pixelKind } from "@perceptual/loss/loss";
+ * console.log(pixelKind.term().distance); // l1
+ * ```
+ */
+export const pixelKind: TermKindDef<PixelTerm> = registerTermKind(
+  defineTermKind<PixelTerm>({ name: "pixel", distance: "l1", compares: "image" }),
+);
+
+/**
+ * A pixel term: the distance between prediction and target images. Default distance `l1`.
+ *
+ * @example
+ * ```ts
+ * import { pixel } from "@perceptual/loss/loss";
+ * console.log(pixel().terms[0]!.kind); // "pixel"
+ * ```
+ */
+export function pixel(options: TermOptions = {}): Loss<never> {
+  return pixelKind.loss(options) as Loss<never>;
+}
