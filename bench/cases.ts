@@ -151,7 +151,7 @@ async function preparePerceptual(): Promise<PreparedCase> {
   const { pipe } = await import("fp-ts/lib/function.js");
   const net = await vgg16({ weights: { random: 1 }, upTo: "relu4_3", checkRange: false });
   const layers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"] as const;
-  let loss = pipe(
+  let loss: import("../src/loss/mod.ts").Loss<Layer> = pipe(
     feature<Layer>(layers[0], { distance: "l1" }),
     plus(style(layers[0], { distance: "l1" })),
   );

@@ -180,7 +180,7 @@ const termArb = fc.oneof(
 Deno.test("encodeLossSpec round-trips through JSON and decodeLossSpec (property)", () => {
   fc.assert(
     fc.property(fc.array(termArb, { maxLength: 5 }), (ls) => {
-      const loss = ls.reduce<Loss<string>>((a, b) => pipe(a, plus(b)), pixel());
+      const loss = ls.reduce<Loss<string>>((a, b) => pipe(a, plus(b as Loss<string>)), pixel());
       const json = JSON.parse(JSON.stringify(encodeLossSpec(loss, { network: "vgg16" })));
       assert.ok(E.isRight(LossSpecCodec.decode(json)));
       assert.deepEqual(decoded(json), loss);

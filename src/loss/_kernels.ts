@@ -71,7 +71,7 @@ function penaltyGrad(d: tf.Tensor, o: PenaltyOptions): tf.Tensor {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { penalty } from "./_kernels.ts";
  * await initBackend("cpu");
  * const p = penalty(tf.tensor1d([-2, 0.5]), { distance: "huber", delta: 1, epsilon: 1e-3 });
@@ -96,7 +96,7 @@ export function penalty(d: tf.Tensor, options: PenaltyOptions): tf.Tensor {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { reduce } from "./_kernels.ts";
  * await initBackend("cpu");
  * console.log(reduce(tf.tensor1d([1, 2, 3]), "mean").dataSync()[0]); // 2
@@ -118,7 +118,7 @@ export function reduce(x: tf.Tensor, reduction: Reduction): tf.Scalar {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { distance } from "./_kernels.ts";
  * await initBackend("cpu");
  * const d = distance(tf.tensor1d([1, 2]), tf.tensor1d([0, 0]), { distance: "l2", delta: 1, epsilon: 1e-3 }, "mean");
@@ -159,7 +159,7 @@ export function distance(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { gramMatrix } from "./_kernels.ts";
  * await initBackend("cpu");
  * const g = gramMatrix(tf.ones([1, 2, 2, 3]) as tf.Tensor4D, "hw");
@@ -192,7 +192,7 @@ export function gramMatrix(features: tf.Tensor4D, normalisation: GramNormalisati
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { totalVariationOf } from "./_kernels.ts";
  * await initBackend("cpu");
  * const x = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]);

@@ -18,7 +18,7 @@ import { tapeState } from "../_internal/engine.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { withoutTape } from "./_no_tape.ts";
  * await initBackend("cpu");
  * const x = tf.scalar(3);

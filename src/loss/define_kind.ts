@@ -64,15 +64,22 @@ export type KindOptions<T> =
   & { readonly [K in OwnFields<T>]?: T[K] };
 
 /**
- * What `defineTermKind` takes. Only `name` is required: with nothing else, a kind compares
- * images element by element (a pixel term).
+ * What `defineTermKind` takes: a `name`, and either `distance` (an element-wise kind) or
+ * `compare`; the rest has defaults (no taps: the kind reads the images).
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
  * import * as t from "io-ts";
  * import { defineTermKind, type TermCommon, type TermKindSpec } from "@perceptual/loss/loss";
  * interface Brightness extends TermCommon { readonly kind: "brightness"; readonly gain: number }
- * const spec: TermKindSpec<Brightness> = { name: "brightness", fields: { gain: { codec: t.number, default: 1 } } };
+ * const spec: TermKindSpec<Brightness> = {
+ *   name: "brightness",
+ *   fields: { gain: { codec: t.number, default: 1 } },
+ *   // |gain · mean(pred) − mean(target)|: a joint comparison of the two images
+ *   compare: (term, p, q) =>
+ *     tf.abs(tf.sub(tf.mul(tf.mean(p as tf.Tensor), term.gain), tf.mean(q as tf.Tensor))),
+ * };
  * console.log(defineTermKind(spec).term({ gain: 2 }).gain); // 2
  * ```
  */
@@ -122,7 +129,7 @@ export interface TermKindDef<T extends TermCommon> extends Kind<T> {
   /** One term, checked (unknown options are errors, with a did-you-mean) and with defaults. */
   term(options?: KindOptions<T>): T;
   /** A loss of one term: `kind.loss({ … })` composes with `plus` and `LossMonoid`. */
-  loss(options?: KindOptions<T>): Loss<AnyLayer>;
+  loss(options?: KindOptions<T>): Loss<AnyLayer, T>;
   /** `term` with some fields changed, checked again (the kind stays attached). */
   with(term: T, changes: KindOptions<T>): T;
 }
@@ -325,7 +332,8 @@ export function defineTermKind<T extends TermCommon>(spec: TermKindSpec<T>): Ter
       }
     },
     term: (options = {}) => make(options as Record<string, unknown>, whereOf(options)),
-    loss: (options = {}) => lossOf([make(options as Record<string, unknown>, whereOf(options))]),
+    loss: (options = {}) =>
+      lossOf<AnyLayer, T>([make(options as Record<string, unknown>, whereOf(options))]),
     with: (term, changes) => {
       const base: Record<string, unknown> = {};
       for (const k of known) {

@@ -13,7 +13,7 @@ import { InputRangeError } from "../network/errors.ts";
  *
  * @example
  * ```ts
- * import { InvalidWeightError } from "./errors.ts";
+ * import { InvalidWeightError } from "@perceptual/loss/loss";
  * console.log(new InvalidWeightError("feature:block2_conv2", -1).message);
  * ```
  */
@@ -35,7 +35,7 @@ export class InvalidWeightError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { InvalidTermOptionError } from "./errors.ts";
+ * import { InvalidTermOptionError } from "@perceptual/loss/loss";
  * console.log(new InvalidTermOptionError("pixel", "delta", 0, "a number > 0").message);
  * ```
  */
@@ -55,7 +55,7 @@ export class InvalidTermOptionError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { LossInputError } from "./errors.ts";
+ * import { LossInputError } from "@perceptual/loss/loss";
  * console.log(new LossInputError("pred [2,8,8,3] and target [2,8,9,3] differ").message);
  * ```
  */
@@ -72,7 +72,7 @@ export class LossInputError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { NonFiniteLossError } from "./errors.ts";
+ * import { NonFiniteLossError } from "@perceptual/loss/loss";
  * console.log(new NonFiniteLossError(["pixel"], ["pred holds NaN"]).message);
  * ```
  */
@@ -99,8 +99,8 @@ export class NonFiniteLossError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { InputRangeError } from "../network/errors.ts";
- * import { PredictionRangeError } from "./errors.ts";
+ * import { InputRangeError } from "@perceptual/loss/network";
+ * import { PredictionRangeError } from "@perceptual/loss/loss";
  * const cause = new InputRangeError("vgg16", "has values in [-3, 9]", -3, 9);
  * console.log(new PredictionRangeError(cause, ["feature:block2_conv2"]).terms);
  * ```

@@ -32,11 +32,11 @@ import type { Representation } from "./kind.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { type Vgg16LayerName, vgg16 } from "../vgg/mod.ts";
- * import { evaluate, type EvaluateOptions } from "./evaluate.ts";
- * import { concatLoss, feature, style } from "./loss.ts";
- * import { precomputeTarget } from "./precompute.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type Vgg16LayerName, vgg16 } from "@perceptual/loss/vgg";
+ * import { evaluate, type EvaluateOptions } from "@perceptual/loss/loss";
+ * import { concatLoss, feature, style } from "@perceptual/loss/loss";
+ * import { precomputeTarget } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
  * const [painting, photo, pred] = [1, 2, 3].map((seed) =>
@@ -69,11 +69,11 @@ export interface EvaluateOptions<L extends string = string> {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "../vgg/mod.ts";
- * import { evaluate, type TargetLossFn } from "./evaluate.ts";
- * import { style } from "./loss.ts";
- * import { precomputeTarget } from "./precompute.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import { evaluate, type TargetLossFn } from "@perceptual/loss/loss";
+ * import { style } from "@perceptual/loss/loss";
+ * import { precomputeTarget } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
  * const painting = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;
@@ -180,10 +180,10 @@ export function evaluate<L extends string>(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { evaluate } from "./evaluate.ts";
- * import { feature, pixel, plus } from "./loss.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { evaluate } from "@perceptual/loss/loss";
+ * import { feature, pixel, plus } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * await initBackend("cpu");
  * // a toy one-layer "network": the image itself, doubled
@@ -289,8 +289,8 @@ export function evaluate<L extends string>(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { assertFiniteLoss } from "./evaluate.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { assertFiniteLoss } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const pred = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
  * const result = { total: tf.scalar(NaN), terms: { pixel: tf.scalar(NaN) } };

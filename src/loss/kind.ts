@@ -22,7 +22,9 @@ import type { NumberRule, TermCommon } from "./term.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import type { Representation } from "@perceptual/loss/loss";
+ * await initBackend("cpu");
  * const moments: Representation = { mean: tf.zeros([1, 1, 1, 8]), std: tf.ones([1, 1, 1, 8]) };
  * console.log(Object.keys(moments)); // ["mean", "std"]
  * tf.dispose(moments);

@@ -27,13 +27,16 @@ import { checkWeight, type Term, type TermCommon } from "./term.ts";
  * console.log(loss.layers, loss.networks); // ["block2_conv2"] []
  * ```
  */
-export interface Loss<L extends string> {
+export interface Loss<L extends string, T extends TermCommon = Term<L>> {
   /** The layers the terms read on the main network, each once, in first-use order. */
   readonly layers: readonly L[];
   /** The keys of the other networks the terms read, each once, in first-use order. */
   readonly networks: readonly string[];
-  /** The terms, in order; their names are given by `termNames`. */
-  readonly terms: readonly Term<L>[];
+  /**
+   * The terms, in order; their names are given by `termNames`. `T` is their type: a union of the
+   * kinds' term types for losses built from constructors, so `t.kind === "style"` narrows.
+   */
+  readonly terms: readonly T[];
 }
 
 /**
@@ -74,7 +77,9 @@ export function tapsOf(term: TermCommon): readonly string[] {
  * console.log(l.layers.length); // 0
  * ```
  */
-export function lossOf<L extends string>(terms: readonly Term<L>[]): Loss<L> {
+export function lossOf<L extends string, T extends TermCommon = Term<L>>(
+  terms: readonly T[],
+): Loss<L, T> {
   const layers: L[] = [];
   const networks: string[] = [];
   for (const t of terms) {
@@ -93,7 +98,9 @@ export function lossOf<L extends string>(terms: readonly Term<L>[]): Loss<L> {
 }
 
 /** Curried form of {@linkcode weighted}, for `pipe`. */
-export function weighted(w: number): <L extends string>(loss: Loss<L>) => Loss<L>;
+export function weighted(
+  w: number,
+): <L extends string, T extends TermCommon>(loss: Loss<L, T>) => Loss<L, T>;
 /**
  * Multiply every term's weight by `w` (finite, ≥ 0).
  *
@@ -103,14 +110,19 @@ export function weighted(w: number): <L extends string>(loss: Loss<L>) => Loss<L
  * console.log(weighted(2, feature("block1_conv2", { weight: 3 })).terms[0]!.weight); // 6
  * ```
  */
-export function weighted<L extends string>(w: number, loss: Loss<L>): Loss<L>;
-export function weighted<L extends string>(
+export function weighted<L extends string, T extends TermCommon>(
   w: number,
-  loss?: Loss<L>,
-): Loss<L> | (<K extends string>(loss: Loss<K>) => Loss<K>) {
+  loss: Loss<L, T>,
+): Loss<L, T>;
+export function weighted<L extends string, T extends TermCommon>(
+  w: number,
+  loss?: Loss<L, T>,
+): Loss<L, T> | (<K extends string, U extends TermCommon>(loss: Loss<K, U>) => Loss<K, U>) {
   checkWeight("weighted", w);
-  const apply = <K extends string>(l: Loss<K>): Loss<K> =>
-    lossOf<K>(l.terms.map((t) => termWith(t, { weight: checkWeight("weighted", t.weight * w) })));
+  const apply = <K extends string, U extends TermCommon>(l: Loss<K, U>): Loss<K, U> =>
+    lossOf<K, U>(
+      l.terms.map((t) => termWith(t, { weight: checkWeight("weighted", t.weight * w) })),
+    );
   return loss === undefined ? apply : apply(loss);
 }
 
@@ -124,13 +136,15 @@ export function weighted<L extends string>(
  * console.log(l.layers); // ["block1_conv2"]
  * ```
  */
-export function concatLoss<A extends string, B extends string>(
-  a: Loss<A>,
-  b: Loss<B>,
-): Loss<A | B> {
+export function concatLoss<
+  A extends string,
+  B extends string,
+  TA extends TermCommon = Term<A>,
+  TB extends TermCommon = Term<B>,
+>(a: Loss<A, TA>, b: Loss<B, TB>): Loss<A | B, TA | TB> {
   if (a.terms.length === 0) return b;
   if (b.terms.length === 0) return a;
-  return lossOf<A | B>([...a.terms, ...b.terms]);
+  return lossOf<A | B, TA | TB>([...a.terms, ...b.terms]);
 }
 
 /**
@@ -144,7 +158,9 @@ export function concatLoss<A extends string, B extends string>(
  * console.log(l.terms.length); // 3
  * ```
  */
-export function plus<B extends string>(b: Loss<B>): <A extends string>(a: Loss<A>) => Loss<A | B> {
+export function plus<B extends string, TB extends TermCommon = Term<B>>(
+  b: Loss<B, TB>,
+): <A extends string, TA extends TermCommon = Term<A>>(a: Loss<A, TA>) => Loss<A | B, TA | TB> {
   return (a) => concatLoss(a, b);
 }
 
@@ -157,7 +173,7 @@ export function plus<B extends string>(b: Loss<B>): <A extends string>(a: Loss<A
  * console.log(emptyLoss.terms.length); // 0
  * ```
  */
-export const emptyLoss: Loss<never> = lossOf<never>([]);
+export const emptyLoss: Loss<never, never> = lossOf<never, never>([]);
 
 /**
  * The semigroup of losses over layers `L` (concatenation of terms), typed for one network.

@@ -12,8 +12,8 @@ import type * as tf from "@tensorflow/tfjs-core";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossResult } from "./loss_result.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import type { LossResult } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const pixel = tf.scalar(0.5);
  * const tv = tf.scalar(0.25);
@@ -36,7 +36,7 @@ export interface LossResult {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import type { LossFn } from "./loss_result.ts";
+ * import type { LossFn } from "@perceptual/loss/loss";
  * const l1: LossFn = (pred, target) => {
  *   const pixel = tf.mean(tf.abs(tf.sub(pred, target))) as tf.Scalar;
  *   return { total: tf.clone(pixel), terms: { pixel } };
@@ -57,11 +57,11 @@ export interface LossFn {
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "../vgg/mod.ts";
- * import { evaluate } from "./evaluate.ts";
- * import { concatLoss, feature, pixel } from "./loss.ts";
- * import type { NetworkUse } from "./loss_result.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import { evaluate } from "@perceptual/loss/loss";
+ * import { concatLoss, feature, pixel } from "@perceptual/loss/loss";
+ * import type { NetworkUse } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
  * const lossFn = evaluate(concatLoss(pixel(), feature("relu1_2")), net);

@@ -7,9 +7,9 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import { pipe } from "fp-ts/lib/function.js";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { evaluate, feature, pixel, plus, style } from "./mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { evaluate, feature, pixel, plus, style } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const net: LossNetwork<"relu"> = {
  *   name: "toy", layers: ["relu"], inputConvention: { preprocessing: "none", range: "[0,1]" },

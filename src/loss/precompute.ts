@@ -34,10 +34,10 @@ export type PrecomputableKind = string;
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { PrecomputedTarget, precomputeTarget } from "./precompute.ts";
- * import { feature } from "./loss.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { PrecomputedTarget, precomputeTarget } from "@perceptual/loss/loss";
+ * import { feature } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const net: LossNetwork<"id"> = {
  *   name: "identity", layers: ["id"], inputConvention: { preprocessing: "none", range: "[0,1]" },
@@ -123,10 +123,10 @@ export class PrecomputedTarget<L extends string> implements Owner {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "../vgg/mod.ts";
- * import { concatLoss, feature, style } from "./loss.ts";
- * import { type PrecomputeOptions, precomputeTarget } from "./precompute.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import { concatLoss, feature, style } from "@perceptual/loss/loss";
+ * import { type PrecomputeOptions, precomputeTarget } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
  * const painting = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;
@@ -154,11 +154,11 @@ export interface PrecomputeOptions {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { evaluate } from "./evaluate.ts";
- * import { precomputeTarget } from "./precompute.ts";
- * import { style } from "./loss.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { evaluate } from "@perceptual/loss/loss";
+ * import { precomputeTarget } from "@perceptual/loss/loss";
+ * import { style } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const net: LossNetwork<"id"> = {
  *   name: "identity", layers: ["id"], inputConvention: { preprocessing: "none", range: "[0,1]" },

@@ -19,16 +19,22 @@ import { planOf } from "./_sides.ts";
 import { concatLoss, type Loss } from "./loss.ts";
 import { feature, pixel, style, totalVariation } from "./kinds/mod.ts";
 import { withFeatureScales } from "./scale.ts";
-import { checkWeight } from "./term.ts";
+import {
+  checkWeight,
+  type FeatureTerm,
+  type PixelTerm,
+  type StyleTerm,
+  type TvTerm,
+} from "./term.ts";
 
 /**
  * Options of {@linkcode fastaiFeatureLoss}.
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "../vgg/mod.ts";
- * import { fastaiFeatureLoss, type FastaiFeatureLossOptions } from "./presets.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import { fastaiFeatureLoss, type FastaiFeatureLossOptions } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
  * const options: FastaiFeatureLossOptions<"block1_conv2" | "block2_conv2"> = {
@@ -63,8 +69,8 @@ export interface FastaiFeatureLossOptions<L extends string> {
  *
  * @example
  * ```ts
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { fastaiFeatureLoss } from "./presets.ts";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { fastaiFeatureLoss } from "@perceptual/loss/loss";
  * const net = {
  *   name: "vgg-like", depthOf: (l: string) => net.layers.indexOf(l),
  *   layers: ["b1", "pool1", "b2", "pool2", "b3", "pool3", "b4", "pool4", "b5", "pool5"],
@@ -76,7 +82,7 @@ export interface FastaiFeatureLossOptions<L extends string> {
 export function fastaiFeatureLoss<L extends string>(
   net: LossNetwork<L>,
   options: FastaiFeatureLossOptions<NoInfer<L>> = {},
-): Loss<L> {
+): Loss<L, PixelTerm | FeatureTerm<L> | StyleTerm<L>> {
   let layers = options.layers;
   if (layers === undefined) {
     const before = layersBeforePools(net);
@@ -99,7 +105,10 @@ export function fastaiFeatureLoss<L extends string>(
   }
   ws.forEach((w) => checkWeight("fastaiFeatureLoss layerWeights", w));
   const gram = checkWeight("fastaiFeatureLoss gramWeight", options.gramWeight ?? 5e3);
-  let loss: Loss<L> = pixel({ distance: "l1", weight: options.pixelWeight ?? 1 });
+  let loss: Loss<L, PixelTerm | FeatureTerm<L> | StyleTerm<L>> = pixel({
+    distance: "l1",
+    weight: options.pixelWeight ?? 1,
+  });
   layers.forEach((l, i) => {
     loss = concatLoss(loss, feature(l, { distance: "l1", weight: ws[i]! }));
   });
@@ -125,9 +134,9 @@ function pick<L extends string>(net: LossNetwork<L>, chosen: L | undefined, dflt
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "../vgg/mod.ts";
- * import { johnson2016SuperResolution, type JohnsonSuperResolutionOptions } from "./presets.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import { johnson2016SuperResolution, type JohnsonSuperResolutionOptions } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
  * const options: JohnsonSuperResolutionOptions<"relu1_2"> = { layer: "relu1_2", weight: 0.5 };
@@ -148,8 +157,8 @@ export interface JohnsonSuperResolutionOptions<L extends string> {
  *
  * @example
  * ```ts
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { johnson2016SuperResolution } from "./presets.ts";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { johnson2016SuperResolution } from "@perceptual/loss/loss";
  * const net = { name: "vgg", layers: ["block2_conv2"], depthOf: () => 0 } as unknown as LossNetwork<string>;
  * console.log(johnson2016SuperResolution(net).terms[0]!.distance); // "l2"
  * ```
@@ -157,7 +166,7 @@ export interface JohnsonSuperResolutionOptions<L extends string> {
 export function johnson2016SuperResolution<L extends string>(
   net: LossNetwork<L>,
   options: JohnsonSuperResolutionOptions<NoInfer<L>> = {},
-): Loss<L> {
+): Loss<L, FeatureTerm<L>> {
   const layer = pick(net, options.layer, "block2_conv2");
   return feature(layer, { distance: "l2", reduction: "mean", weight: options.weight ?? 1 });
 }
@@ -167,9 +176,9 @@ export function johnson2016SuperResolution<L extends string>(
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "../vgg/mod.ts";
- * import { johnson2016StyleTransfer, type JohnsonStyleTransferOptions } from "./presets.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import { johnson2016StyleTransfer, type JohnsonStyleTransferOptions } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
  * const options: JohnsonStyleTransferOptions<"relu1_2" | "relu2_2"> = {
@@ -204,8 +213,8 @@ export interface JohnsonStyleTransferOptions<L extends string> {
  *
  * @example
  * ```ts
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { johnson2016StyleTransfer } from "./presets.ts";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { johnson2016StyleTransfer } from "@perceptual/loss/loss";
  * const net = {
  *   name: "vgg16", depthOf: () => 0, inputConvention: { preprocessing: "caffe", range: "[0,1]" },
  *   layers: ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"],
@@ -216,7 +225,7 @@ export interface JohnsonStyleTransferOptions<L extends string> {
 export function johnson2016StyleTransfer<L extends string>(
   net: LossNetwork<L>,
   options: JohnsonStyleTransferOptions<NoInfer<L>> = {},
-): Loss<L> {
+): Loss<L, FeatureTerm<L> | StyleTerm<L> | TvTerm> {
   const content = pick(net, options.contentLayer, "block3_conv3");
   const styles = options.styleLayers ??
     johnsonStyle.map((alias) => pick(net, undefined, canonicalVggLayer("vgg16", alias)!));
@@ -224,7 +233,10 @@ export function johnson2016StyleTransfer<L extends string>(
   const [lo, hi] = RANGE_BOUNDS[net.inputConvention.range] ?? [0, 1];
   const width = hi - lo;
   const tv = checkWeight("johnson2016StyleTransfer tvStrength", options.tvStrength ?? 1e-6);
-  let loss: Loss<L> = feature(content, { distance: "l2", weight: options.contentWeight ?? 1 });
+  let loss: Loss<L, FeatureTerm<L> | StyleTerm<L> | TvTerm> = feature(content, {
+    distance: "l2",
+    weight: options.contentWeight ?? 1,
+  });
   for (const s of styles) {
     loss = concatLoss(loss, style(s, { distance: "l2", normalisation: "chw", weight: sw }));
   }
@@ -242,8 +254,8 @@ export function johnson2016StyleTransfer<L extends string>(
  *
  * @example
  * ```ts
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { johnson2016 } from "./presets.ts";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { johnson2016 } from "@perceptual/loss/loss";
  * const net = { name: "vgg", layers: ["block2_conv2"], depthOf: () => 0 } as unknown as LossNetwork<string>;
  * console.log(johnson2016.superResolution(net).terms[0]!.distance); // "l2"
  * ```

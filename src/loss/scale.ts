@@ -28,7 +28,7 @@ import { planOf, type TermPlan } from "./_sides.ts";
 import { type Loss, lossOf, networkOf } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
 import { kindOf, termWith } from "./kind.ts";
-import { NUMBER_RULES } from "./term.ts";
+import { NUMBER_RULES, type Term, type TermCommon } from "./term.ts";
 
 /**
  * Options of {@linkcode featureScales} and {@linkcode calibrate}.
@@ -36,9 +36,9 @@ import { NUMBER_RULES } from "./term.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "../vgg/mod.ts";
- * import { type CalibrationOptions, featureScales } from "./scale.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import { type CalibrationOptions, featureScales } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
  * const photos = tf.randomUniform([2, 16, 16, 3], 0, 1, "float32", 7) as tf.Tensor4D;
@@ -64,9 +64,9 @@ export interface CalibrationOptions {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "../network/loss_network.ts";
- * import { featureScales } from "./scale.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { featureScales } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const net: LossNetwork<"x10"> = {
  *   name: "times ten", layers: ["x10"], inputConvention: { preprocessing: "none", range: "[0,1]" },
@@ -166,11 +166,11 @@ function scaled<T extends { readonly kind: string; readonly weight: number }>(t:
  * console.log(l.terms.map((t) => "scale" in t ? t.scale : 1)); // [20, 1]
  * ```
  */
-export function withFeatureScales<L extends string>(
-  loss: Loss<L>,
+export function withFeatureScales<L extends string, T extends TermCommon = Term<L>>(
+  loss: Loss<L, T>,
   scales: Partial<Record<L, number>>,
-): Loss<L> {
-  return lossOf<L>(loss.terms.map((t) => {
+): Loss<L, T> {
+  return lossOf<L, T>(loss.terms.map((t) => {
     const kind = kindOf(t);
     if (kind.calibration !== "scale" || networkOf(t) !== undefined) return t;
     const s = scales[kind.taps(t)[0] as L];
@@ -204,12 +204,12 @@ export function withFeatureScales<L extends string>(
  * console.log(loss.terms[0]); // { kind: "feature", layer: "x10", scale: 5, … }
  * ```
  */
-export async function calibrate<L extends string, K extends L>(
-  loss: Loss<K>,
+export async function calibrate<L extends string, K extends L, T extends TermCommon = Term<K>>(
+  loss: Loss<K, T>,
   net: LossNetwork<L>,
   images: tf.Tensor4D,
   options: CalibrationOptions = {},
-): Promise<Loss<K>> {
+): Promise<Loss<K, T>> {
   const plans = planOf(loss, net as unknown as LossNetwork<string>, options.networks);
   const byNet = new Map<LossNetwork<string>, string[]>();
   for (const p of plans) {
@@ -224,5 +224,5 @@ export async function calibrate<L extends string, K extends L>(
     p.kind.calibration !== "scale" || p.net === undefined
       ? p.term
       : scaled(p.term, scales.get(p.net)![p.taps[0]!]!);
-  return lossOf<K>(plans.map(calibrated) as Loss<K>["terms"]);
+  return lossOf<K, T>(plans.map(calibrated) as unknown as T[]);
 }

@@ -14,8 +14,8 @@ import { InvalidWeightError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { pixel } from "./loss.ts";
- * import type { Distance } from "./term.ts";
+ * import { pixel } from "@perceptual/loss/loss";
+ * import type { Distance } from "@perceptual/loss/loss";
  * const robust: Distance = "charbonnier"; // √(d² + ε²): L1 away from 0, smooth at 0
  * const term = pixel({ distance: robust, epsilon: 1e-3 }).terms[0]!;
  * console.log(term.distance, term.epsilon); // charbonnier 0.001
@@ -32,8 +32,8 @@ export const DISTANCES: readonly Distance[] = ["l1", "l2", "huber", "charbonnier
  *
  * @example
  * ```ts
- * import { style } from "./loss.ts";
- * import type { GramNormalisation } from "./term.ts";
+ * import { style } from "@perceptual/loss/loss";
+ * import type { GramNormalisation } from "@perceptual/loss/loss";
  * const pystiche: GramNormalisation = "hw"; // G / (H·W): weights tuned in pystiche carry over
  * const term = style("relu2_2", { normalisation: pystiche }).terms[0]!;
  * console.log(term.kind === "style" && term.normalisation); // hw
@@ -50,8 +50,8 @@ export const GRAM_NORMALISATIONS: readonly GramNormalisation[] = ["chw", "hw", "
  *
  * @example
  * ```ts
- * import { totalVariation } from "./loss.ts";
- * import type { Reduction } from "./term.ts";
+ * import { totalVariation } from "@perceptual/loss/loss";
+ * import type { Reduction } from "@perceptual/loss/loss";
  * const johnson: Reduction = "sum"; // Johnson et al.'s TV sums over pixels; "mean" averages
  * const tv = totalVariation({ distance: "l2", reduction: johnson }).terms[0]!;
  * console.log(tv.distance, tv.reduction); // l2 sum
@@ -105,8 +105,8 @@ export interface TermCommon {
  *
  * @example
  * ```ts
- * import { pixel } from "./loss.ts";
- * import type { TermBase } from "./term.ts";
+ * import { pixel } from "@perceptual/loss/loss";
+ * import type { TermBase } from "@perceptual/loss/loss";
  * const base: TermBase = pixel({ distance: "huber", delta: 0.1, weight: 2 }).terms[0]!;
  * console.log(base.weight, base.distance, base.reduction, base.delta, base.epsilon);
  * // 2 huber mean 0.1 0.001 (reduction and epsilon are the defaults)
@@ -128,8 +128,8 @@ export interface TermBase extends Omit<TermCommon, "kind"> {
  *
  * @example
  * ```ts
- * import { termName } from "./loss.ts";
- * import type { FeatureTerm } from "./term.ts";
+ * import { termName } from "@perceptual/loss/loss";
+ * import type { FeatureTerm } from "@perceptual/loss/loss";
  * const content: FeatureTerm<"block2_conv2"> = {
  *   kind: "feature", layer: "block2_conv2", scale: 1, // compare raw activations
  *   weight: 1, distance: "l2", reduction: "mean", delta: 1, epsilon: 1e-3,
@@ -151,9 +151,9 @@ export interface FeatureTerm<L extends string> extends TermBase {
  *
  * @example
  * ```ts
- * import { style } from "./loss.ts";
- * import type { StyleTerm, Term } from "./term.ts";
- * const term: Term<"relu3_3"> = style("relu3_3", { normalisation: "hw" }).terms[0]!;
+ * import { style } from "@perceptual/loss/loss";
+ * import type { BuiltinTerm, StyleTerm } from "@perceptual/loss/loss";
+ * const term: BuiltinTerm<"relu3_3"> = style("relu3_3", { normalisation: "hw" }).terms[0]!;
  * if (term.kind === "style") {
  *   const s: StyleTerm<"relu3_3"> = term;
  *   console.log(s.layer, s.normalisation, s.scale); // relu3_3 hw 1
@@ -176,8 +176,8 @@ export interface StyleTerm<L extends string> extends TermBase {
  *
  * @example
  * ```ts
- * import { lossOf, termNames } from "./loss.ts";
- * import type { PixelTerm } from "./term.ts";
+ * import { lossOf, termNames } from "@perceptual/loss/loss";
+ * import type { PixelTerm } from "@perceptual/loss/loss";
  * const mse: PixelTerm = {
  *   kind: "pixel", name: "mse", // PyTorch's mse_loss
  *   distance: "l2", reduction: "mean", weight: 1, delta: 1, epsilon: 1e-3,
@@ -196,8 +196,8 @@ export interface PixelTerm extends TermBase {
  *
  * @example
  * ```ts
- * import { totalVariation } from "./loss.ts";
- * import type { TvTerm } from "./term.ts";
+ * import { totalVariation } from "@perceptual/loss/loss";
+ * import type { TvTerm } from "@perceptual/loss/loss";
  * const tv = totalVariation({ weight: 1e-5 }).terms[0] as TvTerm; // anisotropic TV by default
  * console.log(tv.kind, tv.distance, tv.weight); // tv l1 0.00001
  * ```
@@ -208,14 +208,17 @@ export interface TvTerm extends TermBase {
 }
 
 /**
- * One term of a loss.
+ * One term of a loss: of a built-in kind, or of any kind of your own (`TermCommon` with its own
+ * fields). Losses made by constructors carry their precise term types (`Loss<L, T>`), so
+ * `t.kind === "feature"` narrows them; for a `Term<L>` of unknown origin, narrow with a kind's
+ * `is` (`featureKind.is(t)`).
  *
  * @example
  * ```ts
- * import { concatLoss, feature, pixel } from "./loss.ts";
- * import type { Term } from "./term.ts";
+ * import { concatLoss, feature, pixel } from "@perceptual/loss/loss";
+ * import { featureKind, styleKind, type Term } from "@perceptual/loss/loss";
  * const where = (t: Term<string>): string =>
- *   t.kind === "feature" || t.kind === "style" ? `${t.kind} at ${t.layer}` : t.kind;
+ *   featureKind.is(t) || styleKind.is(t) ? `${t.kind} at ${t.layer}` : t.kind;
  * const loss = concatLoss(pixel(), feature("relu2_2"));
  * console.log(loss.terms.map(where)); // ["pixel", "feature at relu2_2"]
  * ```
@@ -239,8 +242,8 @@ export type BuiltinTerm<L extends string> = FeatureTerm<L> | StyleTerm<L> | Pixe
  *
  * @example
  * ```ts
- * import { pixel } from "./loss.ts";
- * import type { TermOptions } from "./term.ts";
+ * import { pixel } from "@perceptual/loss/loss";
+ * import type { TermOptions } from "@perceptual/loss/loss";
  * const smoothL1: TermOptions = { distance: "huber", delta: 0.01, weight: 10, name: "smooth-l1" };
  * const term = pixel(smoothL1).terms[0]!;
  * console.log(term.name, term.distance, term.delta, term.reduction); // smooth-l1 huber 0.01 mean
@@ -268,8 +271,8 @@ export interface TermOptions {
  *
  * @example
  * ```ts
- * import { feature } from "./loss.ts";
- * import type { FeatureOptions } from "./term.ts";
+ * import { feature } from "@perceptual/loss/loss";
+ * import type { FeatureOptions } from "@perceptual/loss/loss";
  * // Keras 'caffe' VGG: mean |activation| ≈ 108 at block2_conv2; divide to bring it near 1
  * const options: FeatureOptions = { distance: "l1", weight: 15, scale: 108 };
  * const term = feature("block2_conv2", options).terms[0]!;
@@ -286,8 +289,8 @@ export interface FeatureOptions extends TermOptions {
  *
  * @example
  * ```ts
- * import { style } from "./loss.ts";
- * import type { StyleOptions } from "./term.ts";
+ * import { style } from "@perceptual/loss/loss";
+ * import type { StyleOptions } from "@perceptual/loss/loss";
  * const piq: StyleOptions = { normalisation: "none", distance: "l2", weight: 1e-3 }; // G = FᵀF
  * const term = style("relu4_3", piq).terms[0]!;
  * console.log(term.kind === "style" && term.normalisation, term.weight); // none 0.001

@@ -62,9 +62,12 @@ export const featureKind: TermKindDef<FeatureTerm<string>> = registerTermKind(
  * console.log(content.terms[0]!.weight); // 15
  * ```
  */
-export function feature<L extends string>(layer: L, options: FeatureOptions = {}): Loss<L> {
+export function feature<L extends string>(
+  layer: L,
+  options: FeatureOptions = {},
+): Loss<L, FeatureTerm<L>> {
   checkLayerArgument("feature", layer);
-  return featureKind.loss({ ...options, layer });
+  return featureKind.loss({ ...options, layer }) as Loss<L, FeatureTerm<L>>;
 }
 
 /** A positional layer argument must be a name: a TypeError (the caller passed the wrong thing). */

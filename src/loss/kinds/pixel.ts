@@ -30,6 +30,6 @@ export const pixelKind: TermKindDef<PixelTerm> = registerTermKind(
  * console.log(pixel().terms[0]!.kind); // "pixel"
  * ```
  */
-export function pixel(options: TermOptions = {}): Loss<never> {
-  return pixelKind.loss(options) as Loss<never>;
+export function pixel(options: TermOptions = {}): Loss<never, PixelTerm> {
+  return pixelKind.loss(options) as Loss<never, PixelTerm>;
 }

@@ -62,7 +62,10 @@ export const styleKind: TermKindDef<StyleTerm<string>> = registerTermKind(
  * console.log(s.terms[0]!.kind); // "style"
  * ```
  */
-export function style<L extends string>(layer: L, options: StyleOptions = {}): Loss<L> {
+export function style<L extends string>(
+  layer: L,
+  options: StyleOptions = {},
+): Loss<L, StyleTerm<L>> {
   checkLayerArgument("style", layer);
-  return styleKind.loss({ ...options, layer });
+  return styleKind.loss({ ...options, layer }) as Loss<L, StyleTerm<L>>;
 }

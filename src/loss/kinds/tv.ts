@@ -40,6 +40,6 @@ export const tvKind: TermKindDef<TvTerm> = registerTermKind(
  * console.log(totalVariation({ weight: 1e-6, distance: "l2", reduction: "sum" }).terms[0]!.kind); // "tv"
  * ```
  */
-export function totalVariation(options: TermOptions = {}): Loss<never> {
-  return tvKind.loss(options) as Loss<never>;
+export function totalVariation(options: TermOptions = {}): Loss<never, TvTerm> {
+  return tvKind.loss(options) as Loss<never, TvTerm>;
 }
