@@ -42,6 +42,7 @@ export {
   type DecodeIssue,
   EmptyInputError,
   PerceptualError,
+  UnknownOptionError,
 } from "./src/errors/mod.ts";
 // Loss networks
 export { fromLayersModel, type LossNetwork, UnknownLayerError } from "./src/network/mod.ts";
@@ -82,6 +83,7 @@ export {
 } from "./src/unet/mod.ts";
 // Training
 export {
+  constant,
   cosine,
   type FitOptions,
   oneCycle,

@@ -4,8 +4,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { PerceptualError } from "../src/errors/mod.ts";
 import { evaluate, feature } from "../src/loss/mod.ts";
+import * as tfl from "@tensorflow/tfjs-layers";
+import type { SymbolicTensor } from "@tensorflow/tfjs-layers";
 import {
   assertInputRange,
+  checkInputConvention,
+  fromLayersModel,
   layersBeforePools,
   type LossNetwork,
   NetworkInputError,
@@ -70,4 +74,39 @@ Deno.test("assertInputRange reads back asynchronously and names the likely mista
   await assertInputRange(net, over);
   tf.dispose([x255, nan, over]);
   assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("fromLayersModel: a custom mean/std convention and a custom range", async () => {
+  // a 1×1 identity convolution: its activation IS the preprocessed input
+  const input = tfl.input({ shape: [2, 2, 3] });
+  const conv = tfl.layers.conv2d({ filters: 3, kernelSize: 1, useBias: false, name: "id" });
+  const model = tfl.model({ inputs: input, outputs: conv.apply(input) as SymbolicTensor });
+  conv.setWeights([tf.reshape(tf.eye(3), [1, 1, 3, 3])]);
+  const mean = [0.5, 0.25, 0.125] as const;
+  const std = [0.5, 0.25, 2] as const;
+  using net = fromLayersModel(model, ["id"], {
+    inputConvention: { preprocessing: { mean, std }, range: [0, 4095] },
+  });
+  // a 12-bit image: 4095 is white; (x/4095 − mean) / std per channel
+  const x = tf.fill([1, 2, 2, 3], 4095 / 2) as tf.Tensor4D;
+  const out = net.extract(x, ["id"]);
+  const got = Array.from(out.id.dataSync().slice(0, 3));
+  const want = [0, 1, 2].map((c) => (0.5 - mean[c]!) / std[c]!);
+  got.forEach((g, c) =>
+    assert.ok(Math.abs(g - want[c]!) < 1e-5, `channel ${c}: ${g} vs ${want[c]}`)
+  );
+  tf.dispose([x, out]);
+  // the loss knows the range: a trainer's divergence check uses its bounds
+  const fn = evaluate(feature("id"), net);
+  assert.deepEqual(fn.network?.bounds, [0, 4095]);
+  assert.equal(fn.network?.range, "[0,4095]");
+  // bad conventions are named
+  assert.throws(
+    () => checkInputConvention({ preprocessing: { mean, std: [1, 0, 1] }, range: "[0,1]" }),
+    /std > 0/,
+  );
+  assert.throws(
+    () => checkInputConvention({ preprocessing: "none", range: [1, 0] }),
+    /lo < hi/,
+  );
 });

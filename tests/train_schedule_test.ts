@@ -75,3 +75,20 @@ Deno.test("cosine: annealing to lrMin, with optional warm-up", () => {
   close(w(8, 12), 0.5); // halfway through the 8 annealing steps
   assert.throws(() => cosine({ lr: 1, lrMin: 2 }), RangeError);
 });
+
+Deno.test("oneCycle takes its peak as lr (as cosine does) or lrMax; misspelt options are errors", async () => {
+  const { UnknownOptionError } = await import("../src/errors/mod.ts");
+  const root = await import("../mod.ts");
+  assert.equal(root.constant, constant, "constant is exported from the root");
+  const a = oneCycle({ lr: 1e-2 });
+  const b = oneCycle({ lrMax: 1e-2 });
+  for (const i of [0, 10, 25, 60, 99]) assert.equal(a(i, 100), b(i, 100));
+  assert.equal(a(25, 100), 1e-2);
+  assert.throws(() => oneCycle({ lr: 1e-2, lrMax: 1e-3 }), /both name the peak rate/);
+  assert.throws(() => oneCycle({}), /oneCycle\(\{ lr: 1e-3 \}\)/);
+  assert.throws(
+    () => oneCycle({ lr: 1e-3, pctStrat: 0.3 } as never),
+    (e) => e instanceof UnknownOptionError && /did you mean "pctStart"\?/.test(e.message),
+  );
+  assert.throws(() => cosine({ lr: 1e-3, lrMax: 1 } as never), /unknown option "lrMax"/);
+});

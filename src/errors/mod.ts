@@ -12,3 +12,4 @@
 export { PerceptualError } from "./perceptual_error.ts";
 export { DecodeError, type DecodeIssue } from "./decode_error.ts";
 export { checkNotEmpty, EmptyInputError } from "./empty_input_error.ts";
+export { checkOptionKeys, UnknownOptionError } from "./unknown_option_error.ts";

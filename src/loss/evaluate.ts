@@ -21,7 +21,7 @@ import { LossInputError, NonFiniteLossError, PredictionRangeError } from "./erro
 import type { Loss } from "./loss.ts";
 import type { LossFn, LossResult, NetworkUse } from "./loss_result.ts";
 import { InputRangeError } from "../network/errors.ts";
-import { RANGE_BOUNDS } from "../network/preprocess.ts";
+import { rangeBounds, rangeText } from "../network/preprocess.ts";
 import { withoutTape } from "./_no_tape.ts";
 import type { PrecomputedTarget } from "./precompute.ts";
 import type { Representation } from "./kind.ts";
@@ -148,10 +148,10 @@ function networkUseOf(plans: readonly TermPlan[]): NetworkUse | undefined {
   const used = plans.filter((p) => p.net !== undefined);
   if (used.length === 0) return undefined;
   const nets = [...new Set(used.map((p) => p.net!))];
-  const bounds = nets.map((n) => RANGE_BOUNDS[n.inputConvention.range]);
+  const bounds = nets.map((n) => rangeBounds(n.inputConvention.range));
   const lo = Math.max(...bounds.map((b) => b[0]));
   const hi = Math.min(...bounds.map((b) => b[1]));
-  const ranges = [...new Set(nets.map((n) => n.inputConvention.range))];
+  const ranges = [...new Set(nets.map((n) => rangeText(n.inputConvention.range)))];
   return {
     name: nets.map((n) => n.name).join(" and "),
     range: ranges.length === 1 ? ranges[0]! : `[${lo},${hi}]`,

@@ -11,7 +11,7 @@
  * @module
  */
 import type { LossNetwork } from "../network/loss_network.ts";
-import { RANGE_BOUNDS } from "../network/preprocess.ts";
+import { rangeBounds } from "../network/preprocess.ts";
 import { layersBeforePools } from "../network/selectors.ts";
 import { canonicalVggLayer, johnsonStyle } from "../vgg/layers.ts";
 import { InvalidTermOptionError, LossInputError } from "./errors.ts";
@@ -230,7 +230,7 @@ export function johnson2016StyleTransfer<L extends string>(
   const styles = options.styleLayers ??
     johnsonStyle.map((alias) => pick(net, undefined, canonicalVggLayer("vgg16", alias)!));
   const sw = options.styleWeight ?? 5;
-  const [lo, hi] = RANGE_BOUNDS[net.inputConvention.range] ?? [0, 1];
+  const [lo, hi] = rangeBounds(net.inputConvention.range);
   const width = hi - lo;
   const tv = checkWeight("johnson2016StyleTransfer tvStrength", options.tvStrength ?? 1e-6);
   let loss: Loss<L, FeatureTerm<L> | StyleTerm<L> | TvTerm> = feature(content, {

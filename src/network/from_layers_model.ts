@@ -9,7 +9,7 @@ import { DisposedError } from "../lifetime/mod.ts";
 import { UnknownLayerError } from "./errors.ts";
 import { nearestName } from "../_internal/did_you_mean.ts";
 import type { InputConvention, LossNetwork } from "./loss_network.ts";
-import { applyAffine, channelAffine, checkInput } from "./preprocess.ts";
+import { applyAffine, channelAffine, checkInput, checkInputConvention } from "./preprocess.ts";
 import type { InputCheckSettings } from "./preprocess.ts";
 
 /**
@@ -88,6 +88,7 @@ export function fromLayersModel<const L extends string>(
   }
   const layers = [...new Set(layerNames)].sort((a, b) => all.indexOf(a) - all.indexOf(b));
   const convention = options.inputConvention ?? { preprocessing: "none", range: "[0,1]" };
+  checkInputConvention(convention);
   const affine = channelAffine(convention);
   const identity = convention.preprocessing === "none";
   const inShape = model.inputs[0]!.shape;

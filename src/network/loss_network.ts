@@ -17,7 +17,7 @@ import type { Owner } from "../lifetime/mod.ts";
  * console.log(RANGE_BOUNDS[tanhOutputs]); // [-1, 1]
  * ```
  */
-export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]";
+export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]" | readonly [lo: number, hi: number];
 
 /**
  * What a network's weights expect as input.
@@ -26,6 +26,9 @@ export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]";
  * - `torch`: torchvision weights: RGB in [0,1], minus mean [0.485, 0.456, 0.406], divided by
  *   std [0.229, 0.224, 0.225].
  * - `none`: the network takes the caller's tensor as it is.
+ * - `{ mean, std, scale?, bgr? }` ({@linkcode ChannelNormalisation}): any other weights — the
+ *   image is brought to [0, scale] (default 1), then (x − mean) / std per RGB channel, then
+ *   optionally reordered to BGR.
  *
  * @example
  * ```ts
@@ -36,7 +39,33 @@ export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]";
  * console.log(a.scale[0].toFixed(3), a.offset[0].toFixed(3)); // 4.367 -2.118
  * ```
  */
-export type Preprocessing = "caffe" | "torch" | "none";
+export type Preprocessing = "caffe" | "torch" | "none" | ChannelNormalisation;
+
+/**
+ * A custom input normalisation: the image in [0, `scale`] (default 1), minus `mean`, divided by
+ * `std`, per RGB channel; `bgr` reorders the channels for weights trained on BGR.
+ *
+ * @example
+ * ```ts
+ * import type { ChannelNormalisation } from "@perceptual/loss/network";
+ * // CLIP's image normalisation
+ * const clip: ChannelNormalisation = {
+ *   mean: [0.48145466, 0.4578275, 0.40821073],
+ *   std: [0.26862954, 0.26130258, 0.27577711],
+ * };
+ * console.log(clip.std.length); // 3
+ * ```
+ */
+export interface ChannelNormalisation {
+  /** Per-channel mean (RGB), in the units of [0, `scale`]. */
+  readonly mean: readonly [number, number, number];
+  /** Per-channel standard deviation (RGB), > 0. */
+  readonly std: readonly [number, number, number];
+  /** The value of white the weights expect (default 1; 255 for 8-bit conventions). */
+  readonly scale?: number;
+  /** Whether the weights read BGR. */
+  readonly bgr?: boolean;
+}
 
 /**
  * The input convention of a loss network.

@@ -13,12 +13,20 @@
  * @module
  */
 export {
+  type ChannelNormalisation,
   type InputConvention,
   type InputRange,
   type LossNetwork,
   type Preprocessing,
 } from "./loss_network.ts";
-export { assertInputRange, type InputCheckSettings, RANGE_BOUNDS } from "./preprocess.ts";
+export {
+  assertInputRange,
+  checkInputConvention,
+  type InputCheckSettings,
+  RANGE_BOUNDS,
+  rangeBounds,
+  rangeText,
+} from "./preprocess.ts";
 export { type HasLayers, layersBeforePools } from "./selectors.ts";
 export type { FrozenConvWeights, FrozenEncoder } from "./frozen_encoder.ts";
 export { fromLayersModel, type FromLayersModelOptions } from "./from_layers_model.ts";

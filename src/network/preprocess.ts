@@ -6,7 +6,13 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { InputRangeError, NetworkInputError } from "./errors.ts";
 import { checkNotEmpty } from "../errors/empty_input_error.ts";
-import type { InputConvention, InputRange, LossNetwork } from "./loss_network.ts";
+import type {
+  ChannelNormalisation,
+  InputConvention,
+  InputRange,
+  LossNetwork,
+  Preprocessing,
+} from "./loss_network.ts";
 
 /** ImageNet mean in RGB order, on 0–255 (Keras 'caffe' subtracts it in BGR order). */
 const CAFFE_MEAN_RGB = [123.68, 116.779, 103.939] as const;
@@ -23,7 +29,9 @@ const TORCH_STD = [0.229, 0.224, 0.225] as const;
  * console.log(RANGE_BOUNDS["[-1,1]"]); // [-1, 1]
  * ```
  */
-export const RANGE_BOUNDS: Readonly<Record<InputRange, readonly [number, number]>> = {
+export const RANGE_BOUNDS: Readonly<
+  Record<"[0,1]" | "[0,255]" | "[-1,1]", readonly [number, number]>
+> = {
   "[0,1]": [0, 1],
   "[0,255]": [0, 255],
   "[-1,1]": [-1, 1],
@@ -52,8 +60,94 @@ export interface ChannelAffine {
  * console.log(a.scale[0], a.offset[0], a.bgr); // 255 -123.68 true
  * ```
  */
+/**
+ * The bounds of an input range, named or custom.
+ *
+ * @example
+ * ```ts
+ * import { rangeBounds } from "@perceptual/loss/network";
+ * console.log(rangeBounds("[-1,1]"), rangeBounds([0, 4095])); // [-1, 1] [0, 4095]
+ * ```
+ */
+export function rangeBounds(range: InputRange): readonly [number, number] {
+  return typeof range === "string" ? RANGE_BOUNDS[range] : range;
+}
+
+/**
+ * An input range as text for messages and records (`[0,1]`).
+ *
+ * @example
+ * ```ts
+ * import { rangeText } from "@perceptual/loss/network";
+ * console.log(rangeText([0, 4095])); // [0,4095]
+ * ```
+ */
+export function rangeText(range: InputRange): string {
+  return typeof range === "string" ? range : `[${range[0]},${range[1]}]`;
+}
+
+/**
+ * Throws a TypeError unless `convention` is a valid input convention (named or custom range and
+ * preprocessing), naming what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { checkInputConvention } from "@perceptual/loss/network";
+ * checkInputConvention({ preprocessing: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }, range: [0, 1] });
+ * console.log("ok"); // ok
+ * ```
+ */
+export function checkInputConvention(convention: InputConvention): void {
+  const r = convention?.range;
+  const okRange = typeof r === "string"
+    ? r in RANGE_BOUNDS
+    : Array.isArray(r) && r.length === 2 && r.every(Number.isFinite) && r[0] < r[1];
+  if (!okRange) {
+    throw new TypeError(
+      `input range ${JSON.stringify(r)} is not one of ${Object.keys(RANGE_BOUNDS).join(", ")} ` +
+        "or a [lo, hi] pair of finite numbers with lo < hi",
+    );
+  }
+  const p: Preprocessing = convention.preprocessing;
+  if (typeof p === "string") {
+    if (!["caffe", "torch", "none"].includes(p)) {
+      throw new TypeError(
+        `preprocessing ${JSON.stringify(p)} is not caffe, torch, none or { mean, std }`,
+      );
+    }
+    return;
+  }
+  const triple = (v: unknown) =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && isFinite(x));
+  if (!triple(p?.mean) || !triple(p?.std) || !p.std.every((x) => x > 0)) {
+    throw new TypeError(
+      `preprocessing ${JSON.stringify(p)}: mean and std must be three finite numbers (RGB), ` +
+        "std > 0",
+    );
+  }
+  if (p.scale !== undefined && !(Number.isFinite(p.scale) && p.scale > 0)) {
+    throw new TypeError(`preprocessing scale ${p.scale} must be a finite number > 0`);
+  }
+}
+
+function normalisationAffine(
+  n: ChannelNormalisation,
+  lo: number,
+  hi: number,
+): ChannelAffine {
+  const a = (n.scale ?? 1) / (hi - lo);
+  return {
+    scale: n.std.map((sd) => a / sd) as never,
+    offset: n.mean.map((m, c) => (-lo * a - m) / n.std[c]!) as never,
+    bgr: n.bgr ?? false,
+  };
+}
+
 export function channelAffine(convention: InputConvention): ChannelAffine {
-  const [lo, hi] = RANGE_BOUNDS[convention.range];
+  const [lo, hi] = rangeBounds(convention.range);
+  if (typeof convention.preprocessing === "object") {
+    return normalisationAffine(convention.preprocessing, lo, hi);
+  }
   switch (convention.preprocessing) {
     case "caffe": {
       // 0–255 from the declared range, then minus the mean.
@@ -192,7 +286,7 @@ function throwIfOutside(
       max,
     );
   }
-  const [lo, hi] = RANGE_BOUNDS[range];
+  const [lo, hi] = rangeBounds(range);
   const slack = (hi - lo) * tolerance;
   if (min < lo - slack || max > hi + slack) {
     const hint = max > 2 && hi <= 1
@@ -202,7 +296,9 @@ function throwIfOutside(
       : "";
     throw new InputRangeError(
       network,
-      `has values in [${min}, ${max}], clearly outside the declared range ${range}${hint}; ` +
+      `has values in [${min}, ${max}], clearly outside the declared range ${
+        rangeText(range)
+      }${hint}; ` +
         "declare the range the images are in",
       min,
       max,

@@ -22,7 +22,7 @@
  * };
  * using t = trainer({
  *   model,
- *   schedule: oneCycle({ lrMax: 1e-2 }),
+ *   schedule: oneCycle({ lr: 1e-2 }),
  *   loss: (pred, target) => {
  *     const pixel = tf.mean(tf.abs(tf.sub(pred, target))) as tf.Scalar;
  *     return { total: tf.clone(pixel), terms: { pixel } };

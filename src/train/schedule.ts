@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkOptionKeys } from "../errors/unknown_option_error.ts";
 
 /**
  * A learning-rate schedule: `(step, totalSteps) → lr`, where `step` is the 0-based index of the
@@ -96,14 +97,16 @@ export function constant(lr: number): Schedule {
  * @example
  * ```ts
  * import { oneCycle, type OneCycleOptions } from "./schedule.ts";
- * const options: OneCycleOptions = { lrMax: 1e-3, pctStart: 0.5, moms: null }; // peak at half-way
+ * const options: OneCycleOptions = { lr: 1e-3, pctStart: 0.5, moms: null }; // peak at half-way
  * const s = oneCycle(options);
  * console.log(s(50, 100), s.momentum); // 0.001 undefined: β1 left alone
  * ```
  */
 export interface OneCycleOptions {
-  /** The peak learning rate. */
-  readonly lrMax: number;
+  /** The peak learning rate (as `cosine`'s `lr`); give this or `lrMax`. */
+  readonly lr?: number;
+  /** The peak learning rate under fastai's name; give this or `lr`. */
+  readonly lrMax?: number;
   /** The start rate is `lrMax / div` (default 25). */
   readonly div?: number;
   /** The final rate is `lrMax / divFinal` (default 1e5). */
@@ -126,15 +129,25 @@ export interface OneCycleOptions {
  * @example
  * ```ts
  * import { oneCycle } from "./schedule.ts";
- * const s = oneCycle({ lrMax: 1e-2 });
- * console.log(s(0, 100)); // 0.0004 (lrMax / 25)
+ * const s = oneCycle({ lr: 1e-2 }); // the peak; fastai's name `lrMax` works too
+ * console.log(s(0, 100)); // 0.0004 (lr / 25)
  * console.log(s(25, 100)); // 0.01 (the peak, at pctStart)
  * console.log(s.momentum?.(25, 100)); // 0.85
  * ```
  */
 export function oneCycle(options: OneCycleOptions): Schedule {
-  const { lrMax, div = 25, divFinal = 1e5, pctStart = 0.25 } = options;
-  checkPositive("oneCycle lrMax", lrMax);
+  checkOptionKeys("oneCycle", options, ["lr", "lrMax", "div", "divFinal", "pctStart", "moms"]);
+  if (options.lr !== undefined && options.lrMax !== undefined && options.lr !== options.lrMax) {
+    throw new RangeError(
+      `oneCycle: lr ${options.lr} and lrMax ${options.lrMax} both name the peak rate; give one`,
+    );
+  }
+  const lrMax = options.lr ?? options.lrMax;
+  const { div = 25, divFinal = 1e5, pctStart = 0.25 } = options;
+  if (lrMax === undefined) {
+    throw new RangeError("oneCycle needs its peak learning rate: oneCycle({ lr: 1e-3 })");
+  }
+  checkPositive("oneCycle lr", lrMax);
   checkPositive("oneCycle div", div);
   checkPositive("oneCycle divFinal", divFinal);
   if (!(pctStart >= 0 && pctStart <= 1)) {
@@ -195,6 +208,7 @@ export interface CosineOptions {
  * ```
  */
 export function cosine(options: CosineOptions): Schedule {
+  checkOptionKeys("cosine", options, ["lr", "lrMin", "warmupSteps"]);
   const { lr, lrMin = 0, warmupSteps = 0 } = options;
   checkPositive("cosine lr", lr);
   if (!(lrMin >= 0 && lrMin <= lr)) {

@@ -22,7 +22,7 @@ import {
   vggLayers,
 } from "./layers.ts";
 import type { InputRange, Preprocessing } from "../network/loss_network.ts";
-import { type InputCheckSettings, RANGE_BOUNDS } from "../network/preprocess.ts";
+import { checkInputConvention, type InputCheckSettings } from "../network/preprocess.ts";
 import { randomWeights } from "./_random_weights.ts";
 import { openTfjsDir } from "./_tfjs_weights.ts";
 import {
@@ -187,14 +187,12 @@ function checkOptions(arch: VggArchitecture, options: VggOptions): void {
     );
   }
   const range = options.inputRange ?? "[0,1]";
-  if (!(range in RANGE_BOUNDS)) {
-    throw new TypeError(
-      `inputRange ${JSON.stringify(range)} is not one of ${Object.keys(RANGE_BOUNDS).join(", ")}`,
-    );
-  }
   const pre = options.preprocessing ?? "caffe";
-  if (!["caffe", "torch", "none"].includes(pre)) {
-    throw new TypeError(`preprocessing ${JSON.stringify(pre)} is not caffe, torch or none`);
+  try {
+    checkInputConvention({ range, preprocessing: pre });
+  } catch (e) {
+    // Name the option as the caller wrote it.
+    throw new TypeError((e as Error).message.replace(/^input range/, "inputRange"));
   }
   const tol = options.rangeTolerance;
   if (tol !== undefined && !(tol >= 0)) {
