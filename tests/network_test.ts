@@ -76,7 +76,7 @@ Deno.test("assertInputRange reads back asynchronously and names the likely mista
   assert.equal(tf.memory().numTensors, before);
 });
 
-Deno.test("fromLayersModel: a custom mean/std convention and a custom range", async () => {
+Deno.test("fromLayersModel: a custom mean/std convention and a custom range", () => {
   // a 1×1 identity convolution: its activation IS the preprocessed input
   const input = tfl.input({ shape: [2, 2, 3] });
   const conv = tfl.layers.conv2d({ filters: 3, kernelSize: 1, useBias: false, name: "id" });
