@@ -1,0 +1,124 @@
+/**
+ * The two LPIPS v0.1 trunks as data: torchvision's AlexNet and SqueezeNet 1.1 `.features`, cut
+ * into the slices whose outputs LPIPS compares (its "taps"), and the size arithmetic that gives the
+ * smallest input each tap accepts. Internal.
+ *
+ * @module
+ */
+
+/** The LPIPS backbones. */
+export type LpipsNet = "alex" | "squeeze";
+
+/**
+ * A conv + ReLU. `pad` is PyTorch's symmetric zero padding (AlexNet conv1 pads 2 at stride 4,
+ * which neither `same` nor `valid` gives: it is applied explicitly).
+ */
+export interface LpipsConvOp {
+  readonly kind: "conv";
+  readonly name: string;
+  readonly size: number;
+  readonly stride: number;
+  readonly pad: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+}
+
+/** A 3×3 stride-2 max-pool; `ceil` is PyTorch's `ceil_mode` (SqueezeNet 1.1 uses it). */
+export interface LpipsPoolOp {
+  readonly kind: "pool";
+  readonly ceil: boolean;
+}
+
+/** A SqueezeNet fire module: 1×1 squeeze + ReLU, then [1×1 expand, 3×3 expand] + ReLU, concat. */
+export interface LpipsFireOp {
+  readonly kind: "fire";
+  readonly name: string;
+  readonly inChannels: number;
+  readonly squeeze: number;
+  readonly expand: number;
+}
+
+/** One op of a trunk. */
+export type LpipsOp = LpipsConvOp | LpipsPoolOp | LpipsFireOp;
+
+const conv = (
+  name: string,
+  size: number,
+  stride: number,
+  pad: number,
+  inChannels: number,
+  outChannels: number,
+): LpipsConvOp => ({ kind: "conv", name, size, stride, pad, inChannels, outChannels });
+const pool = (ceil: boolean): LpipsPoolOp => ({ kind: "pool", ceil });
+const fire = (name: string, inChannels: number, squeeze: number, expand: number): LpipsFireOp => ({
+  kind: "fire",
+  name,
+  inChannels,
+  squeeze,
+  expand,
+});
+
+/**
+ * Per net, the ops of each slice; slice i ends at tap `relu{i+1}` (the lpips package's
+ * `alexnet` / `squeezenet` classes).
+ */
+export const LPIPS_SLICES: Readonly<Record<LpipsNet, readonly (readonly LpipsOp[])[]>> = {
+  alex: [
+    [conv("conv1", 11, 4, 2, 3, 64)],
+    [pool(false), conv("conv2", 5, 1, 2, 64, 192)],
+    [pool(false), conv("conv3", 3, 1, 1, 192, 384)],
+    [conv("conv4", 3, 1, 1, 384, 256)],
+    [conv("conv5", 3, 1, 1, 256, 256)],
+  ],
+  squeeze: [
+    [conv("conv1", 3, 2, 0, 3, 64)],
+    [pool(true), fire("fire2", 64, 16, 64), fire("fire3", 128, 16, 64)],
+    [pool(true), fire("fire4", 128, 32, 128), fire("fire5", 256, 32, 128)],
+    [pool(true), fire("fire6", 256, 48, 192)],
+    [fire("fire7", 384, 48, 192)],
+    [fire("fire8", 384, 64, 256)],
+    [fire("fire9", 512, 64, 256)],
+  ],
+};
+
+/** Channels of each tap (the lengths of the lin weight vectors). */
+export function tapChannels(net: LpipsNet): number[] {
+  return LPIPS_SLICES[net].map((ops) => {
+    const last = ops.at(-1)!;
+    return last.kind === "conv" ? last.outChannels : last.kind === "fire" ? 2 * last.expand : 0;
+  });
+}
+
+/** Output length of `op` along one axis for input length `n` (≤ 0: the op cannot run). */
+export function opOutput(op: LpipsOp, n: number): number {
+  switch (op.kind) {
+    case "conv":
+      return Math.floor((n + 2 * op.pad - op.size) / op.stride) + 1;
+    case "pool":
+      // PyTorch: floor or ceil of (n − 3) / 2, plus one; ceil mode lets the last window hang
+      // over the edge (it always starts inside, as (out − 1)·2 < n here).
+      return n < 1 ? 0 : (op.ceil ? Math.ceil((n - 3) / 2) : Math.floor((n - 3) / 2)) + 1;
+    case "fire":
+      return n;
+  }
+}
+
+/** The lengths after each tap for input length `n`; `undefined` once an op cannot run. */
+export function tapSizes(net: LpipsNet, n: number): (number | undefined)[] {
+  let m: number | undefined = n;
+  return LPIPS_SLICES[net].map((ops) => {
+    for (const op of ops) {
+      if (m === undefined) break;
+      const next = opOutput(op, m);
+      // A floor-mode pool needs a whole 3-wide window; a ceil-mode one needs 2 inputs.
+      m = next >= 1 && (op.kind !== "pool" || m >= (op.ceil ? 2 : 3)) ? next : undefined;
+    }
+    return m;
+  });
+}
+
+/** The smallest height (= width) for which taps 0..`tap` all have at least one pixel. */
+export function minInputSize(net: LpipsNet, tap: number): number {
+  for (let n = 1; n < 4096; n++) if (tapSizes(net, n)[tap] !== undefined) return n;
+  throw new Error(`no input size up to 4096 reaches tap ${tap} of ${net}`);
+}
