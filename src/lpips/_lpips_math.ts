@@ -171,7 +171,9 @@ export function lpipsFromFeatures(
     }
   }
   if (spatial && size === undefined) {
-    throw new RangeError("lpipsFromFeatures: spatial maps need `size`, the input's [height, width]");
+    throw new RangeError(
+      "lpipsFromFeatures: spatial maps need `size`, the input's [height, width]",
+    );
   }
   return tf.tidy(() => {
     const parts = taps.map((t) => {

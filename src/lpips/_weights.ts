@@ -94,21 +94,25 @@ interface ManifestWeight {
   readonly dtype: string;
 }
 
-function parseManifest(path: string, bytes: Uint8Array): { paths: string[]; weights: ManifestWeight[] }[] {
+function parseManifest(
+  path: string,
+  bytes: Uint8Array,
+): { paths: string[]; weights: ManifestWeight[] }[] {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
     throw new WeightFileError(path, undefined, `is not valid JSON (${(e as Error).message})`);
   }
-  const ok = Array.isArray(json) && json.every((g) =>
-    g !== null && typeof g === "object" && Array.isArray(g.paths) &&
-    g.paths.every((p: unknown) => typeof p === "string" && shardPathProblem(p) === undefined) &&
-    Array.isArray(g.weights) && g.weights.every((w: ManifestWeight) =>
-      w !== null && typeof w.name === "string" && w.dtype === "float32" &&
-      Array.isArray(w.shape) && w.shape.every((d) => Number.isInteger(d) && d >= 0)
-    )
-  );
+  const ok = Array.isArray(json) &&
+    json.every((g) =>
+      g !== null && typeof g === "object" && Array.isArray(g.paths) &&
+      g.paths.every((p: unknown) => typeof p === "string" && shardPathProblem(p) === undefined) &&
+      Array.isArray(g.weights) && g.weights.every((w: ManifestWeight) =>
+        w !== null && typeof w.name === "string" && w.dtype === "float32" &&
+        Array.isArray(w.shape) && w.shape.every((d) => Number.isInteger(d) && d >= 0)
+      )
+    );
   if (!ok) {
     throw new WeightFileError(
       path,
@@ -131,7 +135,9 @@ export async function readLpipsWeights(net: LpipsNet, folder: string | URL): Pro
   const sumsPath = where(SHA256SUMS_FILE);
   let sums: Map<string, string>;
   try {
-    sums = parseSha256Sums(new TextDecoder().decode(await readOrThrow(reader, sumsPath, SHA256SUMS_FILE)));
+    sums = parseSha256Sums(
+      new TextDecoder().decode(await readOrThrow(reader, sumsPath, SHA256SUMS_FILE)),
+    );
   } catch (e) {
     if (e instanceof WeightFileError) throw e;
     throw new WeightFileError(sumsPath, undefined, (e as Error).message);

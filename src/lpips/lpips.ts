@@ -112,7 +112,9 @@ class LpipsMetric implements Lpips {
     const checks = { checkRange: false, rangeTolerance: 0.5, minSize: 1 };
     checkInput(name, x, "[0,1]", checks);
     checkInput(name, y, "[0,1]", checks);
-    if (x.shape.join(",") !== y.shape.join(",")) throw new LpipsShapeMismatchError(x.shape, y.shape);
+    if (x.shape.join(",") !== y.shape.join(",")) {
+      throw new LpipsShapeMismatchError(x.shape, y.shape);
+    }
     const taps = this.network.layers;
     const lins = this.network.allLinWeights();
     return tf.tidy(() => {

@@ -17,7 +17,7 @@ import {
   minInputSize,
   tapSizes,
 } from "./_architecture.ts";
-import { type FrozenOp, frozenConvRelu, maxPool3s2 } from "./_conv.ts";
+import { frozenConvRelu, type FrozenOp, maxPool3s2 } from "./_conv.ts";
 import { LpipsInputTooSmallError } from "./errors.ts";
 import { MANIFEST_FILE, readLpipsWeights } from "./_weights.ts";
 import { pathKind } from "../_internal/fs.ts";
@@ -71,7 +71,10 @@ export interface LpipsNetworkParts {
   /** Where the weights came from (for the name). */
   readonly source: string;
   /** Every array the net needs, by name (`conv1/kernel`, `fire2/squeeze/bias`, `lin/relu1`). */
-  readonly arrays: ReadonlyMap<string, { readonly shape: readonly number[]; readonly values: Float32Array }>;
+  readonly arrays: ReadonlyMap<
+    string,
+    { readonly shape: readonly number[]; readonly values: Float32Array }
+  >;
   /** Input checks. */
   readonly checks?: InputCheckSettings;
 }
@@ -170,7 +173,11 @@ export class LpipsNetwork implements LossNetwork<LpipsTap> {
   depthOf(layer: LpipsTap): number {
     const i = this.layers.indexOf(layer);
     if (i < 0) {
-      throw new UnknownLayerError(String(layer), this.name, nearestName(String(layer), this.layers));
+      throw new UnknownLayerError(
+        String(layer),
+        this.name,
+        nearestName(String(layer), this.layers),
+      );
     }
     return i;
   }
@@ -219,7 +226,9 @@ export class LpipsNetwork implements LossNetwork<LpipsTap> {
       minSize: 1,
     });
     const [, h, w] = x.shape;
-    if (tapSizes(this.net, h)[deepest] === undefined || tapSizes(this.net, w)[deepest] === undefined) {
+    if (
+      tapSizes(this.net, h)[deepest] === undefined || tapSizes(this.net, w)[deepest] === undefined
+    ) {
       throw new LpipsInputTooSmallError(
         this.name,
         x.shape,
