@@ -247,3 +247,36 @@ Deno.test("spatial map: bilinear upsampling as PyTorch's align_corners=False, by
   assert.ok(Array.from(g.dataSync()).every(Number.isFinite));
   g.dispose();
 });
+
+Deno.test("weights from a URL (the published package's path): fetched, checked, same result", async () => {
+  // The default weights are read relative to import.meta.url; from JSR that is an https URL.
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    async (req) => {
+      const path = new URL(req.url).pathname;
+      if (path.includes("..")) return new Response("no", { status: 403 });
+      try {
+        return new Response(await Deno.readFile(`${EMBEDDED}${path}`));
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    },
+  );
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    using a = await lpips({ net: "squeeze" });
+    using b = await lpips({ net: "squeeze", weights: new URL(`${base}/squeeze/`) });
+    const x = tf.fill([1, 17, 17, 3], 0.2) as tf.Tensor4D;
+    const y = tf.fill([1, 17, 17, 3], 0.9) as tf.Tensor4D;
+    assert.equal((await b.scores(x, y))[0], (await a.scores(x, y))[0]);
+    tf.dispose([x, y]);
+    await assert.rejects(
+      () => lpips({ net: "squeeze", weights: new URL(`${base}/missing/`) }),
+      (e: Error) => e instanceof WeightFileError && /HTTP 404/.test(e.message),
+    );
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+});

@@ -6,11 +6,20 @@
  * @module
  */
 
-/** The LPIPS backbones. */
+/**
+ * The LPIPS backbones.
+ *
+ * @example
+ * ```ts
+ * import type { LpipsNet } from "./_architecture.ts";
+ * const net: LpipsNet = "squeeze";
+ * console.log(net);
+ * ```
+ */
 export type LpipsNet = "alex" | "squeeze";
 
 /**
- * A conv + ReLU. `pad` is PyTorch's symmetric zero padding (AlexNet conv1 pads 2 at stride 4,
+ * A conv + ReLU (see {@linkcode LPIPS_SLICES}). `pad` is PyTorch's symmetric zero padding (AlexNet conv1 pads 2 at stride 4,
  * which neither `same` nor `valid` gives: it is applied explicitly).
  */
 export interface LpipsConvOp {
@@ -23,7 +32,7 @@ export interface LpipsConvOp {
   readonly outChannels: number;
 }
 
-/** A 3×3 stride-2 max-pool; `ceil` is PyTorch's `ceil_mode` (SqueezeNet 1.1 uses it). */
+/** A 3×3 stride-2 max-pool (see {@linkcode LPIPS_SLICES}); `ceil` is PyTorch's `ceil_mode`. */
 export interface LpipsPoolOp {
   readonly kind: "pool";
   readonly ceil: boolean;
@@ -38,7 +47,16 @@ export interface LpipsFireOp {
   readonly expand: number;
 }
 
-/** One op of a trunk. */
+/**
+ * One op of a trunk.
+ *
+ * @example
+ * ```ts
+ * import { LPIPS_SLICES, type LpipsOp } from "./_architecture.ts";
+ * const first: LpipsOp = LPIPS_SLICES.alex[0]![0]!;
+ * console.log(first.kind); // conv
+ * ```
+ */
 export type LpipsOp = LpipsConvOp | LpipsPoolOp | LpipsFireOp;
 
 const conv = (
@@ -61,6 +79,12 @@ const fire = (name: string, inChannels: number, squeeze: number, expand: number)
 /**
  * Per net, the ops of each slice; slice i ends at tap `relu{i+1}` (the lpips package's
  * `alexnet` / `squeezenet` classes).
+ *
+ * @example
+ * ```ts
+ * import { LPIPS_SLICES } from "./_architecture.ts";
+ * console.log(LPIPS_SLICES.squeeze[1]!.map((op) => op.kind)); // ["pool", "fire", "fire"]
+ * ```
  */
 export const LPIPS_SLICES: Readonly<Record<LpipsNet, readonly (readonly LpipsOp[])[]>> = {
   alex: [
@@ -81,7 +105,15 @@ export const LPIPS_SLICES: Readonly<Record<LpipsNet, readonly (readonly LpipsOp[
   ],
 };
 
-/** Channels of each tap (the lengths of the lin weight vectors). */
+/**
+ * Channels of each tap (the lengths of the lin weight vectors).
+ *
+ * @example
+ * ```ts
+ * import { tapChannels } from "./_architecture.ts";
+ * console.log(tapChannels("alex")); // [64, 192, 384, 256, 256]
+ * ```
+ */
 export function tapChannels(net: LpipsNet): number[] {
   return LPIPS_SLICES[net].map((ops) => {
     const last = ops.at(-1)!;
@@ -89,7 +121,15 @@ export function tapChannels(net: LpipsNet): number[] {
   });
 }
 
-/** Output length of `op` along one axis for input length `n` (≤ 0: the op cannot run). */
+/**
+ * Output length of `op` along one axis for input length `n` (≤ 0: the op cannot run).
+ *
+ * @example
+ * ```ts
+ * import { opOutput } from "./_architecture.ts";
+ * console.log(opOutput({ kind: "pool", ceil: true }, 30), opOutput({ kind: "pool", ceil: false }, 30)); // 15 14
+ * ```
+ */
 export function opOutput(op: LpipsOp, n: number): number {
   switch (op.kind) {
     case "conv":
@@ -103,7 +143,15 @@ export function opOutput(op: LpipsOp, n: number): number {
   }
 }
 
-/** The lengths after each tap for input length `n`; `undefined` once an op cannot run. */
+/**
+ * The lengths after each tap for input length `n`; `undefined` once an op cannot run.
+ *
+ * @example
+ * ```ts
+ * import { tapSizes } from "./_architecture.ts";
+ * console.log(tapSizes("alex", 64)); // [15, 7, 3, 3, 3]
+ * ```
+ */
 export function tapSizes(net: LpipsNet, n: number): (number | undefined)[] {
   let m: number | undefined = n;
   return LPIPS_SLICES[net].map((ops) => {
@@ -117,7 +165,15 @@ export function tapSizes(net: LpipsNet, n: number): (number | undefined)[] {
   });
 }
 
-/** The smallest height (= width) for which taps 0..`tap` all have at least one pixel. */
+/**
+ * The smallest height (= width) for which taps 0..`tap` all have at least one pixel.
+ *
+ * @example
+ * ```ts
+ * import { minInputSize } from "./_architecture.ts";
+ * console.log(minInputSize("alex", 4), minInputSize("squeeze", 6)); // 31 17
+ * ```
+ */
 export function minInputSize(net: LpipsNet, tap: number): number {
   for (let n = 1; n < 4096; n++) if (tapSizes(net, n)[tap] !== undefined) return n;
   throw new Error(`no input size up to 4096 reaches tap ${tap} of ${net}`);

@@ -7,7 +7,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { LpipsConvOp } from "./_architecture.ts";
 
-/** A frozen op on NHWC activations. */
+/**
+ * A frozen op on NHWC activations.
+ *
+ * @example
+ * ```ts
+ * import type { FrozenOp } from "./_conv.ts";
+ * const identity: FrozenOp = (x) => x;
+ * ```
+ */
 export type FrozenOp = (x: tf.Tensor4D) => tf.Tensor4D;
 
 /**
@@ -16,6 +24,16 @@ export type FrozenOp = (x: tf.Tensor4D) => tf.Tensor4D;
  * `valid` conv. The forward is `tf.fused.conv2d`; the gradient is dy·1[y > 0] through the
  * transposed conv, nothing for the weights (a loss network is frozen; tfjs' own fused-conv
  * gradient would also compute the filter gradient).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { frozenConvRelu } from "./_conv.ts";
+ * await initBackend("cpu");
+ * const conv1 = frozenConvRelu(tf.ones([11, 11, 3, 64]), tf.zeros([64]), { size: 11, stride: 4, pad: 2 });
+ * console.log(conv1(tf.zeros([1, 64, 64, 3])).shape); // [1, 15, 15, 64], as AlexNet's conv1
+ * ```
  */
 export function frozenConvRelu(
   kernel: tf.Tensor4D,
@@ -59,6 +77,16 @@ export function frozenConvRelu(
  * pooled `valid`. The pools of both trunks read ReLU outputs (≥ 0), so a zero never beats a real
  * value; on a tie the first maximum (the real cell, which lies before the padding) wins, as in
  * PyTorch.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { maxPool3s2 } from "./_conv.ts";
+ * await initBackend("cpu");
+ * const x = tf.zeros([1, 30, 30, 1]) as tf.Tensor4D;
+ * console.log(maxPool3s2(x, true).shape, maxPool3s2(x, false).shape); // [1,15,15,1] [1,14,14,1]
+ * ```
  */
 export function maxPool3s2(x: tf.Tensor4D, ceil: boolean): tf.Tensor4D {
   if (!ceil) return tf.maxPool(x, 3, 2, "valid");

@@ -11,16 +11,40 @@ import { shardPathProblem } from "../_internal/weight_checks.ts";
 import { readFileInside } from "../_internal/fs.ts";
 import { LPIPS_SLICES, type LpipsNet, tapChannels } from "./_architecture.ts";
 
-/** The manifest's file name inside a net's weight folder. */
+/**
+ * The manifest's file name inside a net's weight folder.
+ *
+ * @example
+ * ```ts
+ * import { MANIFEST_FILE } from "./_weights.ts";
+ * console.log(`src/lpips/weights/alex/${MANIFEST_FILE}`);
+ * ```
+ */
 export const MANIFEST_FILE = "weights_manifest.json";
 
-/** One weight array: row-major values (kernels HWIO) and shape. */
+/**
+ * One weight array: row-major values (kernels HWIO) and shape.
+ *
+ * @example
+ * ```ts
+ * import type { LpipsArray } from "./_weights.ts";
+ * const bias: LpipsArray = { shape: [2], values: new Float32Array(2) };
+ * ```
+ */
 export interface LpipsArray {
   readonly shape: readonly number[];
   readonly values: Float32Array;
 }
 
-/** The loaded weights of one net, by name (`conv1/kernel`, `fire2/squeeze/bias`, `lin/relu1`). */
+/**
+ * The loaded weights of one net, by name (`conv1/kernel`, `fire2/squeeze/bias`, `lin/relu1`).
+ *
+ * @example
+ * ```ts
+ * import type { LpipsWeights } from "./_weights.ts";
+ * const count = (w: LpipsWeights): number => w.arrays.size;
+ * ```
+ */
 export interface LpipsWeights {
   /** Where they came from (a folder path or URL). */
   readonly source: string;
@@ -28,7 +52,15 @@ export interface LpipsWeights {
   readonly arrays: ReadonlyMap<string, LpipsArray>;
 }
 
-/** Every array a net needs, with its shape. */
+/**
+ * Every array a net needs, with its shape.
+ *
+ * @example
+ * ```ts
+ * import { expectedArrays } from "./_weights.ts";
+ * console.log(expectedArrays("alex").get("conv1/kernel")); // [11, 11, 3, 64]
+ * ```
+ */
 export function expectedArrays(net: LpipsNet): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const convShapes = (name: string, k: number, cin: number, cout: number): void => {
@@ -129,6 +161,13 @@ function parseManifest(
  * Read and check the weights of `net` from `folder` (the net's own folder). Every file read must
  * be listed in the folder's `SHA256SUMS` with its hash; every array the net needs must be there
  * with its shape and finite values.
+ *
+ * @example
+ * ```ts
+ * import { readLpipsWeights } from "./_weights.ts";
+ * const w = await readLpipsWeights("squeeze", new URL("./weights/squeeze/", import.meta.url));
+ * console.log(w.arrays.get("lin/relu7")?.shape); // [512]
+ * ```
  */
 export async function readLpipsWeights(net: LpipsNet, folder: string | URL): Promise<LpipsWeights> {
   const { reader, where } = folderReader(folder);

@@ -294,7 +294,17 @@ const OPTION_KEYS = ["net", "weights", "checkRange", "rangeTolerance"] as const;
 
 /**
  * Throw a `TypeError` for an options object with an unknown key (with the nearest known one) or
- * a bad value.
+ * a bad value. `extra` lists further keys the caller accepts.
+ *
+ * @example
+ * ```ts
+ * import { checkLpipsOptions } from "./lpips_network.ts";
+ * try {
+ *   checkLpipsOptions("lpips", { nett: "alex" });
+ * } catch (e) {
+ *   console.log((e as Error).message); // lpips: unknown option "nett"; did you mean "net"?
+ * }
+ * ```
  */
 export function checkLpipsOptions(
   where: string,
