@@ -81,6 +81,8 @@ export function expectedArrays(net: LpipsNet): Map<string, number[]> {
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
+
 /** Reads a file of the folder (local path, file: URL or http(s): URL). */
 type Reader = (name: string) => Promise<Uint8Array>;
 
@@ -210,8 +212,10 @@ export async function readLpipsWeights(net: LpipsNet, folder: string | URL): Pro
     let offset = 0;
     for (const w of g.weights) {
       const n = w.shape.reduce((x, y) => x * y, 1);
-      const values = new Float32Array(n);
-      for (let i = 0; i < n; i++) values[i] = view.getFloat32(offset + 4 * i, true);
+      // The shard is little-endian float32: a copy on little-endian hosts, else element-wise.
+      const values = LITTLE_ENDIAN
+        ? new Float32Array(all.buffer.slice(offset, offset + 4 * n))
+        : Float32Array.from({ length: n }, (_, i) => view.getFloat32(offset + 4 * i, true));
       offset += 4 * n;
       const shape = want.get(w.name);
       if (shape === undefined) continue;
