@@ -1,4 +1,4 @@
-// LPIPS v0.1 against PyTorch on cpu, wasm and native: tests/fixtures/lpips_reference.py rebuilt
+// LPIPS v0.1 against PyTorch on cpu, wasm, native and webgpu: tests/fixtures/lpips_reference.py rebuilt
 // both nets in torch (float64) from the original .keras files in ../shared/data/lpips (not from
 // the converted weights this library ships) and stored per-image distances, per-tap parts, input
 // gradients w.r.t. BOTH images and spatial maps, for batch 2 and an odd 67×61 size where
@@ -112,12 +112,27 @@ async function check(backend: string, metric: Lpips, c: Case): Promise<void> {
   }
 }
 
+/** Why WebGPU cannot run here, or undefined when an adapter exists (software llvmpipe counts). */
+async function webgpuMissing(): Promise<string | undefined> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (gpu === undefined) return "navigator.gpu is absent in this runtime";
+  try {
+    const adapter = await gpu.requestAdapter();
+    return adapter === null ? "no WebGPU adapter (install mesa-vulkan-drivers)" : undefined;
+  } catch (e) {
+    return `navigator.gpu.requestAdapter() failed: ${e instanceof Error ? e.message : e}`;
+  }
+}
+const noWebgpu = await webgpuMissing();
+if (noWebgpu !== undefined) console.log(`lpips_pytorch_test: webgpu skipped, ${noWebgpu}`);
+
 const native = nativeInfo();
 if (typeof native === "string") console.log(`lpips_pytorch_test: native skipped, ${native}`);
-for (const backend of ["cpu", "wasm", "native"] as const) {
+for (const backend of ["cpu", "wasm", "native", "webgpu"] as const) {
   Deno.test({
     name: `lpips alex and squeeze: values, both input gradients, maps match PyTorch (${backend})`,
-    ignore: backend === "native" && typeof native === "string",
+    ignore: (backend === "native" && typeof native === "string") ||
+      (backend === "webgpu" && noWebgpu !== undefined),
     async fn() {
       await initBackend(backend);
       assert.ok(meta.cases.some((c) => c.shape[0] > 1), "a batch > 1");
@@ -125,7 +140,12 @@ for (const backend of ["cpu", "wasm", "native"] as const) {
       for (const net of ["alex", "squeeze"] as const) {
         using metric = await lpips({ net });
         const before = tf.memory().numTensors;
-        for (const c of meta.cases.filter((k) => k.net === net)) await check(backend, metric, c);
+        // The software WebGPU adapter is slow: there, one case per net (batch 2; odd size).
+        const cases = meta.cases.filter((k) =>
+          k.net === net &&
+          (backend !== "webgpu" || k.name === "alex_b2" || k.name === "squeeze_odd")
+        );
+        for (const c of cases) await check(backend, metric, c);
         assert.equal(tf.memory().numTensors, before, "tensors leaked");
       }
     },
