@@ -19,7 +19,12 @@ import {
   lpipsNetwork,
   LpipsShapeMismatchError,
 } from "../src/lpips/mod.ts";
-import { bilinearMatrix, unitNormalize } from "../src/lpips/_lpips_math.ts";
+import {
+  bilinearMatrix,
+  lpipsFromFeatures,
+  lpipsFromUnitFeatures,
+  unitNormalize,
+} from "../src/lpips/_lpips_math.ts";
 import { tapSizes } from "../src/lpips/_architecture.ts";
 
 await initBackend("wasm");
@@ -279,4 +284,31 @@ Deno.test("weights from a URL (the published package's path): fetched, checked, 
     ac.abort();
     await server.finished;
   }
+});
+
+Deno.test("lpipsFromUnitFeatures (a precomputed side) equals lpipsFromFeatures; tap checks", async () => {
+  using m = await lpips({ net: "squeeze" });
+  const x = tf.randomUniform([2, 24, 20, 3], 0, 1, "float32", 5) as tf.Tensor4D;
+  const y = tf.randomUniform([2, 24, 20, 3], 0, 1, "float32", 6) as tf.Tensor4D;
+  const before = tf.memory().numTensors;
+  const [a, b, d] = tf.tidy(() => {
+    const fx = m.network.extract(x, m.network.layers);
+    const fy = m.network.extract(y, m.network.layers);
+    const lins = m.network.allLinWeights();
+    const ux = Object.fromEntries(Object.entries(fx).map(([k, v]) => [k, unitNormalize(v)]));
+    const uy = Object.fromEntries(Object.entries(fy).map(([k, v]) => [k, unitNormalize(v)]));
+    assert.throws(() => lpipsFromFeatures({}, fy, lins), /no prediction features/);
+    assert.throws(
+      () => lpipsFromUnitFeatures(ux, { ...uy, relu3: tf.zeros([1, 1, 1, 256]) }, lins),
+      /compare images of the same size/,
+    );
+    return [lpipsFromFeatures(fx, fy, lins), lpipsFromUnitFeatures(ux, uy, lins), m.distance(x, y)];
+  });
+  const [va, vb, vd] = await Promise.all([a, b, d].map((t) => t.data()));
+  for (let i = 0; i < 2; i++) {
+    assert.ok(Math.abs(va[i]! - vb[i]!) < 1e-7 && Math.abs(va[i]! - vd[i]!) < 1e-7);
+  }
+  tf.dispose([a, b, d]);
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([x, y]);
 });

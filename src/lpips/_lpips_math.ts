@@ -54,10 +54,90 @@ export function unitNormalize(f: tf.Tensor4D): tf.Tensor4D {
  * ```
  */
 export function tapMap(pred: tf.Tensor4D, target: tf.Tensor4D, lin: tf.Tensor1D): tf.Tensor4D {
+  return tf.tidy(() => unitTapMap(unitNormalize(pred), unitNormalize(target), lin));
+}
+
+/**
+ * {@linkcode tapMap} on features already unit-normalised (a precomputed target's
+ * representation): Σ_c w_c (a − b)², [N, h, w, 1]. Call inside a scope.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { unitTapMap } from "./_lpips_math.ts";
+ * await initBackend("cpu");
+ * const a = tf.tensor4d([0.6, 0.8], [1, 1, 1, 2]);
+ * const b = tf.tensor4d([0.8, 0.6], [1, 1, 1, 2]);
+ * console.log(unitTapMap(a, b, tf.tensor1d([1, 1])).dataSync()[0]!.toFixed(2)); // 0.08
+ * ```
+ */
+export function unitTapMap(
+  predUnit: tf.Tensor4D,
+  targetUnit: tf.Tensor4D,
+  lin: tf.Tensor1D,
+): tf.Tensor4D {
+  return tf.tidy(() =>
+    tf.sum(tf.mul(tf.squaredDifference(predUnit, targetUnit), lin), -1, true) as tf.Tensor4D
+  );
+}
+
+/**
+ * Per-image LPIPS [N] from features already unit-normalised with {@linkcode unitNormalize}
+ * (e.g. a loss term's memoised or precomputed side): Σ_taps mean_hw Σ_c w_c (a − b)², over the
+ * taps of `lins`. Equals {@linkcode lpipsFromFeatures} on the raw features. The caller owns the
+ * result.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { lpipsFromUnitFeatures } from "./_lpips_math.ts";
+ * await initBackend("cpu");
+ * const a = { relu1: tf.tensor4d([1, 0], [1, 1, 1, 2]) };
+ * const b = { relu1: tf.tensor4d([0, 1], [1, 1, 1, 2]) };
+ * console.log(lpipsFromUnitFeatures(a, b, { relu1: tf.tensor1d([1, 1]) }).dataSync()[0]); // 2
+ * ```
+ */
+export function lpipsFromUnitFeatures(
+  predUnit: Readonly<Record<string, tf.Tensor4D>>,
+  targetUnit: Readonly<Record<string, tf.Tensor4D>>,
+  lins: Readonly<Record<string, tf.Tensor1D>>,
+): tf.Tensor1D {
+  const taps = checkedTaps(predUnit, targetUnit, lins, "lpipsFromUnitFeatures");
   return tf.tidy(() => {
-    const d = tf.squaredDifference(unitNormalize(pred), unitNormalize(target));
-    return tf.sum(tf.mul(d, lin), -1, true) as tf.Tensor4D;
-  });
+    const parts = taps.map((t) =>
+      tf.mean(unitTapMap(predUnit[t]!, targetUnit[t]!, lins[t]!), [1, 2, 3])
+    );
+    return parts.length === 1 ? parts[0]! : tf.addN(parts);
+  }) as tf.Tensor1D;
+}
+
+/** The taps of `lins`, sorted, after checking both sides have them with equal shapes. */
+function checkedTaps(
+  pred: Readonly<Record<string, tf.Tensor4D>>,
+  target: Readonly<Record<string, tf.Tensor4D>>,
+  lins: Readonly<Record<string, tf.Tensor1D>>,
+  where: string,
+): string[] {
+  const taps = Object.keys(lins).sort();
+  if (taps.length === 0) throw new RangeError(`${where}: no taps in \`lins\``);
+  for (const t of taps) {
+    if (pred[t] === undefined || target[t] === undefined) {
+      throw new RangeError(
+        `${where}: tap "${t}" has lin weights but no ${
+          pred[t] === undefined ? "prediction" : "target"
+        } features; extract every tap of \`lins\` on both sides`,
+      );
+    }
+    if (pred[t]!.shape.join(",") !== target[t]!.shape.join(",")) {
+      throw new RangeError(
+        `${where}: tap "${t}" has prediction features [${pred[t]!.shape}] but target ` +
+          `features [${target[t]!.shape}]; compare images of the same size`,
+      );
+    }
+  }
+  return taps;
 }
 
 /**
@@ -153,23 +233,7 @@ export function lpipsFromFeatures(
   spatial = false,
   size?: readonly [number, number],
 ): tf.Tensor1D | tf.Tensor4D {
-  const taps = Object.keys(lins).sort();
-  if (taps.length === 0) throw new RangeError("lpipsFromFeatures: no taps in `lins`");
-  for (const t of taps) {
-    if (pred[t] === undefined || target[t] === undefined) {
-      throw new RangeError(
-        `lpipsFromFeatures: tap "${t}" has lin weights but no ${
-          pred[t] === undefined ? "prediction" : "target"
-        } features; extract every tap of \`lins\` on both sides`,
-      );
-    }
-    if (pred[t]!.shape.join(",") !== target[t]!.shape.join(",")) {
-      throw new RangeError(
-        `lpipsFromFeatures: tap "${t}" has prediction features [${pred[t]!.shape}] but target ` +
-          `features [${target[t]!.shape}]; compare images of the same size`,
-      );
-    }
-  }
+  const taps = checkedTaps(pred, target, lins, "lpipsFromFeatures");
   if (spatial && size === undefined) {
     throw new RangeError(
       "lpipsFromFeatures: spatial maps need `size`, the input's [height, width]",
