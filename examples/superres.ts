@@ -38,6 +38,7 @@ import {
   withFeatureScales,
 } from "../src/loss/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
+import { lpips } from "../src/lpips/mod.ts";
 import { type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { parameterCount, unet } from "../src/unet/mod.ts";
 import { balancePerceptual } from "./common/balance.ts";
@@ -231,13 +232,15 @@ async function run(o: SuperresOptions): Promise<void> {
     });
 
     const t0 = performance.now();
-    const rows = await scoreCrops(model, featureDistance, heldLR, heldHR, o.scale);
+    // LPIPS (alex) column: the embedded v0.1 weights, on whatever backend the run uses.
+    using metric = await lpips({ net: "alex" });
+    const rows = await scoreCrops(model, featureDistance, heldLR, heldHR, o.scale, metric);
     const samples = `${runDir}/samples`;
     rows.push(
       ...(await scoreFolder("held-out strips", heldStrips, model, featureDistance, o.scale, {
         dir: samples,
         prefix: `panel-heldout-`,
-      })),
+      }, metric)),
     );
     for (const [dir, pairs] of evalSets) {
       const tag = dir.replace(/\/+$/, "").split("/").slice(-2).join("-");
@@ -245,7 +248,7 @@ async function run(o: SuperresOptions): Promise<void> {
         ...(await scoreFolder(dir, pairs, model, featureDistance, o.scale, {
           dir: samples,
           prefix: `panel-eval-${tag}-`,
-        })),
+        }, metric)),
       );
     }
     const evalSeconds = (performance.now() - t0) / 1000;
@@ -272,8 +275,22 @@ async function run(o: SuperresOptions): Promise<void> {
     );
     await result.report.finish({
       table: {
-        columns: ["set", "method", "PSNR Y (dB)", "SSIM Y", "feature L1"],
-        rows: rows.map((r) => [r.set, r.method, r.psnrY, r.ssimY, r.featureL1]),
+        columns: [
+          "set",
+          "method",
+          "PSNR Y (dB)",
+          "SSIM Y",
+          "feature L1",
+          "LPIPS alex (lower is better)",
+        ],
+        rows: rows.map((r) => [
+          r.set,
+          r.method,
+          r.psnrY,
+          r.ssimY,
+          r.featureL1,
+          r.lpipsAlex ?? "n/a",
+        ]),
       },
       summary: shares.map((s) => [`term shares, step ${s.step}`, s.text] as const),
     });

@@ -6,7 +6,11 @@ import { main, parseOptions } from "../examples/superres.ts";
 import { UsageError } from "../examples/common/cli.ts";
 import { quietly } from "./_quietly.ts";
 import { initBackend } from "../src/backend/mod.ts";
-import { readPixels, saveImage } from "../src/data/mod.ts";
+import { bicubicDownscale, bicubicUpscale, readPixels, saveImage } from "../src/data/mod.ts";
+import * as tfl from "@tensorflow/tfjs-layers";
+import type { LossFn } from "../src/loss/mod.ts";
+import { lpips } from "../src/lpips/mod.ts";
+import { type EvalPair, scoreCrops, scoreFolder } from "../examples/common/sr_eval.ts";
 import { chromiumSkipReason, readReportPage, serveDir, startChromium } from "./_chromium.ts";
 
 Deno.test("superres: a few steps on tiny crops write a complete run directory", async () => {
@@ -64,6 +68,9 @@ Deno.test("superres: a few steps on tiny crops write a complete run directory", 
     assert.match(out, /loss terms' shares of the total at step 1: pixel/);
     assert.match(out, /held-out crops\s+bicubic/);
     assert.match(out, /held-out crops\s+model/);
+    // 16×16 crops and 20×24 images are below AlexNet's 31×31: LPIPS says n/a, not a number.
+    assert.match(out, /LPIPS alex/);
+    assert.match(out, /n\/a: an image under 31×31/);
 
     const config = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
     assert.equal(config.example, "superres");
@@ -97,6 +104,7 @@ Deno.test("superres: a few steps on tiny crops write a complete run directory", 
     assert.match(report, /data-series="psnr_y"/);
     assert.match(report, /src="samples\/panel-eval-/);
     assert.match(report, /<th>PSNR Y \(dB\)<\/th>/, "the final table is in the report");
+    assert.match(report, /<th>LPIPS alex \(lower is better\)<\/th>/);
     assert.match(report, /class="status">finished after step 3/);
     assert.doesNotMatch(report, /http-equiv="refresh"/, "no longer reloading once finished");
     assert.match(report, /RANDOM vgg16 weights \(seed 0\)/);
@@ -111,6 +119,7 @@ Deno.test("superres: a few steps on tiny crops write a complete run directory", 
       assert.ok(Number.isFinite(r.psnrY) && r.psnrY > 10, JSON.stringify(r));
       assert.ok(r.ssimY > 0 && r.ssimY <= 1, JSON.stringify(r));
       assert.ok(Number.isFinite(r.featureL1) && r.featureL1 >= 0, JSON.stringify(r));
+      assert.equal(r.lpipsAlex, null, "too small for LPIPS alex: null, not dropped or 0");
     }
 
     // Resume continues from the last checkpoint up to the new total.
@@ -189,4 +198,75 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("superres table: the LPIPS (alex) column is the mean per-image LPIPS of bicubic and model", async () => {
+  await initBackend("wasm");
+  // A model that outputs one constant colour at twice the size: its LPIPS is far from bicubic's.
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.upSampling2d({ size: [2, 2], inputShape: [null, null, 3] }),
+      tfl.layers.conv2d({ filters: 3, kernelSize: 1 }),
+    ],
+  });
+  const [kernel] = model.getWeights();
+  const w = [tf.zerosLike(kernel!), tf.tensor1d([0.5, 0.4, 0.3])];
+  model.setWeights(w);
+  tf.dispose(w);
+  const l1: LossFn = (p, t) =>
+    tf.tidy(() => {
+      const total = tf.mean(tf.abs(tf.sub(p, t))) as tf.Scalar;
+      return { total, terms: { l1: tf.clone(total) } };
+    });
+  using metric = await lpips({ net: "alex" });
+  const truth = (seed: number, h: number, w: number) =>
+    tf.tidy(() => tf.randomUniform([h, w, 3], 0, 1, "float32", seed)) as tf.Tensor3D;
+  const pairs: EvalPair[] = [[1, 40, 36], [2, 32, 44]].map(([seed, h, w]) => {
+    const highRes = truth(seed!, h!, w!);
+    return { name: `i${seed}`, highRes, lowRes: bicubicDownscale(highRes, 2) };
+  });
+  try {
+    const before = tf.memory().numTensors;
+    const rows = await scoreFolder("set", pairs, model, l1, 2, undefined, metric);
+    assert.equal(tf.memory().numTensors, before, "scoreFolder with LPIPS leaked");
+    // The reference: LPIPS of each image against its truth, computed here, then the mean.
+    for (const method of ["bicubic", "model"] as const) {
+      let sum = 0;
+      for (const p of pairs) {
+        const hr = tf.expandDims(p.highRes, 0) as tf.Tensor4D;
+        const lr = tf.expandDims(p.lowRes, 0) as tf.Tensor4D;
+        const x = method === "bicubic"
+          ? tf.tidy(() => tf.clipByValue(bicubicUpscale(lr, 2), 0, 1)) as tf.Tensor4D
+          : tf.tidy(() => tf.clipByValue(model.predict(lr) as tf.Tensor4D, 0, 1)) as tf.Tensor4D;
+        sum += (await metric.scores(x, hr))[0]!;
+        tf.dispose([hr, lr, x]);
+      }
+      const row = rows.find((r) => r.method === method)!;
+      assert.ok(
+        Math.abs(row.lpipsAlex! - sum / 2) < 1e-5,
+        `${method}: ${row.lpipsAlex} vs ${sum / 2}`,
+      );
+    }
+    const [bic, mod] = rows.map((r) => r.lpipsAlex!);
+    assert.ok(bic! < mod!, `bicubic ${bic} should beat a constant colour ${mod}`);
+    // Without a metric, or with an image under 31×31 in the folder: null.
+    assert.equal((await scoreFolder("set", pairs, model, l1, 2))[0]!.lpipsAlex, null);
+    const small = { name: "s", highRes: truth(3, 30, 40), lowRes: truth(4, 15, 20) };
+    const mixed = await scoreFolder("set", [...pairs, small], model, l1, 2, undefined, metric);
+    assert.deepEqual(mixed.map((r) => r.lpipsAlex), [null, null]);
+    tf.dispose([small.highRes, small.lowRes]);
+    // Held-out crops: a batch, scored per image and averaged.
+    const hr = tf.stack(
+      pairs.map((p) => tf.slice(p.highRes, [0, 0, 0], [32, 36, 3])),
+    ) as tf.Tensor4D;
+    const lr = bicubicDownscale(hr, 2);
+    const crops = await scoreCrops(model, l1, lr, hr, 2, metric);
+    const bicubic = tf.tidy(() => bicubicUpscale(lr, 2));
+    const want = await metric.scores(bicubic, hr);
+    assert.ok(Math.abs(crops[0]!.lpipsAlex! - (want[0]! + want[1]!) / 2) < 1e-5);
+    tf.dispose([hr, lr, bicubic]);
+  } finally {
+    for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
+    model.dispose();
+  }
 });

@@ -1,6 +1,6 @@
 /**
  * Super-resolution scoring for the superres example: Set5-style folders, and the final table of
- * PSNR / SSIM on the Y channel and a feature distance, model against bicubic.
+ * PSNR / SSIM on the Y channel, a feature distance and LPIPS (alex), model against bicubic.
  *
  * @module
  */
@@ -22,6 +22,7 @@ import type { LossFn } from "../../src/loss/mod.ts";
 import { psnr, ssim } from "../../src/metrics/mod.ts";
 import { Y_WEIGHTS } from "../../src/metrics/options.ts";
 import { predictImage } from "../../src/unet/mod.ts";
+import type { Lpips } from "../../src/lpips/mod.ts";
 import { UsageError } from "./cli.ts";
 import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { type SplitImage, usableFolder } from "./split_images.ts";
@@ -110,16 +111,34 @@ export interface ResultRow {
   readonly ssimY: number;
   /** The feature distance. */
   readonly featureL1: number;
+  /**
+   * LPIPS v0.1 (AlexNet) on RGB (a grey image repeated), mean over images; lower is better.
+   * `null` when not scored: no metric given, or an image smaller than the 31×31 AlexNet needs.
+   */
+  readonly lpipsAlex: number | null;
 }
 
-type Scores = [psnrY: number, ssimY: number, featureL1: number];
+type Scores = [psnrY: number, ssimY: number, featureL1: number, lpipsAlex: number];
 
-/** PSNR, SSIM (Y channel, `scale` pixels shaved) and the feature distance, read asynchronously. */
+/** Mean LPIPS of the batch, or NaN (not scored) without a metric or below its minimum size. */
+async function lpipsMean(metric: Lpips | undefined, x: tf.Tensor4D, target: tf.Tensor4D) {
+  if (metric === undefined) return NaN;
+  const min = metric.network.minInputSize();
+  if (x.shape[1] < min || x.shape[2] < min) return NaN;
+  const d = await metric.scores(x, target);
+  return d.reduce((a, b) => a + b, 0) / d.length;
+}
+
+/**
+ * PSNR, SSIM (Y channel, `scale` pixels shaved), the feature distance and LPIPS (whole image, no
+ * shave), read asynchronously.
+ */
 async function scores(
   featureDistance: LossFn,
   x: tf.Tensor4D,
   target: tf.Tensor4D,
   scale: number,
+  metric?: Lpips,
 ): Promise<Scores> {
   const opts = { yChannel: true, crop: scale } as const;
   // The loss network sees RGB: a grey image is replicated.
@@ -127,30 +146,33 @@ async function scores(
   const f = scope(() => featureDistance(rgb(x), rgb(target)).total);
   const fv = (await f.data())[0]!;
   f.dispose();
-  return [await psnr(x, target, opts), await ssim(x, target, opts), fv];
+  const lp = await lpipsMean(metric, x, target);
+  return [await psnr(x, target, opts), await ssim(x, target, opts), fv, lp];
 }
 
 function rows(set: string, sums: Record<"bicubic" | "model", Scores>, n: number): ResultRow[] {
   return (["bicubic", "model"] as const).map((method) => {
-    const [p, s, f] = sums[method];
-    return { set, method, psnrY: p / n, ssimY: s / n, featureL1: f / n };
+    const [p, s, f, l] = sums[method];
+    const lpipsAlex = Number.isNaN(l) ? null : l / n;
+    return { set, method, psnrY: p / n, ssimY: s / n, featureL1: f / n, lpipsAlex };
   });
 }
 
-/** Bicubic and the model on one batch of held-out crops. */
+/** Bicubic and the model on one batch of held-out crops (LPIPS too when `metric` is given). */
 export async function scoreCrops(
   model: tfl.LayersModel,
   featureDistance: LossFn,
   lowRes: tf.Tensor4D,
   highRes: tf.Tensor4D,
   scale: number,
+  metric?: Lpips,
 ): Promise<ResultRow[]> {
   const bicubic = bicubicUpscale(lowRes, scale);
   const prediction = scope(() => tf.clipByValue(model.predict(lowRes) as tf.Tensor4D, 0, 1));
   try {
     return rows("held-out crops", {
-      bicubic: await scores(featureDistance, bicubic, highRes, scale),
-      model: await scores(featureDistance, prediction, highRes, scale),
+      bicubic: await scores(featureDistance, bicubic, highRes, scale, metric),
+      model: await scores(featureDistance, prediction, highRes, scale, metric),
     }, 1);
   } finally {
     tf.dispose([bicubic, prediction]);
@@ -193,7 +215,8 @@ export interface PanelTarget {
 /**
  * Bicubic and the model over a folder's whole images (mean over images), each predicted whole
  * (the library's tiled `predictImage`). With `panels`, also writes `<dir>/<prefix><name>.png`:
- * bicubic | model | truth with a ×4 nearest inset where model and bicubic differ most.
+ * bicubic | model | truth with a ×4 nearest inset where model and bicubic differ most. With
+ * `metric`, LPIPS too (`null` for the folder when one of its images is too small for it).
  */
 export async function scoreFolder(
   set: string,
@@ -202,8 +225,12 @@ export async function scoreFolder(
   featureDistance: LossFn,
   scale: number,
   panels?: PanelTarget,
+  metric?: Lpips,
 ): Promise<ResultRow[]> {
-  const sums: Record<"bicubic" | "model", Scores> = { bicubic: [0, 0, 0], model: [0, 0, 0] };
+  const sums: Record<"bicubic" | "model", Scores> = {
+    bicubic: [0, 0, 0, 0],
+    model: [0, 0, 0, 0],
+  };
   if (panels !== undefined) await Deno.mkdir(panels.dir, { recursive: true });
   for (const pair of pairs) {
     const hr = tf.expandDims(pair.highRes, 0) as tf.Tensor4D;
@@ -213,7 +240,7 @@ export async function scoreFolder(
     const prediction = predictSr(model, pair.lowRes);
     try {
       for (const [method, x] of [["bicubic", bicubic], ["model", prediction]] as const) {
-        const got = await scores(featureDistance, x, hr, scale);
+        const got = await scores(featureDistance, x, hr, scale, metric);
         got.forEach((v, i) => sums[method][i] += v);
       }
       if (panels !== undefined) {
@@ -236,13 +263,14 @@ export async function scoreFolder(
 /** Print the table. */
 export function printTable(rows: readonly ResultRow[], scale: number, randomVgg: boolean): void {
   console.log(`\nx${scale} super-resolution, Y channel (BT.601), ${scale}-pixel border shaved:`);
-  const header = ["set", "method", "PSNR (dB)", "SSIM", "feature L1"];
+  const header = ["set", "method", "PSNR (dB)", "SSIM", "feature L1", "LPIPS alex"];
   const body = rows.map((r) => [
     r.set,
     r.method,
     r.psnrY.toFixed(2),
     r.ssimY.toFixed(4),
     r.featureL1.toPrecision(4),
+    r.lpipsAlex === null ? "n/a" : r.lpipsAlex.toFixed(4),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: readonly string[]) =>
@@ -251,6 +279,10 @@ export function printTable(rows: readonly ResultRow[], scale: number, randomVgg:
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const b of body) console.log(line(b));
   if (randomVgg) console.log("(feature L1 from a RANDOM-weight VGG: not ImageNet features)");
+  console.log(
+    "(LPIPS alex: v0.1, lower is better" +
+      (rows.some((r) => r.lpipsAlex === null) ? "; n/a: an image under 31×31 or not scored)" : ")"),
+  );
 }
 
 /** Each held-out strip (the right quarter of a photo), whole, as an evaluation pair. */
