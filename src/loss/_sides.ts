@@ -12,7 +12,7 @@ import { UnknownLayerError } from "../network/errors.ts";
 import { LossInputError } from "./errors.ts";
 import { show } from "../_internal/show.ts";
 import { checkNotEmpty } from "../errors/empty_input_error.ts";
-import { networkOf, termNames } from "./loss.ts";
+import { type AnyLayer, networkOf, termNames } from "./loss.ts";
 import type { TermCommon } from "./term.ts";
 
 /** `[1,2,3]` as text for messages. */
@@ -43,7 +43,7 @@ export interface TermPlan {
 /** The networks a loss may read: the main one and any others, found by `key`. */
 export function networkFinder(
   main: LossNetwork<string>,
-  others: readonly LossNetwork<string>[] = [],
+  others: readonly LossNetwork<AnyLayer>[] = [],
 ): (key: string | undefined, term: string) => LossNetwork<string> {
   return (key, term) => {
     if (key === undefined) return main;
@@ -64,7 +64,7 @@ export function networkFinder(
 export function planOf(
   loss: TermsOf,
   main: LossNetwork<string>,
-  others?: readonly LossNetwork<string>[],
+  others?: readonly LossNetwork<AnyLayer>[],
 ): TermPlan[] {
   const names = termNames(loss);
   const find = networkFinder(main, others);
@@ -165,6 +165,7 @@ export function sidesOf(
     const view: SideView = {
       image,
       role,
+      network: net,
       memo,
       tap: (layer) => {
         const t = a[layer];

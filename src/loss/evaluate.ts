@@ -18,7 +18,7 @@ import {
   type TermPlan,
 } from "./_sides.ts";
 import { LossInputError, NonFiniteLossError, PredictionRangeError } from "./errors.ts";
-import type { Loss } from "./loss.ts";
+import type { AnyLayer, Loss } from "./loss.ts";
 import type { LossFn, LossResult, NetworkUse } from "./loss_result.ts";
 import { InputRangeError } from "../network/errors.ts";
 import { rangeBounds, rangeText } from "../network/preprocess.ts";
@@ -54,7 +54,7 @@ export interface EvaluateOptions<L extends string = string> {
    * Other networks the terms read, found by their `key` (an LPIPS network, a second VGG): each
    * runs once per side, to its deepest tap. Terms without a `network` read the main one.
    */
-  readonly networks?: readonly LossNetwork<string>[];
+  readonly networks?: readonly LossNetwork<AnyLayer>[];
   /**
    * A target side computed once by `precomputeTarget` (Johnson et al.'s style image): the terms
    * it covers compare with it (broadcast over the predictions' batch); the others still need the

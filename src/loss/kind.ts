@@ -14,6 +14,7 @@ import { nearestName } from "../_internal/did_you_mean.ts";
 import { show } from "../_internal/show.ts";
 import { OneOfType } from "../_internal/decode.ts";
 import type { NumberRule, TermCommon } from "./term.ts";
+import type { LossNetwork } from "../network/loss_network.ts";
 
 /**
  * What a kind computes from one side of an evaluation and compares: one tensor, or several by
@@ -50,6 +51,11 @@ export interface SideView {
   readonly image: tf.Tensor4D;
   /** Which side this is. */
   readonly role: "prediction" | "target";
+  /**
+   * The network the term reads (undefined for a kind without taps): a kind may use its
+   * parameters (LPIPS reads its learned channel weights from it).
+   */
+  readonly network: LossNetwork<string> | undefined;
   /** The activation at `layer` of the term's network (one of the kind's `taps`). */
   tap(layer: string): tf.Tensor4D;
   /** A tensor made once per side and evaluation under `key` (shared by every term). */

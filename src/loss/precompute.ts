@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { DisposedError, type Owner, scope } from "../lifetime/mod.ts";
 import type { LossNetwork } from "../network/loss_network.ts";
 import { checkImage, extractAll, planOf, sidesOf, tapsByNetwork, tensorsOf } from "./_sides.ts";
-import type { Loss } from "./loss.ts";
+import type { AnyLayer, Loss } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
 import type { Representation } from "./kind.ts";
 import { LossInputError } from "./errors.ts";
@@ -141,7 +141,7 @@ export interface PrecomputeOptions {
   /** Which kinds of term to precompute (default: every kind that compares with a target). */
   readonly kinds?: readonly PrecomputableKind[];
   /** Other networks the terms read, by `key` (as in `evaluate`). */
-  readonly networks?: readonly LossNetwork<string>[];
+  readonly networks?: readonly LossNetwork<AnyLayer>[];
 }
 
 /**

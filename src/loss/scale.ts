@@ -25,7 +25,7 @@ import { scope } from "../lifetime/mod.ts";
 import type { LossNetwork } from "../network/loss_network.ts";
 import { InvalidTermOptionError, LossInputError } from "./errors.ts";
 import { planOf, type TermPlan } from "./_sides.ts";
-import { type Loss, lossOf, networkOf } from "./loss.ts";
+import { type AnyLayer, type Loss, lossOf, networkOf } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
 import { kindOf, termWith } from "./kind.ts";
 import { NUMBER_RULES, type Term, type TermCommon } from "./term.ts";
@@ -53,7 +53,7 @@ export interface CalibrationOptions {
   /** The mean |activation| each layer should have after scaling (default 1). */
   readonly reference?: number;
   /** Other networks the terms read, by `key` (as in `evaluate`). */
-  readonly networks?: readonly LossNetwork<string>[];
+  readonly networks?: readonly LossNetwork<AnyLayer>[];
 }
 
 /**

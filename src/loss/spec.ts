@@ -135,7 +135,7 @@ export interface DecodeLossSpecOptions<L extends string = string> {
   /** Check layer names against this network (default: the spec's `network`, else VGG-16). */
   readonly network?: LossNetwork<L>;
   /** Other networks, by `key`: layer names of terms that read them are checked against them. */
-  readonly networks?: readonly LossNetwork<string>[];
+  readonly networks?: readonly LossNetwork<AnyLayer>[];
   /** Kinds to accept besides the registered ones (see `registerTermKind`). */
   readonly kinds?: readonly Kind[];
 }

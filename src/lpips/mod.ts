@@ -30,3 +30,4 @@ export {
   type LpipsTap,
 } from "./lpips_network.ts";
 export { LpipsInputTooSmallError, LpipsShapeMismatchError } from "./errors.ts";
+export { lpipsKind, type LpipsTerm, lpipsTerm, type LpipsTermOptions } from "./lpips_term.ts";
