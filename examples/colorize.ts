@@ -48,6 +48,7 @@ import { colorizer, parameterCount } from "../src/unet/mod.ts";
 import { oneOf } from "../src/_internal/decode.ts";
 import { command, UsageError } from "./common/cli.ts";
 import { flag, type FlagValues, List, list, toggle, weight } from "./common/flag_table.ts";
+import { lpips } from "../src/lpips/mod.ts";
 import { sharedFlags } from "./common/flags.ts";
 import { centreCrop, sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
@@ -233,7 +234,8 @@ async function run(o: ColorizeOptions): Promise<void> {
         image: (e) => sideBySide(e.input, e.prediction, e.target),
       },
     });
-    const table = await scoreCrops(model, lossFn, heldInput, heldTarget);
+    using metric = await lpips({ net: "alex" });
+    const table = await scoreCrops(model, lossFn, heldInput, heldTarget, metric);
     const columns = printTable(table, heldTarget.shape, session.random);
     const panels = await writePanels(model, folders, excluded, `${runDir}/samples`, session.marker);
     const results = {
@@ -248,7 +250,9 @@ async function run(o: ColorizeOptions): Promise<void> {
     await result.report.finish({
       table: {
         columns: columns.map((c) => c.name),
-        rows: table.map((r) => tableRow(r, columns).map((v) => v ?? "-")),
+        rows: table.map((r) =>
+          tableRow(r, columns).map((v) => v === undefined ? "-" : Number.isNaN(v) ? "n/a" : v)
+        ),
       },
     });
     console.log(

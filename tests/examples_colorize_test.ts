@@ -64,10 +64,14 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   // The default model: the loss network's first layers, frozen, as its encoder.
   assert.match(log, /model: frozen vgg16\(random:0.*\) to block3_conv1 as encoder/);
   // The table: numbers unquoted, right-aligned, PSNR to 2 decimals, SSIM to 4, colourfulness to 1.
-  assert.match(log, /^method\s+PSNR \(dB\)\s+SSIM\s+loss\s.*colourfulness$/m);
-  assert.match(log, /^grey input\s+\d+\.\d{2}\s+\d\.\d{4}\s.*\s0\.0$/m);
-  assert.match(log, /^model\s+\d+\.\d{2}\s+-?\d\.\d{4}\s.*\s\d+\.\d$/m);
-  assert.match(log, /^truth\s+-\s+-\s.*\s\d+\.\d$/m);
+  // LPIPS (alex) after SSIM: 32-pixel crops are over its 31-pixel minimum.
+  assert.match(
+    log,
+    /^method\s+PSNR \(dB\)\s+SSIM\s+LPIPS alex \(lower is better\)\s+loss\s.*colourfulness$/m,
+  );
+  assert.match(log, /^grey input\s+\d+\.\d{2}\s+\d\.\d{4}\s+\d\.\d{4}\s.*\s0\.0$/m);
+  assert.match(log, /^model\s+\d+\.\d{2}\s+-?\d\.\d{4}\s+\d\.\d{4}\s.*\s\d+\.\d$/m);
+  assert.match(log, /^truth\s+-\s+-\s+-\s.*\s\d+\.\d$/m);
   assert.doesNotMatch(log, /"\d/, "no quoted numbers");
 
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
@@ -128,6 +132,7 @@ Deno.test("colorize main trains a few steps and writes the run directory", async
   const methods = results.table.map((r: { method: string }) => r.method);
   assert.deepEqual(methods, ["grey input", "model", "truth"]);
   assert.equal(typeof results.table[1].psnr, "number");
+  assert.ok(results.table[0].lpips > 0 && results.table[1].lpips > 0, "LPIPS of grey and model");
   assert.equal(results.table[0].colourfulness, 0);
   // A full-image panel per photo: grey | model | truth, and grey | model for the grey camera.
   const panels = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name)

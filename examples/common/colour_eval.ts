@@ -19,6 +19,8 @@ import {
 import { scope } from "../../src/lifetime/mod.ts";
 import type { LossFn } from "../../src/loss/mod.ts";
 import { colourfulness, psnr, ssim } from "../../src/metrics/mod.ts";
+import type { Lpips } from "../../src/lpips/mod.ts";
+import { LPIPS_COLUMN, lpipsMean } from "./lpips_column.ts";
 import { predictImage } from "../../src/unet/mod.ts";
 import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { lossValues } from "./loss_values.ts";
@@ -73,6 +75,8 @@ export interface ColorizeRow {
   readonly psnr?: number;
   /** SSIM on RGB. */
   readonly ssim?: number;
+  /** LPIPS (alex) against the truth; NaN when not scored (see `lpipsMean`). */
+  readonly lpips?: number;
   /** The training loss and its terms. */
   readonly loss?: Record<string, number>;
   /** Hasler & Süsstrunk colourfulness (0 for grey). */
@@ -85,6 +89,7 @@ export async function scoreCrops(
   lossFn: LossFn,
   input: tf.Tensor4D,
   target: tf.Tensor4D,
+  metric?: Lpips,
 ): Promise<ColorizeRow[]> {
   const prediction = scope(() => tf.clipByValue(model.predict(input) as tf.Tensor4D, 0, 1));
   const grey = tf.tile(input, [1, 1, 1, 3]);
@@ -95,6 +100,7 @@ export async function scoreCrops(
         method,
         psnr: await psnr(x, target),
         ssim: await ssim(x, target),
+        lpips: await lpipsMean(metric, x, target),
         loss: await lossValues(lossFn, x, target, "loss"),
         colourfulness: await colourfulness(x),
       });
@@ -112,6 +118,7 @@ export function tableColumns(rows: readonly ColorizeRow[]): Column[] {
     { name: "method" },
     { name: "PSNR (dB)", format: (n) => n.toFixed(2) },
     { name: "SSIM", format: (n) => n.toFixed(4) },
+    { name: LPIPS_COLUMN, format: (n) => Number.isNaN(n) ? "n/a" : n.toFixed(4) },
     ...Object.keys(rows[0]!.loss ?? {}).map((name) => ({ name })),
     { name: "colourfulness", format: (n) => n.toFixed(1) },
   ];
@@ -119,8 +126,8 @@ export function tableColumns(rows: readonly ColorizeRow[]): Column[] {
 
 /** One row's cells under `columns`. */
 export function tableRow(r: ColorizeRow, columns: readonly Column[]): Cell[] {
-  const terms = columns.slice(3, -1).map((c) => r.loss?.[c.name]);
-  return [r.method, r.psnr, r.ssim, ...terms, r.colourfulness];
+  const terms = columns.slice(4, -1).map((c) => r.loss?.[c.name]);
+  return [r.method, r.psnr, r.ssim, r.lpips, ...terms, r.colourfulness];
 }
 
 /** Print the table in the examples' format (numbers, right-aligned); returns its columns. */

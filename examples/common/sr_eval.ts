@@ -23,6 +23,7 @@ import { psnr, ssim } from "../../src/metrics/mod.ts";
 import { Y_WEIGHTS } from "../../src/metrics/options.ts";
 import { predictImage } from "../../src/unet/mod.ts";
 import type { Lpips } from "../../src/lpips/mod.ts";
+import { lpipsMean } from "./lpips_column.ts";
 import { UsageError } from "./cli.ts";
 import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { type SplitImage, usableFolder } from "./split_images.ts";
@@ -119,15 +120,6 @@ export interface ResultRow {
 }
 
 type Scores = [psnrY: number, ssimY: number, featureL1: number, lpipsAlex: number];
-
-/** Mean LPIPS of the batch, or NaN (not scored) without a metric or below its minimum size. */
-async function lpipsMean(metric: Lpips | undefined, x: tf.Tensor4D, target: tf.Tensor4D) {
-  if (metric === undefined) return NaN;
-  const min = metric.network.minInputSize();
-  if (x.shape[1] < min || x.shape[2] < min) return NaN;
-  const d = await metric.scores(x, target);
-  return d.reduce((a, b) => a + b, 0) / d.length;
-}
 
 /**
  * PSNR, SSIM (Y channel, `scale` pixels shaved), the feature distance and LPIPS (whole image, no
