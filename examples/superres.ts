@@ -29,6 +29,7 @@ import { scope } from "../src/lifetime/mod.ts";
 import { concatAll } from "fp-ts/lib/Monoid.js";
 import {
   calibrate,
+  concatLoss,
   encodeLossSpec,
   evaluate,
   fastaiFeatureLoss,
@@ -38,7 +39,7 @@ import {
   withFeatureScales,
 } from "../src/loss/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
-import { lpips } from "../src/lpips/mod.ts";
+import { lpips, lpipsTerm } from "../src/lpips/mod.ts";
 import { type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { parameterCount, unet } from "../src/unet/mod.ts";
 import { balancePerceptual } from "./common/balance.ts";
@@ -78,6 +79,10 @@ const FLAGS = {
   ),
   loss: text("", "SPEC.json", "a JSON loss spec instead of the fastai-style loss (see README)"),
   layers: list("L1,L2,L3", "loss layers (default: the layers just before pools 3, 4, 5)"),
+  "lpips-weight": weight(
+    "0",
+    "add an LPIPS (alex, v0.1) term of weight X to the loss (0: none; see README for what it does)",
+  ),
   balance: weight(
     "0.25",
     "each kind of perceptual term (features, Grams) starts at X x the pixel term (0: the " +
@@ -105,6 +110,13 @@ async function run(o: SuperresOptions): Promise<void> {
   if (o.crop % multiple !== 0) {
     const m = `${o.scale}·${2 ** o.depth} = ${multiple}`;
     throw new UsageError(`--crop ${o.crop} is not a multiple of scale·2^depth = ${m}`);
+  }
+  // LPIPS alex needs 31×31 at least (its fifth tap is 1×1 there).
+  if (o["lpips-weight"] > 0 && o.crop < 31) {
+    throw new UsageError(
+      `--lpips-weight needs crops of at least 31x31 (LPIPS alex's minimum); --crop ${o.crop} ` +
+        "is smaller: use --crop 32 or more",
+    );
   }
   const images = await loadSplitImages(o.data, o.crop);
   const spec = await readLossSpec(o.loss);
@@ -163,6 +175,12 @@ async function run(o: SuperresOptions): Promise<void> {
           `each kind sums to ${o.balance} x the pixel term (--balance)`,
       );
     }
+    // LPIPS: a column of the table always; a term of the loss with --lpips-weight (after the
+    // balance, which weighs VGG terms against pixels). A resumed run's stored loss has it.
+    using metric = await lpips({ net: "alex" });
+    if (reused === undefined && o["lpips-weight"] > 0) {
+      loss = concatLoss(loss, lpipsTerm({ weight: o["lpips-weight"] }));
+    }
     // The table's feature distance: L1 of calibrated features, averaged over the loss layers.
     const featureDistance = evaluate(
       await calibrate(
@@ -190,7 +208,7 @@ async function run(o: SuperresOptions): Promise<void> {
     const metricOptions = { yChannel: true, crop: o.scale } as const;
     const result = await train(session, {
       trainee: { model },
-      loss: evaluate(loss, net),
+      loss: evaluate(loss, net, { networks: [metric.network] }),
       schedule: oneCycle({ lrMax: o.lr }),
       data,
       steps: o.steps,
@@ -232,8 +250,6 @@ async function run(o: SuperresOptions): Promise<void> {
     });
 
     const t0 = performance.now();
-    // LPIPS (alex) column: the embedded v0.1 weights, on whatever backend the run uses.
-    using metric = await lpips({ net: "alex" });
     const rows = await scoreCrops(model, featureDistance, heldLR, heldHR, o.scale, metric);
     const samples = `${runDir}/samples`;
     rows.push(

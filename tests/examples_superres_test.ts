@@ -270,3 +270,33 @@ Deno.test("superres table: the LPIPS (alex) column is the mean per-image LPIPS o
     model.dispose();
   }
 });
+
+Deno.test("superres --lpips-weight: an LPIPS term in the loss, its column in metrics.csv", async () => {
+  await initBackend("cpu");
+  const dir = await Deno.makeTempDir({ prefix: "superres-lpips-" });
+  try {
+    const photos = await Deno.makeTempDir({ dir, prefix: "photos" });
+    await tinyPhotos(photos, 80, 96);
+    const base = ["--data", photos, "--vgg", "random", "--layers", "block1_conv2", "--depth", "1"];
+    const small = ["--filters", "4", "--backend", "cpu", "--batch", "2", "--samples", "2"];
+    const runDir = `${dir}/run`;
+    const args = [...base, ...small, "--steps", "2", "--sample-every", "2", "--quiet"];
+    const r = await quietly(() =>
+      main([...args, "--crop", "32", "--lpips-weight", "0.5", "--out", runDir])
+    );
+    assert.equal(r.value, 0, `${r.out}\n${r.err}`);
+    const config = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
+    const terms = config.loss.terms as { kind: string; weight: number }[];
+    assert.deepEqual(terms.at(-1), { kind: "lpips", weight: 0.5 });
+    const header = (await Deno.readTextFile(`${runDir}/metrics.csv`)).split("\n")[0]!;
+    assert.match(header, /lpips:alex/);
+    // too small for LPIPS alex: a usage error before any work
+    const bad = await quietly(() =>
+      main([...args, "--crop", "16", "--lpips-weight", "0.5", "--out", `${dir}/bad`])
+    );
+    assert.equal(bad.value, 2);
+    assert.match(bad.err, /--lpips-weight needs crops of at least 31x31/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
