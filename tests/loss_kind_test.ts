@@ -354,3 +354,20 @@ Deno.test("user kinds: evaluate, precomputeTarget and calibrate leak nothing", a
   });
   tf.dispose([x, y]);
 });
+
+Deno.test("evaluate, precomputeTarget, calibrate and decodeLossSpec refuse unknown options", async () => {
+  const { UnknownOptionError } = await import("../src/errors/mod.ts");
+  const net = identityNet();
+  const loss = feature("id");
+  const x = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+  const isUnknown = (re: RegExp) => (e: unknown) =>
+    e instanceof UnknownOptionError && re.test(String(e));
+  assert.throws(
+    () => evaluate(loss, net, { targt: 1 } as never),
+    isUnknown(/did you mean "target"/),
+  );
+  assert.throws(() => precomputeTarget(loss, net, x, { kind: [] } as never), isUnknown(/"kinds"/));
+  await assert.rejects(calibrate(loss, net, x, { refrence: 2 } as never), isUnknown(/"reference"/));
+  assert.throws(() => decodeLossSpec({ terms: [] }, { kind: [] } as never), isUnknown(/"kinds"/));
+  x.dispose();
+});

@@ -23,6 +23,7 @@ import type { LossFn, LossResult, NetworkUse } from "./loss_result.ts";
 import { InputRangeError } from "../network/errors.ts";
 import { rangeBounds, rangeText } from "../network/preprocess.ts";
 import { withoutTape } from "./_no_tape.ts";
+import { checkOptionKeys } from "../errors/unknown_option_error.ts";
 import type { PrecomputedTarget } from "./precompute.ts";
 import type { Representation } from "./kind.ts";
 
@@ -208,6 +209,7 @@ export function evaluate<L extends string>(
   net: LossNetwork<L>,
   options: EvaluateOptions<NoInfer<L>> = {},
 ): TargetLossFn {
+  checkOptionKeys("evaluate", options, ["networks", "target"]);
   const plans = planOf(loss, net as unknown as LossNetwork<string>, options.networks);
   const fixed = options.target as PrecomputedTarget<string> | undefined;
   if (fixed !== undefined) checkPrecomputed(loss, plans, fixed);

@@ -74,16 +74,8 @@ export {
   type TermKindSpec,
   UnknownTermOptionError,
 } from "./define_kind.ts";
-export {
-  feature,
-  featureKind,
-  pixel,
-  pixelKind,
-  style,
-  styleKind,
-  totalVariation,
-  tvKind,
-} from "./kinds/mod.ts";
+// The built-in kinds: one file each under kinds/, one export line each in kinds/mod.ts.
+export * from "./kinds/mod.ts";
 export {
   type AnyLayer,
   concatLoss,

@@ -10,6 +10,7 @@ import type { LossNetwork } from "../network/loss_network.ts";
 import { checkImage, extractAll, planOf, sidesOf, tapsByNetwork, tensorsOf } from "./_sides.ts";
 import type { AnyLayer, Loss } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
+import { checkOptionKeys } from "../errors/unknown_option_error.ts";
 import type { Representation } from "./kind.ts";
 import { LossInputError } from "./errors.ts";
 
@@ -178,6 +179,7 @@ export function precomputeTarget<L extends string>(
   image: tf.Tensor4D,
   options: PrecomputeOptions = {},
 ): PrecomputedTarget<L> {
+  checkOptionKeys("precomputeTarget", options, ["kinds", "networks"]);
   const plans = planOf(loss, net as unknown as LossNetwork<string>, options.networks);
   checkImage("the target image", image);
   if (options.kinds !== undefined && !Array.isArray(options.kinds)) {

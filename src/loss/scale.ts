@@ -27,6 +27,7 @@ import { InvalidTermOptionError, LossInputError } from "./errors.ts";
 import { planOf, type TermPlan } from "./_sides.ts";
 import { type AnyLayer, type Loss, lossOf, networkOf } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
+import { checkOptionKeys } from "../errors/unknown_option_error.ts";
 import { kindOf, termWith } from "./kind.ts";
 import { NUMBER_RULES, type Term, type TermCommon } from "./term.ts";
 
@@ -210,6 +211,7 @@ export async function calibrate<L extends string, K extends L, T extends TermCom
   images: tf.Tensor4D,
   options: CalibrationOptions = {},
 ): Promise<Loss<K, T>> {
+  checkOptionKeys("calibrate", options, ["reference", "networks"]);
   const plans = planOf(loss, net as unknown as LossNetwork<string>, options.networks);
   const byNet = new Map<LossNetwork<string>, string[]>();
   for (const p of plans) {

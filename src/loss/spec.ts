@@ -31,6 +31,7 @@ import {
   unknownKeys,
 } from "../_internal/decode.ts";
 import { DecodeError, type DecodeIssue } from "../errors/decode_error.ts";
+import { checkOptionKeys } from "../errors/unknown_option_error.ts";
 import { type LossNetwork, networkHasLayer } from "../network/loss_network.ts";
 import { nearestName as suggest } from "../_internal/did_you_mean.ts";
 import {
@@ -427,6 +428,7 @@ export function decodeLossSpec<L extends string>(
     : "extract" in netOrOptions
     ? { network: netOrOptions as unknown as LossNetwork<string> }
     : netOrOptions as DecodeLossSpecOptions<string>;
+  checkOptionKeys("decodeLossSpec", options, ["network", "networks", "kinds"]);
   const parsed = boundedJson(json, LOSS_SPEC_LIMITS);
   if (E.isLeft(parsed)) return E.left(new DecodeError(WHAT, parsed.left));
   const raw = parsed.right;
