@@ -253,13 +253,16 @@ Deno.test("spatial map: bilinear upsampling as PyTorch's align_corners=False, by
   g.dispose();
 });
 
-Deno.test("weights from a URL (the published package's path): fetched, checked, same result", async () => {
+Deno.test("weights from a URL (the published package's path): fetched, checked, cached, same result", async () => {
   // The default weights are read relative to import.meta.url; from JSR that is an https URL.
   const ac = new AbortController();
+  const requests: string[] = [];
+  const cache = await Deno.makeTempDir();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
     async (req) => {
       const path = new URL(req.url).pathname;
+      requests.push(path);
       if (path.includes("..")) return new Response("no", { status: 403 });
       try {
         return new Response(await Deno.readFile(`${EMBEDDED}${path}`));
@@ -271,11 +274,37 @@ Deno.test("weights from a URL (the published package's path): fetched, checked, 
   try {
     const base = `http://127.0.0.1:${server.addr.port}`;
     using a = await lpips({ net: "squeeze" });
-    using b = await lpips({ net: "squeeze", weights: new URL(`${base}/squeeze/`) });
+    const url = new URL(`${base}/squeeze/`);
+    using b = await lpips({ net: "squeeze", weights: url, cacheDir: cache });
     const x = tf.fill([1, 17, 17, 3], 0.2) as tf.Tensor4D;
     const y = tf.fill([1, 17, 17, 3], 0.9) as tf.Tensor4D;
-    assert.equal((await b.scores(x, y))[0], (await a.scores(x, y))[0]);
+    const want = (await a.scores(x, y))[0];
+    assert.equal((await b.scores(x, y))[0], want);
+    const shard = "/squeeze/group1-shard1of1";
+    assert.equal(requests.filter((r) => r === shard).length, 1);
+    // Cached under their SHA-256: the second load fetches only SHA256SUMS.
+    const sums = parseSha256Sums(await Deno.readTextFile(`${EMBEDDED}/squeeze/SHA256SUMS`));
+    assert.deepEqual(
+      [...Deno.readDirSync(cache)].map((e) => e.name).sort(),
+      [...sums.values()].sort(),
+    );
+    using c = await lpips({ net: "squeeze", weights: url, cacheDir: cache });
+    assert.equal(requests.filter((r) => r === shard).length, 1, "the shard came from the cache");
+    assert.equal((await c.scores(x, y))[0], want);
+    // A damaged cache entry is not used: fetched again, and the entry repaired.
+    const entry = `${cache}/${sums.get("group1-shard1of1")}`;
+    const bytes = await Deno.readFile(entry);
+    bytes[7] = bytes[7]! ^ 1;
+    await Deno.writeFile(entry, bytes);
+    using d = await lpips({ net: "squeeze", weights: url, cacheDir: cache });
+    assert.equal(requests.filter((r) => r === shard).length, 2);
+    assert.equal((await d.scores(x, y))[0], want);
+    assert.equal(sha256HexSync(await Deno.readFile(entry)), sums.get("group1-shard1of1"));
+    // No cache: fetched every time.
+    using e = await lpips({ net: "squeeze", weights: url, cacheDir: false });
+    assert.equal(requests.filter((r) => r === shard).length, 3);
     tf.dispose([x, y]);
+    e.dispose();
     await assert.rejects(
       () => lpips({ net: "squeeze", weights: new URL(`${base}/missing/`) }),
       (e: Error) => e instanceof WeightFileError && /HTTP 404/.test(e.message),
@@ -283,6 +312,7 @@ Deno.test("weights from a URL (the published package's path): fetched, checked, 
   } finally {
     ac.abort();
     await server.finished;
+    await Deno.remove(cache, { recursive: true });
   }
 });
 

@@ -8,7 +8,8 @@
 import { checkSha256, parseSha256Sums, SHA256SUMS_FILE } from "../vgg/sha256sums.ts";
 import { NonFiniteWeightsError, WeightFileError, WeightShapeError } from "../vgg/errors.ts";
 import { shardPathProblem } from "../_internal/weight_checks.ts";
-import { readFileInside } from "../_internal/fs.ts";
+import { readFileInside, writeFileAtomic } from "../_internal/fs.ts";
+import { sha256HexSync } from "../_internal/hash.ts";
 import { LPIPS_SLICES, type LpipsNet, tapChannels } from "./_architecture.ts";
 
 /**
@@ -86,10 +87,18 @@ const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 /** Reads a file of the folder (local path, file: URL or http(s): URL). */
 type Reader = (name: string) => Promise<Uint8Array>;
 
-function folderReader(folder: string | URL): { reader: Reader; where: (f: string) => string } {
+interface Folder {
+  readonly reader: Reader;
+  readonly where: (f: string) => string;
+  /** Whether the files come over the network (then they may be cached). */
+  readonly remote: boolean;
+}
+
+function folderReader(folder: string | URL): Folder {
   if (folder instanceof URL && folder.protocol !== "file:") {
     const base = folder.href.endsWith("/") ? folder.href : `${folder.href}/`;
     return {
+      remote: true,
       where: (f) => base + f,
       reader: async (f) => {
         const res = await fetch(new URL(f, base));
@@ -103,7 +112,7 @@ function folderReader(folder: string | URL): { reader: Reader; where: (f: string
   }
   const dir = (folder instanceof URL ? decodeURIComponent(folder.pathname) : folder)
     .replace(/\/+$/, "");
-  return { where: (f) => `${dir}/${f}`, reader: (f) => readFileInside(dir, f) };
+  return { remote: false, where: (f) => `${dir}/${f}`, reader: (f) => readFileInside(dir, f) };
 }
 
 async function readOrThrow(reader: Reader, path: string, name: string): Promise<Uint8Array> {
@@ -159,8 +168,38 @@ function parseManifest(
   return json as { paths: string[]; weights: ManifestWeight[] }[];
 }
 
+/** A listed file's bytes, checked against `sums`; remote files go through the content cache. */
+async function readListed(
+  src: Folder,
+  name: string,
+  sums: ReadonlyMap<string, string>,
+  sumsPath: string,
+  cacheDir: string | undefined,
+): Promise<Uint8Array> {
+  const hash = sums.get(name);
+  const cached = src.remote && cacheDir !== undefined && hash !== undefined
+    ? `${cacheDir}/${hash}`
+    : undefined;
+  if (cached !== undefined) {
+    // Content-addressed: a file whose bytes hash to its name is the file, wherever it came from.
+    const bytes = await Deno.readFile(cached).catch(() => undefined);
+    if (bytes !== undefined && sha256HexSync(bytes) === hash) return bytes;
+  }
+  const bytes = await readOrThrow(src.reader, src.where(name), name);
+  checkSha256(sums, name, bytes, src.where(name), sumsPath);
+  if (cached !== undefined) {
+    // Best effort: a cache that cannot be written costs a download next time, nothing else.
+    await Deno.mkdir(cacheDir!, { recursive: true })
+      .then(() => writeFileAtomic(cached, bytes))
+      .catch(() => {});
+  }
+  return bytes;
+}
+
 /**
- * Read and check the weights of `net` from `folder` (the net's own folder). Every file read must
+ * Read and check the weights of `net` from `folder` (the net's own folder). Files fetched from
+ * an http(s) URL are kept in `cacheDir` (when given) under their SHA-256, so a later load fetches
+ * only the small `SHA256SUMS`. Every file read must
  * be listed in the folder's `SHA256SUMS` with its hash; every array the net needs must be there
  * with its shape and finite values.
  *
@@ -171,8 +210,13 @@ function parseManifest(
  * console.log(w.arrays.get("lin/relu7")?.shape); // [512]
  * ```
  */
-export async function readLpipsWeights(net: LpipsNet, folder: string | URL): Promise<LpipsWeights> {
-  const { reader, where } = folderReader(folder);
+export async function readLpipsWeights(
+  net: LpipsNet,
+  folder: string | URL,
+  cacheDir?: string,
+): Promise<LpipsWeights> {
+  const src = folderReader(folder);
+  const { reader, where } = src;
   const sumsPath = where(SHA256SUMS_FILE);
   let sums: Map<string, string>;
   try {
@@ -184,17 +228,14 @@ export async function readLpipsWeights(net: LpipsNet, folder: string | URL): Pro
     throw new WeightFileError(sumsPath, undefined, (e as Error).message);
   }
   const manifestPath = where(MANIFEST_FILE);
-  const manifestBytes = await readOrThrow(reader, manifestPath, MANIFEST_FILE);
-  checkSha256(sums, MANIFEST_FILE, manifestBytes, manifestPath, sumsPath);
+  const manifestBytes = await readListed(src, MANIFEST_FILE, sums, sumsPath, cacheDir);
   const groups = parseManifest(manifestPath, manifestBytes);
   const want = expectedArrays(net);
   const arrays = new Map<string, LpipsArray>();
   for (const g of groups) {
     const parts: Uint8Array[] = [];
     for (const p of g.paths) {
-      const bytes = await readOrThrow(reader, where(p), p);
-      checkSha256(sums, p, bytes, where(p), sumsPath);
-      parts.push(bytes);
+      parts.push(await readListed(src, p, sums, sumsPath, cacheDir));
     }
     const total = parts.reduce((a, b) => a + b.length, 0);
     const need = g.weights.reduce((a, w) => a + 4 * w.shape.reduce((x, y) => x * y, 1), 0);

@@ -21,6 +21,7 @@ import { frozenConvRelu, type FrozenOp, maxPool3s2 } from "./_conv.ts";
 import { LpipsInputTooSmallError } from "./errors.ts";
 import { MANIFEST_FILE, readLpipsWeights } from "./_weights.ts";
 import { pathKind } from "../_internal/fs.ts";
+import { defaultCacheDir } from "../vgg/download.ts";
 
 export type { LpipsNet } from "./_architecture.ts";
 
@@ -288,9 +289,16 @@ export interface LpipsNetworkOptions extends InputCheckSettings {
    * relative to this module: a file read for a local copy, a fetch when imported from a URL).
    */
   readonly weights?: string | URL;
+  /**
+   * Where weight files fetched over http(s) (the default weights when this package was imported
+   * from a URL, e.g. JSR, or a `weights` URL) are kept, named by their SHA-256, so that later
+   * loads fetch only `SHA256SUMS`. Default: `<PERCEPTUAL_CACHE or the user's cache
+   * folder>/perceptual-loss/lpips`; `false`: no cache.
+   */
+  readonly cacheDir?: string | false;
 }
 
-const OPTION_KEYS = ["net", "weights", "checkRange", "rangeTolerance"] as const;
+const OPTION_KEYS = ["net", "weights", "cacheDir", "checkRange", "rangeTolerance"] as const;
 
 /**
  * Throw a `TypeError` for an options object with an unknown key (with the nearest known one) or
@@ -328,6 +336,10 @@ export function checkLpipsOptions(
   const net = (options as { net?: unknown }).net;
   if (net !== undefined && net !== "alex" && net !== "squeeze") {
     throw new TypeError(`${where}: net must be "alex" or "squeeze", not ${JSON.stringify(net)}`);
+  }
+  const c = (options as { cacheDir?: unknown }).cacheDir;
+  if (c !== undefined && c !== false && typeof c !== "string") {
+    throw new TypeError(`${where}: cacheDir must be a folder path or false`);
   }
   const w = (options as { weights?: unknown }).weights;
   if (w !== undefined && typeof w !== "string" && !(w instanceof URL)) {
@@ -367,7 +379,15 @@ export async function lpipsNetwork(options: LpipsNetworkOptions = {}): Promise<L
     folder = own ? path : `${path.replace(/\/+$/, "")}/${net}`;
     source = path;
   }
-  const w = await readLpipsWeights(net, folder);
+  let cacheDir: string | undefined;
+  if (options.cacheDir !== false) {
+    try {
+      cacheDir = options.cacheDir ?? `${defaultCacheDir()}/lpips`;
+    } catch {
+      cacheDir = undefined; // no HOME and no PERCEPTUAL_CACHE: fetch every time
+    }
+  }
+  const w = await readLpipsWeights(net, folder, cacheDir);
   return new LpipsNetwork({
     net,
     source,
