@@ -101,7 +101,11 @@ Deno.test("hang cases: a typed error naming file and layer, within a time limit 
   const result = await child.output();
   clearTimeout(timer);
   try {
-    assert.equal(result.code, 0, `the child hung or failed: ${new TextDecoder().decode(result.stderr)}`);
+    assert.equal(
+      result.code,
+      0,
+      `the child hung or failed: ${new TextDecoder().decode(result.stderr)}`,
+    );
     const out = JSON.parse(new TextDecoder().decode(result.stdout).trim().split("\n").pop()!);
     Object.entries(HANGS).forEach(([what, [, name, pattern]], i) => {
       const r = out[i];
@@ -200,7 +204,9 @@ Deno.test("broken model.json files: ModelTopologyError naming file and layer, no
 Deno.test("a topology tfjs itself rejects half-way through building: typed, no variable left", async () => {
   // channels_first passes the file checks; tfjs fails when it builds dec1_conv1 (the channel
   // axis is then an unknown height), after the layers before it have made their variables.
-  const dir = await alteredModel((j) => (layer(j, "dec1_conv1").config.data_format = "channels_first"));
+  const dir = await alteredModel((
+    j,
+  ) => (layer(j, "dec1_conv1").config.data_format = "channels_first"));
   const before = tf.memory().numTensors;
   const variables = Object.keys(tf.engine().state.registeredVariables).length;
   await assert.rejects(loadModel(dir), (e: Error) => {

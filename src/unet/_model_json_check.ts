@@ -19,8 +19,7 @@ type Json = Record<string, unknown>;
 const isObject = (u: unknown): u is Json =>
   typeof u === "object" && u !== null && !Array.isArray(u);
 const isIndex = (u: unknown): u is number => Number.isSafeInteger(u) && (u as number) >= 0;
-const isPositiveInt = (u: unknown): u is number =>
-  Number.isSafeInteger(u) && (u as number) >= 1;
+const isPositiveInt = (u: unknown): u is number => Number.isSafeInteger(u) && (u as number) >= 1;
 const show = (u: unknown): string => {
   let s: string;
   try {
@@ -270,7 +269,9 @@ function configProblem(cls: string, c: Json): string | undefined {
   const optionalSizes = (...keys: string[]) => {
     for (const k of keys) {
       if (c[k] != null && sizes(c[k]) === undefined) {
-        return `${k} is ${show(c[k])}; it must be a positive integer (or a list of them) up to ${MAX_SIZE}`;
+        return `${k} is ${
+          show(c[k])
+        }; it must be a positive integer (or a list of them) up to ${MAX_SIZE}`;
       }
     }
     return undefined;
