@@ -38,7 +38,7 @@ export {
   UPSAMPLE_MODES,
   type UpsampleMode,
 } from "./config.ts";
-export { UNetInputSizeError } from "./errors.ts";
+export { ModelDisposedError, PredictImageInputError, UNetInputSizeError } from "./errors.ts";
 export { parameterCount, unet } from "./unet.ts";
 export { ChromaToRgb, chromaToRgb, type ChromaToRgbArgs } from "./chroma_layer.ts";
 export { InstanceNorm, type InstanceNormArgs } from "./instance_norm.ts";
