@@ -935,7 +935,7 @@ function checkImage(model, image) {
   }
   const t = image;
   if (typeof t?.rank !== "number" || !Array.isArray(t.shape)) {
-    throw new PredictImageInputError(`the image must be a tf.Tensor3D [height, width, channels] or Tensor4D, got ${describe(image)}; make one with tf.tensor3d(data, [height, width, channels])`);
+    throw new PredictImageInputError(`the image must be a Tensor3D [height, width, channels] or a Tensor4D, got ${describe(image)}; make one with tensor3d(data, [height, width, channels]) from tfjs`);
   }
   if (t.isDisposed === true) {
     throw new PredictImageInputError(`the image tensor [${image.shape.join(",")}] was already disposed; keep it until predictImage returns (dispose it after, or pass a tf.clone of it)`);

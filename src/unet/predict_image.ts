@@ -175,9 +175,9 @@ function checkImage(model: tfl.LayersModel, image: tf.Tensor): void {
   const t = image as unknown as { rank?: unknown; shape?: unknown; isDisposed?: unknown };
   if (typeof t?.rank !== "number" || !Array.isArray(t.shape)) {
     throw new PredictImageInputError(
-      `the image must be a tf.Tensor3D [height, width, channels] or Tensor4D, got ${
+      `the image must be a Tensor3D [height, width, channels] or a Tensor4D, got ${
         describe(image)
-      }; make one with tf.tensor3d(data, [height, width, channels])`,
+      }; make one with tensor3d(data, [height, width, channels]) from tfjs`,
     );
   }
   if (t.isDisposed === true) {
