@@ -3,7 +3,11 @@
  *
  * Pixels are taken as stored, without colour management (like PIL, scikit-image and torchvision):
  * sharp's default conversion of embedded ICC profiles to sRGB would move some JPEGs' values by
- * several levels and break comparisons with published numbers. EXIF orientation is not applied.
+ * several levels and break comparisons with published numbers. Two things are done the way a
+ * browser shows the image, each with a note (see `LoadImageOptions.onNote`): an EXIF orientation
+ * is applied (a phone photo stored sideways comes out upright), and when alpha is dropped
+ * (loading 1 or 3 channels) transparent pixels are composited over a background (white unless
+ * `background` says otherwise) instead of keeping whatever colour they hide.
  * Needs `--allow-read` (and `--allow-write` to save), `--allow-env` and `--allow-ffi`.
  *
  * @module
@@ -66,6 +70,108 @@ export interface LoadImageOptions {
    * before anything is decoded.
    */
   readonly maxPixels?: number;
+  /**
+   * The colour, RGB in [0, 1], that transparent pixels are composited over when alpha is dropped
+   * (`channels` 1 or 3). Default white `[1, 1, 1]`: what a browser shows for a transparent PNG
+   * on a white page. Opaque images are not changed.
+   */
+  readonly background?: readonly [number, number, number];
+  /**
+   * Receives one line for each change a reader might not expect from the stored pixels: an
+   * image with transparent pixels composited over the background, an EXIF orientation applied.
+   * Default: `console.warn` with a `note: ` prefix; pass `() => {}` to silence.
+   */
+  readonly onNote?: (note: string) => void;
+}
+
+/**
+ * What an image file stores, read from its header (no pixel is decoded).
+ *
+ * @example
+ * ```ts
+ * import { imageFileInfo, type ImageFileInfo } from "./image_io.ts";
+ * const info: ImageFileInfo = await imageFileInfo("examples/data/skimage_camera.png");
+ * console.log(info.channels, info.alpha); // 1 false: a grey file
+ * ```
+ */
+export interface ImageFileInfo {
+  /** Width as displayed (after the EXIF orientation). */
+  readonly width: number;
+  /** Height as displayed (after the EXIF orientation). */
+  readonly height: number;
+  /**
+   * Colour channels stored, alpha not counted: 1 for a grey file, 3 for RGB (also when every
+   * pixel happens to be grey), 4 for CMYK.
+   */
+  readonly channels: number;
+  /** Whether the file stores an alpha channel. */
+  readonly alpha: boolean;
+  /** The EXIF orientation, 1 (as stored) to 8. */
+  readonly orientation: number;
+}
+
+/** The EXIF orientations, as the transformation that shows the image upright. */
+const ORIENTATIONS: Readonly<Record<number, string>> = {
+  2: "mirrored left-right",
+  3: "rotated 180°",
+  4: "mirrored top-bottom",
+  5: "mirrored and rotated 90° clockwise",
+  6: "rotated 90° clockwise",
+  7: "mirrored and rotated 90° counter-clockwise",
+  8: "rotated 90° counter-clockwise",
+};
+
+interface Header {
+  width?: number;
+  height?: number;
+  depth?: string;
+  channels?: number;
+  hasAlpha?: boolean;
+  orientation?: number;
+}
+
+function infoOf(meta: Header): ImageFileInfo {
+  const orientation = meta.orientation !== undefined && ORIENTATIONS[meta.orientation]
+    ? meta.orientation
+    : 1;
+  const [w, h] = [meta.width ?? 0, meta.height ?? 0];
+  const alpha = meta.hasAlpha === true;
+  return {
+    width: orientation >= 5 ? h : w,
+    height: orientation >= 5 ? w : h,
+    channels: (meta.channels ?? 3) - (alpha ? 1 : 0),
+    alpha,
+    orientation,
+  };
+}
+
+async function header(bytes: Uint8Array, label: string): Promise<Header> {
+  try {
+    return await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new ImageReadError(label, e);
+  }
+}
+
+/**
+ * Read an image file's header: its size, how many colour channels it stores and whether it has
+ * alpha. The one way to tell a grey FILE (1 channel, what MATLAB's `size(im, 3)` sees and what
+ * published super-resolution tables score on its own values) from an RGB file whose pixels
+ * happen to be grey. Errors name the file.
+ *
+ * @example
+ * ```ts
+ * import { imageFileInfo } from "./image_io.ts";
+ * const info = await imageFileInfo("examples/data/skimage_chelsea.png");
+ * console.log(info.width, info.height, info.channels); // 451 300 3
+ * ```
+ */
+export async function imageFileInfo(
+  path: string,
+  options: Pick<LoadImageOptions, "maxPixels"> = {},
+): Promise<ImageFileInfo> {
+  const bytes = await readImageBytes(path, options.maxPixels);
+  return infoOf(await header(bytes, path));
 }
 
 /**
@@ -158,23 +264,26 @@ export async function decodeSamples(
     throw new ImageShapeError(`decodeImage: channels must be 1, 3 or 4, got ${channels}`);
   }
   const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const background = checkBackground(options.background ?? [1, 1, 1]);
+  const note = options.onNote ?? ((line: string) => console.warn(`note: ${line}`));
   checkImageFormat(bytes, label);
-  let meta: { width?: number; height?: number; depth?: string };
-  try {
-    // The header only: the size is checked before a single pixel is decoded.
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch (e) {
-    throw new ImageReadError(label, e);
-  }
+  // The header only: the size is checked before a single pixel is decoded.
+  const meta = await header(bytes, label);
+  const info = infoOf(meta);
   const [w, h] = [meta.width ?? 0, meta.height ?? 0];
   if (w * h > maxPixels) throw new ImageTooLargeError(label, w, h, maxPixels);
+  // Alpha is kept through decoding when it is to be composited away afterwards.
+  const composite = info.alpha && channels !== 4;
   let raw: { data: Uint8Array; info: { width: number; height: number; channels: number } };
   try {
     // sharp narrows 16-bit files to 8 bits unless asked to keep them ("rgb16" + ushort output).
     const wide = meta.depth === "ushort";
     // libvips checks the same limit again while decoding, in case a header lied.
     let pipeline = sharp(bytes, { failOn: "error", limitInputPixels: maxPixels }).keepIccProfile();
-    pipeline = channels === 4 ? pipeline.ensureAlpha() : pipeline.removeAlpha();
+    // As a browser shows it (CSS image-orientation: from-image, the default).
+    if (info.orientation !== 1) pipeline = pipeline.rotate();
+    if (channels === 4) pipeline = pipeline.ensureAlpha();
+    else if (!composite) pipeline = pipeline.removeAlpha();
     if (wide) pipeline = pipeline.toColourspace("rgb16");
     raw = await pipeline.raw(wide ? { depth: "ushort" } : {}).toBuffer({
       resolveWithObject: true,
@@ -197,7 +306,75 @@ export async function decodeSamples(
   } else {
     throw new ImageReadError(label, new Error(`unsupported sample format '${depth}'`));
   }
+  if (info.orientation !== 1) {
+    note(
+      `${label}: EXIF orientation ${info.orientation} applied (${
+        ORIENTATIONS[info.orientation]
+      }), as browsers show it; stored ${w}x${h}, loaded ${width}x${height}`,
+    );
+  }
+  if (composite) {
+    const flat = flatten(samples, background);
+    if (flat.transparent > 0) {
+      note(
+        `${label}: ${flat.transparent} of ${width * height} pixels are transparent; composited ` +
+          `over ${describeBackground(background)}, as a browser shows the image on such a page ` +
+          "(set background, or load 4 channels to keep alpha)",
+      );
+    }
+    samples = flat.samples;
+  }
   return convertChannels(samples, channels);
+}
+
+function checkBackground(b: readonly number[]): readonly [number, number, number] {
+  if (!Array.isArray(b) || b.length !== 3 || !b.every((v) => v >= 0 && v <= 1)) {
+    throw new ImageShapeError(
+      `decodeImage: background must be [r, g, b] with values in [0, 1], got ${
+        JSON.stringify(b)?.slice(0, 80)
+      }`,
+    );
+  }
+  return b as unknown as readonly [number, number, number];
+}
+
+function describeBackground(b: readonly [number, number, number]): string {
+  if (b.every((v) => v === 1)) return "white";
+  if (b.every((v) => v === 0)) return "black";
+  return `rgb(${b.map((v) => Math.round(v * 255)).join(", ")})`;
+}
+
+/**
+ * Composite samples with a last alpha channel over `background` (in the stored values, as
+ * browsers blend), rounded to the stored type; returns them without alpha, and how many pixels
+ * were not opaque.
+ */
+function flatten(
+  s: Samples,
+  background: readonly [number, number, number],
+): { samples: Samples; transparent: number } {
+  const c = s.channels;
+  const colour = c - 1;
+  const n = s.height * s.width;
+  const src = s.data;
+  const out = new (src.constructor as Uint8ArrayConstructor)(n * colour);
+  // A grey file's background is the background's luma.
+  const bg = colour === 1
+    ? [KR * background[0] + KG * background[1] + KB * background[2]]
+    : background;
+  let transparent = 0;
+  for (let i = 0; i < n; i++) {
+    const a = src[i * c + colour]! / s.max;
+    if (a < 1) transparent++;
+    for (let k = 0; k < colour; k++) {
+      const v = a * src[i * c + k]! + (1 - a) * bg[k]! * s.max;
+      out[i * colour + k] = s.max === 1 ? v : Math.round(v);
+    }
+  }
+  return {
+    samples: { height: s.height, width: s.width, channels: colour, data: out, max: s.max },
+    transparent,
+  };
 }
 
 /**
@@ -320,9 +497,12 @@ export async function encodeImage(
   }
   const quality = options.quality ?? 90;
   checkQuality(quality, "encodeImage");
-  const input = sharp(toBytes(p), {
+  const raw = sharp(toBytes(p), {
     raw: { width: p.width, height: p.height, channels: p.channels as 1 | 2 | 3 | 4 },
   });
+  // Grey pixels make a grey file (1 channel, 2 with alpha): sharp would widen them to RGB, and
+  // a grey file is scored differently from an RGB one by the published SR protocol.
+  const input = p.channels <= 2 ? raw.toColourspace("b-w") : raw;
   const encoded = format === "png"
     ? input.png()
     : (p.channels === 4 || p.channels === 2 ? input.removeAlpha() : input).jpeg({

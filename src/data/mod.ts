@@ -46,6 +46,8 @@ export {
   decodeImage,
   DEFAULT_MAX_PIXELS,
   encodeImage,
+  type ImageFileInfo,
+  imageFileInfo,
   type ImageFormat,
   loadImage,
   type LoadImageOptions,
