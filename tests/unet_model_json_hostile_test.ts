@@ -132,6 +132,11 @@ const BROKEN: Record<string, [(j: Json) => void, string | undefined, RegExp]> = 
     "up1_shuffle",
     /factor is 0; it must be an integer from 1 to 64/,
   ],
+  "an upsampling method tfjs would only trip over at predict time": [
+    (j) => (layer(j, "residual_upsample").config.method = "nearest"),
+    "residual_upsample",
+    /method is "nearest"; it must be "bilinear" or "bicubic"/,
+  ],
   "an output range upside down": [
     (j) => (layer(j, "output").config.range = [1, 0]),
     "output",
