@@ -24,6 +24,8 @@ import {
 
 export { DEFAULT_MAX_PIXELS, readImageBytes };
 import { checkPixels, type Pixels, pixelsToTensor, tensorToPixels } from "./pixels.ts";
+import { header, infoOf, ORIENTATIONS } from "./_image_header.ts";
+import { checkBackground, describeBackground, flatten } from "./_alpha.ts";
 import { BT601_LUMA } from "../_internal/luma.ts";
 
 const [KR, KG, KB] = BT601_LUMA;
@@ -82,96 +84,6 @@ export interface LoadImageOptions {
    * Default: `console.warn` with a `note: ` prefix; pass `() => {}` to silence.
    */
   readonly onNote?: (note: string) => void;
-}
-
-/**
- * What an image file stores, read from its header (no pixel is decoded).
- *
- * @example
- * ```ts
- * import { imageFileInfo, type ImageFileInfo } from "./image_io.ts";
- * const info: ImageFileInfo = await imageFileInfo("examples/data/skimage_camera.png");
- * console.log(info.channels, info.alpha); // 1 false: a grey file
- * ```
- */
-export interface ImageFileInfo {
-  /** Width as displayed (after the EXIF orientation). */
-  readonly width: number;
-  /** Height as displayed (after the EXIF orientation). */
-  readonly height: number;
-  /**
-   * Colour channels stored, alpha not counted: 1 for a grey file, 3 for RGB (also when every
-   * pixel happens to be grey), 4 for CMYK.
-   */
-  readonly channels: number;
-  /** Whether the file stores an alpha channel. */
-  readonly alpha: boolean;
-  /** The EXIF orientation, 1 (as stored) to 8. */
-  readonly orientation: number;
-}
-
-/** The EXIF orientations, as the transformation that shows the image upright. */
-const ORIENTATIONS: Readonly<Record<number, string>> = {
-  2: "mirrored left-right",
-  3: "rotated 180°",
-  4: "mirrored top-bottom",
-  5: "mirrored and rotated 90° clockwise",
-  6: "rotated 90° clockwise",
-  7: "mirrored and rotated 90° counter-clockwise",
-  8: "rotated 90° counter-clockwise",
-};
-
-interface Header {
-  width?: number;
-  height?: number;
-  depth?: string;
-  channels?: number;
-  hasAlpha?: boolean;
-  orientation?: number;
-}
-
-function infoOf(meta: Header): ImageFileInfo {
-  const orientation = meta.orientation !== undefined && ORIENTATIONS[meta.orientation]
-    ? meta.orientation
-    : 1;
-  const [w, h] = [meta.width ?? 0, meta.height ?? 0];
-  const alpha = meta.hasAlpha === true;
-  return {
-    width: orientation >= 5 ? h : w,
-    height: orientation >= 5 ? w : h,
-    channels: (meta.channels ?? 3) - (alpha ? 1 : 0),
-    alpha,
-    orientation,
-  };
-}
-
-async function header(bytes: Uint8Array, label: string): Promise<Header> {
-  try {
-    return await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch (e) {
-    throw new ImageReadError(label, e);
-  }
-}
-
-/**
- * Read an image file's header: its size, how many colour channels it stores and whether it has
- * alpha. The one way to tell a grey FILE (1 channel, what MATLAB's `size(im, 3)` sees and what
- * published super-resolution tables score on its own values) from an RGB file whose pixels
- * happen to be grey. Errors name the file.
- *
- * @example
- * ```ts
- * import { imageFileInfo } from "./image_io.ts";
- * const info = await imageFileInfo("examples/data/skimage_chelsea.png");
- * console.log(info.width, info.height, info.channels); // 451 300 3
- * ```
- */
-export async function imageFileInfo(
-  path: string,
-  options: Pick<LoadImageOptions, "maxPixels"> = {},
-): Promise<ImageFileInfo> {
-  const bytes = await readImageBytes(path, options.maxPixels);
-  return infoOf(await header(bytes, path));
 }
 
 /**
@@ -325,56 +237,6 @@ export async function decodeSamples(
     samples = flat.samples;
   }
   return convertChannels(samples, channels);
-}
-
-function checkBackground(b: readonly number[]): readonly [number, number, number] {
-  if (!Array.isArray(b) || b.length !== 3 || !b.every((v) => v >= 0 && v <= 1)) {
-    throw new ImageShapeError(
-      `decodeImage: background must be [r, g, b] with values in [0, 1], got ${
-        JSON.stringify(b)?.slice(0, 80)
-      }`,
-    );
-  }
-  return b as unknown as readonly [number, number, number];
-}
-
-function describeBackground(b: readonly [number, number, number]): string {
-  if (b.every((v) => v === 1)) return "white";
-  if (b.every((v) => v === 0)) return "black";
-  return `rgb(${b.map((v) => Math.round(v * 255)).join(", ")})`;
-}
-
-/**
- * Composite samples with a last alpha channel over `background` (in the stored values, as
- * browsers blend), rounded to the stored type; returns them without alpha, and how many pixels
- * were not opaque.
- */
-function flatten(
-  s: Samples,
-  background: readonly [number, number, number],
-): { samples: Samples; transparent: number } {
-  const c = s.channels;
-  const colour = c - 1;
-  const n = s.height * s.width;
-  const src = s.data;
-  const out = new (src.constructor as Uint8ArrayConstructor)(n * colour);
-  // A grey file's background is the background's luma.
-  const bg = colour === 1
-    ? [KR * background[0] + KG * background[1] + KB * background[2]]
-    : background;
-  let transparent = 0;
-  for (let i = 0; i < n; i++) {
-    const a = src[i * c + colour]! / s.max;
-    if (a < 1) transparent++;
-    for (let k = 0; k < colour; k++) {
-      const v = a * src[i * c + k]! + (1 - a) * bg[k]! * s.max;
-      out[i * colour + k] = s.max === 1 ? v : Math.round(v);
-    }
-  }
-  return {
-    samples: { height: s.height, width: s.width, channels: colour, data: out, max: s.max },
-    transparent,
-  };
 }
 
 /**
