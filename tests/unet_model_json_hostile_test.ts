@@ -177,6 +177,16 @@ const BROKEN: Record<string, [(j: Json) => void, string | undefined, RegExp]> = 
     "enc1_conv1",
     /weight 'enc1_conv1\/kernel' is stored with shape \[3,3,3,4\] but the layer has \[3,3,1,4\]/,
   ],
+  "a weightsManifest group that is not {paths, weights}": [
+    (j) => (j.weightsManifest[0] = "weights.bin"),
+    undefined,
+    /weightsManifest\[0\] is not \{paths: \[\.\.\.\], weights: \[\.\.\.\]\}/,
+  ],
+  "a manifest weight without a shape": [
+    (j) => delete j.weightsManifest[0].weights[3].shape,
+    undefined,
+    /weightsManifest\[0\]\.weights\[3\] is .* not \{name, shape, dtype\}/,
+  ],
   "two layers with one name": [
     (j) => (layer(j, "enc1_act2").name = "enc1_act1"),
     "enc1_act1",
