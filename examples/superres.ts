@@ -19,7 +19,8 @@
  * `samples/panel-*.png` (each held-out strip and `--eval` image whole: bicubic | model | truth
  * with a ×4 inset where model and bicubic differ most), `checkpoints/`, the final `model/`, and
  * `results.json`. Training crops come from the left three quarters of each photo; the held-out
- * crops and strips from the right quarter. A grey `--eval` image is scored on its own values.
+ * crops and strips from the right quarter. A grey `--eval` FILE (one stored channel) is scored on
+ * its own values; an RGB file goes through YCbCr even when its pixels are grey (MATLAB's rule).
  *
  * @module
  */

@@ -48,6 +48,9 @@ export {
   type PredictImageOptions,
 } from "./unet/predict_image.ts";
 export { TfjsCopyError } from "./unet/tfjs_copy_error.ts";
+export { ModelDisposedError, PredictImageInputError, UNetInputSizeError } from "./unet/errors.ts";
+export { EmptyInputError } from "./errors/empty_input_error.ts";
+export { PerceptualError } from "./errors/perceptual_error.ts";
 
 /**
  * The parts of a TensorFlow.js namespace {@linkcode registerLayers} checks and uses.

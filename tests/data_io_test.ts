@@ -6,6 +6,7 @@ import { assertNoLeak } from "../src/lifetime/mod.ts";
 import {
   decodeImage,
   encodeImage,
+  imageFileInfo,
   imageFolder,
   ImageFolderError,
   ImageReadError,
@@ -20,6 +21,8 @@ import {
 import { jpegReencode } from "../src/data/degrade.ts";
 import { mulberry32 } from "../src/data/rng.ts";
 import { psnr } from "../src/metrics/mod.ts";
+import sharp from "sharp";
+import { quietly } from "./_quietly.ts";
 
 await initBackend("cpu");
 
@@ -233,4 +236,100 @@ Deno.test("image IO entry points leak no tensors", async () => {
     label: "saveImage error",
   });
   tf.dispose([img, batch]);
+});
+
+/** A raw RGBA image encoded by sharp directly (the library's encoder writes no alpha mix). */
+async function rgbaPng(data: number[], width: number, height: number): Promise<Uint8Array> {
+  const buf = await sharp(new Uint8Array(data), { raw: { width, height, channels: 4 } }).png()
+    .toBuffer();
+  return new Uint8Array(buf);
+}
+
+Deno.test("alpha: transparent pixels are composited over white (a browser's page), with a note; opaque RGBA is unchanged", async () => {
+  // red at alpha 128, green fully transparent, blue opaque
+  const png = await rgbaPng([255, 0, 0, 128, 0, 255, 0, 0, 0, 0, 255, 255], 3, 1);
+  await Deno.writeFile(`${tmp}/alpha.png`, png);
+  const notes: string[] = [];
+  const p = await readPixels(`${tmp}/alpha.png`, { onNote: (n) => notes.push(n) });
+  // By hand: a·c + (1 − a)·255 with a = 128/255, rounded: R 255, G and B 127.
+  assert.deepEqual(Array.from(p.data, (v) => Math.round(v * 255)), [
+    255,
+    127,
+    127,
+    255,
+    255,
+    255,
+    0,
+    0,
+    255,
+  ]);
+  assert.deepEqual(notes, [
+    `${tmp}/alpha.png: 2 of 3 pixels are transparent; composited over white, as a browser ` +
+    "shows the image on such a page (set background, or load 4 channels to keep alpha)",
+  ]);
+  const black = await readPixels(`${tmp}/alpha.png`, { background: [0, 0, 0], onNote: () => {} });
+  assert.deepEqual(Array.from(black.data, (v) => Math.round(v * 255)), [
+    128,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    255,
+  ]);
+  // Luma of the composited pixels, for a grey load: 0.299·255 + 0.587·127 + 0.114·127.
+  const grey = await readPixels(`${tmp}/alpha.png`, { channels: 1, onNote: () => {} });
+  assert.ok(Math.abs(grey.data[0]! * 255 - (0.299 * 255 + 0.701 * 127)) < 1e-3);
+  // 4 channels keep alpha as stored, without a note; so is an opaque RGBA file loaded as RGB.
+  const quiet: string[] = [];
+  const rgba = await readPixels(`${tmp}/alpha.png`, { channels: 4, onNote: (n) => quiet.push(n) });
+  assert.deepEqual(Array.from(rgba.data.slice(0, 4), (v) => Math.round(v * 255)), [255, 0, 0, 128]);
+  await Deno.writeFile(`${tmp}/opaque.png`, await rgbaPng([10, 20, 30, 255], 1, 1));
+  const opaque = await readPixels(`${tmp}/opaque.png`, { onNote: (n) => quiet.push(n) });
+  assert.deepEqual(Array.from(opaque.data, (v) => Math.round(v * 255)), [10, 20, 30]);
+  assert.deepEqual(quiet, []);
+  // The default says it on stderr.
+  const { err } = await quietly(() => readPixels(`${tmp}/alpha.png`));
+  assert.match(err, /^note: .*alpha\.png: 2 of 3 pixels are transparent; composited over white/);
+});
+
+Deno.test("EXIF orientation is applied as browsers do (upright), with a note", async () => {
+  // Stored 32 wide × 16 high: left half red, right half blue; orientation 6 shows it rotated
+  // 90° clockwise: 16 wide × 32 high, the left (red) half on top.
+  const stored = new Uint8Array(32 * 16 * 3);
+  for (let y = 0; y < 16; y++) {
+    for (let x = 0; x < 32; x++) stored.set(x < 16 ? [255, 0, 0] : [0, 0, 255], (y * 32 + x) * 3);
+  }
+  const jpeg = await sharp(stored, { raw: { width: 32, height: 16, channels: 3 } })
+    .jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+  await Deno.writeFile(`${tmp}/sideways.jpg`, jpeg);
+  const info = await imageFileInfo(`${tmp}/sideways.jpg`);
+  assert.deepEqual(info, { width: 16, height: 32, channels: 3, alpha: false, orientation: 6 });
+  const notes: string[] = [];
+  const p = await readPixels(`${tmp}/sideways.jpg`, { onNote: (n) => notes.push(n) });
+  assert.deepEqual([p.width, p.height], [16, 32]);
+  const at = (x: number, y: number) =>
+    Array.from(p.data.slice((y * 16 + x) * 3, (y * 16 + x) * 3 + 3), (v) => Math.round(v * 255));
+  const near = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]!) < 24);
+  assert.ok(near(at(8, 4), [255, 0, 0]), `top ${at(8, 4)}`);
+  assert.ok(near(at(8, 27), [0, 0, 255]), `bottom ${at(8, 27)}`);
+  assert.deepEqual(notes, [
+    `${tmp}/sideways.jpg: EXIF orientation 6 applied (rotated 90° clockwise), as browsers show ` +
+    "it; stored 32x16, loaded 16x32",
+  ]);
+});
+
+Deno.test("imageFileInfo: a grey FILE is 1 channel; an RGB file of grey pixels is 3", async () => {
+  const grey = { height: 2, width: 2, channels: 1, data: new Float32Array([0, 0.25, 0.5, 1]) };
+  await writePixels(`${tmp}/grey1.png`, grey);
+  await writePixels(`${tmp}/grey3.png`, {
+    ...grey,
+    channels: 3,
+    data: Float32Array.from([...grey.data].flatMap((v) => [v, v, v])),
+  });
+  assert.equal((await imageFileInfo(`${tmp}/grey1.png`)).channels, 1);
+  assert.equal((await imageFileInfo(`${tmp}/grey3.png`)).channels, 3);
+  await assert.rejects(imageFileInfo(`${tmp}/absent.png`), ImageReadError);
 });

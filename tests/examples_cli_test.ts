@@ -62,3 +62,47 @@ Deno.test("cli: a missing --data, --eval, --vgg or --loss path, or a misspelt la
     assert.equal(err.split("\n").length, 1, err);
   }
 });
+
+Deno.test("cli: numbers are decimal only: 0x10, 0o20, 0b10000 and 1_6 are refused by every numeric flag", async () => {
+  const { parseOptions: colorize } = await import("../examples/colorize.ts");
+  const { parseOptions: style } = await import("../examples/style_transfer.ts");
+  const numeric: [(args: string[]) => unknown, string[]][] = [
+    [parseOptions, [
+      "steps",
+      "batch",
+      "crop",
+      "lr",
+      "depth",
+      "filters",
+      "samples",
+      "sample-every",
+      "seed",
+      "scale",
+      "balance",
+    ]],
+    [colorize, ["feature-weight", "pixel-weight", "log-mse-weight", "steps", "lr"]],
+    [style, ["size", "style-size", "content-weight", "style-weight", "tv-weight", "lr"]],
+  ];
+  for (const [parse, flags] of numeric) {
+    for (const flag of flags) {
+      for (const text of ["0x10", "0X4", "0o20", "0b10", "1_6", "Infinity"]) {
+        let message = "";
+        try {
+          parse(["--" + flag, text]);
+        } catch (e) {
+          assert.ok(e instanceof UsageError, String(e));
+          message = e.message;
+        }
+        assert.match(message, new RegExp(`^--${flag}: '${text}' is not `), `--${flag} ${text}`);
+      }
+    }
+  }
+  assert.match(
+    usage(["--lr", "0x10"]),
+    /^--lr: '0x10' is not a number > 0 written in decimal \(hex, octal and binary are refused\); write 16 if that is what you meant/,
+  );
+  // Decimal forms still work: signs, exponents, a leading or trailing point.
+  const ok = parseOptions(["--lr", "+1e-3", "--steps", "2E1", "--balance", ".5", "--seed", "7."]);
+  assert.ok(ok !== "help");
+  assert.deepEqual([ok.lr, ok.steps, ok.balance, ok.seed], [1e-3, 20, 0.5, 7]);
+});

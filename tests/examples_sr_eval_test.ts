@@ -4,9 +4,11 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
-import { saveImage } from "../src/data/mod.ts";
+import { bicubicUpscale, imageFileInfo, saveImage, writePixels } from "../src/data/mod.ts";
 import { psnr } from "../src/metrics/mod.ts";
-import { greyOf, loadEvalPairs, predictSr } from "../examples/common/sr_eval.ts";
+import { loadEvalPairs, predictSr } from "../examples/common/sr_eval.ts";
+import { UsageError } from "../examples/common/cli.ts";
+import { quietly } from "./_quietly.ts";
 
 await initBackend("cpu");
 
@@ -25,16 +27,53 @@ function constantModel(rgb: readonly [number, number, number]): tfl.LayersModel 
   return model;
 }
 
-Deno.test("greyOf: grey only when R = G = B everywhere; channel 0 taken exactly", () => {
-  const grey = {
-    height: 1,
-    width: 2,
-    channels: 3,
-    data: new Float32Array([0.3, 0.3, 0.3, 1, 1, 1]),
-  };
-  assert.deepEqual([...greyOf(grey)!.data], [0.3, 1].map(Math.fround));
-  const colour = { ...grey, data: new Float32Array([0.3, 0.3, 0.3, 1, 1, 0.99]) };
-  assert.equal(greyOf(colour), undefined);
+Deno.test("grey by the FILE (MATLAB's size(im, 3)): an RGB file with R = G = B goes through YCbCr, 20·log10(255/219) dB above the 1-channel file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sr_eval_grey_rule_" });
+  const before = tf.memory().numTensors;
+  try {
+    // One grey picture (a smooth ramp plus a few edges, 16×16), stored twice: as a 1-channel
+    // PNG and as an RGB PNG whose three channels are equal.
+    const v = Array.from({ length: 256 }, (_, i) => ((i * 37) % 97 + (i >> 4) * 9) / 255);
+    const grey = { height: 16, width: 16, channels: 1, data: Float32Array.from(v) };
+    await writePixels(`${dir}/one/img_HR.png`, grey);
+    await writePixels(`${dir}/three/img_HR.png`, {
+      ...grey,
+      channels: 3,
+      data: Float32Array.from(v.flatMap((x) => [x, x, x])),
+    });
+    assert.equal((await imageFileInfo(`${dir}/one/img_HR.png`)).channels, 1);
+    assert.equal((await imageFileInfo(`${dir}/three/img_HR.png`)).channels, 3);
+    const score = async (set: string) => {
+      const [pair] = await loadEvalPairs(`${dir}/${set}`, 2);
+      const hr = tf.expandDims(pair!.highRes, 0) as tf.Tensor4D;
+      const up = tf.tidy(() =>
+        tf.clipByValue(bicubicUpscale(tf.expandDims(pair!.lowRes, 0) as tf.Tensor4D, 2), 0, 1)
+      );
+      const channels = pair!.highRes.shape[2];
+      const db = await psnr(up, hr, { yChannel: true, crop: 2 });
+      tf.dispose([hr, up, pair!.highRes, pair!.lowRes]);
+      return { channels, db };
+    };
+    const one = await score("one");
+    const three = await score("three");
+    assert.equal(one.channels, 1, "the 1-channel file is scored on its own values");
+    assert.equal(three.channels, 3, "the RGB file keeps its three channels (YCbCr's Y)");
+    // Y = (16 + 219·v)/255 for R = G = B = v: every error shrinks by 219/255, so the PSNR of
+    // the RGB file is higher by exactly 20·log10(255/219) = 1.3228 dB (the Y is not rounded).
+    // The old rule (grey by the pixels) scored both alike: a difference of 0.
+    const expected = 20 * Math.log10(255 / 219);
+    assert.ok(
+      Math.abs(three.db - one.db - expected) < 1e-3,
+      `RGB ${three.db} dB, grey ${one.db} dB: difference ${three.db - one.db}, want ${expected}`,
+    );
+    // Set14 has one such RGB file (img_010, "man") among 14 images: scoring it on its own
+    // values lowered the set's mean by 1.3228 / 14 = 0.094 dB, the gap between 30.14 and the
+    // published 30.23.
+    assert.ok(Math.abs(expected / 14 - 0.0945) < 1e-3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(tf.memory().numTensors, before, "no tensors left behind");
 });
 
 Deno.test("a grey --eval image: 1 channel, RGB to the model, scored on its own values (hand-computed)", async () => {
@@ -77,6 +116,42 @@ Deno.test("a grey --eval image: 1 channel, RGB to the model, scored on its own v
     model.dispose();
     neutral.dispose();
     for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+});
+
+Deno.test("--eval: a folder without *_HR images is a usage error; orphan *_LR files are listed in a note", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sr_eval_orphans_" });
+  const before = tf.memory().numTensors;
+  try {
+    const img = tf.fill([8, 8, 3], 0.5) as tf.Tensor3D;
+    const small = tf.fill([4, 4, 3], 0.5) as tf.Tensor3D;
+    await saveImage(`${dir}/only/cat_LR.png`, small);
+    await assert.rejects(
+      quietly(() => loadEvalPairs(`${dir}/only`, 2)),
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message.startsWith(`--eval ${dir}/only: no *_HR image`) &&
+        /cat_LR\.png/.test(e.message) &&
+        /name the ground-truth images NAME_HR\.png/.test(e.message),
+    );
+    await saveImage(`${dir}/mixed/a_HR.png`, img);
+    await saveImage(`${dir}/mixed/a_LR.png`, small);
+    await saveImage(`${dir}/mixed/dog_LR.png`, small);
+    await saveImage(`${dir}/mixed/notes.png`, small);
+    const { value: pairs, out } = await quietly(() => loadEvalPairs(`${dir}/mixed`, 2));
+    assert.deepEqual(pairs.map((p) => p.name), ["a"]);
+    assert.match(
+      out,
+      new RegExp(
+        `^note: --eval ${dir}/mixed: not scored \\(no matching \\*_HR image\\): dog_LR\\.png; ` +
+          "\\(neither \\*_HR nor \\*_LR\\): notes\\.png$",
+      ),
+    );
+    for (const p of pairs) tf.dispose([p.highRes, p.lowRes]);
+    tf.dispose([img, small]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,7 +5,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
-import { unet } from "../src/unet/mod.ts";
+import { ModelDisposedError, PredictImageInputError, unet } from "../src/unet/mod.ts";
+import { EmptyInputError, PerceptualError } from "../src/errors/mod.ts";
 import { predictImage } from "../src/unet/predict_image.ts";
 import { modelGeometry } from "../src/unet/_receptive_field.ts";
 
@@ -114,11 +115,68 @@ Deno.test("predictImage: leaves no tensor behind, tiled or not, and on bad argum
     assert.throws(() => predictImage(model, x, { tileSize: 40 }), RangeError);
     assert.throws(() => predictImage(model, flat as unknown as tf.Tensor3D), RangeError);
   });
-  // The wrong channel count fails inside predict; the padded copy must still be released.
-  const gray = tf.zeros([9, 9, 1]) as tf.Tensor3D;
+  // A failure inside predict (multiple: 1 leaves 45×39, which the size check refuses): the
+  // padded copy must still be released.
   await assertNoLeak(() => {
-    assert.throws(() => predictImage(model, gray));
+    assert.throws(() => predictImage(model, x, { multiple: 1, tileSize: Infinity }), /45×39/);
   });
-  tf.dispose([x, gray, flat]);
+  tf.dispose([x, flat]);
   model.dispose();
+});
+
+Deno.test("predictImage: a 0×0 image, a 0-channel one and an empty batch are EmptyInputError", async () => {
+  await initBackend("wasm");
+  const model = unet(SR);
+  for (const shape of [[0, 0, 3], [0, 8, 3], [8, 0, 3], [8, 8, 0], [0, 8, 8, 3]]) {
+    const x = tf.zeros<tf.Rank>(shape) as tf.Tensor3D;
+    await assertNoLeak(() => {
+      assert.throws(() => predictImage(model, x), (e: Error) => {
+        assert.ok(e instanceof EmptyInputError, `[${shape}]: ${e.name}: ${e.message}`);
+        assert.match(e.message, /^predictImage: image is empty/);
+        return true;
+      });
+    });
+    x.dispose();
+  }
+  model.dispose();
+});
+
+Deno.test("predictImage: a disposed image, the wrong channel count, a disposed model: typed errors with the fix", async () => {
+  await initBackend("wasm");
+  const model = unet(SR);
+  const disposed = tf.zeros([8, 8, 3]) as tf.Tensor3D;
+  disposed.dispose();
+  const grey = tf.zeros([9, 9, 1]) as tf.Tensor3D;
+  await assertNoLeak(() => {
+    assert.throws(
+      () => predictImage(model, disposed),
+      (e: Error) =>
+        e instanceof PredictImageInputError && e instanceof PerceptualError &&
+        /^predictImage: the image tensor \[8,8,3\] was already disposed; /.test(e.message) &&
+        /keep it until predictImage returns/.test(e.message),
+    );
+    assert.throws(
+      () => predictImage(model, grey),
+      (e: Error) =>
+        e instanceof PredictImageInputError &&
+        /the image has 1 channel but the model takes 3 .*tf\.tile\(image, \[1, 1, 3\]\)/.test(
+          e.message,
+        ),
+    );
+    assert.throws(
+      () => predictImage(model, new Float32Array(12) as unknown as tf.Tensor3D),
+      (e: Error) => e instanceof PredictImageInputError && /got a Float32Array/.test(e.message),
+    );
+  });
+  model.dispose();
+  const x = tf.zeros([8, 8, 3]) as tf.Tensor3D;
+  await assertNoLeak(() => {
+    assert.throws(
+      () => predictImage(model, x),
+      (e: Error) =>
+        e instanceof ModelDisposedError &&
+        /^predictImage: the model 'unet' was already disposed; /.test(e.message),
+    );
+  });
+  tf.dispose([x, grey]);
 });

@@ -49,13 +49,31 @@ export function toggle(help: string): Flag<boolean> {
   return { type: "boolean", codec: t.boolean, default: "", arg: "", help };
 }
 
-/** A codec from command-line text to a number that passes `ok`; `name` reads after "is not". */
+/** A decimal number as people write it: sign, digits, point, exponent (`-0.5`, `.5`, `2E1`). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * A codec from command-line text to a number that passes `ok`; `name` reads after "is not".
+ * Only decimal text is read: `Number()` would also take `0x10` (16), `0o20`, `0b10000`,
+ * `Infinity` and surrounding blanks, which nobody means on a command line.
+ */
 export function numberFrom(name: string, ok: (n: number) => boolean): t.Type<number, unknown> {
   return new t.Type<number, unknown, unknown>(
     name,
     (u): u is number => typeof u === "number" && ok(u),
     (u, c) => {
-      const n = typeof u === "string" && u.trim() !== "" ? Number(u) : NaN;
+      if (typeof u !== "string" || !DECIMAL.test(u)) {
+        const other = typeof u === "string" && u.trim() !== "" ? Number(u) : NaN;
+        return Number.isFinite(other)
+          ? t.failure(
+            u,
+            c,
+            `is not ${name} written in decimal (hex, octal and binary are refused); write ` +
+              `${other} if that is what you meant`,
+          )
+          : t.failure(u, c);
+      }
+      const n = Number(u);
       return ok(n) ? t.success(n) : t.failure(u, c);
     },
     String,

@@ -11,7 +11,7 @@ import {
   bicubicUpscale,
   comparisonPanel,
   cropPixels,
-  type Pixels,
+  imageFileInfo,
   pixelsToTensor,
   readPixels,
   tensorToPixels,
@@ -28,21 +28,8 @@ import { UsageError } from "./cli.ts";
 import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { type SplitImage, usableFolder } from "./split_images.ts";
 
-/**
- * `p` as one channel when it is grey (every pixel has R = G = B, as a grey file read as RGB
- * has), else undefined. Channel 0 is taken as it is: no luma rounding.
- */
-export function greyOf(p: Pixels): Pixels | undefined {
-  if (p.channels === 1) return p;
-  const n = p.height * p.width;
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = p.data[i * p.channels]!;
-    if (p.data[i * p.channels + 1] !== v || p.data[i * p.channels + 2] !== v) return undefined;
-    data[i] = v;
-  }
-  return { height: p.height, width: p.width, channels: 1, data };
-}
+const HR_FILE = /HR\.(png|jpe?g)$/i;
+const LR_FILE = /LR\.(png|jpe?g)$/i;
 
 /** One evaluation image: high-resolution truth and its low-resolution input (HWC). */
 export interface EvalPair {
@@ -56,19 +43,34 @@ export interface EvalPair {
 
 /**
  * Set5-style pairs from `dir`: every `*HR.png` with its `*LR.png` when present (else a MATLAB-style
- * bicubic downscale of the HR image, as the Set5 LR files were made). A grey image (see
- * {@linkcode greyOf}) is kept with 1 channel, so that it is scored on its own values, as the
- * MATLAB protocol behind published SR tables does. The caller disposes the pairs.
+ * bicubic downscale of the HR image, as the Set5 LR files were made). A folder without any
+ * `*HR` image is a {@linkcode UsageError}; `*LR` files without their `*HR` image, and files that
+ * are neither, are named in a note. A grey FILE (one stored channel) is kept with 1 channel, so
+ * that it is scored on its own values, as the MATLAB protocol behind published SR tables does
+ * (it tests `size(im, 3)`); an RGB file is scored through YCbCr even when R = G = B everywhere.
+ * The caller disposes the pairs.
  */
 export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPair[]> {
   const files = await usableFolder("--eval", dir);
-  const highs = files.filter((f) => /HR\.(png|jpe?g)$/i.test(f));
+  const highs = files.filter((f) => HR_FILE.test(f));
+  const base = (f: string) => f.slice(f.lastIndexOf("/") + 1);
+  if (highs.length === 0) {
+    throw new UsageError(
+      `--eval ${dir}: no *_HR image, so nothing to score against (found ${
+        files.slice(0, 5).map(base).join(", ")
+      }${files.length > 5 ? ", …" : ""}); Set5-style folders hold the ground truth as ` +
+        "NAME_HR.png and optionally its input as NAME_LR.png: name the ground-truth images " +
+        "NAME_HR.png",
+    );
+  }
+  const used = new Set<string>();
   const pairs: EvalPair[] = [];
   try {
-    for (const hrPath of highs.length > 0 ? highs : files) {
-      const rgb = await readPixels(hrPath, { channels: 3 });
-      const grey = greyOf(rgb);
-      const hrPixels = grey ?? rgb;
+    for (const hrPath of highs) {
+      // Grey by the FILE's channel count, as MATLAB's size(im, 3): an RGB file whose pixels
+      // happen to be grey goes through YCbCr like any RGB file (Set14's "man").
+      const grey = (await imageFileInfo(hrPath)).channels === 1;
+      const hrPixels = await readPixels(hrPath, { channels: grey ? 1 : 3 });
       // Crop the truth to a multiple of the scale, as SR benchmarks do.
       const h = hrPixels.height - (hrPixels.height % scale);
       const w = hrPixels.width - (hrPixels.width % scale);
@@ -76,6 +78,7 @@ export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPai
       const lrPath = hrPath.replace(/HR(\.[a-z]+)$/i, "LR$1");
       let lowRes: tf.Tensor3D;
       if (lrPath !== hrPath && files.includes(lrPath)) {
+        used.add(lrPath);
         // A grey truth's input is grey: BT.601 luma of a grey file is its own value.
         lowRes = pixelsToTensor(await readPixels(lrPath, { channels: grey ? 1 : 3 }));
         if (lowRes.shape[0] * scale !== h || lowRes.shape[1] * scale !== w) {
@@ -91,6 +94,15 @@ export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPai
       }
       const name = hrPath.split("/").pop()!.replace(/[_-]?HR\.[a-z]+$/i, "");
       pairs.push({ name, highRes, lowRes });
+    }
+    const orphans = files.filter((f) => LR_FILE.test(f) && !used.has(f)).map(base);
+    const others = files.filter((f) => !LR_FILE.test(f) && !HR_FILE.test(f)).map(base);
+    if (orphans.length + others.length > 0) {
+      const parts = [
+        ...(orphans.length > 0 ? [`(no matching *_HR image): ${orphans.join(", ")}`] : []),
+        ...(others.length > 0 ? [`(neither *_HR nor *_LR): ${others.join(", ")}`] : []),
+      ];
+      console.log(`note: --eval ${dir}: not scored ${parts.join("; ")}`);
     }
   } catch (e) {
     // The pairs read so far are the caller's only once all are.

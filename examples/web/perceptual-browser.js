@@ -579,6 +579,21 @@ var UNetInputSizeError = class extends PerceptualError {
     this.divisor = divisor;
   }
 };
+var PredictImageInputError = class extends PerceptualError {
+  /** Build the error from what is wrong with the image and its fix. */
+  constructor(why) {
+    super(`predictImage: ${why}`);
+  }
+};
+var ModelDisposedError = class extends PerceptualError {
+  /** The model's name. */
+  model;
+  /** Build the error: `where` names the function that was called. */
+  constructor(where, model) {
+    super(`${where}: the model '${model}' was already disposed; its weights are freed, so it cannot run: dispose it only after its last use, or load it again (loadModel)`);
+    this.model = model;
+  }
+};
 
 // src/unet/size_check.ts
 function checkInputSize(height, width, divisor) {
@@ -782,6 +797,23 @@ function modelGeometry(model) {
   };
 }
 
+// src/errors/empty_input_error.ts
+var EmptyInputError = class extends PerceptualError {
+  /** The shape that was empty. */
+  shape;
+  /** Build the error: `where` names the function and the argument. */
+  constructor(where, shape) {
+    const what = shape.length === 1 ? "no images" : shape.length === 4 && shape[0] === 0 ? "a batch of 0 images" : "an image without pixels";
+    super(`${where} is empty (shape [${shape.join(",")}]: ${what}); pass at least one image of at least 1\xD71 pixels with 1 or more channels (an empty folder, a crop of 0, or a filter that dropped every image upstream?)`);
+    this.shape = [
+      ...shape
+    ];
+  }
+};
+function checkNotEmpty(where, shape) {
+  if (shape.some((d) => d === 0)) throw new EmptyInputError(where, shape);
+}
+
 // src/unet/predict_image.ts
 var DEFAULT_MAX_ELEMENTS = 2 ** 25;
 function positiveInteger(name, v) {
@@ -888,7 +920,36 @@ function scaleOf(input, output, multiple) {
   }
   return r;
 }
+function describe(u) {
+  if (u === null || u === void 0) return String(u);
+  if (ArrayBuffer.isView(u)) {
+    return `a ${u.constructor.name} of ${u.length} values`;
+  }
+  if (Array.isArray(u)) return `an array of ${u.length} values`;
+  return typeof u === "object" ? `an object (${u.constructor?.name ?? "Object"})` : typeof u;
+}
+function checkImage(model, image) {
+  const refCount = (l) => l._refCount;
+  if (refCount(model) === 0 || model.layers.some((l) => refCount(l) === 0)) {
+    throw new ModelDisposedError("predictImage", model.name);
+  }
+  const t = image;
+  if (typeof t?.rank !== "number" || !Array.isArray(t.shape)) {
+    throw new PredictImageInputError(`the image must be a Tensor3D [height, width, channels] or a Tensor4D, got ${describe(image)}; make one with tensor3d(data, [height, width, channels]) from tfjs`);
+  }
+  if (t.isDisposed === true) {
+    throw new PredictImageInputError(`the image tensor [${image.shape.join(",")}] was already disposed; keep it until predictImage returns (dispose it after, or pass a tf.clone of it)`);
+  }
+  checkNotEmpty("predictImage: image", image.shape);
+  const wanted = model.inputs.length === 1 ? model.inputs[0].shape.at(-1) : void 0;
+  const got = image.shape.at(-1);
+  if ((image.rank === 3 || image.rank === 4) && typeof wanted === "number" && got !== wanted) {
+    const fix = got === 1 && wanted === 3 ? "for a grey image, repeat it: tf.tile(image, [1, 1, 3]) (rank 4: [1, 1, 1, 3])" : wanted === 1 && got >= 3 ? "convert it to grey first (toGrayscale from the data module)" : `give it ${wanted} channels`;
+    throw new PredictImageInputError(`the image has ${got} channel${got === 1 ? "" : "s"} but the model takes ${wanted} (its input is [${model.inputs[0].shape.map((d) => d ?? "null").join(",")}]); ${fix}`);
+  }
+}
 function predictImage(model, image, options = {}) {
+  checkImage(model, image);
   if (image.rank !== 3 && image.rank !== 4) {
     throw new RangeError(`predictImage takes [height, width, channels] or [batch, height, width, channels]; got shape [${image.shape.join(", ")}]`);
   }
@@ -989,13 +1050,18 @@ export {
   CUSTOM_CLASS_NAMES,
   ChromaToRgb,
   DEFAULT_MAX_ELEMENTS,
+  EmptyInputError,
   ICNR,
   InstanceNorm,
   MaxPool2x2,
+  ModelDisposedError,
   OutputMap,
+  PerceptualError,
   PixelShuffle,
+  PredictImageInputError,
   SizeCheck,
   TfjsCopyError,
+  UNetInputSizeError,
   Upsample,
   chromaToRgb,
   predictImage,

@@ -3,7 +3,11 @@
  *
  * Pixels are taken as stored, without colour management (like PIL, scikit-image and torchvision):
  * sharp's default conversion of embedded ICC profiles to sRGB would move some JPEGs' values by
- * several levels and break comparisons with published numbers. EXIF orientation is not applied.
+ * several levels and break comparisons with published numbers. Two things are done the way a
+ * browser shows the image, each with a note (see `LoadImageOptions.onNote`): an EXIF orientation
+ * is applied (a phone photo stored sideways comes out upright), and when alpha is dropped
+ * (loading 1 or 3 channels) transparent pixels are composited over a background (white unless
+ * `background` says otherwise) instead of keeping whatever colour they hide.
  * Needs `--allow-read` (and `--allow-write` to save), `--allow-env` and `--allow-ffi`.
  *
  * @module
@@ -20,6 +24,8 @@ import {
 
 export { DEFAULT_MAX_PIXELS, readImageBytes };
 import { checkPixels, type Pixels, pixelsToTensor, tensorToPixels } from "./pixels.ts";
+import { header, infoOf, ORIENTATIONS } from "./_image_header.ts";
+import { checkBackground, describeBackground, flatten } from "./_alpha.ts";
 import { BT601_LUMA } from "../_internal/luma.ts";
 
 const [KR, KG, KB] = BT601_LUMA;
@@ -66,6 +72,18 @@ export interface LoadImageOptions {
    * before anything is decoded.
    */
   readonly maxPixels?: number;
+  /**
+   * The colour, RGB in [0, 1], that transparent pixels are composited over when alpha is dropped
+   * (`channels` 1 or 3). Default white `[1, 1, 1]`: what a browser shows for a transparent PNG
+   * on a white page. Opaque images are not changed.
+   */
+  readonly background?: readonly [number, number, number];
+  /**
+   * Receives one line for each change a reader might not expect from the stored pixels: an
+   * image with transparent pixels composited over the background, an EXIF orientation applied.
+   * Default: `console.warn` with a `note: ` prefix; pass `() => {}` to silence.
+   */
+  readonly onNote?: (note: string) => void;
 }
 
 /**
@@ -158,23 +176,26 @@ export async function decodeSamples(
     throw new ImageShapeError(`decodeImage: channels must be 1, 3 or 4, got ${channels}`);
   }
   const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const background = checkBackground(options.background ?? [1, 1, 1]);
+  const note = options.onNote ?? ((line: string) => console.warn(`note: ${line}`));
   checkImageFormat(bytes, label);
-  let meta: { width?: number; height?: number; depth?: string };
-  try {
-    // The header only: the size is checked before a single pixel is decoded.
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch (e) {
-    throw new ImageReadError(label, e);
-  }
+  // The header only: the size is checked before a single pixel is decoded.
+  const meta = await header(bytes, label);
+  const info = infoOf(meta);
   const [w, h] = [meta.width ?? 0, meta.height ?? 0];
   if (w * h > maxPixels) throw new ImageTooLargeError(label, w, h, maxPixels);
+  // Alpha is kept through decoding when it is to be composited away afterwards.
+  const composite = info.alpha && channels !== 4;
   let raw: { data: Uint8Array; info: { width: number; height: number; channels: number } };
   try {
     // sharp narrows 16-bit files to 8 bits unless asked to keep them ("rgb16" + ushort output).
     const wide = meta.depth === "ushort";
     // libvips checks the same limit again while decoding, in case a header lied.
     let pipeline = sharp(bytes, { failOn: "error", limitInputPixels: maxPixels }).keepIccProfile();
-    pipeline = channels === 4 ? pipeline.ensureAlpha() : pipeline.removeAlpha();
+    // As a browser shows it (CSS image-orientation: from-image, the default).
+    if (info.orientation !== 1) pipeline = pipeline.rotate();
+    if (channels === 4) pipeline = pipeline.ensureAlpha();
+    else if (!composite) pipeline = pipeline.removeAlpha();
     if (wide) pipeline = pipeline.toColourspace("rgb16");
     raw = await pipeline.raw(wide ? { depth: "ushort" } : {}).toBuffer({
       resolveWithObject: true,
@@ -196,6 +217,24 @@ export async function decodeSamples(
     samples = { height, width, channels: got, data: new Uint8Array(raw.data), max: 255 };
   } else {
     throw new ImageReadError(label, new Error(`unsupported sample format '${depth}'`));
+  }
+  if (info.orientation !== 1) {
+    note(
+      `${label}: EXIF orientation ${info.orientation} applied (${
+        ORIENTATIONS[info.orientation]
+      }), as browsers show it; stored ${w}x${h}, loaded ${width}x${height}`,
+    );
+  }
+  if (composite) {
+    const flat = flatten(samples, background);
+    if (flat.transparent > 0) {
+      note(
+        `${label}: ${flat.transparent} of ${width * height} pixels are transparent; composited ` +
+          `over ${describeBackground(background)}, as a browser shows the image on such a page ` +
+          "(set background, or load 4 channels to keep alpha)",
+      );
+    }
+    samples = flat.samples;
   }
   return convertChannels(samples, channels);
 }
@@ -320,9 +359,12 @@ export async function encodeImage(
   }
   const quality = options.quality ?? 90;
   checkQuality(quality, "encodeImage");
-  const input = sharp(toBytes(p), {
+  const raw = sharp(toBytes(p), {
     raw: { width: p.width, height: p.height, channels: p.channels as 1 | 2 | 3 | 4 },
   });
+  // Grey pixels make a grey file (1 channel, 2 with alpha): sharp would widen them to RGB, and
+  // a grey file is scored differently from an RGB one by the published SR protocol.
+  const input = p.channels <= 2 ? raw.toColourspace("b-w") : raw;
   const encoded = format === "png"
     ? input.png()
     : (p.channels === 4 || p.channels === 2 ? input.removeAlpha() : input).jpeg({

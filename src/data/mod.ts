@@ -54,6 +54,7 @@ export {
   type SaveImageOptions,
   writePixels,
 } from "./image_io.ts";
+export { type ImageFileInfo, imageFileInfo } from "./image_info.ts";
 export { IMAGE_EXTENSIONS, imageFolder, type ImageFolderOptions } from "./image_folder.ts";
 export type { CropSize, FlipOptions } from "./augment.ts";
 export {

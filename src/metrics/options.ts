@@ -32,7 +32,10 @@ export interface MetricOptions {
    * the range), as super-resolution tables do. Default false: all channels. A 1-channel (grey)
    * image is scored on its own values, as the MATLAB protocol behind those tables does for a
    * greyscale file (converting it to RGB and then to Y would compress its range to [16, 235] and
-   * add about 1.3 dB): load grey files with 1 channel to get the published numbers.
+   * add about 1.3 dB): load grey files with 1 channel to get the published numbers. "Grey"
+   * means the FILE stores one channel (`imageFileInfo(path).channels === 1` in the data module;
+   * MATLAB tests `size(im, 3)`): an RGB file whose pixels happen to be grey is scored through Y
+   * like any RGB file.
    */
   readonly yChannel?: boolean;
   /** Pixels shaved off every border before scoring; the SR convention is the scale (default 0). */

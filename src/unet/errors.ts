@@ -37,3 +37,44 @@ export class UNetInputSizeError extends PerceptualError {
     this.divisor = divisor;
   }
 }
+
+/**
+ * An image `predictImage` cannot run: not a tensor, already disposed, or with a channel count
+ * the model does not take. The message says which and the fix.
+ *
+ * @example
+ * ```ts
+ * import { PredictImageInputError } from "./errors.ts";
+ * const e = new PredictImageInputError("the image has 1 channel but the model takes 3");
+ * console.log(e.message.startsWith("predictImage: the image has 1 channel")); // true
+ * ```
+ */
+export class PredictImageInputError extends PerceptualError {
+  /** Build the error from what is wrong with the image and its fix. */
+  constructor(why: string) {
+    super(`predictImage: ${why}`);
+  }
+}
+
+/**
+ * A model used after `dispose()`: its weights are gone, so it cannot predict; load or build it
+ * again.
+ *
+ * @example
+ * ```ts
+ * import { ModelDisposedError } from "./errors.ts";
+ * console.log(new ModelDisposedError("predictImage", "unet").message.includes("'unet'")); // true
+ * ```
+ */
+export class ModelDisposedError extends PerceptualError {
+  /** The model's name. */
+  readonly model: string;
+  /** Build the error: `where` names the function that was called. */
+  constructor(where: string, model: string) {
+    super(
+      `${where}: the model '${model}' was already disposed; its weights are freed, so it ` +
+        "cannot run: dispose it only after its last use, or load it again (loadModel)",
+    );
+    this.model = model;
+  }
+}

@@ -38,12 +38,18 @@ export {
   UPSAMPLE_MODES,
   type UpsampleMode,
 } from "./config.ts";
-export { UNetInputSizeError } from "./errors.ts";
+export { ModelDisposedError, PredictImageInputError, UNetInputSizeError } from "./errors.ts";
 export { parameterCount, unet } from "./unet.ts";
 export { ChromaToRgb, chromaToRgb, type ChromaToRgbArgs } from "./chroma_layer.ts";
 export { InstanceNorm, type InstanceNormArgs } from "./instance_norm.ts";
 export { colorizer, type ColorizerOptions } from "./colorizer.ts";
-export { fileSystemHandler, loadModel, ModelFilesError, saveModel } from "./model_io.ts";
+export {
+  fileSystemHandler,
+  loadModel,
+  ModelFilesError,
+  ModelTopologyError,
+  saveModel,
+} from "./model_io.ts";
 export { registerLayers } from "./register.ts";
 export { pixelShuffle } from "./pixel_shuffle.ts";
 export { DEFAULT_MAX_ELEMENTS, predictImage, type PredictImageOptions } from "./predict_image.ts";

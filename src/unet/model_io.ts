@@ -9,7 +9,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { OutsideFolderError, readFileInside, writeFileAtomic } from "../_internal/fs.ts";
 import { sha256Hex } from "../_internal/hash.ts";
-import { PerceptualError } from "../errors/perceptual_error.ts";
+import { ModelFilesError, ModelTopologyError } from "./model_files_error.ts";
+import { checkModelJson } from "./_model_json_check.ts";
 import { registerLayers } from "./register.ts";
 import {
   describeNonFinite,
@@ -21,36 +22,7 @@ import {
 /** The name of the topology file. */
 export const MODEL_JSON = "model.json";
 
-/**
- * Thrown when model files cannot be read or written, or are not in the tfjs layers format.
- *
- * @example
- * ```ts
- * import { loadModel, ModelFilesError } from "./model_io.ts";
- * try {
- *   await loadModel("runs/no-such-run/model");
- * } catch (e) {
- *   if (e instanceof ModelFilesError) console.log(e.path); // runs/no-such-run/model/model.json
- * }
- * ```
- */
-export class ModelFilesError extends PerceptualError {
-  /** The file or directory concerned. */
-  readonly path: string;
-  /**
-   * Build the error.
-   *
-   * @example
-   * ```ts
-   * import { ModelFilesError } from "./model_io.ts";
-   * console.log(new ModelFilesError("runs/x/model.json", "it does not exist").message);
-   * ```
-   */
-  constructor(path: string, why: string) {
-    super(`model files at ${path}: ${why}`);
-    this.path = path;
-  }
-}
+export { ModelFilesError, ModelTopologyError };
 
 function join(dir: string, name: string): string {
   return dir.endsWith("/") ? `${dir}${name}` : `${dir}/${name}`;
@@ -161,6 +133,22 @@ export function fileSystemHandler(dir: string): tf.io.IOHandler {
           "has no weightsManifest: not a tfjs layers model.json",
         );
       }
+      json.weightsManifest.forEach((g, gi) => {
+        const group = g as unknown as Record<string, unknown> | null;
+        if (
+          group === null || typeof group !== "object" || !Array.isArray(group.paths) ||
+          !Array.isArray(group.weights)
+        ) {
+          throw new ModelTopologyError(
+            modelPath,
+            undefined,
+            `weightsManifest[${gi}] is not {paths: [...], weights: [...]}; save the model again`,
+          );
+        }
+      });
+      // Before tfjs sees the topology: a malformed one can make it loop forever.
+      registerLayers();
+      checkModelJson(modelPath, json.modelTopology, json.weightsManifest);
       return await tf.io.getModelArtifactsForJSON(json as tf.io.ModelJSON, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
         const buffers: ArrayBuffer[] = [];
@@ -294,5 +282,99 @@ export async function saveModel(model: tfl.LayersModel, dir: string): Promise<vo
  */
 export async function loadModel(dir: string): Promise<tfl.LayersModel> {
   registerLayers();
-  return await tfl.loadLayersModel(fileSystemHandler(directoryOf(dir)));
+  const folder = directoryOf(dir);
+  const artifacts = await fileSystemHandler(folder).load!();
+  return await buildModel(join(folder, MODEL_JSON), artifacts);
+}
+
+/** The layer a weight name such as `enc1_conv1/kernel` belongs to. */
+function layerOf(weight: string): string {
+  const slash = weight.lastIndexOf("/");
+  return slash > 0 ? weight.slice(0, slash) : weight;
+}
+
+/**
+ * Build the model from checked artifacts, compare its weights with the manifest's names and
+ * shapes, then load them. On any failure everything made so far is disposed: the model, or,
+ * when tfjs failed half-way through building it, the variables its layers had registered.
+ */
+async function buildModel(
+  path: string,
+  artifacts: tf.io.ModelArtifacts,
+): Promise<tfl.LayersModel> {
+  const registered = () => tf.engine().state.registeredVariables;
+  const before = new Set(Object.keys(registered()));
+  let model: tfl.LayersModel | undefined;
+  try {
+    // Without weights: they are compared with what the layers built before any is loaded.
+    model = await tfl.loadLayersModel(tf.io.fromMemory({
+      modelTopology: artifacts.modelTopology,
+      trainingConfig: artifacts.trainingConfig,
+      userDefinedMetadata: artifacts.userDefinedMetadata,
+    }));
+    const specs = new Map((artifacts.weightSpecs ?? []).map((s) => [s.name, s]));
+    for (const w of model.weights) {
+      const spec = specs.get(w.originalName);
+      if (spec === undefined) {
+        throw new ModelTopologyError(
+          path,
+          layerOf(w.originalName),
+          `its weight '${w.originalName}' is not in weightsManifest; the weights belong to ` +
+            "another model, save again",
+        );
+      }
+      if (spec.shape.join(",") !== w.shape.join(",")) {
+        throw new ModelTopologyError(
+          path,
+          layerOf(w.originalName),
+          `weight '${w.originalName}' is stored with shape [${spec.shape.join(",")}] but the ` +
+            `layer has [${w.shape.join(",")}]; config and weights do not belong together`,
+        );
+      }
+      specs.delete(w.originalName);
+    }
+    const extra = [...specs.keys()][0];
+    if (extra !== undefined) {
+      throw new ModelTopologyError(
+        path,
+        layerOf(extra),
+        `weightsManifest lists '${extra}', which no layer of the model has`,
+      );
+    }
+    if (artifacts.weightData !== undefined) {
+      const values = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs ?? []);
+      try {
+        model.loadWeights(values, true);
+      } finally {
+        tf.dispose(Object.values(values));
+      }
+    }
+    return model;
+  } catch (e) {
+    if (model !== undefined) {
+      model.dispose();
+    } else {
+      const layers = layerNames(artifacts.modelTopology);
+      for (const [name, v] of Object.entries(registered())) {
+        if (!before.has(name) && layers.some((l) => name.startsWith(`${l}/`))) v.dispose();
+      }
+    }
+    if (e instanceof ModelFilesError) throw e;
+    throw new ModelTopologyError(
+      path,
+      undefined,
+      `TensorFlow.js could not build the model (${
+        (e as Error)?.message || (e as Error)?.name || String(e)
+      }); the file is corrupt or was written by an incompatible tool, save the model again`,
+    );
+  }
+}
+
+function layerNames(topology: unknown): string[] {
+  // deno-lint-ignore no-explicit-any
+  const t = topology as any;
+  const layers = (t?.model_config ?? t)?.config?.layers ?? (t?.model_config ?? t)?.config;
+  return Array.isArray(layers)
+    ? layers.map((l) => l?.name ?? l?.config?.name).filter((n) => typeof n === "string")
+    : [];
 }

@@ -8,6 +8,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { type ModelGeometry, modelGeometry } from "./_receptive_field.ts";
+import { checkNotEmpty } from "../errors/empty_input_error.ts";
+import { ModelDisposedError, PredictImageInputError } from "./errors.ts";
 
 /**
  * The default budget for the largest intermediate tensor of one tile: 2^25 elements (128 MiB of
@@ -149,6 +151,57 @@ function scaleOf(input: tf.Tensor4D, output: tf.Tensor4D, multiple: number): num
   return r;
 }
 
+/** What a value that is not a tensor is, in a few words. */
+function describe(u: unknown): string {
+  if (u === null || u === undefined) return String(u);
+  if (ArrayBuffer.isView(u)) {
+    return `a ${u.constructor.name} of ${(u as unknown as { length: number }).length} values`;
+  }
+  if (Array.isArray(u)) return `an array of ${u.length} values`;
+  return typeof u === "object" ? `an object (${u.constructor?.name ?? "Object"})` : typeof u;
+}
+
+/**
+ * The checks made before anything is computed: a live model, a live non-empty tensor image, and
+ * the channel count the model takes.
+ */
+function checkImage(model: tfl.LayersModel, image: tf.Tensor): void {
+  // tfjs marks a disposed layer with a reference count of 0 and then fails with "Layer
+  // 'size_check' is already disposed" deep inside predict.
+  const refCount = (l: unknown) => (l as { _refCount?: number | null })._refCount;
+  if (refCount(model) === 0 || model.layers.some((l) => refCount(l) === 0)) {
+    throw new ModelDisposedError("predictImage", model.name);
+  }
+  const t = image as unknown as { rank?: unknown; shape?: unknown; isDisposed?: unknown };
+  if (typeof t?.rank !== "number" || !Array.isArray(t.shape)) {
+    throw new PredictImageInputError(
+      `the image must be a Tensor3D [height, width, channels] or a Tensor4D, got ${
+        describe(image)
+      }; make one with tensor3d(data, [height, width, channels]) from tfjs`,
+    );
+  }
+  if (t.isDisposed === true) {
+    throw new PredictImageInputError(
+      `the image tensor [${image.shape.join(",")}] was already disposed; keep it until ` +
+        "predictImage returns (dispose it after, or pass a tf.clone of it)",
+    );
+  }
+  checkNotEmpty("predictImage: image", image.shape);
+  const wanted = model.inputs.length === 1 ? model.inputs[0]!.shape.at(-1) : undefined;
+  const got = image.shape.at(-1)!;
+  if ((image.rank === 3 || image.rank === 4) && typeof wanted === "number" && got !== wanted) {
+    const fix = got === 1 && wanted === 3
+      ? "for a grey image, repeat it: tf.tile(image, [1, 1, 3]) (rank 4: [1, 1, 1, 3])"
+      : wanted === 1 && got >= 3
+      ? "convert it to grey first (toGrayscale from the data module)"
+      : `give it ${wanted} channels`;
+    throw new PredictImageInputError(
+      `the image has ${got} channel${got === 1 ? "" : "s"} but the model takes ${wanted} ` +
+        `(its input is [${model.inputs[0]!.shape.map((d) => d ?? "null").join(",")}]); ${fix}`,
+    );
+  }
+}
+
 /**
  * Run `model` on a whole image of any height and width: the image is padded at the bottom and
  * right to a multiple of the network's size divisor by repeating its last row and column, then
@@ -169,6 +222,10 @@ function scaleOf(input: tf.Tensor4D, output: tf.Tensor4D, multiple: number): num
  *   in the range the model was trained on ([0, 1] for this library's examples).
  * @returns a new tensor of the same rank, `[…, height·scale, width·scale, outChannels]`; the
  *   caller owns it. Nothing else is left behind.
+ * @throws {EmptyInputError} for an image with a zero height, width, channel count or batch.
+ * @throws {PredictImageInputError} for an image that is not a tensor, was disposed, or has a
+ *   channel count the model does not take.
+ * @throws {ModelDisposedError} for a model used after `dispose()`.
  * @throws {RangeError} for an image that is not rank 3 or 4, or bad options.
  * @throws {TypeError} for a model with several outputs, a non-integer scale, or a layer whose
  *   reach is unknown when tiling needs it.
@@ -193,6 +250,7 @@ export function predictImage<T extends tf.Tensor3D | tf.Tensor4D>(
   image: T,
   options: PredictImageOptions = {},
 ): T {
+  checkImage(model, image);
   if (image.rank !== 3 && image.rank !== 4) {
     throw new RangeError(
       `predictImage takes [height, width, channels] or [batch, height, width, channels]; got ` +
