@@ -221,7 +221,10 @@ Deno.test("checkpoints: a half-written or damaged checkpoint is never loaded", a
   assert.match(text, /skipped .*step-00000006: .*truncated/);
   assert.match(text, /removed half-written .*\.tmp-step-00000007-deadbeef/);
   // The damaged step-6 was replaced by the new one, and no copy of it is left behind.
-  assert.ok(!names().some((n) => n.includes(".replaced-") || n.startsWith(".tmp-")), names().join(", "));
+  assert.ok(
+    !names().some((n) => n.includes(".replaced-") || n.startsWith(".tmp-")),
+    names().join(", "),
+  );
   assert.equal((await readCheckpoint(`${ck}/step-00000006`)).state.step, 6);
   assert.ok(names().includes("step-00000099"), "a directory we cannot verify is never deleted");
   model.dispose();

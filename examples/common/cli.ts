@@ -222,7 +222,9 @@ export function command<F extends Flags>(
   // directory's options, not the defaults, fill in what is not given.
   const resumed = async (given_: FlagValues<F>) => {
     const o = absolutePaths(given_);
-    return run((o as { resume?: unknown }).resume === true ? await resumeOptions(all, o, given) : o);
+    return run(
+      (o as { resume?: unknown }).resume === true ? await resumeOptions(all, o, given) : o,
+    );
   };
   return {
     help,

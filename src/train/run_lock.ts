@@ -149,7 +149,12 @@ async function clearStale(path: string, staleText: string): Promise<boolean> {
  * ```
  */
 export async function acquireRunLock(runDir: string): Promise<RunLock> {
-  const kind = await pathKind(runDir);
+  let kind: Awaited<ReturnType<typeof pathKind>>;
+  try {
+    kind = await pathKind(runDir);
+  } catch (e) {
+    throw new RunFileError(runDir, "use the run directory", e);
+  }
   if (kind !== undefined && kind !== "dir") {
     throw new RunDirError(`${runDir} exists and is not a directory; choose another path`);
   }

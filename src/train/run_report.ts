@@ -250,11 +250,14 @@ export function runReport(options: RunReportOptions = {}): RunReport {
         : `; checkpoint ${e.checkpoint.split("/").slice(-2).join("/")} written`;
       if (e.reason === "stopped") {
         const by = options.stoppedBy?.();
-        stopped = `interrupted${by === undefined ? "" : ` (${by})`} after step ${e.step}${saved}; ` +
+        stopped =
+          `interrupted${by === undefined ? "" : ` (${by})`} after step ${e.step}${saved}; ` +
           hint;
       } else if (e.reason === "error") {
         const why = e.error instanceof Error ? e.error.message : String(e.error);
-        stopped = `stopped by an error after step ${e.step}: ${why.split("\n")[0]}${saved}; ${hint}`;
+        stopped = `stopped by an error after step ${e.step}: ${
+          why.split("\n")[0]
+        }${saved}; ${hint}`;
       }
       await write();
     },
