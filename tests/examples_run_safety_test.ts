@@ -174,3 +174,30 @@ Deno.test("superres: a second writer is refused in command-line words", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the final model is saved atomically: a failed save leaves no model/ and keeps the old one", async () => {
+  const { saveModelAtomically } = await import("../examples/common/session.ts");
+  const { RunFileError } = await import("../src/train/mod.ts");
+  const dir = await Deno.makeTempDir({ prefix: "model-save-" });
+  try {
+    // What a full disk does half-way through the weights.
+    const full = {
+      save: () => Promise.reject(new Error("No space left on device (os error 28)")),
+    } as unknown as Parameters<typeof saveModelAtomically>[0];
+    await assert.rejects(
+      () => saveModelAtomically(full, `${dir}/model`),
+      (e: unknown) =>
+        e instanceof RunFileError && e.path === `${dir}/model` &&
+        /cannot save the model at .*: No space left on device .*; the disk is full/.test(e.message),
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no empty or half-written model/");
+    // An earlier model stays whole when the new one cannot be written.
+    await Deno.mkdir(`${dir}/model`);
+    await Deno.writeTextFile(`${dir}/model/model.json`, "{}");
+    await assert.rejects(() => saveModelAtomically(full, `${dir}/model`), RunFileError);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["model"]);
+    assert.equal(await Deno.readTextFile(`${dir}/model/model.json`), "{}");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -390,7 +390,7 @@ function interruptOnSignals(): {
  * full) never leaves an empty or half-written `model/`. File-system failures become a
  * {@linkcode RunFileError} naming the folder and the fix.
  */
-async function saveModelAtomically(model: tfl.LayersModel, dir: string): Promise<void> {
+export async function saveModelAtomically(model: tfl.LayersModel, dir: string): Promise<void> {
   const suffix = crypto.randomUUID().slice(0, 8);
   const tmp = `${dir}.tmp-${suffix}`;
   const old = `${dir}.old-${suffix}`;

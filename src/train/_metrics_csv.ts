@@ -4,6 +4,7 @@
  * @module
  */
 import type { Callback } from "./callbacks.ts";
+import { RunFileError } from "./errors.ts";
 import { listDir, pathKind, writeFileAtomic } from "../_internal/fs.ts";
 
 const BASE = ["step", "epoch", "lr", "momentum", "total", "grad_norm", "elapsed_s"] as const;
@@ -98,7 +99,9 @@ export function metricsCsv(path: string, options: MetricsCsvOptions = {}): Callb
 
   async function rewrite(): Promise<void> {
     const text = columns.map(quote).join(",") + "\n" + rows.map(line).join("");
-    await writeFileAtomic(path, text);
+    await writeFileAtomic(path, text).catch((e) => {
+      throw new RunFileError(path, "write the metrics", e);
+    });
     headerWritten = true;
   }
 
@@ -177,7 +180,9 @@ export function metricsCsv(path: string, options: MetricsCsvOptions = {}): Callb
         columns = [...columns, ...fresh];
         await rewrite();
       } else {
-        await Deno.writeTextFile(path, line(row), { append: true });
+        await Deno.writeTextFile(path, line(row), { append: true }).catch((e) => {
+          throw new RunFileError(path, "append to the metrics", e);
+        });
       }
     },
   };
