@@ -37,8 +37,8 @@ export class InterruptedError extends Error {
 }
 
 /**
- * Flags whose values are paths: made absolute before the run starts, so `config.json` holds
- * absolute paths and `--resume --out DIR` works from any working directory.
+ * Flags whose values are paths: stored absolute in `config.json` (see {@linkcode absolutePaths}),
+ * so `--resume --out DIR` works from any working directory; messages keep the paths as typed.
  */
 export const PATH_FLAGS: ReadonlySet<string> = new Set([
   "data",
@@ -218,14 +218,9 @@ export function command<F extends Flags>(
     given = p.given;
     return p.options as FlagValues<F>;
   };
-  // Paths are made absolute first (config.json stores them so); with `--resume`, the run
-  // directory's options, not the defaults, fill in what is not given.
-  const resumed = async (given_: FlagValues<F>) => {
-    const o = absolutePaths(given_);
-    return run(
-      (o as { resume?: unknown }).resume === true ? await resumeOptions(all, o, given) : o,
-    );
-  };
+  // `--resume`: the run directory's options, not the defaults, fill in what is not given.
+  const resumed = async (o: FlagValues<F>) =>
+    run((o as { resume?: unknown }).resume === true ? await resumeOptions(all, o, given) : o);
   return {
     help,
     parse,
@@ -331,10 +326,11 @@ export async function resumeOptions<F extends Flags>(
       );
     }
     const now = (o as Record<string, unknown>)[name];
-    // A path stored relative (runs made before paths were stored absolute) equals its absolute
-    // form when resumed from the folder the run was started in.
+    // Paths are compared resolved: `--data photos` from the run's folder is the stored
+    // absolute path (and a path stored relative by an older run is read from here).
     const same = JSON.stringify(now) === JSON.stringify(decoded.right) ||
-      (PATH_FLAGS.has(name) && JSON.stringify(now) === JSON.stringify(absolute(decoded.right)));
+      (PATH_FLAGS.has(name) &&
+        JSON.stringify(absolute(now)) === JSON.stringify(absolute(decoded.right)));
     if (!given.has(name) || same) {
       restored[name] = decoded.right;
     } else if (MAY_CHANGE_ON_RESUME.has(name)) {

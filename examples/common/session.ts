@@ -29,7 +29,7 @@ import {
 } from "../../src/train/mod.ts";
 import { saveModel, type UNetConfig } from "../../src/unet/mod.ts";
 import { UnknownLayerError } from "../../src/network/mod.ts";
-import { InterruptedError, readRunConfig, timestamp, UsageError } from "./cli.ts";
+import { absolutePaths, InterruptedError, readRunConfig, timestamp, UsageError } from "./cli.ts";
 import type { SharedOptions } from "./flags.ts";
 import { saveAndDispose } from "./images.ts";
 import { type PickedLossNetwork, pickLossNetwork } from "./pretrained.ts";
@@ -173,7 +173,10 @@ async function openLocked(
         "run had, or start a new run",
     );
   }
-  const resumeCommand = `deno run -A examples/${example}.ts --resume --out ${runDir}`;
+  // Absolute, so the command works from any folder.
+  const resumeCommand = `deno run -A examples/${example}.ts --resume --out ${
+    absolutePaths({ out: runDir }).out
+  }`;
   return {
     options: o,
     runDir,
@@ -190,7 +193,8 @@ async function openLocked(
     stored,
     config: (extra) => ({
       example,
-      options: o,
+      // Paths absolute, so the run resumes from any working directory.
+      options: absolutePaths(o),
       backend: choice.name,
       lossNetwork: picked.description,
       lossNetworkKind: picked.kind,
