@@ -6,6 +6,7 @@
  * @module
  */
 import type { Callback } from "./callbacks.ts";
+import { RunFileError } from "./errors.ts";
 import { listDir, pathKind } from "../_internal/fs.ts";
 import {
   type ReportData,
@@ -210,7 +211,9 @@ export function runReport(options: RunReportOptions = {}): RunReport {
       ...(options.refreshSeconds === undefined ? {} : { refreshSeconds: options.refreshSeconds }),
       updated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
     };
-    await writeReport(runDir, data);
+    await writeReport(runDir, data).catch((e) => {
+      throw new RunFileError(`${runDir}/report.html`, "write the report", e);
+    });
     lastWrite = performance.now();
   }
 
