@@ -252,225 +252,213 @@ export async function fitLoop(
     (epochs !== undefined && stepsPerEpoch !== undefined ? epochs * stepsPerEpoch : undefined);
   if (totalSteps !== undefined) host.setRunLength(totalSteps);
 
-  // Run directory and resume, before anything is written. The directory's lock is taken here
-  // unless the caller holds it already, and then released when fit returns.
+  // Run directory and resume, before anything is written. `openRun` takes the directory's lock
+  // unless the caller holds it already; then it is released when fit returns or throws.
   const ownLock = run !== undefined && !run.locked;
-  let opened: Awaited<ReturnType<typeof openRun>>;
-  try {
-    opened = await openRun(host, run, options.resume ?? false, totalSteps, epochs);
-  } catch (e) {
-    if (ownLock) run.release();
-    throw e;
-  }
-  try {
-    return await afterOpen(opened);
-  } finally {
-    if (ownLock) run.release();
+  using _lock = ownLock ? { [Symbol.dispose]: () => run.release() } : undefined;
+  const opened = await openRun(host, run, options.resume ?? false, totalSteps, epochs);
+  const { resumedFrom, notes } = opened;
+  totalSteps = opened.totalSteps;
+  if (totalSteps === undefined && epochs === undefined) {
+    throw new RangeError(
+      "fit needs steps (the run length) or epochs: the run being resumed has no checkpoint " +
+        "that records its length",
+    );
   }
 
-  async function afterOpen(opened: Awaited<ReturnType<typeof openRun>>): Promise<FitResult> {
-    const { resumedFrom, notes } = opened;
-    totalSteps = opened.totalSteps;
-    if (totalSteps === undefined && epochs === undefined) {
-      throw new RangeError(
-        "fit needs steps (the run length) or epochs: the run being resumed has no checkpoint " +
-          "that records its length",
-      );
-    }
+  const before: Callback[] = [];
+  if (run !== undefined) {
+    before.push(run.metrics((note) => notes.push(note)));
+  }
+  if (options.samples !== undefined) before.push(sampleImages(options.samples, runDir));
+  // After the CSV (a resumed report reads it back) and the samples (it shows them).
+  if (run !== undefined && options.report !== false) before.push(options.report ?? runReport());
+  const after: Callback[] = [];
+  if (!options.quiet && options.progress !== false) {
+    after.push(
+      progressBar(
+        options.progress === true || options.progress === undefined ? {} : options.progress,
+      ),
+    );
+  }
+  after.push(...(options.callbacks ?? []));
+  const all = [...before, ...after];
 
-    const before: Callback[] = [];
-    if (run !== undefined) {
-      before.push(run.metrics((note) => notes.push(note)));
-    }
-    if (options.samples !== undefined) before.push(sampleImages(options.samples, runDir));
-    // After the CSV (a resumed report reads it back) and the samples (it shows them).
-    if (run !== undefined && options.report !== false) before.push(options.report ?? runReport());
-    const after: Callback[] = [];
-    if (!options.quiet && options.progress !== false) {
-      after.push(
-        progressBar(
-          options.progress === true || options.progress === undefined ? {} : options.progress,
-        ),
-      );
-    }
-    after.push(...(options.callbacks ?? []));
-    const all = [...before, ...after];
+  const startStep = host.position().step;
+  const target = totalSteps ?? Number.POSITIVE_INFINITY;
+  const guard = options.leakGuard ? leakGuard() : undefined;
+  let guardSteps = 0;
+  let lastCheckpoint: string | undefined;
+  let lastCheckpointStep = -1;
+  let lastValidation: Record<string, number> | undefined;
+  let stopped = false;
+  let failure: { error: unknown } | undefined;
 
-    const startStep = host.position().step;
-    const target = totalSteps ?? Number.POSITIVE_INFINITY;
-    const guard = options.leakGuard ? leakGuard() : undefined;
-    let guardSteps = 0;
-    let lastCheckpoint: string | undefined;
-    let lastCheckpointStep = -1;
-    let lastValidation: Record<string, number> | undefined;
-    let stopped = false;
-    let failure: { error: unknown } | undefined;
+  async function checkpointNow(): Promise<string> {
+    const snap = await host.snapshot();
+    const dir = await run!.saveCheckpoint(snap.state, snap.model, snap.optimizer);
+    lastCheckpoint = dir;
+    lastCheckpointStep = snap.state.step;
+    return dir;
+  }
 
-    async function checkpointNow(): Promise<string> {
-      const snap = await host.snapshot();
-      const dir = await run!.saveCheckpoint(snap.state, snap.model, snap.optimizer);
-      lastCheckpoint = dir;
-      lastCheckpointStep = snap.state.step;
-      return dir;
-    }
+  async function runValidation(): Promise<Record<string, number>> {
+    const v = options.validation!;
+    lastValidation = await validate(host.trainable.forward, v.data, {
+      metrics: v.metrics,
+      loss: v.loss === false ? undefined : host.loss,
+      maxBatches: v.maxBatches,
+    });
+    return lastValidation;
+  }
 
-    async function runValidation(): Promise<Record<string, number>> {
-      const v = options.validation!;
-      lastValidation = await validate(host.trainable.forward, v.data, {
-        metrics: v.metrics,
-        loss: v.loss === false ? undefined : host.loss,
-        maxBatches: v.maxBatches,
-      });
-      return lastValidation;
-    }
-
-    async function loop(): Promise<void> {
-      const isFactory = typeof data === "function";
-      while (true) {
-        const { step, epoch, batchInEpoch: startBatch, seed } = host.position();
-        if (step >= target || (epochs !== undefined && epoch >= epochs)) break;
-        const iterable = isFactory ? data({ seed, epoch, batch: startBatch }) : data;
-        const it = iteratorOf(iterable);
-        // A plain iterable cannot start mid-epoch: replay it and drop what was already trained on.
-        let skip = isFactory ? 0 : startBatch;
-        let batchInEpoch = startBatch;
-        let yielded = 0;
-        try {
-          while (true) {
-            if (stepsPerEpoch !== undefined && batchInEpoch >= stepsPerEpoch) break;
-            if (host.position().step >= target) return;
-            if (signal?.aborted) {
-              stopped = true;
-              return;
-            }
-            const r = await it.next();
-            if (r.done) break;
-            yielded++;
-            const raw = r.value;
-            if (skip > 0) {
-              disposeBatch(raw);
-              skip--;
-              continue;
-            }
-            try {
-              const batch = checkBatch(raw, `batch ${batchInEpoch} of epoch ${epoch}`);
-              const metrics = await host.step(batch);
-              host.setPosition(epoch, ++batchInEpoch);
-              const isLast = metrics.step >= target;
-              const validation = options.validation !== undefined &&
-                  (metrics.step % options.validation.every === 0 || isLast)
-                ? await runValidation()
-                : undefined;
-              const event: StepEndEvent = {
-                metrics,
-                validation,
-                epoch,
-                totalSteps,
-                elapsedMs: elapsed(),
-                batch,
-                model: host.trainable.model,
-                forward: host.trainable.forward,
-                runDir,
-                checkpoint: undefined,
-              };
-              for (const cb of before) await cb.onStepEnd?.(event);
-              let checkpoint: string | undefined;
-              if (
-                checkpointing &&
-                (isLast || signal?.aborted ||
-                  (checkpointEvery !== undefined && metrics.step % checkpointEvery === 0))
-              ) {
-                checkpoint = await checkpointNow();
-              }
-              const withCheckpoint = { ...event, checkpoint, elapsedMs: elapsed() };
-              for (const cb of after) await cb.onStepEnd?.(withCheckpoint);
-            } finally {
-              disposeBatch(raw);
-            }
-            if (guard !== undefined) guard.check(++guardSteps);
+  async function loop(): Promise<void> {
+    const isFactory = typeof data === "function";
+    while (true) {
+      const { step, epoch, batchInEpoch: startBatch, seed } = host.position();
+      if (step >= target || (epochs !== undefined && epoch >= epochs)) break;
+      const iterable = isFactory ? data({ seed, epoch, batch: startBatch }) : data;
+      const it = iteratorOf(iterable);
+      // A plain iterable cannot start mid-epoch: replay it and drop what was already trained on.
+      let skip = isFactory ? 0 : startBatch;
+      let batchInEpoch = startBatch;
+      let yielded = 0;
+      try {
+        while (true) {
+          if (stepsPerEpoch !== undefined && batchInEpoch >= stepsPerEpoch) break;
+          if (host.position().step >= target) return;
+          if (signal?.aborted) {
+            stopped = true;
+            return;
           }
-        } finally {
-          await it.return?.();
-        }
-        if (skip > 0) {
-          throw new TrainingDataError(
-            `data ended after ${yielded} batches while replaying epoch ${epoch} up to batch ` +
-              `${startBatch}; a plain iterable must yield the same batches every time to resume ` +
-              "(or pass a DataFactory)",
-          );
-        }
-        if (yielded === 0 && startBatch === 0) {
-          throw new TrainingDataError(
-            `the data yielded no batches in epoch ${epoch}; a generator can be iterated only ` +
-              "once: pass a DataFactory ((position) => generator) or a re-iterable source",
-          );
-        }
-        host.setPosition(epoch + 1, 0);
-      }
-    }
-
-    const startEvent: FitStartEvent = {
-      startStep,
-      totalSteps,
-      epochs,
-      runDir,
-      resumedFrom,
-      schedule: host.schedule.description,
-      notes,
-    };
-    try {
-      await run?.setStatus({ state: "running", step: startStep });
-      for (const cb of all) await cb.onFitStart?.(startEvent);
-      await loop();
-      const now = host.position().step;
-      if (checkpointing && now > startStep && lastCheckpointStep !== now) await checkpointNow();
-    } catch (error) {
-      failure = { error };
-    }
-    if (run !== undefined) {
-      const resume = options.resumeHint ?? "fit again with resume: true";
-      const step = host.position().step;
-      try {
-        await run.setStatus(
-          failure !== undefined
-            ? {
-              state: "failed",
-              step,
-              resume,
-              error: failure.error instanceof Error ? failure.error.message : String(failure.error),
+          const r = await it.next();
+          if (r.done) break;
+          yielded++;
+          const raw = r.value;
+          if (skip > 0) {
+            disposeBatch(raw);
+            skip--;
+            continue;
+          }
+          try {
+            const batch = checkBatch(raw, `batch ${batchInEpoch} of epoch ${epoch}`);
+            const metrics = await host.step(batch);
+            host.setPosition(epoch, ++batchInEpoch);
+            const isLast = metrics.step >= target;
+            const validation = options.validation !== undefined &&
+                (metrics.step % options.validation.every === 0 || isLast)
+              ? await runValidation()
+              : undefined;
+            const event: StepEndEvent = {
+              metrics,
+              validation,
+              epoch,
+              totalSteps,
+              elapsedMs: elapsed(),
+              batch,
+              model: host.trainable.model,
+              forward: host.trainable.forward,
+              runDir,
+              checkpoint: undefined,
+            };
+            for (const cb of before) await cb.onStepEnd?.(event);
+            let checkpoint: string | undefined;
+            if (
+              checkpointing &&
+              (isLast || signal?.aborted ||
+                (checkpointEvery !== undefined && metrics.step % checkpointEvery === 0))
+            ) {
+              checkpoint = await checkpointNow();
             }
-            : stopped
-            ? { state: "interrupted", step, resume }
-            : { state: "done", step },
+            const withCheckpoint = { ...event, checkpoint, elapsedMs: elapsed() };
+            for (const cb of after) await cb.onStepEnd?.(withCheckpoint);
+          } finally {
+            disposeBatch(raw);
+          }
+          if (guard !== undefined) guard.check(++guardSteps);
+        }
+      } finally {
+        await it.return?.();
+      }
+      if (skip > 0) {
+        throw new TrainingDataError(
+          `data ended after ${yielded} batches while replaying epoch ${epoch} up to batch ` +
+            `${startBatch}; a plain iterable must yield the same batches every time to resume ` +
+            "(or pass a DataFactory)",
         );
-      } catch (e) {
-        failure ??= { error: e };
       }
-    }
-    const endEvent: FitEndEvent = {
-      step: host.position().step,
-      reason: failure !== undefined ? "error" : stopped ? "stopped" : "done",
-      ...(failure !== undefined ? { error: failure.error } : {}),
-      elapsedMs: elapsed(),
-      checkpoint: lastCheckpoint,
-    };
-    for (const cb of all) {
-      try {
-        await cb.onFitEnd?.(endEvent);
-      } catch (e) {
-        failure ??= { error: e };
+      if (yielded === 0 && startBatch === 0) {
+        throw new TrainingDataError(
+          `the data yielded no batches in epoch ${epoch}; a generator can be iterated only ` +
+            "once: pass a DataFactory ((position) => generator) or a re-iterable source",
+        );
       }
+      host.setPosition(epoch + 1, 0);
     }
-    if (failure !== undefined) throw failure.error;
-    const end = host.position();
-    return {
-      step: end.step,
-      stepsRun: end.step - startStep,
-      reason: stopped ? "stopped" : "done",
-      resumedFrom,
-      last: end.last,
-      validation: lastValidation,
-      checkpoint: lastCheckpoint,
-    };
   }
+
+  const startEvent: FitStartEvent = {
+    startStep,
+    totalSteps,
+    epochs,
+    runDir,
+    resumedFrom,
+    schedule: host.schedule.description,
+    notes,
+  };
+  try {
+    await run?.setStatus({ state: "running", step: startStep });
+    for (const cb of all) await cb.onFitStart?.(startEvent);
+    await loop();
+    const now = host.position().step;
+    if (checkpointing && now > startStep && lastCheckpointStep !== now) await checkpointNow();
+  } catch (error) {
+    failure = { error };
+  }
+  if (run !== undefined) {
+    // run.json says how the run ended: `running` left there means killed or crashed.
+    const resume = options.resumeHint ?? "fit again with resume: true";
+    const step = host.position().step;
+    const error = failure === undefined
+      ? undefined
+      : failure.error instanceof Error
+      ? failure.error.message
+      : String(failure.error);
+    try {
+      await run.setStatus(
+        error !== undefined
+          ? { state: "failed", step, resume, error }
+          : stopped
+          ? { state: "interrupted", step, resume }
+          : { state: "done", step },
+      );
+    } catch (e) {
+      failure ??= { error: e };
+    }
+  }
+  const endEvent: FitEndEvent = {
+    step: host.position().step,
+    reason: failure !== undefined ? "error" : stopped ? "stopped" : "done",
+    ...(failure !== undefined ? { error: failure.error } : {}),
+    elapsedMs: elapsed(),
+    checkpoint: lastCheckpoint,
+  };
+  for (const cb of all) {
+    try {
+      await cb.onFitEnd?.(endEvent);
+    } catch (e) {
+      failure ??= { error: e };
+    }
+  }
+  if (failure !== undefined) throw failure.error;
+  const end = host.position();
+  return {
+    step: end.step,
+    stepsRun: end.step - startStep,
+    reason: stopped ? "stopped" : "done",
+    resumedFrom,
+    last: end.last,
+    validation: lastValidation,
+    checkpoint: lastCheckpoint,
+  };
 }
