@@ -38,8 +38,11 @@ Deno.test("automatic order skips tensorflow when not installed, with the reason"
     assert.ok(tensorflow, "tensorflow should be listed as skipped");
     assert.match(tensorflow.why, /tfjs-node-gpu/);
     assert.match(describeBackend(choice), new RegExp(`^backend ${choice.name} `));
-    // native adds the oneDNN version it found.
-    assert.match(choice.reason, /^first in the default order to start(; oneDNN \d+\.\d+\.\d+)?$/);
+    // native adds the oneDNN version it found and its thread count for the run.
+    assert.match(
+      choice.reason,
+      /^first in the default order to start(; oneDNN \d+\.\d+\.\d+, \d+ threads?)?$/,
+    );
   } finally {
     if (saved !== undefined) Deno.env.set(BACKEND_ENV_VAR, saved);
     await initBackend("cpu");

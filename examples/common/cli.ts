@@ -6,6 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { resolve } from "node:path";
 import { isLeft } from "fp-ts/lib/Either.js";
 import { nearestName } from "../../src/_internal/did_you_mean.ts";
 import { type Flags, type FlagValues, toggle } from "./flag_table.ts";
@@ -17,6 +18,52 @@ export class UsageError extends Error {
     super(message);
     this.name = "UsageError";
   }
+}
+
+/**
+ * Training stopped by a signal (Ctrl-C: SIGINT, or SIGTERM) after finishing its step and writing
+ * a checkpoint: printed as one line saying how to resume, exit status 128 + the signal's number
+ * (130, 143), as shells report a process ended by it.
+ */
+export class InterruptedError extends Error {
+  /** The exit status: 130 for SIGINT, 143 for SIGTERM. */
+  readonly exitCode: number;
+  /** @param signal the signal received; `message` says where the run stopped and how to resume. */
+  constructor(readonly signal: "SIGINT" | "SIGTERM", message: string) {
+    super(message);
+    this.name = "InterruptedError";
+    this.exitCode = signal === "SIGINT" ? 130 : 143;
+  }
+}
+
+/**
+ * Flags whose values are paths: stored absolute in `config.json` (see {@linkcode absolutePaths}),
+ * so `--resume --out DIR` works from any working directory; messages keep the paths as typed.
+ */
+export const PATH_FLAGS: ReadonlySet<string> = new Set([
+  "data",
+  "out",
+  "eval",
+  "loss",
+  "vgg",
+  "style",
+  "content",
+]);
+
+/** Values of path flags that are not paths. */
+const NOT_A_PATH = new Set(["", "auto", "random"]);
+
+function absolute(v: unknown): unknown {
+  if (typeof v === "string") return NOT_A_PATH.has(v) ? v : resolve(v);
+  if (Array.isArray(v)) return v.map(absolute);
+  return v;
+}
+
+/** `o` with every path flag ({@linkcode PATH_FLAGS}) resolved against the working directory. */
+export function absolutePaths<O>(o: O): O {
+  const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
+  for (const name of PATH_FLAGS) if (name in out) out[name] = absolute(out[name]);
+  return out as O;
 }
 
 /** The `--help` text for `flags`. */
@@ -138,6 +185,7 @@ export async function runMain<O>(
     return 0;
   } catch (e) {
     console.error(`${program}: ${oneLine(e)}`);
+    if (e instanceof InterruptedError) return e.exitCode;
     return e instanceof UsageError ? 2 : 1;
   }
 }
@@ -278,7 +326,12 @@ export async function resumeOptions<F extends Flags>(
       );
     }
     const now = (o as Record<string, unknown>)[name];
-    if (!given.has(name) || JSON.stringify(now) === JSON.stringify(decoded.right)) {
+    // Paths are compared resolved: `--data photos` from the run's folder is the stored
+    // absolute path (and a path stored relative by an older run is read from here).
+    const same = JSON.stringify(now) === JSON.stringify(decoded.right) ||
+      (PATH_FLAGS.has(name) &&
+        JSON.stringify(absolute(now)) === JSON.stringify(absolute(decoded.right)));
+    if (!given.has(name) || same) {
       restored[name] = decoded.right;
     } else if (MAY_CHANGE_ON_RESUME.has(name)) {
       changes.push(`--${name} ${asTyped(now)} (the run had ${asTyped(decoded.right)})`);

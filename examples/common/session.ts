@@ -6,13 +6,19 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { describeBackend, initBackend } from "../../src/backend/mod.ts";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import { writeFileAtomic } from "../../src/_internal/fs.ts";
+import { describeBackend, initBackend, nativeInfo } from "../../src/backend/mod.ts";
 import type { LossFn } from "../../src/loss/mod.ts";
 import {
+  acquireRunLock,
   type FitOptions,
   type FitResult,
   runDirectory,
   RunDirError,
+  RunFileError,
+  type RunLock,
+  RunLockedError,
   type RunReport,
   runReport,
   type SampleEvent,
@@ -23,7 +29,7 @@ import {
 } from "../../src/train/mod.ts";
 import { saveModel, type UNetConfig } from "../../src/unet/mod.ts";
 import { UnknownLayerError } from "../../src/network/mod.ts";
-import { readRunConfig, timestamp, UsageError } from "./cli.ts";
+import { absolutePaths, InterruptedError, readRunConfig, timestamp, UsageError } from "./cli.ts";
 import type { SharedOptions } from "./flags.ts";
 import { saveAndDispose } from "./images.ts";
 import { type PickedLossNetwork, pickLossNetwork } from "./pretrained.ts";
@@ -39,6 +45,10 @@ export interface Session extends PickedLossNetwork {
   readonly runDir: string;
   /** The backend in use. */
   readonly backend: string;
+  /** The run directory's lock, held until the session is disposed: one writer per run. */
+  readonly lock: RunLock;
+  /** `deno run -A examples/<example>.ts --resume --out <runDir>`: how to continue this run. */
+  readonly resumeCommand: string;
   /** `_random-vgg` when the loss network is random (every image written is marked), else "". */
   readonly marker: string;
   /** `config.json`'s common part, with `extra` after it. */
@@ -65,8 +75,73 @@ export async function openSession(
 ): Promise<Session> {
   const stored = o.resume ? await readRunConfig(o.out) : undefined;
   const runDir = o.out !== "" ? o.out : `runs/${prefix}-${timestamp()}`;
-  const choice = await initBackend(o.backend === "auto" ? undefined : o.backend);
+  const lock = await lockRunDir(runDir, o.resume);
+  try {
+    return await openLocked(example, o, layers, alsoLoad, stored, runDir, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+/**
+ * Take the run directory's lock before anything else is done, or say in command-line words why
+ * not: a previous run without `--resume`, a run that is still going, a folder that is not a run.
+ */
+async function lockRunDir(runDir: string, resume: boolean): Promise<RunLock> {
+  if (!resume && await Deno.stat(`${runDir}/run.json`).then(() => true, () => false)) {
+    throw new UsageError(
+      `--out ${runDir} holds a previous run (nothing was changed): add --resume to continue it ` +
+        `(--resume --out ${runDir} alone takes its options from its config.json), or choose ` +
+        "another --out for a new run",
+    );
+  }
+  const flags = resume ? `--resume --out ${runDir}` : `--out ${runDir}`;
+  let lock: RunLock;
+  try {
+    lock = await acquireRunLock(runDir);
+  } catch (e) {
+    if (e instanceof RunLockedError && e.holder !== undefined) {
+      const h = e.holder;
+      throw new UsageError(
+        `${flags}: the run is in use by process ${h.pid} on ${h.host} (started ${h.startedAt}); ` +
+          "one process writes a run at a time. Wait for it to finish, or stop it with " +
+          `\`kill ${h.pid}\` (it finishes its step, checkpoints and exits), then run ` +
+          `--resume --out ${runDir}; or choose another --out. If no such run is going on, ` +
+          `delete ${e.lockFile}`,
+      );
+    }
+    if (e instanceof RunLockedError) throw new UsageError(`${flags}: ${e.message}`);
+    if (e instanceof RunDirError) throw new UsageError(`--out ${runDir}: ${e.message}`);
+    if (e instanceof RunFileError) throw new UsageError(`--out ${runDir}: ${e.message}`);
+    throw e;
+  }
+  if (lock.tookOver !== undefined) {
+    console.log(
+      `note: ${lock.path} was left by process ${lock.tookOver.pid} (started ` +
+        `${lock.tookOver.startedAt}), which is no longer running (killed?): taken over`,
+    );
+  }
+  return lock;
+}
+
+async function openLocked(
+  example: string,
+  o: SharedOptions,
+  layers: readonly string[],
+  alsoLoad: readonly string[],
+  stored: Readonly<Record<string, unknown>> | undefined,
+  runDir: string,
+  lock: RunLock,
+): Promise<Session> {
+  // The native backend's thread count is part of the run: a resumed run gets the one it had.
+  const storedThreads = stored?.nativeThreads;
+  const choice = await initBackend(o.backend === "auto" ? undefined : o.backend, {
+    ...(typeof storedThreads === "number" ? { nativeThreads: storedThreads } : {}),
+  });
   console.log(describeBackend(choice));
+  const native = choice.name === "native" ? nativeInfo() : undefined;
+  const nativeThreads = typeof native === "object" ? native.threads : undefined;
   // The range check reads values back synchronously, which webgpu cannot do under Deno.
   if (
     o.vgg !== "auto" && o.vgg !== "random" && await Deno.stat(o.vgg).then(() => false, () => true)
@@ -98,10 +173,16 @@ export async function openSession(
         "run had, or start a new run",
     );
   }
+  // Absolute, so the command works from any folder.
+  const resumeCommand = `deno run -A examples/${example}.ts --resume --out ${
+    absolutePaths({ out: runDir }).out
+  }`;
   return {
     options: o,
     runDir,
     backend: choice.name,
+    lock,
+    resumeCommand,
     net: picked.net,
     layers: picked.layers,
     layerWeights: picked.layerWeights,
@@ -112,15 +193,24 @@ export async function openSession(
     stored,
     config: (extra) => ({
       example,
-      options: o,
+      // Paths absolute, so the run resumes from any working directory.
+      options: absolutePaths(o),
       backend: choice.name,
       lossNetwork: picked.description,
       lossNetworkKind: picked.kind,
       lossLayers: picked.layers,
       randomLossNetwork: picked.random,
+      // Results can depend on the thread count: recorded, and restored on resume.
+      ...(nativeThreads === undefined ? {} : { nativeThreads }),
       ...extra,
     }),
-    [Symbol.dispose]: () => picked[Symbol.dispose](),
+    [Symbol.dispose]: () => {
+      try {
+        picked[Symbol.dispose]();
+      } finally {
+        lock.release();
+      }
+    },
   };
 }
 
@@ -175,8 +265,11 @@ export interface TrainedRun extends FitResult {
 export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
   const o = s.options;
   const example = String(plan.config.example ?? "run");
+  using interrupt = interruptOnSignals();
   const report = runReport({
     title: plan.report?.title ?? `${example}: ${s.runDir}`,
+    resumeHint: plan.checkpoints ?? true ? `resume with: ${s.resumeCommand}` : "start it again",
+    stoppedBy: () => interrupt.received,
     summary: [
       // The description starts "loss network: " for the console; the row already says so.
       ["loss network", s.description.replace(/^loss network: /, "")],
@@ -204,8 +297,10 @@ export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
   try {
     result = await tr.fit(plan.data, {
       steps: plan.steps,
-      runDir: runDirectory(s.runDir, { checkpoints }),
+      runDir: runDirectory(s.runDir, { checkpoints, lock: s.lock }),
       resume: o.resume,
+      signal: interrupt.signal,
+      resumeHint: `resume with: ${s.resumeCommand}`,
       checkpointEvery: checkpoints ? every : undefined,
       quiet: o.quiet,
       report,
@@ -224,21 +319,96 @@ export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
           // What a resume removed or skipped is said even without a progress display.
           if (o.quiet) { for (const note of e.notes) console.log(`note: ${note}`); }
           if (!writeConfig) return;
-          await Deno.writeTextFile(
-            `${s.runDir}/config.json`,
-            JSON.stringify(config, null, 2) + "\n",
-          );
+          const file = `${s.runDir}/config.json`;
+          await writeFileAtomic(file, JSON.stringify(config, null, 2) + "\n").catch((e) => {
+            throw new RunFileError(file, "write the run's options", e);
+          });
         },
       }],
     });
   } catch (e) {
-    if (e instanceof RunDirError) {
-      throw new UsageError(`--out ${s.runDir} is not empty: ${e.message}`);
-    }
+    if (e instanceof RunDirError) throw new UsageError(`--out ${s.runDir}: ${e.message}`);
     throw e;
   }
-  if (plan.trainee.model !== undefined) await saveModel(plan.trainee.model, `${s.runDir}/model`);
+  if (result.reason === "stopped" && interrupt.received !== undefined) {
+    const saved = result.checkpoint === undefined ? "" : `; checkpoint ${result.checkpoint}`;
+    throw new InterruptedError(
+      interrupt.received,
+      `interrupted (${interrupt.received}) after step ${result.step}${saved}; run.json and ` +
+        `report.html say so. ${
+          checkpoints ? `Resume with: ${s.resumeCommand}` : "This run keeps no checkpoints"
+        }`,
+    );
+  }
+  if (plan.trainee.model !== undefined) {
+    await saveModelAtomically(plan.trainee.model, `${s.runDir}/model`);
+  }
   return { ...result, report };
+}
+
+/**
+ * SIGINT (Ctrl-C) and SIGTERM abort `signal`: `fit` finishes its step, writes a checkpoint and
+ * returns. A second signal ends the process at once (the last checkpoint stays intact).
+ */
+function interruptOnSignals(): {
+  readonly signal: AbortSignal;
+  readonly received: "SIGINT" | "SIGTERM" | undefined;
+  [Symbol.dispose](): void;
+} {
+  const controller = new AbortController();
+  let received: "SIGINT" | "SIGTERM" | undefined;
+  const listeners: [Deno.Signal, () => void][] = [];
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    const listener = () => {
+      if (received !== undefined) {
+        console.error(`${sig} again: stopping now, without a checkpoint of this step`);
+        Deno.exit(sig === "SIGINT" ? 130 : 143);
+      }
+      received = sig;
+      console.error(
+        `${sig}: finishing this step and writing a checkpoint (${sig} again to stop at once)`,
+      );
+      controller.abort();
+    };
+    try {
+      Deno.addSignalListener(sig, listener);
+      listeners.push([sig, listener]);
+    } catch {
+      // SIGTERM cannot be listened to on Windows: the default applies there.
+    }
+  }
+  return {
+    signal: controller.signal,
+    get received() {
+      return received;
+    },
+    [Symbol.dispose]() {
+      for (const [sig, l] of listeners) Deno.removeSignalListener(sig, l);
+    },
+  };
+}
+
+/**
+ * Save the final model into `dir` atomically: written into a temporary folder beside it, then
+ * renamed into place (an older `dir` is moved aside first and removed), so a failed save (disk
+ * full) never leaves an empty or half-written `model/`. File-system failures become a
+ * {@linkcode RunFileError} naming the folder and the fix.
+ */
+export async function saveModelAtomically(model: tfl.LayersModel, dir: string): Promise<void> {
+  const suffix = crypto.randomUUID().slice(0, 8);
+  const tmp = `${dir}.tmp-${suffix}`;
+  const old = `${dir}.old-${suffix}`;
+  try {
+    await Deno.mkdir(tmp);
+    await saveModel(model, tmp);
+    const hadOld = await Deno.stat(dir).then(() => true, () => false);
+    if (hadOld) await Deno.rename(dir, old);
+    await Deno.rename(tmp, dir);
+    if (hadOld) await Deno.remove(old, { recursive: true });
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw new RunFileError(dir, "save the model", e);
+  }
 }
 
 /** `3 steps (5 in total) after resuming from …`: what a run did. */

@@ -12,7 +12,12 @@ import {
   UnknownBackendError,
 } from "./errors.ts";
 import { installTrainingKernels, stockKernels } from "./training_kernels.ts";
-import { nativeInfo, registerNativeBackend } from "./native/mod.ts";
+import {
+  configureNative,
+  nativeInfo,
+  type NativeOptions,
+  registerNativeBackend,
+} from "./native/mod.ts";
 import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
 import { enableWasmThreads } from "./wasm_threads.ts";
 
@@ -222,13 +227,15 @@ async function startWasm(): Promise<string | undefined> {
   return failed === undefined ? undefined : `${failed} (it needs --allow-read for its .wasm file)`;
 }
 
-/** Notes on the native start-up (oneDNN version), for the choice's reason. */
+/** Notes on the native start-up (oneDNN version, threads, tuning), for the choice's reason. */
 let nativeNote = "";
 
-async function startNative(): Promise<string | undefined> {
+async function startNative(options: NativeOptions): Promise<string | undefined> {
+  // Made afresh on every start: a second initBackend("native") repeats nothing.
+  let wasmThreadsNote = "";
   if (readEnv(WASM_THREADS_ENV_VAR) !== undefined && Number(readEnv(WASM_THREADS_ENV_VAR)) > 1) {
     // oneDNN's OpenMP pool already uses every core; wasm threads on top would oversubscribe them.
-    nativeNote = `; ${WASM_THREADS_ENV_VAR} ignored: oneDNN uses its own threads`;
+    wasmThreadsNote = `; ${WASM_THREADS_ENV_VAR} ignored: oneDNN uses its own threads`;
   }
   try {
     // wasm's stock kernels must be registered before they can be copied onto `native`.
@@ -240,8 +247,14 @@ async function startNative(): Promise<string | undefined> {
   if (why !== undefined) return why;
   const failed = await activate("native");
   if (failed !== undefined) return `${failed} (it needs --allow-read for its .wasm file)`;
+  configureNative(options);
   const info = nativeInfo();
-  nativeNote = (typeof info === "string" ? "" : `; oneDNN ${info.version}`) + nativeNote;
+  nativeNote =
+    (typeof info === "string"
+      ? ""
+      : `; oneDNN ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${
+        info.tuning === "timed" ? ", timing-tuned (not reproducible)" : ""
+      }`) + wasmThreadsNote;
   return undefined;
 }
 
@@ -250,19 +263,48 @@ async function startCpu(): Promise<string | undefined> {
   return await activate("cpu");
 }
 
-function start(name: BackendName, byName: boolean): Promise<string | undefined> {
+function start(
+  name: BackendName,
+  byName: boolean,
+  options: InitBackendOptions,
+): Promise<string | undefined> {
   switch (name) {
     case "tensorflow":
       return startTensorflow();
     case "webgpu":
       return startWebgpu(byName);
     case "native":
-      return startNative();
+      return startNative({ tune: options.nativeTune, threads: options.nativeThreads });
     case "wasm":
       return startWasm();
     case "cpu":
       return startCpu();
   }
+}
+
+/**
+ * Options of {@linkcode initBackend} that tune a backend once it is chosen.
+ *
+ * @example
+ * ```ts
+ * import { initBackend, type InitBackendOptions } from "./init_backend.ts";
+ * const options: InitBackendOptions = { nativeThreads: 1 }; // ignored by backends other than native
+ * console.log((await initBackend("cpu", options)).name); // cpu
+ * ```
+ */
+export interface InitBackendOptions {
+  /**
+   * `native` only: time the candidate implementations per shape and keep the fastest, and drop
+   * to one thread while other processes crowd the cores. Faster on some shapes but NOT
+   * reproducible (results differ in the last bits run to run). Default: the environment variable
+   * `PERCEPTUAL_NATIVE_TUNE=1`, else off (a fixed rule per shape: bit-identical runs).
+   */
+  readonly nativeTune?: boolean;
+  /**
+   * `native` only: OpenMP threads for the whole run. Default `OMP_NUM_THREADS`, else the cores.
+   * Results can depend on it, so a resumed run should pass the count it started with.
+   */
+  readonly nativeThreads?: number;
 }
 
 /**
@@ -276,7 +318,11 @@ function start(name: BackendName, byName: boolean): Promise<string | undefined> 
  * backend asked for by name is tried even where automatic mode would pass it over (a software
  * WebGPU adapter, say).
  *
+ * On `native`, runs are reproducible by default: each shape's implementation follows a fixed rule
+ * and the thread count is fixed for the run (see {@linkcode InitBackendOptions}).
+ *
  * @param prefer a backend name, or names to try in order.
+ * @param options backend tuning: `nativeTune`, `nativeThreads`.
  * @returns which backend is active, why, and why each one before it was skipped.
  * @throws {UnknownBackendError} for a name that is not a backend.
  * @throws {BackendUnavailableError} when none of the requested backends starts.
@@ -290,6 +336,7 @@ function start(name: BackendName, byName: boolean): Promise<string | undefined> 
  */
 export async function initBackend(
   prefer?: BackendName | string | readonly (BackendName | string)[],
+  options: InitBackendOptions = {},
 ): Promise<BackendChoice> {
   // Done here, not on import, so importing the library changes nothing. tfjs-core alone
   // registers no gradients under Deno; tfjs-layers' bundle registers them all.
@@ -318,7 +365,7 @@ export async function initBackend(
   }
   const skipped: SkippedBackend[] = [];
   for (const name of order) {
-    const failed = await start(name, byName);
+    const failed = await start(name, byName, options);
     if (failed === undefined) {
       const kernels = installTrainingKernels(name);
       const note = name === "wasm" ? wasmNote : name === "native" ? nativeNote : "";

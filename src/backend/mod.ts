@@ -6,11 +6,14 @@
 export * from "./errors.ts";
 export * from "./init_backend.ts";
 export {
+  configureNative,
   DnnlCallError,
   NATIVE_LIBRARY_ENV_VAR,
+  NATIVE_TUNE_ENV_VAR,
   NativeBackendError,
   type NativeInfo,
   nativeInfo,
+  type NativeOptions,
   nativeProfile,
   type ProfileEntry,
   setNativeProfiling,

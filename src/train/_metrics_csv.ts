@@ -4,7 +4,8 @@
  * @module
  */
 import type { Callback } from "./callbacks.ts";
-import { pathKind, writeFileAtomic } from "../_internal/fs.ts";
+import { RunFileError } from "./errors.ts";
+import { listDir, pathKind, writeFileAtomic } from "../_internal/fs.ts";
 
 const BASE = ["step", "epoch", "lr", "momentum", "total", "grad_norm", "elapsed_s"] as const;
 
@@ -54,6 +55,16 @@ export interface MetricsCsvOptions {
   readonly onRepair?: (note: string) => void;
 }
 
+/** Remove the `<path>.before-resume-<step>-<time>` copies that earlier versions kept, one a resume. */
+async function removeOldBackups(path: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : path.slice(0, slash);
+  const base = `${path.slice(slash + 1)}.before-resume-`;
+  for (const name of await listDir(dir)) {
+    if (name.startsWith(base)) await Deno.remove(`${dir}/${name}`).catch(() => {});
+  }
+}
+
 /** `n thing(s)`. */
 function count(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? "" : "s"}`;
@@ -68,7 +79,8 @@ function count(n: number, what: string): string {
  * `s` (steps that will be trained again), rows that do not parse (wrong cell count, a step that
  * is not an integer in 1..s, out of order) and a last line without its newline (a write cut
  * short by a kill) are removed, after the original file has been copied to
- * `<path>.before-resume-<s>-<time>`.
+ * `<path>.before-resume` (one backup: a later repair replaces it, and older
+ * `<path>.before-resume-*` copies are removed).
  *
  * @example
  * ```ts
@@ -87,7 +99,9 @@ export function metricsCsv(path: string, options: MetricsCsvOptions = {}): Callb
 
   async function rewrite(): Promise<void> {
     const text = columns.map(quote).join(",") + "\n" + rows.map(line).join("");
-    await writeFileAtomic(path, text);
+    await writeFileAtomic(path, text).catch((e) => {
+      throw new RunFileError(path, "write the metrics", e);
+    });
     headerWritten = true;
   }
 
@@ -124,8 +138,9 @@ export function metricsCsv(path: string, options: MetricsCsvOptions = {}): Callb
     }
     rows = kept;
     if (past > 0 || damaged > 0 || partial || !headerOk) {
-      const backup = `${path}.before-resume-${startStep}-${Date.now()}`;
-      await Deno.copyFile(path, backup);
+      const backup = `${path}.before-resume`;
+      await writeFileAtomic(backup, text);
+      await removeOldBackups(path);
       const what = [
         ...(!headerOk ? ["its unreadable header"] : []),
         ...(past > 0 ? [`${count(past, "row")} past step ${startStep}`] : []),
@@ -165,7 +180,9 @@ export function metricsCsv(path: string, options: MetricsCsvOptions = {}): Callb
         columns = [...columns, ...fresh];
         await rewrite();
       } else {
-        await Deno.writeTextFile(path, line(row), { append: true });
+        await Deno.writeTextFile(path, line(row), { append: true }).catch((e) => {
+          throw new RunFileError(path, "append to the metrics", e);
+        });
       }
     },
   };

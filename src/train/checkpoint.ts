@@ -16,6 +16,7 @@
  */
 import { CheckpointError } from "./errors.ts";
 import { pathKind, syncDir, writeFileSynced } from "../_internal/fs.ts";
+import { fileErrorText } from "../_internal/fs_error.ts";
 import { sha256Hex } from "../_internal/hash.ts";
 import { describeNonFinite, nonFinite } from "../_internal/weight_checks.ts";
 
@@ -251,9 +252,9 @@ export async function writeCheckpoint(
   const name = checkpointName(state.step);
   const tmp = `${checkpointsDir}/${TEMP_PREFIX}${name.slice(5)}-${crypto.randomUUID().slice(0, 8)}`;
   const final = `${checkpointsDir}/${name}`;
-  await Deno.mkdir(checkpointsDir, { recursive: true });
-  await Deno.mkdir(tmp);
   try {
+    await Deno.mkdir(checkpointsDir, { recursive: true });
+    await Deno.mkdir(tmp);
     const m = pack(model);
     const o = pack(optimizer);
     const stateJson = encoder.encode(
@@ -281,18 +282,23 @@ export async function writeCheckpoint(
     );
     await syncDir(tmp);
     if (await pathKind(final) !== undefined) {
-      // Only an unreadable leftover can sit here (complete ones are never rewritten): keep it
-      // aside rather than delete it.
-      await Deno.rename(final, `${final}.replaced-${Date.now()}`);
+      // Only a leftover of this run can sit here (a step trained again after a resume, or an
+      // unreadable one): the run's lock guarantees no other writer. Renamed aside atomically
+      // into a temporary name (removed at once, or on the next start), never left as a copy.
+      const doomed = `${checkpointsDir}/${TEMP_PREFIX}${name.slice(5)}-old-${
+        crypto.randomUUID().slice(0, 8)
+      }`;
+      await Deno.rename(final, doomed);
+      await Deno.rename(tmp, final);
+      await Deno.remove(doomed, { recursive: true }).catch(() => {});
+    } else {
+      await Deno.rename(tmp, final);
     }
-    await Deno.rename(tmp, final);
     await syncDir(checkpointsDir);
     return final;
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw new CheckpointError(
-      `could not write checkpoint ${final}: ${e instanceof Error ? e.message : String(e)}`,
-    );
+    throw new CheckpointError(`could not write checkpoint ${final}: ${fileErrorText(e, final)}`);
   }
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
+import { fileErrorText } from "../_internal/fs_error.ts";
 
 /**
  * Thrown when the loss is NaN or infinite. The weights were NOT updated by the failing step, so
@@ -203,3 +204,78 @@ export class TrainingDataError extends PerceptualError {
  * ```
  */
 export class TrainerStateError extends PerceptualError {}
+
+/**
+ * Who holds a run directory's lock (the contents of its `run.lock`).
+ *
+ * @example
+ * ```ts
+ * import type { RunLockHolder } from "./errors.ts";
+ * const holder: RunLockHolder = { pid: 4242, host: "box", startedAt: "2026-01-01T00:00:00Z" };
+ * console.log(`process ${holder.pid} on ${holder.host}`); // process 4242 on box
+ * ```
+ */
+export interface RunLockHolder {
+  /** The process id of the run that holds it. */
+  readonly pid: number;
+  /** The machine it runs on. */
+  readonly host: string;
+  /** When it took the lock (ISO time). */
+  readonly startedAt: string;
+}
+
+/**
+ * Thrown when another process is writing the run directory (its `run.lock` names a live
+ * process, or one on another machine that cannot be checked): one writer per run.
+ *
+ * @example
+ * ```ts
+ * import { RunLockedError } from "./errors.ts";
+ * const e = new RunLockedError("runs/a", "runs/a/run.lock", {
+ *   pid: 4242, host: "box", startedAt: "2026-01-01T00:00:00Z",
+ * }, "in use");
+ * console.log(e instanceof Error, e.holder?.pid); // true 4242
+ * ```
+ */
+export class RunLockedError extends RunDirError {
+  /** The run directory. */
+  readonly runDir: string;
+  /** Its lock file. */
+  readonly lockFile: string;
+  /** Who holds the lock, when the lock file could be read. */
+  readonly holder: RunLockHolder | undefined;
+  /** Build the error; `message` is the full message. */
+  constructor(
+    runDir: string,
+    lockFile: string,
+    holder: RunLockHolder | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.runDir = runDir;
+    this.lockFile = lockFile;
+    this.holder = holder;
+  }
+}
+
+/**
+ * Thrown when the file system refuses a write of the run (no space left, no permission, a
+ * read-only folder): names the path, what was being done, and how to fix it. The original
+ * error is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { RunFileError } from "./errors.ts";
+ * const e = new RunFileError("runs/a/model", "write the model", new Deno.errors.PermissionDenied("denied"));
+ * console.log(e.message.startsWith("cannot write the model at runs/a/model")); // true
+ * ```
+ */
+export class RunFileError extends PerceptualError {
+  /** The path that could not be written. */
+  readonly path: string;
+  /** Build the error from the path, what was being done and the file system's error. */
+  constructor(path: string, doing: string, cause: unknown) {
+    super(`cannot ${doing} at ${path}: ${fileErrorText(cause, path)}`, { cause });
+    this.path = path;
+  }
+}

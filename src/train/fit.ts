@@ -136,8 +136,16 @@ export interface FitOptions {
   readonly progress?: boolean | ProgressOptions;
   /** Same as `progress: false`. */
   readonly quiet?: boolean;
-  /** Stop cleanly after the current step (a checkpoint is written when `runDir` is set). */
+  /**
+   * Stop cleanly after the current step (a checkpoint is written when `runDir` is set, and
+   * `run.json` and the report say the run was interrupted).
+   */
   readonly signal?: AbortSignal;
+  /**
+   * How to continue this run, recorded in `run.json` when it stops early (default: "fit again
+   * with resume: true"); a command-line tool gives its own command here.
+   */
+  readonly resumeHint?: string;
   /**
    * Also check the global tensor count after every step (lifetime's `leakGuard`), which catches
    * leaks in callbacks too. Off by default: a data source that prefetches makes that count
@@ -244,7 +252,10 @@ export async function fitLoop(
     (epochs !== undefined && stepsPerEpoch !== undefined ? epochs * stepsPerEpoch : undefined);
   if (totalSteps !== undefined) host.setRunLength(totalSteps);
 
-  // Run directory and resume, before anything is written.
+  // Run directory and resume, before anything is written. `openRun` takes the directory's lock
+  // unless the caller holds it already; then it is released when fit returns or throws.
+  const ownLock = run !== undefined && !run.locked;
+  using _lock = ownLock ? { [Symbol.dispose]: () => run.release() } : undefined;
   const opened = await openRun(host, run, options.resume ?? false, totalSteps, epochs);
   const { resumedFrom, notes } = opened;
   totalSteps = opened.totalSteps;
@@ -396,12 +407,34 @@ export async function fitLoop(
     notes,
   };
   try {
+    await run?.setStatus({ state: "running", step: startStep });
     for (const cb of all) await cb.onFitStart?.(startEvent);
     await loop();
     const now = host.position().step;
     if (checkpointing && now > startStep && lastCheckpointStep !== now) await checkpointNow();
   } catch (error) {
     failure = { error };
+  }
+  if (run !== undefined) {
+    // run.json says how the run ended: `running` left there means killed or crashed.
+    const resume = options.resumeHint ?? "fit again with resume: true";
+    const step = host.position().step;
+    const error = failure === undefined
+      ? undefined
+      : failure.error instanceof Error
+      ? failure.error.message
+      : String(failure.error);
+    try {
+      await run.setStatus(
+        error !== undefined
+          ? { state: "failed", step, resume, error }
+          : stopped
+          ? { state: "interrupted", step, resume }
+          : { state: "done", step },
+      );
+    } catch (e) {
+      failure ??= { error: e };
+    }
   }
   const endEvent: FitEndEvent = {
     step: host.position().step,

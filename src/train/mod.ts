@@ -60,6 +60,7 @@ export {
   runDirectory,
   type RunDirectoryOptions,
 } from "./run_dir.ts";
+export { acquireRunLock, RUN_LOCK, type RunLock } from "./run_lock.ts";
 export type { SampleEvent, SampleOptions, SaveImageFn } from "./samples.ts";
 export {
   constant,

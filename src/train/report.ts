@@ -125,6 +125,11 @@ export interface ReportData {
   readonly images?: readonly ReportImage[];
   /** True while training runs: the page then reloads itself every `refreshSeconds`. */
   readonly running?: boolean;
+  /**
+   * Why the run stopped early, shown instead of "finished" when it is not running (e.g.
+   * `interrupted (SIGINT) after step 40; resume with: …`): the page then no longer reloads.
+   */
+  readonly stopped?: string;
   /** Reload period while running (default 15 s). */
   readonly refreshSeconds?: number;
   /** When this version was written (shown; default: not shown). */
@@ -134,7 +139,7 @@ export interface ReportData {
 const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1400px;padding:0 1em;color:#222}
 h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.1em;margin:1.4em 0 .4em}
-.status{color:#555}.running{color:#b35c00}
+.status{color:#555}.running{color:#b35c00}.stopped{color:#b00020;font-weight:600}
 dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.1em 1em;margin:.5em 0}
 dl.summary dt{font-weight:600}dl.summary dd{margin:0;font-family:ui-monospace,monospace;
 overflow-wrap:anywhere}
@@ -237,6 +242,8 @@ export function renderReport(data: ReportData): string {
   const status = data.running === true
     ? `<p class="status running">training: step ${last?.step ?? 0}; this page reloads itself ` +
       `every ${Math.max(1, data.refreshSeconds ?? 15)} s</p>`
+    : data.stopped !== undefined
+    ? `<p class="status stopped">${escapeHtml(data.stopped)}</p>`
     : `<p class="status">finished${last === undefined ? "" : ` after step ${last.step}`}</p>`;
   const updated = data.updated === undefined
     ? ""

@@ -12,13 +12,37 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts";
 import { latestCheckpoint, pruneCheckpoints, removeStaleTemps } from "./checkpoint_dir.ts";
-import { CheckpointError, RunDirError } from "./errors.ts";
+import { CheckpointError, RunDirError, RunFileError } from "./errors.ts";
 import { listDir, pathKind, writeFileAtomic } from "../_internal/fs.ts";
 import { metricsCsv } from "./_metrics_csv.ts";
+import { acquireRunLock, RUN_LOCK, type RunLock } from "./run_lock.ts";
 
 /** The marker file that says a directory is a training run made by this library. */
 export const RUN_MARKER: string = "run.json";
 const RUN_FORMAT = "perceptual-loss/run";
+
+/**
+ * The state of a run, as `run.json` records it: `running` while `fit` trains (still there after
+ * a kill -9 or a crash), then `done`, `interrupted` (stopped by its abort signal, after a
+ * checkpoint) or `failed`.
+ *
+ * @example
+ * ```ts
+ * import type { RunStatus } from "./run_dir.ts";
+ * const s: RunStatus = { state: "interrupted", step: 40, resume: "fit with resume: true" };
+ * console.log(s.state); // interrupted
+ * ```
+ */
+export interface RunStatus {
+  /** What the run is doing, or how it ended. */
+  readonly state: "running" | "done" | "interrupted" | "failed";
+  /** Steps completed. */
+  readonly step: number;
+  /** How to continue it (interrupted or failed runs). */
+  readonly resume?: string;
+  /** Why it failed. */
+  readonly error?: string;
+}
 
 /** How a run directory was found. */
 export interface RunDirStatus {
@@ -52,7 +76,8 @@ export async function prepareRunDir(
   if (kind !== undefined && kind !== "dir") {
     throw new RunDirError(`runDir ${runDir} exists and is not a directory; choose another path`);
   }
-  const names = await listDir(runDir);
+  // The lock file is the current run's own: it does not make the folder "not empty".
+  const names = (await listDir(runDir)).filter((n) => n !== RUN_LOCK);
   if (names.length > 0) {
     let marker: unknown;
     if (names.includes(RUN_MARKER)) {
@@ -88,17 +113,25 @@ export async function prepareRunDir(
         "check the path, or drop resume to start a new run there",
     );
   }
-  await Deno.mkdir(runDir, { recursive: true });
+  try {
+    await Deno.mkdir(runDir, { recursive: true });
+  } catch (e) {
+    throw new RunFileError(runDir, "create the run directory", e);
+  }
   const marker = {
     format: RUN_FORMAT,
     version: 1,
     createdAt: new Date().toISOString(),
     ...options.info,
   };
-  await writeFileAtomic(
-    `${runDir}/${RUN_MARKER}`,
-    new TextEncoder().encode(JSON.stringify(marker, null, 1) + "\n"),
-  );
+  try {
+    await writeFileAtomic(
+      `${runDir}/${RUN_MARKER}`,
+      new TextEncoder().encode(JSON.stringify(marker, null, 1) + "\n"),
+    );
+  } catch (e) {
+    throw new RunFileError(`${runDir}/${RUN_MARKER}`, "write the run marker", e);
+  }
   return { fresh: true, previousRun: false };
 }
 
@@ -137,6 +170,12 @@ export interface RunDirectoryOptions {
    * metrics CSV only, and a run in it cannot be resumed.
    */
   readonly checkpoints?: boolean;
+  /**
+   * The directory's lock, already taken by the caller (see `acquireRunLock`) to hold it beyond
+   * `fit` (while the final model is written, say); the caller releases it. Without it, `open`
+   * takes the lock and `fit` releases it when it returns.
+   */
+  readonly lock?: RunLock;
 }
 
 /**
@@ -146,7 +185,9 @@ export interface RunDirectoryOptions {
  * ```ts
  * import { type OpenedRun, runDirectory } from "./run_dir.ts";
  * const path = `${await Deno.makeTempDir()}/run`;
- * await runDirectory(path).open({ resume: false, info: { seed: 0 }, findCheckpoint: true });
+ * const first = runDirectory(path);
+ * await first.open({ resume: false, info: { seed: 0 }, findCheckpoint: true });
+ * first.release(); // one writer at a time: the next one may now take the lock
  * const again: OpenedRun = await runDirectory(path)
  *   .open({ resume: true, info: {}, findCheckpoint: true });
  * console.log(again.previousRun, again.checkpoint, again.notes); // true undefined []
@@ -184,15 +225,26 @@ export interface RunDirectory {
   readonly path: string;
   /** Whether checkpoints are written (see {@linkcode RunDirectoryOptions.checkpoints}). */
   readonly checkpoints: boolean;
+  /** Whether this process holds the directory's lock (`run.lock`): one writer per run. */
+  readonly locked: boolean;
   /**
-   * Claim the directory (see {@linkcode prepareRunDir}); for a previous run, remove
-   * half-written checkpoints and, when `findCheckpoint`, read the newest complete one.
+   * Take the directory's lock (idempotent). Throws `RunLockedError` when another live run
+   * holds it; a lock left by a killed process is taken over (`tookOver` says whose).
+   */
+  lock(): Promise<RunLock>;
+  /** Release the lock taken by {@linkcode RunDirectory.lock} (not one passed in). */
+  release(): void;
+  /**
+   * Take the lock, claim the directory (see {@linkcode prepareRunDir}); for a previous run,
+   * remove half-written checkpoints and, when `findCheckpoint`, read the newest complete one.
    */
   open(options: {
     readonly resume: boolean;
     readonly info: Readonly<Record<string, unknown>>;
     readonly findCheckpoint: boolean;
   }): Promise<OpenedRun>;
+  /** Record the run's state in `run.json` (atomically; the rest of the marker is kept). */
+  setStatus(status: RunStatus): Promise<void>;
   /** Write a checkpoint atomically, prune old ones, and return its directory. */
   saveCheckpoint(
     state: CheckpointState,
@@ -214,7 +266,8 @@ export interface RunDirectory {
  * import { runDirectory } from "./run_dir.ts";
  * const run = runDirectory(`${await Deno.makeTempDir()}/run1`, { keepCheckpoints: 2 });
  * const opened = await run.open({ resume: false, info: { seed: 0 }, findCheckpoint: true });
- * console.log(opened.previousRun, opened.checkpoint); // false undefined
+ * console.log(opened.previousRun, opened.checkpoint, run.locked); // false undefined true
+ * run.release();
  * ```
  */
 export function runDirectory(path: string, options: RunDirectoryOptions = {}): RunDirectory {
@@ -224,27 +277,78 @@ export function runDirectory(path: string, options: RunDirectoryOptions = {}): R
   }
   const checkpoints = options.checkpoints ?? true;
   const ckDir = `${path}/checkpoints`;
+  const given = options.lock;
+  let own: RunLock | undefined;
+  const held = (): RunLock | undefined => given?.held ? given : own?.held ? own : undefined;
+  async function lock(): Promise<RunLock> {
+    return held() ?? (own = await acquireRunLock(path));
+  }
+  async function claim(
+    taken: RunLock,
+    resume: boolean,
+    info: Readonly<Record<string, unknown>>,
+    findCheckpoint: boolean,
+  ): Promise<OpenedRun> {
+    const status = await prepareRunDir(path, { resume, info });
+    const notes: string[] = [];
+    if (taken.tookOver !== undefined) {
+      notes.push(
+        `took over ${taken.path}, left by process ${taken.tookOver.pid} (started ` +
+          `${taken.tookOver.startedAt}), which is no longer running`,
+      );
+    }
+    if (!status.previousRun || !checkpoints) {
+      return { previousRun: status.previousRun, checkpoint: undefined, notes };
+    }
+    for (const t of await removeStaleTemps(ckDir)) notes.push(`removed half-written ${t}`);
+    if (!findCheckpoint) return { previousRun: true, checkpoint: undefined, notes };
+    const found = await latestCheckpoint(ckDir);
+    for (const k of found.skipped) notes.push(`skipped ${k.dir}: ${k.why}`);
+    if (found.checkpoint === undefined && found.skipped.length > 0) {
+      throw new CheckpointError(
+        `no complete checkpoint in ${ckDir}: ${
+          found.skipped.map((k) => k.why).join("; ")
+        }; nothing was changed`,
+      );
+    }
+    return { previousRun: true, checkpoint: found.checkpoint, notes };
+  }
   return {
     path,
     checkpoints,
+    get locked() {
+      return held() !== undefined;
+    },
+    lock,
+    release() {
+      own?.release();
+      own = undefined;
+    },
     async open({ resume, info, findCheckpoint }) {
-      const status = await prepareRunDir(path, { resume, info });
-      const notes: string[] = [];
-      if (!status.previousRun || !checkpoints) {
-        return { previousRun: status.previousRun, checkpoint: undefined, notes };
+      // Nothing to lock for a resume of nothing: that is refused, and nothing is created.
+      if (resume && await pathKind(path) === undefined) await prepareRunDir(path, { resume, info });
+      const taken = await lock();
+      try {
+        return await claim(taken, resume, info, findCheckpoint);
+      } catch (e) {
+        // Refused: the lock this call took goes with it (one passed in stays the caller's).
+        if (own === taken) {
+          own.release();
+          own = undefined;
+        }
+        throw e;
       }
-      for (const t of await removeStaleTemps(ckDir)) notes.push(`removed half-written ${t}`);
-      if (!findCheckpoint) return { previousRun: true, checkpoint: undefined, notes };
-      const found = await latestCheckpoint(ckDir);
-      for (const k of found.skipped) notes.push(`skipped ${k.dir}: ${k.why}`);
-      if (found.checkpoint === undefined && found.skipped.length > 0) {
-        throw new CheckpointError(
-          `no complete checkpoint in ${ckDir}: ${
-            found.skipped.map((k) => k.why).join("; ")
-          }; nothing was changed`,
-        );
+    },
+    async setStatus(status) {
+      const file = `${path}/${RUN_MARKER}`;
+      try {
+        const marker = JSON.parse(await Deno.readTextFile(file));
+        const { resume: _r, error: _e, ...rest } = marker;
+        const next = { ...rest, ...status, updatedAt: new Date().toISOString() };
+        await writeFileAtomic(file, JSON.stringify(next, null, 1) + "\n");
+      } catch (e) {
+        throw new RunFileError(file, "record the run's state", e);
       }
-      return { previousRun: true, checkpoint: found.checkpoint, notes };
     },
     async saveCheckpoint(state, weights, optimizer) {
       if (!checkpoints) throw new RangeError(`run directory ${path} keeps no checkpoints`);

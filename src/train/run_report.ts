@@ -6,6 +6,7 @@
  * @module
  */
 import type { Callback } from "./callbacks.ts";
+import { RunFileError } from "./errors.ts";
 import { listDir, pathKind } from "../_internal/fs.ts";
 import {
   type ReportData,
@@ -59,6 +60,13 @@ export interface RunReportOptions {
   readonly imageDirs?: readonly string[];
   /** Reload period of the running page in seconds (default 15). */
   readonly refreshSeconds?: number;
+  /**
+   * How to continue the run, shown when it stops early (interrupted or failed), e.g. a command
+   * line. Default: "resume it with fit's resume option".
+   */
+  readonly resumeHint?: string;
+  /** What stopped the run when its abort signal fired (e.g. `SIGINT`), for the page. */
+  readonly stoppedBy?: () => string | undefined;
 }
 
 /**
@@ -186,6 +194,7 @@ export function runReport(options: RunReportOptions = {}): RunReport {
   let validation: ReportValidationRow[] = [];
   let lastWrite = -Infinity;
   let running = false;
+  let stopped: string | undefined;
 
   async function write(extras: ReportExtras = {}): Promise<void> {
     if (runDir === undefined) return;
@@ -198,10 +207,13 @@ export function runReport(options: RunReportOptions = {}): RunReport {
       ...(extras.table === undefined ? {} : { table: extras.table }),
       images: await imagesOf(runDir, dirs),
       running,
+      ...(stopped === undefined ? {} : { stopped }),
       ...(options.refreshSeconds === undefined ? {} : { refreshSeconds: options.refreshSeconds }),
       updated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
     };
-    await writeReport(runDir, data);
+    await writeReport(runDir, data).catch((e) => {
+      throw new RunFileError(`${runDir}/report.html`, "write the report", e);
+    });
     lastWrite = performance.now();
   }
 
@@ -221,6 +233,7 @@ export function runReport(options: RunReportOptions = {}): RunReport {
         validation = read.validation.filter((v) => v.step <= e.startStep);
       }
       running = true;
+      stopped = undefined;
       await write();
     },
     async onStepEnd(e) {
@@ -232,12 +245,28 @@ export function runReport(options: RunReportOptions = {}): RunReport {
         await write();
       }
     },
-    async onFitEnd() {
+    async onFitEnd(e) {
       running = false;
+      const hint = options.resumeHint ?? "resume it with fit's resume option";
+      const saved = e.checkpoint === undefined
+        ? ""
+        : `; checkpoint ${e.checkpoint.split("/").slice(-2).join("/")} written`;
+      if (e.reason === "stopped") {
+        const by = options.stoppedBy?.();
+        stopped =
+          `interrupted${by === undefined ? "" : ` (${by})`} after step ${e.step}${saved}; ` +
+          hint;
+      } else if (e.reason === "error") {
+        const why = e.error instanceof Error ? e.error.message : String(e.error);
+        stopped = `stopped by an error after step ${e.step}: ${
+          why.split("\n")[0]
+        }${saved}; ${hint}`;
+      }
       await write();
     },
     async finish(extras) {
       running = false;
+      stopped = undefined;
       await write(extras);
     },
   };

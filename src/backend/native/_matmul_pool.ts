@@ -58,6 +58,7 @@ export function matMul(
 }
 
 interface PoolGradPlan {
+  destroy(): void;
   readonly forward: Primitive;
   readonly backward: Primitive;
   readonly dst: HostBuffer;
@@ -104,6 +105,10 @@ function buildPoolGrad(dnnl: Dnnl, s: ConvGeometry): PoolGradPlan | undefined {
     backward,
     dst: new HostBuffer(forward.bytes.get(DNNL.argDst)!),
     workspace: new HostBuffer(Math.max(1, forward.bytes.get(DNNL.argWorkspace)!)),
+    destroy() {
+      backward.destroy();
+      forward.destroy();
+    },
     toString: () => `${forward.impl} / ${backward.impl}`,
   } as PoolGradPlan;
 }

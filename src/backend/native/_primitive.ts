@@ -96,13 +96,25 @@ export class Primitive {
   readonly #prim: Deno.PointerValue;
   readonly #mems: Deno.PointerValue[];
   readonly #args: Uint8Array<ArrayBuffer>;
-  /** The descriptor's memory descriptors stay valid while `pd` lives: it is never destroyed. */
+  /** Further primitive descriptors it keeps alive (a backward primitive's forward hint). */
+  readonly #owned: Deno.PointerValue[];
+  #destroyed = false;
+  /** The descriptor's memory descriptors stay valid while `pd` lives (until {@linkcode destroy}). */
   readonly pd: Deno.PointerValue;
 
-  /** Create the primitive for `pd` with memory objects for `argIds` (execution order of `run`). */
-  constructor(dnnl: Dnnl, pd: Deno.PointerValue, readonly argIds: readonly number[]) {
+  /**
+   * Create the primitive for `pd` with memory objects for `argIds` (execution order of `run`);
+   * it owns `pd` and the descriptors in `owned`, destroyed with it.
+   */
+  constructor(
+    dnnl: Dnnl,
+    pd: Deno.PointerValue,
+    readonly argIds: readonly number[],
+    owned: readonly Deno.PointerValue[] = [],
+  ) {
     this.#dnnl = dnnl;
     this.pd = pd;
+    this.#owned = [...owned];
     this.impl = implName(dnnl, pd);
     const fn = dnnl.fn;
     this.#prim = create("dnnl_primitive_create", (o) => fn.dnnl_primitive_create(o, pd));
@@ -139,8 +151,23 @@ export class Primitive {
     return this.#dnnl.fn.dnnl_memory_desc_equal(this.md(arg), md.p) === 1;
   }
 
+  /**
+   * Destroy its oneDNN objects: the primitive, its memory objects, its primitive descriptor and
+   * those it owns. Idempotent; it must not run afterwards.
+   */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    const fn = this.#dnnl.fn;
+    fn.dnnl_primitive_destroy(this.#prim);
+    for (const m of this.#mems) fn.dnnl_memory_destroy(m);
+    fn.dnnl_primitive_desc_destroy(this.pd);
+    for (const pd of this.#owned) fn.dnnl_primitive_desc_destroy(pd);
+  }
+
   /** Execute with `handles[i]` as the data of `argIds[i]`; returns when the result is written. */
   run(handles: readonly Deno.PointerValue[]): void {
+    if (this.#destroyed) throw new Error(`oneDNN primitive ${this.impl} used after destroy()`);
     const fn = this.#dnnl.fn;
     for (let i = 0; i < handles.length; i++) {
       fn.dnnl_memory_set_data_handle(this.#mems[i]!, handles[i]!);
@@ -162,7 +189,10 @@ export function reorder(dnnl: Dnnl, from: Deno.PointerValue, to: Deno.PointerVal
   return new Primitive(dnnl, pd, [DNNL.argSrc, DNNL.argDst]);
 }
 
-/** Primitive attributes carrying a ReLU post-op (conv + bias + ReLU in one pass). */
+/**
+ * Primitive attributes carrying a ReLU post-op (conv + bias + ReLU in one pass); the caller
+ * destroys them with `dnnl_primitive_attr_destroy` once its primitive descriptor is made.
+ */
 export function reluAttr(dnnl: Dnnl): Deno.PointerValue {
   const fn = dnnl.fn;
   const ops = create("dnnl_post_ops_create", (o) => fn.dnnl_post_ops_create(o));

@@ -20,7 +20,15 @@ import { NativeBackendError } from "./errors.ts";
 export { DnnlCallError, NativeBackendError } from "./errors.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
 import { meanKernel, sumKernel } from "./_reduce.ts";
-import { profileEntries, setProfiling, tunedChoices } from "./_tune.ts";
+import {
+  NATIVE_TUNE_ENV_VAR as NATIVE_TUNE,
+  profileEntries,
+  setProfiling,
+  setTiming,
+  timingOn,
+  tunedChoices,
+} from "./_tune.ts";
+import { runThreads, setThreadPolicy } from "./_threads.ts";
 export type { ProfileEntry, TunedChoice } from "./tuning.ts";
 
 /**
@@ -33,6 +41,20 @@ export type { ProfileEntry, TunedChoice } from "./tuning.ts";
  * ```
  */
 export const NATIVE_LIBRARY_ENV_VAR: string = DNNL_ENV_VAR;
+
+/**
+ * The environment variable that opts into timing-based tuning on `native` (`1`): the fastest
+ * implementation per shape as timed in this process, and one thread while other processes crowd
+ * the cores. Faster on some shapes, but NOT reproducible: results then differ in the last bits
+ * from run to run.
+ *
+ * @example
+ * ```ts
+ * import { NATIVE_TUNE_ENV_VAR } from "./mod.ts";
+ * console.log(NATIVE_TUNE_ENV_VAR); // PERCEPTUAL_NATIVE_TUNE
+ * ```
+ */
+export const NATIVE_TUNE_ENV_VAR: string = NATIVE_TUNE;
 
 /** How one kernel is installed on the native backend (same shape as the other backends' plans). */
 export interface NativeKernelPlan {
@@ -156,7 +178,9 @@ export async function registerNativeBackend(
  * @example
  * ```ts
  * import type { NativeInfo } from "./mod.ts";
- * const info: NativeInfo = { version: "2.6.3", path: "/usr/lib/libdnnl.so.2", primitives: [] };
+ * const info: NativeInfo = {
+ *   version: "2.6.3", path: "/usr/lib/libdnnl.so.2", primitives: [], threads: 2, tuning: "rule",
+ * };
  * console.log(`oneDNN ${info.version}: ${info.primitives.length} tuned`); // oneDNN 2.6.3: 0 tuned
  * ```
  */
@@ -167,6 +191,13 @@ export interface NativeInfo {
   readonly path: string;
   /** The primitive chosen for each shape so far (implementation, weight layout, timings). */
   readonly primitives: readonly import("./tuning.ts").TunedChoice[];
+  /** OpenMP threads of large primitives for the whole run (0: OpenMP not found). */
+  readonly threads: number;
+  /**
+   * `rule` (reproducible: implementation by a fixed rule per shape, fixed thread count) or
+   * `timed` (opt-in: fastest as timed in this process, load-aware threads; not reproducible).
+   */
+  readonly tuning: "rule" | "timed";
 }
 
 /**
@@ -182,7 +213,56 @@ export interface NativeInfo {
 export function nativeInfo(): NativeInfo | string {
   const dnnl = loadDnnl();
   if (typeof dnnl === "string") return dnnl;
-  return { version: dnnl.version, path: dnnl.path, primitives: tunedChoices() };
+  return {
+    version: dnnl.version,
+    path: dnnl.path,
+    primitives: tunedChoices(),
+    threads: runThreads(dnnl.omp),
+    tuning: timingOn() ? "timed" : "rule",
+  };
+}
+
+/**
+ * How the native backend chooses; see {@linkcode configureNative}.
+ *
+ * @example
+ * ```ts
+ * import type { NativeOptions } from "./mod.ts";
+ * const reproducible: NativeOptions = { tune: false, threads: 2 };
+ * console.log(reproducible.threads); // 2
+ * ```
+ */
+export interface NativeOptions {
+  /**
+   * Time the candidate implementations per shape and keep the fastest, and drop to one thread
+   * while other processes crowd the cores: faster on some shapes, NOT reproducible. Default:
+   * `PERCEPTUAL_NATIVE_TUNE=1` in the environment, else off.
+   */
+  readonly tune?: boolean;
+  /**
+   * OpenMP threads for the run's large primitives. Default: the OpenMP pool size
+   * (`OMP_NUM_THREADS`, else the cores). Results can depend on it: a resumed run should use the
+   * count it started with.
+   */
+  readonly threads?: number;
+}
+
+/**
+ * Set how `native` chooses implementations and threads (before training; choices made so far
+ * are forgotten when the tuning mode changes). Leaving an option out restores its default.
+ *
+ * @example
+ * ```ts
+ * import { configureNative, nativeInfo } from "./mod.ts";
+ * configureNative({ threads: 1 });
+ * const info = nativeInfo();
+ * console.log(typeof info === "string" ? info : `${info.threads} thread, ${info.tuning}`);
+ * configureNative({});
+ * ```
+ */
+export function configureNative(options: NativeOptions): void {
+  setThreadPolicy({ threads: options.threads });
+  setTiming(options.tune);
 }
 
 /**
