@@ -30,29 +30,23 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  comparisonPanel,
-  imageFolder,
-  imagePairs,
-  type Pixels,
-  pixelsToTensor,
-  saveImage,
-  stackPixels,
-  tensorToPixels,
-  writePixels,
-} from "../src/data/mod.ts";
+import { imageFolder, imagePairs, type Pixels, saveImage, stackPixels } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import {
   encodeLossSpec,
   evaluate,
   johnson2016StyleTransfer,
+  type Loss,
   type LossFn,
+  plus,
   precomputeTarget,
+  style as styleTerm,
 } from "../src/loss/mod.ts";
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
-import { predictImage, unet } from "../src/unet/mod.ts";
+import { unet, UPSAMPLE_MODES } from "../src/unet/mod.ts";
+import { oneOf } from "../src/_internal/decode.ts";
 import { command, UsageError } from "./common/cli.ts";
-import { count, type FlagValues, list, text, toggle, weight } from "./common/flag_table.ts";
+import { count, flag, type FlagValues, list, text, toggle, weight } from "./common/flag_table.ts";
 import { sharedFlags } from "./common/flags.ts";
 import {
   centreCrop,
@@ -63,10 +57,24 @@ import {
 } from "./common/images.ts";
 import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
 import { heldOutCrops } from "./common/split_images.ts";
-import { printTable, scoreHeldOut, splitImage } from "./common/style_eval.ts";
+import {
+  photoReportTable,
+  printPhotoTable,
+  printTable,
+  readAtMost,
+  scoreHeldOut,
+  splitImage,
+  stylisePhotos,
+} from "./common/style_eval.ts";
 
-/** The default style image: NASA's Hubble Deep Field (public domain), galaxies on black. */
-export const DEFAULT_STYLE = "examples/data/style/skimage_hubble_deep_field.jpg";
+/** The default style image: Vincent van Gogh's The Starry Night (1889, public domain). */
+export const DEFAULT_STYLE = "examples/data/style/starry_night.jpg";
+/**
+ * The default style layers' weights, multiplying `--style-weight`: relu1_1's Gram (where the
+ * colours are) is about 100× smaller than relu2_1's and relu3_1's on The Starry Night, so with
+ * equal weights the painting's texture came through but hardly its colours.
+ */
+export const DEFAULT_LAYER_WEIGHTS: readonly number[] = [50, 1, 1];
 /** The default content image of `--optimize`. */
 export const DEFAULT_CONTENT = "examples/data/skimage_chelsea.png";
 
@@ -89,7 +97,18 @@ const FLAGS = {
     "optimise the pixels of --content directly (Gatys) instead of training a network",
   ),
   content: text(DEFAULT_CONTENT, "PATH", "with --optimize: the image to stylise"),
-  size: count("128", "content images are resized so their shorter side is N"),
+  size: count(
+    "512",
+    "photos are resized so their shorter side is N (smaller photos keep their size); the " +
+      "stylised photos are written whole at that size",
+  ),
+  upsample: flag(
+    oneOf(UPSAMPLE_MODES),
+    "resizeConv",
+    "MODE",
+    "U-Net upsampling: resizeConv (nearest x2 then 3x3 conv: no lattice) | pixelShuffle | " +
+      "transpose | bilinear",
+  ),
   "style-size": count(
     "256",
     "the style image's shorter side: larger makes its patterns larger on the content",
@@ -97,6 +116,15 @@ const FLAGS = {
   "content-weight": weight("1", "content (feature) loss weight (Johnson: 1)"),
   "style-weight": weight("20", "weight of each style (Gram) layer (Johnson: 5)"),
   "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
+  residual: toggle(
+    "the network predicts a residual over the photo (in logit space) instead of the image " +
+      "itself, as Johnson's does: keeps more of the photo's colours",
+  ),
+  "style-layer-weights": list(
+    "W1,W2",
+    "one weight per style layer, multiplying --style-weight [50,1,1 for the default layers " +
+      "(relu1_1's Gram, where the colours are, is ~100x smaller than the others'); else 1 each]",
+  ),
   "content-layer": text(
     "",
     "L",
@@ -145,12 +173,33 @@ async function run(o: StyleTransferOptions): Promise<void> {
     ? o["style-layers"]
     : ["block1_conv1", "block2_conv1", "block3_conv1"];
   using session = await openSession("style_transfer", o, [contentLayer, ...styleLayers], "style");
-  const loss = johnson2016StyleTransfer(session.net, {
+  const layerWeights = o["style-layer-weights"].length > 0
+    ? o["style-layer-weights"].map(Number)
+    : o["style-layers"].length > 0
+    ? styleLayers.map(() => 1)
+    : DEFAULT_LAYER_WEIGHTS;
+  if (layerWeights.some((w) => !(w >= 0 && isFinite(w)))) {
+    throw new UsageError(
+      `--style-layer-weights ${o["style-layer-weights"].join(",")}: give numbers >= 0`,
+    );
+  }
+  if (layerWeights.length !== styleLayers.length) {
+    throw new UsageError(
+      `--style-layer-weights has ${layerWeights.length} values for ${styleLayers.length} style ` +
+        `layers (${styleLayers.join(", ")}); give one per layer`,
+    );
+  }
+  // Johnson's content and total-variation terms, then one Gram term per style layer with its own
+  // weight (his own loss: squared L2, Grams normalised by C·H·W).
+  let loss: Loss<string> = johnson2016StyleTransfer(session.net, {
     contentLayer,
-    styleLayers,
+    styleLayers: [],
     contentWeight: o["content-weight"],
-    styleWeight: o["style-weight"],
     tvStrength: o["tv-weight"],
+  });
+  styleLayers.forEach((layer, i) => {
+    const weight = o["style-weight"] * (layerWeights[i] ?? 1);
+    loss = plus(styleTerm(layer, { distance: "l2", normalisation: "chw", weight }))(loss);
   });
   // The style image's Grams, once: every step compares against these.
   const style = stackPixels([styleImage]);
@@ -186,7 +235,8 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
   if (files.length === 0) {
     throw new UsageError(`--data ${o.data}: no content photos besides the style image`);
   }
-  const contents = await Promise.all(files.map((f) => readResized(f, "--data", o.size)));
+  // Each photo at --size on its shorter side, or its own size when smaller.
+  const contents = await Promise.all(files.map((f) => readAtMost(f, "--data", o.size)));
   // Training crops from the left of each photo, the scores on crops from its right quarter.
   const split = contents.map((p, i) => splitImage(files[i]!, p, o.crop));
   const steps = Number.isNaN(o.steps) ? 300 : o.steps;
@@ -194,7 +244,12 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
   // Instance norm (Ulyanov et al. 2016), as style networks use: without it the Hubble style's
   // dark Grams pulled some runs (other seeds, batch 2) into one black image that sigmoid
   // saturation never let go of, and it keeps more of each photo's content at the same style loss.
-  const unet_ = unetConfig(o, { name: "style_transfer", norm: "instance" });
+  const unet_ = unetConfig(o, {
+    name: "style_transfer",
+    norm: "instance",
+    upsample: o.upsample,
+    residual: o.residual,
+  });
   const held = stackPixels(heldOutCrops(split, o.samples, o.crop));
   const styleCrop = scope(() =>
     tf.tile(stackPixels([centreCrop(styleImage, 1, o.crop, o.crop)]), [o.samples, 1, 1, 1])
@@ -225,41 +280,40 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
     });
     const table = await scoreHeldOut(model, lossFn, held);
     printTable(table, held.shape, session.random);
-    // Every content photo, whole, through the trained network: the stylised photo alone, and a
-    // panel content | stylised with a ×4 inset where they differ most.
-    for (const [i, p] of contents.entries()) {
-      const name = files[i]!.slice(files[i]!.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
-      const x = pixelsToTensor(p);
-      const y = scope(() => tf.clipByValue(predictImage(model, x), 0, 1));
-      const stylised = await tensorToPixels(y);
-      tf.dispose([x, y]);
-      await writePixels(`${session.runDir}/stylised/${name}${session.marker}.png`, stylised);
-      const panel = comparisonPanel([p, stylised], { compare: [1, 0] });
-      await writePixels(
-        `${session.runDir}/samples/panel-${name}${session.marker}.png`,
-        panel.pixels,
-      );
-    }
+    // Every content photo, whole, through the trained network: the stylised photo alone, a
+    // panel photo | stylised | style with a ×4 inset, and the three statistics of each.
+    const names = files.map((f) => f.slice(f.lastIndexOf("/") + 1).replace(/\.[^.]+$/, ""));
+    const photos = await stylisePhotos(model, contents, names, styleImage, {
+      runDir: session.runDir,
+      marker: session.marker,
+      multiple: 2 ** o.depth,
+    });
+    printPhotoTable(photos);
     const results = {
       heldOutCrops: o.samples,
       lossNetwork: session.description,
       lossNetworkKind: session.kind,
       randomLossNetwork: session.random,
       table,
+      photos,
     };
     await Deno.writeTextFile(
       `${session.runDir}/results.json`,
       JSON.stringify(results, null, 2) + "\n",
     );
     await result.report.finish({
-      table: {
-        columns: ["images", "style loss", "content loss", ...Object.keys(table[0]!.terms)],
-        rows: table.map((r) => [r.images, r.style, r.content, ...Object.values(r.terms)]),
-      },
-      summary: [[
-        "style loss stylised / unstylised",
-        (table[1]!.style / table[0]!.style).toFixed(3),
-      ]],
+      table: photoReportTable(photos),
+      summary: [
+        [
+          "style loss stylised / unstylised (held-out crops)",
+          (table[1]!.style / table[0]!.style)
+            .toFixed(3),
+        ],
+        [
+          "photos meeting all three targets",
+          `${photos.filter((p) => p.ok).length} of ${photos.length}`,
+        ],
+      ],
     });
     console.log(
       `${stepsDone(result)}; stylised ${files.length} photos into ${session.runDir}/stylised/; ` +
