@@ -1,12 +1,12 @@
 /**
  * Style transfer with perceptual losses (Johnson, Alahi & Fei-Fei 2016).
  *
- * Default (fast) mode: a transformation network (a U-Net with instance norm and a residual over
- * its input) is trained on crops of the content photos against ONE style image, whose Gram
- * matrices are computed once (`precomputeTarget`); afterwards any photo is stylised in a single
- * forward pass.
+ * Default (fast) mode: a transformation network (a U-Net with instance norm and resize-
+ * convolution upsampling, outputting the image itself) is trained on crops of the content photos
+ * against ONE style image, whose Gram matrices are computed once (`precomputeTarget`);
+ * afterwards any photo is stylised whole in a single forward pass.
  * `--optimize` instead optimises the pixels of one content image directly (Gatys et al. 2016),
- * with the same loss and the same trainer.
+ * with the same loss and the same trainer: slower, and the quality option for one photo.
  *
  * ```sh
  * deno run -A examples/style_transfer.ts                           # train on examples/data
@@ -17,20 +17,30 @@
  *
  * The loss: Johnson's (squared-L2 content and Gram terms, Grams normalised by C·H·W, total
  * variation) on Gatys' layers within VGG blocks 1-3 (content relu3_2, style relu1_1, relu2_1,
- * relu3_1), which the examples' embedded ImageNet VGG-19 weights have. The default style image
- * is NASA's Hubble Deep Field (`examples/data/style/`, public domain). Training crops come from
- * the left three quarters of each content photo; the final table scores crops of the right
- * quarter: style loss (against the style Grams) and content loss of the photos as they are and
- * stylised. Writes `runs/style-<time>/` (or `--out`): `report.html`, `config.json`,
- * `metrics.csv`, `samples/` (content | stylised | style crops, and `panel-<photo>.png`: content |
- * stylised, whole, with a ×4 inset), `stylised/<photo>.png` for every content photo,
- * `checkpoints/`, `model/` and `results.json` (fast mode); `config.json`, `metrics.csv`,
- * `steps/` and `stylised.png` (`--optimize`).
+ * relu3_1, weighted 50 : 1 : 1), which the examples' embedded ImageNet VGG-19 weights have. The
+ * default style image is The Starry Night (van Gogh 1889, public domain,
+ * `examples/data/style/starry_night.jpg`). Photos are read at `--size` (512) on their shorter
+ * side, or their own size when smaller. Training crops come from the left three quarters of each
+ * photo; one table scores crops of the right quarter (style and content loss of the photos as
+ * they are and stylised), another every whole photo: colour distance to the painting, edge
+ * correlation with the photo, and lattice peak (see `common/style_stats.ts`). Writes
+ * `runs/style-<time>/` (or `--out`): `report.html`, `config.json`, `metrics.csv`, `samples/`
+ * (photo | stylised | style crops, and `panel-<photo>.png`: photo | stylised | style, whole, with
+ * a ×4 inset), `stylised/<photo>.png` for every content photo, `checkpoints/`, `model/` and
+ * `results.json` (fast mode); `config.json`, `metrics.csv`, `steps/`, `stylised.png`,
+ * `content-stylised-style.png` and `results.json` (`--optimize`).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { imageFolder, imagePairs, type Pixels, saveImage, stackPixels } from "../src/data/mod.ts";
+import {
+  imageFolder,
+  imagePairs,
+  type Pixels,
+  saveImage,
+  stackPixels,
+  tensorToPixels,
+} from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
 import {
   encodeLossSpec,
@@ -48,6 +58,7 @@ import { oneOf } from "../src/_internal/decode.ts";
 import { command, UsageError } from "./common/cli.ts";
 import { count, flag, type FlagValues, list, text, toggle, weight } from "./common/flag_table.ts";
 import { sharedFlags } from "./common/flags.ts";
+import { styleStats } from "./common/style_stats.ts";
 import {
   centreCrop,
   readResized,
@@ -82,7 +93,7 @@ const FLAGS = {
   ...sharedFlags({
     prefix: "style",
     data: "content photos to train on (the style image is left out)",
-    steps: ["", "steps [300; --optimize: 100]"],
+    steps: ["", "steps [200; --optimize: 100]"],
     lr: ["", "peak learning rate [1e-2; --optimize: 0.02 (Adam on pixels in [0,1])]"],
     batch: "2",
     crop: "training crop size (a multiple of 2^depth, <= --size)",
@@ -239,7 +250,7 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
   const contents = await Promise.all(files.map((f) => readAtMost(f, "--data", o.size)));
   // Training crops from the left of each photo, the scores on crops from its right quarter.
   const split = contents.map((p, i) => splitImage(files[i]!, p, o.crop));
-  const steps = Number.isNaN(o.steps) ? 300 : o.steps;
+  const steps = Number.isNaN(o.steps) ? 200 : o.steps;
   const lr = Number.isNaN(o.lr) ? 1e-2 : o.lr;
   // Instance norm (Ulyanov et al. 2016), as style networks use: without it the Hubble style's
   // dark Grams pulled some runs (other seeds, batch 2) into one black image that sigmoid
@@ -330,7 +341,7 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
 async function optimize(o: StyleTransferOptions, { session, lossFn, styleImage, config }: Plan) {
   const steps = Number.isNaN(o.steps) ? 100 : o.steps;
   const lr = Number.isNaN(o.lr) ? 0.02 : o.lr;
-  const contentPixels = await readResized(o.content, "--content", o.size);
+  const contentPixels = await readAtMost(o.content, "--content", o.size);
   const content = stackPixels([contentPixels]);
   // The variable takes its own copy of the content's values; `content` stays the target.
   const image = tf.variable(content, true, "stylised_pixels");
@@ -339,6 +350,7 @@ async function optimize(o: StyleTransferOptions, { session, lossFn, styleImage, 
     while (true) yield { input: tf.clone(content), target: tf.clone(content) };
   };
   const { runDir, marker } = session;
+  const start = performance.now();
   try {
     await train(session, {
       trainee: {
@@ -361,6 +373,21 @@ async function optimize(o: StyleTransferOptions, { session, lossFn, styleImage, 
       checkpoints: false,
     });
     await saveImage(`${runDir}/stylised${marker}.png`, image);
+    const name = o.content.slice(o.content.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
+    const frame = tf.squeeze(image, [0]) as tf.Tensor3D;
+    const stylised = await tensorToPixels(frame);
+    frame.dispose();
+    const row = {
+      photo: name,
+      size: `${stylised.width}x${stylised.height}`,
+      seconds: (performance.now() - start) / 1000,
+      ...styleStats(contentPixels, stylised, styleImage),
+    };
+    printPhotoTable([row]);
+    await Deno.writeTextFile(
+      `${runDir}/results.json`,
+      JSON.stringify({ photos: [row] }, null, 2) + "\n",
+    );
     const side = scope(() => {
       const styleThumb = stackPixels([resizeShorterSide(styleImage, content.shape[1])]);
       const w = Math.min(styleThumb.shape[2], content.shape[2]);

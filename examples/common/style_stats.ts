@@ -171,7 +171,12 @@ function linePower(
   const power = ks.map(() => 0);
   const line = new Float64Array(n);
   for (let l = 0; l < lines; l++) {
-    for (let j = 0; j < n; j++) line[j] = at(l, j);
+    // The line's mean removed: it changes no bin but 0, and a flat line then has no power at all
+    // (not the rounding of a float32 constant times the cosines).
+    let mean = 0;
+    for (let j = 0; j < n; j++) mean += line[j] = at(l, j);
+    mean /= n;
+    for (let j = 0; j < n; j++) line[j]! -= mean;
     for (let t = 0; t < ks.length; t++) {
       let [re, im] = [0, 0];
       for (let j = 0; j < n; j++) {

@@ -91,7 +91,6 @@ function repeatAxis(x: tf.Tensor4D, axis: 1 | 2, s: number): tf.Tensor4D {
 
 function upsampleAxis(x: tf.Tensor4D, axis: 1 | 2, weights: number[][]): tf.Tensor4D {
   const n = x.shape[axis];
-  const s = weights.length;
   // Replicate the border pixels (PyTorch clamps indices the same way).
   const first = sliceAxis(x, axis, 0, 1);
   const last = sliceAxis(x, axis, n - 1, 1);
