@@ -483,7 +483,6 @@ function repeatAxis(x, axis, s) {
 }
 function upsampleAxis(x, axis, weights) {
   const n = x.shape[axis];
-  const s = weights.length;
   const first = sliceAxis(x, axis, 0, 1);
   const last = sliceAxis(x, axis, n - 1, 1);
   const padded = tf7.concat([
