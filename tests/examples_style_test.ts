@@ -7,7 +7,7 @@ import { initBackend } from "../src/backend/mod.ts";
 import { readPixels } from "../src/data/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import { DEFAULT_LAYER_WEIGHTS, DEFAULT_STYLE, HELP, main } from "../examples/style_transfer.ts";
-import { collapseWarning, scoreHeldOut } from "../examples/common/style_eval.ts";
+import { collapseWarning, scoreHeldOut, stylisePhotos } from "../examples/common/style_eval.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 
@@ -231,4 +231,52 @@ Deno.test("a stylisation that collapsed to one flat image is called out, a real 
   });
   held.dispose();
   flat.dispose();
+});
+
+Deno.test("stylisePhotos: whole photos of any size (smaller than the mirror margin too), no leak", async () => {
+  await initBackend("wasm");
+  // The identity as a "style network": each stylised photo must come back as the photo itself.
+  const init = [tf.reshape(tf.eye(3), [1, 1, 3, 3]), tf.zeros([3])];
+  const identity = tfl.sequential({
+    layers: [tfl.layers.conv2d({
+      filters: 3,
+      kernelSize: 1,
+      inputShape: [null, null, 3],
+      weights: init,
+    })],
+  });
+  tf.dispose(init);
+  const photo = (w: number, h: number, seed: number) => {
+    const t = tf.randomUniform([h, w, 3], 0, 1, "float32", seed);
+    const data = t.dataSync() as Float32Array;
+    t.dispose();
+    return { width: w, height: h, channels: 3, data };
+  };
+  const photos = [photo(13, 10, 1), photo(9, 20, 2), photo(70, 60, 3)];
+  const style = photo(16, 16, 4);
+  const runDir = await Deno.makeTempDir();
+  let rows: Awaited<ReturnType<typeof stylisePhotos>> = [];
+  await assertNoLeak(async () => {
+    rows = await stylisePhotos(identity, photos, ["a", "b", "c"], style, {
+      runDir,
+      marker: "",
+      multiple: 8,
+    });
+  });
+  assert.deepEqual(rows.map((r) => [r.photo, r.size]), [["a", "13x10"], ["b", "9x20"], [
+    "c",
+    "70x60",
+  ]]);
+  for (const [i, r] of rows.entries()) {
+    assert.equal(r.edges, 1, `${r.photo}: the identity keeps every edge`);
+    assert.equal(r.stylisedColour, r.photoColour);
+    assert.equal(r.stylisedLattice, r.photoLattice);
+    const written = await readPixels(`${runDir}/stylised/${r.photo}.png`);
+    assert.deepEqual([written.width, written.height], [photos[i]!.width, photos[i]!.height]);
+    // photo | stylised | style, 8-px gaps, the inset row below.
+    const panel = await readPixels(`${runDir}/samples/panel-${r.photo}.png`);
+    assert.equal(panel.width, 3 * photos[i]!.width + 2 * 8);
+  }
+  identity.dispose();
+  await Deno.remove(runDir, { recursive: true });
 });

@@ -180,14 +180,13 @@ export async function stylisePhotos(
     const x = pixelsToTensor(p);
     const y = scope(() => {
       // Reflection padding (as Johnson's network pads): the borders see mirrored picture, not
-      // zeros or repeated rows, and the padded size is a multiple of the network's divisor.
-      const [top, left] = [REFLECT_MARGIN, REFLECT_MARGIN];
-      const bottom = REFLECT_MARGIN +
-        (out.multiple - (p.height + 2 * REFLECT_MARGIN) % out.multiple) %
-          out.multiple;
-      const right = REFLECT_MARGIN +
-        (out.multiple - (p.width + 2 * REFLECT_MARGIN) % out.multiple) %
-          out.multiple;
+      // the zeros of the convolutions' padding, and the padded size is a multiple of the network's
+      // divisor (predictImage replicates rows for what a small photo cannot mirror).
+      const m = Math.min(REFLECT_MARGIN, p.height - 1, p.width - 1);
+      const extra = (n: number) => (out.multiple - (n + 2 * m) % out.multiple) % out.multiple;
+      const [top, left] = [m, m];
+      const bottom = Math.min(m + extra(p.height), p.height - 1);
+      const right = Math.min(m + extra(p.width), p.width - 1);
       const padded = tf.mirrorPad(
         x as tf.Tensor3D,
         [[top, bottom], [left, right], [0, 0]],
