@@ -42,16 +42,7 @@ import {
   tensorToPixels,
 } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
-import {
-  encodeLossSpec,
-  evaluate,
-  johnson2016StyleTransfer,
-  type Loss,
-  type LossFn,
-  plus,
-  precomputeTarget,
-  style as styleTerm,
-} from "../src/loss/mod.ts";
+import { encodeLossSpec, evaluate, type LossFn, precomputeTarget } from "../src/loss/mod.ts";
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { unet, UPSAMPLE_MODES } from "../src/unet/mod.ts";
 import { oneOf } from "../src/_internal/decode.ts";
@@ -59,6 +50,7 @@ import { command, UsageError } from "./common/cli.ts";
 import { count, flag, type FlagValues, list, text, toggle, weight } from "./common/flag_table.ts";
 import { sharedFlags } from "./common/flags.ts";
 import { styleStats } from "./common/style_stats.ts";
+import { styleTransferLoss } from "./common/style_loss.ts";
 import {
   centreCrop,
   readResized,
@@ -189,33 +181,15 @@ async function run(o: StyleTransferOptions): Promise<void> {
     ? o["style-layers"]
     : ["block1_conv1", "block2_conv1", "block3_conv1"];
   using session = await openSession("style_transfer", o, [contentLayer, ...styleLayers], "style");
-  const layerWeights = o["style-layer-weights"].length > 0
-    ? o["style-layer-weights"].map(Number)
-    : o["style-layers"].length > 0
-    ? styleLayers.map(() => 1)
-    : DEFAULT_LAYER_WEIGHTS;
-  if (layerWeights.some((w) => !(w >= 0 && isFinite(w)))) {
-    throw new UsageError(
-      `--style-layer-weights ${o["style-layer-weights"].join(",")}: give numbers >= 0`,
-    );
-  }
-  if (layerWeights.length !== styleLayers.length) {
-    throw new UsageError(
-      `--style-layer-weights has ${layerWeights.length} values for ${styleLayers.length} style ` +
-        `layers (${styleLayers.join(", ")}); give one per layer`,
-    );
-  }
-  // Johnson's content and total-variation terms, then one Gram term per style layer with its own
-  // weight (his own loss: squared L2, Grams normalised by C·H·W).
-  let loss: Loss<string> = johnson2016StyleTransfer(session.net, {
+  const loss = styleTransferLoss(session.net, {
     contentLayer,
-    styleLayers: [],
+    styleLayers,
+    layerWeights: o["style-layer-weights"],
+    // [50, 1, 1] only for the default layers; a list of one's own gets 1 each.
+    defaults: o["style-layers"].length > 0 ? styleLayers.map(() => 1) : DEFAULT_LAYER_WEIGHTS,
+    styleWeight: o["style-weight"],
     contentWeight: o["content-weight"],
     tvStrength: o["tv-weight"],
-  });
-  styleLayers.forEach((layer, i) => {
-    const weight = o["style-weight"] * (layerWeights[i] ?? 1);
-    loss = plus(styleTerm(layer, { distance: "l2", normalisation: "chw", weight }))(loss);
   });
   // The style image's Grams, once: every step compares against these.
   const style = stackPixels([styleImage]);
