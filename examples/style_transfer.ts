@@ -1,12 +1,12 @@
 /**
  * Style transfer with perceptual losses (Johnson, Alahi & Fei-Fei 2016).
  *
- * Default (fast) mode: a transformation network (a U-Net with instance norm and a residual over
- * its input) is trained on crops of the content photos against ONE style image, whose Gram
- * matrices are computed once (`precomputeTarget`); afterwards any photo is stylised in a single
- * forward pass.
+ * Default (fast) mode: a transformation network (a U-Net with instance norm and resize-
+ * convolution upsampling, outputting the image itself) is trained on crops of the content photos
+ * against ONE style image, whose Gram matrices are computed once (`precomputeTarget`);
+ * afterwards any photo is stylised whole in a single forward pass.
  * `--optimize` instead optimises the pixels of one content image directly (Gatys et al. 2016),
- * with the same loss and the same trainer.
+ * with the same loss and the same trainer: slower, and the quality option for one photo.
  *
  * ```sh
  * deno run -A examples/style_transfer.ts                           # train on examples/data
@@ -17,43 +17,40 @@
  *
  * The loss: Johnson's (squared-L2 content and Gram terms, Grams normalised by C·H·W, total
  * variation) on Gatys' layers within VGG blocks 1-3 (content relu3_2, style relu1_1, relu2_1,
- * relu3_1), which the examples' embedded ImageNet VGG-19 weights have. The default style image
- * is NASA's Hubble Deep Field (`examples/data/style/`, public domain). Training crops come from
- * the left three quarters of each content photo; the final table scores crops of the right
- * quarter: style loss (against the style Grams) and content loss of the photos as they are and
- * stylised. Writes `runs/style-<time>/` (or `--out`): `report.html`, `config.json`,
- * `metrics.csv`, `samples/` (content | stylised | style crops, and `panel-<photo>.png`: content |
- * stylised, whole, with a ×4 inset), `stylised/<photo>.png` for every content photo,
- * `checkpoints/`, `model/` and `results.json` (fast mode); `config.json`, `metrics.csv`,
- * `steps/` and `stylised.png` (`--optimize`).
+ * relu3_1, weighted 50 : 1 : 1), which the examples' embedded ImageNet VGG-19 weights have. The
+ * default style image is The Starry Night (van Gogh 1889, public domain,
+ * `examples/data/style/starry_night.jpg`). Photos are read at `--size` (512) on their shorter
+ * side, or their own size when smaller. Training crops come from the left three quarters of each
+ * photo; one table scores crops of the right quarter (style and content loss of the photos as
+ * they are and stylised), another every whole photo: colour distance to the painting, edge
+ * correlation with the photo, and lattice peak (see `common/style_stats.ts`). Writes
+ * `runs/style-<time>/` (or `--out`): `report.html`, `config.json`, `metrics.csv`, `samples/`
+ * (photo | stylised | style crops, and `panel-<photo>.png`: photo | stylised | style, whole, with
+ * a ×4 inset), `stylised/<photo>.png` for every content photo, `checkpoints/`, `model/` and
+ * `results.json` (fast mode); `config.json`, `metrics.csv`, `steps/`, `stylised.png`,
+ * `content-stylised-style.png` and `results.json` (`--optimize`).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
-  comparisonPanel,
   imageFolder,
   imagePairs,
   type Pixels,
-  pixelsToTensor,
   saveImage,
   stackPixels,
   tensorToPixels,
-  writePixels,
 } from "../src/data/mod.ts";
 import { scope } from "../src/lifetime/mod.ts";
-import {
-  encodeLossSpec,
-  evaluate,
-  johnson2016StyleTransfer,
-  type LossFn,
-  precomputeTarget,
-} from "../src/loss/mod.ts";
+import { encodeLossSpec, evaluate, type LossFn, precomputeTarget } from "../src/loss/mod.ts";
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
-import { predictImage, unet } from "../src/unet/mod.ts";
+import { unet, UPSAMPLE_MODES } from "../src/unet/mod.ts";
+import { oneOf } from "../src/_internal/decode.ts";
 import { command, UsageError } from "./common/cli.ts";
-import { count, type FlagValues, list, text, toggle, weight } from "./common/flag_table.ts";
+import { count, flag, type FlagValues, list, text, toggle, weight } from "./common/flag_table.ts";
 import { sharedFlags } from "./common/flags.ts";
+import { styleStats } from "./common/style_stats.ts";
+import { styleTransferLoss } from "./common/style_loss.ts";
 import {
   centreCrop,
   readResized,
@@ -63,10 +60,24 @@ import {
 } from "./common/images.ts";
 import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
 import { heldOutCrops } from "./common/split_images.ts";
-import { printTable, scoreHeldOut, splitImage } from "./common/style_eval.ts";
+import {
+  photoReportTable,
+  printPhotoTable,
+  printTable,
+  readAtMost,
+  scoreHeldOut,
+  splitImage,
+  stylisePhotos,
+} from "./common/style_eval.ts";
 
-/** The default style image: NASA's Hubble Deep Field (public domain), galaxies on black. */
-export const DEFAULT_STYLE = "examples/data/style/skimage_hubble_deep_field.jpg";
+/** The default style image: Vincent van Gogh's The Starry Night (1889, public domain). */
+export const DEFAULT_STYLE = "examples/data/style/starry_night.jpg";
+/**
+ * The default style layers' weights, multiplying `--style-weight`: relu1_1's Gram (where the
+ * colours are) is about 100× smaller than relu2_1's and relu3_1's on The Starry Night, so with
+ * equal weights the painting's texture came through but hardly its colours.
+ */
+export const DEFAULT_LAYER_WEIGHTS: readonly number[] = [50, 1, 1];
 /** The default content image of `--optimize`. */
 export const DEFAULT_CONTENT = "examples/data/skimage_chelsea.png";
 
@@ -74,29 +85,54 @@ const FLAGS = {
   ...sharedFlags({
     prefix: "style",
     data: "content photos to train on (the style image is left out)",
-    steps: ["", "steps [300; --optimize: 100]"],
+    steps: ["", "steps [200; --optimize: 100]"],
     lr: ["", "peak learning rate [1e-2; --optimize: 0.02 (Adam on pixels in [0,1])]"],
-    batch: "2",
+    batch: "1",
     crop: "training crop size (a multiple of 2^depth, <= --size)",
     depth: "3",
     filters: "16",
     samples: ["4", "sample crops per sample image"],
     sampleEvery: ["50", "write samples (and a checkpoint) every N steps"],
   }),
+  // 128-pixel crops, one a step: with 64-pixel crops (two a step, the same pixels) instance norm
+  // saw statistics of small patches in training but of a whole 512-pixel photo at inference, and
+  // the photos came out as texture with the outlines lost (the cat's edge correlation 0.11-0.48 in
+  // three runs; 0.64-0.70 with these crops and content weight 3).
+  crop: count("128", "training crop size (a multiple of 2^depth, <= --size)", 4096),
   resume: toggle("continue the run in --out from its latest checkpoint (not with --optimize)"),
   style: text(DEFAULT_STYLE, "PATH", "the style image"),
   optimize: toggle(
     "optimise the pixels of --content directly (Gatys) instead of training a network",
   ),
   content: text(DEFAULT_CONTENT, "PATH", "with --optimize: the image to stylise"),
-  size: count("128", "content images are resized so their shorter side is N"),
+  size: count(
+    "512",
+    "photos are resized so their shorter side is N (smaller photos keep their size); the " +
+      "stylised photos are written whole at that size",
+  ),
+  upsample: flag(
+    oneOf(UPSAMPLE_MODES),
+    "resizeConv",
+    "MODE",
+    "U-Net upsampling: resizeConv (nearest x2 then 3x3 conv: no lattice) | pixelShuffle | " +
+      "transpose | bilinear",
+  ),
   "style-size": count(
     "256",
     "the style image's shorter side: larger makes its patterns larger on the content",
   ),
-  "content-weight": weight("1", "content (feature) loss weight (Johnson: 1)"),
+  "content-weight": weight("3", "content (feature) loss weight (Johnson: 1)"),
   "style-weight": weight("20", "weight of each style (Gram) layer (Johnson: 5)"),
   "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
+  residual: toggle(
+    "the network predicts a residual over the photo (in logit space) instead of the image " +
+      "itself (Johnson's outputs the image): keeps more of the photo's own colours",
+  ),
+  "style-layer-weights": list(
+    "W1,W2",
+    "one weight per style layer, multiplying --style-weight [50,1,1 for the default layers " +
+      "(relu1_1's Gram, where the colours are, is ~100x smaller than the others'); else 1 each]",
+  ),
   "content-layer": text(
     "",
     "L",
@@ -145,11 +181,14 @@ async function run(o: StyleTransferOptions): Promise<void> {
     ? o["style-layers"]
     : ["block1_conv1", "block2_conv1", "block3_conv1"];
   using session = await openSession("style_transfer", o, [contentLayer, ...styleLayers], "style");
-  const loss = johnson2016StyleTransfer(session.net, {
+  const loss = styleTransferLoss(session.net, {
     contentLayer,
     styleLayers,
-    contentWeight: o["content-weight"],
+    layerWeights: o["style-layer-weights"],
+    // [50, 1, 1] only for the default layers; a list of one's own gets 1 each.
+    defaults: o["style-layers"].length > 0 ? styleLayers.map(() => 1) : DEFAULT_LAYER_WEIGHTS,
     styleWeight: o["style-weight"],
+    contentWeight: o["content-weight"],
     tvStrength: o["tv-weight"],
   });
   // The style image's Grams, once: every step compares against these.
@@ -186,15 +225,21 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
   if (files.length === 0) {
     throw new UsageError(`--data ${o.data}: no content photos besides the style image`);
   }
-  const contents = await Promise.all(files.map((f) => readResized(f, "--data", o.size)));
+  // Each photo at --size on its shorter side, or its own size when smaller.
+  const contents = await Promise.all(files.map((f) => readAtMost(f, "--data", o.size)));
   // Training crops from the left of each photo, the scores on crops from its right quarter.
   const split = contents.map((p, i) => splitImage(files[i]!, p, o.crop));
-  const steps = Number.isNaN(o.steps) ? 300 : o.steps;
+  const steps = Number.isNaN(o.steps) ? 200 : o.steps;
   const lr = Number.isNaN(o.lr) ? 1e-2 : o.lr;
   // Instance norm (Ulyanov et al. 2016), as style networks use: without it the Hubble style's
   // dark Grams pulled some runs (other seeds, batch 2) into one black image that sigmoid
   // saturation never let go of, and it keeps more of each photo's content at the same style loss.
-  const unet_ = unetConfig(o, { name: "style_transfer", norm: "instance" });
+  const unet_ = unetConfig(o, {
+    name: "style_transfer",
+    norm: "instance",
+    upsample: o.upsample,
+    residual: o.residual,
+  });
   const held = stackPixels(heldOutCrops(split, o.samples, o.crop));
   const styleCrop = scope(() =>
     tf.tile(stackPixels([centreCrop(styleImage, 1, o.crop, o.crop)]), [o.samples, 1, 1, 1])
@@ -225,41 +270,40 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
     });
     const table = await scoreHeldOut(model, lossFn, held);
     printTable(table, held.shape, session.random);
-    // Every content photo, whole, through the trained network: the stylised photo alone, and a
-    // panel content | stylised with a ×4 inset where they differ most.
-    for (const [i, p] of contents.entries()) {
-      const name = files[i]!.slice(files[i]!.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
-      const x = pixelsToTensor(p);
-      const y = scope(() => tf.clipByValue(predictImage(model, x), 0, 1));
-      const stylised = await tensorToPixels(y);
-      tf.dispose([x, y]);
-      await writePixels(`${session.runDir}/stylised/${name}${session.marker}.png`, stylised);
-      const panel = comparisonPanel([p, stylised], { compare: [1, 0] });
-      await writePixels(
-        `${session.runDir}/samples/panel-${name}${session.marker}.png`,
-        panel.pixels,
-      );
-    }
+    // Every content photo, whole, through the trained network: the stylised photo alone, a
+    // panel photo | stylised | style with a ×4 inset, and the three statistics of each.
+    const names = files.map((f) => f.slice(f.lastIndexOf("/") + 1).replace(/\.[^.]+$/, ""));
+    const photos = await stylisePhotos(model, contents, names, styleImage, {
+      runDir: session.runDir,
+      marker: session.marker,
+      multiple: 2 ** o.depth,
+    });
+    printPhotoTable(photos);
     const results = {
       heldOutCrops: o.samples,
       lossNetwork: session.description,
       lossNetworkKind: session.kind,
       randomLossNetwork: session.random,
       table,
+      photos,
     };
     await Deno.writeTextFile(
       `${session.runDir}/results.json`,
       JSON.stringify(results, null, 2) + "\n",
     );
     await result.report.finish({
-      table: {
-        columns: ["images", "style loss", "content loss", ...Object.keys(table[0]!.terms)],
-        rows: table.map((r) => [r.images, r.style, r.content, ...Object.values(r.terms)]),
-      },
-      summary: [[
-        "style loss stylised / unstylised",
-        (table[1]!.style / table[0]!.style).toFixed(3),
-      ]],
+      table: photoReportTable(photos),
+      summary: [
+        [
+          "style loss stylised / unstylised (held-out crops)",
+          (table[1]!.style / table[0]!.style)
+            .toFixed(3),
+        ],
+        [
+          "photos meeting all three targets",
+          `${photos.filter((p) => p.ok).length} of ${photos.length}`,
+        ],
+      ],
     });
     console.log(
       `${stepsDone(result)}; stylised ${files.length} photos into ${session.runDir}/stylised/; ` +
@@ -276,7 +320,7 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
 async function optimize(o: StyleTransferOptions, { session, lossFn, styleImage, config }: Plan) {
   const steps = Number.isNaN(o.steps) ? 100 : o.steps;
   const lr = Number.isNaN(o.lr) ? 0.02 : o.lr;
-  const contentPixels = await readResized(o.content, "--content", o.size);
+  const contentPixels = await readAtMost(o.content, "--content", o.size);
   const content = stackPixels([contentPixels]);
   // The variable takes its own copy of the content's values; `content` stays the target.
   const image = tf.variable(content, true, "stylised_pixels");
@@ -285,6 +329,7 @@ async function optimize(o: StyleTransferOptions, { session, lossFn, styleImage, 
     while (true) yield { input: tf.clone(content), target: tf.clone(content) };
   };
   const { runDir, marker } = session;
+  const start = performance.now();
   try {
     await train(session, {
       trainee: {
@@ -307,6 +352,21 @@ async function optimize(o: StyleTransferOptions, { session, lossFn, styleImage, 
       checkpoints: false,
     });
     await saveImage(`${runDir}/stylised${marker}.png`, image);
+    const name = o.content.slice(o.content.lastIndexOf("/") + 1).replace(/\.[^.]+$/, "");
+    const frame = tf.squeeze(image, [0]) as tf.Tensor3D;
+    const stylised = await tensorToPixels(frame);
+    frame.dispose();
+    const row = {
+      photo: name,
+      size: `${stylised.width}x${stylised.height}`,
+      seconds: (performance.now() - start) / 1000,
+      ...styleStats(contentPixels, stylised, styleImage),
+    };
+    printPhotoTable([row]);
+    await Deno.writeTextFile(
+      `${runDir}/results.json`,
+      JSON.stringify({ photos: [row] }, null, 2) + "\n",
+    );
     const side = scope(() => {
       const styleThumb = stackPixels([resizeShorterSide(styleImage, content.shape[1])]);
       const w = Math.min(styleThumb.shape[2], content.shape[2]);

@@ -7,8 +7,8 @@ import { resolve } from "node:path";
 import { initBackend } from "../src/backend/mod.ts";
 import { readPixels } from "../src/data/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
-import { DEFAULT_STYLE, HELP, main } from "../examples/style_transfer.ts";
-import { collapseWarning, scoreHeldOut } from "../examples/common/style_eval.ts";
+import { DEFAULT_LAYER_WEIGHTS, DEFAULT_STYLE, HELP, main } from "../examples/style_transfer.ts";
+import { collapseWarning, scoreHeldOut, stylisePhotos } from "../examples/common/style_eval.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 
@@ -49,15 +49,24 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   assert.equal(config.mode, "fast (Johnson)");
   // Paths are stored absolute (the run resumes from any folder).
   assert.equal(config.options.style, resolve(DEFAULT_STYLE));
-  // The style image is not one of the content photos.
-  assert.ok(!config.content.some((p: string) => p.includes("hubble")));
+  // The Starry Night by default, and not one of the content photos.
+  assert.match(config.options.style, /starry_night\.jpg$/);
+  assert.ok(!config.content.some((p: string) => p.includes("starry")));
   assert.equal(config.content.length, 6); // the six photos of examples/data
-  // Johnson's loss on Gatys' layers: one content term, three style terms, total variation.
+  // Johnson's loss on Gatys' layers: one content term, total variation, three style terms.
   const kinds = config.loss.terms.map((t: { kind: string }) => t.kind);
-  assert.deepEqual(kinds, ["feature", "style", "style", "style", "tv"]);
-  // Instance norm, which keeps the default run out of the black-image collapse, at peak lr 1e-2.
+  assert.deepEqual(kinds, ["feature", "tv", "style", "style", "style"]);
+  // Instance norm, which keeps the default run out of the black-image collapse, at peak lr 1e-2;
+  // resize-convolutions (no pixel-shuffle lattice); the image itself, not a residual over the photo.
   assert.equal(config.unet.norm, "instance");
+  assert.equal(config.unet.upsample, "resizeConv");
+  assert.equal(config.unet.residual, false);
   assert.equal(config.lr, 0.01);
+  // Per-layer style weights: --style-weight × [50, 1, 1] on relu1_1, relu2_1, relu3_1.
+  const styleWeights = config.loss.terms.filter((t: { kind: string }) => t.kind === "style")
+    .map((t: { weight: number }) => t.weight);
+  const sw = config.options["style-weight"];
+  assert.deepEqual(styleWeights, DEFAULT_LAYER_WEIGHTS.map((w) => w * sw));
 
   const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assert.equal(csv.length, 1 + 3);
@@ -73,12 +82,12 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   assert.deepEqual(stylised, names);
   const chelsea = await readPixels(`${out}/stylised/skimage_chelsea_random-vgg.png`);
   assert.deepEqual([chelsea.height, chelsea.width], [64, 96]); // 451x300 → 96x64
-  // Panels content | stylised, with the inset row under them.
+  // Panels photo | stylised | style, with the inset row under them.
   const panels = [...Deno.readDirSync(`${out}/samples`)].map((e) => e.name)
     .filter((n) => n.startsWith("panel-")).sort();
   assert.deepEqual(panels, names.map((n: string) => `panel-${n}`));
   const panel = await readPixels(`${out}/samples/panel-skimage_chelsea_random-vgg.png`);
-  assert.equal(panel.width, 2 * 96 + 8);
+  assert.equal(panel.width, 3 * 96 + 2 * 8);
   // The table: unstylised (content loss 0: the photos are their own content) and stylised,
   // numbers unquoted, and the ratio of style losses.
   assert.match(r.out, /^images\s+style loss\s+content loss\s+total\s/m);
@@ -86,7 +95,21 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   assert.match(r.out, /^stylised\s+\d/m);
   assert.match(r.out, /style loss stylised \/ unstylised: \d+\.\d{3}/);
   assert.doesNotMatch(r.out, /"\d/);
+  // The per-photo statistics: one row per photo, with the targets' verdict.
+  assert.match(r.out, /^photo\s+size\s+colour dist photo\s+colour dist stylised\s+edge corr\s/m);
+  assert.match(r.out, /^skimage_chelsea\s+96x64\s+\d\.\d+\s+\d\.\d+\s+-?\d\.\d+\s/m);
+  assert.match(r.out, /\d of 6 photos meet all three targets/);
   const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+  assert.equal(results.photos.length, 6);
+  for (const p of results.photos) {
+    for (const k of ["photoColour", "stylisedColour", "edges", "photoLattice", "stylisedLattice"]) {
+      assert.ok(Number.isFinite(p[k]), `${p.photo}.${k} = ${p[k]}`);
+    }
+    assert.equal(typeof p.ok, "boolean");
+  }
+  const report = await Deno.readTextFile(`${out}/report.html`);
+  assert.match(report, /colour dist stylised/);
+  assert.match(report, /skimage_chelsea/);
   assert.deepEqual(results.table.map((row: { images: string }) => row.images), [
     "unstylised",
     "stylised",
@@ -129,6 +152,16 @@ Deno.test("style_transfer --optimize optimises one image's pixels against the st
   const steps = [...Deno.readDirSync(`${out}/steps`)].map((e) => e.name).sort();
   assert.deepEqual(steps, ["step-000002_random-vgg.png", "step-000004_random-vgg.png"]);
   assert.ok((await Deno.stat(`${out}/content-stylised-style_random-vgg.png`)).isFile);
+  // The same three statistics as the fast mode's, for the one photo.
+  const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+  assert.deepEqual(results.photos.map((p: { photo: string; size: string }) => [p.photo, p.size]), [
+    ["skimage_chelsea", "60x40"],
+  ]);
+  assert.ok(
+    results.photos[0].edges > 0.3,
+    `4 small steps keep the edges: ${results.photos[0].edges}`,
+  );
+  assert.match(r.out, /^skimage_chelsea\s+60x40\s/m);
 
   // The run directory is not reused.
   const again = await captured(() => main(args));
@@ -160,6 +193,9 @@ Deno.test("style_transfer: --help, and bad flags or paths give one line and a no
     [["--style", "no/such.png"], /--style no\/such\.png: no such file/, 2],
     [["--optimize", "--resume", "--out", "x"], /--resume works in training mode only/, 2],
     [["--crop", "96", "--size", "64"], /--crop 96 is larger than --size 64/, 2],
+    [["--upsample", "nearest"], /--upsample: 'nearest' is not one of/, 2],
+    [["--style-layer-weights", "1,2"], /--style-layer-weights has 2 values for 3 style layers/, 2],
+    [["--style-layer-weights", "1,x,2"], /--style-layer-weights 1,x,2: give numbers >= 0/, 2],
   ];
   for (const [args, message, status] of cases) {
     const r = await captured(() => main(args));
@@ -197,4 +233,52 @@ Deno.test("a stylisation that collapsed to one flat image is called out, a real 
   });
   held.dispose();
   flat.dispose();
+});
+
+Deno.test("stylisePhotos: whole photos of any size (smaller than the mirror margin too), no leak", async () => {
+  await initBackend("wasm");
+  // The identity as a "style network": each stylised photo must come back as the photo itself.
+  const init = [tf.reshape(tf.eye(3), [1, 1, 3, 3]), tf.zeros([3])];
+  const identity = tfl.sequential({
+    layers: [tfl.layers.conv2d({
+      filters: 3,
+      kernelSize: 1,
+      inputShape: [null, null, 3],
+      weights: init,
+    })],
+  });
+  tf.dispose(init);
+  const photo = (w: number, h: number, seed: number) => {
+    const t = tf.randomUniform([h, w, 3], 0, 1, "float32", seed);
+    const data = t.dataSync() as Float32Array;
+    t.dispose();
+    return { width: w, height: h, channels: 3, data };
+  };
+  const photos = [photo(13, 10, 1), photo(9, 20, 2), photo(70, 60, 3)];
+  const style = photo(16, 16, 4);
+  const runDir = await Deno.makeTempDir();
+  let rows: Awaited<ReturnType<typeof stylisePhotos>> = [];
+  await assertNoLeak(async () => {
+    rows = await stylisePhotos(identity, photos, ["a", "b", "c"], style, {
+      runDir,
+      marker: "",
+      multiple: 8,
+    });
+  });
+  assert.deepEqual(rows.map((r) => [r.photo, r.size]), [["a", "13x10"], ["b", "9x20"], [
+    "c",
+    "70x60",
+  ]]);
+  for (const [i, r] of rows.entries()) {
+    assert.equal(r.edges, 1, `${r.photo}: the identity keeps every edge`);
+    assert.equal(r.stylisedColour, r.photoColour);
+    assert.equal(r.stylisedLattice, r.photoLattice);
+    const written = await readPixels(`${runDir}/stylised/${r.photo}.png`);
+    assert.deepEqual([written.width, written.height], [photos[i]!.width, photos[i]!.height]);
+    // photo | stylised | style, 8-px gaps, the inset row below.
+    const panel = await readPixels(`${runDir}/samples/panel-${r.photo}.png`);
+    assert.equal(panel.width, 3 * photos[i]!.width + 2 * 8);
+  }
+  identity.dispose();
+  await Deno.remove(runDir, { recursive: true });
 });

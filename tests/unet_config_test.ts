@@ -51,7 +51,7 @@ Deno.test("an unknown upsample mode is rejected with its path and the accepted m
   const p = problemsOf({ upsample: "nearest" });
   assert.deepEqual(p, [{
     path: "upsample",
-    message: '"nearest" is not one of pixelShuffle | transpose | bilinear',
+    message: '"nearest" is not one of pixelShuffle | transpose | bilinear | resizeConv',
   }]);
   assert.throws(
     () => decodeUNetConfigOrThrow({ upsample: "nearest" }),

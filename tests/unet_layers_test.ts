@@ -126,6 +126,45 @@ function shuffleGradByHand(dy: tf.Tensor, r: number): number[] {
   return out;
 }
 
+Deno.test("nearest upsampling repeats each pixel; its gradient sums each s×s block", () => {
+  // A [1, 2, 3, 2] image: values 0..11, channels interleaved.
+  const x = tf.tensor4d(Array.from({ length: 12 }, (_, i) => i), [1, 2, 3, 2]);
+  for (const s of [2, 3]) {
+    const y = upsample(x, s, { method: "nearest" });
+    assert.deepEqual(y.shape, [1, 2 * s, 3 * s, 2]);
+    const got = y.dataSync();
+    // Output (r, c, ch) is input (⌊r/s⌋, ⌊c/s⌋, ch), written out by hand.
+    for (let r = 0; r < 2 * s; r++) {
+      for (let c = 0; c < 3 * s; c++) {
+        for (let ch = 0; ch < 2; ch++) {
+          const want = (Math.floor(r / s) * 3 + Math.floor(c / s)) * 2 + ch;
+          assert.equal(got[(r * 3 * s + c) * 2 + ch], want, `s ${s} at ${r},${c},${ch}`);
+        }
+      }
+    }
+    // d/dx of Σ w·y with w = the output index: each input's gradient is the sum of its block.
+    const w = tf.tensor4d(Array.from({ length: y.size }, (_, i) => i), y.shape);
+    const g = tf.grad((v: tf.Tensor) =>
+      tf.sum(tf.mul(upsample(v as tf.Tensor4D, s, { method: "nearest" }), w))
+    )(x);
+    const gd = g.dataSync();
+    for (let r = 0; r < 2; r++) {
+      for (let c = 0; c < 3; c++) {
+        for (let ch = 0; ch < 2; ch++) {
+          let want = 0;
+          for (let i = 0; i < s; i++) {
+            for (let j = 0; j < s; j++) want += ((r * s + i) * 3 * s + c * s + j) * 2 + ch;
+          }
+          assert.equal(gd[(r * 3 + c) * 2 + ch], want);
+        }
+      }
+    }
+    tf.dispose([y, w, g]);
+  }
+  assert.deepEqual(phaseWeights(2, "nearest"), [[0, 0, 1, 0, 0], [0, 0, 1, 0, 0]]);
+  x.dispose();
+});
+
 Deno.test("pixelShuffle equals tf.depthToSpace, and its gradient is the inverse permutation", () => {
   for (const [b, h, w, c, r] of [[2, 3, 4, 3, 2], [1, 2, 2, 2, 3], [2, 1, 3, 1, 4]]) {
     const x = tf.randomNormal([b!, h!, w!, c! * r! * r!], 0, 1, "float32", 7) as tf.Tensor4D;

@@ -6,10 +6,22 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import type { Pixels } from "../../src/data/mod.ts";
+import {
+  comparisonPanel,
+  cropPixels,
+  type Pixels,
+  pixelsToTensor,
+  readPixels,
+  tensorToPixels,
+  writePixels,
+} from "../../src/data/mod.ts";
 import { scope } from "../../src/lifetime/mod.ts";
 import type { LossFn } from "../../src/loss/mod.ts";
+import { predictImage } from "../../src/unet/mod.ts";
+import type { ReportTable } from "../../src/train/mod.ts";
 import { UsageError } from "./cli.ts";
+import { resizeShorterSide, WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
+import { type StyleStats, styleStats } from "./style_stats.ts";
 import { type SplitImage, splitPixels } from "./split_images.ts";
 import { formatTable } from "./table.ts";
 import { lossValues } from "./loss_values.ts";
@@ -102,4 +114,139 @@ export function printTable(rows: readonly StyleRow[], shape: readonly number[], 
   const collapsed = collapseWarning(rows);
   if (collapsed !== undefined) console.warn(collapsed);
   if (random) console.log("(loss terms from a RANDOM-weight VGG: not ImageNet features)");
+}
+
+/** `path` (given as `flag`) as RGB, its shorter side resized to `side` when it is longer. */
+export async function readAtMost(path: string, flag: string, side: number): Promise<Pixels> {
+  let p: Pixels;
+  try {
+    p = await readPixels(path, { channels: 3 });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new UsageError(`${flag} ${path}: no such file`);
+    throw e;
+  }
+  return Math.min(p.height, p.width) > side ? resizeShorterSide(p, side) : p;
+}
+
+/** `style` scaled to cover `height`×`width` and centre-cropped to it (for the panels). */
+export function coverCrop(style: Pixels, height: number, width: number): Pixels {
+  const s = Math.max(height / style.height, width / style.width);
+  const side = Math.ceil(Math.min(style.height, style.width) * s);
+  const big = resizeShorterSide(style, side);
+  const h = Math.min(height, big.height);
+  const w = Math.min(width, big.width);
+  return cropPixels(big, Math.floor((big.height - h) / 2), Math.floor((big.width - w) / 2), h, w);
+}
+
+/** One photo of the final per-photo table: its name and size, and its three statistics. */
+export interface PhotoRow extends StyleStats {
+  /** The photo's file name without its extension. */
+  readonly photo: string;
+  /** `WxH` of the photo and of its stylised version. */
+  readonly size: string;
+  /** Seconds to stylise it (one forward pass). */
+  readonly seconds: number;
+}
+
+/** Where {@linkcode stylisePhotos} writes. */
+export interface PhotoOutput {
+  /** The run directory: writes `stylised/<name>.png` and `samples/panel-<name>.png`. */
+  readonly runDir: string;
+  /** Appended to each file name (`_random-vgg` for a random loss network). */
+  readonly marker: string;
+  /** What the network's input sides must be multiples of (2^depth). */
+  readonly multiple: number;
+}
+
+/** Pixels of reflection padding around each photo when it is stylised whole. */
+const REFLECT_MARGIN = 48;
+
+/**
+ * Every photo, whole, through `model`: writes the stylised photo and a panel photo | stylised |
+ * style (the style image scaled to cover the photo, ×4 inset where photo and stylised differ
+ * most), and returns each photo's three statistics against the style image.
+ */
+export async function stylisePhotos(
+  model: tfl.LayersModel,
+  photos: readonly Pixels[],
+  names: readonly string[],
+  style: Pixels,
+  out: PhotoOutput,
+): Promise<PhotoRow[]> {
+  const rows: PhotoRow[] = [];
+  for (const [i, p] of photos.entries()) {
+    const name = names[i]!;
+    const start = performance.now();
+    const x = pixelsToTensor(p);
+    const y = scope(() => {
+      // Reflection padding (as Johnson's network pads): the borders see mirrored picture, not
+      // the zeros of the convolutions' padding, and the padded size is a multiple of the network's
+      // divisor (predictImage replicates rows for what a small photo cannot mirror).
+      const m = Math.min(REFLECT_MARGIN, p.height - 1, p.width - 1);
+      const extra = (n: number) => (out.multiple - (n + 2 * m) % out.multiple) % out.multiple;
+      const [top, left] = [m, m];
+      const bottom = Math.min(m + extra(p.height), p.height - 1);
+      const right = Math.min(m + extra(p.width), p.width - 1);
+      const padded = tf.mirrorPad(
+        x as tf.Tensor3D,
+        [[top, bottom], [left, right], [0, 0]],
+        "reflect",
+      );
+      const whole = predictImage(model, padded, { maxElements: WHOLE_PHOTO_MAX_ELEMENTS });
+      return tf.clipByValue(tf.slice(whole, [top, left, 0], [p.height, p.width, 3]), 0, 1);
+    });
+    const stylised = await tensorToPixels(y);
+    tf.dispose([x, y]);
+    const seconds = (performance.now() - start) / 1000;
+    await writePixels(`${out.runDir}/stylised/${name}${out.marker}.png`, stylised);
+    const panel = comparisonPanel([p, stylised, coverCrop(style, p.height, p.width)], {
+      compare: [1, 0],
+    });
+    await writePixels(`${out.runDir}/samples/panel-${name}${out.marker}.png`, panel.pixels);
+    const size = `${stylised.width}x${stylised.height}`;
+    rows.push({ photo: name, size, seconds, ...styleStats(p, stylised, style) });
+  }
+  return rows;
+}
+
+const PHOTO_COLUMNS = [
+  "photo",
+  "size",
+  "colour dist photo",
+  "colour dist stylised",
+  "edge corr",
+  "lattice photo",
+  "lattice stylised",
+  "targets",
+] as const;
+
+function photoCells(r: PhotoRow): (string | number)[] {
+  return [
+    r.photo,
+    r.size,
+    Number(r.photoColour.toFixed(3)),
+    Number(r.stylisedColour.toFixed(3)),
+    Number(r.edges.toFixed(3)),
+    Number(r.photoLattice.toFixed(2)),
+    Number(r.stylisedLattice.toFixed(2)),
+    r.ok ? "met" : "MISSED",
+  ];
+}
+
+/** The per-photo statistics as the run report's table. */
+export function photoReportTable(rows: readonly PhotoRow[]): ReportTable {
+  return { columns: PHOTO_COLUMNS, rows: rows.map(photoCells) };
+}
+
+/** The per-photo statistics on stdout, with what each column must reach. */
+export function printPhotoTable(rows: readonly PhotoRow[]): void {
+  console.log(
+    "\nevery photo, whole: colour dist = RGB-histogram Bhattacharyya distance to the style " +
+      "image (target: stylised <= half the photo's), edge corr = correlation of 4x4-block " +
+      "gradient magnitudes with the photo (>= 0.3), lattice = spectrum peak at periods 4 and " +
+      "8 px over its neighbourhood (stylised <= max(4, 2x the photo's)):",
+  );
+  console.log(formatTable(PHOTO_COLUMNS.map((name) => ({ name })), rows.map(photoCells)));
+  const met = rows.filter((r) => r.ok).length;
+  console.log(`${met} of ${rows.length} photos meet all three targets`);
 }

@@ -427,6 +427,7 @@ var PixelShuffle = class extends tfl6.layers.Layer {
 import * as tf7 from "@tensorflow/tfjs-core";
 import * as tfl7 from "@tensorflow/tfjs-layers";
 function kernel(method, a) {
+  if (method === "nearest") return (x) => Math.abs(x) < 0.5 ? 1 : 0;
   if (method === "bilinear") return (x) => Math.max(0, 1 - Math.abs(x));
   return (x) => {
     const d = Math.abs(x);
@@ -468,9 +469,20 @@ function sliceAxis(x, axis, start, size) {
   sizes[axis] = size;
   return tf7.slice(x, begin, sizes);
 }
+function interleave(parts, axis) {
+  const shape = [
+    ...parts[0].shape
+  ];
+  shape[axis] *= parts.length;
+  return tf7.reshape(tf7.concat(parts, axis + 1), shape);
+}
+function repeatAxis(x, axis, s) {
+  return interleave(Array.from({
+    length: s
+  }, () => x), axis);
+}
 function upsampleAxis(x, axis, weights) {
   const n = x.shape[axis];
-  const s = weights.length;
   const first = sliceAxis(x, axis, 0, 1);
   const last = sliceAxis(x, axis, n - 1, 1);
   const padded = tf7.concat([
@@ -487,18 +499,16 @@ function upsampleAxis(x, axis, weights) {
     ]);
     return terms.length === 1 ? terms[0] : tf7.addN(terms);
   });
-  const stacked = tf7.stack(phases, axis + 1);
-  const shape = [
-    ...x.shape
-  ];
-  shape[axis] = n * s;
-  return tf7.reshape(stacked, shape);
+  return interleave(phases, axis);
 }
 function upsample(x, factor, options = {}) {
   if (!Number.isInteger(factor) || factor < 1) {
     throw new RangeError(`upsample: factor must be a positive integer, got ${factor}`);
   }
   if (factor === 1) return tf7.clone(x);
+  if (options.method === "nearest") {
+    return tf7.tidy(() => repeatAxis(repeatAxis(x, 1, factor), 2, factor));
+  }
   const weights = phaseWeights(factor, options.method ?? "bicubic", options.cubicA ?? -0.5);
   return tf7.tidy(() => upsampleAxis(upsampleAxis(x, 1, weights), 2, weights));
 }

@@ -3,7 +3,7 @@
 // <script> tags fill) to the ES modules "@tensorflow/tfjs-core" and "@tensorflow/tfjs-layers" that
 // perceptual-browser.js imports, so the library's layers register into the page's own tfjs.
 const tf = globalThis.tf;
-const names = ["add","addN","broadcastTo","clipByValue","clone","concat","dispose","div","expandDims","initializers","layers","log","log1p","maximum","min","minimum","moments","mul","neg","relu","reshape","rsqrt","serialization","sigmoid","slice","split","squeeze","stack","sub","tidy","tile","transpose"];
+const names = ["add","addN","broadcastTo","clipByValue","clone","concat","dispose","div","expandDims","initializers","layers","log","log1p","maximum","min","minimum","moments","mul","neg","relu","reshape","rsqrt","serialization","sigmoid","slice","split","squeeze","sub","tidy","tile","transpose"];
 const missing = tf === undefined ? names : names.filter((n) => tf[n] === undefined);
 if (missing.length > 0) {
   throw new Error(
@@ -39,7 +39,6 @@ export const {
   slice,
   split,
   squeeze,
-  stack,
   sub,
   tidy,
   tile,

@@ -102,6 +102,10 @@ export class Builder {
         y = new Upsample({ factor, method: "bilinear", name: `${name}_resize` }).apply(x) as Sym;
         y = this.#conv(y, filters, `${name}_conv`, true);
         break;
+      case "resizeConv":
+        y = new Upsample({ factor, method: "nearest", name: `${name}_resize` }).apply(x) as Sym;
+        y = this.#conv(y, filters, `${name}_conv`, true);
+        break;
     }
     return this.#activation(y, `${name}_act`);
   }

@@ -33,7 +33,7 @@ import { DecodeError, type DecodeIssue } from "../errors/decode_error.ts";
  * model.dispose();
  * ```
  */
-export type UpsampleMode = "pixelShuffle" | "transpose" | "bilinear";
+export type UpsampleMode = "pixelShuffle" | "transpose" | "bilinear" | "resizeConv";
 /**
  * Normalisation after each 3×3 convolution.
  *
@@ -106,10 +106,15 @@ export type ResidualUpsample = "bicubic" | "bilinear";
  * @example
  * ```ts
  * import { UPSAMPLE_MODES } from "./config.ts";
- * console.log(UPSAMPLE_MODES); // ["pixelShuffle", "transpose", "bilinear"]
+ * console.log(UPSAMPLE_MODES); // ["pixelShuffle", "transpose", "bilinear", "resizeConv"]
  * ```
  */
-export const UPSAMPLE_MODES: readonly UpsampleMode[] = ["pixelShuffle", "transpose", "bilinear"];
+export const UPSAMPLE_MODES: readonly UpsampleMode[] = [
+  "pixelShuffle",
+  "transpose",
+  "bilinear",
+  "resizeConv",
+];
 /**
  * Every normalisation.
  *
@@ -201,7 +206,10 @@ export interface UNetConfig {
   readonly activation: ActivationName;
   /**
    * `pixelShuffle`: conv to r²·filters channels with ICNR initialisation, then pixel shuffle;
-   * `transpose`: r×r transposed conv with stride r; `bilinear`: bilinear resize then a 3×3 conv.
+   * `transpose`: r×r transposed conv with stride r; `bilinear`: bilinear resize then a 3×3 conv;
+   * `resizeConv`: nearest-neighbour resize then a 3×3 conv (Odena, Dumoulin & Olah 2016,
+   * "Deconvolution and checkerboard artifacts": every output pixel sees the same number of
+   * source pixels, so no fixed lattice; cheaper than bilinear, same conv cost as the others).
    */
   readonly upsample: UpsampleMode;
   /** Super-resolution factor: the output is `scale` times the input's height and width. */
@@ -328,7 +336,7 @@ const WHAT = "U-Net config";
  * Decode JSON (an object, or JSON text) into a complete {@linkcode UNetConfig}: absent fields
  * take {@linkcode defaultUNetConfig}'s values; unknown fields, wrong types and values out of
  * range are all reported together, as a `DecodeError` listing every problem with its path, e.g.
- * `upsample: "nearest" is not one of pixelShuffle | transpose | bilinear`.
+ * `upsample: "nearest" is not one of pixelShuffle | transpose | bilinear | resizeConv`.
  *
  * @example
  * ```ts

@@ -12,12 +12,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { firstInput, firstShape, type Kwargs, type LayerArgs } from "./_layer_io.ts";
 
-/** The interpolation kernels {@linkcode upsample} offers. */
-export type InterpolationMethod = "bilinear" | "bicubic";
+/**
+ * The interpolation kernels {@linkcode upsample} offers: `nearest` repeats each pixel, `bilinear`
+ * and `bicubic` interpolate between pixel centres.
+ */
+export type InterpolationMethod = "nearest" | "bilinear" | "bicubic";
 
 /** Options of {@linkcode upsample}. */
 export interface UpsampleOptions {
-  /** `bilinear` or `bicubic` (default `bicubic`). */
+  /** `nearest`, `bilinear` or `bicubic` (default `bicubic`). */
   readonly method?: InterpolationMethod;
   /**
    * The bicubic kernel's coefficient: −0.5 (Keys; MATLAB and PIL, the default) or −0.75
@@ -27,6 +30,8 @@ export interface UpsampleOptions {
 }
 
 function kernel(method: InterpolationMethod, a: number): (x: number) => number {
+  // Nearest: the source pixel whose centre is closest (|δ| <= 1/4 for ×2, always < 1/2).
+  if (method === "nearest") return (x) => Math.abs(x) < 0.5 ? 1 : 0;
   if (method === "bilinear") return (x) => Math.max(0, 1 - Math.abs(x));
   return (x) => {
     const d = Math.abs(x);
@@ -47,6 +52,7 @@ const TAPS = [-2, -1, 0, 1, 2] as const;
  * ```ts
  * import { phaseWeights } from "./resize.ts";
  * console.log(phaseWeights(2, "bilinear")); // [[0, 0.25, 0.75, 0, 0], [0, 0, 0.75, 0.25, 0]]
+ * console.log(phaseWeights(2, "nearest")); // [[0, 0, 1, 0, 0], [0, 0, 1, 0, 0]]
  * ```
  */
 export function phaseWeights(factor: number, method: InterpolationMethod, a = -0.5): number[][] {
@@ -65,9 +71,26 @@ function sliceAxis(x: tf.Tensor4D, axis: 1 | 2, start: number, size: number): tf
   return tf.slice(x, begin, sizes);
 }
 
+/**
+ * `parts` (each `[.., n, m, ..]` with n on `axis`) interleaved along `axis`: `[.., n·s, m, ..]`
+ * whose row `i·s + p` is row `i` of part `p`. The same as a `tf.stack` on `axis + 1` and a
+ * reshape, but a concatenation on `axis + 1` gives the same memory order, and its gradient (a
+ * slice per part) ran ~20× faster than `stack`'s on wasm and native (a [2,32,32,32] ×2 nearest
+ * upsample, forward and backward: 14 ms vs 325 ms).
+ */
+function interleave(parts: readonly tf.Tensor4D[], axis: 1 | 2): tf.Tensor4D {
+  const shape: [number, number, number, number] = [...parts[0]!.shape];
+  shape[axis] *= parts.length;
+  return tf.reshape(tf.concat(parts as tf.Tensor4D[], axis + 1), shape) as tf.Tensor4D;
+}
+
+/** Each row (axis 1) or column (axis 2) repeated `s` times: nearest-neighbour along one axis. */
+function repeatAxis(x: tf.Tensor4D, axis: 1 | 2, s: number): tf.Tensor4D {
+  return interleave(Array.from({ length: s }, () => x), axis);
+}
+
 function upsampleAxis(x: tf.Tensor4D, axis: 1 | 2, weights: number[][]): tf.Tensor4D {
   const n = x.shape[axis];
-  const s = weights.length;
   // Replicate the border pixels (PyTorch clamps indices the same way).
   const first = sliceAxis(x, axis, 0, 1);
   const last = sliceAxis(x, axis, n - 1, 1);
@@ -75,18 +98,16 @@ function upsampleAxis(x: tf.Tensor4D, axis: 1 | 2, weights: number[][]): tf.Tens
   const taps = TAPS.map((_, t) => sliceAxis(padded, axis, t, n));
   const phases = weights.map((w) => {
     const terms = w.flatMap((wt, t) => wt === 0 ? [] : [tf.mul(taps[t]!, wt)]);
-    return terms.length === 1 ? terms[0]! : tf.addN(terms);
+    return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Tensor4D;
   });
-  // [.., n, s, ..] flattens to index i·s + p: the phases interleave.
-  const stacked = tf.stack(phases, axis + 1);
-  const shape: [number, number, number, number] = [...x.shape];
-  shape[axis] = n * s;
-  return tf.reshape(stacked, shape) as tf.Tensor4D;
+  // Output index i·s + p is phase p of source pixel i.
+  return interleave(phases, axis);
 }
 
 /**
  * Upsample `[b, h, w, c]` by an integer factor to `[b, h·s, w·s, c]` with pixel-centre alignment
- * (PyTorch `align_corners=False`) and replicated borders. Bilinear equals PyTorch's
+ * (PyTorch `align_corners=False`) and replicated borders. Nearest repeats each pixel
+ * `factor`×`factor` times (PyTorch's `interpolate(mode="nearest")` at integer factors). Bilinear equals PyTorch's
  * `interpolate(mode="bilinear")`; bicubic with `cubicA: -0.75` equals PyTorch's `bicubic`, and with
  * the default −0.5 equals MATLAB/PIL away from the two outermost rows and columns (they mirror the
  * border instead of replicating it).
@@ -110,6 +131,10 @@ export function upsample(
     throw new RangeError(`upsample: factor must be a positive integer, got ${factor}`);
   }
   if (factor === 1) return tf.clone(x);
+  // Nearest needs no arithmetic: a stack and a reshape per axis (cheaper, and exact).
+  if (options.method === "nearest") {
+    return tf.tidy(() => repeatAxis(repeatAxis(x, 1, factor), 2, factor));
+  }
   const weights = phaseWeights(factor, options.method ?? "bicubic", options.cubicA ?? -0.5);
   return tf.tidy(() => upsampleAxis(upsampleAxis(x, 1, weights), 2, weights));
 }
@@ -135,7 +160,7 @@ export function upsample(
 export interface UpsampleLayerArgs extends LayerArgs {
   /** The integer upscale factor. */
   readonly factor: number;
-  /** `bilinear` or `bicubic` (default `bicubic`). */
+  /** `nearest`, `bilinear` or `bicubic` (default `bicubic`). */
   readonly method?: InterpolationMethod;
   /** The bicubic coefficient (default −0.5). */
   readonly cubicA?: number;
