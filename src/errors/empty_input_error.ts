@@ -13,9 +13,10 @@ import { PerceptualError } from "./perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { EmptyInputError } from "./empty_input_error.ts";
+ * import assert from "node:assert/strict";
+ * import { EmptyInputError } from "@perceptual/loss";
  * const e = new EmptyInputError("evaluate: pred", [0, 32, 32, 3]);
- * console.log(e.message.startsWith("evaluate: pred is empty (shape [0,32,32,3])")); // true
+ * assert.ok(e.message.startsWith("evaluate: pred is empty (shape [0,32,32,3]: a batch of 0 images)"));
  * ```
  */
 export class EmptyInputError extends PerceptualError {
