@@ -156,11 +156,7 @@ export async function assertNoLeak(
  * const slot = tf.zeros([4]); // made on step 1, like an optimizer slot: allowed
  * guard.check(1);
  * const stray = tf.ones([4]); // forgotten on step 2
- * try {
- *   guard.check(2);
- * } catch (e) {
- *   assert.match((e as Error).message, /^step 2 left 1 tensor\(s\) \(16 bytes\) behind/);
- * }
+ * assert.throws(() => guard.check(2), /step 2 left 1 tensor\(s\) \(16 bytes\) behind/);
  * tf.dispose([slot, stray]);
  * ```
  */
