@@ -1,5 +1,6 @@
 /**
- * TensorFlow.js layers-model directories (`model.json` + binary shards), read group by group so
+ }import assert from "node:assert/strict";
+* TensorFlow.js layers-model directories (`model.json` + binary shards), read group by group so
  * that shards of layers never asked for may be absent.
  *
  * @module
@@ -178,9 +179,11 @@ async function readSums(
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { openTfjsDir } from "./_tfjs_weights.ts";
  * const src = await openTfjsDir("examples/weights/vgg19_imagenet_blocks1-3");
- * console.log(src.absent("block1_conv1"), src.absent("block4_conv1")); // undefined "shard … is absent"
+ * assert.equal(src.absent("block1_conv1"), undefined);
+ * assert.match(src.absent("block4_conv1") ?? "", /shard .* is absent/);
  * src.close();
  * ```
  */
