@@ -43,7 +43,7 @@ function isWasm(backend: tf.KernelBackend): backend is WasmLike {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * await initBackend("cpu");
  * const io = new KernelIo(tf.backend(), "cpu");
