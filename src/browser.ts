@@ -88,11 +88,12 @@ export interface TfjsNamespace {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
  * import { registerLayers } from "@perceptual/loss/browser";
  * registerLayers({ ...tf, ...tfl });
- * registerLayers({ ...tf, ...tfl }); // harmless
+ * assert.doesNotThrow(() => registerLayers({ ...tf, ...tfl })); // twice is harmless
  * ```
  */
 export function registerLayers(tf: TfjsNamespace): void {

@@ -51,7 +51,10 @@ function digitGap(a: string, b: string): number {
  * ```ts
  * import assert from "node:assert/strict";
  * import { nearestName } from "./did_you_mean.ts";
- * assert.equal(nearestName("block9_conv1", ["block1_conv1", "block4_conv1", "block5_conv1"]), "block5_conv1");
+ * assert.equal(
+ *   nearestName("block9_conv1", ["block1_conv1", "block4_conv1", "block5_conv1"]),
+ *   "block5_conv1",
+ * );
  * assert.equal(nearestName("wieght", ["weight", "kind"]), "weight");
  * ```
  */

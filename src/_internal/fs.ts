@@ -76,8 +76,9 @@ export async function writeFileAtomic(path: string, contents: Uint8Array | strin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeQuietly } from "./fs.ts";
- * await removeQuietly("/definitely/not/here");
+ * await assert.doesNotReject(removeQuietly("/definitely/not/here")); // a missing path is fine
  * ```
  */
 export async function removeQuietly(path: string): Promise<void> {
@@ -90,8 +91,9 @@ export async function removeQuietly(path: string): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { syncDir } from "./fs.ts";
- * await syncDir(await Deno.makeTempDir());
+ * await assert.doesNotReject(syncDir(await Deno.makeTempDir()));
  * ```
  */
 export async function syncDir(path: string): Promise<void> {

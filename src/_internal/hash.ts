@@ -52,7 +52,11 @@ export type HashAlgorithm = "md5" | "sha256";
  * import { fileHash } from "./hash.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.txt`, "abc");
- * assert.equal(await fileHash(`${dir}/a.txt`, "md5"), "900150983cd24fb0d6963f7d28e17f72"); // RFC 1321 "abc"
+ * // RFC 1321 "abc"
+ * assert.equal(
+ *   await fileHash(`${dir}/a.txt`, "md5"),
+ *   "900150983cd24fb0d6963f7d28e17f72",
+ * );
  * ```
  */
 export async function fileHash(path: string, algorithm: HashAlgorithm): Promise<string> {

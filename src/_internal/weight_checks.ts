@@ -17,7 +17,10 @@
  * import assert from "node:assert/strict";
  * import { shardPathProblem } from "./weight_checks.ts";
  * assert.equal(shardPathProblem("group1-shard1of2.bin"), undefined);
- * assert.equal(shardPathProblem("../../etc/passwd"), "it has a '..' segment, which leaves the model folder");
+ * assert.equal(
+ *   shardPathProblem("../../etc/passwd"),
+ *   "it has a '..' segment, which leaves the model folder",
+ * );
  * ```
  */
 export function shardPathProblem(path: string): string | undefined {
@@ -90,7 +93,10 @@ export interface NonFinite {
  * ```ts
  * import assert from "node:assert/strict";
  * import { nonFinite } from "./weight_checks.ts";
- * assert.deepEqual(nonFinite(new Float32Array([1, NaN, Infinity])), { count: 2, first: 1, value: NaN });
+ * assert.deepEqual(
+ *   nonFinite(new Float32Array([1, NaN, Infinity])),
+ *   { count: 2, first: 1, value: NaN },
+ * );
  * ```
  */
 export function nonFinite(values: ArrayLike<number>): NonFinite | undefined {

@@ -348,7 +348,10 @@ export async function initBackend(
  * import { describeBackend } from "@perceptual/loss/backend";
  * const line = describeBackend({ name: "wasm", reason: "first in the default order to start",
  *   skipped: [{ name: "webgpu", why: "no adapter" }], kernels: [] });
- * assert.equal(line, "backend wasm (first in the default order to start); skipped webgpu: no adapter");
+ * assert.equal(
+ *   line,
+ *   "backend wasm (first in the default order to start); skipped webgpu: no adapter",
+ * );
  * ```
  */
 export function describeBackend(choice: BackendChoice): string {

@@ -19,7 +19,10 @@ import { startedBackend } from "../_internal/engine.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { WebGpuSyncReadError } from "@perceptual/loss/backend";
- * assert.equal(new WebGpuSyncReadError("Cannot read properties of null").name, "WebGpuSyncReadError");
+ * assert.equal(
+ *   new WebGpuSyncReadError("Cannot read properties of null").name,
+ *   "WebGpuSyncReadError",
+ * );
  * ```
  */
 export class WebGpuSyncReadError extends PerceptualError {

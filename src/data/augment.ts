@@ -170,6 +170,7 @@ export function applyDihedral(img: tf.Tensor3D, d: Dihedral): tf.Tensor3D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { randomFlip } from "./augment.ts";
@@ -177,6 +178,7 @@ export function applyDihedral(img: tf.Tensor3D, d: Dihedral): tf.Tensor3D {
  * await initBackend("cpu");
  * const img = tf.zeros([8, 8, 3]) as tf.Tensor3D;
  * const out = randomFlip(img, mulberry32(5));
+ * assert.deepEqual(out.shape, [8, 8, 3]);
  * tf.dispose([img, out]);
  * ```
  */

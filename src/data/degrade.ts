@@ -230,8 +230,13 @@ export function jpegDegradation(quality: number | readonly [number, number]): De
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bicubicDegradation, chainDegradations, jpegDegradation } from "@perceptual/loss/data";
+ * import { mulberry32 } from "./rng.ts";
  * const degrade = chainDegradations(bicubicDegradation(2), jpegDegradation(50));
+ * const hr = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(0.5) };
+ * const lr = await degrade(hr, mulberry32(0));
+ * assert.deepEqual([lr.height, lr.width, lr.channels], [4, 4, 3]); // halved, then JPEG-coded
  * ```
  */
 export function chainDegradations(...steps: readonly Degradation[]): Degradation {

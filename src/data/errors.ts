@@ -120,7 +120,10 @@ export class ImageWriteError extends PerceptualError {
  * ```ts
  * import assert from "node:assert/strict";
  * import { ImageFolderError } from "@perceptual/loss/data";
- * assert.match(new ImageFolderError("data/", "holds no .png, .jpg or .jpeg file").message, /data\//);
+ * assert.match(
+ *   new ImageFolderError("data/", "holds no .png, .jpg or .jpeg file").message,
+ *   /data\//,
+ * );
  * ```
  */
 export class ImageFolderError extends PerceptualError {
@@ -173,7 +176,10 @@ export class CropTooLargeError extends PerceptualError {
  * ```ts
  * import assert from "node:assert/strict";
  * import { ImageShapeError } from "@perceptual/loss/data";
- * assert.match(new ImageShapeError("bicubicDownscale: image 63x64 is not divisible by 2").message, /bicubicDownscale: image 63x64 is not divisible by 2/);
+ * assert.match(
+ *   new ImageShapeError("bicubicDownscale: image 63x64 is not divisible by 2").message,
+ *   /bicubicDownscale: image 63x64 is not divisible by 2/,
+ * );
  * ```
  */
 export class ImageShapeError extends PerceptualError {

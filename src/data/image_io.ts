@@ -116,7 +116,11 @@ export type ImageFormat = "png" | "jpeg";
  * const path = await Deno.makeTempFile({ suffix: ".png" });
  * const options: SaveImageOptions = { format: "jpeg", quality: 20 }; // JPEG despite ".png"
  * await writePixels(path, grey, options);
- * assert.deepEqual([...(await Deno.readFile(path)).slice(0, 2)], [255, 216]); // JPEG's start marker
+ * // JPEG's start marker
+ * assert.deepEqual(
+ *   [...(await Deno.readFile(path)).slice(0, 2)],
+ *   [255, 216],
+ * );
  * await Deno.remove(path);
  * ```
  */
@@ -398,9 +402,12 @@ function formatOf(path: string): ImageFormat | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writePixels } from "@perceptual/loss/data";
  * const dir = await Deno.makeTempDir();
- * await writePixels(`${dir}/grey.png`, { height: 2, width: 2, channels: 1, data: new Float32Array(4) });
+ * const grey = { height: 2, width: 2, channels: 1, data: new Float32Array(4) } as const;
+ * await writePixels(`${dir}/sub/grey.png`, grey); // makes sub/
+ * assert.ok((await Deno.stat(`${dir}/sub/grey.png`)).isFile);
  * ```
  */
 export async function writePixels(
@@ -438,6 +445,7 @@ export async function writePixels(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { saveImage } from "@perceptual/loss/data";
@@ -445,6 +453,8 @@ export async function writePixels(
  * const dir = await Deno.makeTempDir();
  * const img = tf.randomUniform([16, 16, 3]) as tf.Tensor3D;
  * await saveImage(`${dir}/noise.jpg`, img, { quality: 80 });
+ * const bytes = await Deno.readFile(`${dir}/noise.jpg`);
+ * assert.deepEqual([...bytes.slice(0, 2)], [255, 216]); // a JPEG file
  * img.dispose();
  * ```
  */

@@ -43,8 +43,10 @@ export interface Pixels {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkPixels } from "./pixels.ts";
- * checkPixels({ height: 1, width: 2, channels: 1, data: new Float32Array(2) }, "example");
+ * checkPixels({ height: 1, width: 2, channels: 1, data: new Float32Array(2) }, "example"); // fine
+ * assert.throws(() => checkPixels({ height: 1, width: 2, channels: 1, data: new Float32Array(3) }, "example"));
  * ```
  */
 export function checkPixels(p: Pixels, where: string): void {

@@ -101,7 +101,11 @@ export function deriveSeed(seed: number, ...keys: readonly number[]): number {
  * ```ts
  * import assert from "node:assert/strict";
  * import { mulberry32, shuffledIndices } from "./rng.ts";
- * assert.equal(shuffledIndices(5, mulberry32(1)).slice().sort().join(), "0,1,2,3,4"); // a permutation
+ * // a permutation
+ * assert.equal(
+ *   shuffledIndices(5, mulberry32(1)).slice().sort().join(),
+ *   "0,1,2,3,4",
+ * );
  * ```
  */
 export function shuffledIndices(n: number, rng: Rng): Int32Array {

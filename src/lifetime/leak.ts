@@ -197,6 +197,7 @@ export interface LeakGuardOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { leakGuard } from "@perceptual/loss/lifetime";
@@ -206,7 +207,7 @@ export interface LeakGuardOptions {
  *   tf.tidy(() => {
  *     tf.add(tf.ones([2]), 1);
  *   });
- *   guard.check(step);
+ *   assert.doesNotThrow(() => guard.check(step)); // tidy left nothing behind
  * }
  * ```
  */

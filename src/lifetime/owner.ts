@@ -11,10 +11,14 @@ import * as tf from "@tensorflow/tfjs-core";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Owner } from "@perceptual/loss/lifetime";
  * function release(o: Owner): void {
  *   o.dispose();
  * }
+ * let released = 0;
+ * release({ dispose: () => void released++, [Symbol.dispose]: () => void released++ });
+ * assert.equal(released, 1);
  * ```
  */
 export interface Owner extends Disposable {

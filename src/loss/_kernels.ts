@@ -202,7 +202,10 @@ export function gramMatrix(features: tf.Tensor4D, normalisation: GramNormalisati
  * import { totalVariationOf } from "./_kernels.ts";
  * await initBackend("cpu");
  * const x = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]);
- * assert.equal(totalVariationOf(x, { distance: "l1", delta: 1, epsilon: 1e-3 }, "sum").dataSync()[0], 2);
+ * assert.equal(
+ *   totalVariationOf(x, { distance: "l1", delta: 1, epsilon: 1e-3 }, "sum").dataSync()[0],
+ *   2,
+ * );
  * ```
  */
 export function totalVariationOf(

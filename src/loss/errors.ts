@@ -59,7 +59,10 @@ export class InvalidTermOptionError extends PerceptualError {
  * ```ts
  * import assert from "node:assert/strict";
  * import { LossInputError } from "@perceptual/loss/loss";
- * assert.match(new LossInputError("pred [2,8,8,3] and target [2,8,9,3] differ").message, /pred \[2,8,8,3\] and target \[2,8,9,3\] differ/);
+ * assert.match(
+ *   new LossInputError("pred [2,8,8,3] and target [2,8,9,3] differ").message,
+ *   /pred \[2,8,8,3\] and target \[2,8,9,3\] differ/,
+ * );
  * ```
  */
 export class LossInputError extends PerceptualError {

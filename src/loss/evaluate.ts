@@ -36,7 +36,14 @@ import type { Representation } from "./kind.ts";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { type Vgg16LayerName, vgg16 } from "@perceptual/loss/vgg";
- * import { evaluate, type EvaluateOptions, concatLoss, feature, style, precomputeTarget } from "@perceptual/loss/loss";
+ * import {
+ *   evaluate,
+ *   type EvaluateOptions,
+ *   concatLoss,
+ *   feature,
+ *   style,
+ *   precomputeTarget,
+ * } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
  * const [painting, photo, pred] = [1, 2, 3].map((seed) =>

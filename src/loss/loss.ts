@@ -227,7 +227,11 @@ export function getLossMonoid<L extends string>(): Monoid<Loss<L>> {
  * import { type AnyLayer, feature, type Loss, LossMonoid } from "@perceptual/loss/loss";
  * const layers: string[] = JSON.parse('["block1_conv2", "block2_conv2"]'); // known at run time
  * const loss: Loss<AnyLayer> = concatAll(LossMonoid)(layers.map((l) => feature(l)));
- * assert.deepEqual(loss.layers, ["block1_conv2", "block2_conv2"]); // evaluate checks them on the net
+ * // evaluate checks them on the net
+ * assert.deepEqual(
+ *   loss.layers,
+ *   ["block1_conv2", "block2_conv2"],
+ * );
  * ```
  */
 // deno-lint-ignore no-explicit-any -- an open layer type is `any` by definition; evaluate checks names at run time

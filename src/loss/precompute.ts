@@ -130,7 +130,13 @@ export class PrecomputedTarget<L extends string> implements Owner {
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
- * import { concatLoss, feature, style, type PrecomputeOptions, precomputeTarget } from "@perceptual/loss/loss";
+ * import {
+ *   concatLoss,
+ *   feature,
+ *   style,
+ *   type PrecomputeOptions,
+ *   precomputeTarget,
+ * } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
  * const painting = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;

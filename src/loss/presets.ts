@@ -140,7 +140,10 @@ function pick<L extends string>(net: LossNetwork<L>, chosen: L | undefined, dflt
  * import assert from "node:assert/strict";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
- * import { johnson2016SuperResolution, type JohnsonSuperResolutionOptions } from "@perceptual/loss/loss";
+ * import {
+ *   johnson2016SuperResolution,
+ *   type JohnsonSuperResolutionOptions,
+ * } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
  * const options: JohnsonSuperResolutionOptions<"relu1_2"> = { layer: "relu1_2", weight: 0.5 };
@@ -185,7 +188,10 @@ export function johnson2016SuperResolution<L extends string>(
  * import assert from "node:assert/strict";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
- * import { johnson2016StyleTransfer, type JohnsonStyleTransferOptions } from "@perceptual/loss/loss";
+ * import {
+ *   johnson2016StyleTransfer,
+ *   type JohnsonStyleTransferOptions,
+ * } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
  * const options: JohnsonStyleTransferOptions<"relu1_2" | "relu2_2"> = {

@@ -77,7 +77,10 @@ export interface CalibrationOptions {
  *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
  *   dispose() {}, [Symbol.dispose]() {},
  * };
- * assert.deepEqual(await featureScales(net, ["x10"], tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D), { x10: 5 });
+ * assert.deepEqual(
+ *   await featureScales(net, ["x10"], tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D),
+ *   { x10: 5 },
+ * );
  * ```
  */
 export async function featureScales<L extends string, K extends L>(

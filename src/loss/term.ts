@@ -70,7 +70,13 @@ export const REDUCTIONS: readonly Reduction[] = ["mean", "sum"];
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { concatLoss, feature, pixel, totalVariation, type TermKind } from "@perceptual/loss/loss";
+ * import {
+ *   concatLoss,
+ *   feature,
+ *   pixel,
+ *   totalVariation,
+ *   type TermKind,
+ * } from "@perceptual/loss/loss";
  * const loss = concatLoss(concatLoss(pixel(), feature("relu2_2")), totalVariation());
  * const kinds = loss.terms.map((t) => t.kind) as TermKind[];
  * assert.deepEqual(kinds, ["pixel", "feature", "tv"]);
@@ -228,7 +234,14 @@ export interface TvTerm extends TermBase {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { concatLoss, feature, pixel, featureKind, styleKind, type Term } from "@perceptual/loss/loss";
+ * import {
+ *   concatLoss,
+ *   feature,
+ *   pixel,
+ *   featureKind,
+ *   styleKind,
+ *   type Term,
+ * } from "@perceptual/loss/loss";
  * const where = (t: Term<string>): string =>
  *   featureKind.is(t) || styleKind.is(t) ? `${t.kind} at ${t.layer}` : t.kind;
  * const loss = concatLoss(pixel(), feature("relu2_2"));

@@ -19,7 +19,10 @@ import { LPIPS_SLICES, type LpipsNet, tapChannels } from "./_architecture.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { MANIFEST_FILE } from "./_weights.ts";
- * assert.equal(`src/lpips/weights/alex/${MANIFEST_FILE}`, "src/lpips/weights/alex/weights_manifest.json");
+ * assert.equal(
+ *   `src/lpips/weights/alex/${MANIFEST_FILE}`,
+ *   "src/lpips/weights/alex/weights_manifest.json",
+ * );
  * ```
  */
 export const MANIFEST_FILE = "weights_manifest.json";
@@ -29,8 +32,10 @@ export const MANIFEST_FILE = "weights_manifest.json";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LpipsArray } from "./_weights.ts";
  * const bias: LpipsArray = { shape: [2], values: new Float32Array(2) };
+ * assert.equal(bias.values.length, bias.shape.reduce((a, b) => a * b, 1)); // one value per element
  * ```
  */
 export interface LpipsArray {

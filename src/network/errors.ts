@@ -14,7 +14,10 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { UnknownLayerError } from "@perceptual/loss/network";
- * assert.match(new UnknownLayerError("block2_cov2", "vgg16", "block2_conv2").message, /block2_cov2/);
+ * assert.match(
+ *   new UnknownLayerError("block2_cov2", "vgg16", "block2_conv2").message,
+ *   /block2_cov2/,
+ * );
  * ```
  */
 export class UnknownLayerError extends PerceptualError {
@@ -46,7 +49,10 @@ export class UnknownLayerError extends PerceptualError {
  * ```ts
  * import assert from "node:assert/strict";
  * import { NetworkInputError } from "@perceptual/loss/network";
- * assert.match(new NetworkInputError("vgg16", "has 4 channels; pass 1 (grey) or 3 (RGB)").message, /vgg16/);
+ * assert.match(
+ *   new NetworkInputError("vgg16", "has 4 channels; pass 1 (grey) or 3 (RGB)").message,
+ *   /vgg16/,
+ * );
  * ```
  */
 export class NetworkInputError extends PerceptualError {

@@ -81,7 +81,7 @@ export interface ChannelNormalisation {
  * const kerasOn8Bit: InputConvention = { preprocessing: "caffe", range: "[0,255]" };
  * const a = channelAffine(kerasOn8Bit); // x·scale + offset per channel, then RGB → BGR
  * assert.equal(a.scale[0], 1);
- * assert.ok(Math.abs(a.offset[0] - -123.68) < 1e-2);
+ * assert.ok(Math.abs(a.offset[0] + 123.68) < 1e-4);
  * assert.ok(a.bgr);
  * ```
  */

@@ -29,7 +29,10 @@ export interface HasLayers<L extends string> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { layersBeforePools } from "@perceptual/loss/network";
- * assert.deepEqual(layersBeforePools({ layers: ["c1", "c2", "pool1", "c3", "pool2"] }), ["c2", "c3"]);
+ * assert.deepEqual(
+ *   layersBeforePools({ layers: ["c1", "c2", "pool1", "c3", "pool2"] }),
+ *   ["c2", "c3"],
+ * );
  * ```
  */
 export function layersBeforePools<L extends string>(net: HasLayers<L>): L[] {

@@ -81,7 +81,10 @@ export function chromaToRgb(y: tf.Tensor4D, cbcr: tf.Tensor4D): tf.Tensor4D {
  * for (const lumaRelative of [true, false]) {
  *   const args: ChromaToRgbArgs = { lumaRelative }; // true: chroma in units of 4·y·(1 − y)
  *   const rgb = new ChromaToRgb(args).apply([chroma, dark]) as tf.Tensor;
- *   assert.deepEqual(Array.from(await rgb.data(), (v) => v.toFixed(3)), expected.get(lumaRelative));
+ *   assert.deepEqual(
+ *     Array.from(await rgb.data(), (v) => v.toFixed(3)),
+ *     expected.get(lumaRelative),
+ *   );
  *   rgb.dispose();
  * }
  * tf.dispose([chroma, dark]);

@@ -44,7 +44,10 @@ export interface InstanceNormArgs extends LayerArgs {
  * const layer = new InstanceNorm({ name: "in" });
  * const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
  * const y = layer.apply(x) as tf.Tensor;
- * assert.deepEqual(Array.from(await y.data()).map((v) => v.toFixed(3)), ["-1.342", "-0.447", "0.447", "1.342"]);
+ * assert.deepEqual(
+ *   Array.from(await y.data()).map((v) => v.toFixed(3)),
+ *   ["-1.342", "-0.447", "0.447", "1.342"],
+ * );
  * tf.dispose([x, y]);
  * layer.dispose();
  * ```

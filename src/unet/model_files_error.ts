@@ -30,7 +30,10 @@ export class ModelFilesError extends PerceptualError {
    * ```ts
    * import assert from "node:assert/strict";
    * import { ModelFilesError } from "@perceptual/loss/unet";
-   * assert.match(new ModelFilesError("runs/x/model.json", "it does not exist").message, /runs\/x\/model\.json/);
+   * assert.match(
+   *   new ModelFilesError("runs/x/model.json", "it does not exist").message,
+   *   /runs\/x\/model\.json/,
+   * );
    * ```
    */
   constructor(path: string, why: string) {

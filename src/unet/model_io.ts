@@ -251,11 +251,14 @@ function directoryOf(path: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { saveModel, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const model = unet({ depth: 1, baseFilters: 4 });
- * await saveModel(model, await Deno.makeTempDir());
+ * const dir = await Deno.makeTempDir();
+ * await saveModel(model, dir);
+ * assert.ok((await Deno.stat(`${dir}/model.json`)).isFile);
  * model.dispose();
  * ```
  */

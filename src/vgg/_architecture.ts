@@ -39,7 +39,10 @@ const WIDTHS = [64, 128, 256, 512, 512] as const;
  * import { vggOps } from "./_architecture.ts";
  * const ops = vggOps("vgg16");
  * assert.equal(ops.length, 18);
- * assert.deepEqual(ops[3], { kind: "conv", name: "block2_conv1", inChannels: 64, outChannels: 128 });
+ * assert.deepEqual(
+ *   ops[3],
+ *   { kind: "conv", name: "block2_conv1", inChannels: 64, outChannels: 128 },
+ * );
  * ```
  */
 export function vggOps<A extends VggArchitecture>(arch: A): readonly VggOpSpec[] {

@@ -14,7 +14,10 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { LayerNotLoadedError } from "@perceptual/loss/vgg";
- * assert.match(new LayerNotLoadedError("block4_conv1", "vgg19(dir)", "block3_pool", "shard absent").message, /block4_conv1/);
+ * assert.match(
+ *   new LayerNotLoadedError("block4_conv1", "vgg19(dir)", "block3_pool", "shard absent").message,
+ *   /block4_conv1/,
+ * );
  * ```
  */
 export class LayerNotLoadedError extends PerceptualError {
@@ -38,7 +41,10 @@ export class LayerNotLoadedError extends PerceptualError {
  * ```ts
  * import assert from "node:assert/strict";
  * import { WeightFileError } from "@perceptual/loss/vgg";
- * assert.match(new WeightFileError("/w/vgg16.h5", "block3_conv1", "it is truncated").message, /\/w\/vgg16\.h5/);
+ * assert.match(
+ *   new WeightFileError("/w/vgg16.h5", "block3_conv1", "it is truncated").message,
+ *   /\/w\/vgg16\.h5/,
+ * );
  * ```
  */
 export class WeightFileError extends PerceptualError {
@@ -146,7 +152,10 @@ export class MissingWeightsError extends WeightFileError {
  * ```ts
  * import assert from "node:assert/strict";
  * import { DownloadError } from "@perceptual/loss/vgg";
- * assert.match(new DownloadError("https://example.com/w.h5", "HTTP 404 Not Found").message, /https:\/\/example\.com\/w\.h5/);
+ * assert.match(
+ *   new DownloadError("https://example.com/w.h5", "HTTP 404 Not Found").message,
+ *   /https:\/\/example\.com\/w\.h5/,
+ * );
  * ```
  */
 export class DownloadError extends PerceptualError {

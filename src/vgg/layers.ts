@@ -262,7 +262,11 @@ export type VggLayerOf<A extends VggArchitecture> = A extends "vgg16" ? Vgg16Lay
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { canonicalVggLayer, type VggArchitecture, type VggLayerNameOf } from "@perceptual/loss/vgg";
+ * import {
+ *   canonicalVggLayer,
+ *   type VggArchitecture,
+ *   type VggLayerNameOf,
+ * } from "@perceptual/loss/vgg";
  * const keras = <A extends VggArchitecture>(arch: A, name: VggLayerNameOf<A>) =>
  *   canonicalVggLayer(arch, name);
  * assert.equal(keras("vgg16", "relu1_2"), "block1_conv2");
@@ -366,7 +370,11 @@ export function isVggLayerName<A extends VggArchitecture>(
  * import assert from "node:assert/strict";
  * import { beforePools, type Vgg16BeforePools } from "@perceptual/loss/vgg";
  * const layers: Vgg16BeforePools = beforePools("vgg16");
- * assert.deepEqual(layers.slice(2), ["block3_conv3", "block4_conv3", "block5_conv3"]); // (fastai's)
+ * // (fastai's)
+ * assert.deepEqual(
+ *   layers.slice(2),
+ *   ["block3_conv3", "block4_conv3", "block5_conv3"],
+ * );
  * ```
  */
 export type Vgg16BeforePools = readonly [

@@ -94,11 +94,18 @@ export function parseSha256Sums(text: string): Map<string, string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkSha256, parseSha256Sums } from "./sha256sums.ts";
  * import { sha256HexSync } from "../_internal/hash.ts";
  * const bytes = new TextEncoder().encode("{}");
  * const sums = parseSha256Sums(`${sha256HexSync(bytes)}  model.json`);
+ * import { WeightHashError } from "@perceptual/loss/vgg";
  * checkSha256(sums, "model.json", bytes, "dir/model.json", "dir/SHA256SUMS"); // passes
+ * const other = new TextEncoder().encode("[]");
+ * assert.throws(
+ *   () => checkSha256(sums, "model.json", other, "dir/model.json", "dir/SHA256SUMS"),
+ *   WeightHashError,
+ * );
  * ```
  */
 export function checkSha256(

@@ -73,7 +73,10 @@ export interface VggNetwork<A extends VggArchitecture>
    * await initBackend("cpu");
    * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
    * const enc = await net.encoder("block2_conv2");
-   * assert.deepEqual(enc.stages.map((s) => s.map((c) => c.name)), [["block1_conv1","block1_conv2"],["block2_conv1","block2_conv2"]]);
+   * assert.deepEqual(
+   *   enc.stages.map((s) => s.map((c) => c.name)),
+   *   [["block1_conv1","block1_conv2"],["block2_conv1","block2_conv2"]],
+   * );
    * ```
    */
   encoder(upTo: VggLayerNameOf<A>, calibration?: tf.Tensor4D): Promise<FrozenEncoder>;

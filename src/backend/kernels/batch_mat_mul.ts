@@ -60,7 +60,10 @@ function matrix(
  * ```ts
  * import assert from "node:assert/strict";
  * import { batchMatMulKernel } from "./batch_mat_mul.ts";
- * assert.equal(typeof batchMatMulKernel("wasm", () => { throw new Error("no stock"); }), "function");
+ * assert.equal(
+ *   typeof batchMatMulKernel("wasm", () => { throw new Error("no stock"); }),
+ *   "function",
+ * );
  * ```
  */
 export function batchMatMulKernel(backendName: string, stock: tf.KernelFunc): tf.KernelFunc {

@@ -217,7 +217,11 @@ function im2colT(
  * const x = tf.ones([1, 3, 3, 1]);
  * const dy = tf.ones([1, 3, 3, 1]);
  * const dw = conv2dFilterGradient(io, x, dy, [3, 3, 1, 1], 1, "same", undefined);
- * assert.deepEqual(Array.from(io.view(dw)), [4, 6, 4, 6, 9, 6, 4, 6, 4]); // taps inside the 3×3 image
+ * // taps inside the 3×3 image
+ * assert.deepEqual(
+ *   Array.from(io.view(dw)),
+ *   [4, 6, 4, 6, 9, 6, 4, 6, 4],
+ * );
  * io.free(dw);
  * ```
  */

@@ -123,7 +123,11 @@ export function backpropInputPads(
  * const dy = tf.ones([1, 3, 3, 1]);
  * const w = tf.ones([3, 3, 1, 1]);
  * const dx = conv2dInputGradient(io, dy, w, [1, 3, 3, 1], 1, "same", undefined)!;
- * assert.deepEqual(Array.from(io.view(dx)), [4, 6, 4, 6, 9, 6, 4, 6, 4]); // taps inside the 3×3 image
+ * // taps inside the 3×3 image
+ * assert.deepEqual(
+ *   Array.from(io.view(dx)),
+ *   [4, 6, 4, 6, 9, 6, 4, 6, 4],
+ * );
  * io.free(dx);
  * ```
  */

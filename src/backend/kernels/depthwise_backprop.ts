@@ -33,7 +33,11 @@ interface DepthwiseAttrs {
  * const io = new KernelIo(tf.backend(), "cpu");
  * const dw = depthwiseFilterGradient(io, tf.ones([1, 3, 3, 1]), tf.ones([1, 3, 3, 1]),
  *   [3, 3, 1, 1], 1, "same", undefined);
- * assert.deepEqual(Array.from(io.view(dw)), [4, 6, 4, 6, 9, 6, 4, 6, 4]); // taps inside the 3×3 image
+ * // taps inside the 3×3 image
+ * assert.deepEqual(
+ *   Array.from(io.view(dw)),
+ *   [4, 6, 4, 6, 9, 6, 4, 6, 4],
+ * );
  * io.free(dw);
  * ```
  */
@@ -105,7 +109,11 @@ export function depthwiseFilterGradient(
  * const io = new KernelIo(tf.backend(), "cpu");
  * const dx = depthwiseInputGradient(io, tf.ones([1, 3, 3, 1]), tf.ones([3, 3, 1, 1]),
  *   [1, 3, 3, 1], 1, "same", undefined)!;
- * assert.deepEqual(Array.from(io.view(dx)), [4, 6, 4, 6, 9, 6, 4, 6, 4]); // taps inside the 3×3 image
+ * // taps inside the 3×3 image
+ * assert.deepEqual(
+ *   Array.from(io.view(dx)),
+ *   [4, 6, 4, 6, 9, 6, 4, 6, 4],
+ * );
  * io.free(dx);
  * ```
  */

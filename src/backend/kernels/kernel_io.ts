@@ -42,6 +42,7 @@ function isWasm(backend: tf.KernelBackend): backend is WasmLike {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
@@ -49,6 +50,7 @@ function isWasm(backend: tf.KernelBackend): backend is WasmLike {
  * const io = new KernelIo(tf.backend(), "cpu");
  * const out = io.alloc([2, 2]);
  * io.view(out).set([1, 2, 3, 4]);
+ * assert.deepEqual(Array.from(io.view(out)), [1, 2, 3, 4]);
  * io.free(out);
  * ```
  */

@@ -39,7 +39,10 @@ export const tvKind: TermKindDef<TvTerm> = registerTermKind(
  * ```ts
  * import assert from "node:assert/strict";
  * import { totalVariation } from "@perceptual/loss/loss";
- * assert.equal(totalVariation({ weight: 1e-6, distance: "l2", reduction: "sum" }).terms[0]!.kind, "tv");
+ * assert.equal(
+ *   totalVariation({ weight: 1e-6, distance: "l2", reduction: "sum" }).terms[0]!.kind,
+ *   "tv",
+ * );
  * ```
  */
 export function totalVariation(options: TermOptions = {}): Loss<never, TvTerm> {
