@@ -1,6 +1,5 @@
 /**
- }import assert from "node:assert/strict";
-* TensorFlow.js layers-model directories (`model.json` + binary shards), read group by group so
+ * TensorFlow.js layers-model directories (`model.json` + binary shards), read group by group so
  * that shards of layers never asked for may be absent.
  *
  * @module
