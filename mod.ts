@@ -10,9 +10,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { pipe } from "fp-ts/lib/function.js";
- * import { evaluate, feature, initBackend, pixel, plus, scope, style, vgg16 } from "./mod.ts";
+ * import { evaluate, plus } from "@perceptual/loss/loss";
+ * import { feature, pixel, style } from "@perceptual/loss";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { scope } from "@perceptual/loss/lifetime";
+ * import { vgg16 } from "@perceptual/loss/vgg";
  *
  * await initBackend("cpu");
  * // Seeded random weights keep the example offline; use `weights: "imagenet"` for real features.
@@ -26,7 +31,7 @@
  * const target = tf.randomUniform([1, 32, 32, 3]) as tf.Tensor4D;
  * const prediction = tf.randomUniform([1, 32, 32, 3]) as tf.Tensor4D;
  * const grad = scope(() => tf.grad((p) => lossFn(p as tf.Tensor4D, target).total)(prediction));
- * console.log(grad.shape); // [1, 32, 32, 3]
+ * assert.deepEqual(grad.shape, [1, 32, 32, 3]);
  * tf.dispose([grad, target, prediction]);
  * ```
  *

@@ -9,11 +9,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { predictImage, registerLayers } from "./browser.ts";
- * import { initBackend } from "./backend/mod.ts";
- * import { unet } from "./unet/mod.ts";
+ * import { predictImage, registerLayers } from "@perceptual/loss/browser";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  *
  * registerLayers({ ...tf, ...tfl }); // in a page: registerLayers(tf) with the page's global tf
@@ -21,7 +22,7 @@
  * const model = unet({ depth: 2, baseFilters: 4, scale: 2, outputRange: [0, 1] });
  * const image = tf.randomUniform([37, 29, 3]) as tf.Tensor3D; // float NHWC in [0, 1]
  * const up = predictImage(model, image);
- * console.log(up.shape); // [74, 58, 3]
+ * assert.deepEqual(up.shape, [74, 58, 3]);
  * tf.dispose([image, up]);
  * model.dispose();
  * ```
@@ -57,12 +58,13 @@ export { PerceptualError } from "./errors/perceptual_error.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { registerLayers, type TfjsNamespace } from "./browser.ts";
+ * import { registerLayers, type TfjsNamespace } from "@perceptual/loss/browser";
  * const pageTf: TfjsNamespace = { ...tf, ...tfl }; // in a page: the global `tf` of the tfjs bundle
  * registerLayers(pageTf);
- * console.log(typeof pageTf.serialization.registerClass); // function
+ * assert.equal(typeof pageTf.serialization.registerClass, "function");
  * ```
  */
 export interface TfjsNamespace {
@@ -86,11 +88,12 @@ export interface TfjsNamespace {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { registerLayers } from "./browser.ts";
+ * import { registerLayers } from "@perceptual/loss/browser";
  * registerLayers({ ...tf, ...tfl });
- * registerLayers({ ...tf, ...tfl }); // harmless
+ * assert.doesNotThrow(() => registerLayers({ ...tf, ...tfl })); // twice is harmless
  * ```
  */
 export function registerLayers(tf: TfjsNamespace): void {

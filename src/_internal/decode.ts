@@ -18,8 +18,9 @@ export { cut, quoted, show } from "./show.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { oneOf } from "./decode.ts";
- * console.log(oneOf(["a", "b"]).is("b")); // true
+ * assert.ok(oneOf(["a", "b"]).is("b"));
  * ```
  */
 export function oneOf<A extends string | number>(values: readonly A[]): OneOfType<A> {
@@ -48,9 +49,11 @@ export class OneOfType<A extends string | number> extends t.Type<A, A, unknown> 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { refined } from "./decode.ts";
  * const Even = refined<number>("an even number", (u) => typeof u === "number" && u % 2 === 0);
- * console.log(Even.is(4), Even.is(3)); // true false
+ * assert.ok(Even.is(4));
+ * assert.equal(Even.is(3), false);
  * ```
  */
 export function refined<A>(name: string, test: (u: unknown) => boolean): t.Type<A, A, unknown> {
@@ -69,11 +72,13 @@ export function refined<A>(name: string, test: (u: unknown) => boolean): t.Type<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as t from "io-ts";
  * import { isLeft } from "fp-ts/lib/Either.js";
  * import { pathOf } from "./decode.ts";
  * const r = t.type({ xs: t.array(t.number) }).decode({ xs: [1, "2"] });
- * if (isLeft(r)) console.log(pathOf(r.left[0]!.context)); // xs[1]
+ * assert.ok(isLeft(r));
+ * if (isLeft(r)) assert.equal(pathOf(r.left[0]!.context), "xs[1]");
  * ```
  */
 export function pathOf(context: t.Context): string {
@@ -96,8 +101,10 @@ export function pathOf(context: t.Context): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isObject } from "./decode.ts";
- * console.log(isObject({}), isObject([])); // true false
+ * assert.ok(isObject({}));
+ * assert.equal(isObject([]), false);
  * ```
  */
 export function isObject(v: unknown): v is Record<string, unknown> {
@@ -109,9 +116,12 @@ export function isObject(v: unknown): v is Record<string, unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unknownKeys } from "./decode.ts";
- * console.log(unknownKeys({ wieght: 1 }, ["weight"], "terms[0]")[0]);
- * // { path: "terms[0].wieght", message: 'unknown field; did you mean "weight"?' }
+ * assert.deepEqual(unknownKeys({ wieght: 1 }, ["weight"], "terms[0]")[0], {
+ *   path: "terms[0].wieght",
+ *   message: 'unknown field; did you mean "weight"?',
+ * });
  * ```
  */
 export function unknownKeys(
@@ -136,8 +146,9 @@ export function unknownKeys(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIfText } from "./decode.ts";
- * console.log(parseIfText('{"a":1}')); // { _tag: "Right", right: { a: 1 } }
+ * assert.deepEqual(parseIfText('{"a":1}'), { _tag: "Right", right: { a: 1 } });
  * ```
  */
 export function parseIfText(json: unknown): E.Either<DecodeIssue, unknown> {
@@ -170,11 +181,14 @@ export interface JsonLimits {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { boundedJson } from "./decode.ts";
  * const limits = { chars: 100, depth: 4, stringChars: 20, arrayLength: 10 };
  * const a: Record<string, unknown> = {};
  * a.self = a;
- * console.log(boundedJson(a, limits)); // { _tag: "Left", left: [ { path: "self", message: … } ] }
+ * const r = boundedJson(a, limits);
+ * assert.equal(r._tag, "Left");
+ * if (r._tag === "Left") assert.equal(r.left[0]!.path, "self"); // a cycle, reported where it closes
  * ```
  */
 export function boundedJson(
@@ -316,9 +330,10 @@ export function boundedJson(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as E from "fp-ts/lib/Either.js";
  * import { orThrow } from "./decode.ts";
- * console.log(orThrow(E.right(3))); // 3
+ * assert.equal(orThrow(E.right(3)), 3);
  * ```
  */
 export function orThrow<A>(result: E.Either<DecodeError, A>): A {

@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { editDistance } from "./did_you_mean.ts";
- * console.log(editDistance("wieght", "weight")); // 2
+ * assert.equal(editDistance("wieght", "weight"), 2);
  * ```
  */
 export function editDistance(a: string, b: string): number {
@@ -48,9 +49,13 @@ function digitGap(a: string, b: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nearestName } from "./did_you_mean.ts";
- * console.log(nearestName("block9_conv1", ["block1_conv1", "block4_conv1", "block5_conv1"])); // "block5_conv1"
- * console.log(nearestName("wieght", ["weight", "kind"])); // "weight"
+ * assert.equal(
+ *   nearestName("block9_conv1", ["block1_conv1", "block4_conv1", "block5_conv1"]),
+ *   "block5_conv1",
+ * );
+ * assert.equal(nearestName("wieght", ["weight", "kind"]), "weight");
  * ```
  */
 export function nearestName(

@@ -17,8 +17,9 @@ export const SUPPORTED_TFJS = "4.22";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UnsupportedTfjsError } from "./engine.ts";
- * console.log(new UnsupportedTfjsError("5.0.0").message);
+ * assert.match(new UnsupportedTfjsError("5.0.0").message, /5\.0\.0/);
  * ```
  */
 export class UnsupportedTfjsError extends PerceptualError {
@@ -55,8 +56,9 @@ function internals(): Internals {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tapeState } from "./engine.ts";
- * console.log(typeof tapeState()?.kernelDepth); // "number"
+ * assert.equal(typeof tapeState()?.kernelDepth, "number");
  * ```
  */
 export function tapeState(): { kernelDepth: number } | undefined {
@@ -72,6 +74,7 @@ export function tapeState(): { kernelDepth: number } | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { onTensorCreated } from "./engine.ts";
@@ -80,7 +83,7 @@ export function tapeState(): { kernelDepth: number } | undefined {
  * const stop = onTensorCreated(() => n++);
  * tf.dispose(tf.scalar(1));
  * stop();
- * console.log(n); // 1
+ * assert.equal(n, 1);
  * ```
  */
 export function onTensorCreated(listener: (t: tf.Tensor) => void): () => void {
@@ -101,8 +104,9 @@ export function onTensorCreated(listener: (t: tf.Tensor) => void): () => void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startedBackend } from "./engine.ts";
- * console.log(startedBackend("no-such-backend")); // undefined
+ * assert.equal(startedBackend("no-such-backend"), undefined);
  * ```
  */
 export function startedBackend(name: string): unknown {

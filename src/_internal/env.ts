@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readEnv } from "./env.ts";
- * console.log(readEnv("SURELY_NOT_SET_ANYWHERE_42")); // undefined
+ * assert.equal(readEnv("SURELY_NOT_SET_ANYWHERE_42"), undefined);
  * ```
  */
 export function readEnv(name: string): string | undefined {

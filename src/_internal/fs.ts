@@ -12,10 +12,11 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileSynced } from "./fs.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileSynced(`${dir}/a.bin`, new Uint8Array([1, 2, 3]));
- * console.log((await Deno.readFile(`${dir}/a.bin`)).length); // 3
+ * assert.equal((await Deno.readFile(`${dir}/a.bin`)).length, 3);
  * ```
  */
 export async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
@@ -34,8 +35,9 @@ export async function writeFileSynced(path: string, bytes: Uint8Array): Promise<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tempPathBeside } from "./fs.ts";
- * console.log(tempPathBeside("/data/a.json").startsWith("/data/a.json.")); // true
+ * assert.ok(tempPathBeside("/data/a.json").startsWith("/data/a.json."));
  * ```
  */
 export function tempPathBeside(path: string): string {
@@ -49,10 +51,11 @@ export function tempPathBeside(path: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileAtomic } from "./fs.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a.txt`, "hello\n");
- * console.log(await Deno.readTextFile(`${dir}/a.txt`)); // hello
+ * assert.equal(await Deno.readTextFile(`${dir}/a.txt`), "hello\n");
  * ```
  */
 export async function writeFileAtomic(path: string, contents: Uint8Array | string): Promise<void> {
@@ -73,8 +76,9 @@ export async function writeFileAtomic(path: string, contents: Uint8Array | strin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeQuietly } from "./fs.ts";
- * await removeQuietly("/definitely/not/here");
+ * await assert.doesNotReject(removeQuietly("/definitely/not/here")); // a missing path is fine
  * ```
  */
 export async function removeQuietly(path: string): Promise<void> {
@@ -87,8 +91,9 @@ export async function removeQuietly(path: string): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { syncDir } from "./fs.ts";
- * await syncDir(await Deno.makeTempDir());
+ * await assert.doesNotReject(syncDir(await Deno.makeTempDir()));
  * ```
  */
 export async function syncDir(path: string): Promise<void> {
@@ -108,8 +113,9 @@ export async function syncDir(path: string): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pathKind } from "./fs.ts";
- * console.log(await pathKind(await Deno.makeTempDir())); // dir
+ * assert.equal(await pathKind(await Deno.makeTempDir()), "dir");
  * ```
  */
 export async function pathKind(path: string): Promise<"file" | "dir" | "other" | undefined> {
@@ -127,8 +133,9 @@ export async function pathKind(path: string): Promise<"file" | "dir" | "other" |
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listDir } from "./fs.ts";
- * console.log(await listDir("/definitely/not/here")); // []
+ * assert.deepEqual(await listDir("/definitely/not/here"), []);
  * ```
  */
 export async function listDir(path: string): Promise<string[]> {
@@ -149,10 +156,11 @@ export async function listDir(path: string): Promise<string[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readFileInside } from "./fs.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeFile(`${dir}/a.bin`, new Uint8Array([7]));
- * console.log(await readFileInside(dir, "a.bin")); // Uint8Array(1) [ 7 ]
+ * assert.deepEqual(await readFileInside(dir, "a.bin"), new Uint8Array([7]));
  * ```
  */
 export async function readFileInside(dir: string, name: string): Promise<Uint8Array> {
@@ -169,8 +177,9 @@ export async function readFileInside(dir: string, name: string): Promise<Uint8Ar
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OutsideFolderError } from "./fs.ts";
- * console.log(new OutsideFolderError("m/a.bin", "/etc/passwd", "/home/u/m").message);
+ * assert.match(new OutsideFolderError("m/a.bin", "/etc/passwd", "/home/u/m").message, /m\/a\.bin/);
  * ```
  */
 export class OutsideFolderError extends PerceptualError {

@@ -10,9 +10,12 @@ import { createHash } from "node:crypto";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256Hex } from "./hash.ts";
- * console.log(await sha256Hex(new TextEncoder().encode("abc")));
- * // ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+ * assert.equal( // the FIPS 180-2 test vector
+ *   await sha256Hex(new TextEncoder().encode("abc")),
+ *   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+ * );
  * ```
  */
 export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string> {
@@ -27,8 +30,9 @@ export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256HexSync } from "./hash.ts";
- * console.log(sha256HexSync(new TextEncoder().encode("abc")).slice(0, 8)); // ba7816bf
+ * assert.equal(sha256HexSync(new TextEncoder().encode("abc")).slice(0, 8), "ba7816bf");
  * ```
  */
 export function sha256HexSync(bytes: Uint8Array): string {
@@ -44,10 +48,15 @@ export type HashAlgorithm = "md5" | "sha256";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileHash } from "./hash.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.txt`, "abc");
- * console.log(await fileHash(`${dir}/a.txt`, "md5")); // 900150983cd24fb0d6963f7d28e17f72
+ * // RFC 1321 "abc"
+ * assert.equal(
+ *   await fileHash(`${dir}/a.txt`, "md5"),
+ *   "900150983cd24fb0d6963f7d28e17f72",
+ * );
  * ```
  */
 export async function fileHash(path: string, algorithm: HashAlgorithm): Promise<string> {

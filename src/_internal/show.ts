@@ -11,8 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { show } from "./show.ts";
- * console.log(show("x"), show(NaN)); // "x" NaN
+ * assert.equal(show("x"), '"x"');
+ * assert.equal(show(NaN), "NaN");
  * ```
  */
 export function show(u: unknown): string {

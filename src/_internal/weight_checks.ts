@@ -14,9 +14,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shardPathProblem } from "./weight_checks.ts";
- * console.log(shardPathProblem("group1-shard1of2.bin")); // undefined
- * console.log(shardPathProblem("../../etc/passwd")); // "it has a '..' segment, which leaves the model folder"
+ * assert.equal(shardPathProblem("group1-shard1of2.bin"), undefined);
+ * assert.equal(
+ *   shardPathProblem("../../etc/passwd"),
+ *   "it has a '..' segment, which leaves the model folder",
+ * );
  * ```
  */
 export function shardPathProblem(path: string): string | undefined {
@@ -62,8 +66,9 @@ const BYTES: Readonly<Record<string, number>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { manifestEntryBytes } from "./weight_checks.ts";
- * console.log(manifestEntryBytes({ dtype: "float32", shape: [3, 3, 3, 64] })); // 6912
+ * assert.equal(manifestEntryBytes({ dtype: "float32", shape: [3, 3, 3, 64] }), 6912);
  * ```
  */
 export function manifestEntryBytes(entry: ManifestEntryLike): number {
@@ -86,8 +91,12 @@ export interface NonFinite {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nonFinite } from "./weight_checks.ts";
- * console.log(nonFinite(new Float32Array([1, NaN, Infinity]))); // { count: 2, first: 1, value: NaN }
+ * assert.deepEqual(
+ *   nonFinite(new Float32Array([1, NaN, Infinity])),
+ *   { count: 2, first: 1, value: NaN },
+ * );
  * ```
  */
 export function nonFinite(values: ArrayLike<number>): NonFinite | undefined {
@@ -117,9 +126,10 @@ export function describeNonFinite(bad: NonFinite): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nonFiniteStored } from "./weight_checks.ts";
  * const b = new Uint8Array(new Float32Array([1, NaN]).buffer);
- * console.log(nonFiniteStored(b, { dtype: "float32", shape: [2] })?.count); // 1
+ * assert.equal(nonFiniteStored(b, { dtype: "float32", shape: [2] })?.count, 1);
  * ```
  */
 export function nonFiniteStored(

@@ -10,9 +10,10 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { BACKEND_NAMES, type BackendName } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { BACKEND_NAMES, type BackendName } from "@perceptual/loss/backend";
  * const fallback: BackendName = "wasm";
- * console.log(BACKEND_NAMES.indexOf(fallback)); // 3: tried after tensorflow, webgpu and native
+ * assert.equal(BACKEND_NAMES.indexOf(fallback), 3); // tried after tensorflow, webgpu and native
  * ```
  */
 export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
@@ -22,8 +23,9 @@ export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
  *
  * @example
  * ```ts
- * import { BACKEND_NAMES } from "./errors.ts";
- * console.log(BACKEND_NAMES.join(", ")); // tensorflow, webgpu, native, wasm, cpu
+ * import assert from "node:assert/strict";
+ * import { BACKEND_NAMES } from "@perceptual/loss/backend";
+ * assert.equal(BACKEND_NAMES.join(", "), "tensorflow, webgpu, native, wasm, cpu");
  * ```
  */
 export const BACKEND_NAMES: readonly BackendName[] = [
@@ -39,9 +41,11 @@ export const BACKEND_NAMES: readonly BackendName[] = [
  *
  * @example
  * ```ts
- * import { UnknownBackendError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { UnknownBackendError } from "@perceptual/loss/backend";
  * const e = new UnknownBackendError("cuda", "PERCEPTUAL_BACKEND");
- * console.log(e.message);
+ * assert.match(e.message, /cuda/);
+ * assert.match(e.message, /PERCEPTUAL_BACKEND/);
  * ```
  */
 export class UnknownBackendError extends PerceptualError {
@@ -63,9 +67,10 @@ export class UnknownBackendError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { BackendUnavailableError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { BackendUnavailableError } from "@perceptual/loss/backend";
  * const e = new BackendUnavailableError([{ name: "webgpu", why: "no GPU adapter" }]);
- * console.log(e.message);
+ * assert.match(e.message, /webgpu: no GPU adapter/);
  * ```
  */
 export class BackendUnavailableError extends PerceptualError {

@@ -26,8 +26,9 @@ import { enableWasmThreads } from "./wasm_threads.ts";
  *
  * @example
  * ```ts
- * import { BACKEND_ENV_VAR } from "./init_backend.ts";
- * console.log(BACKEND_ENV_VAR); // PERCEPTUAL_BACKEND
+ * import assert from "node:assert/strict";
+ * import { BACKEND_ENV_VAR } from "@perceptual/loss/backend";
+ * assert.equal(BACKEND_ENV_VAR, "PERCEPTUAL_BACKEND");
  * ```
  */
 export const BACKEND_ENV_VAR: string = "PERCEPTUAL_BACKEND";
@@ -37,9 +38,11 @@ export const BACKEND_ENV_VAR: string = "PERCEPTUAL_BACKEND";
  *
  * @example
  * ```ts
- * import { describeBackend, type SkippedBackend } from "./init_backend.ts";
+ * import assert from "node:assert/strict";
+ * import { describeBackend, type SkippedBackend } from "@perceptual/loss/backend";
  * const webgpu: SkippedBackend = { name: "webgpu", why: "navigator.gpu is absent" };
- * console.log(describeBackend({ name: "cpu", reason: "by name", skipped: [webgpu], kernels: [] }));
+ * const line = describeBackend({ name: "cpu", reason: "by name", skipped: [webgpu], kernels: [] });
+ * assert.equal(line, "backend cpu (by name); skipped webgpu: navigator.gpu is absent");
  * // backend cpu (by name); skipped webgpu: navigator.gpu is absent
  * ```
  */
@@ -55,9 +58,12 @@ export interface SkippedBackend {
  *
  * @example
  * ```ts
- * import { type BackendChoice, initBackend } from "./init_backend.ts";
+ * import assert from "node:assert/strict";
+ * import { type BackendChoice, initBackend } from "@perceptual/loss/backend";
  * const choice: BackendChoice = await initBackend("cpu");
- * console.log(choice.name, choice.reason, choice.skipped.length); // cpu asked for by name 0
+ * assert.equal(choice.name, "cpu");
+ * assert.equal(choice.reason, "asked for by name");
+ * assert.equal(choice.skipped.length, 0);
  * ```
  */
 export interface BackendChoice {
@@ -76,8 +82,9 @@ export interface BackendChoice {
  *
  * @example
  * ```ts
- * import { parseBackendName } from "./init_backend.ts";
- * console.log(parseBackendName(" WASM ", "--backend")); // "wasm"
+ * import assert from "node:assert/strict";
+ * import { parseBackendName } from "@perceptual/loss/backend";
+ * assert.equal(parseBackendName(" WASM ", "--backend"), "wasm");
  * ```
  */
 export function parseBackendName(text: string, source: string): BackendName {
@@ -197,8 +204,9 @@ async function startWebgpu(byName: boolean): Promise<string | undefined> {
  *
  * @example
  * ```ts
- * import { WASM_THREADS_ENV_VAR } from "./init_backend.ts";
- * console.log(WASM_THREADS_ENV_VAR); // PERCEPTUAL_WASM_THREADS
+ * import assert from "node:assert/strict";
+ * import { WASM_THREADS_ENV_VAR } from "@perceptual/loss/backend";
+ * assert.equal(WASM_THREADS_ENV_VAR, "PERCEPTUAL_WASM_THREADS");
  * ```
  */
 export const WASM_THREADS_ENV_VAR: string = "PERCEPTUAL_WASM_THREADS";
@@ -329,9 +337,11 @@ export interface InitBackendOptions {
  *
  * @example
  * ```ts
- * import { initBackend } from "./init_backend.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
  * const choice = await initBackend("cpu");
- * console.log(choice.name, choice.reason); // cpu asked for by name
+ * assert.equal(choice.name, "cpu");
+ * assert.equal(choice.reason, "asked for by name");
  * ```
  */
 export async function initBackend(
@@ -381,9 +391,14 @@ export async function initBackend(
  *
  * @example
  * ```ts
- * import { describeBackend } from "./init_backend.ts";
- * console.log(describeBackend({ name: "wasm", reason: "first in the default order to start",
- *   skipped: [{ name: "webgpu", why: "no adapter" }], kernels: [] }));
+ * import assert from "node:assert/strict";
+ * import { describeBackend } from "@perceptual/loss/backend";
+ * const line = describeBackend({ name: "wasm", reason: "first in the default order to start",
+ *   skipped: [{ name: "webgpu", why: "no adapter" }], kernels: [] });
+ * assert.equal(
+ *   line,
+ *   "backend wasm (first in the default order to start); skipped webgpu: no adapter",
+ * );
  * ```
  */
 export function describeBackend(choice: BackendChoice): string {

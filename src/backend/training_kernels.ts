@@ -113,8 +113,9 @@ const replaced = new Map<string, tf.KernelConfig>();
  *
  * @example
  * ```ts
- * import { installTrainingKernels } from "./training_kernels.ts";
- * console.log(installTrainingKernels("webgpu")); // []
+ * import assert from "node:assert/strict";
+ * import { installTrainingKernels } from "@perceptual/loss/backend";
+ * assert.deepEqual(installTrainingKernels("webgpu"), []);
  * ```
  */
 export function installTrainingKernels(backend: BackendName): string[] {
@@ -149,8 +150,9 @@ export function installTrainingKernels(backend: BackendName): string[] {
  *
  * @example
  * ```ts
- * import { installTrainingKernels, uninstallTrainingKernels } from "./training_kernels.ts";
- * console.log(uninstallTrainingKernels("webgpu")); // []
+ * import assert from "node:assert/strict";
+ * import { installTrainingKernels, uninstallTrainingKernels } from "@perceptual/loss/backend";
+ * assert.deepEqual(uninstallTrainingKernels("webgpu"), []);
  * installTrainingKernels("webgpu");
  * ```
  */
@@ -179,8 +181,9 @@ export function uninstallTrainingKernels(backend: BackendName): string[] {
  *
  * @example
  * ```ts
- * import { stockKernels } from "./training_kernels.ts";
- * console.log(stockKernels("webgpu").length >= 0); // true
+ * import assert from "node:assert/strict";
+ * import { stockKernels } from "@perceptual/loss/backend";
+ * assert.ok(stockKernels("webgpu").length >= 0);
  * ```
  */
 export function stockKernels(backend: BackendName): tf.KernelConfig[] {

@@ -27,12 +27,14 @@ import { createRequire } from "node:module";
  *
  * @example
  * ```ts
- * import type { WasmThreadsOptions } from "./wasm_threads.ts";
+ * import assert from "node:assert/strict";
+ * import type { WasmThreadsOptions } from "@perceptual/loss/backend";
  * function threadsFrom(value: string | undefined): WasmThreadsOptions {
  *   const n = Number(value);
  *   return Number.isInteger(n) && n > 1 ? { threads: n } : {}; // {}: all cores, at most 8
  * }
- * console.log(threadsFrom("4"), threadsFrom(undefined)); // { threads: 4 } {}
+ * assert.deepEqual(threadsFrom("4"), { threads: 4 });
+ * assert.deepEqual(threadsFrom(undefined), {});
  * ```
  */
 export interface WasmThreadsOptions {
@@ -45,9 +47,10 @@ export interface WasmThreadsOptions {
  *
  * @example
  * ```ts
- * import type { WasmThreadsInfo } from "./wasm_threads.ts";
+ * import assert from "node:assert/strict";
+ * import type { WasmThreadsInfo } from "@perceptual/loss/backend";
  * const info: WasmThreadsInfo = { threads: 4, initMs: 180 }; // as enableWasmThreads returns it
- * console.log(`${info.threads} threads, up in ${info.initMs} ms`); // 4 threads, up in 180 ms
+ * assert.equal(`${info.threads} threads, up in ${info.initMs} ms`, "4 threads, up in 180 ms");
  * ```
  */
 export interface WasmThreadsInfo {
@@ -62,10 +65,11 @@ export interface WasmThreadsInfo {
  *
  * @example
  * ```ts
- * import { WasmThreadsError } from "./wasm_threads.ts";
- * import { PerceptualError } from "../errors/perceptual_error.ts";
+ * import assert from "node:assert/strict";
+ * import { WasmThreadsError } from "@perceptual/loss/backend";
+ * import { PerceptualError } from "@perceptual/loss";
  * const e = new WasmThreadsError("no SharedArrayBuffer; run with a thread count of 1");
- * console.log(e instanceof PerceptualError); // true
+ * assert.ok(e instanceof PerceptualError);
  * ```
  */
 export class WasmThreadsError extends PerceptualError {
@@ -128,10 +132,11 @@ function patchedWorkerSource(wasmOut: URL): string {
  *
  * @example
  * ```ts ignore
- * import { enableWasmThreads, initBackend } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { enableWasmThreads, initBackend } from "@perceptual/loss/backend";
  * const { threads } = await enableWasmThreads({ threads: 2 });
  * await initBackend("wasm");
- * console.log(`wasm with ${threads} threads`);
+ * assert.equal(threads, 2);
  * ```
  */
 export async function enableWasmThreads(

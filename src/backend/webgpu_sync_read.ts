@@ -17,8 +17,12 @@ import { startedBackend } from "../_internal/engine.ts";
  *
  * @example
  * ```ts
- * import { WebGpuSyncReadError } from "./webgpu_sync_read.ts";
- * console.log(new WebGpuSyncReadError("Cannot read properties of null").name); // WebGpuSyncReadError
+ * import assert from "node:assert/strict";
+ * import { WebGpuSyncReadError } from "@perceptual/loss/backend";
+ * assert.equal(
+ *   new WebGpuSyncReadError("Cannot read properties of null").name,
+ *   "WebGpuSyncReadError",
+ * );
  * ```
  */
 export class WebGpuSyncReadError extends PerceptualError {
@@ -50,9 +54,10 @@ interface ReadSyncBackend {
  *
  * @example
  * ```ts
- * import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
+ * import assert from "node:assert/strict";
+ * import { guardWebgpuSyncReads } from "@perceptual/loss/backend";
  * // Without a started webgpu backend there is nothing to guard.
- * console.log(typeof guardWebgpuSyncReads()); // "boolean"
+ * assert.equal(typeof guardWebgpuSyncReads(), "boolean");
  * ```
  */
 export function guardWebgpuSyncReads(): boolean {

@@ -13,8 +13,9 @@ import { ImageFileTooLargeError, ImageFormatError, ImageReadError } from "./erro
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_MAX_PIXELS } from "./_image_guard.ts";
- * console.log(DEFAULT_MAX_PIXELS); // 40000000
+ * assert.equal(DEFAULT_MAX_PIXELS, 40000000);
  * ```
  */
 export const DEFAULT_MAX_PIXELS = 40_000_000;

@@ -14,10 +14,13 @@ import type { Rng } from "./rng.ts";
  *
  * @example
  * ```ts
- * import { cropShape, type CropSize } from "./augment.ts";
+ * import assert from "node:assert/strict";
+ * import type { CropSize } from "@perceptual/loss/data";
+ * import { cropShape } from "./augment.ts";
  * const square: CropSize = 96;
  * const wide: CropSize = [64, 128]; // [height, width]
- * console.log(cropShape(square, "demo"), cropShape(wide, "demo")); // [96, 96] [64, 128]
+ * assert.deepEqual(cropShape(square, "demo"), [96, 96]);
+ * assert.deepEqual(cropShape(wide, "demo"), [64, 128]);
  * ```
  */
 export type CropSize = number | readonly [number, number];
@@ -37,10 +40,11 @@ export function cropShape(size: CropSize, where: string): [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomCropWindow } from "./augment.ts";
  * import { mulberry32 } from "./rng.ts";
  * const { top, left } = randomCropWindow(100, 80, 64, mulberry32(1), "img.png");
- * console.log(top <= 36 && left <= 16); // true
+ * assert.ok(top <= 36 && left <= 16);
  * ```
  */
 export function randomCropWindow(
@@ -60,14 +64,15 @@ export function randomCropWindow(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { randomCrop } from "./augment.ts";
  * import { mulberry32 } from "./rng.ts";
  * await initBackend("cpu");
  * const img = tf.zeros([50, 60, 3]) as tf.Tensor3D;
  * const patch = randomCrop(img, 32, mulberry32(7));
- * console.log(patch.shape); // [32, 32, 3]
+ * assert.deepEqual(patch.shape, [32, 32, 3]);
  * tf.dispose([img, patch]);
  * ```
  */
@@ -87,13 +92,16 @@ export function randomCrop(img: tf.Tensor3D, crop: CropSize, rng: Rng): tf.Tenso
  *
  * @example
  * ```ts
- * import { type FlipOptions, randomDihedral } from "./augment.ts";
+ * import assert from "node:assert/strict";
+ * import type { FlipOptions } from "@perceptual/loss/data";
+ * import { randomDihedral } from "./augment.ts";
  * import { mulberry32 } from "./rng.ts";
  * const upright: FlipOptions = { vertical: false, transpose: false }; // faces, text: mirror only
  * const rng = mulberry32(1);
  * const draws = Array.from({ length: 1000 }, () => randomDihedral(rng, upright, true));
  * const mirrored = draws.filter((d) => d.horizontal).length;
- * console.log(draws.some((d) => d.vertical || d.transpose), mirrored); // false 490
+ * assert.equal(draws.some((d) => d.vertical || d.transpose), false);
+ * assert.equal(mirrored, 490);
  * ```
  */
 export interface FlipOptions {
@@ -114,9 +122,10 @@ export interface FlipOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomDihedral } from "./augment.ts";
  * import { mulberry32 } from "./rng.ts";
- * console.log(randomDihedral(mulberry32(3), { vertical: false }, true).vertical); // false
+ * assert.equal(randomDihedral(mulberry32(3), { vertical: false }, true).vertical, false);
  * ```
  */
 export function randomDihedral(rng: Rng, options: FlipOptions = {}, square = false): Dihedral {
@@ -135,13 +144,14 @@ export function randomDihedral(rng: Rng, options: FlipOptions = {}, square = fal
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { applyDihedral } from "./augment.ts";
  * await initBackend("cpu");
  * const img = tf.tensor3d([1, 2, 3], [1, 3, 1]);
  * const out = applyDihedral(img, { horizontal: true });
- * console.log(Array.from(await out.data())); // [3, 2, 1]
+ * assert.deepEqual(Array.from(await out.data()), [3, 2, 1]);
  * tf.dispose([img, out]);
  * ```
  */
@@ -160,13 +170,15 @@ export function applyDihedral(img: tf.Tensor3D, d: Dihedral): tf.Tensor3D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { randomFlip } from "./augment.ts";
  * import { mulberry32 } from "./rng.ts";
  * await initBackend("cpu");
  * const img = tf.zeros([8, 8, 3]) as tf.Tensor3D;
  * const out = randomFlip(img, mulberry32(5));
+ * assert.deepEqual(out.shape, [8, 8, 3]);
  * tf.dispose([img, out]);
  * ```
  */

@@ -12,13 +12,15 @@ import type * as tf from "@tensorflow/tfjs-core";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { Batch } from "./batch.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import type { Batch } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const target = tf.randomUniform([2, 8, 8, 3]) as tf.Tensor4D; // clean crops
  * const batch: Batch = { input: tf.mean(target, 3, true) as tf.Tensor4D, target }; // grey inputs
- * console.log(batch.input.shape, batch.target.shape); // [2, 8, 8, 1] [2, 8, 8, 3]
+ * assert.deepEqual(batch.input.shape, [2, 8, 8, 1]);
+ * assert.deepEqual(batch.target.shape, [2, 8, 8, 3]);
  * tf.dispose(batch); // a TensorContainer: disposes both
  * ```
  */

@@ -19,12 +19,14 @@ import { checkPixels, type Pixels } from "./pixels.ts";
  *
  * @example
  * ```ts
- * import { bicubicUpscalePixels, type BorderMode } from "./bicubic.ts";
- * import type { Pixels } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import type { BorderMode, Pixels } from "@perceptual/loss/data";
+ * import { bicubicUpscalePixels } from "./bicubic.ts";
  * const edge: Pixels = { height: 1, width: 4, channels: 1, data: Float32Array.of(0, 1, 1, 1) };
+ * const first: Record<BorderMode, string> = { replicate: "-0.0703", symmetric: "-0.0938" };
  * for (const border of ["replicate", "symmetric"] as BorderMode[]) {
  *   const up = bicubicUpscalePixels(edge, 2, { border });
- *   console.log(border, up.data[0]!.toFixed(4)); // replicate -0.0703, then symmetric -0.0938
+ *   assert.equal(up.data[0]!.toFixed(4), first[border]);
  * }
  * ```
  */
@@ -35,13 +37,14 @@ export type BorderMode = "replicate" | "symmetric";
  *
  * @example
  * ```ts
- * import { bicubicDownscalePixels, type BicubicOptions } from "./bicubic.ts";
- * import type { Pixels } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import type { BicubicOptions, Pixels } from "@perceptual/loss/data";
+ * import { bicubicDownscalePixels } from "./bicubic.ts";
  * const ramp = Float32Array.from({ length: 16 }, (_, i) => (i % 8) / 7); // 2 rows of 0 … 1
  * const hr: Pixels = { height: 2, width: 8, channels: 1, data: ramp };
  * const matlab: BicubicOptions = { quantize: "uint8" }; // imresize on a uint8 image
  * const lr = bicubicDownscalePixels(hr, 2, matlab);
- * console.log(Array.from(lr.data, (v) => +(v * 255).toFixed(3))); // [18, 91, 164, 237]
+ * assert.deepEqual(Array.from(lr.data, (v) => +(v * 255).toFixed(3)), [18, 91, 164, 237]);
  * ```
  */
 export interface BicubicOptions {
@@ -204,9 +207,10 @@ function scaledSize(
  *
  * @example
  * ```ts
- * import { bicubicResizePixels } from "./bicubic.ts";
+ * import assert from "node:assert/strict";
+ * import { bicubicResizePixels } from "@perceptual/loss/data";
  * const p = { height: 4, width: 4, channels: 1, data: new Float32Array(16).fill(0.5) };
- * console.log(bicubicResizePixels(p, 2, 2).data); // Float32Array [0.5, 0.5, 0.5, 0.5]
+ * assert.deepEqual(bicubicResizePixels(p, 2, 2).data, Float32Array.of(0.5, 0.5, 0.5, 0.5));
  * ```
  */
 export function bicubicResizePixels(
@@ -261,10 +265,13 @@ function resizeWithScales(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bicubicDownscalePixels } from "./bicubic.ts";
  * const p = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(1) };
  * const lr = bicubicDownscalePixels(p, 4, { quantize: "uint8" });
- * console.log(lr.height, lr.width, lr.data[0]); // 2 2 1
+ * assert.equal(lr.height, 2);
+ * assert.equal(lr.width, 2);
+ * assert.equal(lr.data[0], 1);
  * ```
  */
 export function bicubicDownscalePixels(
@@ -283,9 +290,10 @@ export function bicubicDownscalePixels(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bicubicUpscalePixels } from "./bicubic.ts";
  * const p = { height: 2, width: 2, channels: 1, data: new Float32Array([0, 1, 1, 0]) };
- * console.log(bicubicUpscalePixels(p, 2).height); // 4
+ * assert.equal(bicubicUpscalePixels(p, 2).height, 4);
  * ```
  */
 export function bicubicUpscalePixels(
@@ -367,13 +375,14 @@ function resizeTensor<T extends tf.Tensor3D | tf.Tensor4D>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { bicubicDownscale } from "./bicubic.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { bicubicDownscale } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const hr = tf.randomUniform([1, 64, 64, 3]) as tf.Tensor4D;
  * const lr = bicubicDownscale(hr, 4);
- * console.log(lr.shape); // [1, 16, 16, 3]
+ * assert.deepEqual(lr.shape, [1, 16, 16, 3]);
  * tf.dispose([hr, lr]);
  * ```
  */
@@ -393,13 +402,14 @@ export function bicubicDownscale<T extends tf.Tensor3D | tf.Tensor4D>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { bicubicUpscale } from "./bicubic.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { bicubicUpscale } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const lr = tf.randomUniform([16, 16, 3]) as tf.Tensor3D;
  * const up = bicubicUpscale(lr, 2);
- * console.log(up.shape); // [32, 32, 3]
+ * assert.deepEqual(up.shape, [32, 32, 3]);
  * tf.dispose([lr, up]);
  * ```
  */

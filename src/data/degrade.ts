@@ -18,8 +18,9 @@ import { BT601_LUMA } from "../_internal/luma.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LUMA_WEIGHTS } from "./degrade.ts";
- * console.log(LUMA_WEIGHTS.reduce((a, b) => a + b)); // 1
+ * assert.ok(Math.abs(LUMA_WEIGHTS.reduce((a, b) => a + b) - 1) < 1e-12);
  * ```
  */
 export const LUMA_WEIGHTS: readonly [number, number, number] = BT601_LUMA;
@@ -29,12 +30,14 @@ export const LUMA_WEIGHTS: readonly [number, number, number] = BT601_LUMA;
  *
  * @example
  * ```ts
- * import { grayscalePixels, type GrayscaleOptions } from "./degrade.ts";
- * import type { Pixels } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import type { GrayscaleOptions, Pixels } from "@perceptual/loss/data";
+ * import { grayscalePixels } from "./degrade.ts";
  * const red: Pixels = { height: 1, width: 1, channels: 3, data: Float32Array.of(1, 0, 0) };
  * const options: GrayscaleOptions = { keepChannels: true }; // for a network that takes RGB
  * const grey = grayscalePixels(red, options);
- * console.log(grey.channels, grey.data[0]!.toFixed(3)); // 3 0.299 (in each of the 3 channels)
+ * assert.equal(grey.channels, 3);
+ * assert.equal(grey.data[0]!.toFixed(3), "0.299"); // (in each of the 3 channels)
  * ```
  */
 export interface GrayscaleOptions {
@@ -48,13 +51,15 @@ export interface GrayscaleOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { toGrayscale } from "./degrade.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { toGrayscale } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const red = tf.tensor3d([1, 0, 0], [1, 1, 3]);
  * const g = toGrayscale(red);
- * console.log(g.shape, (await g.data())[0]); // [1, 1, 1] 0.299
+ * assert.deepEqual(g.shape, [1, 1, 1]);
+ * assert.ok(Math.abs((await g.data())[0] - 0.299) < 1e-6);
  * tf.dispose([red, g]);
  * ```
  */
@@ -78,9 +83,10 @@ export function toGrayscale<T extends tf.Tensor3D | tf.Tensor4D>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grayscalePixels } from "./degrade.ts";
  * const p = { height: 1, width: 1, channels: 3, data: new Float32Array([0, 1, 0]) };
- * console.log(grayscalePixels(p).data[0]); // ≈ 0.587
+ * assert.ok(Math.abs(grayscalePixels(p).data[0] - 0.587) < 1e-6);
  * ```
  */
 export function grayscalePixels(p: Pixels, options: GrayscaleOptions = {}): Pixels {
@@ -103,9 +109,10 @@ export function grayscalePixels(p: Pixels, options: GrayscaleOptions = {}): Pixe
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jpegPixels } from "./degrade.ts";
  * const p = { height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(0.5) };
- * console.log((await jpegPixels(p, 30)).width); // 16
+ * assert.equal((await jpegPixels(p, 30)).width, 16);
  * ```
  */
 export async function jpegPixels(p: Pixels, quality: number): Promise<Pixels> {
@@ -121,13 +128,14 @@ export async function jpegPixels(p: Pixels, quality: number): Promise<Pixels> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { jpegReencode } from "./degrade.ts";
  * await initBackend("cpu");
  * const img = tf.randomUniform([32, 32, 3]) as tf.Tensor3D;
  * const blocky = await jpegReencode(img, 20);
- * console.log(blocky.shape); // [32, 32, 3]
+ * assert.deepEqual(blocky.shape, [32, 32, 3]);
  * tf.dispose([img, blocky]);
  * ```
  */
@@ -141,8 +149,8 @@ export async function jpegReencode(img: tf.Tensor3D, quality: number): Promise<t
  *
  * @example
  * ```ts
- * import type { Degradation } from "./degrade.ts";
- * import type { Pixels } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import type { Degradation, Pixels } from "@perceptual/loss/data";
  * import { mulberry32 } from "./rng.ts";
  * // seeded noise of ±amount, usable as imagePairs({ degrade: noise(0.1), … })
  * const noise = (amount: number): Degradation => (p, rng) => ({
@@ -150,7 +158,7 @@ export async function jpegReencode(img: tf.Tensor3D, quality: number): Promise<t
  * });
  * const grey: Pixels = { height: 2, width: 2, channels: 1, data: new Float32Array(4).fill(0.5) };
  * const [a, b] = [await noise(0.1)(grey, mulberry32(3)), await noise(0.1)(grey, mulberry32(3))];
- * console.log(a.data.join() === b.data.join()); // true: same stream, same noise
+ * assert.deepEqual(a.data, b.data); // same stream, same noise
  * ```
  */
 export type Degradation = (target: Pixels, rng: Rng) => Pixels | Promise<Pixels>;
@@ -161,11 +169,12 @@ export type Degradation = (target: Pixels, rng: Rng) => Pixels | Promise<Pixels>
  *
  * @example
  * ```ts
- * import { bicubicDegradation } from "./degrade.ts";
+ * import assert from "node:assert/strict";
+ * import { bicubicDegradation } from "@perceptual/loss/data";
  * import { mulberry32 } from "./rng.ts";
  * const hr = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(0.2) };
  * const lr = await bicubicDegradation(2)(hr, mulberry32(1));
- * console.log(lr.height); // 4
+ * assert.equal(lr.height, 4);
  * ```
  */
 export function bicubicDegradation(
@@ -180,10 +189,11 @@ export function bicubicDegradation(
  *
  * @example
  * ```ts
- * import { grayscaleDegradation } from "./degrade.ts";
+ * import assert from "node:assert/strict";
+ * import { grayscaleDegradation } from "@perceptual/loss/data";
  * import { mulberry32 } from "./rng.ts";
  * const rgb = { height: 2, width: 2, channels: 3, data: new Float32Array(12).fill(1) };
- * console.log((await grayscaleDegradation()(rgb, mulberry32(1))).channels); // 1
+ * assert.equal((await grayscaleDegradation()(rgb, mulberry32(1))).channels, 1);
  * ```
  */
 export function grayscaleDegradation(options: GrayscaleOptions = {}): Degradation {
@@ -195,11 +205,12 @@ export function grayscaleDegradation(options: GrayscaleOptions = {}): Degradatio
  *
  * @example
  * ```ts
- * import { jpegDegradation } from "./degrade.ts";
+ * import assert from "node:assert/strict";
+ * import { jpegDegradation } from "@perceptual/loss/data";
  * import { mulberry32 } from "./rng.ts";
  * const p = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(0.5) };
  * const out = await jpegDegradation([20, 60])(p, mulberry32(1));
- * console.log(out.width); // 8
+ * assert.equal(out.width, 8);
  * ```
  */
 export function jpegDegradation(quality: number | readonly [number, number]): Degradation {
@@ -219,8 +230,13 @@ export function jpegDegradation(quality: number | readonly [number, number]): De
  *
  * @example
  * ```ts
- * import { bicubicDegradation, chainDegradations, jpegDegradation } from "./degrade.ts";
+ * import assert from "node:assert/strict";
+ * import { bicubicDegradation, chainDegradations, jpegDegradation } from "@perceptual/loss/data";
+ * import { mulberry32 } from "./rng.ts";
  * const degrade = chainDegradations(bicubicDegradation(2), jpegDegradation(50));
+ * const hr = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(0.5) };
+ * const lr = await degrade(hr, mulberry32(0));
+ * assert.deepEqual([lr.height, lr.width, lr.channels], [4, 4, 3]); // halved, then JPEG-coded
  * ```
  */
 export function chainDegradations(...steps: readonly Degradation[]): Degradation {

@@ -14,8 +14,9 @@ function causeText(cause: unknown): string {
  *
  * @example
  * ```ts
- * import { ImageReadError } from "./errors.ts";
- * console.log(new ImageReadError("a.png", new Error("truncated")).message);
+ * import assert from "node:assert/strict";
+ * import { ImageReadError } from "@perceptual/loss/data";
+ * assert.match(new ImageReadError("a.png", new Error("truncated")).message, /a\.png/);
  * ```
  */
 export class ImageReadError extends PerceptualError {
@@ -41,8 +42,9 @@ export class ImageReadError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { ImageFormatError } from "./errors.ts";
- * console.log(new ImageFormatError("a.png", "an SVG document").message);
+ * import assert from "node:assert/strict";
+ * import { ImageFormatError } from "@perceptual/loss/data";
+ * assert.match(new ImageFormatError("a.png", "an SVG document").message, /a\.png/);
  * ```
  */
 export class ImageFormatError extends ImageReadError {
@@ -65,8 +67,9 @@ export class ImageFormatError extends ImageReadError {
  *
  * @example
  * ```ts
- * import { ImageTooLargeError } from "./errors.ts";
- * console.log(new ImageTooLargeError("huge.png", 20000, 20000, 40_000_000).message);
+ * import assert from "node:assert/strict";
+ * import { ImageTooLargeError } from "@perceptual/loss/data";
+ * assert.match(new ImageTooLargeError("huge.png", 20000, 20000, 40_000_000).message, /huge\.png/);
  * ```
  */
 export class ImageTooLargeError extends ImageReadError {
@@ -95,8 +98,9 @@ export class ImageTooLargeError extends ImageReadError {
  *
  * @example
  * ```ts
- * import { ImageWriteError } from "./errors.ts";
- * console.log(new ImageWriteError("out.gif", "unsupported extension").message);
+ * import assert from "node:assert/strict";
+ * import { ImageWriteError } from "@perceptual/loss/data";
+ * assert.match(new ImageWriteError("out.gif", "unsupported extension").message, /out\.gif/);
  * ```
  */
 export class ImageWriteError extends PerceptualError {
@@ -114,8 +118,12 @@ export class ImageWriteError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { ImageFolderError } from "./errors.ts";
- * console.log(new ImageFolderError("data/", "holds no .png, .jpg or .jpeg file").message);
+ * import assert from "node:assert/strict";
+ * import { ImageFolderError } from "@perceptual/loss/data";
+ * assert.match(
+ *   new ImageFolderError("data/", "holds no .png, .jpg or .jpeg file").message,
+ *   /data\//,
+ * );
  * ```
  */
 export class ImageFolderError extends PerceptualError {
@@ -133,8 +141,9 @@ export class ImageFolderError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { CropTooLargeError } from "./errors.ts";
- * console.log(new CropTooLargeError("small.png", [32, 40], [64, 64]).message);
+ * import assert from "node:assert/strict";
+ * import { CropTooLargeError } from "@perceptual/loss/data";
+ * assert.match(new CropTooLargeError("small.png", [32, 40], [64, 64]).message, /small\.png/);
  * ```
  */
 export class CropTooLargeError extends PerceptualError {
@@ -165,8 +174,12 @@ export class CropTooLargeError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { ImageShapeError } from "./errors.ts";
- * console.log(new ImageShapeError("bicubicDownscale: image 63x64 is not divisible by 2").message);
+ * import assert from "node:assert/strict";
+ * import { ImageShapeError } from "@perceptual/loss/data";
+ * assert.match(
+ *   new ImageShapeError("bicubicDownscale: image 63x64 is not divisible by 2").message,
+ *   /bicubicDownscale: image 63x64 is not divisible by 2/,
+ * );
  * ```
  */
 export class ImageShapeError extends PerceptualError {
@@ -182,8 +195,9 @@ export class ImageShapeError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { ImageFileTooLargeError } from "./errors.ts";
- * console.log(new ImageFileTooLargeError("huge.png", 5e9, 336_000_000).message);
+ * import assert from "node:assert/strict";
+ * import { ImageFileTooLargeError } from "@perceptual/loss/data";
+ * assert.match(new ImageFileTooLargeError("huge.png", 5e9, 336_000_000).message, /huge\.png/);
  * ```
  */
 export class ImageFileTooLargeError extends ImageReadError {

@@ -10,8 +10,9 @@ import { ImageFolderError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { IMAGE_EXTENSIONS } from "./image_folder.ts";
- * console.log(IMAGE_EXTENSIONS.includes(".png")); // true
+ * import assert from "node:assert/strict";
+ * import { IMAGE_EXTENSIONS } from "@perceptual/loss/data";
+ * assert.ok(IMAGE_EXTENSIONS.includes(".png"));
  * ```
  */
 export const IMAGE_EXTENSIONS: readonly string[] = [".png", ".jpg", ".jpeg"];
@@ -21,11 +22,12 @@ export const IMAGE_EXTENSIONS: readonly string[] = [".png", ".jpg", ".jpeg"];
  *
  * @example
  * ```ts
- * import { imageFolder, type ImageFolderOptions } from "./image_folder.ts";
+ * import assert from "node:assert/strict";
+ * import { imageFolder, type ImageFolderOptions } from "@perceptual/loss/data";
  * const options: ImageFolderOptions = { recursive: true }; // also examples/data/colour and /style
  * const all = await imageFolder("examples/data", options);
  * const top = await imageFolder("examples/data");
- * console.log(all.length - top.length); // 3
+ * assert.equal(all.length - top.length, 3);
  * ```
  */
 export interface ImageFolderOptions {
@@ -53,9 +55,10 @@ async function walk(dir: string, recursive: boolean, out: string[]): Promise<voi
  *
  * @example
  * ```ts
- * import { imageFolder } from "./image_folder.ts";
+ * import assert from "node:assert/strict";
+ * import { imageFolder } from "@perceptual/loss/data";
  * const files = await imageFolder("examples/data");
- * console.log(files[0]); // examples/data/skimage_astronaut.png
+ * assert.equal(files[0], "examples/data/skimage_astronaut.png");
  * ```
  */
 export async function imageFolder(

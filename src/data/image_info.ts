@@ -14,9 +14,11 @@ import { header, infoOf } from "./_image_header.ts";
  *
  * @example
  * ```ts
- * import { imageFileInfo, type ImageFileInfo } from "./image_info.ts";
+ * import assert from "node:assert/strict";
+ * import { imageFileInfo, type ImageFileInfo } from "@perceptual/loss/data";
  * const info: ImageFileInfo = await imageFileInfo("examples/data/skimage_camera.png");
- * console.log(info.channels, info.alpha); // 1 false: a grey file
+ * assert.equal(info.channels, 1); // a grey file
+ * assert.equal(info.alpha, false);
  * ```
  */
 export interface ImageFileInfo {
@@ -43,9 +45,12 @@ export interface ImageFileInfo {
  *
  * @example
  * ```ts
- * import { imageFileInfo } from "./image_info.ts";
+ * import assert from "node:assert/strict";
+ * import { imageFileInfo } from "@perceptual/loss/data";
  * const info = await imageFileInfo("examples/data/skimage_chelsea.png");
- * console.log(info.width, info.height, info.channels); // 451 300 3
+ * assert.equal(info.width, 451);
+ * assert.equal(info.height, 300);
+ * assert.equal(info.channels, 3);
  * ```
  */
 export async function imageFileInfo(

@@ -35,12 +35,13 @@ const [KR, KG, KB] = BT601_LUMA;
  *
  * @example
  * ```ts
- * import { type ChannelCount, decodeImage, encodeImage } from "./image_io.ts";
+ * import assert from "node:assert/strict";
+ * import { type ChannelCount, decodeImage, encodeImage } from "@perceptual/loss/data";
  * const redBlue = { height: 1, width: 2, channels: 3, data: Float32Array.of(1, 0, 0, 0, 0, 1) };
  * const png = await encodeImage(redBlue, "png");
  * for (const channels of [1, 3, 4] as ChannelCount[]) {
  *   const p = await decodeImage(png, "red-blue.png", { channels });
- *   console.log(channels, p.data.length); // 1 2, then 3 6, then 4 8
+ *   assert.equal(p.data.length, 2 * channels); // 2 pixels
  * }
  * ```
  */
@@ -51,12 +52,13 @@ export type ChannelCount = 1 | 3 | 4;
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { loadImage, type LoadImageOptions } from "./image_io.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { loadImage, type LoadImageOptions } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const options: LoadImageOptions = { channels: 1, maxPixels: 1_000_000 }; // luma; refuse > 1 Mpx
  * const grey = await loadImage("examples/data/skimage_astronaut.png", options);
- * console.log(grey.shape); // [512, 512, 1]
+ * assert.deepEqual(grey.shape, [512, 512, 1]);
  * grey.dispose();
  * ```
  */
@@ -91,11 +93,13 @@ export interface LoadImageOptions {
  *
  * @example
  * ```ts
- * import { encodeImage, type ImageFormat } from "./image_io.ts";
+ * import assert from "node:assert/strict";
+ * import { encodeImage, type ImageFormat } from "@perceptual/loss/data";
  * const grey = { height: 8, width: 8, channels: 1, data: new Float32Array(64).fill(0.5) };
+ * const magic: Record<ImageFormat, number[]> = { png: [137, 80], jpeg: [255, 216] };
  * for (const format of ["png", "jpeg"] as ImageFormat[]) {
  *   const bytes = await encodeImage(grey, format);
- *   console.log(format, [...bytes.slice(0, 2)]); // png [137, 80], then jpeg [255, 216]
+ *   assert.deepEqual([...bytes.slice(0, 2)], magic[format]);
  * }
  * ```
  */
@@ -106,12 +110,17 @@ export type ImageFormat = "png" | "jpeg";
  *
  * @example
  * ```ts
- * import { type SaveImageOptions, writePixels } from "./image_io.ts";
+ * import assert from "node:assert/strict";
+ * import { type SaveImageOptions, writePixels } from "@perceptual/loss/data";
  * const grey = { height: 8, width: 8, channels: 1, data: new Float32Array(64).fill(0.5) };
  * const path = await Deno.makeTempFile({ suffix: ".png" });
  * const options: SaveImageOptions = { format: "jpeg", quality: 20 }; // JPEG despite ".png"
  * await writePixels(path, grey, options);
- * console.log([...(await Deno.readFile(path)).slice(0, 2)]); // [255, 216]: JPEG's start marker
+ * // JPEG's start marker
+ * assert.deepEqual(
+ *   [...(await Deno.readFile(path)).slice(0, 2)],
+ *   [255, 216],
+ * );
  * await Deno.remove(path);
  * ```
  */
@@ -266,12 +275,13 @@ export function cropSamples(
  *
  * @example
  * ```ts
- * import { decodeImage, encodeImage } from "./image_io.ts";
+ * import assert from "node:assert/strict";
+ * import { decodeImage, encodeImage } from "@perceptual/loss/data";
  * const png = await encodeImage(
  *   { height: 1, width: 2, channels: 3, data: new Float32Array([1, 0, 0, 0, 0, 1]) },
  *   "png",
  * );
- * console.log((await decodeImage(png, "inline")).data); // Float32Array [1, 0, 0, 0, 0, 1]
+ * assert.deepEqual((await decodeImage(png, "inline")).data, Float32Array.of(1, 0, 0, 0, 0, 1));
  * ```
  */
 export async function decodeImage(
@@ -288,9 +298,12 @@ export async function decodeImage(
  *
  * @example
  * ```ts
- * import { readPixels } from "./image_io.ts";
+ * import assert from "node:assert/strict";
+ * import { readPixels } from "@perceptual/loss/data";
  * const p = await readPixels("examples/data/skimage_chelsea.png");
- * console.log(p.height, p.width, p.channels); // 300 451 3
+ * assert.equal(p.height, 300);
+ * assert.equal(p.width, 451);
+ * assert.equal(p.channels, 3);
  * ```
  */
 export async function readPixels(path: string, options: LoadImageOptions = {}): Promise<Pixels> {
@@ -304,11 +317,12 @@ export async function readPixels(path: string, options: LoadImageOptions = {}): 
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { loadImage } from "./image_io.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { loadImage } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const img = await loadImage("examples/data/skimage_camera.png", { channels: 1 });
- * console.log(img.shape); // [512, 512, 1]
+ * assert.deepEqual(img.shape, [512, 512, 1]);
  * img.dispose();
  * ```
  */
@@ -342,10 +356,11 @@ function checkQuality(quality: number, where: string): void {
  *
  * @example
  * ```ts
- * import { encodeImage } from "./image_io.ts";
+ * import assert from "node:assert/strict";
+ * import { encodeImage } from "@perceptual/loss/data";
  * const p = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(0.5) };
  * const jpeg = await encodeImage(p, "jpeg", { quality: 75 });
- * console.log(jpeg[0] === 0xff && jpeg[1] === 0xd8); // true
+ * assert.ok(jpeg[0] === 0xff && jpeg[1] === 0xd8);
  * ```
  */
 export async function encodeImage(
@@ -387,9 +402,12 @@ function formatOf(path: string): ImageFormat | undefined {
  *
  * @example
  * ```ts
- * import { writePixels } from "./image_io.ts";
+ * import assert from "node:assert/strict";
+ * import { writePixels } from "@perceptual/loss/data";
  * const dir = await Deno.makeTempDir();
- * await writePixels(`${dir}/grey.png`, { height: 2, width: 2, channels: 1, data: new Float32Array(4) });
+ * const grey = { height: 2, width: 2, channels: 1, data: new Float32Array(4) } as const;
+ * await writePixels(`${dir}/sub/grey.png`, grey); // makes sub/
+ * assert.ok((await Deno.stat(`${dir}/sub/grey.png`)).isFile);
  * ```
  */
 export async function writePixels(
@@ -427,13 +445,16 @@ export async function writePixels(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { saveImage } from "./image_io.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { saveImage } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const dir = await Deno.makeTempDir();
  * const img = tf.randomUniform([16, 16, 3]) as tf.Tensor3D;
  * await saveImage(`${dir}/noise.jpg`, img, { quality: 80 });
+ * const bytes = await Deno.readFile(`${dir}/noise.jpg`);
+ * assert.deepEqual([...bytes.slice(0, 2)], [255, 216]); // a JPEG file
  * img.dispose();
  * ```
  */

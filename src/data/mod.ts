@@ -7,14 +7,16 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { srPairs } from "./mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { srPairs } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * for await (const { input: lowRes, target: highRes } of srPairs({
  *   dir: "examples/data", scale: 4, crop: 64, batchSize: 2, seed: 7, batches: 1,
  * })) {
- *   console.log(lowRes.shape, highRes.shape); // [2, 16, 16, 3] [2, 64, 64, 3]
+ *   assert.deepEqual(lowRes.shape, [2, 16, 16, 3]);
+ *   assert.deepEqual(highRes.shape, [2, 64, 64, 3]);
  *   tf.dispose([lowRes, highRes]);
  * }
  * ```

@@ -40,16 +40,16 @@ import { deriveSeed, mulberry32, shuffledIndices } from "./rng.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { grayscaleDegradation } from "./degrade.ts";
- * import { imagePairs, type PairStreamOptions } from "./pairs.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { grayscaleDegradation, imagePairs, type PairStreamOptions } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const source: PairStreamOptions = {
  *   dir: "examples/data", crop: [32, 48], batchSize: 2, seed: 7, batches: 1, augment: false,
  * };
  * for await (const batch of imagePairs({ ...source, degrade: grayscaleDegradation() })) {
- *   console.log(batch.target.shape); // [2, 32, 48, 3]
+ *   assert.deepEqual(batch.target.shape, [2, 32, 48, 3]);
  *   tf.dispose(batch);
  * }
  * ```
@@ -92,17 +92,18 @@ export interface PairStreamOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { grayscaleDegradation } from "./degrade.ts";
- * import { type ImagePairsOptions, imagePairs } from "./pairs.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { grayscaleDegradation, type ImagePairsOptions, imagePairs } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const photo = { height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(0.5) };
  * const options: ImagePairsOptions = {
  *   images: [photo], crop: 8, batchSize: 4, seed: 1, batches: 1, degrade: grayscaleDegradation(),
  * };
  * for await (const batch of imagePairs(options)) {
- *   console.log(batch.input.shape, batch.target.shape); // [4, 8, 8, 1] [4, 8, 8, 3]
+ *   assert.deepEqual(batch.input.shape, [4, 8, 8, 1]);
+ *   assert.deepEqual(batch.target.shape, [4, 8, 8, 3]);
  *   tf.dispose(batch);
  * }
  * ```
@@ -117,16 +118,18 @@ export interface ImagePairsOptions extends PairStreamOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { srPairs, type SrPairsOptions } from "./pairs.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { srPairs, type SrPairsOptions } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const photo = { height: 32, width: 32, channels: 3, data: new Float32Array(3072).fill(0.5) };
  * const options: SrPairsOptions = {
  *   images: [photo], scale: 4, crop: 16, batchSize: 2, seed: 1, batches: 1, jpegQuality: [30, 90],
  * };
  * for await (const batch of srPairs(options)) {
- *   console.log(batch.input.shape, batch.target.shape); // [2, 4, 4, 3] [2, 16, 16, 3]
+ *   assert.deepEqual(batch.input.shape, [2, 4, 4, 3]);
+ *   assert.deepEqual(batch.target.shape, [2, 16, 16, 3]);
  *   tf.dispose(batch);
  * }
  * ```
@@ -148,8 +151,9 @@ export interface SrPairsOptions extends PairStreamOptions {
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { type PairStreamInfo, srPairs } from "./pairs.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type PairStreamInfo, srPairs } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const photo = { height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(0.5) };
  * const stream = srPairs({
@@ -158,8 +162,10 @@ export interface SrPairsOptions extends PairStreamOptions {
  *   epochs: 2, // 12 crops: 3 batches of 4
  * });
  * const info: PairStreamInfo = await stream.prepare();
- * console.log(info.sources); // ["images[0]", "images[1]", "images[2]"]
- * console.log(info.samplesPerEpoch, info.batchesPerEpoch, info.batches); // 6 1.5 3
+ * assert.deepEqual(info.sources, ["images[0]", "images[1]", "images[2]"]);
+ * assert.equal(info.samplesPerEpoch, 6);
+ * assert.equal(info.batchesPerEpoch, 1.5);
+ * assert.equal(info.batches, 3);
  * ```
  */
 export interface PairStreamInfo {
@@ -181,9 +187,10 @@ export interface PairStreamInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { type PairStream, srPairs } from "./pairs.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type PairStream, srPairs } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const photo = { height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(0.5) };
  * const options = { images: [photo], scale: 2, crop: 8, batchSize: 2, seed: 1, batches: 3 };
@@ -195,7 +202,7 @@ export interface PairStreamInfo {
  *     tf.dispose(batch);
  *   }
  * }
- * console.log(n); // 6: each pass yields the same 3 batches
+ * assert.equal(n, 6); // each pass yields the same 3 batches
  * ```
  */
 export interface PairStream extends AsyncIterable<Batch> {
@@ -395,17 +402,18 @@ function pairStream(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { grayscaleDegradation } from "./degrade.ts";
- * import { imagePairs } from "./pairs.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { grayscaleDegradation, imagePairs } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const pairs = imagePairs({
  *   dir: "examples/data", crop: 64, batchSize: 4, seed: 1, batches: 2,
  *   degrade: grayscaleDegradation(),
  * });
  * for await (const batch of pairs) {
- *   console.log(batch.input.shape, batch.target.shape); // [4, 64, 64, 1] [4, 64, 64, 3]
+ *   assert.deepEqual(batch.input.shape, [4, 64, 64, 1]);
+ *   assert.deepEqual(batch.target.shape, [4, 64, 64, 3]);
  *   tf.dispose(batch);
  * }
  * ```
@@ -423,14 +431,16 @@ export function imagePairs(options: ImagePairsOptions): PairStream {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { srPairs } from "./pairs.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { srPairs } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const data = srPairs({ dir: "examples/data", scale: 2, crop: 64, batchSize: 4, seed: 42 });
  * let step = 0;
  * for await (const batch of data) {
- *   console.log(batch.input.shape, batch.target.shape); // [4, 32, 32, 3] [4, 64, 64, 3]
+ *   assert.deepEqual(batch.input.shape, [4, 32, 32, 3]);
+ *   assert.deepEqual(batch.target.shape, [4, 64, 64, 3]);
  *   tf.dispose(batch);
  *   if (++step === 3) break; // the stream disposes the batch it had prepared
  * }

@@ -14,14 +14,14 @@ import { checkPixels, type Pixels } from "./pixels.ts";
  *
  * @example
  * ```ts
- * import { mostDifferentRegion, type Region } from "./panel.ts";
- * import type { Pixels } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import { mostDifferentRegion, type Region, type Pixels } from "@perceptual/loss/data";
  * const flat: Pixels = { height: 16, width: 16, channels: 1, data: new Float32Array(256) };
  * // the pixels with x in 8-11 and y in 4-7
  * const inSpot = (i: number) => i % 16 >= 8 && i % 16 < 12 && i >= 4 * 16 && i < 8 * 16;
  * const spot: Pixels = { ...flat, data: flat.data.map((_, i) => (inSpot(i) ? 1 : 0)) };
  * const region: Region = mostDifferentRegion(flat, spot, 4); // where the two differ most
- * console.log(region); // { x: 8, y: 4, size: 4 }
+ * assert.deepEqual(region, { x: 8, y: 4, size: 4 });
  * ```
  */
 export interface Region {
@@ -38,14 +38,15 @@ export interface Region {
  *
  * @example
  * ```ts
- * import { comparisonPanel, type PanelOptions } from "./panel.ts";
- * import type { Pixels } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import { comparisonPanel, type PanelOptions, type Pixels } from "@perceptual/loss/data";
  * const grey = (v: number): Pixels =>
  *   ({ height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(v) });
  * const region = { x: 0, y: 0, size: 8 }; // zoom this corner, not the most different region
  * const options: PanelOptions = { gap: 2, zoom: 2, region, background: 1 };
  * const panel = comparisonPanel([grey(0.2), grey(0.5), grey(0.8)], options);
- * console.log(panel.pixels.width, panel.region); // 52 { x: 0, y: 0, size: 8 }: 3 × 16 + 2 × 2
+ * assert.equal(panel.pixels.width, 52);
+ * assert.deepEqual(panel.region, { x: 0, y: 0, size: 8 }); // 3 × 16 + 2 × 2
  * ```
  */
 export interface PanelOptions {
@@ -73,13 +74,14 @@ export interface PanelOptions {
  *
  * @example
  * ```ts
- * import { comparisonPanel, type Panel } from "./panel.ts";
- * import type { Pixels } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import { comparisonPanel, type Panel, type Pixels } from "@perceptual/loss/data";
  * const grey = (v: number): Pixels =>
  *   ({ height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(v) });
  * const panel: Panel = comparisonPanel([grey(0.2), grey(0.8)]); // to save: writePixels(path, …)
- * console.log(panel.pixels.width, panel.pixels.height); // 40 40: images, gap, 4× zoomed insets
- * console.log(panel.region); // { x: 0, y: 0, size: 4 }
+ * assert.equal(panel.pixels.width, 40);
+ * assert.equal(panel.pixels.height, 40); // images, gap, 4× zoomed insets
+ * assert.deepEqual(panel.region, { x: 0, y: 0, size: 4 });
  * ```
  */
 export interface Panel {
@@ -127,11 +129,12 @@ function checkSameSize(images: readonly Pixels[], where: string): void {
  *
  * @example
  * ```ts
- * import { mostDifferentRegion } from "./panel.ts";
+ * import assert from "node:assert/strict";
+ * import { mostDifferentRegion } from "@perceptual/loss/data";
  * const a = { height: 8, width: 8, channels: 1, data: new Float32Array(64) };
  * const b = { ...a, data: new Float32Array(64) };
  * b.data[5 * 8 + 6] = 1; // one differing pixel at x 6, y 5
- * console.log(mostDifferentRegion(a, b, 2)); // { x: 5, y: 4, size: 2 }
+ * assert.deepEqual(mostDifferentRegion(a, b, 2), { x: 5, y: 4, size: 2 });
  * ```
  */
 export function mostDifferentRegion(a: Pixels, b: Pixels, size: number): Region {
@@ -182,10 +185,12 @@ export function mostDifferentRegion(a: Pixels, b: Pixels, size: number): Region 
  *
  * @example
  * ```ts
- * import { comparisonPanel } from "./panel.ts";
+ * import assert from "node:assert/strict";
+ * import { comparisonPanel } from "@perceptual/loss/data";
  * const img = (v: number) => ({ height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(v) });
  * const panel = comparisonPanel([img(0.2), img(0.5), img(0.6)], { regionSize: 4 });
- * console.log(panel.pixels.width, panel.pixels.height); // 64 40
+ * assert.equal(panel.pixels.width, 64);
+ * assert.equal(panel.pixels.height, 40);
  * ```
  */
 export function comparisonPanel(images: readonly Pixels[], options: PanelOptions = {}): Panel {

@@ -13,15 +13,16 @@ import { ImageShapeError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { type Pixels, pixelsToTensor } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type Pixels, pixelsToTensor } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const data = Float32Array.of(1, 0, 0, 0, 0, 1); // a red pixel, then a blue one
  * const redBlue: Pixels = { height: 1, width: 2, channels: 3, data };
  * const [x, y, c] = [1, 0, 2]; // the blue sample of the second pixel
- * console.log(redBlue.data[(y * redBlue.width + x) * redBlue.channels + c]); // 1
+ * assert.equal(redBlue.data[(y * redBlue.width + x) * redBlue.channels + c], 1);
  * const t = pixelsToTensor(redBlue);
- * console.log(t.shape); // [1, 2, 3]
+ * assert.deepEqual(t.shape, [1, 2, 3]);
  * t.dispose();
  * ```
  */
@@ -42,8 +43,10 @@ export interface Pixels {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkPixels } from "./pixels.ts";
- * checkPixels({ height: 1, width: 2, channels: 1, data: new Float32Array(2) }, "example");
+ * checkPixels({ height: 1, width: 2, channels: 1, data: new Float32Array(2) }, "example"); // fine
+ * assert.throws(() => checkPixels({ height: 1, width: 2, channels: 1, data: new Float32Array(3) }, "example"));
  * ```
  */
 export function checkPixels(p: Pixels, where: string): void {
@@ -67,11 +70,12 @@ export function checkPixels(p: Pixels, where: string): void {
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { pixelsToTensor } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { pixelsToTensor } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const t = pixelsToTensor({ height: 1, width: 2, channels: 1, data: new Float32Array([0, 1]) });
- * console.log(t.shape); // [1, 2, 1]
+ * assert.deepEqual(t.shape, [1, 2, 1]);
  * t.dispose();
  * ```
  */
@@ -85,12 +89,13 @@ export function pixelsToTensor(p: Pixels): tf.Tensor3D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { tensorToPixels } from "./pixels.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { tensorToPixels } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const t = tf.zeros([2, 3, 3]);
- * console.log((await tensorToPixels(t as tf.Tensor3D)).width); // 3
+ * assert.equal((await tensorToPixels(t as tf.Tensor3D)).width, 3);
  * t.dispose();
  * ```
  */
@@ -113,9 +118,10 @@ export async function tensorToPixels(t: tf.Tensor3D): Promise<Pixels> {
  *
  * @example
  * ```ts
- * import { cropPixels } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import { cropPixels } from "@perceptual/loss/data";
  * const p = { height: 2, width: 2, channels: 1, data: new Float32Array([1, 2, 3, 4]) };
- * console.log(cropPixels(p, 1, 0, 1, 2).data); // Float32Array [3, 4]
+ * assert.deepEqual(cropPixels(p, 1, 0, 1, 2).data, Float32Array.of(3, 4));
  * ```
  */
 export function cropPixels(
@@ -163,9 +169,10 @@ export interface Dihedral {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { flipPixels } from "./pixels.ts";
  * const p = { height: 1, width: 3, channels: 1, data: new Float32Array([1, 2, 3]) };
- * console.log(flipPixels(p, { horizontal: true }).data); // Float32Array [3, 2, 1]
+ * assert.deepEqual(flipPixels(p, { horizontal: true }).data, Float32Array.of(3, 2, 1));
  * ```
  */
 export function flipPixels(p: Pixels, d: Dihedral): Pixels {
@@ -192,12 +199,13 @@ export function flipPixels(p: Pixels, d: Dihedral): Pixels {
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { stackPixels } from "./pixels.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { stackPixels } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const p = { height: 2, width: 2, channels: 3, data: new Float32Array(12) };
  * const batch = stackPixels([p, p]);
- * console.log(batch.shape); // [2, 2, 2, 3]
+ * assert.deepEqual(batch.shape, [2, 2, 2, 3]);
  * batch.dispose();
  * ```
  */

@@ -9,11 +9,14 @@
  *
  * @example
  * ```ts
- * import { mulberry32, type Rng } from "./rng.ts";
+ * import assert from "node:assert/strict";
+ * import type { Rng } from "@perceptual/loss/data";
+ * import { mulberry32 } from "./rng.ts";
  * const rng: Rng = mulberry32(42);
  * const die = rng.int(6) + 1; // 1 … 6
  * const resumed = mulberry32(rng.state); // continues this stream exactly, e.g. after a checkpoint
- * console.log(die >= 1 && die <= 6, resumed.next() === rng.next()); // true true
+ * assert.ok(die >= 1 && die <= 6);
+ * assert.ok(resumed.next() === rng.next());
  * ```
  */
 export interface Rng {
@@ -36,10 +39,11 @@ export interface Rng {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mulberry32 } from "./rng.ts";
  * const a = mulberry32(42), b = mulberry32(42);
- * console.log(a.next() === b.next()); // true
- * console.log(a.int(10) < 10); // true
+ * assert.ok(a.next() === b.next());
+ * assert.ok(a.int(10) < 10);
  * ```
  */
 export function mulberry32(seed: number): Rng {
@@ -71,9 +75,10 @@ export function mulberry32(seed: number): Rng {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deriveSeed, mulberry32 } from "./rng.ts";
  * const perSample = mulberry32(deriveSeed(7, 3, 12)); // seed 7, epoch 3, sample 12
- * console.log(deriveSeed(7, 1) !== deriveSeed(7, 2)); // true
+ * assert.ok(deriveSeed(7, 1) !== deriveSeed(7, 2));
  * ```
  */
 export function deriveSeed(seed: number, ...keys: readonly number[]): number {
@@ -94,8 +99,13 @@ export function deriveSeed(seed: number, ...keys: readonly number[]): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mulberry32, shuffledIndices } from "./rng.ts";
- * console.log(shuffledIndices(5, mulberry32(1)).slice().sort().join()); // 0,1,2,3,4
+ * // a permutation
+ * assert.equal(
+ *   shuffledIndices(5, mulberry32(1)).slice().sort().join(),
+ *   "0,1,2,3,4",
+ * );
  * ```
  */
 export function shuffledIndices(n: number, rng: Rng): Int32Array {

@@ -10,12 +10,13 @@ import { PerceptualError } from "./perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { DecodeError, type DecodeIssue } from "./decode_error.ts";
+ * import assert from "node:assert/strict";
+ * import { DecodeError, type DecodeIssue } from "@perceptual/loss";
  * const issue: DecodeIssue = {
  *   path: "terms[0].layer",
  *   message: '"block9_conv1" is not a VGG-16 layer; did you mean "block5_conv1"?',
  * };
- * console.log(new DecodeError("loss spec", [issue]).issues[0]!.path); // terms[0].layer
+ * assert.equal(new DecodeError("loss spec", [issue]).issues[0]!.path, "terms[0].layer");
  * ```
  */
 export interface DecodeIssue {
@@ -35,9 +36,10 @@ const MAX_LINE = 300;
  *
  * @example
  * ```ts
- * import { DecodeError } from "./decode_error.ts";
+ * import assert from "node:assert/strict";
+ * import { DecodeError } from "@perceptual/loss";
  * const e = new DecodeError("loss spec", [{ path: "terms[0].kind", message: "is missing" }]);
- * console.log(e.message); // invalid loss spec (1 problem):\n  terms[0].kind: is missing
+ * assert.equal(e.message, "invalid loss spec (1 problem):\n  terms[0].kind: is missing");
  * ```
  */
 export class DecodeError extends PerceptualError {

@@ -13,9 +13,10 @@ import { PerceptualError } from "./perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { EmptyInputError } from "./empty_input_error.ts";
+ * import assert from "node:assert/strict";
+ * import { EmptyInputError } from "@perceptual/loss";
  * const e = new EmptyInputError("evaluate: pred", [0, 32, 32, 3]);
- * console.log(e.message.startsWith("evaluate: pred is empty (shape [0,32,32,3])")); // true
+ * assert.ok(e.message.startsWith("evaluate: pred is empty (shape [0,32,32,3]: a batch of 0 images)"));
  * ```
  */
 export class EmptyInputError extends PerceptualError {
@@ -42,8 +43,11 @@ export class EmptyInputError extends PerceptualError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkNotEmpty } from "./empty_input_error.ts";
+ * import { EmptyInputError } from "@perceptual/loss";
  * checkNotEmpty("example", [1, 2, 2, 3]); // fine
+ * assert.throws(() => checkNotEmpty("example", [0, 2, 2, 3]), EmptyInputError);
  * ```
  */
 export function checkNotEmpty(where: string, shape: readonly number[]): void {

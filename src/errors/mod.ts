@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
- * import { PerceptualError } from "./mod.ts";
- * console.log(new PerceptualError("bad thing; fix it like so") instanceof Error); // true
+ * import assert from "node:assert/strict";
+ * import { PerceptualError } from "@perceptual/loss";
+ * assert.ok(new PerceptualError("bad thing; fix it like so") instanceof Error);
  * ```
  *
  * @module

@@ -7,13 +7,15 @@
  *
  * @example
  * ```ts
- * import { PerceptualError } from "./perceptual_error.ts";
+ * import assert from "node:assert/strict";
+ * import { PerceptualError } from "@perceptual/loss";
  *
  * class CacheFullError extends PerceptualError {}
  * try {
  *   throw new CacheFullError("the cache is full; delete files under ~/.cache/perceptual");
  * } catch (e) {
- *   console.log(e instanceof PerceptualError, (e as Error).name); // true CacheFullError
+ *   assert.ok(e instanceof PerceptualError);
+ *   assert.equal((e as Error).name, "CacheFullError");
  * }
  * ```
  *
@@ -26,9 +28,12 @@
  *
  * @example
  * ```ts
- * import { PerceptualError } from "./perceptual_error.ts";
+ * import assert from "node:assert/strict";
+ * import { PerceptualError } from "@perceptual/loss";
  * const e = new PerceptualError("something went wrong; do this instead");
- * console.log(e.name, e.message);
+ * assert.equal(e.name, "PerceptualError");
+ * assert.equal(e.message, "something went wrong; do this instead");
+ * assert.ok(e instanceof Error);
  * ```
  */
 export class PerceptualError extends Error {

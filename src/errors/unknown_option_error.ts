@@ -12,14 +12,14 @@ import { PerceptualError } from "./perceptual_error.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { oneCycle } from "@perceptual/loss/train";
  * import { UnknownOptionError } from "@perceptual/loss";
- * try {
- *   oneCycle({ lr: 1e-3, pctStrat: 0.3 } as never);
- * } catch (e) {
- *   console.log(e instanceof UnknownOptionError, (e as Error).message);
- *   // true oneCycle: unknown option "pctStrat"; did you mean "pctStart"?
- * }
+ * assert.throws(() => oneCycle({ lr: 1e-3, pctStrat: 0.3 } as never), (e) => {
+ *   assert.ok(e instanceof UnknownOptionError);
+ *   assert.equal(e.message, 'oneCycle: unknown option "pctStrat"; did you mean "pctStart"?');
+ *   return true;
+ * });
  * ```
  */
 export class UnknownOptionError extends PerceptualError {

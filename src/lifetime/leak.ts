@@ -11,14 +11,16 @@ import * as tf from "@tensorflow/tfjs-core";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { memorySnapshot, type MemorySnapshot } from "./leak.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { memorySnapshot, type MemorySnapshot } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
  * const before: MemorySnapshot = memorySnapshot();
  * const x = tf.zeros([256]); // 256 float32 values
  * const after = memorySnapshot();
- * console.log(after.tensors - before.tensors, after.bytes - before.bytes); // 1 1024
+ * assert.equal(after.tensors - before.tensors, 1);
+ * assert.equal(after.bytes - before.bytes, 1024);
  * x.dispose();
  * ```
  */
@@ -34,10 +36,11 @@ export interface MemorySnapshot {
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { memorySnapshot } from "./leak.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { memorySnapshot } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
- * console.log(memorySnapshot().tensors >= 0); // true
+ * assert.ok(memorySnapshot().tensors >= 0);
  * ```
  */
 export function memorySnapshot(): MemorySnapshot {
@@ -50,8 +53,9 @@ export function memorySnapshot(): MemorySnapshot {
  *
  * @example
  * ```ts
- * import { TensorLeakError } from "./leak.ts";
- * console.log(new TensorLeakError("step 3", 2, 64).message);
+ * import assert from "node:assert/strict";
+ * import { TensorLeakError } from "@perceptual/loss/lifetime";
+ * assert.match(new TensorLeakError("step 3", 2, 64).message, /step 3/);
  * ```
  */
 export class TensorLeakError extends PerceptualError {
@@ -75,15 +79,16 @@ export class TensorLeakError extends PerceptualError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { assertNoLeak, type AssertNoLeakOptions } from "./leak.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { assertNoLeak, type AssertNoLeakOptions } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
  * let cache: tf.Tensor | undefined; // made on the first call, kept afterwards
  * const cached = () => tf.add(cache ??= tf.ones([2]), 1);
  * const options: AssertNoLeakOptions = { warmup: 1, label: "cached" }; // warm-up makes the cache
  * await assertNoLeak(cached, options); // without `warmup`: "cached left 1 tensor(s) (8 bytes) …"
- * console.log(cache !== undefined); // true: made during warm-up, so not counted
+ * assert.ok(cache !== undefined); // made during warm-up, so not counted
  * cache?.dispose();
  * ```
  */
@@ -113,8 +118,8 @@ function release(value: unknown): void {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { assertNoLeak } from "./leak.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { assertNoLeak } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
  * const x = tf.ones([4]);
  * await assertNoLeak(() => tf.tidy(() => tf.sum(tf.square(x))));
@@ -142,19 +147,16 @@ export async function assertNoLeak(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { type LeakGuard, leakGuard } from "./leak.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type LeakGuard, leakGuard } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
  * const guard: LeakGuard = leakGuard();
  * const slot = tf.zeros([4]); // made on step 1, like an optimizer slot: allowed
  * guard.check(1);
  * const stray = tf.ones([4]); // forgotten on step 2
- * try {
- *   guard.check(2);
- * } catch (e) {
- *   console.log((e as Error).message); // step 2 left 1 tensor(s) (16 bytes) behind; …
- * }
+ * assert.throws(() => guard.check(2), /step 2 left 1 tensor\(s\) \(16 bytes\) behind/);
  * tf.dispose([slot, stray]);
  * ```
  */
@@ -170,9 +172,10 @@ export interface LeakGuard {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { leakGuard, type LeakGuardOptions } from "./leak.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { leakGuard, type LeakGuardOptions } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
  * const options: LeakGuardOptions = { warmupSteps: 2 }; // this loop makes slots on steps 1 and 2
  * const guard = leakGuard(options);
@@ -180,7 +183,7 @@ export interface LeakGuard {
  * guard.check(1);
  * slots.push(tf.zeros([2]));
  * guard.check(2); // still warm-up: no error
- * console.log(guard.baseline?.tensors === tf.memory().numTensors); // true
+ * assert.ok(guard.baseline?.tensors === tf.memory().numTensors);
  * tf.dispose(slots);
  * ```
  */
@@ -194,16 +197,17 @@ export interface LeakGuardOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { leakGuard } from "./leak.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { leakGuard } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
  * const guard = leakGuard();
  * for (let step = 1; step <= 3; step++) {
  *   tf.tidy(() => {
  *     tf.add(tf.ones([2]), 1);
  *   });
- *   guard.check(step);
+ *   assert.doesNotThrow(() => guard.check(step)); // tidy left nothing behind
  * }
  * ```
  */

@@ -11,10 +11,14 @@ import * as tf from "@tensorflow/tfjs-core";
  *
  * @example
  * ```ts
- * import type { Owner } from "./owner.ts";
+ * import assert from "node:assert/strict";
+ * import type { Owner } from "@perceptual/loss/lifetime";
  * function release(o: Owner): void {
  *   o.dispose();
  * }
+ * let released = 0;
+ * release({ dispose: () => void released++, [Symbol.dispose]: () => void released++ });
+ * assert.equal(released, 1);
  * ```
  */
 export interface Owner extends Disposable {
@@ -27,8 +31,9 @@ export interface Owner extends Disposable {
  *
  * @example
  * ```ts
- * import { DisposedError } from "./owner.ts";
- * console.log(new DisposedError("target features").message);
+ * import assert from "node:assert/strict";
+ * import { DisposedError } from "@perceptual/loss/lifetime";
+ * assert.match(new DisposedError("target features").message, /target features/);
  * ```
  */
 export class DisposedError extends PerceptualError {
@@ -43,13 +48,14 @@ export class DisposedError extends PerceptualError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { TensorOwner } from "./owner.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { TensorOwner } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
  * {
  *   using cached = new TensorOwner({ gram: tf.eye(3) }, "gram cache");
- *   console.log(cached.value.gram.shape); // [3, 3]
+ *   assert.deepEqual(cached.value.gram.shape, [3, 3]);
  * } // disposed here
  * ```
  */
@@ -94,12 +100,13 @@ export class TensorOwner<T extends tf.TensorContainer> implements Owner {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { own } from "./owner.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { own } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
  * using w = own([tf.ones([2]), tf.zeros([2])], "weights");
- * console.log(w.value.length); // 2
+ * assert.equal(w.value.length, 2);
  * ```
  */
 export function own<T extends tf.TensorContainer>(value: T, label?: string): TensorOwner<T> {

@@ -18,16 +18,17 @@ import { onTensorCreated } from "../_internal/engine.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { scope } from "./scope.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { scope } from "@perceptual/loss/lifetime";
  * await initBackend("cpu");
  * const x = tf.tensor1d([1, 2, 3]);
  * const before = tf.memory().numTensors;
  * try {
  *   scope(() => tf.grad((a: tf.Tensor) => tf.reshape(tf.mul(a, 2), [7]))(x));
  * } catch { /* shape error inside the gradient *\/ }
- * console.log(tf.memory().numTensors - before); // 0
+ * assert.equal(tf.memory().numTensors - before, 0);
  * ```
  */
 export function scope<T extends tf.TensorContainer>(body: () => T): T {

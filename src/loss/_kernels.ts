@@ -70,12 +70,13 @@ function penaltyGrad(d: tf.Tensor, o: PenaltyOptions): tf.Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { penalty } from "./_kernels.ts";
  * await initBackend("cpu");
  * const p = penalty(tf.tensor1d([-2, 0.5]), { distance: "huber", delta: 1, epsilon: 1e-3 });
- * console.log(Array.from(p.dataSync())); // [1.5, 0.125]
+ * assert.deepEqual(Array.from(p.dataSync()), [1.5, 0.125]);
  * ```
  */
 export function penalty(d: tf.Tensor, options: PenaltyOptions): tf.Tensor {
@@ -95,11 +96,12 @@ export function penalty(d: tf.Tensor, options: PenaltyOptions): tf.Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { reduce } from "./_kernels.ts";
  * await initBackend("cpu");
- * console.log(reduce(tf.tensor1d([1, 2, 3]), "mean").dataSync()[0]); // 2
+ * assert.equal(reduce(tf.tensor1d([1, 2, 3]), "mean").dataSync()[0], 2);
  * ```
  */
 export function reduce(x: tf.Tensor, reduction: Reduction): tf.Scalar {
@@ -117,12 +119,13 @@ export function reduce(x: tf.Tensor, reduction: Reduction): tf.Scalar {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { distance } from "./_kernels.ts";
  * await initBackend("cpu");
  * const d = distance(tf.tensor1d([1, 2]), tf.tensor1d([0, 0]), { distance: "l2", delta: 1, epsilon: 1e-3 }, "mean");
- * console.log(d.dataSync()[0]); // 2.5
+ * assert.ok(Math.abs(d.dataSync()[0] - 2.5) < 1e-6);
  * ```
  */
 export function distance(
@@ -158,12 +161,14 @@ export function distance(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { gramMatrix } from "./_kernels.ts";
  * await initBackend("cpu");
  * const g = gramMatrix(tf.ones([1, 2, 2, 3]) as tf.Tensor4D, "hw");
- * console.log(g.shape, g.dataSync()[0]); // [1, 3, 3] 1
+ * assert.deepEqual(g.shape, [1, 3, 3]);
+ * assert.equal(g.dataSync()[0], 1);
  * ```
  */
 export function gramMatrix(features: tf.Tensor4D, normalisation: GramNormalisation): tf.Tensor3D {
@@ -191,12 +196,16 @@ export function gramMatrix(features: tf.Tensor4D, normalisation: GramNormalisati
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { totalVariationOf } from "./_kernels.ts";
  * await initBackend("cpu");
  * const x = tf.tensor4d([0, 1, 0, 1], [1, 2, 2, 1]);
- * console.log(totalVariationOf(x, { distance: "l1", delta: 1, epsilon: 1e-3 }, "sum").dataSync()[0]); // 2
+ * assert.equal(
+ *   totalVariationOf(x, { distance: "l1", delta: 1, epsilon: 1e-3 }, "sum").dataSync()[0],
+ *   2,
+ * );
  * ```
  */
 export function totalVariationOf(

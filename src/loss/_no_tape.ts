@@ -17,6 +17,7 @@ import { tapeState } from "../_internal/engine.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { withoutTape } from "./_no_tape.ts";
@@ -24,7 +25,7 @@ import { tapeState } from "../_internal/engine.ts";
  * const x = tf.scalar(3);
  * // d/dx (x · stop(x)) = stop(x) = 3, not 2x = 6
  * const g = tf.grad((v: tf.Tensor) => tf.mul(v, withoutTape(() => tf.mul(v, 1))))(x);
- * console.log(g.dataSync()[0]); // 3
+ * assert.equal(g.dataSync()[0], 3);
  * ```
  */
 export function withoutTape<T>(fn: () => T): T {

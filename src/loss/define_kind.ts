@@ -40,9 +40,10 @@ type ElementwiseKey = "distance" | "reduction" | "delta" | "epsilon";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FeatureTerm, OwnFields } from "@perceptual/loss/loss";
  * const own: OwnFields<FeatureTerm<string>>[] = ["layer", "scale"];
- * console.log(own); // ["layer", "scale"]
+ * assert.deepEqual(own, ["layer", "scale"]);
  * ```
  */
 export type OwnFields<T> = Exclude<keyof T, keyof TermCommon | ElementwiseKey>;
@@ -53,9 +54,10 @@ export type OwnFields<T> = Exclude<keyof T, keyof TermCommon | ElementwiseKey>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { KindOptions, StyleTerm } from "@perceptual/loss/loss";
  * const o: KindOptions<StyleTerm<string>> = { layer: "relu2_2", normalisation: "hw", weight: 5 };
- * console.log(o.normalisation); // hw
+ * assert.equal(o.normalisation, "hw");
  * ```
  */
 export type KindOptions<T> =
@@ -69,6 +71,7 @@ export type KindOptions<T> =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as t from "io-ts";
  * import { defineTermKind, type TermCommon, type TermKindSpec } from "@perceptual/loss/loss";
@@ -80,7 +83,7 @@ export type KindOptions<T> =
  *   compare: (term, p, q) =>
  *     tf.abs(tf.sub(tf.mul(tf.mean(p as tf.Tensor), term.gain), tf.mean(q as tf.Tensor))),
  * };
- * console.log(defineTermKind(spec).term({ gain: 2 }).gain); // 2
+ * assert.equal(defineTermKind(spec).term({ gain: 2 }).gain, 2);
  * ```
  */
 export interface TermKindSpec<T extends TermCommon> {
@@ -120,9 +123,10 @@ export interface TermKindSpec<T extends TermCommon> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { featureKind, type TermKindDef, type FeatureTerm } from "@perceptual/loss/loss";
  * const k: TermKindDef<FeatureTerm<string>> = featureKind;
- * console.log(k.loss({ layer: "relu2_2" }).layers); // ["relu2_2"]
+ * assert.deepEqual(k.loss({ layer: "relu2_2" }).layers, ["relu2_2"]);
  * ```
  */
 export interface TermKindDef<T extends TermCommon> extends Kind<T> {
@@ -142,12 +146,9 @@ const ELEMENTWISE_KEYS: readonly ElementwiseKey[] = ["distance", "reduction", "d
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { style, UnknownTermOptionError } from "@perceptual/loss/loss";
- * try {
- *   style("relu2_2", { weigth: 5 } as never);
- * } catch (e) {
- *   console.log(e instanceof UnknownTermOptionError); // true
- * }
+ * assert.throws(() => style("relu2_2", { weigth: 5 } as never), UnknownTermOptionError);
  * ```
  */
 export class UnknownTermOptionError extends InvalidTermOptionError {
@@ -210,6 +211,7 @@ function defaultCompare(term: TermCommon, p: Representation, q: Representation |
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as t from "io-ts";
  * import { initBackend } from "@perceptual/loss/backend";
@@ -236,7 +238,8 @@ function defaultCompare(term: TermCommon, p: Representation, q: Representation |
  * };
  * const lossFn = evaluate(meanStd.loss({ layer: "id" }), net);
  * const r = lossFn(tf.fill([1, 2, 2, 3], 0.5), tf.fill([1, 2, 2, 3], 0.25));
- * console.log(r.total.dataSync()[0].toFixed(4)); // 0.0312: only the means differ, by 0.25
+ * // only the means differ, by 0.25: mean of [0.25², 0.25², 0.25², 0, 0, 0] = 0.03125
+ * assert.ok(Math.abs(r.total.dataSync()[0]! - 0.03125) < 1e-6);
  * ```
  */
 export function defineTermKind<T extends TermCommon>(spec: TermKindSpec<T>): TermKindDef<T> {

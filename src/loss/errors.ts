@@ -13,8 +13,9 @@ import { InputRangeError } from "../network/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InvalidWeightError } from "@perceptual/loss/loss";
- * console.log(new InvalidWeightError("feature:block2_conv2", -1).message);
+ * assert.match(new InvalidWeightError("feature:block2_conv2", -1).message, /feature:block2_conv2/);
  * ```
  */
 export class InvalidWeightError extends PerceptualError {
@@ -35,8 +36,9 @@ export class InvalidWeightError extends PerceptualError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InvalidTermOptionError } from "@perceptual/loss/loss";
- * console.log(new InvalidTermOptionError("pixel", "delta", 0, "a number > 0").message);
+ * assert.match(new InvalidTermOptionError("pixel", "delta", 0, "a number > 0").message, /pixel/);
  * ```
  */
 export class InvalidTermOptionError extends PerceptualError {
@@ -55,8 +57,12 @@ export class InvalidTermOptionError extends PerceptualError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LossInputError } from "@perceptual/loss/loss";
- * console.log(new LossInputError("pred [2,8,8,3] and target [2,8,9,3] differ").message);
+ * assert.match(
+ *   new LossInputError("pred [2,8,8,3] and target [2,8,9,3] differ").message,
+ *   /pred \[2,8,8,3\] and target \[2,8,9,3\] differ/,
+ * );
  * ```
  */
 export class LossInputError extends PerceptualError {
@@ -72,8 +78,9 @@ export class LossInputError extends PerceptualError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NonFiniteLossError } from "@perceptual/loss/loss";
- * console.log(new NonFiniteLossError(["pixel"], ["pred holds NaN"]).message);
+ * assert.match(new NonFiniteLossError(["pixel"], ["pred holds NaN"]).message, /pred holds NaN/);
  * ```
  */
 export class NonFiniteLossError extends PerceptualError {
@@ -99,10 +106,13 @@ export class NonFiniteLossError extends PerceptualError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InputRangeError } from "@perceptual/loss/network";
  * import { PredictionRangeError } from "@perceptual/loss/loss";
  * const cause = new InputRangeError("vgg16", "has values in [-3, 9]", -3, 9);
- * console.log(new PredictionRangeError(cause, ["feature:block2_conv2"]).terms);
+ * const e = new PredictionRangeError(cause, ["feature:block2_conv2"]);
+ * assert.deepEqual(e.terms, ["feature:block2_conv2"]);
+ * assert.ok(e instanceof InputRangeError);
  * ```
  */
 export class PredictionRangeError extends InputRangeError {

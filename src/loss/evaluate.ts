@@ -32,12 +32,18 @@ import type { Representation } from "./kind.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { type Vgg16LayerName, vgg16 } from "@perceptual/loss/vgg";
- * import { evaluate, type EvaluateOptions } from "@perceptual/loss/loss";
- * import { concatLoss, feature, style } from "@perceptual/loss/loss";
- * import { precomputeTarget } from "@perceptual/loss/loss";
+ * import {
+ *   evaluate,
+ *   type EvaluateOptions,
+ *   concatLoss,
+ *   feature,
+ *   style,
+ *   precomputeTarget,
+ * } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
  * const [painting, photo, pred] = [1, 2, 3].map((seed) =>
@@ -46,7 +52,7 @@ import type { Representation } from "./kind.ts";
  * using fixed = precomputeTarget(loss, net, painting, { kinds: ["style"] });
  * const options = { target: fixed } satisfies EvaluateOptions<Vgg16LayerName>;
  * const result = evaluate(loss, net, options)(pred, photo); // the photo: for the feature term only
- * console.log(Object.keys(result.terms)); // ["feature:relu2_2", "style:relu1_2"]
+ * assert.deepEqual(Object.keys(result.terms), ["feature:relu2_2", "style:relu1_2"]);
  * tf.dispose([painting, photo, pred, result.total, result.terms]);
  * ```
  */
@@ -69,19 +75,18 @@ export interface EvaluateOptions<L extends string = string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
- * import { evaluate, type TargetLossFn } from "@perceptual/loss/loss";
- * import { style } from "@perceptual/loss/loss";
- * import { precomputeTarget } from "@perceptual/loss/loss";
+ * import { evaluate, type TargetLossFn, style, precomputeTarget } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
  * const painting = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;
  * using fixed = precomputeTarget(style("relu1_2"), net, painting);
  * const lossFn: TargetLossFn = evaluate(style("relu1_2"), net, { target: fixed });
  * const result = lossFn(painting); // no target argument: every term is precomputed
- * console.log(result.total.dataSync()[0]); // 0: the painting has its own style
+ * assert.equal(result.total.dataSync()[0], 0); // the painting has its own style
  * tf.dispose([painting, result.total, result.terms]);
  * ```
  */
@@ -180,11 +185,11 @@ export function evaluate<L extends string>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import type { LossNetwork } from "@perceptual/loss/network";
- * import { evaluate } from "@perceptual/loss/loss";
- * import { feature, pixel, plus } from "@perceptual/loss/loss";
+ * import { evaluate, feature, pixel, plus } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * await initBackend("cpu");
  * // a toy one-layer "network": the image itself, doubled
@@ -196,7 +201,8 @@ export function evaluate<L extends string>(
  * };
  * const lossFn = evaluate(pipe(pixel(), plus(feature("double"))), net);
  * const { total, terms } = lossFn(tf.ones([1, 4, 4, 3]), tf.zeros([1, 4, 4, 3]));
- * console.log(total.dataSync()[0], Object.keys(terms)); // 5 ["pixel", "feature:double"]
+ * assert.equal(total.dataSync()[0], 5);
+ * assert.deepEqual(Object.keys(terms), ["pixel", "feature:double"]);
  * ```
  */
 export function evaluate<L extends string>(
@@ -290,13 +296,17 @@ export function evaluate<L extends string>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { assertFiniteLoss } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const pred = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
  * const result = { total: tf.scalar(NaN), terms: { pixel: tf.scalar(NaN) } };
- * await assertFiniteLoss(result, pred).catch((e) => console.log(e.terms)); // ["pixel"]
+ * await assert.rejects(assertFiniteLoss(result, pred), (e: { terms: string[] }) => {
+ *   assert.deepEqual(e.terms, ["pixel"]);
+ *   return true;
+ * });
  * ```
  */
 export async function assertFiniteLoss(

@@ -22,12 +22,13 @@ import type { LossNetwork } from "../network/loss_network.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import type { Representation } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const moments: Representation = { mean: tf.zeros([1, 1, 1, 8]), std: tf.ones([1, 1, 1, 8]) };
- * console.log(Object.keys(moments)); // ["mean", "std"]
+ * assert.deepEqual(Object.keys(moments), ["mean", "std"]);
  * tf.dispose(moments);
  * ```
  */
@@ -69,9 +70,10 @@ export interface SideView {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CalibrationRule } from "@perceptual/loss/loss";
  * const lpips: CalibrationRule = "skip"; // unit-normalised features: nothing to rescale
- * console.log(lpips); // skip
+ * assert.equal(lpips, "skip");
  * ```
  */
 export type CalibrationRule = "scale" | "skip";
@@ -82,10 +84,12 @@ export type CalibrationRule = "scale" | "skip";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as t from "io-ts";
  * import type { FieldRule } from "@perceptual/loss/loss";
  * const eps: FieldRule<number> = { codec: t.number, default: 1e-5 };
- * console.log(eps.codec.is(0.1), eps.default); // true 0.00001
+ * assert.ok(eps.codec.is(0.1));
+ * assert.equal(eps.default, 1e-5);
  * ```
  */
 export interface FieldRule<A> {
@@ -101,10 +105,12 @@ export interface FieldRule<A> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as t from "io-ts";
  * import type { FieldCodec } from "@perceptual/loss/loss";
  * const flag: FieldCodec<boolean> = t.boolean;
- * console.log(flag.name, flag.is(true)); // boolean true
+ * assert.equal(flag.name, "boolean");
+ * assert.ok(flag.is(true));
  * ```
  */
 export interface FieldCodec<A> {
@@ -120,9 +126,12 @@ export interface FieldCodec<A> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NumberField } from "@perceptual/loss/loss";
  * const positive = new NumberField({ ok: (v) => v > 0, want: "a number > 0" });
- * console.log(positive.is(2), positive.is(-1), positive.is("2")); // true false false
+ * assert.ok(positive.is(2));
+ * assert.equal(positive.is(-1), false);
+ * assert.equal(positive.is("2"), false);
  * ```
  */
 export class NumberField extends t.Type<number, number, unknown> {
@@ -142,9 +151,11 @@ export class NumberField extends t.Type<number, number, unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LayerField } from "@perceptual/loss/loss";
  * const layer = new LayerField();
- * console.log(layer.is("relu2_2"), layer.is("")); // true false
+ * assert.ok(layer.is("relu2_2"));
+ * assert.equal(layer.is(""), false);
  * ```
  */
 export class LayerField extends t.Type<string, string, unknown> {
@@ -166,9 +177,12 @@ export class LayerField extends t.Type<string, string, unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Kind, pixelKind } from "@perceptual/loss/loss";
  * const k: Kind = pixelKind;
- * console.log(k.name, k.needsTarget, k.calibration); // pixel true skip
+ * assert.equal(k.name, "pixel");
+ * assert.ok(k.needsTarget);
+ * assert.equal(k.calibration, "skip");
  * ```
  */
 // deno-lint-ignore no-explicit-any -- the default is any kind's terms; a kind's functions see its own
@@ -213,8 +227,9 @@ export const KIND_OF_TERM: unique symbol = Symbol("perceptual-loss term kind");
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TermKindError } from "@perceptual/loss/loss";
- * console.log(new TermKindError("no kind named 'x'").name); // TermKindError
+ * assert.equal(new TermKindError("no kind named 'x'").name, "TermKindError");
  * ```
  */
 export class TermKindError extends PerceptualError {
@@ -233,8 +248,9 @@ const REGISTRY = new Map<string, Kind>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { registeredKinds } from "@perceptual/loss/loss";
- * console.log(registeredKinds().slice(0, 4)); // ["feature", "style", "pixel", "tv"]
+ * assert.deepEqual(registeredKinds().slice(0, 4), ["feature", "style", "pixel", "tv"]);
  * ```
  */
 export function registerTermKind<K extends Kind>(kind: K): K {
@@ -254,8 +270,9 @@ export function registerTermKind<K extends Kind>(kind: K): K {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { registeredKinds } from "@perceptual/loss/loss";
- * console.log(registeredKinds().includes("style")); // true
+ * assert.ok(registeredKinds().includes("style"));
  * ```
  */
 export function registeredKinds(): string[] {
@@ -267,8 +284,9 @@ export function registeredKinds(): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { kindNamed } from "@perceptual/loss/loss";
- * console.log(kindNamed("feature")?.compares); // activations
+ * assert.equal(kindNamed("feature")?.compares, "activations");
  * ```
  */
 export function kindNamed(name: string): Kind | undefined {
@@ -281,8 +299,9 @@ export function kindNamed(name: string): Kind | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, kindOf } from "@perceptual/loss/loss";
- * console.log(kindOf(feature("relu2_2").terms[0]!).name); // feature
+ * assert.equal(kindOf(feature("relu2_2").terms[0]!).name, "feature");
  * ```
  */
 export function kindOf(term: TermCommon): Kind {
@@ -313,8 +332,12 @@ export function fieldWant(codec: FieldCodec<unknown>): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, termWith } from "@perceptual/loss/loss";
- * console.log(termWith(feature("relu2_2").terms[0]!, { scale: 20 })); // { kind: "feature", …, scale: 20, … }
+ * const t = termWith(feature("relu2_2").terms[0]!, { scale: 20 });
+ * assert.equal(t.kind, "feature");
+ * assert.equal(t.scale, 20);
+ * assert.equal(t.layer, "relu2_2");
  * ```
  */
 export function termWith<T extends TermCommon>(

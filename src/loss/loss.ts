@@ -21,10 +21,12 @@ import { checkWeight, type Term, type TermCommon } from "./term.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, pixel, plus, type Loss } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * const loss: Loss<"block2_conv2"> = pipe(pixel(), plus(feature("block2_conv2")));
- * console.log(loss.layers, loss.networks); // ["block2_conv2"] []
+ * assert.deepEqual(loss.layers, ["block2_conv2"]);
+ * assert.deepEqual(loss.networks, []);
  * ```
  */
 export interface Loss<L extends string, T extends TermCommon = Term<L>> {
@@ -45,8 +47,9 @@ export interface Loss<L extends string, T extends TermCommon = Term<L>> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, networkOf } from "@perceptual/loss/loss";
- * console.log(networkOf(feature("relu2_2", { network: "vgg19-b" }).terms[0]!)); // vgg19-b
+ * assert.equal(networkOf(feature("relu2_2", { network: "vgg19-b" }).terms[0]!), "vgg19-b");
  * ```
  */
 export function networkOf(term: TermCommon): string | undefined {
@@ -58,8 +61,9 @@ export function networkOf(term: TermCommon): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { style, tapsOf } from "@perceptual/loss/loss";
- * console.log(tapsOf(style("relu3_3").terms[0]!)); // ["relu3_3"]
+ * assert.deepEqual(tapsOf(style("relu3_3").terms[0]!), ["relu3_3"]);
  * ```
  */
 export function tapsOf(term: TermCommon): readonly string[] {
@@ -72,9 +76,10 @@ export function tapsOf(term: TermCommon): readonly string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lossOf } from "@perceptual/loss/loss";
  * const l = lossOf([{ kind: "tv", weight: 1, distance: "l1", reduction: "mean", delta: 1, epsilon: 1e-3 }]);
- * console.log(l.layers.length); // 0
+ * assert.equal(l.layers.length, 0);
  * ```
  */
 export function lossOf<L extends string, T extends TermCommon = Term<L>>(
@@ -106,8 +111,9 @@ export function weighted(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, weighted } from "@perceptual/loss/loss";
- * console.log(weighted(2, feature("block1_conv2", { weight: 3 })).terms[0]!.weight); // 6
+ * assert.equal(weighted(2, feature("block1_conv2", { weight: 3 })).terms[0]!.weight, 6);
  * ```
  */
 export function weighted<L extends string, T extends TermCommon>(
@@ -131,9 +137,10 @@ export function weighted<L extends string, T extends TermCommon>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concatLoss, feature, style } from "@perceptual/loss/loss";
  * const l = concatLoss(feature("block1_conv2"), style("block1_conv2"));
- * console.log(l.layers); // ["block1_conv2"]
+ * assert.deepEqual(l.layers, ["block1_conv2"]);
  * ```
  */
 export function concatLoss<
@@ -152,10 +159,11 @@ export function concatLoss<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, pixel, plus, style } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * const l = pipe(pixel(), plus(feature("block2_conv2")), plus(style("block3_conv3")));
- * console.log(l.terms.length); // 3
+ * assert.equal(l.terms.length, 3);
  * ```
  */
 export function plus<B extends string, TB extends TermCommon = Term<B>>(
@@ -169,8 +177,9 @@ export function plus<B extends string, TB extends TermCommon = Term<B>>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { emptyLoss } from "@perceptual/loss/loss";
- * console.log(emptyLoss.terms.length); // 0
+ * assert.equal(emptyLoss.terms.length, 0);
  * ```
  */
 export const emptyLoss: Loss<never, never> = lossOf<never, never>([]);
@@ -180,9 +189,10 @@ export const emptyLoss: Loss<never, never> = lossOf<never, never>([]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, getLossSemigroup } from "@perceptual/loss/loss";
  * const S = getLossSemigroup<"a" | "b">();
- * console.log(S.concat(feature("a"), feature("b")).layers); // ["a", "b"]
+ * assert.deepEqual(S.concat(feature("a"), feature("b")).layers, ["a", "b"]);
  * ```
  */
 export function getLossSemigroup<L extends string>(): Semigroup<Loss<L>> {
@@ -194,10 +204,11 @@ export function getLossSemigroup<L extends string>(): Semigroup<Loss<L>> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concatAll } from "fp-ts/lib/Monoid.js";
  * import { feature, getLossMonoid, pixel } from "@perceptual/loss/loss";
  * const l = concatAll(getLossMonoid<"block1_conv2">())([pixel(), feature("block1_conv2")]);
- * console.log(l.terms.length); // 2
+ * assert.equal(l.terms.length, 2);
  * ```
  */
 export function getLossMonoid<L extends string>(): Monoid<Loss<L>> {
@@ -211,11 +222,16 @@ export function getLossMonoid<L extends string>(): Monoid<Loss<L>> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concatAll } from "fp-ts/lib/Monoid.js";
  * import { type AnyLayer, feature, type Loss, LossMonoid } from "@perceptual/loss/loss";
  * const layers: string[] = JSON.parse('["block1_conv2", "block2_conv2"]'); // known at run time
  * const loss: Loss<AnyLayer> = concatAll(LossMonoid)(layers.map((l) => feature(l)));
- * console.log(loss.layers); // ["block1_conv2", "block2_conv2"]; evaluate checks them on the net
+ * // evaluate checks them on the net
+ * assert.deepEqual(
+ *   loss.layers,
+ *   ["block1_conv2", "block2_conv2"],
+ * );
  * ```
  */
 // deno-lint-ignore no-explicit-any -- an open layer type is `any` by definition; evaluate checks names at run time
@@ -227,8 +243,9 @@ export type AnyLayer = any;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, LossSemigroup, pixel } from "@perceptual/loss/loss";
- * console.log(LossSemigroup.concat(pixel(), feature("block1_conv2")).terms.length); // 2
+ * assert.equal(LossSemigroup.concat(pixel(), feature("block1_conv2")).terms.length, 2);
  * ```
  */
 export const LossSemigroup: Semigroup<Loss<AnyLayer>> = getLossSemigroup<AnyLayer>();
@@ -239,10 +256,11 @@ export const LossSemigroup: Semigroup<Loss<AnyLayer>> = getLossSemigroup<AnyLaye
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concatAll } from "fp-ts/lib/Monoid.js";
  * import { feature, LossMonoid, pixel, style } from "@perceptual/loss/loss";
  * const l = concatAll(LossMonoid)([pixel(), feature("block2_conv2"), style("block3_conv3")]);
- * console.log(l.layers); // ["block2_conv2", "block3_conv3"]
+ * assert.deepEqual(l.layers, ["block2_conv2", "block3_conv3"]);
  * ```
  */
 export const LossMonoid: Monoid<Loss<AnyLayer>> = getLossMonoid<AnyLayer>();
@@ -255,10 +273,11 @@ export const LossMonoid: Monoid<Loss<AnyLayer>> = getLossMonoid<AnyLayer>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, plus, termNames } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * const l = pipe(feature("b"), plus(feature("b", { distance: "l1" })));
- * console.log(termNames(l)); // ["feature:b", "feature:b#2"]
+ * assert.deepEqual(termNames(l), ["feature:b", "feature:b#2"]);
  * ```
  */
 export function termNames(loss: { readonly terms: readonly TermCommon[] }): string[] {
@@ -284,8 +303,9 @@ export function termNames(loss: { readonly terms: readonly TermCommon[] }): stri
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pixel, termName } from "@perceptual/loss/loss";
- * console.log(termName(pixel().terms[0]!)); // "pixel"
+ * assert.equal(termName(pixel().terms[0]!), "pixel");
  * ```
  */
 export function termName(term: TermCommon): string {

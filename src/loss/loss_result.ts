@@ -11,6 +11,7 @@ import type * as tf from "@tensorflow/tfjs-core";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import type { LossResult } from "@perceptual/loss/loss";
@@ -18,7 +19,7 @@ import type * as tf from "@tensorflow/tfjs-core";
  * const pixel = tf.scalar(0.5);
  * const tv = tf.scalar(0.25);
  * const result: LossResult = { total: tf.add(pixel, tv), terms: { pixel, tv } };
- * console.log(result.total.dataSync()[0]); // 0.75: the sum of the (already weighted) terms
+ * assert.ok(Math.abs(result.total.dataSync()[0] - 0.75) < 1e-6); // the sum of the (already weighted) terms
  * tf.dispose([result.total, result.terms]);
  * ```
  */
@@ -57,16 +58,16 @@ export interface LossFn {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
- * import { evaluate } from "@perceptual/loss/loss";
- * import { concatLoss, feature, pixel } from "@perceptual/loss/loss";
- * import type { NetworkUse } from "@perceptual/loss/loss";
+ * import { evaluate, concatLoss, feature, pixel, type NetworkUse } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
  * const lossFn = evaluate(concatLoss(pixel(), feature("relu1_2")), net);
  * const use: NetworkUse | undefined = lossFn.network;
- * console.log(use?.range, use?.terms); // [0,1] ["feature:relu1_2"]: pixel needs no network
+ * assert.equal(use?.range, "[0,1]");
+ * assert.deepEqual(use?.terms, ["feature:relu1_2"]); // pixel needs no network
  * ```
  */
 export interface NetworkUse {

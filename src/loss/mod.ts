@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { pipe } from "fp-ts/lib/function.js";
  * import { initBackend } from "@perceptual/loss/backend";
@@ -20,7 +21,7 @@
  * const loss = pipe(pixel(), plus(feature("relu", { weight: 2 })), plus(style("relu")));
  * const lossFn = evaluate(loss, net);
  * const grad = tf.grad((p: tf.Tensor) => lossFn(p as tf.Tensor4D, tf.zeros([1, 4, 4, 3])).total);
- * console.log(grad(tf.ones([1, 4, 4, 3])).shape); // [1, 4, 4, 3]
+ * assert.deepEqual(grad(tf.ones([1, 4, 4, 3])).shape, [1, 4, 4, 3]);
  * ```
  *
  * @module

@@ -20,9 +20,10 @@ import { LossInputError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PrecomputableKind } from "@perceptual/loss/loss";
  * const kinds: PrecomputableKind[] = ["style", "mean_std"];
- * console.log(kinds.length); // 2
+ * assert.equal(kinds.length, 2);
  * ```
  */
 export type PrecomputableKind = string;
@@ -34,11 +35,11 @@ export type PrecomputableKind = string;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import type { LossNetwork } from "@perceptual/loss/network";
- * import { PrecomputedTarget, precomputeTarget } from "@perceptual/loss/loss";
- * import { feature } from "@perceptual/loss/loss";
+ * import { PrecomputedTarget, precomputeTarget, feature } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const net: LossNetwork<"id"> = {
  *   name: "identity", layers: ["id"], inputConvention: { preprocessing: "none", range: "[0,1]" },
@@ -46,12 +47,14 @@ export type PrecomputableKind = string;
  *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.clone(x)])) as never,
  *   dispose() {}, [Symbol.dispose]() {},
  * };
+ * const target = tf.ones([1, 4, 4, 3]) as tf.Tensor4D;
  * const before = tf.memory().numTensors;
  * {
- *   using fixed = precomputeTarget(feature("id"), net, tf.ones([1, 4, 4, 3]));
- *   console.log(fixed instanceof PrecomputedTarget); // true
+ *   using fixed = precomputeTarget(feature("id"), net, target);
+ *   assert.ok(fixed instanceof PrecomputedTarget);
  * }
- * console.log(tf.memory().numTensors - before); // 0
+ * assert.equal(tf.memory().numTensors - before, 0); // its features went with it
+ * target.dispose();
  * ```
  */
 export class PrecomputedTarget<L extends string> implements Owner {
@@ -123,18 +126,24 @@ export class PrecomputedTarget<L extends string> implements Owner {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
- * import { concatLoss, feature, style } from "@perceptual/loss/loss";
- * import { type PrecomputeOptions, precomputeTarget } from "@perceptual/loss/loss";
+ * import {
+ *   concatLoss,
+ *   feature,
+ *   style,
+ *   type PrecomputeOptions,
+ *   precomputeTarget,
+ * } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu1_2" });
  * const painting = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D;
  * const options: PrecomputeOptions = { kinds: ["style"] }; // content still comes per call
  * const loss = concatLoss(feature("relu1_2"), style("relu1_2"));
  * using fixed = precomputeTarget(loss, net, painting, options);
- * console.log([...fixed.terms]); // [1]: only the style term (index 1) is fixed
+ * assert.deepEqual([...fixed.terms], [1]); // only the style term (index 1) is fixed
  * painting.dispose();
  * ```
  */
@@ -154,12 +163,11 @@ export interface PrecomputeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import type { LossNetwork } from "@perceptual/loss/network";
- * import { evaluate } from "@perceptual/loss/loss";
- * import { precomputeTarget } from "@perceptual/loss/loss";
- * import { style } from "@perceptual/loss/loss";
+ * import { evaluate, precomputeTarget, style } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * const net: LossNetwork<"id"> = {
  *   name: "identity", layers: ["id"], inputConvention: { preprocessing: "none", range: "[0,1]" },
@@ -170,7 +178,7 @@ export interface PrecomputeOptions {
  * const loss = style("id");
  * using fixed = precomputeTarget(loss, net, tf.ones([1, 8, 8, 3]));
  * const lossFn = evaluate(loss, net, { target: fixed });
- * console.log(lossFn(tf.ones([4, 6, 6, 3])).total.dataSync()[0]); // 0
+ * assert.equal(lossFn(tf.ones([4, 6, 6, 3])).total.dataSync()[0], 0);
  * ```
  */
 export function precomputeTarget<L extends string>(

@@ -32,6 +32,7 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
  * import { fastaiFeatureLoss, type FastaiFeatureLossOptions } from "@perceptual/loss/loss";
@@ -44,7 +45,7 @@ import {
  *   pixelWeight: 0,
  * };
  * const loss = fastaiFeatureLoss(net, options); // pixel, then features, then Grams (10·w²)
- * console.log(loss.terms.map((t) => t.weight)); // [0, 5, 15, 250, 2250]
+ * assert.deepEqual(loss.terms.map((t) => t.weight), [0, 5, 15, 250, 2250]);
  * ```
  */
 export interface FastaiFeatureLossOptions<L extends string> {
@@ -69,6 +70,7 @@ export interface FastaiFeatureLossOptions<L extends string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LossNetwork } from "@perceptual/loss/network";
  * import { fastaiFeatureLoss } from "@perceptual/loss/loss";
  * const net = {
@@ -76,7 +78,8 @@ export interface FastaiFeatureLossOptions<L extends string> {
  *   layers: ["b1", "pool1", "b2", "pool2", "b3", "pool3", "b4", "pool4", "b5", "pool5"],
  * } as unknown as LossNetwork<string>;
  * const loss = fastaiFeatureLoss(net);
- * console.log(loss.layers, loss.terms.map((t) => t.weight)); // ["b3","b4","b5"] [1,5,15,2,125000,1125000,20000]
+ * assert.deepEqual(loss.layers, ["b3","b4","b5"]);
+ * assert.deepEqual(loss.terms.map((t) => t.weight), [1, 5, 15, 2, 125000, 1125000, 20000]);
  * ```
  */
 export function fastaiFeatureLoss<L extends string>(
@@ -134,14 +137,19 @@ function pick<L extends string>(net: LossNetwork<L>, chosen: L | undefined, dflt
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
- * import { johnson2016SuperResolution, type JohnsonSuperResolutionOptions } from "@perceptual/loss/loss";
+ * import {
+ *   johnson2016SuperResolution,
+ *   type JohnsonSuperResolutionOptions,
+ * } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
  * const options: JohnsonSuperResolutionOptions<"relu1_2"> = { layer: "relu1_2", weight: 0.5 };
  * const loss = johnson2016SuperResolution(net, options);
- * console.log(loss.layers, loss.terms[0]!.weight); // ["relu1_2"] 0.5
+ * assert.deepEqual(loss.layers, ["relu1_2"]);
+ * assert.equal(loss.terms[0]!.weight, 0.5);
  * ```
  */
 export interface JohnsonSuperResolutionOptions<L extends string> {
@@ -157,10 +165,11 @@ export interface JohnsonSuperResolutionOptions<L extends string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LossNetwork } from "@perceptual/loss/network";
  * import { johnson2016SuperResolution } from "@perceptual/loss/loss";
  * const net = { name: "vgg", layers: ["block2_conv2"], depthOf: () => 0 } as unknown as LossNetwork<string>;
- * console.log(johnson2016SuperResolution(net).terms[0]!.distance); // "l2"
+ * assert.equal(johnson2016SuperResolution(net).terms[0]!.distance, "l2");
  * ```
  */
 export function johnson2016SuperResolution<L extends string>(
@@ -176,17 +185,22 @@ export function johnson2016SuperResolution<L extends string>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
- * import { johnson2016StyleTransfer, type JohnsonStyleTransferOptions } from "@perceptual/loss/loss";
+ * import {
+ *   johnson2016StyleTransfer,
+ *   type JohnsonStyleTransferOptions,
+ * } from "@perceptual/loss/loss";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "relu2_2" });
  * const options: JohnsonStyleTransferOptions<"relu1_2" | "relu2_2"> = {
  *   contentLayer: "relu2_2", styleLayers: ["relu1_2", "relu2_2"], styleWeight: 10, tvStrength: 0,
  * };
  * const loss = johnson2016StyleTransfer(net, options);
- * console.log(loss.terms.map((t) => `${t.kind}:${t.weight}`));
- * // ["feature:1", "style:10", "style:10", "tv:0"]
+ * assert.deepEqual(loss.terms.map((t) => `${t.kind}:${t.weight}`), [
+ *   "feature:1", "style:10", "style:10", "tv:0",
+ * ]);
  * ```
  */
 export interface JohnsonStyleTransferOptions<L extends string> {
@@ -213,13 +227,14 @@ export interface JohnsonStyleTransferOptions<L extends string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LossNetwork } from "@perceptual/loss/network";
  * import { johnson2016StyleTransfer } from "@perceptual/loss/loss";
  * const net = {
  *   name: "vgg16", depthOf: () => 0, inputConvention: { preprocessing: "caffe", range: "[0,1]" },
  *   layers: ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3"],
  * } as unknown as LossNetwork<string>;
- * console.log(johnson2016StyleTransfer(net).terms.length); // 6
+ * assert.equal(johnson2016StyleTransfer(net).terms.length, 6);
  * ```
  */
 export function johnson2016StyleTransfer<L extends string>(
@@ -254,10 +269,11 @@ export function johnson2016StyleTransfer<L extends string>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LossNetwork } from "@perceptual/loss/network";
  * import { johnson2016 } from "@perceptual/loss/loss";
  * const net = { name: "vgg", layers: ["block2_conv2"], depthOf: () => 0 } as unknown as LossNetwork<string>;
- * console.log(johnson2016.superResolution(net).terms[0]!.distance); // "l2"
+ * assert.equal(johnson2016.superResolution(net).terms[0]!.distance, "l2");
  * ```
  */
 export const johnson2016: {

@@ -36,6 +36,7 @@ import { NUMBER_RULES, type Term, type TermCommon } from "./term.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { vgg16 } from "@perceptual/loss/vgg";
@@ -46,7 +47,7 @@ import { NUMBER_RULES, type Term, type TermCommon } from "./term.ts";
  * const options: CalibrationOptions = { reference: 10 }; // scaled activations: mean |a| = 10
  * const toOne = await featureScales(net, ["relu1_2"], photos);
  * const toTen = await featureScales(net, ["relu1_2"], photos, options);
- * console.log((toOne.relu1_2 / toTen.relu1_2).toFixed(3)); // 10.000
+ * assert.equal((toOne.relu1_2 / toTen.relu1_2).toFixed(3), "10.000");
  * photos.dispose();
  * ```
  */
@@ -64,6 +65,7 @@ export interface CalibrationOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import type { LossNetwork } from "@perceptual/loss/network";
@@ -75,7 +77,10 @@ export interface CalibrationOptions {
  *   extract: (x, layers) => Object.fromEntries(layers.map((l) => [l, tf.mul(x, 10)])) as never,
  *   dispose() {}, [Symbol.dispose]() {},
  * };
- * console.log(await featureScales(net, ["x10"], tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D)); // { x10: 5 }
+ * assert.deepEqual(
+ *   await featureScales(net, ["x10"], tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D),
+ *   { x10: 5 },
+ * );
  * ```
  */
 export async function featureScales<L extends string, K extends L>(
@@ -161,10 +166,11 @@ function scaled<T extends { readonly kind: string; readonly weight: number }>(t:
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature, style, plus, withFeatureScales } from "@perceptual/loss/loss";
  * import { pipe } from "fp-ts/lib/function.js";
  * const l = withFeatureScales(pipe(feature("a"), plus(style("b"))), { a: 20 });
- * console.log(l.terms.map((t) => "scale" in t ? t.scale : 1)); // [20, 1]
+ * assert.deepEqual(l.terms.map((t) => "scale" in t ? t.scale : 1), [20, 1]);
  * ```
  */
 export function withFeatureScales<L extends string, T extends TermCommon = Term<L>>(
@@ -189,6 +195,7 @@ export function withFeatureScales<L extends string, T extends TermCommon = Term<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import type { LossNetwork } from "@perceptual/loss/network";
@@ -202,7 +209,9 @@ export function withFeatureScales<L extends string, T extends TermCommon = Term<
  * };
  * let loss: Loss<"x10"> = feature("x10");
  * loss = await calibrate(loss, net, tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D);
- * console.log(loss.terms[0]); // { kind: "feature", layer: "x10", scale: 5, … }
+ * const t = loss.terms[0]!;
+ * assert.equal(t.kind, "feature");
+ * assert.equal((t as { scale?: number }).scale, 5);
  * ```
  */
 export async function calibrate<L extends string, K extends L, T extends TermCommon = Term<K>>(

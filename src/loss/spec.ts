@@ -57,10 +57,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeLossSpecOrThrow, type TermSpec } from "@perceptual/loss/loss";
  * const gram: TermSpec = { kind: "style", layer: "block3_conv3", normalisation: "hw", weight: 5 };
  * const [term] = decodeLossSpecOrThrow({ terms: [gram] }).terms; // absent fields take the defaults
- * console.log("distance" in term! && term.distance); // l2
+ * assert.equal("distance" in term! && term.distance, "l2");
  * ```
  */
 export interface TermSpec {
@@ -76,9 +77,10 @@ export interface TermSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isRight } from "fp-ts/lib/Either.js";
  * import { TermSpecCodec } from "@perceptual/loss/loss";
- * console.log(isRight(TermSpecCodec.decode({ kind: "feature", layer: "relu2_2" }))); // true
+ * assert.ok(isRight(TermSpecCodec.decode({ kind: "feature", layer: "relu2_2" })));
  * ```
  */
 export const TermSpecCodec: t.Type<TermSpec, TermSpec, unknown> = t.intersection(
@@ -91,12 +93,13 @@ export const TermSpecCodec: t.Type<TermSpec, TermSpec, unknown> = t.intersection
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeLossSpecOrThrow, type LossSpec } from "@perceptual/loss/loss";
  * const spec: LossSpec = {
  *   network: "vgg19", // layer names are checked against VGG-19's
  *   terms: [{ kind: "feature", layer: "relu5_4", distance: "l1" }, { kind: "tv", weight: 1e-4 }],
  * };
- * console.log(decodeLossSpecOrThrow(spec).layers); // ["relu5_4"]
+ * assert.deepEqual(decodeLossSpecOrThrow(spec).layers, ["relu5_4"]);
  * ```
  */
 export interface LossSpec {
@@ -112,9 +115,10 @@ export interface LossSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isRight } from "fp-ts/lib/Either.js";
  * import { LossSpecCodec } from "@perceptual/loss/loss";
- * console.log(isRight(LossSpecCodec.decode({ terms: [{ kind: "pixel" }] }))); // true
+ * assert.ok(isRight(LossSpecCodec.decode({ terms: [{ kind: "pixel" }] })));
  * ```
  */
 export const LossSpecCodec: t.Type<LossSpec, LossSpec, unknown> = t.intersection(
@@ -127,9 +131,10 @@ export const LossSpecCodec: t.Type<LossSpec, LossSpec, unknown> = t.intersection
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeLossSpec, type DecodeLossSpecOptions, pixelKind } from "@perceptual/loss/loss";
  * const options: DecodeLossSpecOptions = { kinds: [pixelKind] }; // kinds beyond the registered
- * console.log(decodeLossSpec({ terms: [{ kind: "pixel" }] }, options)._tag); // Right
+ * assert.equal(decodeLossSpec({ terms: [{ kind: "pixel" }] }, options)._tag, "Right");
  * ```
  */
 export interface DecodeLossSpecOptions<L extends string = string> {
@@ -362,8 +367,9 @@ const WHAT = "loss spec";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LOSS_SPEC_LIMITS } from "@perceptual/loss/loss";
- * console.log(LOSS_SPEC_LIMITS.arrayLength); // 10000
+ * assert.equal(LOSS_SPEC_LIMITS.arrayLength, 10000);
  * ```
  */
 export const LOSS_SPEC_LIMITS: JsonLimits = {
@@ -409,10 +415,12 @@ export function decodeLossSpec<L extends string>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as E from "fp-ts/lib/Either.js";
  * import { decodeLossSpec } from "@perceptual/loss/loss";
  * const r = decodeLossSpec({ terms: [{ kind: "feature", layer: "block9_conv1" }, { kind: "pixle" }] });
- * if (E.isLeft(r)) console.log(r.left.issues.map((i) => i.path)); // ["terms[0].layer", "terms[1].kind"]
+ * assert.ok(E.isLeft(r));
+ * if (E.isLeft(r)) assert.deepEqual(r.left.issues.map((i) => i.path), ["terms[0].layer", "terms[1].kind"]);
  * ```
  */
 export function decodeLossSpec(
@@ -463,9 +471,10 @@ export function decodeLossSpecOrThrow<L extends string>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeLossSpecOrThrow } from "@perceptual/loss/loss";
  * const loss = decodeLossSpecOrThrow('{ "terms": [{ "kind": "feature", "layer": "relu2_2" }] }');
- * console.log(loss.layers); // ["relu2_2"]
+ * assert.deepEqual(loss.layers, ["relu2_2"]);
  * ```
  */
 export function decodeLossSpecOrThrow(

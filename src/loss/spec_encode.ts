@@ -15,10 +15,13 @@ import type { TermCommon } from "./term.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeLossSpec, type EncodeOptions, pixel } from "@perceptual/loss/loss";
  * const options: EncodeOptions = { network: "vgg19" }; // which VGG the layer names are for
- * console.log(JSON.stringify(encodeLossSpec(pixel(), options)));
- * // {"terms":[{"kind":"pixel","distance":"l1","weight":1}],"network":"vgg19"}
+ * assert.deepEqual(encodeLossSpec(pixel(), options), {
+ *   terms: [{ kind: "pixel", distance: "l1", weight: 1 }],
+ *   network: "vgg19",
+ * });
  * ```
  */
 export interface EncodeOptions {
@@ -53,9 +56,11 @@ function encodeTerm(term: TermCommon): TermSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeLossSpec, feature } from "@perceptual/loss/loss";
- * console.log(JSON.stringify(encodeLossSpec(feature("block2_conv2"))));
- * // {"terms":[{"kind":"feature","layer":"block2_conv2","distance":"l2","weight":1}]}
+ * assert.deepEqual(encodeLossSpec(feature("block2_conv2")), {
+ *   terms: [{ kind: "feature", layer: "block2_conv2", distance: "l2", weight: 1 }],
+ * });
  * ```
  */
 export function encodeLossSpec(loss: Loss<string>, options: EncodeOptions = {}): LossSpec {

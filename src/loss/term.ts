@@ -14,11 +14,12 @@ import { InvalidWeightError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { pixel } from "@perceptual/loss/loss";
- * import type { Distance } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { pixel, type Distance } from "@perceptual/loss/loss";
  * const robust: Distance = "charbonnier"; // √(d² + ε²): L1 away from 0, smooth at 0
  * const term = pixel({ distance: robust, epsilon: 1e-3 }).terms[0]!;
- * console.log(term.distance, term.epsilon); // charbonnier 0.001
+ * assert.equal(term.distance, "charbonnier");
+ * assert.equal(term.epsilon, 0.001);
  * ```
  */
 export type Distance = "l1" | "l2" | "huber" | "charbonnier";
@@ -32,11 +33,11 @@ export const DISTANCES: readonly Distance[] = ["l1", "l2", "huber", "charbonnier
  *
  * @example
  * ```ts
- * import { style } from "@perceptual/loss/loss";
- * import type { GramNormalisation } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { style, type GramNormalisation } from "@perceptual/loss/loss";
  * const pystiche: GramNormalisation = "hw"; // G / (H·W): weights tuned in pystiche carry over
  * const term = style("relu2_2", { normalisation: pystiche }).terms[0]!;
- * console.log(term.kind === "style" && term.normalisation); // hw
+ * assert.equal(term.kind === "style" && term.normalisation, "hw");
  * ```
  */
 export type GramNormalisation = "chw" | "hw" | "none";
@@ -50,11 +51,12 @@ export const GRAM_NORMALISATIONS: readonly GramNormalisation[] = ["chw", "hw", "
  *
  * @example
  * ```ts
- * import { totalVariation } from "@perceptual/loss/loss";
- * import type { Reduction } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { totalVariation, type Reduction } from "@perceptual/loss/loss";
  * const johnson: Reduction = "sum"; // Johnson et al.'s TV sums over pixels; "mean" averages
  * const tv = totalVariation({ distance: "l2", reduction: johnson }).terms[0]!;
- * console.log(tv.distance, tv.reduction); // l2 sum
+ * assert.equal(tv.distance, "l2");
+ * assert.equal(tv.reduction, "sum");
  * ```
  */
 export type Reduction = "mean" | "sum";
@@ -67,10 +69,17 @@ export const REDUCTIONS: readonly Reduction[] = ["mean", "sum"];
  *
  * @example
  * ```ts
- * import { concatLoss, feature, pixel, totalVariation, type TermKind } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import {
+ *   concatLoss,
+ *   feature,
+ *   pixel,
+ *   totalVariation,
+ *   type TermKind,
+ * } from "@perceptual/loss/loss";
  * const loss = concatLoss(concatLoss(pixel(), feature("relu2_2")), totalVariation());
  * const kinds = loss.terms.map((t) => t.kind) as TermKind[];
- * console.log(kinds); // ["pixel", "feature", "tv"]
+ * assert.deepEqual(kinds, ["pixel", "feature", "tv"]);
  * ```
  */
 export type TermKind = "feature" | "style" | "pixel" | "tv";
@@ -81,9 +90,11 @@ export type TermKind = "feature" | "style" | "pixel" | "tv";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pixel, type TermCommon } from "@perceptual/loss/loss";
  * const common: TermCommon = pixel({ weight: 2 }).terms[0]!;
- * console.log(common.kind, common.weight); // pixel 2
+ * assert.equal(common.kind, "pixel");
+ * assert.equal(common.weight, 2);
  * ```
  */
 export interface TermCommon {
@@ -105,11 +116,14 @@ export interface TermCommon {
  *
  * @example
  * ```ts
- * import { pixel } from "@perceptual/loss/loss";
- * import type { TermBase } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { pixel, type TermBase } from "@perceptual/loss/loss";
  * const base: TermBase = pixel({ distance: "huber", delta: 0.1, weight: 2 }).terms[0]!;
- * console.log(base.weight, base.distance, base.reduction, base.delta, base.epsilon);
- * // 2 huber mean 0.1 0.001 (reduction and epsilon are the defaults)
+ * assert.equal(base.weight, 2);
+ * assert.equal(base.distance, "huber");
+ * assert.equal(base.delta, 0.1);
+ * assert.equal(base.reduction, "mean"); // the default
+ * assert.equal(base.epsilon, 0.001); // the default
  * ```
  */
 export interface TermBase extends Omit<TermCommon, "kind"> {
@@ -128,13 +142,13 @@ export interface TermBase extends Omit<TermCommon, "kind"> {
  *
  * @example
  * ```ts
- * import { termName } from "@perceptual/loss/loss";
- * import type { FeatureTerm } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { termName, type FeatureTerm } from "@perceptual/loss/loss";
  * const content: FeatureTerm<"block2_conv2"> = {
  *   kind: "feature", layer: "block2_conv2", scale: 1, // compare raw activations
  *   weight: 1, distance: "l2", reduction: "mean", delta: 1, epsilon: 1e-3,
  * };
- * console.log(termName(content)); // feature:block2_conv2
+ * assert.equal(termName(content), "feature:block2_conv2");
  * ```
  */
 export interface FeatureTerm<L extends string> extends TermBase {
@@ -151,12 +165,14 @@ export interface FeatureTerm<L extends string> extends TermBase {
  *
  * @example
  * ```ts
- * import { style } from "@perceptual/loss/loss";
- * import type { BuiltinTerm, StyleTerm } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { style, type BuiltinTerm, type StyleTerm } from "@perceptual/loss/loss";
  * const term: BuiltinTerm<"relu3_3"> = style("relu3_3", { normalisation: "hw" }).terms[0]!;
  * if (term.kind === "style") {
  *   const s: StyleTerm<"relu3_3"> = term;
- *   console.log(s.layer, s.normalisation, s.scale); // relu3_3 hw 1
+ *   assert.equal(s.layer, "relu3_3");
+ *   assert.equal(s.normalisation, "hw");
+ *   assert.equal(s.scale, 1);
  * }
  * ```
  */
@@ -176,13 +192,13 @@ export interface StyleTerm<L extends string> extends TermBase {
  *
  * @example
  * ```ts
- * import { lossOf, termNames } from "@perceptual/loss/loss";
- * import type { PixelTerm } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { lossOf, termNames, type PixelTerm } from "@perceptual/loss/loss";
  * const mse: PixelTerm = {
  *   kind: "pixel", name: "mse", // PyTorch's mse_loss
  *   distance: "l2", reduction: "mean", weight: 1, delta: 1, epsilon: 1e-3,
  * };
- * console.log(termNames(lossOf([mse]))); // ["mse"]
+ * assert.deepEqual(termNames(lossOf([mse])), ["mse"]);
  * ```
  */
 export interface PixelTerm extends TermBase {
@@ -196,10 +212,12 @@ export interface PixelTerm extends TermBase {
  *
  * @example
  * ```ts
- * import { totalVariation } from "@perceptual/loss/loss";
- * import type { TvTerm } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { totalVariation, type TvTerm } from "@perceptual/loss/loss";
  * const tv = totalVariation({ weight: 1e-5 }).terms[0] as TvTerm; // anisotropic TV by default
- * console.log(tv.kind, tv.distance, tv.weight); // tv l1 0.00001
+ * assert.equal(tv.kind, "tv");
+ * assert.equal(tv.distance, "l1");
+ * assert.equal(tv.weight, 1e-5);
  * ```
  */
 export interface TvTerm extends TermBase {
@@ -215,12 +233,19 @@ export interface TvTerm extends TermBase {
  *
  * @example
  * ```ts
- * import { concatLoss, feature, pixel } from "@perceptual/loss/loss";
- * import { featureKind, styleKind, type Term } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import {
+ *   concatLoss,
+ *   feature,
+ *   pixel,
+ *   featureKind,
+ *   styleKind,
+ *   type Term,
+ * } from "@perceptual/loss/loss";
  * const where = (t: Term<string>): string =>
  *   featureKind.is(t) || styleKind.is(t) ? `${t.kind} at ${t.layer}` : t.kind;
  * const loss = concatLoss(pixel(), feature("relu2_2"));
- * console.log(loss.terms.map(where)); // ["pixel", "feature at relu2_2"]
+ * assert.deepEqual(loss.terms.map(where), ["pixel", "feature at relu2_2"]);
  * ```
  */
 export type Term<L extends string> = BuiltinTerm<L> | TermCommon;
@@ -230,9 +255,10 @@ export type Term<L extends string> = BuiltinTerm<L> | TermCommon;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type BuiltinTerm, feature } from "@perceptual/loss/loss";
  * const t = feature("relu2_2").terms[0] as BuiltinTerm<"relu2_2">;
- * console.log(t.kind === "feature" ? t.layer : "-"); // relu2_2
+ * assert.equal(t.kind === "feature" ? t.layer : "-", "relu2_2");
  * ```
  */
 export type BuiltinTerm<L extends string> = FeatureTerm<L> | StyleTerm<L> | PixelTerm | TvTerm;
@@ -242,11 +268,14 @@ export type BuiltinTerm<L extends string> = FeatureTerm<L> | StyleTerm<L> | Pixe
  *
  * @example
  * ```ts
- * import { pixel } from "@perceptual/loss/loss";
- * import type { TermOptions } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { pixel, type TermOptions } from "@perceptual/loss/loss";
  * const smoothL1: TermOptions = { distance: "huber", delta: 0.01, weight: 10, name: "smooth-l1" };
  * const term = pixel(smoothL1).terms[0]!;
- * console.log(term.name, term.distance, term.delta, term.reduction); // smooth-l1 huber 0.01 mean
+ * assert.equal(term.name, "smooth-l1");
+ * assert.equal(term.distance, "huber");
+ * assert.equal(term.delta, 0.01);
+ * assert.equal(term.reduction, "mean");
  * ```
  */
 export interface TermOptions {
@@ -271,12 +300,13 @@ export interface TermOptions {
  *
  * @example
  * ```ts
- * import { feature } from "@perceptual/loss/loss";
- * import type { FeatureOptions } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { feature, type FeatureOptions } from "@perceptual/loss/loss";
  * // Keras 'caffe' VGG: mean |activation| ≈ 108 at block2_conv2; divide to bring it near 1
  * const options: FeatureOptions = { distance: "l1", weight: 15, scale: 108 };
  * const term = feature("block2_conv2", options).terms[0]!;
- * console.log(term.kind === "feature" && term.scale, term.weight); // 108 15
+ * assert.equal(term.kind === "feature" && term.scale, 108);
+ * assert.equal(term.weight, 15);
  * ```
  */
 export interface FeatureOptions extends TermOptions {
@@ -289,11 +319,12 @@ export interface FeatureOptions extends TermOptions {
  *
  * @example
  * ```ts
- * import { style } from "@perceptual/loss/loss";
- * import type { StyleOptions } from "@perceptual/loss/loss";
+ * import assert from "node:assert/strict";
+ * import { style, type StyleOptions } from "@perceptual/loss/loss";
  * const piq: StyleOptions = { normalisation: "none", distance: "l2", weight: 1e-3 }; // G = FᵀF
  * const term = style("relu4_3", piq).terms[0]!;
- * console.log(term.kind === "style" && term.normalisation, term.weight); // none 0.001
+ * assert.equal(term.kind === "style" && term.normalisation, "none");
+ * assert.equal(term.weight, 0.001);
  * ```
  */
 export interface StyleOptions extends FeatureOptions {

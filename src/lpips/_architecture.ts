@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LpipsNet } from "./_architecture.ts";
  * const net: LpipsNet = "squeeze";
- * console.log(net);
+ * assert.ok(["alex", "squeeze"].includes(net));
  * ```
  */
 export type LpipsNet = "alex" | "squeeze";
@@ -52,9 +53,10 @@ export interface LpipsFireOp {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LPIPS_SLICES, type LpipsOp } from "./_architecture.ts";
  * const first: LpipsOp = LPIPS_SLICES.alex[0]![0]!;
- * console.log(first.kind); // conv
+ * assert.equal(first.kind, "conv");
  * ```
  */
 export type LpipsOp = LpipsConvOp | LpipsPoolOp | LpipsFireOp;
@@ -82,8 +84,9 @@ const fire = (name: string, inChannels: number, squeeze: number, expand: number)
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LPIPS_SLICES } from "./_architecture.ts";
- * console.log(LPIPS_SLICES.squeeze[1]!.map((op) => op.kind)); // ["pool", "fire", "fire"]
+ * assert.deepEqual(LPIPS_SLICES.squeeze[1]!.map((op) => op.kind), ["pool", "fire", "fire"]);
  * ```
  */
 export const LPIPS_SLICES: Readonly<Record<LpipsNet, readonly (readonly LpipsOp[])[]>> = {
@@ -110,8 +113,9 @@ export const LPIPS_SLICES: Readonly<Record<LpipsNet, readonly (readonly LpipsOp[
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tapChannels } from "./_architecture.ts";
- * console.log(tapChannels("alex")); // [64, 192, 384, 256, 256]
+ * assert.deepEqual(tapChannels("alex"), [64, 192, 384, 256, 256]);
  * ```
  */
 export function tapChannels(net: LpipsNet): number[] {
@@ -126,8 +130,10 @@ export function tapChannels(net: LpipsNet): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { opOutput } from "./_architecture.ts";
- * console.log(opOutput({ kind: "pool", ceil: true }, 30), opOutput({ kind: "pool", ceil: false }, 30)); // 15 14
+ * assert.equal(opOutput({ kind: "pool", ceil: true }, 30), 15);
+ * assert.equal(opOutput({ kind: "pool", ceil: false }, 30), 14);
  * ```
  */
 export function opOutput(op: LpipsOp, n: number): number {
@@ -148,8 +154,9 @@ export function opOutput(op: LpipsOp, n: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tapSizes } from "./_architecture.ts";
- * console.log(tapSizes("alex", 64)); // [15, 7, 3, 3, 3]
+ * assert.deepEqual(tapSizes("alex", 64), [15, 7, 3, 3, 3]);
  * ```
  */
 export function tapSizes(net: LpipsNet, n: number): (number | undefined)[] {
@@ -170,8 +177,10 @@ export function tapSizes(net: LpipsNet, n: number): (number | undefined)[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { minInputSize } from "./_architecture.ts";
- * console.log(minInputSize("alex", 4), minInputSize("squeeze", 6)); // 31 17
+ * assert.equal(minInputSize("alex", 4), 31);
+ * assert.equal(minInputSize("squeeze", 6), 17);
  * ```
  */
 export function minInputSize(net: LpipsNet, tap: number): number {

@@ -27,12 +27,13 @@ export type FrozenOp = (x: tf.Tensor4D) => tf.Tensor4D;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { frozenConvRelu } from "./_conv.ts";
  * await initBackend("cpu");
  * const conv1 = frozenConvRelu(tf.ones([11, 11, 3, 64]), tf.zeros([64]), { size: 11, stride: 4, pad: 2 });
- * console.log(conv1(tf.zeros([1, 64, 64, 3])).shape); // [1, 15, 15, 64], as AlexNet's conv1
+ * assert.deepEqual(conv1(tf.zeros([1, 64, 64, 3])).shape, [1, 15, 15, 64]); // as AlexNet's conv1
  * ```
  */
 export function frozenConvRelu(
@@ -80,12 +81,14 @@ export function frozenConvRelu(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { maxPool3s2 } from "./_conv.ts";
  * await initBackend("cpu");
  * const x = tf.zeros([1, 30, 30, 1]) as tf.Tensor4D;
- * console.log(maxPool3s2(x, true).shape, maxPool3s2(x, false).shape); // [1,15,15,1] [1,14,14,1]
+ * assert.deepEqual(maxPool3s2(x, true).shape, [1, 15, 15, 1]);
+ * assert.deepEqual(maxPool3s2(x, false).shape, [1, 14, 14, 1]);
  * ```
  */
 export function maxPool3s2(x: tf.Tensor4D, ceil: boolean): tf.Tensor4D {

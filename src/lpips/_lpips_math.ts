@@ -22,12 +22,13 @@ const SUM_SQ_FLOOR = 1e-30;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { unitNormalize } from "./_lpips_math.ts";
  * await initBackend("cpu");
  * const u = unitNormalize(tf.tensor4d([3, 4], [1, 1, 1, 2]));
- * console.log(Array.from(u.dataSync(), (v) => v.toFixed(3))); // ["0.600", "0.800"]
+ * assert.deepEqual(Array.from(u.dataSync(), (v) => v.toFixed(3)), ["0.600", "0.800"]);
  * ```
  */
 export function unitNormalize(f: tf.Tensor4D): tf.Tensor4D {
@@ -44,13 +45,14 @@ export function unitNormalize(f: tf.Tensor4D): tf.Tensor4D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { tapMap } from "./_lpips_math.ts";
  * await initBackend("cpu");
  * const a = tf.tensor4d([1, 0], [1, 1, 1, 2]);
  * const b = tf.tensor4d([0, 1], [1, 1, 1, 2]);
- * console.log(tapMap(a, b, tf.tensor1d([1, 0.5])).dataSync()[0]); // ≈ 1.5 (1·1² + 0.5·1²)
+ * assert.ok(Math.abs(tapMap(a, b, tf.tensor1d([1, 0.5])).dataSync()[0] - 1.5) < 1e-6); // (1·1² + 0.5·1²)
  * ```
  */
 export function tapMap(pred: tf.Tensor4D, target: tf.Tensor4D, lin: tf.Tensor1D): tf.Tensor4D {
@@ -63,13 +65,14 @@ export function tapMap(pred: tf.Tensor4D, target: tf.Tensor4D, lin: tf.Tensor1D)
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { unitTapMap } from "./_lpips_math.ts";
  * await initBackend("cpu");
  * const a = tf.tensor4d([0.6, 0.8], [1, 1, 1, 2]);
  * const b = tf.tensor4d([0.8, 0.6], [1, 1, 1, 2]);
- * console.log(unitTapMap(a, b, tf.tensor1d([1, 1])).dataSync()[0]!.toFixed(2)); // 0.08
+ * assert.equal(unitTapMap(a, b, tf.tensor1d([1, 1])).dataSync()[0]!.toFixed(2), "0.08");
  * ```
  */
 export function unitTapMap(
@@ -90,13 +93,14 @@ export function unitTapMap(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { lpipsFromUnitFeatures } from "./_lpips_math.ts";
  * await initBackend("cpu");
  * const a = { relu1: tf.tensor4d([1, 0], [1, 1, 1, 2]) };
  * const b = { relu1: tf.tensor4d([0, 1], [1, 1, 1, 2]) };
- * console.log(lpipsFromUnitFeatures(a, b, { relu1: tf.tensor1d([1, 1]) }).dataSync()[0]); // 2
+ * assert.equal(lpipsFromUnitFeatures(a, b, { relu1: tf.tensor1d([1, 1]) }).dataSync()[0], 2);
  * ```
  */
 export function lpipsFromUnitFeatures(
@@ -146,8 +150,9 @@ function checkedTaps(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bilinearMatrix } from "./_lpips_math.ts";
- * console.log(Array.from(bilinearMatrix(2, 4))); // [1, 0, 0.75, 0.25, 0.25, 0.75, 0, 1]
+ * assert.deepEqual(Array.from(bilinearMatrix(2, 4)), [1, 0, 0.75, 0.25, 0.25, 0.75, 0, 1]);
  * ```
  */
 export function bilinearMatrix(inSize: number, outSize: number): Float32Array {
@@ -171,12 +176,13 @@ export function bilinearMatrix(inSize: number, outSize: number): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { upsampleMap } from "./_lpips_math.ts";
  * await initBackend("cpu");
  * const up = upsampleMap(tf.tensor4d([0, 1], [1, 1, 2, 1]), [1, 4]);
- * console.log(Array.from(up.dataSync())); // [0, 0.25, 0.75, 1]
+ * assert.deepEqual(Array.from(up.dataSync()), [0, 0.25, 0.75, 1]);
  * ```
  */
 export function upsampleMap(map: tf.Tensor4D, size: readonly [number, number]): tf.Tensor4D {
@@ -202,6 +208,7 @@ export function upsampleMap(map: tf.Tensor4D, size: readonly [number, number]): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { lpipsFromFeatures } from "./_lpips_math.ts";
@@ -209,7 +216,7 @@ export function upsampleMap(map: tf.Tensor4D, size: readonly [number, number]): 
  * const a = { relu1: tf.tensor4d([1, 0, 1, 0], [2, 1, 1, 2]) };
  * const b = { relu1: tf.tensor4d([0, 1, 1, 0], [2, 1, 1, 2]) };
  * const d = lpipsFromFeatures(a, b, { relu1: tf.tensor1d([1, 1]) });
- * console.log(Array.from(d.dataSync(), (v) => v.toFixed(3))); // ["2.000", "0.000"]
+ * assert.deepEqual(Array.from(d.dataSync(), (v) => v.toFixed(3)), ["2.000", "0.000"]);
  * ```
  */
 export function lpipsFromFeatures(

@@ -17,8 +17,12 @@ import { LPIPS_SLICES, type LpipsNet, tapChannels } from "./_architecture.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MANIFEST_FILE } from "./_weights.ts";
- * console.log(`src/lpips/weights/alex/${MANIFEST_FILE}`);
+ * assert.equal(
+ *   `src/lpips/weights/alex/${MANIFEST_FILE}`,
+ *   "src/lpips/weights/alex/weights_manifest.json",
+ * );
  * ```
  */
 export const MANIFEST_FILE = "weights_manifest.json";
@@ -28,8 +32,10 @@ export const MANIFEST_FILE = "weights_manifest.json";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LpipsArray } from "./_weights.ts";
  * const bias: LpipsArray = { shape: [2], values: new Float32Array(2) };
+ * assert.equal(bias.values.length, bias.shape.reduce((a, b) => a * b, 1)); // one value per element
  * ```
  */
 export interface LpipsArray {
@@ -58,8 +64,9 @@ export interface LpipsWeights {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { expectedArrays } from "./_weights.ts";
- * console.log(expectedArrays("alex").get("conv1/kernel")); // [11, 11, 3, 64]
+ * assert.deepEqual(expectedArrays("alex").get("conv1/kernel"), [11, 11, 3, 64]);
  * ```
  */
 export function expectedArrays(net: LpipsNet): Map<string, number[]> {
@@ -205,9 +212,10 @@ async function readListed(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readLpipsWeights } from "./_weights.ts";
  * const w = await readLpipsWeights("squeeze", new URL("./weights/squeeze/", import.meta.url));
- * console.log(w.arrays.get("lin/relu7")?.shape); // [512]
+ * assert.deepEqual(w.arrays.get("lin/relu7")?.shape, [512]);
  * ```
  */
 export async function readLpipsWeights(

@@ -13,9 +13,11 @@ import { NetworkInputError } from "../network/errors.ts";
  *
  * @example
  * ```ts
- * import { LpipsInputTooSmallError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { LpipsInputTooSmallError } from "@perceptual/loss/lpips";
  * const e = new LpipsInputTooSmallError("lpips-alex(v0.1)", [1, 16, 16, 3], 31, "relu5");
- * console.log(e.minSize, e instanceof Error); // 31 true
+ * assert.equal(e.minSize, 31);
+ * assert.ok(e instanceof Error);
  * ```
  */
 export class LpipsInputTooSmallError extends NetworkInputError {
@@ -40,8 +42,10 @@ export class LpipsInputTooSmallError extends NetworkInputError {
  *
  * @example
  * ```ts
- * import { LpipsShapeMismatchError } from "./errors.ts";
- * console.log(new LpipsShapeMismatchError([1, 32, 32, 3], [2, 32, 32, 3]).message);
+ * import assert from "node:assert/strict";
+ * import { LpipsShapeMismatchError } from "@perceptual/loss/lpips";
+ * const e = new LpipsShapeMismatchError([1, 32, 32, 3], [2, 32, 32, 3]);
+ * assert.match(e.message, /\[1,32,32,3\]/);
  * ```
  */
 export class LpipsShapeMismatchError extends PerceptualError {

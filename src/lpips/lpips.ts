@@ -21,9 +21,10 @@ import {
  *
  * @example
  * ```ts
- * import type { DistanceOptions } from "./lpips.ts";
+ * import assert from "node:assert/strict";
+ * import type { DistanceOptions } from "@perceptual/loss/lpips";
  * const map: DistanceOptions = { spatial: true };
- * console.log(map.spatial);
+ * assert.equal(map.spatial, true); // distance() then returns a [n, h, w, 1] map
  * ```
  */
 export interface DistanceOptions {
@@ -40,14 +41,16 @@ export interface DistanceOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { lpips } from "./lpips.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { lpips } from "@perceptual/loss/lpips";
  * await initBackend("cpu");
  * using metric = await lpips({ net: "alex" });
  * const x = tf.fill([2, 32, 32, 3], 0.5) as tf.Tensor4D;
  * const y = tf.fill([2, 32, 32, 3], 0.6) as tf.Tensor4D;
- * console.log(await metric.scores(x, x), (await metric.scores(x, y)).length); // [0, 0] 2
+ * assert.deepEqual(await metric.scores(x, x), [0, 0]);
+ * assert.equal((await metric.scores(x, y)).length, 2);
  * tf.dispose([x, y]);
  * ```
  */
@@ -77,9 +80,10 @@ export interface Lpips extends Owner {
  *
  * @example
  * ```ts
- * import type { LpipsOptions } from "./lpips.ts";
+ * import assert from "node:assert/strict";
+ * import type { LpipsOptions } from "@perceptual/loss/lpips";
  * const opts: LpipsOptions = { net: "alex" };
- * console.log(opts.net);
+ * assert.equal(opts.net, "alex");
  * ```
  */
 export type LpipsOptions = LpipsNetworkOptions;
@@ -153,15 +157,16 @@ class LpipsMetric implements Lpips {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { lpips } from "./lpips.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { lpips } from "@perceptual/loss/lpips";
  * await initBackend("cpu");
  * using metric = await lpips({ net: "alex" });
  * const x = tf.randomUniform([1, 48, 48, 3], 0, 1, "float32", 1) as tf.Tensor4D;
  * const y = tf.clipByValue(tf.add(x, 0.1), 0, 1) as tf.Tensor4D;
  * const g = tf.grad((a: tf.Tensor) => tf.sum(metric.distance(a as tf.Tensor4D, y)))(x);
- * console.log(g.shape); // [1, 48, 48, 3]
+ * assert.deepEqual(g.shape, [1, 48, 48, 3]);
  * tf.dispose([x, y, g]);
  * ```
  */

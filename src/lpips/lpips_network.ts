@@ -31,9 +31,10 @@ export type { LpipsNet } from "./_architecture.ts";
  *
  * @example
  * ```ts
- * import type { LpipsTap } from "./lpips_network.ts";
+ * import assert from "node:assert/strict";
+ * import type { LpipsTap } from "@perceptual/loss/lpips";
  * const shallow: LpipsTap = "relu2";
- * console.log(shallow);
+ * assert.equal(shallow, "relu2");
  * ```
  */
 export type LpipsTap = "relu1" | "relu2" | "relu3" | "relu4" | "relu5" | "relu6" | "relu7";
@@ -43,8 +44,10 @@ export type LpipsTap = "relu1" | "relu2" | "relu3" | "relu4" | "relu5" | "relu6"
  *
  * @example
  * ```ts
- * import { LPIPS_TAPS } from "./lpips_network.ts";
- * console.log(LPIPS_TAPS.alex.length, LPIPS_TAPS.squeeze.length); // 5 7
+ * import assert from "node:assert/strict";
+ * import { LPIPS_TAPS } from "@perceptual/loss/lpips";
+ * assert.equal(LPIPS_TAPS.alex.length, 5);
+ * assert.equal(LPIPS_TAPS.squeeze.length, 7);
  * ```
  */
 export const LPIPS_TAPS: Readonly<Record<LpipsNet, readonly LpipsTap[]>> = {
@@ -62,7 +65,7 @@ const SCALE = [0.458, 0.448, 0.450] as const;
  *
  * @example
  * ```ts
- * import type { LpipsNetworkParts } from "./lpips_network.ts";
+ * import type { LpipsNetworkParts } from "@perceptual/loss/lpips";
  * const describe = (p: LpipsNetworkParts): string => `${p.net} from ${p.source}`;
  * ```
  */
@@ -89,13 +92,17 @@ export interface LpipsNetworkParts {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { lpipsNetwork } from "./lpips_network.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { lpipsNetwork } from "@perceptual/loss/lpips";
  * await initBackend("cpu");
  * using net = await lpipsNetwork({ net: "alex" });
  * const f = net.extract(tf.zeros([1, 64, 64, 3]), ["relu1", "relu2"]);
- * console.log(net.key, f.relu1.shape, f.relu2.shape, net.linWeights("relu1").shape); // lpips-alex [1,15,15,64] [1,7,7,192] [64]
+ * assert.equal(net.key, "lpips-alex");
+ * assert.deepEqual(f.relu1.shape, [1, 15, 15, 64]);
+ * assert.deepEqual(f.relu2.shape, [1, 7, 7, 192]);
+ * assert.deepEqual(net.linWeights("relu1").shape, [64]);
  * tf.dispose(Object.values(f));
  * ```
  */
@@ -274,9 +281,10 @@ export class LpipsNetwork implements LossNetwork<LpipsTap> {
  *
  * @example
  * ```ts
- * import type { LpipsNetworkOptions } from "./lpips_network.ts";
+ * import assert from "node:assert/strict";
+ * import type { LpipsNetworkOptions } from "@perceptual/loss/lpips";
  * const small: LpipsNetworkOptions = { net: "squeeze" };
- * console.log(small.net);
+ * assert.equal(small.net, "squeeze");
  * ```
  */
 export interface LpipsNetworkOptions extends InputCheckSettings {
@@ -306,12 +314,12 @@ const OPTION_KEYS = ["net", "weights", "cacheDir", "checkRange", "rangeTolerance
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkLpipsOptions } from "./lpips_network.ts";
- * try {
- *   checkLpipsOptions("lpips", { nett: "alex" });
- * } catch (e) {
- *   console.log((e as Error).message); // lpips: unknown option "nett"; did you mean "net"?
- * }
+ * assert.throws(
+ *   () => checkLpipsOptions("lpips", { nett: "alex" }),
+ *   { message: 'lpips: unknown option "nett"; did you mean "net"?' },
+ * );
  * ```
  */
 export function checkLpipsOptions(
@@ -353,11 +361,14 @@ export function checkLpipsOptions(
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { lpipsNetwork } from "./lpips_network.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { lpipsNetwork } from "@perceptual/loss/lpips";
  * await initBackend("cpu");
  * using net = await lpipsNetwork({ net: "squeeze" });
- * console.log(net.name, net.layers.length, net.minInputSize()); // lpips-squeeze(v0.1) 7 17
+ * assert.equal(net.name, "lpips-squeeze(v0.1)");
+ * assert.equal(net.layers.length, 7);
+ * assert.equal(net.minInputSize(), 17);
  * ```
  */
 export async function lpipsNetwork(options: LpipsNetworkOptions = {}): Promise<LpipsNetwork> {

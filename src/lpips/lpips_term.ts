@@ -26,9 +26,11 @@ import { LPIPS_TAPS, type LpipsNet, LpipsNetwork } from "./lpips_network.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lpipsTerm, type LpipsTerm } from "@perceptual/loss/lpips";
  * const t: LpipsTerm = lpipsTerm({ net: "squeeze" }).terms[0]!;
- * console.log(t.kind, t.net); // lpips squeeze
+ * assert.equal(t.kind, "lpips");
+ * assert.equal(t.net, "squeeze");
  * ```
  */
 export interface LpipsTerm extends TermCommon {
@@ -43,9 +45,10 @@ export interface LpipsTerm extends TermCommon {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lpipsTerm, type LpipsTermOptions } from "@perceptual/loss/lpips";
  * const o: LpipsTermOptions = { net: "alex", weight: 0.1 };
- * console.log(lpipsTerm(o).terms[0]!.weight); // 0.1
+ * assert.equal(lpipsTerm(o).terms[0]!.weight, 0.1);
  * ```
  */
 export interface LpipsTermOptions {
@@ -73,8 +76,10 @@ function lpipsOf(side: { network: unknown }, net: LpipsNet): LpipsNetwork {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lpipsKind } from "@perceptual/loss/lpips";
- * console.log(lpipsKind.name, lpipsKind.calibration); // lpips skip
+ * assert.equal(lpipsKind.name, "lpips");
+ * assert.equal(lpipsKind.calibration, "skip");
  * ```
  */
 export const lpipsKind: TermKindDef<LpipsTerm> = registerTermKind(
@@ -113,6 +118,7 @@ export const lpipsKind: TermKindDef<LpipsTerm> = registerTermKind(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { evaluate, pixel, plus } from "@perceptual/loss/loss";
@@ -124,7 +130,7 @@ export const lpipsKind: TermKindDef<LpipsTerm> = registerTermKind(
  * const lossFn = evaluate(loss, metric.network); // the LPIPS network is the main one here
  * const [a, b] = [1, 2].map((s) => tf.randomUniform([1, 64, 64, 3], 0, 1, "float32", s) as tf.Tensor4D);
  * const r = lossFn(a!, b!);
- * console.log(Object.keys(r.terms)); // ["pixel", "lpips:alex"]
+ * assert.deepEqual(Object.keys(r.terms), ["pixel", "lpips:alex"]);
  * ```
  */
 export function lpipsTerm(options: LpipsTermOptions = {}): Loss<never, LpipsTerm> {

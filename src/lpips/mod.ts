@@ -6,14 +6,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { lpips } from "./mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { lpips } from "@perceptual/loss/lpips";
  * await initBackend("cpu");
  * using metric = await lpips({ net: "alex" });
  * const a = tf.fill([1, 32, 32, 3], 0.2) as tf.Tensor4D;
  * const b = tf.fill([1, 32, 32, 3], 0.8) as tf.Tensor4D;
- * console.log((await metric.scores(a, b))[0]! > 0); // true
+ * assert.ok((await metric.scores(a, b))[0]! > 0);
  * tf.dispose([a, b]);
  * ```
  *

@@ -11,14 +11,15 @@ import { MetricInputError, Y_WEIGHTS } from "./options.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { rgbToY, type RgbToYOptions } from "./color.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { rgbToY, type RgbToYOptions } from "@perceptual/loss/metrics";
  * await initBackend("cpu");
  * const options: RgbToYOptions = { range: 255 }; // input and output in [0, 255]
  * const black = tf.zeros([1, 1, 3]) as tf.Tensor3D;
  * const y = rgbToY(black, options);
- * console.log((await y.data())[0]); // 16: BT.601's black level
+ * assert.equal((await y.data())[0], 16); // BT.601's black level
  * tf.dispose([black, y]);
  * ```
  */
@@ -35,13 +36,14 @@ export interface RgbToYOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { rgbToY } from "./color.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { rgbToY } from "@perceptual/loss/metrics";
  * await initBackend("cpu");
  * const white = tf.ones([1, 1, 3]) as tf.Tensor3D;
  * const y = rgbToY(white, { range: 1 });
- * console.log((await y.data())[0] * 255); // ≈ 235
+ * assert.ok(Math.abs((await y.data())[0] * 255 - 235) < 1);
  * tf.dispose([white, y]);
  * ```
  */

@@ -11,13 +11,14 @@ import { MetricInputError } from "./options.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { colourfulness, type ColourfulnessOptions } from "./colourfulness.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { colourfulness, type ColourfulnessOptions } from "@perceptual/loss/metrics";
  * await initBackend("cpu");
  * const bytes = tf.tensor3d([[[255, 0, 0], [0, 0, 255]]]); // 8-bit values, red and blue
  * const options: ColourfulnessOptions = { range: 255 };
- * console.log((await colourfulness(bytes, options)).toFixed(1)); // 272.6 (82 is "highly")
+ * assert.equal((await colourfulness(bytes, options)).toFixed(1), "272.6"); // (82 is "highly")
  * bytes.dispose();
  * ```
  */
@@ -36,13 +37,15 @@ export interface ColourfulnessOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { colourfulness } from "./colourfulness.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { colourfulness } from "@perceptual/loss/metrics";
  * await initBackend("cpu");
  * const grey = tf.fill([4, 4, 3], 0.5) as tf.Tensor3D;
  * const orange = tf.tile(tf.tensor3d([1, 0.5, 0], [1, 1, 3]), [4, 4, 1]) as tf.Tensor3D;
- * console.log(await colourfulness(grey), await colourfulness(orange)); // 0 68.956…
+ * assert.equal(await colourfulness(grey), 0);
+ * assert.ok(Math.abs(await colourfulness(orange) - 68.956) < 1e-3);
  * tf.dispose([grey, orange]);
  * ```
  */

@@ -11,16 +11,17 @@ import type * as tf from "@tensorflow/tfjs-core";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { MetricOptions } from "./options.ts";
- * import { psnr } from "./psnr.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type MetricOptions, psnr } from "@perceptual/loss/metrics";
  * await initBackend("cpu");
  * const a = tf.zeros([8, 8, 3]) as tf.Tensor3D;
  * // 0.1 inside, a 2-pixel border of 1s
  * const b = tf.pad(tf.fill([4, 4, 3], 0.1), [[2, 2], [2, 2], [0, 0]], 1) as tf.Tensor3D;
  * const sr: MetricOptions = { crop: 2, yChannel: true }; // the SR tables' protocol at scale 2
- * console.log(await psnr(a, b, { crop: 2 }), await psnr(a, b, sr)); // 19.99… 21.32…
+ * assert.ok(Math.abs(await psnr(a, b, { crop: 2 }) - 19.99) < 1e-2);
+ * assert.ok(Math.abs(await psnr(a, b, sr) - 21.32) < 1e-2);
  * tf.dispose([a, b]);
  * ```
  */
@@ -47,8 +48,12 @@ export interface MetricOptions {
  *
  * @example
  * ```ts
- * import { MetricInputError } from "./options.ts";
- * console.log(new MetricInputError("psnr: shapes [4,4,3] and [4,4,1] differ").message);
+ * import assert from "node:assert/strict";
+ * import { MetricInputError } from "@perceptual/loss/metrics";
+ * import { PerceptualError } from "@perceptual/loss";
+ * const e = new MetricInputError("psnr: shapes [4,4,3] and [4,4,1] differ");
+ * assert.ok(e instanceof PerceptualError);
+ * assert.equal(e.message, "psnr: shapes [4,4,3] and [4,4,1] differ");
  * ```
  */
 export class MetricInputError extends PerceptualError {

@@ -14,13 +14,14 @@ import { checkPair, type MetricOptions, readPlanes } from "./options.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { psnr } from "./psnr.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { psnr } from "@perceptual/loss/metrics";
  * await initBackend("cpu");
  * const a = tf.zeros([8, 8, 3]) as tf.Tensor3D;
  * const b = tf.fill([8, 8, 3], 0.1) as tf.Tensor3D;
- * console.log(await psnr(a, b)); // 20 (MSE 0.01)
+ * assert.ok(Math.abs(await psnr(a, b) - 20) < 1e-4); // MSE 0.01 (float32: 19.9999999)
  * tf.dispose([a, b]);
  * ```
  */

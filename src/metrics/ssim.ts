@@ -84,12 +84,13 @@ function planeSsim(x: Float64Array, y: Float64Array, h: number, w: number, range
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { ssim } from "./ssim.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { ssim } from "@perceptual/loss/metrics";
  * await initBackend("cpu");
  * const a = tf.randomUniform([32, 32, 3], 0, 1, "float32", 1) as tf.Tensor3D;
- * console.log(await ssim(a, a)); // 1
+ * assert.equal(await ssim(a, a), 1);
  * a.dispose();
  * ```
  */

@@ -12,8 +12,12 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { UnknownLayerError } from "./errors.ts";
- * console.log(new UnknownLayerError("block2_cov2", "vgg16", "block2_conv2").message);
+ * import assert from "node:assert/strict";
+ * import { UnknownLayerError } from "@perceptual/loss/network";
+ * assert.match(
+ *   new UnknownLayerError("block2_cov2", "vgg16", "block2_conv2").message,
+ *   /block2_cov2/,
+ * );
  * ```
  */
 export class UnknownLayerError extends PerceptualError {
@@ -43,8 +47,12 @@ export class UnknownLayerError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { NetworkInputError } from "./errors.ts";
- * console.log(new NetworkInputError("vgg16", "has 4 channels; pass 1 (grey) or 3 (RGB)").message);
+ * import assert from "node:assert/strict";
+ * import { NetworkInputError } from "@perceptual/loss/network";
+ * assert.match(
+ *   new NetworkInputError("vgg16", "has 4 channels; pass 1 (grey) or 3 (RGB)").message,
+ *   /vgg16/,
+ * );
  * ```
  */
 export class NetworkInputError extends PerceptualError {
@@ -66,9 +74,10 @@ export class NetworkInputError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { InputRangeError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { InputRangeError } from "@perceptual/loss/network";
  * const e = new InputRangeError("vgg16", "has values in [0, 200], outside [0,1]", 0, 200);
- * console.log(e.max); // 200
+ * assert.equal(e.max, 200);
  * ```
  */
 export class InputRangeError extends NetworkInputError {

@@ -17,9 +17,10 @@ import type { InputCheckSettings } from "./preprocess.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
- * import { fromLayersModel, type FromLayersModelOptions } from "./from_layers_model.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { fromLayersModel, type FromLayersModelOptions } from "@perceptual/loss/network";
  * await initBackend("cpu");
  * const input = tfl.input({ shape: [null, null, 3] });
  * const c1 = tfl.layers.conv2d({ filters: 2, kernelSize: 1, name: "c1" }).apply(input);
@@ -28,7 +29,7 @@ import type { InputCheckSettings } from "./preprocess.ts";
  *   name: "tiny", ownModel: false, inputConvention: { preprocessing: "none", range: "[-1,1]" },
  * };
  * fromLayersModel(model, ["c1"], options).dispose(); // the model stays usable: ownModel is false
- * console.log(model.getWeights().every((w) => !w.isDisposed)); // true
+ * assert.ok(model.getWeights().every((w) => !w.isDisposed));
  * model.dispose();
  * ```
  */
@@ -54,10 +55,11 @@ export interface FromLayersModelOptions extends InputCheckSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
- * import { fromLayersModel } from "./from_layers_model.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { fromLayersModel } from "@perceptual/loss/network";
  * await initBackend("cpu");
  * const input = tfl.input({ shape: [null, null, 3] });
  * const c1 = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: "same", name: "c1" }).apply(input);
@@ -65,7 +67,8 @@ export interface FromLayersModelOptions extends InputCheckSettings {
  * const model = tfl.model({ inputs: input, outputs: p1 as tfl.SymbolicTensor });
  * using net = fromLayersModel(model, ["c1", "p1"]);
  * const f = net.extract(tf.zeros([1, 8, 8, 3]), ["p1"]);
- * console.log(net.layers, f.p1.shape); // ["c1", "p1"] [1, 4, 4, 4]
+ * assert.deepEqual(net.layers, ["c1", "p1"]);
+ * assert.deepEqual(f.p1.shape, [1, 4, 4, 4]);
  * f.p1.dispose();
  * ```
  */

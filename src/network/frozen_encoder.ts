@@ -10,12 +10,13 @@
  *
  * @example
  * ```ts
- * import type { FrozenConvWeights } from "./frozen_encoder.ts";
+ * import assert from "node:assert/strict";
+ * import type { FrozenConvWeights } from "@perceptual/loss/network";
  * const identityish: FrozenConvWeights = {
  *   name: "c1", inChannels: 1, outChannels: 1,
  *   kernel: Float32Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0]), bias: new Float32Array(1),
  * };
- * console.log(identityish.kernel.length); // 9
+ * assert.equal(identityish.kernel.length, 9);
  * ```
  */
 export interface FrozenConvWeights {
@@ -38,7 +39,8 @@ export interface FrozenConvWeights {
  *
  * @example
  * ```ts
- * import type { FrozenEncoder } from "./frozen_encoder.ts";
+ * import assert from "node:assert/strict";
+ * import type { FrozenEncoder } from "@perceptual/loss/network";
  * const tiny: FrozenEncoder = {
  *   source: "hand-made",
  *   inputScale: [1, 1, 1],
@@ -49,7 +51,7 @@ export interface FrozenConvWeights {
  *   }]],
  *   skipScales: [1],
  * };
- * console.log(tiny.stages.length); // 1
+ * assert.equal(tiny.stages.length, 1);
  * ```
  */
 export interface FrozenEncoder {

@@ -11,10 +11,10 @@ import type { Owner } from "../lifetime/mod.ts";
  *
  * @example
  * ```ts
- * import type { InputRange } from "./loss_network.ts";
- * import { RANGE_BOUNDS } from "./preprocess.ts";
+ * import assert from "node:assert/strict";
+ * import { type InputRange, RANGE_BOUNDS } from "@perceptual/loss/network";
  * const tanhOutputs: InputRange = "[-1,1]";
- * console.log(RANGE_BOUNDS[tanhOutputs]); // [-1, 1]
+ * assert.deepEqual(RANGE_BOUNDS[tanhOutputs], [-1, 1]);
  * ```
  */
 export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]" | readonly [lo: number, hi: number];
@@ -32,11 +32,13 @@ export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]" | readonly [lo: number, 
  *
  * @example
  * ```ts
- * import type { Preprocessing } from "./loss_network.ts";
+ * import assert from "node:assert/strict";
+ * import type { Preprocessing } from "@perceptual/loss/network";
  * import { channelAffine } from "./preprocess.ts";
  * const torchvision: Preprocessing = "torch"; // (x − 0.485) / 0.229 on the red channel
  * const a = channelAffine({ preprocessing: torchvision, range: "[0,1]" });
- * console.log(a.scale[0].toFixed(3), a.offset[0].toFixed(3)); // 4.367 -2.118
+ * assert.equal(a.scale[0].toFixed(3), "4.367");
+ * assert.equal(a.offset[0].toFixed(3), "-2.118");
  * ```
  */
 export type Preprocessing = "caffe" | "torch" | "none" | ChannelNormalisation;
@@ -47,13 +49,14 @@ export type Preprocessing = "caffe" | "torch" | "none" | ChannelNormalisation;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ChannelNormalisation } from "@perceptual/loss/network";
  * // CLIP's image normalisation
  * const clip: ChannelNormalisation = {
  *   mean: [0.48145466, 0.4578275, 0.40821073],
  *   std: [0.26862954, 0.26130258, 0.27577711],
  * };
- * console.log(clip.std.length); // 3
+ * assert.equal(clip.std.length, 3);
  * ```
  */
 export interface ChannelNormalisation {
@@ -72,11 +75,14 @@ export interface ChannelNormalisation {
  *
  * @example
  * ```ts
- * import type { InputConvention } from "./loss_network.ts";
+ * import assert from "node:assert/strict";
+ * import type { InputConvention } from "@perceptual/loss/network";
  * import { channelAffine } from "./preprocess.ts";
  * const kerasOn8Bit: InputConvention = { preprocessing: "caffe", range: "[0,255]" };
  * const a = channelAffine(kerasOn8Bit); // x·scale + offset per channel, then RGB → BGR
- * console.log(a.scale[0], a.offset[0], a.bgr); // 1 -123.68 true
+ * assert.equal(a.scale[0], 1);
+ * assert.ok(Math.abs(a.offset[0] + 123.68) < 1e-4);
+ * assert.ok(a.bgr);
  * ```
  */
 export interface InputConvention {
@@ -95,7 +101,7 @@ export interface InputConvention {
  *
  * @example
  * ```ts
- * import type { LossNetwork } from "./loss_network.ts";
+ * import type { LossNetwork } from "@perceptual/loss/network";
  * function deepest<L extends string>(net: LossNetwork<L>, wanted: readonly L[]): L {
  *   return wanted.reduce((a, b) => net.depthOf(a) >= net.depthOf(b) ? a : b);
  * }
@@ -125,9 +131,11 @@ export interface LossNetwork<L extends string> extends Owner {
  *
  * @example
  * ```ts
- * import { type LossNetwork, networkHasLayer } from "./loss_network.ts";
+ * import assert from "node:assert/strict";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { networkHasLayer } from "./loss_network.ts";
  * const net = { layers: ["a", "b"], depthOf: (l: string) => ["a", "b", "c"].indexOf(l) };
- * console.log(networkHasLayer(net as unknown as LossNetwork<string>, "c")); // false
+ * assert.equal(networkHasLayer(net as unknown as LossNetwork<string>, "c"), false);
  * ```
  */
 export function networkHasLayer<L extends string>(net: LossNetwork<L>, layer: string): boolean {

@@ -6,8 +6,10 @@
  *
  * @example
  * ```ts
- * import { layersBeforePools, RANGE_BOUNDS } from "./mod.ts";
- * console.log(RANGE_BOUNDS["[0,255]"], layersBeforePools({ layers: ["a", "pool1"] })); // [0, 255] ["a"]
+ * import assert from "node:assert/strict";
+ * import { layersBeforePools, RANGE_BOUNDS } from "@perceptual/loss/network";
+ * assert.deepEqual(RANGE_BOUNDS["[0,255]"], [0, 255]);
+ * assert.deepEqual(layersBeforePools({ layers: ["a", "pool1"] }), ["a"]);
  * ```
  *
  * @module

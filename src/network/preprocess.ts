@@ -25,8 +25,9 @@ const TORCH_STD = [0.229, 0.224, 0.225] as const;
  *
  * @example
  * ```ts
- * import { RANGE_BOUNDS } from "./preprocess.ts";
- * console.log(RANGE_BOUNDS["[-1,1]"]); // [-1, 1]
+ * import assert from "node:assert/strict";
+ * import { RANGE_BOUNDS } from "@perceptual/loss/network";
+ * assert.deepEqual(RANGE_BOUNDS["[-1,1]"], [-1, 1]);
  * ```
  */
 export const RANGE_BOUNDS: Readonly<
@@ -55,9 +56,12 @@ export interface ChannelAffine {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { channelAffine } from "./preprocess.ts";
  * const a = channelAffine({ preprocessing: "caffe", range: "[0,1]" });
- * console.log(a.scale[0], a.offset[0], a.bgr); // 255 -123.68 true
+ * assert.equal(a.scale[0], 255);
+ * assert.ok(Math.abs(a.offset[0] + 123.68) < 1e-4);
+ * assert.ok(a.bgr);
  * ```
  */
 /**
@@ -65,8 +69,10 @@ export interface ChannelAffine {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rangeBounds } from "@perceptual/loss/network";
- * console.log(rangeBounds("[-1,1]"), rangeBounds([0, 4095])); // [-1, 1] [0, 4095]
+ * assert.deepEqual(rangeBounds("[-1,1]"), [-1, 1]);
+ * assert.deepEqual(rangeBounds([0, 4095]), [0, 4095]);
  * ```
  */
 export function rangeBounds(range: InputRange): readonly [number, number] {
@@ -78,8 +84,9 @@ export function rangeBounds(range: InputRange): readonly [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rangeText } from "@perceptual/loss/network";
- * console.log(rangeText([0, 4095])); // [0,4095]
+ * assert.equal(rangeText([0, 4095]), "[0,4095]");
  * ```
  */
 export function rangeText(range: InputRange): string {
@@ -92,9 +99,10 @@ export function rangeText(range: InputRange): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkInputConvention } from "@perceptual/loss/network";
  * checkInputConvention({ preprocessing: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }, range: [0, 1] });
- * console.log("ok"); // ok
+ * assert.equal("ok", "ok");
  * ```
  */
 export function checkInputConvention(convention: InputConvention): void {
@@ -173,10 +181,11 @@ export function channelAffine(convention: InputConvention): ChannelAffine {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "../vgg/mod.ts";
- * import type { InputCheckSettings } from "./preprocess.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import type { InputCheckSettings } from "@perceptual/loss/network";
  * await initBackend("cpu");
  * const debugging: InputCheckSettings = { checkRange: true, rangeTolerance: 0.1 };
  * using net = await vgg16({ weights: { random: 0 }, upTo: "block1_conv1", ...debugging });
@@ -184,7 +193,7 @@ export function channelAffine(convention: InputConvention): ChannelAffine {
  * try {
  *   net.extract(x, ["block1_conv1"]);
  * } catch (e) {
- *   console.log((e as Error).name); // InputRangeError
+ *   assert.equal((e as Error).name, "InputRangeError");
  * }
  * x.dispose();
  * ```
@@ -215,16 +224,16 @@ export interface InputCheckOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { checkInput } from "./preprocess.ts";
  * await initBackend("cpu");
  * const opts = { checkRange: true, rangeTolerance: 0.5, minSize: 1 };
- * try {
- *   checkInput("vgg16", tf.fill([1, 4, 4, 3], 200), "[0,1]", opts);
- * } catch (e) {
- *   console.log((e as Error).name); // NetworkInputError
- * }
+ * assert.throws(
+ *   () => checkInput("vgg16", tf.fill([1, 4, 4, 3], 200), "[0,1]", opts),
+ *   { name: "InputRangeError" },
+ * );
  * ```
  */
 export function checkInput(
@@ -314,14 +323,16 @@ function throwIfOutside(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { LossNetwork } from "./loss_network.ts";
- * import { assertInputRange } from "./preprocess.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type LossNetwork, assertInputRange } from "@perceptual/loss/network";
  * await initBackend("cpu");
  * const net = { name: "net", inputConvention: { preprocessing: "none", range: "[0,1]" } };
- * await assertInputRange(net as LossNetwork<string>, tf.fill([1, 2, 2, 3], 200))
- *   .catch((e) => console.log(e.message)); // net.extract: the input has values in [200, 200], …
+ * await assert.rejects(
+ *   assertInputRange(net as LossNetwork<string>, tf.fill([1, 2, 2, 3], 200)),
+ *   /net\.extract: the input has values in \[200, 200\]/,
+ * );
  * ```
  */
 export async function assertInputRange(
@@ -345,13 +356,17 @@ export async function assertInputRange(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { applyAffine } from "./preprocess.ts";
  * await initBackend("cpu");
  * const s = tf.tensor1d([1, 2, 3]);
  * const o = tf.tensor1d([0, 0, 1]);
- * console.log(applyAffine(tf.ones([1, 1, 1, 1]) as tf.Tensor4D, s, o).dataSync()); // [1, 2, 4]
+ * assert.deepEqual(
+ *   Array.from(applyAffine(tf.ones([1, 1, 1, 1]) as tf.Tensor4D, s, o).dataSync()),
+ *   [1, 2, 4],
+ * );
  * ```
  */
 export function applyAffine(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D): tf.Tensor4D {

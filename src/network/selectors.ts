@@ -9,9 +9,10 @@
  *
  * @example
  * ```ts
- * import { type HasLayers, layersBeforePools } from "./selectors.ts";
+ * import assert from "node:assert/strict";
+ * import { type HasLayers, layersBeforePools } from "@perceptual/loss/network";
  * const net: HasLayers<string> = { layers: ["stem", "pool1", "res2a", "res2b", "pool2"] };
- * console.log(layersBeforePools(net)); // ["stem", "res2b"]
+ * assert.deepEqual(layersBeforePools(net), ["stem", "res2b"]);
  * ```
  */
 export interface HasLayers<L extends string> {
@@ -26,8 +27,12 @@ export interface HasLayers<L extends string> {
  *
  * @example
  * ```ts
- * import { layersBeforePools } from "./selectors.ts";
- * console.log(layersBeforePools({ layers: ["c1", "c2", "pool1", "c3", "pool2"] })); // ["c2", "c3"]
+ * import assert from "node:assert/strict";
+ * import { layersBeforePools } from "@perceptual/loss/network";
+ * assert.deepEqual(
+ *   layersBeforePools({ layers: ["c1", "c2", "pool1", "c3", "pool2"] }),
+ *   ["c2", "c3"],
+ * );
  * ```
  */
 export function layersBeforePools<L extends string>(net: HasLayers<L>): L[] {

@@ -20,8 +20,9 @@ function quote(cell: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCsvLine } from "./_metrics_csv.ts";
- * console.log(parseCsvLine('step,"a,b",3')); // ["step", "a,b", "3"]
+ * assert.deepEqual(parseCsvLine('step,"a,b",3'), ["step", "a,b", "3"]);
  * ```
  */
 export function parseCsvLine(line: string): string[] {
@@ -84,8 +85,10 @@ function count(n: number, what: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { metricsCsv } from "./_metrics_csv.ts";
  * const cb = metricsCsv(`${await Deno.makeTempDir()}/metrics.csv`);
+ * assert.equal(typeof cb.onStepEnd, "function"); // a Callback for fit
  * ```
  */
 export function metricsCsv(path: string, options: MetricsCsvOptions = {}): Callback {

@@ -29,11 +29,13 @@ function adamInternals(optimizer: tf.Optimizer): AdamInternals | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { supportsMomentum } from "./_optimizer_state.ts";
  * await initBackend("cpu");
- * console.log(supportsMomentum(tf.train.adam(1e-3)), supportsMomentum(tf.train.sgd(1))); // true false
+ * assert.ok(supportsMomentum(tf.train.adam(1e-3)));
+ * assert.equal(supportsMomentum(tf.train.sgd(1)), false);
  * ```
  */
 export function supportsMomentum(optimizer: tf.Optimizer): boolean {
@@ -52,13 +54,14 @@ export function supportsMomentum(optimizer: tf.Optimizer): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { setHyperparameters } from "./_optimizer_state.ts";
  * await initBackend("cpu");
  * const adam = tf.train.adam(1e-3);
  * setHyperparameters(adam, 3e-4, 0.9);
- * console.log(adam.getConfig().learningRate); // 0.0003
+ * assert.equal(adam.getConfig().learningRate, 0.0003);
  * ```
  */
 export function setHyperparameters(
@@ -103,12 +106,13 @@ async function readArray(name: string, t: tf.Tensor): Promise<NamedArray> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { readArrays } from "./_optimizer_state.ts";
  * await initBackend("cpu");
  * const w = tf.zeros([3, 2]);
- * console.log((await readArrays([{ name: "w", value: w }]))[0]!.shape); // [3, 2]
+ * assert.deepEqual((await readArrays([{ name: "w", value: w }]))[0]!.shape, [3, 2]);
  * w.dispose();
  * ```
  */
@@ -126,11 +130,12 @@ export async function readArrays(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { readOptimizerWeights } from "./_optimizer_state.ts";
  * await initBackend("cpu");
- * console.log((await readOptimizerWeights(tf.train.adam(1e-3))).map((w) => w.name)); // ["iter"]
+ * assert.deepEqual((await readOptimizerWeights(tf.train.adam(1e-3))).map((w) => w.name), ["iter"]);
  * ```
  */
 export async function readOptimizerWeights(optimizer: tf.Optimizer): Promise<NamedArray[]> {

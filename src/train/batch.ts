@@ -16,11 +16,16 @@ export type { Batch };
  *
  * @example
  * ```ts
- * import type { DataPosition } from "./batch.ts";
+ * import assert from "node:assert/strict";
+ * import type { DataPosition } from "@perceptual/loss/train";
  * // the batch numbers a resumable source of 10 batches an epoch yields from a position
  * const batchesFrom = (p: DataPosition) =>
  *   Array.from({ length: 10 - p.batch }, (_, i) => p.batch + i);
- * console.log(batchesFrom({ seed: 0, epoch: 3, batch: 7 })); // [7, 8, 9]: 7 were already consumed
+ * // 7 were already consumed
+ * assert.deepEqual(
+ *   batchesFrom({ seed: 0, epoch: 3, batch: 7 }),
+ *   [7, 8, 9],
+ * );
  * ```
  */
 export interface DataPosition {
@@ -44,7 +49,7 @@ export interface DataPosition {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import type { DataFactory } from "./batch.ts";
+ * import type { DataFactory } from "@perceptual/loss/train";
  * const noise: DataFactory = async function* ({ seed, epoch, batch }) {
  *   for (let i = batch; i < 10; i++) {
  *     const s = seed * 1_000_003 + epoch * 1_009 + i;
@@ -63,8 +68,9 @@ export type DataFactory = (position: DataPosition) => AsyncIterable<Batch> | Ite
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import type { TrainingData } from "./batch.ts";
+ * import type { TrainingData } from "@perceptual/loss/train";
  * const grey = () => tf.fill([1, 8, 8, 3], 0.5) as tf.Tensor4D;
  * const make = () => ({ input: grey(), target: grey() });
  * // resumable: a factory that starts at the position it is given
@@ -75,7 +81,8 @@ export type DataFactory = (position: DataPosition) => AsyncIterable<Batch> | Ite
  *     for (let i = 0; i < 4; i++) yield make();
  *   },
  * };
- * console.log(typeof factory, Symbol.iterator in iterable); // function true
+ * assert.equal(typeof factory, "function");
+ * assert.ok(Symbol.iterator in iterable);
  * ```
  */
 export type TrainingData = DataFactory | AsyncIterable<Batch> | Iterable<Batch>;
@@ -105,13 +112,14 @@ function checkTensor(t: unknown, field: string, where: string): tf.Tensor4D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { checkBatch } from "./batch.ts";
  * await initBackend("cpu");
  * const input = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
  * const target = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
- * console.log(checkBatch({ input, target }).input === input); // true
+ * assert.ok(checkBatch({ input, target }).input === input);
  * tf.dispose([input, target]);
  * ```
  */
@@ -134,13 +142,14 @@ export function checkBatch(batch: unknown, where = "batch"): Batch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { disposeBatch } from "./batch.ts";
  * await initBackend("cpu");
  * const b = { input: tf.zeros([1, 2, 2, 1]), target: tf.zeros([1, 2, 2, 1]) };
  * disposeBatch(b);
- * console.log(b.input.isDisposed); // true
+ * assert.ok(b.input.isDisposed);
  * ```
  */
 export function disposeBatch(batch: unknown): void {

@@ -12,10 +12,10 @@ import type { Forward } from "./trainable.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { StepMetrics } from "./callbacks.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type StepMetrics } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -27,8 +27,11 @@ import type { Forward } from "./trainable.ts";
  * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
  * const b = batch();
  * const m: StepMetrics = await t.step(b); // the trainer's numbers for one step
- * console.log(m.step, m.lr, m.total, m.terms, m.gradNorm.toFixed(3));
- * // 1 0.001 0.5 { pixel: 0.5 } 0.144
+ * assert.equal(m.step, 1);
+ * assert.equal(m.lr, 0.001); // Adam's default
+ * assert.equal(m.total, 0.5);
+ * assert.deepEqual(m.terms, { pixel: 0.5 });
+ * assert.ok(Math.abs(m.gradNorm - Math.sqrt(48) / 48) < 1e-6); // 48 pixels, each ∂ = 1/48
  * tf.dispose([b, image]);
  * ```
  */
@@ -52,10 +55,10 @@ export interface StepMetrics {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { FitStartEvent } from "./callbacks.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type FitStartEvent } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -67,7 +70,9 @@ export interface StepMetrics {
  * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
  * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
  * const onFitStart = (e: FitStartEvent) => {
- *   console.log(e.startStep, e.totalSteps, e.resumedFrom); // 0 3 undefined: a new run of 3 steps
+ *   assert.equal(e.startStep, 0); // a new run of 3 steps
+ *   assert.equal(e.totalSteps, 3);
+ *   assert.equal(e.resumedFrom, undefined);
  * };
  * await t.fit(data, { steps: 3, quiet: true, callbacks: [{ onFitStart }] });
  * image.dispose();
@@ -95,10 +100,10 @@ export interface FitStartEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { StepEndEvent } from "./callbacks.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type StepEndEvent } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -112,7 +117,7 @@ export interface FitStartEvent {
  * const seen: string[] = [];
  * const onStepEnd = (e: StepEndEvent) => void seen.push(`${e.metrics.step}@${e.epoch}`);
  * await t.fit(data, { steps: 3, quiet: true, callbacks: [{ onStepEnd }] });
- * console.log(seen); // ["1@0", "2@0", "3@1"]: step 3 took the first batch of epoch 1
+ * assert.deepEqual(seen, ["1@0", "2@0", "3@1"]); // step 3 took the first batch of epoch 1
  * image.dispose();
  * ```
  */
@@ -144,10 +149,10 @@ export interface StepEndEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { FitEndEvent } from "./callbacks.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type FitEndEvent } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -161,7 +166,7 @@ export interface StepEndEvent {
  * const stop = new AbortController();
  * await t.fit(data, { steps: 10, quiet: true, signal: stop.signal, callbacks: [{
  *   onStepEnd: (e) => e.metrics.step === 2 ? stop.abort() : undefined,
- *   onFitEnd: (e: FitEndEvent) => console.log(e.reason, e.step), // stopped 2
+ *   onFitEnd: (e: FitEndEvent) => assert.deepEqual([e.reason, e.step], ["stopped", 2]),
  * }] });
  * image.dispose();
  * ```
@@ -185,7 +190,7 @@ export interface FitEndEvent {
  *
  * @example
  * ```ts
- * import type { Callback } from "./callbacks.ts";
+ * import type { Callback } from "@perceptual/loss/train";
  * const losses: number[] = [];
  * const record: Callback = { onStepEnd: ({ metrics }) => void losses.push(metrics.total) };
  * ```

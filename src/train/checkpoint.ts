@@ -25,10 +25,12 @@ import { describeNonFinite, nonFinite } from "../_internal/weight_checks.ts";
  *
  * @example
  * ```ts
- * import type { StoredDtype } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
+ * import type { StoredDtype } from "@perceptual/loss/train";
  * const dtypeOf = (data: Float32Array | Int32Array): StoredDtype =>
  *   data instanceof Int32Array ? "int32" : "float32";
- * console.log(dtypeOf(Int32Array.of(7)), dtypeOf(new Float32Array(2))); // int32 float32
+ * assert.equal(dtypeOf(Int32Array.of(7)), "int32");
+ * assert.equal(dtypeOf(new Float32Array(2)), "float32");
  * ```
  */
 export type StoredDtype = "float32" | "int32";
@@ -38,11 +40,12 @@ export type StoredDtype = "float32" | "int32";
  *
  * @example
  * ```ts
- * import type { NamedArray } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
+ * import type { NamedArray } from "@perceptual/loss/train";
  * const kernel: NamedArray = {
  *   name: "conv1/kernel", shape: [3, 3, 1, 4], dtype: "float32", data: new Float32Array(36),
  * };
- * console.log(kernel.data.length === kernel.shape.reduce((a, b) => a * b)); // true
+ * assert.ok(kernel.data.length === kernel.shape.reduce((a, b) => a * b));
  * ```
  */
 export interface NamedArray {
@@ -61,7 +64,9 @@ export interface NamedArray {
  *
  * @example
  * ```ts
- * import { type TensorSpec, writeCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
+ * import type { TensorSpec } from "@perceptual/loss/train";
+ * import { writeCheckpoint } from "./checkpoint.ts";
  * const state = {
  *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: null, schedule: null,
  *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
@@ -70,8 +75,11 @@ export interface NamedArray {
  * const b = { name: "b", shape: [], dtype: "int32" as const, data: Int32Array.of(3) };
  * const path = await writeCheckpoint(await Deno.makeTempDir(), state, [a, b], []);
  * const specs: TensorSpec[] = JSON.parse(await Deno.readTextFile(`${path}/state.json`)).model;
- * console.log(specs.map((s) => `${s.name} ${s.dtype} ${s.offset}+${s.bytes}`));
- * // ["a float32 0+8", "b int32 8+4"]: where each tensor sits in model.bin
+ * // where each tensor sits in model.bin
+ * assert.deepEqual(specs.map((s) => `${s.name} ${s.dtype} ${s.offset}+${s.bytes}`), [
+ *   "a float32 0+8",
+ *   "b int32 8+4",
+ * ]);
  * ```
  */
 export interface TensorSpec {
@@ -92,15 +100,17 @@ export interface TensorSpec {
  *
  * @example
  * ```ts
- * import { type CheckpointState, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
+ * import { type CheckpointState, readCheckpoint } from "@perceptual/loss/train";
+ * import { writeCheckpoint } from "./checkpoint.ts";
  * const state: CheckpointState = {
  *   step: 3, epoch: 1, batchInEpoch: 1, seed: 0, totalSteps: 10, schedule: "constant(0.001)",
  *   optimizer: { className: "Adam", config: {} }, config: { note: "anything JSON" },
  *   savedAt: new Date().toISOString(),
  * };
  * const path = await writeCheckpoint(await Deno.makeTempDir(), state, [], []);
- * console.log(path.split("/").pop(), (await readCheckpoint(path)).state.config);
- * // step-00000003 { note: "anything JSON" }
+ * assert.equal(path.split("/").pop(), "step-00000003");
+ * assert.deepEqual((await readCheckpoint(path)).state.config, { note: "anything JSON" });
  * ```
  */
 export interface CheckpointState {
@@ -129,7 +139,9 @@ export interface CheckpointState {
  *
  * @example
  * ```ts
- * import { type Checkpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
+ * import { type Checkpoint, readCheckpoint } from "@perceptual/loss/train";
+ * import { writeCheckpoint } from "./checkpoint.ts";
  * const state = {
  *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: null, schedule: null,
  *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
@@ -137,8 +149,9 @@ export interface CheckpointState {
  * const w = { name: "w", shape: [2], dtype: "float32" as const, data: Float32Array.of(1, 2) };
  * const path = await writeCheckpoint(await Deno.makeTempDir(), state, [w], []);
  * const checkpoint: Checkpoint = await readCheckpoint(path); // hashes verified first
- * console.log(checkpoint.dir === path, checkpoint.state.step, checkpoint.model[0]!.data);
- * // true 1 Float32Array(2) [1, 2]
+ * assert.equal(checkpoint.dir, path);
+ * assert.equal(checkpoint.state.step, 1);
+ * assert.deepEqual(checkpoint.model[0]!.data, Float32Array.of(1, 2));
  * ```
  */
 export interface Checkpoint {
@@ -166,8 +179,9 @@ export const TEMP_PREFIX = ".tmp-step-";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkpointName } from "./checkpoint.ts";
- * console.log(checkpointName(300)); // step-00000300
+ * assert.equal(checkpointName(300), "step-00000300");
  * ```
  */
 export function checkpointName(step: number): string {
@@ -232,7 +246,9 @@ const decoder = new TextDecoder();
  *
  * @example
  * ```ts
- * import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
+ * import { readCheckpoint } from "@perceptual/loss/train";
+ * import { writeCheckpoint } from "./checkpoint.ts";
  * const dir = await Deno.makeTempDir();
  * const state = {
  *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: 10, schedule: null,
@@ -240,7 +256,7 @@ const decoder = new TextDecoder();
  * };
  * const w = { name: "w", shape: [2], dtype: "float32" as const, data: new Float32Array([1, 2]) };
  * const path = await writeCheckpoint(dir, state, [w], []);
- * console.log((await readCheckpoint(path)).model[0]!.data); // Float32Array [1, 2]
+ * assert.deepEqual((await readCheckpoint(path)).model[0]!.data, Float32Array.of(1, 2));
  * ```
  */
 export async function writeCheckpoint(
@@ -329,11 +345,12 @@ function checkSpecs(x: unknown, what: string): TensorSpec[] {
  *
  * @example
  * ```ts
- * import { readCheckpoint } from "./checkpoint.ts";
+ * import assert from "node:assert/strict";
+ * import { readCheckpoint } from "@perceptual/loss/train";
  * try {
  *   await readCheckpoint(await Deno.makeTempDir());
  * } catch (e) {
- *   console.log((e as Error).message.includes("manifest.json")); // true
+ *   assert.ok((e as Error).message.includes("manifest.json"));
  * }
  * ```
  */

@@ -30,8 +30,9 @@ export interface CheckpointEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listCheckpoints } from "./checkpoint_dir.ts";
- * console.log(await listCheckpoints("/no/such/run/checkpoints")); // []
+ * assert.deepEqual(await listCheckpoints("/no/such/run/checkpoints"), []);
  * ```
  */
 export async function listCheckpoints(checkpointsDir: string): Promise<CheckpointEntry[]> {
@@ -50,8 +51,9 @@ export async function listCheckpoints(checkpointsDir: string): Promise<Checkpoin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeCheckpoint } from "./checkpoint.ts";
- * import { type LatestCheckpoint, latestCheckpoint } from "./checkpoint_dir.ts";
+ * import { type LatestCheckpoint, latestCheckpoint } from "@perceptual/loss/train";
  * const dir = await Deno.makeTempDir();
  * await writeCheckpoint(dir, {
  *   step: 3, epoch: 0, batchInEpoch: 3, seed: 0, totalSteps: null, schedule: null,
@@ -59,8 +61,8 @@ export async function listCheckpoints(checkpointsDir: string): Promise<Checkpoin
  * }, [], []);
  * await Deno.mkdir(`${dir}/step-00000009`); // newer, but without a manifest: a crash mid-write
  * const found: LatestCheckpoint = await latestCheckpoint(dir);
- * console.log(found.checkpoint?.state.step, found.skipped.map((s) => s.dir.split("/").pop()));
- * // 3 ["step-00000009"]
+ * assert.equal(found.checkpoint?.state.step, 3);
+ * assert.deepEqual(found.skipped.map((s) => s.dir.split("/").pop()), ["step-00000009"]);
  * ```
  */
 export interface LatestCheckpoint {
@@ -76,9 +78,10 @@ export interface LatestCheckpoint {
  *
  * @example
  * ```ts
- * import { latestCheckpoint } from "./checkpoint_dir.ts";
+ * import assert from "node:assert/strict";
+ * import { latestCheckpoint } from "@perceptual/loss/train";
  * const found = await latestCheckpoint(await Deno.makeTempDir());
- * console.log(found.checkpoint); // undefined
+ * assert.equal(found.checkpoint, undefined);
  * ```
  */
 export async function latestCheckpoint(checkpointsDir: string): Promise<LatestCheckpoint> {
@@ -100,8 +103,9 @@ export async function latestCheckpoint(checkpointsDir: string): Promise<LatestCh
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pruneCheckpoints } from "./checkpoint_dir.ts";
- * console.log(await pruneCheckpoints(await Deno.makeTempDir(), 3)); // []
+ * assert.deepEqual(await pruneCheckpoints(await Deno.makeTempDir(), 3), []);
  * ```
  */
 export async function pruneCheckpoints(checkpointsDir: string, keep: number): Promise<string[]> {
@@ -135,8 +139,9 @@ export async function pruneCheckpoints(checkpointsDir: string, keep: number): Pr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeStaleTemps } from "./checkpoint_dir.ts";
- * console.log(await removeStaleTemps(await Deno.makeTempDir())); // []
+ * assert.deepEqual(await removeStaleTemps(await Deno.makeTempDir()), []);
  * ```
  */
 export async function removeStaleTemps(checkpointsDir: string): Promise<string[]> {

@@ -12,10 +12,11 @@ import { fileErrorText } from "../_internal/fs_error.ts";
  *
  * @example
  * ```ts
- * import { NonFiniteStepError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { NonFiniteStepError } from "@perceptual/loss/train";
  * const e = new NonFiniteStepError(12, { total: NaN, "feature:block2_conv2": NaN, pixel: 0.1 });
- * console.log(e.message.startsWith("loss is not finite at step 12")); // true
- * console.log(e.terms); // ["feature:block2_conv2"]
+ * assert.ok(e.message.startsWith("loss is not finite at step 12"));
+ * assert.deepEqual(e.terms, ["feature:block2_conv2"]);
  * ```
  */
 export class NonFiniteStepError extends PerceptualError {
@@ -50,11 +51,12 @@ export class NonFiniteStepError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { DivergenceError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { DivergenceError } from "@perceptual/loss/train";
  * const e = new DivergenceError(2, ["feature:block2_conv2"], -0.508, 2.15, {
  *   network: "vgg16(imagenet)", range: "[0,1]",
  * });
- * console.log(e.message.startsWith("the model diverged at step 2")); // true
+ * assert.ok(e.message.startsWith("the model diverged at step 2"));
  * ```
  */
 export class DivergenceError extends PerceptualError {
@@ -102,9 +104,10 @@ export class DivergenceError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { NonFiniteGradientError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { NonFiniteGradientError } from "@perceptual/loss/train";
  * const e = new NonFiniteGradientError(3, "conv2d_1/kernel", 0.25);
- * console.log(e.weight); // conv2d_1/kernel
+ * assert.equal(e.weight, "conv2d_1/kernel");
  * ```
  */
 export class NonFiniteGradientError extends PerceptualError {
@@ -130,8 +133,11 @@ export class NonFiniteGradientError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { CheckpointMismatchError } from "./errors.ts";
- * console.log(new CheckpointMismatchError("runs/a/checkpoints/step-00000010", "shapes differ").message);
+ * import assert from "node:assert/strict";
+ * import { CheckpointMismatchError } from "@perceptual/loss/train";
+ * const e = new CheckpointMismatchError("runs/a/checkpoints/step-00000010", "shapes differ");
+ * assert.match(e.message, /runs\/a\/checkpoints\/step-00000010/);
+ * assert.match(e.message, /shapes differ/);
  * ```
  */
 export class CheckpointMismatchError extends PerceptualError {
@@ -149,8 +155,9 @@ export class CheckpointMismatchError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { CheckpointError } from "./errors.ts";
- * console.log(new CheckpointError("no complete checkpoint in runs/a").name); // CheckpointError
+ * import assert from "node:assert/strict";
+ * import { CheckpointError } from "@perceptual/loss/train";
+ * assert.equal(new CheckpointError("no complete checkpoint in runs/a").name, "CheckpointError");
  * ```
  */
 export class CheckpointError extends PerceptualError {
@@ -165,8 +172,9 @@ export class CheckpointError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { RunDirError } from "./errors.ts";
- * console.log(new RunDirError("runs/x is not empty").name); // RunDirError
+ * import assert from "node:assert/strict";
+ * import { RunDirError } from "@perceptual/loss/train";
+ * assert.equal(new RunDirError("runs/x is not empty").name, "RunDirError");
  * ```
  */
 export class RunDirError extends PerceptualError {
@@ -182,8 +190,9 @@ export class RunDirError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { TrainingDataError } from "./errors.ts";
- * console.log(new TrainingDataError("epoch 2 yielded no batches").name); // TrainingDataError
+ * import assert from "node:assert/strict";
+ * import { TrainingDataError } from "@perceptual/loss/train";
+ * assert.equal(new TrainingDataError("epoch 2 yielded no batches").name, "TrainingDataError");
  * ```
  */
 export class TrainingDataError extends PerceptualError {
@@ -199,8 +208,9 @@ export class TrainingDataError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { TrainerStateError } from "./errors.ts";
- * console.log(new TrainerStateError("await each step").name); // TrainerStateError
+ * import assert from "node:assert/strict";
+ * import { TrainerStateError } from "@perceptual/loss/train";
+ * assert.equal(new TrainerStateError("await each step").name, "TrainerStateError");
  * ```
  */
 export class TrainerStateError extends PerceptualError {}

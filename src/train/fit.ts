@@ -25,10 +25,10 @@ import { type MetricsFn, validate, type ValidationData } from "./validation.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { FitValidation } from "./fit.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type FitValidation } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -45,7 +45,7 @@ import { type MetricsFn, validate, type ValidationData } from "./validation.ts";
  *   metrics: (p, y) => ({ maxError: tf.max(tf.abs(tf.sub(p, y))) as tf.Scalar }),
  * };
  * const result = await t.fit(data, { steps: 4, quiet: true, validation });
- * console.log(Object.keys(result.validation ?? {})); // ["loss", "maxError"]
+ * assert.deepEqual(Object.keys(result.validation ?? {}), ["loss", "maxError"]);
  * image.dispose();
  * ```
  */
@@ -67,10 +67,10 @@ export interface FitValidation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { FitOptions } from "./fit.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type FitOptions } from "@perceptual/loss/train";
  * import { listCheckpoints } from "./checkpoint_dir.ts";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
@@ -87,7 +87,7 @@ export interface FitValidation {
  *   steps: 6, runDir, checkpointEvery: 2, keepCheckpoints: 2, quiet: true,
  * };
  * await t.fit(data, options);
- * console.log((await listCheckpoints(`${runDir}/checkpoints`)).map((c) => c.step)); // [6, 4]
+ * assert.deepEqual((await listCheckpoints(`${runDir}/checkpoints`)).map((c) => c.step), [6, 4]);
  * image.dispose();
  * ```
  */
@@ -159,10 +159,10 @@ export interface FitOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { FitResult } from "./fit.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type FitResult } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -174,8 +174,11 @@ export interface FitOptions {
  * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
  * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
  * const result: FitResult = await t.fit(data, { steps: 4, quiet: true });
- * console.log(result.step, result.stepsRun, result.reason, result.last?.step, result.checkpoint);
- * // 4 4 done 4 undefined (no runDir, so no checkpoint)
+ * assert.equal(result.step, 4);
+ * assert.equal(result.stepsRun, 4);
+ * assert.equal(result.reason, "done");
+ * assert.equal(result.last?.step, 4);
+ * assert.equal(result.checkpoint, undefined); // no runDir, so no checkpoint
  * image.dispose();
  * ```
  */

@@ -6,10 +6,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
- * import { type DataFactory, oneCycle, trainer } from "./mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type DataFactory, oneCycle, trainer } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const model = tfl.sequential({
  *   layers: [tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same", inputShape: [8, 8, 3] })],
@@ -29,7 +30,7 @@
  *   },
  * });
  * const result = await t.fit(data, { steps: 8, quiet: true });
- * console.log(result.step); // 8
+ * assert.equal(result.step, 8);
  * ```
  *
  * @module

@@ -10,10 +10,10 @@ import type { Callback, StepEndEvent } from "./callbacks.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { ProgressOptions } from "./progress.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type ProgressOptions } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -29,7 +29,8 @@ import type { Callback, StepEndEvent } from "./callbacks.ts";
  *   write: (text) => void lines.push(text), isTerminal: false, every: 2,
  * };
  * await t.fit(data, { steps: 4, progress });
- * console.log(lines.length, lines[1]!.trim()); // 5 step 1/4 | epoch 0 | loss 0.5 | lr 0.001
+ * assert.equal(lines.length, 5);
+ * assert.equal(lines[1]!.trim(), "step 1/4 | epoch 0 | loss 0.5 | lr 0.001");
  * image.dispose();
  * ```
  */
@@ -49,8 +50,11 @@ export interface ProgressOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatNumber } from "./progress.ts";
- * console.log(formatNumber(0.012345), formatNumber(3e-6), formatNumber(12)); // 0.01235 3.00e-6 12
+ * assert.equal(formatNumber(0.012345), "0.01235");
+ * assert.equal(formatNumber(3e-6), "3.00e-6");
+ * assert.equal(formatNumber(12), "12");
  * ```
  */
 export function formatNumber(x: number): string {
@@ -66,8 +70,11 @@ export function formatNumber(x: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDuration } from "./progress.ts";
- * console.log(formatDuration(3725), formatDuration(245), formatDuration(12.4)); // 1h02m 4m05s 12s
+ * assert.equal(formatDuration(3725), "1h02m");
+ * assert.equal(formatDuration(245), "4m05s");
+ * assert.equal(formatDuration(12.4), "12s");
  * ```
  */
 export function formatDuration(seconds: number): string {

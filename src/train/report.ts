@@ -15,12 +15,13 @@ import { parseCsvLine } from "./_metrics_csv.ts";
  *
  * @example
  * ```ts
- * import { renderReport, type ReportStepRow } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * import { renderReport, type ReportStepRow } from "@perceptual/loss/train";
  * const steps: ReportStepRow[] = [1, 2, 3].map((step) => ({
  *   step, lr: 1e-3, total: 1 / step, terms: { pixel: 0.5 / step, "feature:relu2_2": 0.5 / step },
  * }));
  * const html = renderReport({ title: "toy run", steps }); // one plot line per term
- * console.log(html.includes("feature:relu2_2")); // true
+ * assert.ok(html.includes("feature:relu2_2"));
  * ```
  */
 export interface ReportStepRow {
@@ -39,13 +40,14 @@ export interface ReportStepRow {
  *
  * @example
  * ```ts
- * import { renderReport, type ReportValidationRow } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * import { renderReport, type ReportValidationRow } from "@perceptual/loss/train";
  * const validation: ReportValidationRow[] = [
  *   { step: 100, values: { psnr: 29.8, ssim: 0.88 } },
  *   { step: 200, values: { psnr: 30.6, ssim: 0.9 } },
  * ];
  * const html = renderReport({ title: "toy run", steps: [], validation });
- * console.log(html.includes("ssim")); // true
+ * assert.ok(html.includes("ssim"));
  * ```
  */
 export interface ReportValidationRow {
@@ -60,13 +62,15 @@ export interface ReportValidationRow {
  *
  * @example
  * ```ts
- * import { renderReport, type ReportTable } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * import { renderReport, type ReportTable } from "@perceptual/loss/train";
  * const table: ReportTable = {
  *   columns: ["set", "bicubic PSNR", "model PSNR"],
  *   rows: [["Set5", 33.66, 35.123456], ["Set14", 30.24, "n/a"]],
  * };
  * const html = renderReport({ title: "×2", steps: [], table });
- * console.log(html.includes("35.12"), html.includes("n/a")); // true true: 4 significant digits
+ * assert.ok(html.includes("35.12")); // 4 significant digits
+ * assert.ok(html.includes("n/a"));
  * ```
  */
 export interface ReportTable {
@@ -81,10 +85,11 @@ export interface ReportTable {
  *
  * @example
  * ```ts
- * import { renderReport, type ReportImage } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * import { renderReport, type ReportImage } from "@perceptual/loss/train";
  * const images: ReportImage[] = [{ path: "samples/step-200.png", caption: "step 200" }];
  * const html = renderReport({ title: "toy run", steps: [], images }); // relative to the run dir
- * console.log(html.includes('src="samples/step-200.png"')); // true
+ * assert.ok(html.includes('src="samples/step-200.png"'));
  * ```
  */
 export interface ReportImage {
@@ -99,7 +104,8 @@ export interface ReportImage {
  *
  * @example
  * ```ts
- * import { renderReport, type ReportData } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * import { renderReport, type ReportData } from "@perceptual/loss/train";
  * const data: ReportData = {
  *   title: "superres ×2 (running)",
  *   summary: [["network", "vgg16"], ["data", "photos/"]],
@@ -107,7 +113,7 @@ export interface ReportImage {
  *   running: true, // the page reloads itself
  *   refreshSeconds: 5,
  * };
- * console.log(renderReport(data).includes('http-equiv="refresh" content="5"')); // true
+ * assert.ok(renderReport(data).includes('http-equiv="refresh" content="5"'));
  * ```
  */
 export interface ReportData {
@@ -223,7 +229,8 @@ function plots(data: ReportData): string {
  *
  * @example
  * ```ts
- * import { renderReport } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * import { renderReport } from "@perceptual/loss/train";
  * const html = renderReport({
  *   title: "toy run",
  *   steps: [1, 2, 3].map((step) => ({ step, lr: 1e-3, total: 1 / step, terms: { pixel: 1 / step } })),
@@ -231,7 +238,8 @@ function plots(data: ReportData): string {
  *   table: { columns: ["set", "PSNR"], rows: [["held-out", 30.1]] },
  *   images: [{ path: "samples/step-3.png", caption: "step 3" }],
  * });
- * console.log(html.startsWith("<!doctype html>"), html.includes("<svg")); // true true
+ * assert.ok(html.startsWith("<!doctype html>"));
+ * assert.ok(html.includes("<svg"));
  * ```
  */
 export function renderReport(data: ReportData): string {
@@ -286,10 +294,11 @@ export function renderReport(data: ReportData): string {
  *
  * @example
  * ```ts
- * import { writeReport } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * import { writeReport } from "@perceptual/loss/train";
  * const dir = await Deno.makeTempDir();
  * const path = await writeReport(dir, { title: "empty run", steps: [], running: true });
- * console.log(path.endsWith("/report.html")); // true
+ * assert.ok(path.endsWith("/report.html"));
  * ```
  */
 export async function writeReport(runDir: string, data: ReportData): Promise<string> {
@@ -316,11 +325,13 @@ const BASE_COLUMNS = new Set([
  *
  * @example
  * ```ts
- * import { reportDataFromCsv } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * import { reportDataFromCsv } from "@perceptual/loss/train";
  * const csv = "step,epoch,lr,momentum,total,grad_norm,elapsed_s,pixel,val_psnr\n" +
  *   "1,0,0.001,,0.5,,0.1,0.5,\n2,0,0.001,,0.4,,0.2,0.4,31.5\n";
  * const { steps, validation } = reportDataFromCsv(csv);
- * console.log(steps[1]!.terms.pixel, validation[0]); // 0.4 { step: 2, values: { psnr: 31.5 } }
+ * assert.equal(steps[1]!.terms.pixel, 0.4);
+ * assert.deepEqual(validation[0], { step: 2, values: { psnr: 31.5 } });
  * ```
  */
 export function reportDataFromCsv(

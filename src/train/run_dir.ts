@@ -62,10 +62,13 @@ export interface RunDirStatus {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { prepareRunDir } from "./run_dir.ts";
  * const dir = `${await Deno.makeTempDir()}/run1`;
- * console.log(await prepareRunDir(dir, { resume: false, info: { seed: 0 } }));
- * // { fresh: true, previousRun: false }
+ * assert.deepEqual(await prepareRunDir(dir, { resume: false, info: { seed: 0 } }), {
+ *   fresh: true,
+ *   previousRun: false,
+ * });
  * ```
  */
 export async function prepareRunDir(
@@ -140,10 +143,10 @@ export async function prepareRunDir(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import { runDirectory, type RunDirectoryOptions } from "./run_dir.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, runDirectory, type RunDirectoryOptions } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -158,7 +161,8 @@ export async function prepareRunDir(
  * const runDir = runDirectory(`${await Deno.makeTempDir()}/run`, options);
  * const result = await t.fit(data, { steps: 2, runDir, quiet: true });
  * const names = (await Array.fromAsync(Deno.readDir(runDir.path))).map((e) => e.name).sort();
- * console.log(result.checkpoint, names); // undefined ["metrics.csv", "report.html", "run.json"]
+ * assert.equal(result.checkpoint, undefined);
+ * assert.deepEqual(names, ["metrics.csv", "report.html", "run.json"]);
  * image.dispose();
  * ```
  */
@@ -183,14 +187,17 @@ export interface RunDirectoryOptions {
  *
  * @example
  * ```ts
- * import { type OpenedRun, runDirectory } from "./run_dir.ts";
+ * import assert from "node:assert/strict";
+ * import { type OpenedRun, runDirectory } from "@perceptual/loss/train";
  * const path = `${await Deno.makeTempDir()}/run`;
  * const first = runDirectory(path);
  * await first.open({ resume: false, info: { seed: 0 }, findCheckpoint: true });
  * first.release(); // one writer at a time: the next one may now take the lock
  * const again: OpenedRun = await runDirectory(path)
  *   .open({ resume: true, info: {}, findCheckpoint: true });
- * console.log(again.previousRun, again.checkpoint, again.notes); // true undefined []
+ * assert.ok(again.previousRun);
+ * assert.equal(again.checkpoint, undefined);
+ * assert.deepEqual(again.notes, []);
  * ```
  */
 export interface OpenedRun {
@@ -209,7 +216,8 @@ export interface OpenedRun {
  *
  * @example
  * ```ts
- * import { type RunDirectory, runDirectory } from "./run_dir.ts";
+ * import assert from "node:assert/strict";
+ * import { type RunDirectory, runDirectory } from "@perceptual/loss/train";
  * const run: RunDirectory = runDirectory(`${await Deno.makeTempDir()}/run`);
  * await run.open({ resume: false, info: {}, findCheckpoint: false }); // claims the directory
  * const state = {
@@ -217,7 +225,7 @@ export interface OpenedRun {
  *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
  * };
  * const path = await run.saveCheckpoint(state, [], []); // atomically, then prunes old ones
- * console.log(path.split("/").slice(-2)); // ["checkpoints", "step-00000005"]
+ * assert.deepEqual(path.split("/").slice(-2), ["checkpoints", "step-00000005"]);
  * ```
  */
 export interface RunDirectory {
@@ -263,10 +271,13 @@ export interface RunDirectory {
  *
  * @example
  * ```ts
- * import { runDirectory } from "./run_dir.ts";
+ * import assert from "node:assert/strict";
+ * import { runDirectory } from "@perceptual/loss/train";
  * const run = runDirectory(`${await Deno.makeTempDir()}/run1`, { keepCheckpoints: 2 });
  * const opened = await run.open({ resume: false, info: { seed: 0 }, findCheckpoint: true });
- * console.log(opened.previousRun, opened.checkpoint, run.locked); // false undefined true
+ * assert.equal(opened.previousRun, false);
+ * assert.equal(opened.checkpoint, undefined);
+ * assert.equal(run.locked, true);
  * run.release();
  * ```
  */

@@ -23,10 +23,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import { runReport, type RunReportOptions } from "./run_report.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, runReport, type RunReportOptions } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -42,7 +42,7 @@ import {
  * };
  * const report = runReport(options);
  * await t.fit(data, { steps: 2, runDir: `${await Deno.makeTempDir()}/run`, report, quiet: true });
- * console.log((await Deno.readTextFile(report.path!)).includes("pixel L1")); // true
+ * assert.ok((await Deno.readTextFile(report.path!)).includes("pixel L1"));
  * image.dispose();
  * ```
  */
@@ -74,10 +74,10 @@ export interface RunReportOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import { type ReportExtras, runReport } from "./run_report.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type ReportExtras, runReport } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -95,7 +95,7 @@ export interface RunReportOptions {
  *   summary: [["best", "step 2"]],
  * };
  * await report.finish(extras);
- * console.log((await Deno.readTextFile(report.path!)).includes("held-out")); // true
+ * assert.ok((await Deno.readTextFile(report.path!)).includes("held-out"));
  * image.dispose();
  * ```
  */
@@ -112,10 +112,10 @@ export interface ReportExtras {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import { type RunReport, runReport } from "./run_report.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type RunReport, runReport } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -127,10 +127,10 @@ export interface ReportExtras {
  * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
  * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
  * const report: RunReport = runReport({ title: "grey image" }); // a Callback for fit
- * console.log(report.path); // undefined: no run directory yet
+ * assert.equal(report.path, undefined); // no run directory yet
  * await t.fit(data, { steps: 2, runDir: `${await Deno.makeTempDir()}/run`, report, quiet: true });
  * await report.finish(); // the finished page: no longer reloading itself
- * console.log(report.path!.endsWith("/run/report.html")); // true
+ * assert.ok(report.path!.endsWith("/run/report.html"));
  * image.dispose();
  * ```
  */
@@ -179,11 +179,12 @@ async function imagesOf(runDir: string, dirs: readonly string[]): Promise<Report
  *
  * @example
  * ```ts
- * import { runReport } from "./run_report.ts";
+ * import assert from "node:assert/strict";
+ * import { runReport } from "@perceptual/loss/train";
  * const report = runReport({ title: "my run", summary: [["data", "photos/"]] });
  * // await t.fit(data, { steps: 100, runDir: "runs/a", report });
  * // await report.finish({ table: { columns: ["set", "PSNR"], rows: [["held-out", 31.2]] } });
- * console.log(report.path); // undefined until fit starts
+ * assert.equal(report.path, undefined); // until fit starts
  * ```
  */
 export function runReport(options: RunReportOptions = {}): RunReport {

@@ -13,10 +13,10 @@ import type { Callback } from "./callbacks.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { SaveImageFn } from "./samples.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type SaveImageFn } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -33,7 +33,8 @@ import type { Callback } from "./callbacks.ts";
  * };
  * const dir = await Deno.makeTempDir(); // default: <runDir>/samples
  * await t.fit(data, { steps: 2, quiet: true, samples: { every: 2, count: 1, save, dir } });
- * console.log(saved.length, saved[0]); // 3 step-00000002_0.png 4,4,3 (then its input and target)
+ * assert.equal(saved.length, 3);
+ * assert.equal(saved[0], "step-00000002_0.png 4,4,3"); // then its input and target
  * image.dispose();
  * ```
  */
@@ -44,10 +45,10 @@ export type SaveImageFn = (path: string, image: tf.Tensor3D) => Promise<void> | 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { SampleEvent } from "./samples.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type SampleEvent } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -59,7 +60,8 @@ export type SaveImageFn = (path: string, image: tf.Tensor3D) => Promise<void> | 
  * const batch = () => ({ input: grey(0), target: grey(0.5) }); // learn to output grey 0.5
  * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
  * const onSample = async (e: SampleEvent) => {
- *   console.log(e.step, (await e.prediction.data())[0]!.toFixed(3)); // 2 0.002, then 4 0.004
+ *   // Adam moves each pixel by about lr = 0.001 a step
+ *   assert.equal((await e.prediction.data())[0]!.toFixed(3), (e.step * 0.001).toFixed(3));
  * };
  * await t.fit(data, { steps: 4, quiet: true, samples: { every: 2, onSample } });
  * image.dispose();
@@ -81,10 +83,10 @@ export interface SampleEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { SampleOptions } from "./samples.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type SampleOptions } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -101,7 +103,7 @@ export interface SampleEvent {
  *   every: 3, batch: fixed, count: 1, onSample: (e) => void steps.push(e.step),
  * };
  * await t.fit(data, { steps: 7, quiet: true, samples });
- * console.log(steps); // [3, 6, 7]: every 3 steps, and after the last
+ * assert.deepEqual(steps, [3, 6, 7]); // every 3 steps, and after the last
  * tf.dispose([fixed, image]);
  * ```
  */

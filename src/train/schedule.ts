@@ -15,12 +15,13 @@ import { checkOptionKeys } from "../errors/unknown_option_error.ts";
  *
  * @example
  * ```ts
- * import type { Schedule } from "./schedule.ts";
+ * import assert from "node:assert/strict";
+ * import type { Schedule } from "@perceptual/loss/train";
  * const halving: Schedule = Object.assign((step: number) => 1e-3 / 2 ** Math.floor(step / 100), {
  *   description: "halve every 100 steps",
  *   usesTotal: false,
  * });
- * console.log(halving(250, 1000)); // 0.00025
+ * assert.ok(Math.abs(halving(250, 1000) - 0.00025) < 1e-12);
  * ```
  */
 export interface Schedule {
@@ -46,8 +47,9 @@ function checkPositive(name: string, value: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cosineAnneal } from "./schedule.ts";
- * console.log(cosineAnneal(1, 0, 0.5)); // 0.5
+ * assert.ok(Math.abs(cosineAnneal(1, 0, 0.5) - 0.5) < 1e-12);
  * ```
  */
 export function cosineAnneal(start: number, end: number, pos: number): number {
@@ -78,9 +80,11 @@ function position(step: number, totalSteps: number, who: string): number {
  *
  * @example
  * ```ts
- * import { constant } from "./schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { constant } from "@perceptual/loss/train";
  * const s = constant(1e-3);
- * console.log(s(0, 100), s(99, 100)); // 0.001 0.001
+ * assert.ok(Math.abs(s(0, 100) - 0.001) < 1e-12);
+ * assert.ok(Math.abs(s(99, 100) - 0.001) < 1e-12);
  * ```
  */
 export function constant(lr: number): Schedule {
@@ -96,10 +100,12 @@ export function constant(lr: number): Schedule {
  *
  * @example
  * ```ts
- * import { oneCycle, type OneCycleOptions } from "./schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { oneCycle, type OneCycleOptions } from "@perceptual/loss/train";
  * const options: OneCycleOptions = { lr: 1e-3, pctStart: 0.5, moms: null }; // peak at half-way
  * const s = oneCycle(options);
- * console.log(s(50, 100), s.momentum); // 0.001 undefined: β1 left alone
+ * assert.equal(s(50, 100), 0.001);
+ * assert.equal(s.momentum, undefined); // β1 left alone
  * ```
  */
 export interface OneCycleOptions {
@@ -128,11 +134,12 @@ export interface OneCycleOptions {
  *
  * @example
  * ```ts
- * import { oneCycle } from "./schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { oneCycle } from "@perceptual/loss/train";
  * const s = oneCycle({ lr: 1e-2 }); // the peak; fastai's name `lrMax` works too
- * console.log(s(0, 100)); // 0.0004 (lr / 25)
- * console.log(s(25, 100)); // 0.01 (the peak, at pctStart)
- * console.log(s.momentum?.(25, 100)); // 0.85
+ * assert.ok(Math.abs(s(0, 100) - 0.0004) < 1e-12); // (lr / 25)
+ * assert.ok(Math.abs(s(25, 100) - 0.01) < 1e-12); // (the peak, at pctStart)
+ * assert.equal(s.momentum?.(25, 100), 0.85);
  * ```
  */
 export function oneCycle(options: OneCycleOptions): Schedule {
@@ -180,10 +187,13 @@ export function oneCycle(options: OneCycleOptions): Schedule {
  *
  * @example
  * ```ts
- * import { cosine, type CosineOptions } from "./schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { cosine, type CosineOptions } from "@perceptual/loss/train";
  * const options: CosineOptions = { lr: 0.1, lrMin: 0.01, warmupSteps: 10 };
  * const s = cosine(options);
- * console.log(s(5, 110).toFixed(2), s(10, 110), s(110, 110)); // 0.06 0.1 0.01: warm-up, peak, end
+ * assert.equal(s(5, 110).toFixed(2), "0.06");
+ * assert.ok(Math.abs(s(10, 110) - 0.1) < 1e-12);
+ * assert.ok(Math.abs(s(110, 110) - 0.01) < 1e-12); // warm-up, peak, end
  * ```
  */
 export interface CosineOptions {
@@ -202,9 +212,12 @@ export interface CosineOptions {
  *
  * @example
  * ```ts
- * import { cosine } from "./schedule.ts";
+ * import assert from "node:assert/strict";
+ * import { cosine } from "@perceptual/loss/train";
  * const s = cosine({ lr: 0.1 });
- * console.log(s(0, 4), s(2, 4), s(4, 4)); // 0.1 0.05 0
+ * assert.ok(Math.abs(s(0, 4) - 0.1) < 1e-12);
+ * assert.ok(Math.abs(s(2, 4) - 0.05) < 1e-12);
+ * assert.equal(s(4, 4), 0);
  * ```
  */
 export function cosine(options: CosineOptions): Schedule {

@@ -15,17 +15,18 @@ import { checkWeightsFit, readArrays } from "./_optimizer_state.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
- * import type { Forward } from "./trainable.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import type { Forward } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const dropout = tfl.layers.dropout({ rate: 0.5, inputShape: [2, 2, 1] });
  * const model = tfl.sequential({ layers: [dropout] });
  * const forward: Forward = (input, training) => model.apply(input, { training }) as tf.Tensor;
  * const x = tf.ones([1, 2, 2, 1]) as tf.Tensor4D;
  * const y = forward(x, false); // inference: no dropout
- * console.log(Array.from(await y.data())); // [1, 1, 1, 1]
+ * assert.deepEqual(Array.from(await y.data()), [1, 1, 1, 1]);
  * tf.dispose([x, y]);
  * model.dispose();
  * ```
@@ -56,12 +57,13 @@ export interface Trainable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { layersTrainable } from "./trainable.ts";
  * await initBackend("cpu");
  * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [3] })] });
- * console.log(layersTrainable(model).params().length); // 2
+ * assert.equal(layersTrainable(model).params().length, 2);
  * ```
  */
 export function layersTrainable(model: tfl.LayersModel): Trainable {
@@ -95,13 +97,14 @@ export interface VariablesTrainableOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { variablesTrainable } from "./trainable.ts";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3]), true, "pixels");
  * const t = variablesTrainable({ params: [image], forward: () => image });
- * console.log((await t.read())[0]!.name); // pixels
+ * assert.equal((await t.read())[0]!.name, "pixels");
  * image.dispose();
  * ```
  */

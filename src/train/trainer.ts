@@ -33,10 +33,10 @@ import { type Forward, layersTrainable, type Trainable, variablesTrainable } fro
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { constant } from "./schedule.ts";
- * import { trainer, type TrainerOptions } from "./trainer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { constant, trainer, type TrainerOptions } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 2, 2, 1])); // optimised pixel by pixel
  * const options: TrainerOptions = {
@@ -49,7 +49,7 @@ import { type Forward, layersTrainable, type Trainable, variablesTrainable } fro
  * using t = trainer(options);
  * const target = tf.fill([1, 2, 2, 1], 2) as tf.Tensor4D; // out of range on purpose
  * await t.step({ input: target, target });
- * console.log(image.dataSync()[0]); // 1: projected back into [0, 1]
+ * assert.equal(image.dataSync()[0], 1); // projected back into [0, 1]
  * tf.dispose([target, image]);
  * ```
  */
@@ -90,10 +90,10 @@ export interface TrainerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { TrainerState } from "./trainer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type TrainerState } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -106,7 +106,10 @@ export interface TrainerOptions {
  * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
  * await t.fit(data, { steps: 3, quiet: true });
  * const state: TrainerState = t.state;
- * console.log(state.step, state.epoch, state.batchInEpoch, state.last?.step); // 3 1 1 3
+ * assert.equal(state.step, 3);
+ * assert.equal(state.epoch, 1);
+ * assert.equal(state.batchInEpoch, 1);
+ * assert.equal(state.last?.step, 3);
  * image.dispose();
  * ```
  */
@@ -130,7 +133,7 @@ export interface TrainerState {
  *
  * @example
  * ```ts
- * import type { Trainer } from "./trainer.ts";
+ * import type { Trainer } from "@perceptual/loss/train";
  * async function train10(t: Trainer, batch: Parameters<Trainer["step"]>[0]): Promise<number> {
  *   let last = NaN;
  *   for (let i = 0; i < 10; i++) last = (await t.step(batch)).total;
@@ -185,10 +188,11 @@ function trainableOf(options: TrainerOptions): Trainable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const model = tfl.sequential({
  *   layers: [tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same", inputShape: [8, 8, 3] })],
@@ -202,7 +206,8 @@ function trainableOf(options: TrainerOptions): Trainable {
  * });
  * const input = tf.randomUniform([2, 8, 8, 3]) as tf.Tensor4D;
  * const m = await t.step({ input, target: input });
- * console.log(m.step, Object.keys(m.terms)); // 1 ["pixel"]
+ * assert.equal(m.step, 1);
+ * assert.deepEqual(Object.keys(m.terms), ["pixel"]);
  * input.dispose();
  * ```
  */

@@ -16,9 +16,10 @@ import { type Forward, layersTrainable } from "./trainable.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { type MetricValues, validate } from "./validation.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type MetricValues, validate } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const fill = (v: number) => tf.fill([2, 4, 4, 3], v) as tf.Tensor4D;
  * const batches = () => [{ input: fill(0), target: fill(1) }];
@@ -26,7 +27,10 @@ import { type Forward, layersTrainable } from "./trainable.ts";
  *   mae: tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar, // a scalar: read and disposed by validate
  *   images: p.shape[0], // a plain number
  * });
- * console.log(await validate((x) => tf.clone(x), batches, { metrics })); // { mae: 1, images: 2 }
+ * assert.deepEqual(
+ *   await validate((x) => tf.clone(x), batches, { metrics }),
+ *   { mae: 1, images: 2 },
+ * );
  * ```
  */
 export type MetricValues = Readonly<Record<string, number | tf.Scalar>>;
@@ -41,15 +45,17 @@ export type MetricValues = Readonly<Record<string, number | tf.Scalar>>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { psnr } from "../metrics/mod.ts";
- * import { type MetricsFn, validate } from "./validation.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { psnr } from "@perceptual/loss/metrics";
+ * import { type MetricsFn, validate } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const fill = (v: number) => tf.fill([1, 8, 8, 3], v) as tf.Tensor4D;
  * const batches = () => [{ input: fill(0.4), target: fill(0.5) }];
  * const metrics: MetricsFn = async (p, y) => ({ psnr: await psnr(p, y) }); // async: awaited
- * console.log(await validate((x) => tf.clone(x), batches, { metrics })); // { psnr: 20.000… }
+ * const { psnr: score } = await validate((x) => tf.clone(x), batches, { metrics });
+ * assert.ok(Math.abs(score! - 20) < 1e-4); // MSE 0.01 → 20 dB
  * ```
  */
 export type MetricsFn = (
@@ -62,9 +68,10 @@ export type MetricsFn = (
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { validate, type ValidationData } from "./validation.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { validate, type ValidationData } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const data: ValidationData = function* () { // a function: fresh tensors for every validation
  *   for (let i = 0; i < 3; i++) {
@@ -74,8 +81,12 @@ export type MetricsFn = (
  * const metrics = (p: tf.Tensor4D, y: tf.Tensor4D) => ({
  *   mae: tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar,
  * });
- * console.log(await validate((x) => tf.clone(x), data, { metrics })); // { mae: 1 }: of 0, 1, 2
- * console.log(await validate((x) => tf.clone(x), data, { metrics })); // { mae: 1 } again
+ * // of 0, 1, 2
+ * assert.deepEqual(
+ *   await validate((x) => tf.clone(x), data, { metrics }),
+ *   { mae: 1 },
+ * );
+ * assert.deepEqual(await validate((x) => tf.clone(x), data, { metrics }), { mae: 1 }); // again
  * ```
  */
 export type ValidationData =
@@ -88,9 +99,10 @@ export type ValidationData =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { validate, type ValidateOptions } from "./validation.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { validate, type ValidateOptions } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const fill = (v: number) => tf.fill([1, 2, 2, 1], v) as tf.Tensor4D;
  * const data = function* () { // made lazily: only the batches taken exist
@@ -100,7 +112,7 @@ export type ValidationData =
  *   loss: (p, y) => ({ total: tf.mean(tf.abs(tf.sub(p, y))) as tf.Scalar, terms: {} }),
  *   maxBatches: 2, // the first two batches only
  * };
- * console.log(await validate((x) => tf.clone(x), data, options)); // { loss: 1.5 }
+ * assert.deepEqual(await validate((x) => tf.clone(x), data, options), { loss: 1.5 });
  * ```
  */
 export interface ValidateOptions {
@@ -151,17 +163,18 @@ async function runMetrics(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
- * import { validate } from "./validation.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { validate } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const model = tfl.sequential({ layers: [tfl.layers.conv2d({ filters: 3, kernelSize: 1, inputShape: [4, 4, 3] })] });
  * const batches = () => [0, 1].map(() => ({ input: tf.ones([2, 4, 4, 3]) as tf.Tensor4D, target: tf.ones([2, 4, 4, 3]) as tf.Tensor4D }));
  * const result = await validate(model, batches, {
  *   metrics: (p, t) => ({ mae: tf.mean(tf.abs(tf.sub(p, t))) as tf.Scalar }),
  * });
- * console.log(Object.keys(result)); // ["mae"]
+ * assert.deepEqual(Object.keys(result), ["mae"]);
  * ```
  */
 export async function validate(

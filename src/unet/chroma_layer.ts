@@ -26,14 +26,17 @@ const G_CR = -(KR * R_CR) / KG;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { chromaToRgb } from "./chroma_layer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { chromaToRgb } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const y = tf.fill([1, 1, 1, 1], 0.5) as tf.Tensor4D;
  * const red = tf.tensor4d([0, 0.3], [1, 1, 1, 2]); // Cr 0.3: reddish
  * const rgb = chromaToRgb(y, red);
- * console.log(await rgb.data()); // ≈ [0.92, 0.29, 0.5]: luma still 0.5
+ * const [r, g, b] = await rgb.data(); // ≈ [0.92, 0.29, 0.5]
+ * assert.ok(Math.abs(r! - 0.92) < 0.01 && Math.abs(g! - 0.29) < 0.01 && Math.abs(b! - 0.5) < 0.01);
+ * assert.ok(Math.abs(0.299 * r! + 0.587 * g! + 0.114 * b! - 0.5) < 1e-5); // luma still 0.5
  * tf.dispose([y, red, rgb]);
  * ```
  */
@@ -68,16 +71,20 @@ export function chromaToRgb(y: tf.Tensor4D, cbcr: tf.Tensor4D): tf.Tensor4D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { ChromaToRgb, type ChromaToRgbArgs } from "./chroma_layer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { ChromaToRgb, type ChromaToRgbArgs } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const [chroma, dark] = [tf.tensor4d([0, 0.2], [1, 1, 1, 2]), tf.fill([1, 1, 1, 1], 0.1)];
+ * const expected = new Map([[true, ["0.201", "0.049", "0.100"]], [false, ["0.296", "0.000", "0.100"]]]);
  * for (const lumaRelative of [true, false]) {
  *   const args: ChromaToRgbArgs = { lumaRelative }; // true: chroma in units of 4·y·(1 − y)
  *   const rgb = new ChromaToRgb(args).apply([chroma, dark]) as tf.Tensor;
- *   console.log(lumaRelative, Array.from(await rgb.data(), (v) => v.toFixed(3)));
- *   // true ["0.201", "0.049", "0.100"], then false ["0.296", "0.000", "0.100"]
+ *   assert.deepEqual(
+ *     Array.from(await rgb.data(), (v) => v.toFixed(3)),
+ *     expected.get(lumaRelative),
+ *   );
  *   rgb.dispose();
  * }
  * tf.dispose([chroma, dark]);
@@ -99,12 +106,13 @@ export interface ChromaToRgbArgs extends LayerArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { ChromaToRgb } from "./chroma_layer.ts";
+ * import { ChromaToRgb } from "@perceptual/loss/unet";
  * const c = tfl.input({ shape: [8, 8, 2] });
  * const y = tfl.input({ shape: [8, 8, 1] });
  * const rgb = new ChromaToRgb({}).apply([c, y]) as tfl.SymbolicTensor;
- * console.log(rgb.shape); // [null, 8, 8, 3]
+ * assert.deepEqual(rgb.shape, [null, 8, 8, 3]);
  * ```
  */
 export class ChromaToRgb extends tfl.layers.Layer {

@@ -21,14 +21,15 @@ import { unet } from "./unet.ts";
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "../vgg/mod.ts";
- * import { colorizer, type ColorizerOptions } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import { colorizer, type ColorizerOptions } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
  * const options: ColorizerOptions = { encoder: await net.encoder("block2_conv2") };
  * const model = colorizer({ baseFilters: 4 }, options);
- * console.log(model.getLayer("encoder_block2_conv2").trainable); // false
+ * assert.equal(model.getLayer("encoder_block2_conv2").trainable, false);
  * model.dispose();
  * ```
  */
@@ -54,23 +55,25 @@ export interface ColorizerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { colorizer } from "./colorizer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { colorizer } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const model = colorizer({ depth: 2, baseFilters: 4, seed: 1 });
  * const rgb = model.predict(tf.zeros([1, 16, 16, 1])) as tf.Tensor;
- * console.log(rgb.shape); // [1, 16, 16, 3]
+ * assert.deepEqual(rgb.shape, [1, 16, 16, 3]);
  * tf.dispose(rgb);
  * model.dispose();
  * ```
  *
  * @example On a frozen pretrained encoder (here random VGG weights, for brevity)
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg19 } from "../vgg/mod.ts";
- * import { colorizer } from "./colorizer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg19 } from "@perceptual/loss/vgg";
+ * import { colorizer } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * using net = await vgg19({ weights: { random: 0 }, upTo: "block3_conv1" });
  * const photos = tf.randomUniform([2, 32, 32, 1]) as tf.Tensor4D;
@@ -78,7 +81,7 @@ export interface ColorizerOptions {
  *   encoder: await net.encoder("block3_conv1", photos), // skips scaled to mean 1 on `photos`
  * });
  * const rgb = model.predict(photos) as tf.Tensor;
- * console.log(rgb.shape); // [2, 32, 32, 3]
+ * assert.deepEqual(rgb.shape, [2, 32, 32, 3]);
  * tf.dispose([photos, rgb]);
  * model.dispose();
  * ```

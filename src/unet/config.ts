@@ -23,13 +23,13 @@ import { DecodeError, type DecodeIssue } from "../errors/decode_error.ts";
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import type { UpsampleMode } from "./config.ts";
- * import { unet } from "./unet.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type UpsampleMode, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const mode: UpsampleMode = "transpose"; // r×r transposed convolutions with stride r
  * const model = unet({ depth: 1, baseFilters: 4, upsample: mode, seed: 1 });
- * console.log(model.layers.some((l) => l.getClassName() === "Conv2DTranspose")); // true
+ * assert.ok(model.layers.some((l) => l.getClassName() === "Conv2DTranspose"));
  * model.dispose();
  * ```
  */
@@ -39,14 +39,14 @@ export type UpsampleMode = "pixelShuffle" | "transpose" | "bilinear" | "resizeCo
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import type { NormMode } from "./config.ts";
- * import { unet } from "./unet.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type NormMode, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * for (const norm of ["batch", "none"] as NormMode[]) {
  *   const model = unet({ depth: 1, baseFilters: 4, norm, seed: 1 });
  *   const norms = model.layers.filter((l) => l.getClassName() === "BatchNormalization");
- *   console.log(norm, norms.length); // batch 6, then none 0
+ *   assert.equal(norms.length, norm === "batch" ? 6 : 0);
  *   model.dispose();
  * }
  * ```
@@ -57,14 +57,14 @@ export type NormMode = "batch" | "instance" | "none";
  *
  * @example
  * ```ts
- * import { type ActivationName, decodeUNetConfigOrThrow } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * import { type ActivationName, decodeUNetConfigOrThrow } from "@perceptual/loss/unet";
  * const activation: ActivationName = "leakyRelu"; // slope 0.1
- * console.log(decodeUNetConfigOrThrow({ activation }).activation); // leakyRelu
- * try {
- *   decodeUNetConfigOrThrow({ activation: "tanh" });
- * } catch (e) {
- *   console.log((e as Error).message); // … activation: "tanh" is not one of relu | …
- * }
+ * assert.equal(decodeUNetConfigOrThrow({ activation }).activation, "leakyRelu");
+ * assert.throws(
+ *   () => decodeUNetConfigOrThrow({ activation: "tanh" }),
+ *   /activation: "tanh" is not one of relu \|/,
+ * );
  * ```
  */
 export type ActivationName = "relu" | "leakyRelu" | "elu" | "swish" | "gelu";
@@ -73,15 +73,15 @@ export type ActivationName = "relu" | "leakyRelu" | "elu" | "swish" | "gelu";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import type { UNetScale } from "./config.ts";
- * import { unet } from "./unet.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type UNetScale, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const scale: UNetScale = 3;
  * const model = unet({ depth: 1, baseFilters: 4, scale, seed: 1 });
  * const y = model.predict(tf.zeros([1, 8, 8, 3])) as tf.Tensor;
- * console.log(y.shape); // [1, 24, 24, 3]
+ * assert.deepEqual(y.shape, [1, 24, 24, 3]);
  * tf.dispose(y);
  * model.dispose();
  * ```
@@ -92,10 +92,12 @@ export type UNetScale = 1 | 2 | 3 | 4;
  *
  * @example
  * ```ts
- * import { decodeUNetConfigOrThrow, type ResidualUpsample } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * import { decodeUNetConfigOrThrow, type ResidualUpsample } from "@perceptual/loss/unet";
  * const cheap: ResidualUpsample = "bilinear"; // the residual sits on a bilinear ×2 of the input
  * const config = decodeUNetConfigOrThrow({ scale: 2, residual: true, residualUpsample: cheap });
- * console.log(config.residualUpsample, config.upsample); // bilinear pixelShuffle
+ * assert.equal(config.residualUpsample, "bilinear");
+ * assert.equal(config.upsample, "pixelShuffle");
  * ```
  */
 export type ResidualUpsample = "bicubic" | "bilinear";
@@ -105,8 +107,9 @@ export type ResidualUpsample = "bicubic" | "bilinear";
  *
  * @example
  * ```ts
- * import { UPSAMPLE_MODES } from "./config.ts";
- * console.log(UPSAMPLE_MODES); // ["pixelShuffle", "transpose", "bilinear", "resizeConv"]
+ * import assert from "node:assert/strict";
+ * import { UPSAMPLE_MODES } from "@perceptual/loss/unet";
+ * assert.deepEqual(UPSAMPLE_MODES, ["pixelShuffle", "transpose", "bilinear", "resizeConv"]);
  * ```
  */
 export const UPSAMPLE_MODES: readonly UpsampleMode[] = [
@@ -120,8 +123,9 @@ export const UPSAMPLE_MODES: readonly UpsampleMode[] = [
  *
  * @example
  * ```ts
- * import { NORM_MODES } from "./config.ts";
- * console.log(NORM_MODES); // ["batch", "instance", "none"]
+ * import assert from "node:assert/strict";
+ * import { NORM_MODES } from "@perceptual/loss/unet";
+ * assert.deepEqual(NORM_MODES, ["batch", "instance", "none"]);
  * ```
  */
 export const NORM_MODES: readonly NormMode[] = ["batch", "instance", "none"];
@@ -130,8 +134,9 @@ export const NORM_MODES: readonly NormMode[] = ["batch", "instance", "none"];
  *
  * @example
  * ```ts
- * import { ACTIVATIONS } from "./config.ts";
- * console.log(ACTIVATIONS); // ["relu", "leakyRelu", "elu", "swish", "gelu"]
+ * import assert from "node:assert/strict";
+ * import { ACTIVATIONS } from "@perceptual/loss/unet";
+ * assert.deepEqual(ACTIVATIONS, ["relu", "leakyRelu", "elu", "swish", "gelu"]);
  * ```
  */
 export const ACTIVATIONS: readonly ActivationName[] = ["relu", "leakyRelu", "elu", "swish", "gelu"];
@@ -140,8 +145,9 @@ export const ACTIVATIONS: readonly ActivationName[] = ["relu", "leakyRelu", "elu
  *
  * @example
  * ```ts
- * import { SCALES } from "./config.ts";
- * console.log(SCALES); // [1, 2, 3, 4]
+ * import assert from "node:assert/strict";
+ * import { SCALES } from "@perceptual/loss/unet";
+ * assert.deepEqual(SCALES, [1, 2, 3, 4]);
  * ```
  */
 export const SCALES: readonly UNetScale[] = [1, 2, 3, 4];
@@ -150,8 +156,9 @@ export const SCALES: readonly UNetScale[] = [1, 2, 3, 4];
  *
  * @example
  * ```ts
- * import { RESIDUAL_UPSAMPLES } from "./config.ts";
- * console.log(RESIDUAL_UPSAMPLES); // ["bicubic", "bilinear"]
+ * import assert from "node:assert/strict";
+ * import { RESIDUAL_UPSAMPLES } from "@perceptual/loss/unet";
+ * assert.deepEqual(RESIDUAL_UPSAMPLES, ["bicubic", "bilinear"]);
  * ```
  */
 export const RESIDUAL_UPSAMPLES: readonly ResidualUpsample[] = ["bicubic", "bilinear"];
@@ -160,8 +167,9 @@ export const RESIDUAL_UPSAMPLES: readonly ResidualUpsample[] = ["bicubic", "bili
  *
  * @example
  * ```ts
- * import { MAX_DEPTH } from "./config.ts";
- * console.log(MAX_DEPTH); // 6
+ * import assert from "node:assert/strict";
+ * import { MAX_DEPTH } from "@perceptual/loss/unet";
+ * assert.equal(MAX_DEPTH, 6);
  * ```
  */
 export const MAX_DEPTH = 6;
@@ -173,17 +181,18 @@ export const MAX_DEPTH = 6;
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { defaultUNetConfig, type UNetConfig } from "./config.ts";
- * import { unet } from "./unet.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { defaultUNetConfig, type UNetConfig, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const config: UNetConfig = {
  *   ...defaultUNetConfig,
  *   inChannels: 1, outChannels: 3, depth: 2, baseFilters: 8, seed: 1, name: "tint",
  * };
  * const model = unet(config); // grey in, RGB out, inputs multiples of 2² = 4
- * console.log(model.name, model.inputs[0]!.shape, model.outputs[0]!.shape);
- * // tint [null, null, null, 1] [null, null, null, 3]
+ * assert.equal(model.name, "tint");
+ * assert.deepEqual(model.inputs[0]!.shape, [null, null, null, 1]);
+ * assert.deepEqual(model.outputs[0]!.shape, [null, null, null, 3]);
  * model.dispose();
  * ```
  */
@@ -238,8 +247,9 @@ export interface UNetConfig {
  *
  * @example
  * ```ts
- * import { defaultUNetConfig } from "./config.ts";
- * console.log(defaultUNetConfig.depth); // 3
+ * import assert from "node:assert/strict";
+ * import { defaultUNetConfig } from "@perceptual/loss/unet";
+ * assert.equal(defaultUNetConfig.depth, 3);
  * ```
  */
 export const defaultUNetConfig: UNetConfig = {
@@ -306,8 +316,9 @@ const FIELD_NAMES = Object.keys(fields) as (keyof UNetConfig)[];
  *
  * @example
  * ```ts
- * import { defaultUNetConfig, UNetConfigCodec } from "./config.ts";
- * console.log(UNetConfigCodec.is(defaultUNetConfig)); // true
+ * import assert from "node:assert/strict";
+ * import { defaultUNetConfig, UNetConfigCodec } from "@perceptual/loss/unet";
+ * assert.ok(UNetConfigCodec.is(defaultUNetConfig));
  * ```
  */
 export const UNetConfigCodec: t.Type<UNetConfig, UNetConfig, unknown> = t.type(
@@ -340,10 +351,12 @@ const WHAT = "U-Net config";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as E from "fp-ts/lib/Either.js";
- * import { decodeUNetConfig } from "./config.ts";
+ * import { decodeUNetConfig } from "@perceptual/loss/unet";
  * const r = decodeUNetConfig({ depth: 2, baseFilters: 16, scale: 2 });
- * if (E.isRight(r)) console.log(r.right.upsample); // "pixelShuffle"
+ * assert.ok(E.isRight(r));
+ * if (E.isRight(r)) assert.equal(r.right.upsample, "pixelShuffle");
  * ```
  */
 export function decodeUNetConfig(json: unknown): E.Either<DecodeError, UNetConfig> {
@@ -387,8 +400,9 @@ export function decodeUNetConfig(json: unknown): E.Either<DecodeError, UNetConfi
  *
  * @example
  * ```ts
- * import { decodeUNetConfigOrThrow } from "./config.ts";
- * console.log(decodeUNetConfigOrThrow({ depth: 2 }).baseFilters); // 32
+ * import assert from "node:assert/strict";
+ * import { decodeUNetConfigOrThrow } from "@perceptual/loss/unet";
+ * assert.equal(decodeUNetConfigOrThrow({ depth: 2 }).baseFilters, 32);
  * ```
  */
 export function decodeUNetConfigOrThrow(json: unknown): UNetConfig {

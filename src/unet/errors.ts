@@ -10,8 +10,9 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { UNetInputSizeError } from "./errors.ts";
- * console.log(new UNetInputSizeError(30, 32, 8).message);
+ * import assert from "node:assert/strict";
+ * import { UNetInputSizeError } from "@perceptual/loss/unet";
+ * assert.match(new UNetInputSizeError(30, 32, 8).message, /30×32 .* not divisible by 8/);
  * ```
  */
 export class UNetInputSizeError extends PerceptualError {
@@ -44,9 +45,10 @@ export class UNetInputSizeError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { PredictImageInputError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { PredictImageInputError } from "@perceptual/loss/unet";
  * const e = new PredictImageInputError("the image has 1 channel but the model takes 3");
- * console.log(e.message.startsWith("predictImage: the image has 1 channel")); // true
+ * assert.ok(e.message.startsWith("predictImage: the image has 1 channel"));
  * ```
  */
 export class PredictImageInputError extends PerceptualError {
@@ -62,8 +64,9 @@ export class PredictImageInputError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { ModelDisposedError } from "./errors.ts";
- * console.log(new ModelDisposedError("predictImage", "unet").message.includes("'unet'")); // true
+ * import assert from "node:assert/strict";
+ * import { ModelDisposedError } from "@perceptual/loss/unet";
+ * assert.ok(new ModelDisposedError("predictImage", "unet").message.includes("'unet'"));
  * ```
  */
 export class ModelDisposedError extends PerceptualError {

@@ -27,12 +27,14 @@ const InitializerBase = Object.getPrototypeOf(tfl.initializers.zeros().construct
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { ICNR, type ICNRArgs } from "./icnr.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { ICNR, type ICNRArgs } from "@perceptual/loss/browser";
  * await initBackend("cpu");
  * const args: ICNRArgs = { scale: 2, seed: 3 }; // for a conv followed by a ×2 pixel shuffle
  * const kernel = new ICNR(args).apply([3, 3, 4, 8]); // 8 = 2 filters × r² = 4
- * console.log(kernel.size, new Set(kernel.dataSync()).size); // 288 72: each value r² = 4 times
+ * assert.equal(kernel.size, 288);
+ * assert.equal(new Set(kernel.dataSync()).size, 72); // each value r² = 4 times
  * kernel.dispose();
  * ```
  */
@@ -52,12 +54,13 @@ export interface ICNRArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { ICNR } from "./icnr.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { ICNR } from "@perceptual/loss/browser";
  * await initBackend("cpu");
  * const k = new ICNR({ scale: 2, seed: 1 }).apply([3, 3, 8, 16]);
- * console.log(k.shape); // [3, 3, 8, 16]
+ * assert.deepEqual(k.shape, [3, 3, 8, 16]);
  * ```
  */
 export class ICNR extends InitializerBase {

@@ -18,9 +18,10 @@ const DEFAULT_EPSILON = 1e-5;
  *
  * @example
  * ```ts
- * import type { InstanceNormArgs } from "./instance_norm.ts";
+ * import assert from "node:assert/strict";
+ * import type { InstanceNormArgs } from "@perceptual/loss/unet";
  * const args: InstanceNormArgs = { epsilon: 1e-5, name: "dec1_in1" };
- * console.log(args.epsilon); // 0.00001
+ * assert.equal(args.epsilon, 1e-5);
  * ```
  */
 export interface InstanceNormArgs extends LayerArgs {
@@ -35,14 +36,18 @@ export interface InstanceNormArgs extends LayerArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { InstanceNorm } from "./instance_norm.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { InstanceNorm } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const layer = new InstanceNorm({ name: "in" });
  * const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
  * const y = layer.apply(x) as tf.Tensor;
- * console.log(Array.from(await y.data()).map((v) => v.toFixed(3))); // ["-1.342", "-0.447", "0.447", "1.342"]
+ * assert.deepEqual(
+ *   Array.from(await y.data()).map((v) => v.toFixed(3)),
+ *   ["-1.342", "-0.447", "0.447", "1.342"],
+ * );
  * tf.dispose([x, y]);
  * layer.dispose();
  * ```

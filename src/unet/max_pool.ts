@@ -19,12 +19,13 @@ import { firstInput, firstShape, type Kwargs, type LayerArgs } from "./_layer_io
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { maxPool2x2 } from "./max_pool.ts";
  * await initBackend("cpu");
  * const y = maxPool2x2(tf.tensor4d([1, 5, 3, 2], [1, 2, 2, 1]));
- * console.log(y.dataSync()); // Float32Array [5]
+ * assert.deepEqual(Array.from(y.dataSync()), [5]);
  * ```
  */
 export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
@@ -49,11 +50,12 @@ export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { MaxPool2x2 } from "./max_pool.ts";
+ * import { MaxPool2x2 } from "@perceptual/loss/browser";
  * const x = tfl.input({ shape: [8, 8, 3] });
  * const y = new MaxPool2x2({}).apply(x) as tfl.SymbolicTensor;
- * console.log(y.shape); // [null, 4, 4, 3]
+ * assert.deepEqual(y.shape, [null, 4, 4, 3]);
  * ```
  */
 export class MaxPool2x2 extends tfl.layers.Layer {

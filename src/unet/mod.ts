@@ -6,14 +6,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { decodeUNetConfigOrThrow, parameterCount, unet } from "./mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { decodeUNetConfigOrThrow, parameterCount, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const model = unet(decodeUNetConfigOrThrow({ depth: 2, baseFilters: 8, scale: 2, outputRange: [0, 1] }));
- * console.log(parameterCount(model, "trainable"));
+ * assert.ok(parameterCount(model, "trainable") > 0);
  * const y = model.predict(tf.zeros([1, 16, 16, 3])) as tf.Tensor;
- * console.log(y.shape); // [1, 32, 32, 3]
+ * assert.deepEqual(y.shape, [1, 32, 32, 3]);
  * tf.dispose(y);
  * model.dispose();
  * ```

@@ -11,12 +11,13 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { loadModel, ModelFilesError } from "./model_io.ts";
- * try {
- *   await loadModel("runs/no-such-run/model");
- * } catch (e) {
- *   if (e instanceof ModelFilesError) console.log(e.path); // runs/no-such-run/model/model.json
- * }
+ * import assert from "node:assert/strict";
+ * import { loadModel, ModelFilesError } from "@perceptual/loss/unet";
+ * await assert.rejects(loadModel("runs/no-such-run/model"), (e) => {
+ *   assert.ok(e instanceof ModelFilesError);
+ *   assert.equal(e.path, "runs/no-such-run/model/model.json");
+ *   return true;
+ * });
  * ```
  */
 export class ModelFilesError extends PerceptualError {
@@ -27,8 +28,12 @@ export class ModelFilesError extends PerceptualError {
    *
    * @example
    * ```ts
-   * import { ModelFilesError } from "./model_files_error.ts";
-   * console.log(new ModelFilesError("runs/x/model.json", "it does not exist").message);
+   * import assert from "node:assert/strict";
+   * import { ModelFilesError } from "@perceptual/loss/unet";
+   * assert.match(
+   *   new ModelFilesError("runs/x/model.json", "it does not exist").message,
+   *   /runs\/x\/model\.json/,
+   * );
    * ```
    */
   constructor(path: string, why: string) {
@@ -45,9 +50,11 @@ export class ModelFilesError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { ModelTopologyError } from "./model_files_error.ts";
+ * import assert from "node:assert/strict";
+ * import { ModelTopologyError } from "@perceptual/loss/unet";
  * const e = new ModelTopologyError("run/model/model.json", "size_check", "divisor is -7; …");
- * console.log(e.layer, e.message.includes("layer 'size_check'")); // size_check true
+ * assert.equal(e.layer, "size_check");
+ * assert.ok(e.message.includes("layer 'size_check'"));
  * ```
  */
 export class ModelTopologyError extends ModelFilesError {
@@ -59,8 +66,9 @@ export class ModelTopologyError extends ModelFilesError {
    *
    * @example
    * ```ts
-   * import { ModelTopologyError } from "./model_files_error.ts";
-   * console.log(new ModelTopologyError("m/model.json", undefined, "no layers").layer); // undefined
+   * import assert from "node:assert/strict";
+   * import { ModelTopologyError } from "@perceptual/loss/unet";
+   * assert.equal(new ModelTopologyError("m/model.json", undefined, "no layers").layer, undefined);
    * ```
    */
   constructor(path: string, layer: string | undefined, why: string) {

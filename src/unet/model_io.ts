@@ -65,15 +65,16 @@ function manifestPaths(json: unknown): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
- * import { fileSystemHandler } from "./model_io.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { fileSystemHandler } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2] })] });
  * const dir = await Deno.makeTempDir();
  * await model.save(fileSystemHandler(dir));
  * const again = await tfl.loadLayersModel(fileSystemHandler(dir));
- * console.log(again.layers.length); // 1
+ * assert.equal(again.layers.length, 1);
  * ```
  */
 export function fileSystemHandler(dir: string): tf.io.IOHandler {
@@ -250,11 +251,14 @@ function directoryOf(path: string): string {
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { saveModel, unet } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { saveModel, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const model = unet({ depth: 1, baseFilters: 4 });
- * await saveModel(model, await Deno.makeTempDir());
+ * const dir = await Deno.makeTempDir();
+ * await saveModel(model, dir);
+ * assert.ok((await Deno.stat(`${dir}/model.json`)).isFile);
  * model.dispose();
  * ```
  */
@@ -270,14 +274,15 @@ export async function saveModel(model: tfl.LayersModel, dir: string): Promise<vo
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { loadModel, saveModel, unet } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { loadModel, saveModel, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const dir = await Deno.makeTempDir();
  * const model = unet({ depth: 1, baseFilters: 4 });
  * await saveModel(model, dir);
  * const again = await loadModel(dir);
- * console.log(again.name); // unet
+ * assert.equal(again.name, "unet");
  * ```
  */
 export async function loadModel(dir: string): Promise<tfl.LayersModel> {

@@ -12,14 +12,15 @@ import { firstShape, type Kwargs, type LayerArgs } from "./_layer_io.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { OutputMap, type OutputMapArgs } from "./output_map.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { OutputMap, type OutputMapArgs } from "@perceptual/loss/browser";
  * await initBackend("cpu");
  * const args: OutputMapArgs = { range: [0, 255], residual: false }; // a sigmoid onto [0, 255]
  * const x = tf.tensor4d([-100, 0, 100], [1, 1, 3, 1]);
  * const y = new OutputMap(args).apply(x) as tf.Tensor;
- * console.log(Array.from(await y.data(), (v) => +v.toFixed(1))); // [0, 127.5, 255]
+ * assert.deepEqual(Array.from(await y.data(), (v) => +v.toFixed(1)), [0, 127.5, 255]);
  * tf.dispose([x, y]);
  * ```
  */
@@ -52,12 +53,13 @@ const LOGIT_EPS = 1e-3;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { OutputMap } from "./output_map.ts";
+ * import { OutputMap } from "@perceptual/loss/browser";
  * const z = tfl.input({ shape: [8, 8, 3] });
  * const b = tfl.input({ shape: [8, 8, 1] });
  * const y = new OutputMap({ range: [0, 1], residual: true }).apply([z, b]) as tfl.SymbolicTensor;
- * console.log(y.shape); // [null, 8, 8, 3]
+ * assert.deepEqual(y.shape, [null, 8, 8, 3]);
  * ```
  */
 export class OutputMap extends tfl.layers.Layer {

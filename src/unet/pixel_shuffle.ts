@@ -17,12 +17,13 @@ import { firstInput, firstShape, type Kwargs, type LayerArgs } from "./_layer_io
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { pixelShuffle } from "./pixel_shuffle.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { pixelShuffle } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const y = pixelShuffle(tf.ones([1, 2, 2, 12]) as tf.Tensor4D, 2);
- * console.log(y.shape); // [1, 4, 4, 3]
+ * assert.deepEqual(y.shape, [1, 4, 4, 3]);
  * ```
  */
 export function pixelShuffle(x: tf.Tensor4D, factor: number): tf.Tensor4D {
@@ -58,11 +59,12 @@ export interface PixelShuffleArgs extends LayerArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { PixelShuffle } from "./pixel_shuffle.ts";
+ * import { PixelShuffle } from "@perceptual/loss/browser";
  * const x = tfl.input({ shape: [null, null, 12] });
  * const y = new PixelShuffle({ factor: 2 }).apply(x) as tfl.SymbolicTensor;
- * console.log(y.shape); // [null, null, null, 3]
+ * assert.deepEqual(y.shape, [null, null, null, 3]);
  * ```
  */
 export class PixelShuffle extends tfl.layers.Layer {

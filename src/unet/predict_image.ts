@@ -18,8 +18,9 @@ import { ModelDisposedError, PredictImageInputError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { DEFAULT_MAX_ELEMENTS } from "./predict_image.ts";
- * console.log(DEFAULT_MAX_ELEMENTS * 4 / 2 ** 20); // 128 (MiB of float32)
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_MAX_ELEMENTS } from "@perceptual/loss/unet";
+ * assert.equal(DEFAULT_MAX_ELEMENTS * 4 / 2 ** 20, 128); // (MiB of float32)
  * ```
  */
 export const DEFAULT_MAX_ELEMENTS = 2 ** 25;
@@ -29,17 +30,17 @@ export const DEFAULT_MAX_ELEMENTS = 2 ** 25;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { predictImage, type PredictImageOptions } from "./predict_image.ts";
- * import { unet } from "./unet.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { predictImage, type PredictImageOptions, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const model = unet({ depth: 1, baseFilters: 4, seed: 1 });
  * const image = tf.randomUniform([40, 36, 3], 0, 1, "float32", 1) as tf.Tensor3D;
  * const whole = predictImage(model, image, { tileSize: Infinity }); // one call, untiled
  * const options: PredictImageOptions = { tileSize: 32 }; // overlap: the model's receptive field
  * const tiled = predictImage(model, image, options);
- * console.log(tf.tidy(() => tf.max(tf.abs(tf.sub(whole, tiled))).dataSync()[0]! < 1e-4)); // true
+ * assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(whole, tiled))).dataSync()[0]! < 1e-4));
  * tf.dispose([image, whole, tiled]);
  * model.dispose();
  * ```
@@ -232,15 +233,15 @@ function checkImage(model: tfl.LayersModel, image: tf.Tensor): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { unet } from "./mod.ts";
- * import { predictImage } from "./predict_image.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { unet, predictImage } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const model = unet({ depth: 1, baseFilters: 4, scale: 2, outputRange: [0, 1] });
  * const image = tf.randomUniform([31, 45, 3]) as tf.Tensor3D; // odd sides
  * const up = predictImage(model, image, { tileSize: 32 }); // tiled, same values as untiled
- * console.log(up.shape); // [62, 90, 3]
+ * assert.deepEqual(up.shape, [62, 90, 3]);
  * tf.dispose([image, up]);
  * model.dispose();
  * ```

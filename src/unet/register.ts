@@ -18,8 +18,9 @@ import { SizeCheck } from "./size_check.ts";
  *
  * @example
  * ```ts
- * import { CUSTOM_CLASS_NAMES } from "./register.ts";
- * console.log(CUSTOM_CLASS_NAMES.includes("PerceptualPixelShuffle")); // true
+ * import assert from "node:assert/strict";
+ * import { CUSTOM_CLASS_NAMES } from "@perceptual/loss/browser";
+ * assert.ok(CUSTOM_CLASS_NAMES.includes("PerceptualPixelShuffle"));
  * ```
  */
 export const CUSTOM_CLASS_NAMES: readonly string[] = [
@@ -42,7 +43,7 @@ export const CUSTOM_CLASS_NAMES: readonly string[] = [
  *
  * @example
  * ```ts
- * import { registerLayers } from "./register.ts";
+ * import { registerLayers } from "@perceptual/loss/unet";
  * registerLayers();
  * // now: await tf.loadLayersModel("https://example.com/unet/model.json")
  * ```

@@ -50,9 +50,10 @@ const TAPS = [-2, -1, 0, 1, 2] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { phaseWeights } from "./resize.ts";
- * console.log(phaseWeights(2, "bilinear")); // [[0, 0.25, 0.75, 0, 0], [0, 0, 0.75, 0.25, 0]]
- * console.log(phaseWeights(2, "nearest")); // [[0, 0, 1, 0, 0], [0, 0, 1, 0, 0]]
+ * assert.deepEqual(phaseWeights(2, "bilinear"), [[0, 0.25, 0.75, 0, 0], [0, 0, 0.75, 0.25, 0]]);
+ * assert.deepEqual(phaseWeights(2, "nearest"), [[0, 0, 1, 0, 0], [0, 0, 1, 0, 0]]);
  * ```
  */
 export function phaseWeights(factor: number, method: InterpolationMethod, a = -0.5): number[][] {
@@ -114,12 +115,13 @@ function upsampleAxis(x: tf.Tensor4D, axis: 1 | 2, weights: number[][]): tf.Tens
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { upsample } from "./resize.ts";
  * await initBackend("cpu");
  * const y = upsample(tf.ones([1, 4, 4, 3]) as tf.Tensor4D, 2, { method: "bilinear" });
- * console.log(y.shape); // [1, 8, 8, 3]
+ * assert.deepEqual(y.shape, [1, 8, 8, 3]);
  * ```
  */
 export function upsample(
@@ -144,16 +146,18 @@ export function upsample(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { Upsample, type UpsampleLayerArgs } from "./resize.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { Upsample, type UpsampleLayerArgs } from "@perceptual/loss/browser";
  * await initBackend("cpu");
  * // PyTorch's bicubic (a = −0.75), ×2
  * const args: UpsampleLayerArgs = { factor: 2, method: "bicubic", cubicA: -0.75 };
  * const x = tf.tensor4d([0, 1], [1, 1, 2, 1]);
  * const y = new Upsample(args).apply(x) as tf.Tensor;
- * console.log(y.shape, Array.from((await y.data()).slice(0, 4), (v) => v.toFixed(3)));
- * // [1, 2, 4, 1] ["-0.105", "0.227", "0.773", "1.105"]: bicubic overshoots the step
+ * assert.deepEqual(y.shape, [1, 2, 4, 1]);
+ * const row = Array.from((await y.data()).slice(0, 4), (v) => v.toFixed(3));
+ * assert.deepEqual(row, ["-0.105", "0.227", "0.773", "1.105"]); // bicubic overshoots the step
  * tf.dispose([x, y]);
  * ```
  */
@@ -171,11 +175,12 @@ export interface UpsampleLayerArgs extends LayerArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { Upsample } from "./resize.ts";
+ * import { Upsample } from "@perceptual/loss/browser";
  * const x = tfl.input({ shape: [8, 8, 3] });
  * const y = new Upsample({ factor: 4, method: "bicubic" }).apply(x) as tfl.SymbolicTensor;
- * console.log(y.shape); // [null, 32, 32, 3]
+ * assert.deepEqual(y.shape, [null, 32, 32, 3]);
  * ```
  */
 export class Upsample extends tfl.layers.Layer {

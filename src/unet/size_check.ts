@@ -20,13 +20,10 @@ export interface SizeCheckArgs extends LayerArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkInputSize } from "./size_check.ts";
  * checkInputSize(64, 48, 8); // fine
- * try {
- *   checkInputSize(30, 32, 8);
- * } catch (e) {
- *   console.log((e as Error).message); // U-Net input size 30×32 ... not divisible by 8 ...
- * }
+ * assert.throws(() => checkInputSize(30, 32, 8), /U-Net input size 30×32 .*not divisible by 8/);
  * ```
  */
 export function checkInputSize(height: number, width: number, divisor: number): void {
@@ -41,11 +38,12 @@ export function checkInputSize(height: number, width: number, divisor: number): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { SizeCheck } from "./size_check.ts";
+ * import { SizeCheck } from "@perceptual/loss/browser";
  * const x = tfl.input({ shape: [null, null, 3] });
  * const y = new SizeCheck({ divisor: 8 }).apply(x) as tfl.SymbolicTensor;
- * console.log(y.shape); // [null, null, null, 3]
+ * assert.deepEqual(y.shape, [null, null, null, 3]);
  * ```
  */
 export class SizeCheck extends tfl.layers.Layer {

@@ -12,8 +12,9 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { TfjsCopyError } from "./tfjs_copy_error.ts";
- * console.log(new TfjsCopyError("tf.serialization").message);
+ * import assert from "node:assert/strict";
+ * import { TfjsCopyError } from "@perceptual/loss/unet";
+ * assert.match(new TfjsCopyError("tf.serialization").message, /tf\.serialization/);
  * ```
  */
 export class TfjsCopyError extends PerceptualError {

@@ -40,13 +40,15 @@ function tailFactors(scale: number): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { parameterCount, unet } from "./mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { parameterCount, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const model = unet({ depth: 2, baseFilters: 8, scale: 2, seed: 1 });
  * const y = model.predict(tf.zeros([1, 16, 16, 3])) as tf.Tensor;
- * console.log(y.shape, parameterCount(model)); // [1, 32, 32, 3] ...
+ * assert.deepEqual(y.shape, [1, 32, 32, 3]);
+ * assert.ok(parameterCount(model) > 0);
  * y.dispose();
  * model.dispose();
  * ```
@@ -99,11 +101,14 @@ export function unet(config: Partial<UNetConfig> = {}): tfl.LayersModel {
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { parameterCount, unet } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { parameterCount, unet } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const model = unet({ depth: 1, baseFilters: 4 });
- * console.log(parameterCount(model), parameterCount(model, "trainable"));
+ * const [all, trainable] = [parameterCount(model), parameterCount(model, "trainable")];
+ * assert.equal(all, trainable + parameterCount(model, "nonTrainable"));
+ * assert.ok(all > trainable); // batch norm's moving statistics are not trained
  * model.dispose();
  * ```
  */

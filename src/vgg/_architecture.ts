@@ -35,9 +35,14 @@ const WIDTHS = [64, 128, 256, 512, 512] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { vggOps } from "./_architecture.ts";
  * const ops = vggOps("vgg16");
- * console.log(ops.length, ops[3]); // 18 { kind: "conv", name: "block2_conv1", inChannels: 64, outChannels: 128 }
+ * assert.equal(ops.length, 18);
+ * assert.deepEqual(
+ *   ops[3],
+ *   { kind: "conv", name: "block2_conv1", inChannels: 64, outChannels: 128 },
+ * );
  * ```
  */
 export function vggOps<A extends VggArchitecture>(arch: A): readonly VggOpSpec[] {

@@ -20,13 +20,16 @@ export type FrozenConv = (x: tf.Tensor4D) => tf.Tensor4D;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { frozenConvRelu } from "./_conv.ts";
  * await initBackend("cpu");
  * const conv = frozenConvRelu(tf.ones([3, 3, 1, 2]), tf.tensor1d([0, -100]));
  * const y = conv(tf.ones([1, 4, 4, 1]));
- * console.log(y.shape, y.dataSync()[0], y.dataSync()[1]); // [1, 4, 4, 2] 4 0
+ * assert.deepEqual(y.shape, [1, 4, 4, 2]);
+ * assert.equal(y.dataSync()[0], 4);
+ * assert.equal(y.dataSync()[1], 0);
  * ```
  */
 export function frozenConvRelu(kernel: tf.Tensor4D, bias: tf.Tensor1D): FrozenConv {

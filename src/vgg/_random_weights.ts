@@ -22,9 +22,11 @@ function layerSeed(seed: number, layer: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { heConv } from "./_random_weights.ts";
  * const w = heConv(7, { kind: "conv", name: "block1_conv1", inChannels: 3, outChannels: 64 });
- * console.log(w.kernel.length, w.bias.length); // 1728 64
+ * assert.equal(w.kernel.length, 1728);
+ * assert.equal(w.bias.length, 64);
  * ```
  */
 export function heConv(seed: number, spec: VggConvSpec): ConvWeights {
@@ -48,9 +50,11 @@ export function heConv(seed: number, spec: VggConvSpec): ConvWeights {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomWeights } from "./_random_weights.ts";
  * const src = randomWeights(1);
- * console.log(src.description, src.absent("block5_conv3")); // random:1 undefined
+ * assert.equal(src.description, "random:1");
+ * assert.equal(src.absent("block5_conv3"), undefined); // random weights exist for every layer
  * ```
  */
 export function randomWeights(seed: number): WeightSource {

@@ -14,8 +14,9 @@ import { DownloadError, HashMismatchError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { CACHE_ENV_VAR } from "./download.ts";
- * console.log(CACHE_ENV_VAR); // PERCEPTUAL_CACHE
+ * import assert from "node:assert/strict";
+ * import { CACHE_ENV_VAR } from "@perceptual/loss/vgg";
+ * assert.equal(CACHE_ENV_VAR, "PERCEPTUAL_CACHE");
  * ```
  */
 export const CACHE_ENV_VAR: string = "PERCEPTUAL_CACHE";
@@ -25,11 +26,12 @@ export const CACHE_ENV_VAR: string = "PERCEPTUAL_CACHE";
  *
  * @example
  * ```ts
- * import type { DownloadProgress } from "./download.ts";
+ * import assert from "node:assert/strict";
+ * import type { DownloadProgress } from "@perceptual/loss/vgg";
  * const percent = (p: DownloadProgress): string =>
  *   p.total === undefined ? `${p.received} bytes` : `${Math.round((100 * p.received) / p.total)}%`;
  * const p: DownloadProgress = { url: "w.h5", received: 512, total: 2048, done: false };
- * console.log(percent(p)); // 25%
+ * assert.equal(percent(p), "25%");
  * ```
  */
 export interface DownloadProgress {
@@ -48,12 +50,13 @@ export interface DownloadProgress {
  *
  * @example
  * ```ts
- * import type { ProgressSink } from "./download.ts";
+ * import assert from "node:assert/strict";
+ * import type { ProgressSink } from "@perceptual/loss/vgg";
  * const finished: string[] = [];
  * const onProgress: ProgressSink = (p) => p.done && finished.push(`${p.url}: ${p.received} bytes`);
  * // vgg16({ weights: "imagenet", onProgress }) calls it as bytes arrive; `false` silences it
  * if (onProgress) onProgress({ url: "w.h5", received: 58889256, total: 58889256, done: true });
- * console.log(finished); // ["w.h5: 58889256 bytes"]
+ * assert.deepEqual(finished, ["w.h5: 58889256 bytes"]);
  * ```
  */
 export type ProgressSink = ((p: DownloadProgress) => void) | false;
@@ -65,8 +68,9 @@ export type ProgressSink = ((p: DownloadProgress) => void) | false;
  *
  * @example
  * ```ts
- * import { defaultCacheDir } from "./download.ts";
- * console.log(defaultCacheDir().endsWith("perceptual-loss") || Deno.env.get("PERCEPTUAL_CACHE") !== undefined);
+ * import assert from "node:assert/strict";
+ * import { defaultCacheDir } from "@perceptual/loss/vgg";
+ * assert.ok(defaultCacheDir().endsWith("perceptual-loss") || Deno.env.get("PERCEPTUAL_CACHE") !== undefined);
  * ```
  */
 export function defaultCacheDir(): string {
@@ -173,13 +177,14 @@ function stderrProgress(label: string): (p: DownloadProgress) => void {
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { cachedDownload } from "./download.ts";
  * const f = await cachedDownload({
  *   url: "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
  *   md5: "6d6bbae143d832006294945121d1f1fc",
  *   fileName: "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
  * });
- * console.log(f.path, f.sha256);
+ * assert.match(f.sha256, /^[0-9a-f]{64}$/); // f.path: the file in the cache
  * ```
  */
 export async function cachedDownload(options: CachedDownloadOptions): Promise<CachedFile> {

@@ -12,8 +12,12 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { LayerNotLoadedError } from "./errors.ts";
- * console.log(new LayerNotLoadedError("block4_conv1", "vgg19(dir)", "block3_pool", "shard absent").message);
+ * import assert from "node:assert/strict";
+ * import { LayerNotLoadedError } from "@perceptual/loss/vgg";
+ * assert.match(
+ *   new LayerNotLoadedError("block4_conv1", "vgg19(dir)", "block3_pool", "shard absent").message,
+ *   /block4_conv1/,
+ * );
  * ```
  */
 export class LayerNotLoadedError extends PerceptualError {
@@ -35,8 +39,12 @@ export class LayerNotLoadedError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { WeightFileError } from "./errors.ts";
- * console.log(new WeightFileError("/w/vgg16.h5", "block3_conv1", "it is truncated").message);
+ * import assert from "node:assert/strict";
+ * import { WeightFileError } from "@perceptual/loss/vgg";
+ * assert.match(
+ *   new WeightFileError("/w/vgg16.h5", "block3_conv1", "it is truncated").message,
+ *   /\/w\/vgg16\.h5/,
+ * );
  * ```
  */
 export class WeightFileError extends PerceptualError {
@@ -61,8 +69,9 @@ export class WeightFileError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { NonFiniteWeightsError } from "./errors.ts";
- * console.log(new NonFiniteWeightsError("m/group1-shard1of1", "block1_conv1", "kernel", "1 NaN/infinite value (the first, NaN, at index 0)").message);
+ * import assert from "node:assert/strict";
+ * import { NonFiniteWeightsError } from "@perceptual/loss/vgg";
+ * assert.match(new NonFiniteWeightsError("m/group1-shard1of1", "block1_conv1", "kernel", "1 NaN/infinite value (the first, NaN, at index 0)").message, /m\/group1-shard1of1/);
  * ```
  */
 export class NonFiniteWeightsError extends WeightFileError {
@@ -85,8 +94,9 @@ export class NonFiniteWeightsError extends WeightFileError {
  *
  * @example
  * ```ts
- * import { WeightShapeError } from "./errors.ts";
- * console.log(new WeightShapeError("m/model.json", "block1_conv1", "kernel", [3, 3, 3, 64], [3, 3, 64, 64]).message);
+ * import assert from "node:assert/strict";
+ * import { WeightShapeError } from "@perceptual/loss/vgg";
+ * assert.match(new WeightShapeError("m/model.json", "block1_conv1", "kernel", [3, 3, 3, 64], [3, 3, 64, 64]).message, /m\/model\.json/);
  * ```
  */
 export class WeightShapeError extends WeightFileError {
@@ -118,8 +128,9 @@ export class WeightShapeError extends WeightFileError {
  *
  * @example
  * ```ts
- * import { MissingWeightsError } from "./errors.ts";
- * console.log(new MissingWeightsError("dir/model.json", "block4_conv1", "shard group9-shard1of2 is absent").message);
+ * import assert from "node:assert/strict";
+ * import { MissingWeightsError } from "@perceptual/loss/vgg";
+ * assert.match(new MissingWeightsError("dir/model.json", "block4_conv1", "shard group9-shard1of2 is absent").message, /dir\/model\.json/);
  * ```
  */
 export class MissingWeightsError extends WeightFileError {
@@ -139,8 +150,12 @@ export class MissingWeightsError extends WeightFileError {
  *
  * @example
  * ```ts
- * import { DownloadError } from "./errors.ts";
- * console.log(new DownloadError("https://example.com/w.h5", "HTTP 404 Not Found").message);
+ * import assert from "node:assert/strict";
+ * import { DownloadError } from "@perceptual/loss/vgg";
+ * assert.match(
+ *   new DownloadError("https://example.com/w.h5", "HTTP 404 Not Found").message,
+ *   /https:\/\/example\.com\/w\.h5/,
+ * );
  * ```
  */
 export class DownloadError extends PerceptualError {
@@ -161,8 +176,9 @@ export class DownloadError extends PerceptualError {
  *
  * @example
  * ```ts
- * import { HashMismatchError } from "./errors.ts";
- * console.log(new HashMismatchError("https://m/w.h5", "6d6b…", "0000…").message);
+ * import assert from "node:assert/strict";
+ * import { HashMismatchError } from "@perceptual/loss/vgg";
+ * assert.match(new HashMismatchError("https://m/w.h5", "6d6b…", "0000…").message, /6d6b…/);
  * ```
  */
 export class HashMismatchError extends DownloadError {

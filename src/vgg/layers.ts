@@ -11,8 +11,10 @@ import { type HasLayers, layersBeforePools } from "../network/selectors.ts";
  *
  * @example
  * ```ts
- * import { VGG16_LAYERS } from "./layers.ts";
- * console.log(VGG16_LAYERS.length, VGG16_LAYERS[2]); // 18 "block1_pool"
+ * import assert from "node:assert/strict";
+ * import { VGG16_LAYERS } from "@perceptual/loss/vgg";
+ * assert.equal(VGG16_LAYERS.length, 18);
+ * assert.equal(VGG16_LAYERS[2], "block1_pool");
  * ```
  */
 export const VGG16_LAYERS: readonly [
@@ -60,8 +62,10 @@ export const VGG16_LAYERS: readonly [
  *
  * @example
  * ```ts
- * import { VGG19_LAYERS } from "./layers.ts";
- * console.log(VGG19_LAYERS.length, VGG19_LAYERS.at(-1)); // 21 "block5_pool"
+ * import assert from "node:assert/strict";
+ * import { VGG19_LAYERS } from "@perceptual/loss/vgg";
+ * assert.equal(VGG19_LAYERS.length, 21);
+ * assert.equal(VGG19_LAYERS.at(-1), "block5_pool");
  * ```
  */
 export const VGG19_LAYERS: readonly [
@@ -115,9 +119,10 @@ export const VGG19_LAYERS: readonly [
  *
  * @example
  * ```ts
- * import { VGG16_LAYERS, type Vgg16Layer } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { VGG16_LAYERS, type Vgg16Layer } from "@perceptual/loss/vgg";
  * const content: Vgg16Layer = "block3_conv3";
- * console.log(VGG16_LAYERS.indexOf(content)); // 8: the ninth layer in forward order
+ * assert.equal(VGG16_LAYERS.indexOf(content), 8); // the ninth layer in forward order
  * ```
  */
 export type Vgg16Layer = typeof VGG16_LAYERS[number];
@@ -127,9 +132,10 @@ export type Vgg16Layer = typeof VGG16_LAYERS[number];
  *
  * @example
  * ```ts
- * import { VGG19_LAYERS, type Vgg19Layer } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { VGG19_LAYERS, type Vgg19Layer } from "@perceptual/loss/vgg";
  * const deepest: Vgg19Layer = "block5_conv4";
- * console.log(VGG19_LAYERS.indexOf(deepest)); // 19: only block5_pool comes after it
+ * assert.equal(VGG19_LAYERS.indexOf(deepest), 19); // only block5_pool comes after it
  * ```
  */
 export type Vgg19Layer = typeof VGG19_LAYERS[number];
@@ -140,10 +146,13 @@ export type Vgg19Layer = typeof VGG19_LAYERS[number];
  *
  * @example
  * ```ts
- * import { vggAlias, type VggAliasOf } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import type { VggAliasOf } from "@perceptual/loss/vgg";
+ * import { vggAlias } from "./layers.ts";
  * const relu: VggAliasOf<"block4_conv2"> = "relu4_2";
  * const pool: VggAliasOf<"block4_pool"> = "pool4";
- * console.log(vggAlias("block4_conv2") === relu, vggAlias("block4_pool") === pool); // true true
+ * assert.ok(vggAlias("block4_conv2") === relu);
+ * assert.ok(vggAlias("block4_pool") === pool);
  * ```
  */
 export type VggAliasOf<L extends string> = L extends `block${infer B}_conv${infer C}`
@@ -156,9 +165,10 @@ export type VggAliasOf<L extends string> = L extends `block${infer B}_conv${infe
  *
  * @example
  * ```ts
- * import { canonicalVggLayer, type Vgg16Alias } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { canonicalVggLayer, type Vgg16Alias } from "@perceptual/loss/vgg";
  * const alias: Vgg16Alias = "relu3_3"; // the ReLU after block3_conv3
- * console.log(canonicalVggLayer("vgg16", alias)); // block3_conv3
+ * assert.equal(canonicalVggLayer("vgg16", alias), "block3_conv3");
  * ```
  */
 export type Vgg16Alias = VggAliasOf<Vgg16Layer>;
@@ -168,10 +178,11 @@ export type Vgg16Alias = VggAliasOf<Vgg16Layer>;
  *
  * @example
  * ```ts
- * import { canonicalVggLayer, type Vgg19Alias } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { canonicalVggLayer, type Vgg19Alias } from "@perceptual/loss/vgg";
  * const alias: Vgg19Alias = "relu5_4"; // VGG-16 has no such layer
- * console.log(canonicalVggLayer("vgg19", alias)); // block5_conv4
- * console.log(canonicalVggLayer("vgg16", alias)); // undefined
+ * assert.equal(canonicalVggLayer("vgg19", alias), "block5_conv4");
+ * assert.equal(canonicalVggLayer("vgg16", alias), undefined);
  * ```
  */
 export type Vgg19Alias = VggAliasOf<Vgg19Layer>;
@@ -181,9 +192,10 @@ export type Vgg19Alias = VggAliasOf<Vgg19Layer>;
  *
  * @example
  * ```ts
- * import { isVggLayerName, type Vgg16LayerName } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { isVggLayerName, type Vgg16LayerName } from "@perceptual/loss/vgg";
  * const names: Vgg16LayerName[] = ["block2_conv2", "relu2_2"]; // one layer, two spellings
- * console.log(names.every((n) => isVggLayerName("vgg16", n))); // true
+ * assert.ok(names.every((n) => isVggLayerName("vgg16", n)));
  * ```
  */
 export type Vgg16LayerName = Vgg16Layer | Vgg16Alias;
@@ -193,11 +205,12 @@ export type Vgg16LayerName = Vgg16Layer | Vgg16Alias;
  *
  * @example
  * ```ts
- * import { canonicalVggLayer, isVggLayerName, type Vgg19LayerName } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { canonicalVggLayer, isVggLayerName, type Vgg19LayerName } from "@perceptual/loss/vgg";
  * const input: string = "relu3_4"; // from a command line, say
  * if (isVggLayerName("vgg19", input)) {
  *   const layer: Vgg19LayerName = input; // narrowed by the check
- *   console.log(canonicalVggLayer("vgg19", layer)); // block3_conv4
+ *   assert.equal(canonicalVggLayer("vgg19", layer), "block3_conv4");
  * }
  * ```
  */
@@ -208,9 +221,11 @@ export type Vgg19LayerName = Vgg19Layer | Vgg19Alias;
  *
  * @example
  * ```ts
- * import { type VggArchitecture, vggLayers } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { type VggArchitecture, vggLayers } from "@perceptual/loss/vgg";
  * const arch: VggArchitecture = "vgg19";
- * console.log(vggLayers(arch).length, vggLayers("vgg16").length); // 21 18
+ * assert.equal(vggLayers(arch).length, 21);
+ * assert.equal(vggLayers("vgg16").length, 18);
  * ```
  */
 export type VggArchitecture = "vgg16" | "vgg19";
@@ -220,8 +235,9 @@ export type VggArchitecture = "vgg16" | "vgg19";
  *
  * @example
  * ```ts
- * import { VGG_ARCHITECTURES } from "./layers.ts";
- * console.log(VGG_ARCHITECTURES); // ["vgg16", "vgg19"]
+ * import assert from "node:assert/strict";
+ * import { VGG_ARCHITECTURES } from "@perceptual/loss/vgg";
+ * assert.deepEqual(VGG_ARCHITECTURES, ["vgg16", "vgg19"]);
  * ```
  */
 export const VGG_ARCHITECTURES: readonly VggArchitecture[] = ["vgg16", "vgg19"];
@@ -231,9 +247,11 @@ export const VGG_ARCHITECTURES: readonly VggArchitecture[] = ["vgg16", "vgg19"];
  *
  * @example
  * ```ts
- * import { type VggLayerOf, vggLayers } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { type VggLayerOf, vggLayers } from "@perceptual/loss/vgg";
  * const convs: VggLayerOf<"vgg16">[] = vggLayers("vgg16").filter((l) => l.includes("conv"));
- * console.log(convs.length, convs.at(-1)); // 13 block5_conv3
+ * assert.equal(convs.length, 13);
+ * assert.equal(convs.at(-1), "block5_conv3");
  * ```
  */
 export type VggLayerOf<A extends VggArchitecture> = A extends "vgg16" ? Vgg16Layer : Vgg19Layer;
@@ -243,10 +261,16 @@ export type VggLayerOf<A extends VggArchitecture> = A extends "vgg16" ? Vgg16Lay
  *
  * @example
  * ```ts
- * import { canonicalVggLayer, type VggArchitecture, type VggLayerNameOf } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import {
+ *   canonicalVggLayer,
+ *   type VggArchitecture,
+ *   type VggLayerNameOf,
+ * } from "@perceptual/loss/vgg";
  * const keras = <A extends VggArchitecture>(arch: A, name: VggLayerNameOf<A>) =>
  *   canonicalVggLayer(arch, name);
- * console.log(keras("vgg16", "relu1_2"), keras("vgg19", "relu3_4")); // block1_conv2 block3_conv4
+ * assert.equal(keras("vgg16", "relu1_2"), "block1_conv2");
+ * assert.equal(keras("vgg19", "relu3_4"), "block3_conv4");
  * ```
  */
 export type VggLayerNameOf<A extends VggArchitecture> = A extends "vgg16" ? Vgg16LayerName
@@ -257,8 +281,9 @@ export type VggLayerNameOf<A extends VggArchitecture> = A extends "vgg16" ? Vgg1
  *
  * @example
  * ```ts
- * import { vggLayers } from "./layers.ts";
- * console.log(vggLayers("vgg19").includes("block3_conv4")); // true
+ * import assert from "node:assert/strict";
+ * import { vggLayers } from "@perceptual/loss/vgg";
+ * assert.ok(vggLayers("vgg19").includes("block3_conv4"));
  * ```
  */
 export function vggLayers<A extends VggArchitecture>(arch: A): readonly VggLayerOf<A>[] {
@@ -271,8 +296,10 @@ export function vggLayers<A extends VggArchitecture>(arch: A): readonly VggLayer
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { vggAlias } from "./layers.ts";
- * console.log(vggAlias("block3_conv3"), vggAlias("block4_pool")); // "relu3_3" "pool4"
+ * assert.equal(vggAlias("block3_conv3"), "relu3_3");
+ * assert.equal(vggAlias("block4_pool"), "pool4");
  * ```
  */
 export function vggAlias(layer: string): string | undefined {
@@ -304,9 +331,10 @@ function canonicalIn(name: string, layers: readonly string[]): string | undefine
  *
  * @example
  * ```ts
- * import { canonicalVggLayer } from "./layers.ts";
- * console.log(canonicalVggLayer("vgg16", "relu2_2")); // "block2_conv2"
- * console.log(canonicalVggLayer("vgg16", "relu3_4")); // undefined (VGG-19 only)
+ * import assert from "node:assert/strict";
+ * import { canonicalVggLayer } from "@perceptual/loss/vgg";
+ * assert.equal(canonicalVggLayer("vgg16", "relu2_2"), "block2_conv2");
+ * assert.equal(canonicalVggLayer("vgg16", "relu3_4"), undefined); // (VGG-19 only)
  * ```
  */
 export function canonicalVggLayer<A extends VggArchitecture>(
@@ -321,8 +349,10 @@ export function canonicalVggLayer<A extends VggArchitecture>(
  *
  * @example
  * ```ts
- * import { isVggLayerName } from "./layers.ts";
- * console.log(isVggLayerName("vgg16", "pool3"), isVggLayerName("vgg16", "block3_conv4")); // true false
+ * import assert from "node:assert/strict";
+ * import { isVggLayerName } from "@perceptual/loss/vgg";
+ * assert.ok(isVggLayerName("vgg16", "pool3"));
+ * assert.equal(isVggLayerName("vgg16", "block3_conv4"), false);
  * ```
  */
 export function isVggLayerName<A extends VggArchitecture>(
@@ -337,9 +367,14 @@ export function isVggLayerName<A extends VggArchitecture>(
  *
  * @example
  * ```ts
- * import { beforePools, type Vgg16BeforePools } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { beforePools, type Vgg16BeforePools } from "@perceptual/loss/vgg";
  * const layers: Vgg16BeforePools = beforePools("vgg16");
- * console.log(layers.slice(2)); // ["block3_conv3", "block4_conv3", "block5_conv3"] (fastai's)
+ * // (fastai's)
+ * assert.deepEqual(
+ *   layers.slice(2),
+ *   ["block3_conv3", "block4_conv3", "block5_conv3"],
+ * );
  * ```
  */
 export type Vgg16BeforePools = readonly [
@@ -355,9 +390,10 @@ export type Vgg16BeforePools = readonly [
  *
  * @example
  * ```ts
- * import { beforePools, type Vgg19BeforePools } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { beforePools, type Vgg19BeforePools } from "@perceptual/loss/vgg";
  * const layers: Vgg19BeforePools = beforePools("vgg19");
- * console.log(layers.slice(2)); // ["block3_conv4", "block4_conv4", "block5_conv4"]
+ * assert.deepEqual(layers.slice(2), ["block3_conv4", "block4_conv4", "block5_conv4"]);
  * ```
  */
 export type Vgg19BeforePools = readonly [
@@ -373,9 +409,10 @@ export type Vgg19BeforePools = readonly [
  *
  * @example
  * ```ts
- * import { beforePools, type HasVggArchitecture } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { beforePools, type HasVggArchitecture } from "@perceptual/loss/vgg";
  * const net: HasVggArchitecture<"vgg19"> = { architecture: "vgg19" }; // e.g. a Vgg19Network
- * console.log(beforePools(net)[2]); // block3_conv4, typed as that literal
+ * assert.equal(beforePools(net)[2], "block3_conv4"); // typed as that literal
  * ```
  */
 export interface HasVggArchitecture<A extends VggArchitecture> {
@@ -392,10 +429,13 @@ export interface HasVggArchitecture<A extends VggArchitecture> {
  *
  * @example
  * ```ts
- * import { beforePools } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { beforePools } from "@perceptual/loss/vgg";
  * const [, , b3, b4, b5] = beforePools("vgg16");
- * console.log(b3, b4, b5); // "block3_conv3" "block4_conv3" "block5_conv3"
- * console.log(beforePools("vgg19")[2]); // "block3_conv4"
+ * assert.equal(b3, "block3_conv3");
+ * assert.equal(b4, "block4_conv3");
+ * assert.equal(b5, "block5_conv3");
+ * assert.equal(beforePools("vgg19")[2], "block3_conv4");
  * ```
  */
 export function beforePools(net: "vgg16" | HasVggArchitecture<"vgg16">): Vgg16BeforePools;
@@ -418,9 +458,10 @@ export function beforePools(
  *
  * @example
  * ```ts
- * import { johnsonStyle, type JohnsonStyleLayers } from "./layers.ts";
+ * import assert from "node:assert/strict";
+ * import { johnsonStyle, type JohnsonStyleLayers } from "@perceptual/loss/vgg";
  * const layers: JohnsonStyleLayers = johnsonStyle;
- * console.log(layers.join(" ")); // relu1_2 relu2_2 relu3_3 relu4_3
+ * assert.equal(layers.join(" "), "relu1_2 relu2_2 relu3_3 relu4_3");
  * ```
  */
 export type JohnsonStyleLayers = readonly ["relu1_2", "relu2_2", "relu3_3", "relu4_3"];
@@ -431,8 +472,9 @@ export type JohnsonStyleLayers = readonly ["relu1_2", "relu2_2", "relu3_3", "rel
  *
  * @example
  * ```ts
- * import { johnsonStyle } from "./layers.ts";
- * console.log(johnsonStyle.join(",")); // relu1_2,relu2_2,relu3_3,relu4_3
+ * import assert from "node:assert/strict";
+ * import { johnsonStyle } from "@perceptual/loss/vgg";
+ * assert.equal(johnsonStyle.join(","), "relu1_2,relu2_2,relu3_3,relu4_3");
  * ```
  */
 export const johnsonStyle: JohnsonStyleLayers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"];

@@ -6,14 +6,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { beforePools, vgg16 } from "./mod.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { beforePools, vgg16 } from "@perceptual/loss/vgg";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 42 }, upTo: "block3_conv3" });
  * const [b1, b2, b3] = beforePools(net);
  * const feats = net.extract(tf.zeros([1, 32, 32, 3]), [b1, b2, b3]);
- * console.log(feats.block3_conv3.shape); // [1, 8, 8, 256]
+ * assert.deepEqual(feats.block3_conv3.shape, [1, 8, 8, 256]);
  * tf.dispose(feats);
  * ```
  *

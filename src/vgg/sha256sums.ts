@@ -12,8 +12,9 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { SHA256SUMS_FILE } from "./sha256sums.ts";
- * console.log(`weights/${SHA256SUMS_FILE}`); // weights/SHA256SUMS
+ * import assert from "node:assert/strict";
+ * import { SHA256SUMS_FILE } from "@perceptual/loss/vgg";
+ * assert.equal(`weights/${SHA256SUMS_FILE}`, "weights/SHA256SUMS");
  * ```
  */
 export const SHA256SUMS_FILE: string = "SHA256SUMS";
@@ -24,9 +25,10 @@ export const SHA256SUMS_FILE: string = "SHA256SUMS";
  *
  * @example
  * ```ts
- * import { WeightHashError } from "./sha256sums.ts";
+ * import assert from "node:assert/strict";
+ * import { WeightHashError } from "@perceptual/loss/vgg";
  * const e = new WeightHashError("w/group1-shard1of1", "w/SHA256SUMS", "c68e…", "0000…");
- * console.log(e.message);
+ * assert.match(e.message, /w\/group1-shard1of1/);
  * ```
  */
 export class WeightHashError extends PerceptualError {
@@ -64,9 +66,10 @@ export class WeightHashError extends PerceptualError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSha256Sums } from "./sha256sums.ts";
  * const sums = parseSha256Sums(`${"ab".repeat(32)}  model.json\n`);
- * console.log(sums.get("model.json")?.length); // 64
+ * assert.equal(sums.get("model.json")?.length, 64);
  * ```
  */
 export function parseSha256Sums(text: string): Map<string, string> {
@@ -91,11 +94,18 @@ export function parseSha256Sums(text: string): Map<string, string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkSha256, parseSha256Sums } from "./sha256sums.ts";
  * import { sha256HexSync } from "../_internal/hash.ts";
  * const bytes = new TextEncoder().encode("{}");
  * const sums = parseSha256Sums(`${sha256HexSync(bytes)}  model.json`);
+ * import { WeightHashError } from "@perceptual/loss/vgg";
  * checkSha256(sums, "model.json", bytes, "dir/model.json", "dir/SHA256SUMS"); // passes
+ * const other = new TextEncoder().encode("[]");
+ * assert.throws(
+ *   () => checkSha256(sums, "model.json", other, "dir/model.json", "dir/SHA256SUMS"),
+ *   WeightHashError,
+ * );
  * ```
  */
 export function checkSha256(

@@ -40,12 +40,13 @@ export type { DownloadProgress };
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16, type VggWeights } from "./vgg.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16, type VggWeights } from "@perceptual/loss/vgg";
  * await initBackend("cpu");
  * const offline: VggWeights = { random: 7 }; // or "imagenet", or a path to an .h5 file or tfjs dir
  * using net = await vgg16({ weights: offline, upTo: "block1_conv2" });
- * console.log(net.weightsSource); // random:7
+ * assert.equal(net.weightsSource, "random:7");
  * ```
  */
 export type VggWeights =
@@ -61,8 +62,9 @@ export type VggWeights =
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg19, type VggOptions } from "./vgg.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg19, type VggOptions } from "@perceptual/loss/vgg";
  * await initBackend("cpu");
  * const options: VggOptions<"relu2_1"> = {
  *   weights: { random: 42 },
@@ -70,7 +72,8 @@ export type VggWeights =
  *   inputRange: "[-1,1]", // images from a tanh output, say
  * };
  * using net = await vgg19(options);
- * console.log(net.layers.at(-1), net.inputConvention.range); // block2_conv1 [-1,1]
+ * assert.equal(net.layers.at(-1), "block2_conv1");
+ * assert.equal(net.inputConvention.range, "[-1,1]");
  * ```
  */
 export interface VggOptions<L extends string = string> extends InputCheckSettings {
@@ -105,11 +108,12 @@ export interface VggOptions<L extends string = string> extends InputCheckSetting
  *
  * @example
  * ```ts
- * import { KERAS_IMAGENET_WEIGHTS, type KerasWeightsFile } from "./vgg.ts";
+ * import assert from "node:assert/strict";
+ * import { KERAS_IMAGENET_WEIGHTS, type KerasWeightsFile } from "@perceptual/loss/vgg";
  * const keras: KerasWeightsFile = KERAS_IMAGENET_WEIGHTS.vgg16;
  * const mirror: KerasWeightsFile = { ...keras, url: "https://example.org/vgg16_notop.h5" };
  * // vgg16({ weights: "imagenet", url: mirror.url, md5: mirror.md5 }) fetches it from there
- * console.log(mirror.fileName); // vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
+ * assert.equal(mirror.fileName, "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5");
  * ```
  */
 export interface KerasWeightsFile {
@@ -126,8 +130,9 @@ export interface KerasWeightsFile {
  *
  * @example
  * ```ts
- * import { KERAS_IMAGENET_WEIGHTS } from "./vgg.ts";
- * console.log(KERAS_IMAGENET_WEIGHTS.vgg16.md5); // 6d6bbae143d832006294945121d1f1fc
+ * import assert from "node:assert/strict";
+ * import { KERAS_IMAGENET_WEIGHTS } from "@perceptual/loss/vgg";
+ * assert.equal(KERAS_IMAGENET_WEIGHTS.vgg16.md5, "6d6bbae143d832006294945121d1f1fc");
  * ```
  */
 export const KERAS_IMAGENET_WEIGHTS: Readonly<Record<VggArchitecture, KerasWeightsFile>> = {
@@ -287,13 +292,14 @@ async function loadVgg<A extends VggArchitecture>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "./vgg.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
  * const f = net.extract(tf.ones([2, 32, 32, 3]), ["relu2_2"]);
- * console.log(f.relu2_2.shape); // [2, 16, 16, 128]
+ * assert.deepEqual(f.relu2_2.shape, [2, 16, 16, 128]);
  * f.relu2_2.dispose();
  * ```
  */
@@ -307,12 +313,13 @@ export function vgg16(options: VggOptions<Vgg16LayerName>): Promise<Vgg16Network
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg19 } from "./vgg.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg19 } from "@perceptual/loss/vgg";
  * await initBackend("cpu");
  * using net = await vgg19({ weights: { random: 0 }, upTo: "relu1_2" });
- * console.log(net.layers); // ["block1_conv1", "block1_conv2"]
+ * assert.deepEqual(net.layers, ["block1_conv1", "block1_conv2"]);
  * ```
  */
 export function vgg19(options: VggOptions<Vgg19LayerName>): Promise<Vgg19Network> {

@@ -34,13 +34,16 @@ import type { FrozenConvWeights, FrozenEncoder } from "../network/frozen_encoder
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "./vgg.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16 } from "@perceptual/loss/vgg";
  * await initBackend("cpu");
  * using net = await vgg16({ weights: { random: 1 }, upTo: "relu2_2" });
  * const f = net.extract(tf.zeros([1, 16, 16, 3]), ["relu1_2", "block2_conv2"]);
- * console.log(net.architecture, f.relu1_2.shape, f.block2_conv2.shape); // vgg16 [1,16,16,64] [1,8,8,128]
+ * assert.equal(net.architecture, "vgg16");
+ * assert.deepEqual(f.relu1_2.shape, [1, 16, 16, 64]);
+ * assert.deepEqual(f.block2_conv2.shape, [1, 8, 8, 128]);
  * tf.dispose(f);
  * ```
  */
@@ -64,12 +67,16 @@ export interface VggNetwork<A extends VggArchitecture>
    *
    * @example
    * ```ts
-   * import { initBackend } from "../backend/mod.ts";
-   * import { vgg16 } from "./vgg.ts";
+   * import assert from "node:assert/strict";
+   * import { initBackend } from "@perceptual/loss/backend";
+   * import { vgg16 } from "@perceptual/loss/vgg";
    * await initBackend("cpu");
    * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
    * const enc = await net.encoder("block2_conv2");
-   * console.log(enc.stages.map((s) => s.map((c) => c.name))); // [["block1_conv1","block1_conv2"],["block2_conv1","block2_conv2"]]
+   * assert.deepEqual(
+   *   enc.stages.map((s) => s.map((c) => c.name)),
+   *   [["block1_conv1","block1_conv2"],["block2_conv1","block2_conv2"]],
+   * );
    * ```
    */
   encoder(upTo: VggLayerNameOf<A>, calibration?: tf.Tensor4D): Promise<FrozenEncoder>;
@@ -80,12 +87,14 @@ export interface VggNetwork<A extends VggArchitecture>
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg16 } from "./vgg.ts";
- * import type { Vgg16Network } from "./vgg_network.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg16, type Vgg16Network } from "@perceptual/loss/vgg";
  * await initBackend("cpu");
  * using net: Vgg16Network = await vgg16({ weights: { random: 0 }, upTo: "block2_pool" });
- * console.log(net.architecture, net.layers.length, net.truncation); // vgg16 6 upTo: "block2_pool"
+ * assert.equal(net.architecture, "vgg16");
+ * assert.equal(net.layers.length, 6);
+ * assert.equal(net.truncation, 'upTo: "block2_pool"');
  * ```
  */
 export type Vgg16Network = VggNetwork<"vgg16">;
@@ -95,12 +104,13 @@ export type Vgg16Network = VggNetwork<"vgg16">;
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
- * import { vgg19 } from "./vgg.ts";
- * import type { Vgg19Network } from "./vgg_network.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { vgg19, type Vgg19Network } from "@perceptual/loss/vgg";
  * await initBackend("cpu");
  * using net: Vgg19Network = await vgg19({ weights: { random: 0 }, upTo: "relu3_4" });
- * console.log(net.depthOf("relu3_4"), net.depthOf("block1_conv1")); // 9 0 (forward positions)
+ * assert.equal(net.depthOf("relu3_4"), 9);
+ * assert.equal(net.depthOf("block1_conv1"), 0); // (forward positions)
  * ```
  */
 export type Vgg19Network = VggNetwork<"vgg19">;
@@ -330,7 +340,8 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
  *
  * @example
  * ```ts
- * import { initBackend } from "../backend/mod.ts";
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { vggOps } from "./_architecture.ts";
  * import { heConv } from "./_random_weights.ts";
  * import { createVggNetwork } from "./vgg_network.ts";
@@ -341,7 +352,7 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
  *   architecture: "vgg16", ops, weights, weightsSource: "random:0", truncation: undefined,
  *   convention: { preprocessing: "caffe", range: "[0,1]" }, checks: {},
  * });
- * console.log(net.name); // vgg16(random:0, to block1_conv2)
+ * assert.equal(net.name, "vgg16(random:0, to block1_conv2)");
  * ```
  */
 export function createVggNetwork<A extends VggArchitecture>(parts: VggParts<A>): VggNetwork<A> {

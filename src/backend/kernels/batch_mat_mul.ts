@@ -58,8 +58,12 @@ function matrix(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { batchMatMulKernel } from "./batch_mat_mul.ts";
- * console.log(typeof batchMatMulKernel("wasm", () => { throw new Error("no stock"); }));
+ * assert.equal(
+ *   typeof batchMatMulKernel("wasm", () => { throw new Error("no stock"); }),
+ *   "function",
+ * );
  * ```
  */
 export function batchMatMulKernel(backendName: string, stock: tf.KernelFunc): tf.KernelFunc {

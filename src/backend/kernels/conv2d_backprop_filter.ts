@@ -56,9 +56,11 @@ export interface ConvGeometry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convGeometry } from "./conv2d_backprop_filter.ts";
  * const g = convGeometry([1, 5, 7, 2], [3, 3, 2, 4], [2, 2], "same", undefined, 1, "NHWC");
- * console.log(g.oh, g.ow); // 3 4
+ * assert.equal(g.oh, 3);
+ * assert.equal(g.ow, 4);
  * ```
  */
 export function convGeometry(
@@ -100,11 +102,15 @@ export function convGeometry(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { geometryOfInfo } from "./conv2d_backprop_filter.ts";
  * const info = tf.backend_util.computePool2DInfo([1, 4, 6, 3], 2, 2, 1, "valid");
  * const g = geometryOfInfo(info);
- * console.log(g.oh, g.ow, g.ci, g.co); // 2 3 3 3
+ * assert.equal(g.oh, 2);
+ * assert.equal(g.ow, 3);
+ * assert.equal(g.ci, 3);
+ * assert.equal(g.co, 3);
  * ```
  */
 export function geometryOfInfo(info: tf.backend_util.Conv2DInfo): ConvGeometry {
@@ -201,8 +207,9 @@ function im2colT(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * import { conv2dFilterGradient } from "./conv2d_backprop_filter.ts";
  * await initBackend("cpu");
@@ -210,7 +217,11 @@ function im2colT(
  * const x = tf.ones([1, 3, 3, 1]);
  * const dy = tf.ones([1, 3, 3, 1]);
  * const dw = conv2dFilterGradient(io, x, dy, [3, 3, 1, 1], 1, "same", undefined);
- * console.log(io.view(dw)); // 4 6 4 6 9 6 4 6 4
+ * // taps inside the 3×3 image
+ * assert.deepEqual(
+ *   Array.from(io.view(dw)),
+ *   [4, 6, 4, 6, 9, 6, 4, 6, 4],
+ * );
  * io.free(dw);
  * ```
  */
@@ -278,9 +289,10 @@ export function conv2dFilterGradient(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { conv2dBackpropFilterKernel } from "./conv2d_backprop_filter.ts";
  * const kernelFunc = conv2dBackpropFilterKernel("wasm");
- * console.log(typeof kernelFunc); // function
+ * assert.equal(typeof kernelFunc, "function");
  * ```
  */
 export function conv2dBackpropFilterKernel(backendName: string): tf.KernelFunc {

@@ -18,14 +18,15 @@ import { type KernelArgs, KernelIo } from "./kernel_io.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * import { flipFilter } from "./conv2d_backprop_input.ts";
  * await initBackend("cpu");
  * const io = new KernelIo(tf.backend(), "cpu");
  * const f = flipFilter(io, tf.tensor4d([1, 2, 3], [1, 3, 1, 1]));
- * console.log(io.view(f)); // 3 2 1
+ * assert.deepEqual(Array.from(io.view(f)), [3, 2, 1]);
  * io.free(f);
  * ```
  */
@@ -51,14 +52,16 @@ export function flipFilter(io: KernelIo, filter: tf.TensorInfo): tf.TensorInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * import { dilate } from "./conv2d_backprop_input.ts";
  * await initBackend("cpu");
  * const io = new KernelIo(tf.backend(), "cpu");
  * const d = dilate(io, tf.tensor4d([1, 2], [1, 1, 2, 1]), 2, 2);
- * console.log(d.shape, io.view(d)); // [1, 1, 3, 1] 1 0 2
+ * assert.deepEqual(d.shape, [1, 1, 3, 1]);
+ * assert.deepEqual(Array.from(io.view(d)), [1, 0, 2]);
  * io.free(d);
  * ```
  */
@@ -86,10 +89,11 @@ export function dilate(io: KernelIo, dy: tf.TensorInfo, sh: number, sw: number):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convGeometry } from "./conv2d_backprop_filter.ts";
  * import { backpropInputPads } from "./conv2d_backprop_input.ts";
  * const g = convGeometry([1, 8, 8, 1], [3, 3, 1, 1], 1, "valid", undefined);
- * console.log(backpropInputPads(g)); // [[2, 2], [2, 2]]
+ * assert.deepEqual(backpropInputPads(g), [[2, 2], [2, 2]]);
  * ```
  */
 export function backpropInputPads(
@@ -109,8 +113,9 @@ export function backpropInputPads(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * import { conv2dInputGradient } from "./conv2d_backprop_input.ts";
  * await initBackend("cpu");
@@ -118,7 +123,11 @@ export function backpropInputPads(
  * const dy = tf.ones([1, 3, 3, 1]);
  * const w = tf.ones([3, 3, 1, 1]);
  * const dx = conv2dInputGradient(io, dy, w, [1, 3, 3, 1], 1, "same", undefined)!;
- * console.log(io.view(dx)); // 4 6 4 6 9 6 4 6 4
+ * // taps inside the 3×3 image
+ * assert.deepEqual(
+ *   Array.from(io.view(dx)),
+ *   [4, 6, 4, 6, 9, 6, 4, 6, 4],
+ * );
  * io.free(dx);
  * ```
  */
@@ -160,9 +169,10 @@ export function conv2dInputGradient(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { conv2dBackpropInputKernel } from "./conv2d_backprop_input.ts";
  * const kernelFunc = conv2dBackpropInputKernel("wasm", undefined);
- * console.log(typeof kernelFunc); // function
+ * assert.equal(typeof kernelFunc, "function");
  * ```
  */
 export function conv2dBackpropInputKernel(

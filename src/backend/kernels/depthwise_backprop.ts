@@ -24,15 +24,20 @@ interface DepthwiseAttrs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * import { depthwiseFilterGradient } from "./depthwise_backprop.ts";
  * await initBackend("cpu");
  * const io = new KernelIo(tf.backend(), "cpu");
  * const dw = depthwiseFilterGradient(io, tf.ones([1, 3, 3, 1]), tf.ones([1, 3, 3, 1]),
  *   [3, 3, 1, 1], 1, "same", undefined);
- * console.log(io.view(dw)); // 4 6 4 6 9 6 4 6 4
+ * // taps inside the 3×3 image
+ * assert.deepEqual(
+ *   Array.from(io.view(dw)),
+ *   [4, 6, 4, 6, 9, 6, 4, 6, 4],
+ * );
  * io.free(dw);
  * ```
  */
@@ -95,15 +100,20 @@ export function depthwiseFilterGradient(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * import { depthwiseInputGradient } from "./depthwise_backprop.ts";
  * await initBackend("cpu");
  * const io = new KernelIo(tf.backend(), "cpu");
  * const dx = depthwiseInputGradient(io, tf.ones([1, 3, 3, 1]), tf.ones([3, 3, 1, 1]),
  *   [1, 3, 3, 1], 1, "same", undefined)!;
- * console.log(io.view(dx)); // 4 6 4 6 9 6 4 6 4
+ * // taps inside the 3×3 image
+ * assert.deepEqual(
+ *   Array.from(io.view(dx)),
+ *   [4, 6, 4, 6, 9, 6, 4, 6, 4],
+ * );
  * io.free(dx);
  * ```
  */
@@ -181,8 +191,9 @@ export function depthwiseInputGradient(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { depthwiseBackpropFilterKernel } from "./depthwise_backprop.ts";
- * console.log(typeof depthwiseBackpropFilterKernel("wasm")); // function
+ * assert.equal(typeof depthwiseBackpropFilterKernel("wasm"), "function");
  * ```
  */
 export function depthwiseBackpropFilterKernel(backendName: string): tf.KernelFunc {
@@ -208,8 +219,9 @@ export function depthwiseBackpropFilterKernel(backendName: string): tf.KernelFun
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { depthwiseBackpropInputKernel } from "./depthwise_backprop.ts";
- * console.log(typeof depthwiseBackpropInputKernel("wasm")); // function
+ * assert.equal(typeof depthwiseBackpropInputKernel("wasm"), "function");
  * ```
  */
 export function depthwiseBackpropInputKernel(backendName: string): tf.KernelFunc {

@@ -52,15 +52,16 @@ function drop(io: KernelIo, c: Cache, key: string, e: Entry): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * import { derived } from "./derived_cache.ts";
  * await initBackend("cpu");
  * const io = new KernelIo(tf.backend(), "cpu");
  * const w = tf.ones([2]);
  * const twice = derived(io, w, "copy", () => io.run("Identity", { x: w }));
- * console.log(twice === derived(io, w, "copy", () => io.run("Identity", { x: w }))); // true
+ * assert.ok(twice === derived(io, w, "copy", () => io.run("Identity", { x: w })));
  * ```
  */
 export function derived(
@@ -96,7 +97,7 @@ export function derived(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * import { clearDerivedCache } from "./derived_cache.ts";
  * await initBackend("cpu");

@@ -42,13 +42,15 @@ function isWasm(backend: tf.KernelBackend): backend is WasmLike {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../init_backend.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
  * await initBackend("cpu");
  * const io = new KernelIo(tf.backend(), "cpu");
  * const out = io.alloc([2, 2]);
  * io.view(out).set([1, 2, 3, 4]);
+ * assert.deepEqual(Array.from(io.view(out)), [1, 2, 3, 4]);
  * io.free(out);
  * ```
  */

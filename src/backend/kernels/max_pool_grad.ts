@@ -25,12 +25,13 @@ interface MaxPoolGradAttrs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { maxPoolGradKernel } from "./max_pool_grad.ts";
  * const config: tf.KernelConfig = {
  *   kernelName: "MaxPoolGrad", backendName: "wasm", kernelFunc: maxPoolGradKernel("wasm"),
  * };
- * console.log(config.kernelName);
+ * assert.equal(typeof config.kernelFunc, "function");
  * ```
  */
 export function maxPoolGradKernel(backendName: string): tf.KernelFunc {

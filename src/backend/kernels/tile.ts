@@ -56,8 +56,9 @@ function fill(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tileKernel } from "./tile.ts";
- * console.log(typeof tileKernel("wasm", () => { throw new Error("no stock"); })); // function
+ * assert.equal(typeof tileKernel("wasm", () => { throw new Error("no stock"); }), "function");
  * ```
  */
 export function tileKernel(backendName: string, stock: tf.KernelFunc): tf.KernelFunc {

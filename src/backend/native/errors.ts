@@ -10,9 +10,10 @@ import { PerceptualError } from "../../errors/perceptual_error.ts";
  *
  * @example
  * ```ts
- * import { NativeBackendError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { NativeBackendError } from "@perceptual/loss/backend";
  * const e = new NativeBackendError("oneDNN is missing: apt-get install libdnnl2");
- * console.log(e.name); // NativeBackendError
+ * assert.equal(e.name, "NativeBackendError");
  * ```
  */
 export class NativeBackendError extends PerceptualError {}
@@ -22,9 +23,11 @@ export class NativeBackendError extends PerceptualError {}
  *
  * @example
  * ```ts
- * import { DnnlCallError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { DnnlCallError } from "@perceptual/loss/backend";
  * const e = new DnnlCallError("dnnl_primitive_execute", 2);
- * console.log(e.call, e.status); // dnnl_primitive_execute 2
+ * assert.equal(e.call, "dnnl_primitive_execute");
+ * assert.equal(e.status, 2);
  * ```
  */
 export class DnnlCallError extends NativeBackendError {

@@ -36,8 +36,9 @@ export type { ProfileEntry, TunedChoice } from "./tuning.ts";
  *
  * @example
  * ```ts
- * import { NATIVE_LIBRARY_ENV_VAR } from "./mod.ts";
- * console.log(typeof NATIVE_LIBRARY_ENV_VAR); // string
+ * import assert from "node:assert/strict";
+ * import { NATIVE_LIBRARY_ENV_VAR } from "@perceptual/loss/backend";
+ * assert.equal(typeof NATIVE_LIBRARY_ENV_VAR, "string");
  * ```
  */
 export const NATIVE_LIBRARY_ENV_VAR: string = DNNL_ENV_VAR;
@@ -89,8 +90,9 @@ function needStock(name: string, kernel: string, stock: tf.KernelFunc | undefine
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NATIVE_KERNEL_PLANS } from "./mod.ts";
- * console.log(NATIVE_KERNEL_PLANS.map((p) => p.kernelName).includes("Conv2D")); // true
+ * assert.ok(NATIVE_KERNEL_PLANS.map((p) => p.kernelName).includes("Conv2D"));
  * ```
  */
 export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
@@ -177,11 +179,12 @@ export async function registerNativeBackend(
  *
  * @example
  * ```ts
- * import type { NativeInfo } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import type { NativeInfo } from "@perceptual/loss/backend";
  * const info: NativeInfo = {
  *   version: "2.6.3", path: "/usr/lib/libdnnl.so.2", primitives: [], threads: 2, tuning: "rule",
  * };
- * console.log(`oneDNN ${info.version}: ${info.primitives.length} tuned`); // oneDNN 2.6.3: 0 tuned
+ * assert.equal(`oneDNN ${info.version}: ${info.primitives.length} tuned`, "oneDNN 2.6.3: 0 tuned");
  * ```
  */
 export interface NativeInfo {
@@ -205,9 +208,11 @@ export interface NativeInfo {
  *
  * @example
  * ```ts
- * import { nativeInfo } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { nativeInfo } from "@perceptual/loss/backend";
  * const info = nativeInfo();
- * console.log(typeof info === "string" ? info : `oneDNN ${info.version}`);
+ * // a string saying why when libdnnl is absent, else the version found
+ * assert.ok(typeof info === "string" ? info.length > 0 : /^\d+\.\d+/.test(info.version));
  * ```
  */
 export function nativeInfo(): NativeInfo | string {
@@ -271,9 +276,10 @@ export function configureNative(options: NativeOptions): void {
  *
  * @example
  * ```ts
- * import { nativeProfile, setNativeProfiling } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { nativeProfile, setNativeProfiling } from "@perceptual/loss/backend";
  * setNativeProfiling(true);
- * console.log(nativeProfile().length); // 0
+ * assert.equal(nativeProfile().length, 0);
  * setNativeProfiling(false);
  * ```
  */
@@ -286,8 +292,9 @@ export function setNativeProfiling(on: boolean): void {
  *
  * @example
  * ```ts
- * import { nativeProfile } from "./mod.ts";
- * for (const e of nativeProfile()) console.log(e.key, e.calls, e.ms.toFixed(1));
+ * import assert from "node:assert/strict";
+ * import { nativeProfile } from "@perceptual/loss/backend";
+ * for (const e of nativeProfile()) assert.ok(e.calls > 0 && e.ms >= 0, e.key);
  * ```
  */
 export function nativeProfile(): import("./tuning.ts").ProfileEntry[] {

@@ -10,13 +10,15 @@
  *
  * @example
  * ```ts
- * import type { TunedChoice } from "./tuning.ts";
+ * import assert from "node:assert/strict";
+ * import type { TunedChoice } from "@perceptual/loss/backend";
  * const choice: TunedChoice = {
  *   key: "conv_fwd+bias+relu x[4,64,64,64] w[3,3,64,64] s1,1 p1,1,1,1",
  *   chosen: "brg:avx2 OIhw8i8o",
  *   timings: ["brg:avx2 OIhw8i8o 0.41 ms", "jit:avx2 OIhw8i8o 0.57 ms"],
  * };
- * console.log(choice.chosen, "of", choice.timings.length); // brg:avx2 OIhw8i8o of 2
+ * assert.equal(choice.chosen, "brg:avx2 OIhw8i8o");
+ * assert.equal(choice.timings.length, 2);
  * ```
  */
 export interface TunedChoice {
@@ -33,12 +35,13 @@ export interface TunedChoice {
  *
  * @example
  * ```ts
- * import type { ProfileEntry } from "./tuning.ts";
+ * import assert from "node:assert/strict";
+ * import type { ProfileEntry } from "@perceptual/loss/backend";
  * const entries: ProfileEntry[] = [
  *   { key: "conv_fwd x[4,64,64,64] w[3,3,64,64]", calls: 200, ms: 820 },
  *   { key: "conv_bwd_weights x[4,64,64,64] w[3,3,64,64]", calls: 100, ms: 1100 },
  * ];
- * for (const e of entries) console.log((e.ms / e.calls).toFixed(1), "ms/call"); // 4.1, then 11.0
+ * assert.deepEqual(entries.map((e) => (e.ms / e.calls).toFixed(1)), ["4.1", "11.0"]); // ms/call
  * ```
  */
 export interface ProfileEntry {

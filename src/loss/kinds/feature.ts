@@ -31,8 +31,9 @@ export function scaledTap(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { featureKind } from "@perceptual/loss/loss";
- * console.log(featureKind.term({ layer: "relu2_2", scale: 108 }).scale); // 108
+ * assert.equal(featureKind.term({ layer: "relu2_2", scale: 108 }).scale, 108);
  * ```
  */
 export const featureKind: TermKindDef<FeatureTerm<string>> = registerTermKind(
@@ -57,9 +58,10 @@ export const featureKind: TermKindDef<FeatureTerm<string>> = registerTermKind(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { feature } from "@perceptual/loss/loss";
  * const content = feature("block2_conv2", { distance: "l1", weight: 15 });
- * console.log(content.terms[0]!.weight); // 15
+ * assert.equal(content.terms[0]!.weight, 15);
  * ```
  */
 export function feature<L extends string>(

@@ -13,8 +13,9 @@ import type { PixelTerm, TermOptions } from "../term.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pixelKind } from "@perceptual/loss/loss";
- * console.log(pixelKind.term().distance); // l1
+ * assert.equal(pixelKind.term().distance, "l1");
  * ```
  */
 export const pixelKind: TermKindDef<PixelTerm> = registerTermKind(
@@ -26,8 +27,9 @@ export const pixelKind: TermKindDef<PixelTerm> = registerTermKind(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pixel } from "@perceptual/loss/loss";
- * console.log(pixel().terms[0]!.kind); // "pixel"
+ * assert.equal(pixel().terms[0]!.kind, "pixel");
  * ```
  */
 export function pixel(options: TermOptions = {}): Loss<never, PixelTerm> {

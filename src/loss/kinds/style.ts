@@ -24,8 +24,9 @@ import { checkLayerArgument, scaledTap } from "./feature.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { styleKind } from "@perceptual/loss/loss";
- * console.log(styleKind.term({ layer: "relu3_3" }).normalisation); // chw
+ * assert.equal(styleKind.term({ layer: "relu3_3" }).normalisation, "chw");
  * ```
  */
 export const styleKind: TermKindDef<StyleTerm<string>> = registerTermKind(
@@ -57,9 +58,10 @@ export const styleKind: TermKindDef<StyleTerm<string>> = registerTermKind(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { style } from "@perceptual/loss/loss";
  * const s = style("block3_conv3", { normalisation: "hw" });
- * console.log(s.terms[0]!.kind); // "style"
+ * assert.equal(s.terms[0]!.kind, "style");
  * ```
  */
 export function style<L extends string>(

@@ -15,8 +15,9 @@ import type { TermOptions, TvTerm } from "../term.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tvKind } from "@perceptual/loss/loss";
- * console.log(tvKind.needsTarget); // false
+ * assert.equal(tvKind.needsTarget, false);
  * ```
  */
 export const tvKind: TermKindDef<TvTerm> = registerTermKind(
@@ -36,8 +37,12 @@ export const tvKind: TermKindDef<TvTerm> = registerTermKind(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { totalVariation } from "@perceptual/loss/loss";
- * console.log(totalVariation({ weight: 1e-6, distance: "l2", reduction: "sum" }).terms[0]!.kind); // "tv"
+ * assert.equal(
+ *   totalVariation({ weight: 1e-6, distance: "l2", reduction: "sum" }).terms[0]!.kind,
+ *   "tv",
+ * );
  * ```
  */
 export function totalVariation(options: TermOptions = {}): Loss<never, TvTerm> {
