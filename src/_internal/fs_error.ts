@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileErrorText } from "./fs_error.ts";
  * const e = new Error("No space left on device (os error 28)");
- * console.log(fileErrorText(e, "runs/a/model").includes("the disk is full")); // true
+ * assert.ok(fileErrorText(e, "runs/a/model").includes("the disk is full"));
  * ```
  */
 export function fileErrorText(e: unknown, path: string): string {

@@ -295,9 +295,10 @@ function start(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { initBackend, type InitBackendOptions } from "./init_backend.ts";
  * const options: InitBackendOptions = { nativeThreads: 1 }; // ignored by backends other than native
- * console.log((await initBackend("cpu", options)).name); // cpu
+ * assert.equal((await initBackend("cpu", options)).name, "cpu");
  * ```
  */
 export interface InitBackendOptions {

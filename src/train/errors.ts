@@ -220,9 +220,10 @@ export class TrainerStateError extends PerceptualError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RunLockHolder } from "./errors.ts";
  * const holder: RunLockHolder = { pid: 4242, host: "box", startedAt: "2026-01-01T00:00:00Z" };
- * console.log(`process ${holder.pid} on ${holder.host}`); // process 4242 on box
+ * assert.equal(`process ${holder.pid} on ${holder.host}`, "process 4242 on box");
  * ```
  */
 export interface RunLockHolder {
@@ -240,11 +241,13 @@ export interface RunLockHolder {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RunLockedError } from "./errors.ts";
  * const e = new RunLockedError("runs/a", "runs/a/run.lock", {
  *   pid: 4242, host: "box", startedAt: "2026-01-01T00:00:00Z",
  * }, "in use");
- * console.log(e instanceof Error, e.holder?.pid); // true 4242
+ * assert.ok(e instanceof Error);
+ * assert.equal(e.holder?.pid, 4242);
  * ```
  */
 export class RunLockedError extends RunDirError {
@@ -275,9 +278,10 @@ export class RunLockedError extends RunDirError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RunFileError } from "./errors.ts";
  * const e = new RunFileError("runs/a/model", "write the model", new Deno.errors.PermissionDenied("denied"));
- * console.log(e.message.startsWith("cannot write the model at runs/a/model")); // true
+ * assert.ok(e.message.startsWith("cannot write the model at runs/a/model"));
  * ```
  */
 export class RunFileError extends PerceptualError {

@@ -28,9 +28,10 @@ const RUN_FORMAT = "perceptual-loss/run";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RunStatus } from "./run_dir.ts";
  * const s: RunStatus = { state: "interrupted", step: 40, resume: "fit with resume: true" };
- * console.log(s.state); // interrupted
+ * assert.equal(s.state, "interrupted");
  * ```
  */
 export interface RunStatus {

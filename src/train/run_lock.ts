@@ -18,10 +18,12 @@ const LOCK_FORMAT = "perceptual-loss/run-lock";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { acquireRunLock } from "./run_lock.ts";
  * const dir = `${await Deno.makeTempDir()}/run`;
  * using lock = await acquireRunLock(dir);
- * console.log(lock.holder.pid === Deno.pid, lock.tookOver); // true undefined
+ * assert.equal(lock.holder.pid, Deno.pid);
+ * assert.equal(lock.tookOver, undefined);
  * ```
  */
 export interface RunLock {
@@ -137,13 +139,14 @@ async function clearStale(path: string, staleText: string): Promise<boolean> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { acquireRunLock } from "./run_lock.ts";
  * const dir = `${await Deno.makeTempDir()}/run`;
  * const lock = await acquireRunLock(dir);
  * try {
  *   await acquireRunLock(dir); // a second writer is refused
  * } catch (e) {
- *   console.log((e as Error).name); // RunLockedError
+ *   assert.equal((e as Error).name, "RunLockedError");
  * }
  * lock.release();
  * ```

@@ -51,8 +51,9 @@ export const NATIVE_LIBRARY_ENV_VAR: string = DNNL_ENV_VAR;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NATIVE_TUNE_ENV_VAR } from "./mod.ts";
- * console.log(NATIVE_TUNE_ENV_VAR); // PERCEPTUAL_NATIVE_TUNE
+ * assert.equal(NATIVE_TUNE_ENV_VAR, "PERCEPTUAL_NATIVE_TUNE");
  * ```
  */
 export const NATIVE_TUNE_ENV_VAR: string = NATIVE_TUNE;
@@ -232,9 +233,10 @@ export function nativeInfo(): NativeInfo | string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { NativeOptions } from "./mod.ts";
  * const reproducible: NativeOptions = { tune: false, threads: 2 };
- * console.log(reproducible.threads); // 2
+ * assert.equal(reproducible.threads, 2);
  * ```
  */
 export interface NativeOptions {
@@ -258,10 +260,11 @@ export interface NativeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { configureNative, nativeInfo } from "./mod.ts";
  * configureNative({ threads: 1 });
- * const info = nativeInfo();
- * console.log(typeof info === "string" ? info : `${info.threads} thread, ${info.tuning}`);
+ * const info = nativeInfo(); // a string saying why when oneDNN is absent
+ * if (typeof info !== "string") assert.equal(`${info.threads} thread, ${info.tuning}`, "1 thread, rule");
  * configureNative({});
  * ```
  */
