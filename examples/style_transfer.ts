@@ -126,7 +126,7 @@ const FLAGS = {
   "style-weight": weight("20", "weight of each style (Gram) layer (Johnson: 5)"),
   "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
   "colour-weight": weight(
-    "100",
+    "2e8",
     "weight of the colour term: sliced Wasserstein distance between the RGB pixel distributions " +
       "of the stylised image and the style image (common/style_colour.ts; 0: none)",
   ),
