@@ -87,6 +87,19 @@ Deno.test("quantileMeans: bin means of the quantile function, exact and straddli
   });
 });
 
+Deno.test("quantileMeans' gradient, by hand, on cpu and on wasm (which lacks UnsortedSegmentSum)", async () => {
+  for (const backend of ["cpu", "wasm"] as const) {
+    await initBackend(backend);
+    tf.tidy(() => {
+      // bins (v0 + ½v1)/1.5 and (½v1 + v2)/1.5: d(2·bin0 + bin1)/dv = [2, 1.5, 1]/1.5
+      const f = (v: tf.Tensor) =>
+        tf.sum(tf.mul(quantileMeans(v as tf.Tensor3D, 2), tf.tensor3d([2, 1], [1, 1, 2])));
+      close(tf.grad(f)(tf.tensor3d([0.9, 0.6, 0.3], [1, 1, 3])).dataSync(), [4 / 3, 1, 2 / 3]);
+    });
+  }
+  await initBackend("cpu");
+});
+
 Deno.test("slicedDistance and its gradient, by hand", () => {
   tf.tidy(() => {
     // pixels R = 0.1 and 0.5 against a target whose sorted R is [0.4, 0.2]: 0.5 pairs with 0.4,

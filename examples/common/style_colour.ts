@@ -130,6 +130,32 @@ export function sortedProjections(image: tf.Tensor4D, dirs: tf.Tensor2D): tf.Ten
 }
 
 /**
+ * `x[..., at[j]]` for `x` [B, K, M]: `[B, K, at.length]`, with a gradient made by `scatterND`
+ * (tfjs' gather gradient needs `UnsortedSegmentSum`, which the wasm backend lacks).
+ */
+function gatherLast(x: tf.Tensor3D, at: Int32Array): tf.Tensor3D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor3D;
+    const [b, k, m] = input.shape;
+    const rows = tf.reshape(tf.transpose(input, [2, 0, 1]), [m, b * k]);
+    const idx = tf.tensor1d(at, "int32");
+    const picked = tf.gather(rows, idx);
+    const value = tf.transpose(tf.reshape(picked, [at.length, b, k]), [1, 2, 0]);
+    tf.dispose([rows, idx, picked]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor) =>
+        tf.tidy(() => {
+          const d = tf.reshape(tf.transpose(dy, [2, 0, 1]), [at.length, b * k]);
+          const into = tf.scatterND(tf.tensor2d(at, [at.length, 1], "int32"), d, [m, b * k]);
+          return tf.transpose(tf.reshape(into, [m, b, k]), [1, 2, 0]);
+        }),
+    };
+  });
+  return op(x) as tf.Tensor3D;
+}
+
+/**
  * The quantile function of each row of `sorted` ([B, K, N], each row sorted) averaged over `q`
  * equal bins of probability: `[B, K, q]`, bin `j` the mean of the row's values between positions
  * `j·N/q` and `(j+1)·N/q` (a value straddling a bin edge counts in both, by its share). Every
@@ -152,18 +178,12 @@ export function quantileMeans(sorted: tf.Tensor3D, q: number): tf.Tensor3D {
     }
     // The integral of the row as a step function, at the bin edges: linear interpolation of the
     // cumulative sums S (S[0] = 0, S[i] = v[0] + … + v[i−1]) at e_j = j·N/q.
-    const s = tf.concat([tf.zeros([b, k, 1]), tf.cumsum(sorted, 2)], 2);
+    const s = tf.concat([tf.zeros([b, k, 1]), tf.cumsum(sorted, 2)], 2) as tf.Tensor3D;
     const edges = Array.from({ length: q + 1 }, (_, j) => (j * n) / q);
     const lo = Int32Array.from(edges, (e) => Math.min(Math.floor(e), n - 1));
     const frac = Float32Array.from(edges, (e, j) => e - lo[j]!);
-    const [sLo, sHi] = [
-      tf.gather(s, tf.tensor1d(lo, "int32"), 2),
-      tf.gather(
-        s,
-        tf.tensor1d(lo.map((i) => i + 1), "int32"),
-        2,
-      ),
-    ];
+    const sLo = gatherLast(s, lo);
+    const sHi = gatherLast(s, lo.map((i) => i + 1));
     const at = tf.add(sLo, tf.mul(tf.sub(sHi, sLo), tf.tensor1d(frac)));
     const area = tf.sub(tf.slice(at, [0, 0, 1], [b, k, q]), tf.slice(at, [0, 0, 0], [b, k, q]));
     return tf.div(area, n / q) as tf.Tensor3D;
