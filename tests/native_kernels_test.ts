@@ -251,6 +251,29 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "native Transpose of large tensors (oneDNN reorder) matches cpu exactly, small ones on wasm",
+  ignore,
+  async fn() {
+    const cases: [number[], number[]][] = [
+      [[4, 160, 96], [0, 2, 1]],
+      [[300, 41], [1, 0]],
+      [[2, 17, 33, 19], [3, 1, 0, 2]],
+      [[3, 5, 7, 11, 13], [4, 2, 0, 3, 1]],
+      [[2, 3, 4], [2, 0, 1]], // small: wasm's kernel
+    ];
+    const calls: Call[] = cases.map(([shape, perm]) => ({
+      label: `transpose [${shape}] by [${perm}]`,
+      kernel: "Transpose",
+      inputs: { x: { values: normal(size(shape)), shape } },
+      attrs: { perm },
+    }));
+    await compare(calls, 0);
+    assert.equal(builtOnDnnl("transpose"), 4, "the four large transposes should run on oneDNN");
+  },
+});
+
+Deno.test({
   name: "native long Sum/Mean runs go through oneDNN block sums: float64-accurate, bit-stable",
   ignore,
   async fn() {

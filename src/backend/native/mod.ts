@@ -20,6 +20,7 @@ import { NativeBackendError } from "./errors.ts";
 export { DnnlCallError, NativeBackendError } from "./errors.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
 import { meanKernel, sumKernel } from "./_reduce.ts";
+import { transposeKernel } from "./_transpose.ts";
 import {
   NATIVE_TUNE_ENV_VAR as NATIVE_TUNE,
   profileEntries,
@@ -135,6 +136,11 @@ export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
     kernelName: "Mean",
     replace: true,
     make: (n, s) => meanKernel(needStock(n, "Mean", s), dnnlOf()),
+  },
+  {
+    kernelName: "Transpose",
+    replace: true,
+    make: (n, s) => transposeKernel(needStock(n, "Transpose", s), dnnlOf()),
   },
   { kernelName: "Tile", replace: true, make: (n, s) => tileKernel(n, needStock(n, "Tile", s)) },
   {
