@@ -5,7 +5,9 @@
  * ~10⁵ squared Gram differences came out 1.5e-4 (relative) off PyTorch on wasm, failing the
  * PyTorch fixtures that cpu (whose JS loop accumulates in float64) passes at 1e-6. Loss values
  * are such reductions, so `native` computes them in float64 here; reductions over leading axes
- * (bias gradients) stay on wasm. Internal to the native backend.
+ * (bias gradients) stay on wasm: oneDNN 2.6.3 has only its reference implementation (`ref:any`)
+ * for them, 3–10× slower than wasm's on [4,64,64,64] → [64] and [4,8,8,512] → [512]. Internal to
+ * the native backend.
  *
  * @module
  */
