@@ -1,7 +1,9 @@
-// Times the superres example's whole-image evaluation (tiled predictImage, PSNR/SSIM on Y, the
+// Times the superres example's whole-image evaluation (predictImage, PSNR/SSIM on Y, the
 // feature distance, the panel) on a Set5-style folder with a trained run's model:
-//   deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE]
-// Prints the seconds per part per image; timings on a shared machine are noisy.
+//   deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE] [BACKEND]
+// Prints the seconds per part per image, then scoreFolder's total with the feature distance
+// evaluated per pair and with the truth's side computed once per image (targetOnce), alternated
+// in one process; timings on a shared machine are noisy.
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { loadModel, predictImage } from "../src/unet/mod.ts";
@@ -10,20 +12,23 @@ import { psnr, ssim } from "../src/metrics/mod.ts";
 import { evaluate, feature } from "../src/loss/mod.ts";
 import { pickLossNetwork } from "../examples/common/pretrained.ts";
 import { loadEvalPairs, scoreFolder } from "../examples/common/sr_eval.ts";
+import { targetOnce } from "../examples/common/target_once.ts";
 
-const [runDir, evalDir, scaleText = "2"] = Deno.args;
+const [runDir, evalDir, scaleText = "2", backend = "native"] = Deno.args;
 if (runDir === undefined || evalDir === undefined) {
   console.error("usage: deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE]");
   Deno.exit(2);
 }
 const scale = Number(scaleText);
-console.log((await initBackend("wasm")).name);
+console.log((await initBackend(backend)).name);
 const model = await loadModel(`${runDir}/model`);
 using picked = await pickLossNetwork({
   imagenetUrl: "http://127.0.0.1:9/none",
   cacheDir: "/nonexistent",
 });
-const distance = evaluate(feature(picked.layers[0]!, { distance: "l1" }), picked.net);
+const featureLoss = feature(picked.layers[0]!, { distance: "l1" });
+const distance = evaluate(featureLoss, picked.net);
+using once = targetOnce(featureLoss, picked.net);
 const pairs = await loadEvalPairs(evalDir, scale);
 const time = async <T>(f: () => Promise<T> | T): Promise<[T, number]> => {
   const t0 = performance.now();
@@ -58,11 +63,18 @@ for (const p of pairs) {
   tf.dispose([pred, hr, p4, bic]);
 }
 const dir = await Deno.makeTempDir();
-const [rows, total] = await time(() =>
-  scoreFolder(evalDir, pairs, model, distance, scale, { dir, prefix: "p-" })
-);
-console.log(
-  `scoreFolder (all of the above + panels) on ${pairs.length} images: ${total.toFixed(1)} s`,
-);
-console.log(rows.map((r) => `${r.method} ${r.psnrY.toFixed(2)}`).join(", "));
+for (let rep = 0; rep < 2; rep++) {
+  for (const [label, fn] of [["per pair", distance], ["once per image", once]] as const) {
+    const [rows, total] = await time(() =>
+      scoreFolder(evalDir, pairs, model, fn, scale, { dir, prefix: "p-" })
+    );
+    console.log(
+      `scoreFolder (all of the above + panels), feature distance ${label}, on ${pairs.length} ` +
+        `images: ${total.toFixed(1)} s; ` +
+        rows.map((r) => `${r.method} ${r.psnrY.toFixed(2)} dB ${r.featureL1.toFixed(5)}`).join(
+          ", ",
+        ),
+    );
+  }
+}
 await Deno.remove(dir, { recursive: true });

@@ -50,6 +50,7 @@ import { sharedFlags } from "./common/flags.ts";
 import { sideBySide } from "./common/images.ts";
 import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { readLossSpec } from "./common/loss_spec.ts";
+import { targetOnce } from "./common/target_once.ts";
 import { heldOutCrops, loadSplitImages, trainingCrops } from "./common/split_images.ts";
 import {
   type EvalPair,
@@ -183,7 +184,8 @@ async function run(o: SuperresOptions): Promise<void> {
       loss = concatLoss(loss, lpipsTerm({ weight: o["lpips-weight"] }));
     }
     // The table's feature distance: L1 of calibrated features, averaged over the loss layers.
-    const featureDistance = evaluate(
+    // Computed once per truth image for both methods (./common/target_once.ts).
+    using featureDistance = targetOnce(
       await calibrate(
         concatAll(LossMonoid)(
           layers.map((l) => feature(l, { distance: "l1", weight: 1 / layers.length })),

@@ -251,6 +251,66 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "native Transpose of large tensors (oneDNN reorder) matches cpu exactly, small ones on wasm",
+  ignore,
+  async fn() {
+    const cases: [number[], number[]][] = [
+      [[4, 160, 96], [0, 2, 1]],
+      [[300, 41], [1, 0]],
+      [[2, 17, 33, 19], [3, 1, 0, 2]],
+      [[3, 5, 7, 11, 13], [4, 2, 0, 3, 1]],
+      [[2, 3, 4], [2, 0, 1]], // small: wasm's kernel
+    ];
+    const calls: Call[] = cases.map(([shape, perm]) => ({
+      label: `transpose [${shape}] by [${perm}]`,
+      kernel: "Transpose",
+      inputs: { x: { values: normal(size(shape)), shape } },
+      attrs: { perm },
+    }));
+    await compare(calls, 0);
+    assert.equal(builtOnDnnl("transpose"), 4, "the four large transposes should run on oneDNN");
+  },
+});
+
+Deno.test({
+  name: "native long Sum/Mean runs go through oneDNN block sums: float64-accurate, bit-stable",
+  ignore,
+  async fn() {
+    await initBackend("native");
+    const before = tf.memory().numTensors;
+    // Runs past MIN_RUN (16384), with tails that are not a whole number of 64-float blocks.
+    for (const shape of [[3, 20_011], [1, 4, 512, 512], [2, 16_384]]) {
+      const n = shape[shape.length - 1]! * (shape.length === 4 ? shape[2]! * shape[1]! : 1);
+      const rows = size(shape) / n;
+      const values = Float32Array.from({ length: size(shape) }, () => random() * 2 - 0.7);
+      const x = tf.tensor(values, shape);
+      const axes = shape.length === 4 ? [1, 2, 3] : [1];
+      const sums = tf.sum(x, axes);
+      const means = tf.mean(x, axes);
+      const again = tf.mean(x, axes);
+      for (let r = 0; r < rows; r++) {
+        let exact = 0, abs = 0;
+        for (let j = r * n; j < (r + 1) * n; j++) {
+          exact += values[j]!;
+          abs += Math.abs(values[j]!);
+        }
+        // float32 block sums of 16 values: error ~1e-7 of the absolute sum, far below 1.5e-4.
+        const s = sums.dataSync()[r]!;
+        assert.ok(Math.abs(s - exact) <= 2e-7 * abs, `${shape} row ${r}: ${s} vs ${exact}`);
+        const m = means.dataSync()[r]!;
+        assert.ok(Math.abs(m - exact / n) <= 2e-7 * abs / n, `${shape} mean ${m}`);
+      }
+      assert.deepEqual(again.dataSync(), means.dataSync(), "two runs must be bit-identical");
+      tf.dispose([x, sums, means, again]);
+    }
+    assert.ok(builtOnDnnl("reduce_sum") >= 3, "the long runs did not reach oneDNN");
+    assert.equal(tf.memory().numTensors, before);
+    await initBackend("cpu");
+  },
+});
+
+Deno.test({
   name: "native Sum and Mean over trailing axes match float64 sums; other axes fall back",
   ignore,
   async fn() {

@@ -24,6 +24,7 @@ import { Y_WEIGHTS } from "../../src/metrics/options.ts";
 import { predictImage } from "../../src/unet/mod.ts";
 import type { Lpips } from "../../src/lpips/mod.ts";
 import { lpipsMean } from "./lpips_column.ts";
+import type { TargetOnceFn } from "./target_once.ts";
 import { UsageError } from "./cli.ts";
 import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { type SplitImage, usableFolder } from "./split_images.ts";
@@ -147,7 +148,12 @@ async function scores(
   const opts = { yChannel: true, crop: scale } as const;
   // The loss network sees RGB: a grey image is replicated.
   const rgb = (t: tf.Tensor4D) => t.shape[3] === 1 ? tf.tile(t, [1, 1, 1, 3]) : t;
-  const f = scope(() => featureDistance(rgb(x), rgb(target)).total);
+  // A distance that can keep its target's side (./target_once.ts) computes it once for both
+  // methods of an image; outside the scope below, which would dispose it.
+  const t3 = rgb(target);
+  (featureDistance as Partial<TargetOnceFn>).prepare?.(t3);
+  const f = scope(() => featureDistance(rgb(x), t3).total);
+  if (t3 !== target) t3.dispose();
   const fv = (await f.data())[0]!;
   f.dispose();
   const lp = await lpipsMean(metric, x, target);

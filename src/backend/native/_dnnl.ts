@@ -83,6 +83,7 @@ const SYMBOLS = {
     result: I,
   },
   dnnl_matmul_desc_init: { parameters: [B, P, P, P, P], result: I },
+  dnnl_reduction_desc_init: { parameters: [B, I, P, P, "f32", "f32"], result: I },
   dnnl_pooling_v2_forward_desc_init: {
     parameters: [B, I, I, P, P, B, B, B, B, B],
     result: I,

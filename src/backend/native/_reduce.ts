@@ -5,19 +5,28 @@
  * ~10⁵ squared Gram differences came out 1.5e-4 (relative) off PyTorch on wasm, failing the
  * PyTorch fixtures that cpu (whose JS loop accumulates in float64) passes at 1e-6. Loss values
  * are such reductions, so `native` computes them in float64 here; reductions over leading axes
- * (bias gradients) stay on wasm. Internal to the native backend.
+ * (bias gradients) stay on wasm: oneDNN 2.6.3 has only its reference implementation (`ref:any`)
+ * for them, 3–10× slower than wasm's on [4,64,64,64] → [64] and [4,8,8,512] → [512]. Internal to
+ * the native backend.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../kernels/kernel_io.ts";
+import type { Dnnl } from "./_dnnl.ts";
+import { MIN_RUN, sumF64, sumRuns, warmSumF64 } from "./_block_sums.ts";
 
 interface HeapBackend extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 
-function reduceTrailing(mean: boolean, fallback: tf.KernelFunc): tf.KernelFunc {
+function reduceTrailing(
+  mean: boolean,
+  fallback: tf.KernelFunc,
+  dnnl: Dnnl | undefined,
+): tf.KernelFunc {
+  warmSumF64();
   return (args) => {
     const { inputs, attrs } = args as unknown as KernelArgs;
     const backend = args.backend as HeapBackend;
@@ -39,21 +48,28 @@ function reduceTrailing(mean: boolean, fallback: tf.KernelFunc): tf.KernelFunc {
     const src = backend.typedArrayFromHeap(x);
     const dst = backend.typedArrayFromHeap(out);
     const scale = mean && inner > 0 ? 1 / inner : 1;
+    // Long runs: float32 block sums in oneDNN, combined here in float64 (./_block_sums.ts).
+    if (
+      dnnl !== undefined && inner >= MIN_RUN && sumRuns(dnnl, src, dst.length, inner, scale, dst)
+    ) {
+      return out;
+    }
     for (let o = 0, base = 0; o < dst.length; o++, base += inner) {
-      let s = 0;
-      for (let j = base, end = base + inner; j < end; j++) s += src[j]!;
-      dst[o] = s * scale;
+      dst[o] = sumF64(src, base, base + inner) * scale;
     }
     return out;
   };
 }
 
-/** `Sum` over trailing axes in float64; other reductions go to `fallback`. */
-export function sumKernel(fallback: tf.KernelFunc): tf.KernelFunc {
-  return reduceTrailing(false, fallback);
+/**
+ * `Sum` over trailing axes in float64 (long runs through oneDNN block sums where `dnnl` is
+ * given); other reductions go to `fallback`.
+ */
+export function sumKernel(fallback: tf.KernelFunc, dnnl?: Dnnl): tf.KernelFunc {
+  return reduceTrailing(false, fallback, dnnl);
 }
 
-/** `Mean` over trailing axes in float64; other reductions go to `fallback`. */
-export function meanKernel(fallback: tf.KernelFunc): tf.KernelFunc {
-  return reduceTrailing(true, fallback);
+/** `Mean` over trailing axes in float64, as {@linkcode sumKernel}; others go to `fallback`. */
+export function meanKernel(fallback: tf.KernelFunc, dnnl?: Dnnl): tf.KernelFunc {
+  return reduceTrailing(true, fallback, dnnl);
 }

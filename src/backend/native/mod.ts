@@ -15,11 +15,12 @@ import {
   depthwiseBackpropFilterKernel,
   depthwiseBackpropInputKernel,
 } from "../kernels/depthwise_backprop.ts";
-import { DNNL_ENV_VAR, installHint, loadDnnl } from "./_dnnl.ts";
+import { type Dnnl, DNNL_ENV_VAR, installHint, loadDnnl } from "./_dnnl.ts";
 import { NativeBackendError } from "./errors.ts";
 export { DnnlCallError, NativeBackendError } from "./errors.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
 import { meanKernel, sumKernel } from "./_reduce.ts";
+import { transposeKernel } from "./_transpose.ts";
 import {
   NATIVE_TUNE_ENV_VAR as NATIVE_TUNE,
   profileEntries,
@@ -72,6 +73,12 @@ function onDnnl(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
   const dnnl = loadDnnl();
   if (typeof dnnl === "string") throw new NativeBackendError(`native kernels need oneDNN: ${dnnl}`);
   return NATIVE_KERNELS[kernelName]!(dnnl, fallback);
+}
+
+/** oneDNN where it loads (the reductions then use it for long runs), else undefined. */
+function dnnlOf(): Dnnl | undefined {
+  const dnnl = loadDnnl();
+  return typeof dnnl === "string" ? undefined : dnnl;
 }
 
 function needStock(name: string, kernel: string, stock: tf.KernelFunc | undefined): tf.KernelFunc {
@@ -127,8 +134,17 @@ export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
     replace: true,
     make: (n) => onDnnl("MaxPoolGrad", maxPoolGradKernel(n)),
   },
-  { kernelName: "Sum", replace: true, make: (n, s) => sumKernel(needStock(n, "Sum", s)) },
-  { kernelName: "Mean", replace: true, make: (n, s) => meanKernel(needStock(n, "Mean", s)) },
+  { kernelName: "Sum", replace: true, make: (n, s) => sumKernel(needStock(n, "Sum", s), dnnlOf()) },
+  {
+    kernelName: "Mean",
+    replace: true,
+    make: (n, s) => meanKernel(needStock(n, "Mean", s), dnnlOf()),
+  },
+  {
+    kernelName: "Transpose",
+    replace: true,
+    make: (n, s) => transposeKernel(needStock(n, "Transpose", s), dnnlOf()),
+  },
   { kernelName: "Tile", replace: true, make: (n, s) => tileKernel(n, needStock(n, "Tile", s)) },
   {
     kernelName: "DepthwiseConv2dNativeBackpropFilter",
