@@ -1,0 +1,10 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../src/backend/mod.ts";
+await initBackend("native");
+const x = tf.randomNormal([1, 4, 4, 2]);
+const m = tf.greater(x, 0);
+console.log("greater ok", m.dtype);
+const w = tf.where(m, x, tf.zerosLike(x));
+console.log("where ok", w.dataSync()[0]);
+const g = tf.engine().runKernel("MaxPoolGrad", { dy: tf.ones([1,2,2,2]), input: x, output: tf.maxPool(x as tf.Tensor4D, 2, 2, "valid") }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor;
+console.log("mpg ok", g.shape);
