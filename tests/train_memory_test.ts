@@ -195,3 +195,25 @@ Deno.test("memory: the examples' one-line message shows the error a SuppressedEr
   assert.ok(line.startsWith("the wasm backend ran out of memory"), line);
   assert.match(line, /then, while cleaning up: memory access out of bounds\)$/);
 });
+
+Deno.test("memory: a loss that cannot run on the probes' smaller batch trains as before", async () => {
+  await initBackend("wasm");
+  const model = unet({ ...config, norm: "none" });
+  const b = batchOf(3, 16, 41);
+  // The loss reads a tensor of the batch's own size: the probe of 2 images does not broadcast against it.
+  const weights = tf.ones([3, 16, 16, 3]);
+  const loss: LossFn = (p, y) => ({
+    total: tf.mean(tf.mul(tf.abs(tf.sub(p, y)), weights)) as tf.Scalar,
+    terms: {},
+  });
+  try {
+    using tr = trainer({ model, loss });
+    const m = await tr.step(b);
+    assert.equal(m.step, 1);
+    assert.ok(Number.isFinite(m.total));
+  } finally {
+    tf.dispose([b.input, b.target, weights]);
+    model.dispose();
+    await initBackend("cpu");
+  }
+});

@@ -4,7 +4,7 @@
  *
  * The estimate is taken from the step's own graph on small crops of the batch: two probes (one
  * image at two crop sizes, or one and two images at the full crop when crops are small) run
- * forward, loss and backward under `tf.profile`, whose peak byte counts give the bytes per target
+ * forward, loss and backward with the engine's byte count sampled at every tensor made; the peaks give the bytes per target
  * pixel (activations, kept tensors, gradients) and the fixed part (parameter gradients, derived
  * kernels). Every activation of a convolutional step scales with the pixel count, so the peak at
  * the real size is `fixed + perPixel · batch · height · width`; optimizer slots not yet made are
@@ -15,6 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { scope } from "../lifetime/mod.ts";
+import { onTensorCreated } from "../_internal/engine.ts";
 import type { LossFn } from "../loss/loss_result.ts";
 import type { Batch } from "./batch.ts";
 import type { Trainable } from "./trainable.ts";
@@ -41,22 +42,35 @@ function probeBatch({ input, target }: Batch, images: number, k: number): Batch 
   return { input: crop(input), target: crop(target) };
 }
 
-/** Peak bytes above the start while forward, loss and backward run on `batch`. */
-async function probePeak(trainable: Trainable, loss: LossFn, batch: Batch): Promise<number> {
-  const start = tf.memory().numBytes;
-  const vars = trainable.params();
-  const info = await tf.profile(() => {
+/** The engine's count of tensor bytes now. */
+function engineBytes(): number {
+  return (tf.engine() as unknown as { state: { numBytes: number } }).state.numBytes;
+}
+
+/**
+ * Peak bytes above the start while forward, loss and backward run on `batch`, sampled each time
+ * a tensor is made. (Not `tf.profile`: in tfjs 4.22 a kernel that throws under it leaves the
+ * engine in profiling mode and rejects a promise nobody awaits.)
+ */
+function probePeak(trainable: Trainable, loss: LossFn, batch: Batch): number {
+  const start = engineBytes();
+  let peak = start;
+  const stop = onTensorCreated((t) => {
+    peak = Math.max(peak, engineBytes() + t.size * (t.dtype === "bool" ? 1 : 4));
+  });
+  try {
     scope(() => {
       const { value, grads } = tf.variableGrads(
         () => loss(trainable.forward(batch.input, true) as tf.Tensor4D, batch.target).total,
-        vars,
+        trainable.params(),
       );
       tf.dispose([value, grads]);
       return undefined as unknown as tf.TensorContainer;
     });
-    return undefined as unknown as tf.TensorContainer;
-  });
-  return Math.max(0, info.peakBytes - start);
+  } finally {
+    stop();
+  }
+  return Math.max(0, peak - start);
 }
 
 /** The crop reduction factor for the probes, or undefined when the crops are too small. */
@@ -114,7 +128,7 @@ export async function estimateStepMemory(
       : [[ht * wt, probeBatch(batch, 1, 1)]];
     probes.push(...plan.map(([, b]) => b));
     const peaks: number[] = [];
-    for (const [, b] of plan) peaks.push(await probePeak(trainable, loss, b));
+    for (const [, b] of plan) peaks.push(probePeak(trainable, loss, b));
     let perPixel: number;
     let fixed: number;
     if (plan.length === 2) {
@@ -136,7 +150,8 @@ export async function estimateStepMemory(
 
 /**
  * Throw {@linkcode StepMemoryError} (`when: "before"`) when the step on `batch` would not fit in
- * the backend's limit; do nothing (and probe nothing) when the backend has no known limit.
+ * the backend's limit; do nothing (and probe nothing) when the backend has no known limit, and
+ * return `undefined` when the probes cannot run (see below).
  * An allocation failure of the probes themselves is reported as `when: "during"`.
  */
 export async function checkStepMemory(
@@ -154,7 +169,10 @@ export async function checkStepMemory(
   try {
     est = await estimateStepMemory(trainable, loss, batch, pendingBytes);
   } catch (e) {
-    if (!isAllocationFailure(e)) throw e;
+    // A loss or model that cannot run on the probes' smaller batch (a target tensor of fixed
+    // batch size, a model with fixed input size): no estimate; the step itself still reports
+    // an allocation failure as a StepMemoryError.
+    if (!isAllocationFailure(e)) return undefined;
     const inUse = tf.memory().numBytes;
     throw new StepMemoryError({
       when: "during",
