@@ -8,7 +8,8 @@
  * peaks give the bytes per target pixel (activations, kept tensors, gradients) and the fixed
  * part (parameter gradients, derived kernels). Every activation of a convolutional step scales
  * with the pixel count, so the peak at the real size is `fixed + perPixel · batch · height ·
- * width`; optimizer slots not yet made are added. Probes change nothing: variables that the forward pass updates (batch-norm statistics)
+ * width`; optimizer slots not yet made are added. Probes change nothing: variables that the
+ * forward pass updates (batch-norm statistics)
  * are restored, and the probes' tensors are freed.
  *
  * @module
