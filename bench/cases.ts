@@ -143,6 +143,23 @@ function prepareTrain(m: Models): PreparedCase {
   };
 }
 
+/** `BENCH_SHAPE=NxS` (e.g. `16x256`): the perceptual case's batch and crop; default 4×64. */
+export function perceptualShape(): [number, number] {
+  const m = /^(\d+)x(\d+)$/.exec(Deno.env.get("BENCH_SHAPE") ?? "4x64");
+  if (m === null) throw new RangeError("BENCH_SHAPE must look like 16x256 (batch x crop)");
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** Peak resident set size of this process so far, in bytes (VmHWM; 0 where unreadable). */
+export function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 /** The perceptual fwd+bwd case (d): the library's VGG-16 and loss algebra, whatever `m` is. */
 async function preparePerceptual(): Promise<PreparedCase> {
   const { vgg16 } = await import("../src/vgg/mod.ts");
@@ -159,8 +176,9 @@ async function preparePerceptual(): Promise<PreparedCase> {
     loss = pipe(loss, plus(feature(l, { distance: "l1" })), plus(style(l, { distance: "l1" })));
   }
   const fn = evaluate(loss, net);
-  const pred = tf.randomUniform([4, 64, 64, 3], 0, 1, "float32", 8) as tf.Tensor4D;
-  const target = tf.randomUniform([4, 64, 64, 3], 0, 1, "float32", 9) as tf.Tensor4D;
+  const [n, size] = perceptualShape();
+  const pred = tf.randomUniform([n, size, size, 3], 0, 1, "float32", 8) as tf.Tensor4D;
+  const target = tf.randomUniform([n, size, size, 3], 0, 1, "float32", 9) as tf.Tensor4D;
   const grad = tf.grad((p: tf.Tensor) => fn(p as tf.Tensor4D, target).total);
   return {
     run: async () => {
@@ -217,6 +235,9 @@ if (import.meta.main) {
   // Counted after the warm-up: optimizers create their slots on the first step.
   await timeCase(c, 0, Number(warmupText));
   const before = tf.memory().numTensors;
+  // The peak of tensor bytes during one run, as the engine counts them.
+  const peakTensorBytes = await tf.profile(() => c.run() as unknown as tf.TensorContainer)
+    .then((p) => p.peakBytes, () => undefined);
   const ms = await timeCase(c, Number(repsText), 0);
   const leaked = tf.memory().numTensors - before;
   c.dispose();
@@ -227,6 +248,8 @@ if (import.meta.main) {
     models: m.name,
     ms,
     leaked,
+    rss: peakRss(),
+    peakTensorBytes,
     kernels: choice.kernels,
   }));
   // A threaded wasm build keeps idle workers alive: exit explicitly.

@@ -6,6 +6,7 @@
  * ratio tfjs/PyTorch); `--record` appends it to bench/RESULTS.md with date, command and machine.
  *
  * Flags: --backends=native,wasm,wasm-threads,cpu,webgpu  --cases=extract,backward,train,perceptual  --reps=5  --warmup=2
+ * --shape=16x256 (the perceptual case's batch x crop; default 4x64)
  *        --cpu-timeout=150 (seconds per cpu case: it is ~100× slower)  --webgpu-timeout=240
  *        --python=/usr/bin/python3  --record
  *        --quiet-load=1.5 --quiet-busy=0.15 --quiet-wait=0 (the machine is shared: wait up to
@@ -40,6 +41,9 @@ interface Flags {
 function parseFlags(args: string[]): Flags {
   const get = (name: string, fallback: string) =>
     args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+  // The perceptual case's batch x crop, handed to both processes through the environment.
+  const shape = get("shape", "");
+  if (shape !== "") Deno.env.set("BENCH_SHAPE", shape);
   const cases = get("cases", "extract,backward,train,perceptual").split(",") as CaseName[];
   for (const c of cases) {
     if (!(c in CASES)) throw new Error(`--cases: unknown case '${c}' (use ${Object.keys(CASES)})`);
@@ -64,6 +68,8 @@ function parseFlags(args: string[]): Flags {
 
 interface Measured {
   readonly ms?: number[];
+  /** Peak resident set size of the process that ran the case, bytes. */
+  readonly rss?: number;
   readonly error?: string;
 }
 
@@ -82,7 +88,10 @@ async function runJson(cmd: string, args: string[], timeoutS: number): Promise<M
       signal: AbortSignal.timeout(timeoutS * 1000),
     }).output();
     const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
-    if (out.success && text.startsWith("{")) return { ms: JSON.parse(text).ms as number[] };
+    if (out.success && text.startsWith("{")) {
+      const j = JSON.parse(text);
+      return { ms: j.ms as number[], ...(typeof j.rss === "number" ? { rss: j.rss } : {}) };
+    }
     if (out.signal !== null) return { error: `cut off after ${timeoutS} s` };
     const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
     // A Deno panic prints its cause two lines after "panicked at"; an exception starts "error:".
@@ -168,14 +177,21 @@ function machine(): string {
 
 const best = (xs: number[]): number => Math.min(...xs);
 
-/** "median (best)" in ms: under a shared machine's load the best run is the cleaner figure. */
+/** The process's peak RSS as ` · 1.23 GB` ('' when not reported). */
+const rssText = (m: Measured): string =>
+  m.rss === undefined || m.rss === 0 ? "" : ` · ${(m.rss / 1e9).toFixed(2)} GB`;
+
+/**
+ * "median (best)" in ms: under a shared machine's load the best run is the cleaner figure; then
+ * the peak RSS of the process that ran the case.
+ */
 const fmt = (m: Measured | undefined): string =>
   m === undefined
     ? "—"
     : m.ms
-    ? m.ms.length > 1
+    ? (m.ms.length > 1
       ? `${median(m.ms).toFixed(0)} (${best(m.ms).toFixed(0)})`
-      : `${m.ms[0]!.toFixed(0)}`
+      : `${m.ms[0]!.toFixed(0)}`) + rssText(m)
     : `n/a (${m.error})`;
 
 const ratio = (m: Measured | undefined, base: Measured | undefined): string =>
@@ -229,7 +245,7 @@ async function main(): Promise<void> {
         results.set(key(`torch${threads}`, c), m);
         busyBefore.push(busy);
         console.error(
-          `torch ${threads} threads ${c}: ${fmt(m)} ms (cores busy before: ${
+          `torch ${threads} threads ${c}: ms ${fmt(m)} (cores busy before: ${
             (100 * busy).toFixed(0)
           }%)`,
         );
@@ -256,7 +272,7 @@ async function main(): Promise<void> {
         String(warmup),
       ], timeout);
       results.set(key(b, c), m);
-      console.error(`${b} ${c}: ${fmt(m)} ms (cores busy before: ${(100 * busy).toFixed(0)}%)`);
+      console.error(`${b} ${c}: ms ${fmt(m)} (cores busy before: ${(100 * busy).toFixed(0)}%)`);
     }
   }
   const loadAfter = Deno.loadavg();
@@ -286,7 +302,10 @@ async function main(): Promise<void> {
     `- cores busy (other processes) just before each measurement: ${
       busyBefore.map((b) => `${(100 * b).toFixed(0)}%`).join(", ")
     }`,
-    `- cells: median (best) of ${flags.reps} runs after ${flags.warmup} warm-up runs, in ms; ` +
+    `- perceptual case shape: ${Deno.env.get("BENCH_SHAPE") ?? "4x64"} (batch x crop; ` +
+    "`--shape=16x256` or BENCH_SHAPE sets it)",
+    `- cells: median (best) of ${flags.reps} runs after ${flags.warmup} warm-up runs, in ms, ` +
+    "then the peak RSS of the process that ran the case (VmHWM / ru_maxrss, GB = 1e9 B); " +
     `ratios: median/median (best/best); cpu: 1 run, no warm-up; webgpu: 1 run after 1 warm-up`,
     torchMissing === undefined
       ? `- PyTorch BLAS: ${blas}`

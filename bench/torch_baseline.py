@@ -17,6 +17,7 @@ them on the reference BLAS: `apt-get install libopenblas0-pthread`. Weights are 
 only the cost is compared, never the values. A reference only: never a runtime dependency.
 """
 import json
+import resource
 import os
 import re
 import sys
@@ -204,8 +205,10 @@ def prepare(case):
 
         return run
     if case == "perceptual":
-        pred = torch.rand(4, 3, 64, 64, requires_grad=True)
-        target = torch.rand(4, 3, 64, 64)
+        # BENCH_SHAPE=NxS (e.g. 16x256): batch and crop, as bench/cases.ts reads it.
+        n, size = (int(v) for v in os.environ.get("BENCH_SHAPE", "4x64").split("x"))
+        pred = torch.rand(n, 3, size, size, requires_grad=True)
+        target = torch.rand(n, 3, size, size)
 
         def run():
             pred.grad = None
@@ -244,8 +247,10 @@ def main():
         t0 = time.perf_counter()
         run()
         ms.append((time.perf_counter() - t0) * 1000)
+    # Peak resident set size of this process in bytes (ru_maxrss is in KiB on Linux).
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"case": case, "threads": threads, "ms": ms, "torch": torch.__version__,
-                      "blas": blas}))
+                      "blas": blas, "rss": rss}))
 
 
 if __name__ == "__main__":

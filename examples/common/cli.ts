@@ -153,9 +153,23 @@ function parseGiven<F extends Flags>(
   return { options: out as FlagValues<F>, given };
 }
 
+/**
+ * The text of an error for a one-line message. A `SuppressedError` (an error thrown while
+ * `using` disposed something after another error) says only "An error was suppressed during
+ * disposal": its two errors are printed instead, the original first.
+ */
+function errorText(e: unknown): string {
+  if (typeof SuppressedError === "function" && e instanceof SuppressedError) {
+    const original = errorText(e.suppressed);
+    const later = errorText(e.error);
+    return original === later ? original : `${original} (then, while cleaning up: ${later})`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** One line for any error: the message's lines joined, never a stack trace. */
 export function oneLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
+  const text = errorText(e);
   return text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ");
 }
 
@@ -185,8 +199,12 @@ export async function runMain<O>(
     return 0;
   } catch (e) {
     console.error(`${program}: ${oneLine(e)}`);
-    if (e instanceof InterruptedError) return e.exitCode;
-    return e instanceof UsageError ? 2 : 1;
+    // Under a SuppressedError, the error that stopped the run is the suppressed one.
+    const cause = typeof SuppressedError === "function" && e instanceof SuppressedError
+      ? e.suppressed
+      : e;
+    if (cause instanceof InterruptedError) return cause.exitCode;
+    return cause instanceof UsageError ? 2 : 1;
   }
 }
 

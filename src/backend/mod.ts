@@ -5,6 +5,7 @@
  */
 export * from "./errors.ts";
 export * from "./init_backend.ts";
+export * from "./memory_limit.ts";
 export {
   configureNative,
   DnnlCallError,

@@ -88,6 +88,12 @@ export {
   runReport,
   type RunReportOptions,
 } from "./run_report.ts";
+export {
+  isAllocationFailure,
+  StepMemoryError,
+  type StepMemoryFacts,
+  usableAfter,
+} from "./memory_error.ts";
 export { type Trainer, trainer, type TrainerOptions, type TrainerState } from "./trainer.ts";
 export {
   type MetricsFn,

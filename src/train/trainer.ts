@@ -19,6 +19,9 @@ import { TrainerStateError } from "./errors.ts";
 import { fitLoop, type FitOptions, type FitResult } from "./fit.ts";
 import type { FitHost } from "./_fit_host.ts";
 import { optimizerStep } from "./_step.ts";
+import { checkStepMemory } from "./_step_memory.ts";
+import { isAllocationFailure, StepMemoryError, usableAfter } from "./memory_error.ts";
+import { backendMemoryLimit } from "../backend/memory_limit.ts";
 import {
   readOptimizerWeights,
   supportsMomentum,
@@ -83,6 +86,13 @@ export interface TrainerOptions {
   readonly leakCheck?: boolean;
   /** Anything JSON-serialisable to store in checkpoints (CLI flags, model config, …). */
   readonly config?: unknown;
+  /**
+   * Memory check (default true): before the first step of each batch shape, on a backend with a
+   * known ceiling (wasm, native: 4 GiB; or `setMemoryLimit`), estimate the step's peak memory
+   * from two small probe steps and throw `StepMemoryError` (how much it needs, what the backend
+   * holds, which batch or crop fits) instead of running a step that cannot fit.
+   */
+  readonly memoryCheck?: boolean;
 }
 
 /**
@@ -235,6 +245,9 @@ export function trainer(options: TrainerOptions): Trainer {
   let disposed = false;
   let busy = false;
   let stepsThisInstance = 0;
+  const memoryCheck = options.memoryCheck ?? true;
+  /** Batch shapes already checked against the memory limit, with the limit they were checked at. */
+  const checkedShapes = new Set<string>();
 
   function ensureLive(): void {
     if (disposed) throw new DisposedError("trainer");
@@ -268,13 +281,49 @@ export function trainer(options: TrainerOptions): Trainer {
     if (!Number.isFinite(lr) || lr < 0) {
       throw new RangeError(`schedule gave learning rate ${lr} at step ${number}`);
     }
-    const { metrics, created, createdBytes } = await optimizerStep(
-      trainable,
-      loss,
-      optimizer,
-      { input, target },
-      { number, lr, momentum },
-    );
+    // Optimizer slots are made on the first update: count them as Adam's two per weight.
+    const params = trainable.params();
+    const pendingBytes = stepsThisInstance === 0
+      ? 2 * params.reduce((a, v) => a + v.size * 4, 0)
+      : 0;
+    if (memoryCheck) {
+      const key = `${input.shape}|${target.shape}|${backendMemoryLimit().bytes}`;
+      if (!checkedShapes.has(key)) {
+        await checkStepMemory(trainable, loss, { input, target }, pendingBytes);
+        checkedShapes.add(key);
+      }
+    }
+    let outcome: Awaited<ReturnType<typeof optimizerStep>>;
+    try {
+      outcome = await optimizerStep(
+        trainable,
+        loss,
+        optimizer,
+        { input, target },
+        { number, lr, momentum },
+      );
+    } catch (e) {
+      if (!isAllocationFailure(e)) throw e;
+      const limit = backendMemoryLimit();
+      const inUse = tf.memory().numBytes;
+      const has = limit.bytes ?? Math.max(inUse, 1);
+      const [n, h, w] = target.shape;
+      throw new StepMemoryError({
+        when: "during",
+        batch: n,
+        height: h,
+        width: w,
+        needBytes: has,
+        limitBytes: has,
+        inUseBytes: inUse,
+        perImageBytes: Math.max(1, (has - inUse) / n),
+        limitSource: limit.source,
+        backend: limit.backend,
+        step: number,
+        usable: usableAfter(e),
+      }, { cause: e });
+    }
+    const { metrics, created, createdBytes } = outcome;
     stepsThisInstance++;
     step = number;
     last = metrics;

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { DisposedError } from "../lifetime/mod.ts";
 import type { VggOpSpec } from "./_architecture.ts";
 import { type FrozenConv, frozenConvRelu } from "./_conv.ts";
+import { frozenSegment, type SegmentLayer } from "./_frozen_segment.ts";
 import { LayerNotLoadedError } from "./errors.ts";
 import { UnknownLayerError } from "../network/errors.ts";
 import { nearestName } from "../_internal/did_you_mean.ts";
@@ -254,11 +255,21 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
     return tf.tidy(() => {
       const out = {} as Record<K, tf.Tensor4D>;
       let h = applyAffine(x, this.#scale, this.#offset);
+      // The layers between two requested taps run as one op that keeps only what its backward
+      // needs (see _frozen_segment.ts): far less memory per training step.
+      let pending: SegmentLayer[] = [];
       for (let i = 0; i <= deepest; i++) {
         const op = this.#ops[i]!;
-        h = op.kind === "conv" ? this.#convs.get(op.name)!.op(h) : tf.maxPool(h, 2, 2, "valid");
+        if (op.kind === "conv") {
+          const c = this.#convs.get(op.name)!;
+          pending.push({ kind: "conv", kernel: c.kernel, bias: c.bias });
+        } else pending.push({ kind: "pool" });
+        const names = wanted.get(i);
+        if (names === undefined) continue;
+        h = frozenSegment(pending)(h);
+        pending = [];
         // Each requested name gets its own tensor: disposing one must not break another.
-        wanted.get(i)?.forEach((name, j) => {
+        names.forEach((name, j) => {
           out[name] = j === 0 ? h : tf.clone(h);
         });
       }

@@ -1,0 +1,149 @@
+/**
+ * A run of frozen VGG layers (conv + bias + ReLU, 2×2 max pools) as ONE differentiable op that
+ * keeps only what its backward needs, so that a training step holds far less memory than the
+ * same layers taped one by one.
+ *
+ * tfjs keeps every tensor made inside a gradient call until the call ends, and every gradient
+ * of every intermediate activation too. This op instead frees each intermediate activation as
+ * soon as the next layer ran, keeps a one-byte ReLU mask per conv (a float activation only where
+ * a pool's backward needs it), and in its backward frees each layer's gradient as soon as the
+ * layer below consumed it. The loss network is frozen: no weight gradients are made.
+ *
+ * When no gradient is being recorded (the target side, inference) it runs the layers and frees
+ * the intermediates, saving nothing.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { tapeState } from "../_internal/engine.ts";
+
+/** One layer of a segment. */
+export type SegmentLayer =
+  | { readonly kind: "conv"; readonly kernel: tf.Tensor4D; readonly bias: tf.Tensor1D }
+  | { readonly kind: "pool" };
+
+/** Whether tfjs is recording a gradient tape right now (ops called here would be taped). */
+function recording(): boolean {
+  const state = tapeState() as { kernelDepth: number; activeTape?: unknown } | undefined;
+  return state !== undefined && state.activeTape != null && state.kernelDepth === 0;
+}
+
+function convRelu(h: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  return tf.fused.conv2d({
+    x: h,
+    filter: kernel,
+    bias,
+    strides: 1,
+    pad: "same",
+    activation: "relu",
+  });
+}
+
+const pool = (h: tf.Tensor4D): tf.Tensor4D => tf.maxPool(h, 2, 2, "valid");
+
+/** The layers applied to `x`, each intermediate freed once the next layer ran. */
+function plainForward(x: tf.Tensor4D, layers: readonly SegmentLayer[]): tf.Tensor4D {
+  let h = x;
+  for (const l of layers) {
+    const next = l.kind === "conv" ? convRelu(h, l.kernel, l.bias) : pool(h);
+    if (h !== x) h.dispose();
+    h = next;
+  }
+  return h;
+}
+
+/**
+ * What backward keeps for layer i: for a conv, its ReLU mask (bool) or, when a pool follows,
+ * its float output (the pool's input, from which the mask is derived too); for a pool, nothing
+ * beyond its input kept by the layer before (or the segment's input).
+ */
+type Kept = { mask?: number; out?: number };
+
+/**
+ * Build the op for `layers` (in forward order). The op maps an NHWC activation to the output
+ * of the last layer.
+ */
+export function frozenSegment(layers: readonly SegmentLayer[]): (x: tf.Tensor4D) => tf.Tensor4D {
+  if (layers.length === 0) return (x) => x;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    const kept: Kept[] = [];
+    const saved: tf.Tensor[] = [];
+    // A segment that starts with a pool needs its input in backward: saved, so that a consumer
+    // that frees the input (a loss term done with its tap) cannot take it away.
+    if (layers[0]!.kind === "pool") saved.push(x);
+    let h = x;
+    layers.forEach((l, i) => {
+      let next: tf.Tensor4D;
+      if (l.kind === "conv") {
+        next = convRelu(h, l.kernel, l.bias);
+        const last = i === layers.length - 1;
+        if (layers[i + 1]?.kind === "pool" || last) {
+          // Kept as a float: the pool's backward reads it (the last one is the output).
+          kept.push({ out: saved.length });
+          saved.push(next);
+        } else {
+          kept.push({ mask: saved.length });
+          saved.push(tf.greater(next, 0));
+        }
+      } else {
+        next = pool(h);
+        kept.push({});
+      }
+      // Free the previous activation unless backward keeps it (or it is the input).
+      const prev = kept[i - 1];
+      if (h !== x && prev?.out === undefined) h.dispose();
+      h = next;
+    });
+    save(saved);
+    return {
+      value: h,
+      // `kept` holds positions in `saved`: tfjs runs this forward inside a tidy and hands the
+      // backward its own handles on the saved tensors.
+      gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => {
+        let g = dy as tf.Tensor4D;
+        for (let i = layers.length - 1; i >= 0; i--) {
+          const l = layers[i]!;
+          const before = kept[i - 1]?.out;
+          const input = i === 0
+            ? s[0] as tf.Tensor4D
+            : before === undefined
+            ? undefined
+            : s[before] as tf.Tensor4D;
+          let next: tf.Tensor4D;
+          if (l.kind === "conv") {
+            const k = kept[i]!;
+            next = tf.tidy(() => {
+              const mask = k.mask !== undefined ? s[k.mask]! : tf.greater(s[k.out!]!, 0);
+              const masked = tf.where(mask, g, tf.zerosLike(g)) as tf.Tensor4D;
+              const inShape = [g.shape[0], g.shape[1], g.shape[2], l.kernel.shape[2]] as [
+                number,
+                number,
+                number,
+                number,
+              ];
+              return tf.conv2dTranspose(masked, l.kernel, inShape, 1, "same");
+            });
+          } else {
+            // The pool's input: the float output of the conv before it, or the segment's input.
+            const pin = input!;
+            // The MaxPoolGrad kernel itself (the project's on wasm and native, where tfjs' own
+            // is wrong): a nested tf.grad here would end the outer gradient's tape.
+            next = tf.tidy(() =>
+              tf.engine().runKernel(
+                "MaxPoolGrad",
+                { dy: g, input: pin, output: pool(pin) },
+                { filterSize: 2, strides: 2, pad: "valid" },
+              ) as tf.Tensor4D
+            );
+          }
+          if (g !== dy) g.dispose();
+          g = next;
+        }
+        return g;
+      },
+    };
+  });
+  return (x: tf.Tensor4D) => recording() ? op(x) as tf.Tensor4D : plainForward(x, layers);
+}
