@@ -43,12 +43,6 @@ import { psnr, ssim } from "../src/metrics/mod.ts";
 import { lpips, lpipsTerm } from "../src/lpips/mod.ts";
 import { type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { parameterCount, unet } from "../src/unet/mod.ts";
-import { balancePerceptual } from "./common/balance.ts";
-import { command, UsageError } from "./common/cli.ts";
-import { flag, type FlagValues, list, numberFrom, text, weight } from "./common/flag_table.ts";
-import { sharedFlags } from "./common/flags.ts";
-import { sideBySide } from "./common/images.ts";
-import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
 import { readLossSpec } from "./common/loss_spec.ts";
 import { heldOutCrops, loadSplitImages, trainingCrops } from "./common/split_images.ts";
 import {
@@ -60,6 +54,23 @@ import {
   scoreFolder,
 } from "./common/sr_eval.ts";
 import { storedLoss, termShares, unscaledOnly, weightsText } from "./common/sr_loss.ts";
+import {
+  balancePerceptual,
+  command,
+  flag,
+  type FlagValues,
+  list,
+  numberFrom,
+  openSession,
+  sharedFlags,
+  sideBySide,
+  stepsDone,
+  text,
+  train,
+  unetConfig,
+  UsageError,
+  weight,
+} from "../src/experiment/mod.ts";
 
 const FLAGS = {
   ...sharedFlags({

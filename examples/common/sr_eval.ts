@@ -24,7 +24,7 @@ import { Y_WEIGHTS } from "../../src/metrics/options.ts";
 import { predictImage } from "../../src/unet/mod.ts";
 import type { Lpips } from "../../src/lpips/mod.ts";
 import { lpipsMean } from "./lpips_column.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "../../src/experiment/mod.ts";
 import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { type SplitImage, usableFolder } from "./split_images.ts";
 

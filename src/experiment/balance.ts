@@ -5,10 +5,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { scope } from "../../src/lifetime/mod.ts";
+import { scope } from "../lifetime/mod.ts";
 import { concatAll } from "fp-ts/lib/Monoid.js";
-import { evaluate, type Loss, LossMonoid, lossOf, weighted } from "../../src/loss/mod.ts";
-import type { LossNetwork } from "../../src/network/mod.ts";
+import { evaluate, type Loss, LossMonoid, lossOf, weighted } from "../loss/mod.ts";
+import type { LossNetwork } from "../network/mod.ts";
 
 /**
  * `loss` with each kind of perceptual term (`feature`, `style`, …) weighted as a family, so that

@@ -1,0 +1,381 @@
+/**
+ * The command-line layer of an experiment (the examples' and any training script's): each flag declared once (codec, default, help)
+ * in a table that `node:util` parseArgs, `--help` and validation all read; one-line errors and
+ * the `main` wrapper that turns errors into exit statuses.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { isLeft } from "fp-ts/lib/Either.js";
+import { nearestName } from "../_internal/did_you_mean.ts";
+import { type Flags, type FlagValues, toggle } from "./flag_table.ts";
+import { InterruptedError, UsageError } from "./errors.ts";
+
+/**
+ * Flags whose values are paths: stored absolute in `config.json` (see {@linkcode absolutePaths}),
+ * so `--resume --out DIR` works from any working directory; messages keep the paths as typed.
+ */
+export const PATH_FLAGS: ReadonlySet<string> = new Set([
+  "data",
+  "out",
+  "eval",
+  "loss",
+  "vgg",
+  "style",
+  "content",
+]);
+
+/** Values of path flags that are not paths. */
+const NOT_A_PATH = new Set(["", "auto", "random"]);
+
+function absolute(v: unknown): unknown {
+  if (typeof v === "string") return NOT_A_PATH.has(v) ? v : resolve(v);
+  if (Array.isArray(v)) return v.map(absolute);
+  return v;
+}
+
+/** `o` with every path flag ({@linkcode PATH_FLAGS}) resolved against the working directory. */
+export function absolutePaths<O>(o: O): O {
+  const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
+  for (const name of PATH_FLAGS) if (name in out) out[name] = absolute(out[name]);
+  return out as O;
+}
+
+/** The `--help` text for `flags`. */
+export function helpText(usage: string, what: string, flags: Flags): string {
+  const rows = Object.entries(flags).map(([name, f]) => {
+    const left = `  --${name}${f.arg ? ` ${f.arg}` : ""}`;
+    const dflt = f.default ? ` [${f.default}]` : "";
+    return `${left.padEnd(26)} ${f.help}${dflt}`;
+  });
+  return `${what}\n\nUsage: ${usage}\n\nFlags:\n${rows.join("\n")}\n`;
+}
+
+/**
+ * Parse `args` with `node:util` parseArgs (strict: unknown flags and stray arguments are errors),
+ * fill in defaults, and decode every flag with its codec. Returns `"help"` for `--help`.
+ *
+ * @throws {UsageError} one line naming every bad flag and what it needs.
+ */
+export function parseFlags<F extends Flags>(
+  args: readonly string[],
+  flags: F,
+): FlagValues<F> | "help" {
+  const parsed = parseGiven(args, flags);
+  return parsed === "help" ? parsed : parsed.options;
+}
+
+/**
+ * `--steps -1` as `--steps=-1`: parseArgs takes a value that starts with "-" for a flag and
+ * refuses it as "ambiguous", where the codec would say what is wrong with the value.
+ */
+function joinValues(args: readonly string[], flags: Flags): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const name = /^--([^=]+)$/.exec(a)?.[1];
+    const next = args[i + 1];
+    if (name !== undefined && flags[name]?.type === "string" && next?.startsWith("-")) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** {@linkcode parseFlags}, and the names of the flags `args` set. */
+function parseGiven<F extends Flags>(
+  args: readonly string[],
+  flags: F,
+): { options: FlagValues<F>; given: Set<string> } | "help" {
+  let values: Record<string, string | boolean | undefined>;
+  const given = new Set<string>();
+  try {
+    const parsed = parseArgs({
+      args: joinValues(args, flags),
+      options: Object.fromEntries(
+        Object.entries(flags).map(([name, f]) => [name, { type: f.type }]),
+      ),
+      strict: true,
+      allowPositionals: false,
+      tokens: true,
+    });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+    for (const token of parsed.tokens) if (token.kind === "option") given.add(token.name);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const unknown = /^Unknown option '--?([^']+)'/.exec(message);
+    if (unknown !== null) {
+      const guess = nearestName(unknown[1]!, Object.keys(flags), 2);
+      throw new UsageError(
+        `unknown flag --${unknown[1]}${guess ? ` (did you mean --${guess}?)` : ""}; see --help`,
+      );
+    }
+    throw new UsageError(`${message}; see --help`);
+  }
+  if (values.help === true) return "help";
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, f] of Object.entries(flags)) {
+    const raw = values[name] ?? (f.type === "boolean" ? false : f.default);
+    const decoded = f.codec.decode(raw);
+    if (isLeft(decoded)) {
+      const why = decoded.left.find((err) => err.message !== undefined)?.message;
+      problems.push(`--${name}: '${String(raw)}' ${why ?? `is not ${f.codec.name}`}`);
+    } else out[name] = decoded.right;
+  }
+  if (problems.length > 0) throw new UsageError(`${problems.join("; ")}; see --help`);
+  return { options: out as FlagValues<F>, given };
+}
+
+/** One line for any error: the message's lines joined, never a stack trace. */
+export function oneLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ");
+}
+
+/**
+ * The shape of every example's `main`: parse, print help, run; errors become one line on stderr
+ * and an exit status (1 failed, 2 bad usage), never a stack trace.
+ */
+export async function runMain<O>(
+  program: string,
+  help: string,
+  parse: () => O | "help",
+  run: (options: O) => Promise<void>,
+): Promise<number> {
+  let options: O | "help";
+  try {
+    options = parse();
+  } catch (e) {
+    console.error(`${program}: ${oneLine(e)}`);
+    return 2;
+  }
+  if (options === "help") {
+    console.log(help);
+    return 0;
+  }
+  try {
+    await run(options);
+    return 0;
+  } catch (e) {
+    console.error(`${program}: ${oneLine(e)}`);
+    if (e instanceof InterruptedError) return e.exitCode;
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+/** An example's command line: its `--help` text, its parser and its `main`. */
+export interface Command<O> {
+  /** The text `--help` prints. */
+  readonly help: string;
+  /** Parse and validate `args`; `"help"` for `--help`. Throws {@linkcode UsageError}. */
+  readonly parse: (args: readonly string[]) => O | "help";
+  /** Parse, run, and return the exit status (0 done, 1 failed, 2 bad usage). */
+  readonly main: (args: string[]) => Promise<number>;
+}
+
+/**
+ * The script that runs `program`: `program` itself when it is a path to a `.ts` file (a user's
+ * script, e.g. `train_jpeg.ts`), else the example `examples/<program>.ts`.
+ *
+ * @example
+ * ```ts
+ * import { programName, scriptOf } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(scriptOf("superres"), "examples/superres.ts");
+ * assert.equal(scriptOf("tools/train_jpeg.ts"), "tools/train_jpeg.ts");
+ * assert.equal(programName("tools/train_jpeg.ts"), "train_jpeg");
+ * ```
+ */
+export function scriptOf(program: string): string {
+  return program.endsWith(".ts") ? program : `examples/${program}.ts`;
+}
+
+/** `program`'s name: the script's file name without its folder and `.ts` (see {@linkcode scriptOf}). */
+export function programName(program: string): string {
+  return program.replace(/^.*\//, "").replace(/\.ts$/, "");
+}
+
+/**
+ * The command line of a training script: `program` (an example's name, or the path of a script
+ * as it is run, see {@linkcode scriptOf}), `what` it does, its `flags` (plus `--help`), and
+ * `run`. With `--resume`, the options stored in the run directory's `config.json` fill in every
+ * flag not given (see {@linkcode resumeOptions}).
+ *
+ * @example
+ * ```ts
+ * import { command, text, toggle } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const seen: string[] = [];
+ * const cli = command("greet.ts", "Says hello.", {
+ *   name: text("world", "NAME", "who to greet"),
+ *   resume: toggle("continue"),
+ * }, async (o) => {
+ *   seen.push(o.name);
+ * });
+ * assert.equal(await cli.main(["--name", "you"]), 0);
+ * assert.deepEqual(seen, ["you"]);
+ * assert.equal(await cli.main(["--nmae", "x"]), 2); // one line on stderr: did you mean --name?
+ * assert.match(cli.help, /--name NAME/);
+ * ```
+ */
+export function command<F extends Flags>(
+  program: string,
+  what: string,
+  flags: F,
+  run: (options: FlagValues<F>) => Promise<void>,
+): Command<FlagValues<F>> {
+  // Every command takes --help, listed last.
+  const all = { ...flags, help: toggle("print this help") };
+  const help = helpText(`deno run -A ${scriptOf(program)} [flags]`, what, all);
+  const parse = (args: readonly string[]) => parseFlags(args, all) as FlagValues<F> | "help";
+  let given = new Set<string>();
+  const parseNoting = (args: readonly string[]) => {
+    const p = parseGiven(args, all);
+    if (p === "help") return p;
+    given = p.given;
+    return p.options as FlagValues<F>;
+  };
+  // `--resume`: the run directory's options, not the defaults, fill in what is not given.
+  const resumed = async (o: FlagValues<F>) =>
+    run((o as { resume?: unknown }).resume === true ? await resumeOptions(all, o, given) : o);
+  return {
+    help,
+    parse,
+    main: (args) => runMain(programName(program), help, () => parseNoting(args), resumed),
+  };
+}
+
+/**
+ * Flags a resumed run may be given with another value than it had: the run length (which
+ * extends or shortens the run), and what does not change the training (display, backend,
+ * folders scored after training).
+ */
+export const MAY_CHANGE_ON_RESUME: ReadonlySet<string> = new Set([
+  "steps",
+  "quiet",
+  "backend",
+  "eval",
+  "out",
+  "resume",
+  "help",
+]);
+
+/**
+ * The `config.json` of the run in `out`, for `--resume`: a {@linkcode UsageError} naming the
+ * folder when it is absent, holds no run, or lacks its config.
+ */
+export async function readRunConfig(out: string): Promise<Record<string, unknown>> {
+  if (out === "") throw new UsageError("--resume needs --out DIR: the run directory to continue");
+  const stat = await Deno.stat(out).catch(() => undefined);
+  if (stat === undefined || !stat.isDirectory) {
+    throw new UsageError(
+      `--resume --out ${out}: ${stat === undefined ? "there is no such folder" : "not a folder"}` +
+        "; check the path (a new run needs no --resume)",
+    );
+  }
+  const marker = await Deno.stat(`${out}/run.json`).catch(() => undefined);
+  if (marker === undefined) {
+    throw new UsageError(
+      `--resume --out ${out}: the folder holds no training run (no run.json); check the path ` +
+        "(a new run needs no --resume)",
+    );
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  } catch (e) {
+    throw new UsageError(
+      `--resume --out ${out}: cannot read ${out}/config.json, which holds the run's options ` +
+        `(${e instanceof Error ? e.message : String(e)}); start a new run instead`,
+    );
+  }
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new UsageError(`--resume --out ${out}: ${out}/config.json is not a JSON object`);
+  }
+  return config as Record<string, unknown>;
+}
+
+/** A stored option as it would be typed (NaN was stored as null). */
+function asTyped(v: unknown): unknown {
+  if (typeof v === "boolean") return v;
+  if (v === null) return "";
+  if (Array.isArray(v)) return v.join(",");
+  return String(v);
+}
+
+/**
+ * The options of the run in `o.out` (its `config.json`), with the flags `given` on the command
+ * line: those must agree with the run unless they are in {@linkcode MAY_CHANGE_ON_RESUME};
+ * changes that are allowed are printed.
+ *
+ * @throws {UsageError} naming every flag that disagrees, or a run directory that cannot be read.
+ */
+export async function resumeOptions<F extends Flags>(
+  flags: F,
+  o: FlagValues<F>,
+  given: ReadonlySet<string>,
+): Promise<FlagValues<F>> {
+  const out = String((o as Record<string, unknown>).out ?? "");
+  let config: Record<string, unknown>;
+  try {
+    config = await readRunConfig(out);
+  } catch (e) {
+    // No run to read: the example says so when it opens its session (`openSession` reads the
+    // same file), after its own checks of flag combinations.
+    if (e instanceof UsageError) return o;
+    throw e;
+  }
+  const stored = config.options;
+  if (stored === null || typeof stored !== "object" || Array.isArray(stored)) {
+    throw new UsageError(`--resume --out ${out}: ${out}/config.json has no "options" object`);
+  }
+  const restored: Record<string, unknown> = { ...o };
+  const conflicts: string[] = [];
+  const changes: string[] = [];
+  for (const [name, f] of Object.entries(flags)) {
+    if (name === "resume" || name === "out" || !(name in stored)) continue;
+    const was = (stored as Record<string, unknown>)[name];
+    const decoded = f.codec.decode(asTyped(was));
+    if (isLeft(decoded)) {
+      throw new UsageError(
+        `--resume --out ${out}: ${out}/config.json has options.${name} = ${JSON.stringify(was)}, ` +
+          `which is not ${f.codec.name}`,
+      );
+    }
+    const now = (o as Record<string, unknown>)[name];
+    // Paths are compared resolved: `--data photos` from the run's folder is the stored
+    // absolute path (and a path stored relative by an older run is read from here).
+    const same = JSON.stringify(now) === JSON.stringify(decoded.right) ||
+      (PATH_FLAGS.has(name) &&
+        JSON.stringify(absolute(now)) === JSON.stringify(absolute(decoded.right)));
+    if (!given.has(name) || same) {
+      restored[name] = decoded.right;
+    } else if (MAY_CHANGE_ON_RESUME.has(name)) {
+      changes.push(`--${name} ${asTyped(now)} (the run had ${asTyped(decoded.right)})`);
+    } else {
+      conflicts.push(`--${name} ${asTyped(now)} (the run has ${asTyped(decoded.right)})`);
+    }
+  }
+  if (conflicts.length > 0) {
+    throw new UsageError(
+      `--resume --out ${out}: ${conflicts.join(", ")} differ from the run's options in ` +
+        `${out}/config.json; drop them to continue the run as it was, or start a new run in ` +
+        "another --out",
+    );
+  }
+  console.log(
+    `resuming ${out} with its options from ${out}/config.json` +
+      (changes.length > 0 ? `; changed: ${changes.join(", ")}` : ""),
+  );
+  return restored as FlagValues<F>;
+}
+
+/** `20250101-120000`, for default run directory names. */
+export function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+}
