@@ -11,14 +11,12 @@ import { writeFileAtomic } from "../_internal/fs.ts";
 import { describeBackend, initBackend, nativeInfo } from "../backend/mod.ts";
 import type { LossFn } from "../loss/mod.ts";
 import {
-  acquireRunLock,
   type FitOptions,
   type FitResult,
   runDirectory,
   RunDirError,
   RunFileError,
   type RunLock,
-  RunLockedError,
   type RunReport,
   runReport,
   type SampleEvent,
