@@ -44,6 +44,7 @@ export {
   timestamp,
 } from "./cli.ts";
 export { InterruptedError, UsageError } from "./errors.ts";
+export { experiment, type ExperimentOptions, type PairRequest } from "./experiment.ts";
 export {
   count,
   type Flag,
@@ -73,6 +74,15 @@ export {
   pickLossNetwork,
   type PickLossNetworkOptions,
 } from "./loss_network.ts";
+export {
+  defaultMetrics,
+  lpipsMetric,
+  type Method,
+  type MetricFn,
+  type MetricTable,
+  metricTable,
+  type MetricTableOptions,
+} from "./metric_table.ts";
 export {
   openSession,
   saveModelAtomically,
