@@ -16,7 +16,8 @@ import {
   readCheckpoint,
 } from "./checkpoint.ts";
 import { TrainerStateError } from "./errors.ts";
-import { fitLoop, type FitOptions, type FitResult } from "./fit.ts";
+import type { FitOptions, FitResult } from "./fit.ts";
+import { fitLoop } from "./_fit_loop.ts";
 import type { FitHost } from "./_fit_host.ts";
 import { optimizerStep } from "./_step.ts";
 import {
