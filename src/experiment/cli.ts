@@ -35,14 +35,37 @@ function absolute(v: unknown): unknown {
   return v;
 }
 
-/** `o` with every path flag ({@linkcode PATH_FLAGS}) resolved against the working directory. */
+/**
+ * `o` with every path flag ({@linkcode PATH_FLAGS}) resolved against the working directory.
+ *
+ * @example
+ * ```ts
+ * import { absolutePaths } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const o = absolutePaths({ data: "photos", vgg: "auto", steps: 3 });
+ * assert.equal(o.data, `${Deno.cwd()}/photos`);
+ * assert.equal(o.vgg, "auto");
+ * ```
+ */
 export function absolutePaths<O>(o: O): O {
   const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
   for (const name of PATH_FLAGS) if (name in out) out[name] = absolute(out[name]);
   return out as O;
 }
 
-/** The `--help` text for `flags`. */
+/**
+ * The `--help` text for `flags`.
+ *
+ * @example
+ * ```ts
+ * import { helpText, text } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const help = helpText("deno run -A x.ts [flags]", "Does x.", { data: text("d", "DIR", "photos") });
+ * assert.match(help, /--data DIR +photos \[d\]/);
+ * ```
+ */
 export function helpText(usage: string, what: string, flags: Flags): string {
   const rows = Object.entries(flags).map(([name, f]) => {
     const left = `  --${name}${f.arg ? ` ${f.arg}` : ""}`;
@@ -57,6 +80,14 @@ export function helpText(usage: string, what: string, flags: Flags): string {
  * fill in defaults, and decode every flag with its codec. Returns `"help"` for `--help`.
  *
  * @throws {UsageError} one line naming every bad flag and what it needs.
+ *
+ * @example
+ * ```ts
+ * import { parseFlags, text } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => parseFlags(["--dta", "x"], { data: text("", "DIR", "photos") }), /did you mean --data/);
+ * ```
  */
 export function parseFlags<F extends Flags>(
   args: readonly string[],
@@ -129,7 +160,17 @@ function parseGiven<F extends Flags>(
   return { options: out as FlagValues<F>, given };
 }
 
-/** One line for any error: the message's lines joined, never a stack trace. */
+/**
+ * One line for any error: the message's lines joined, never a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { oneLine } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(oneLine(new Error("first\n  second")), "first; second");
+ * ```
+ */
 export function oneLine(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   return text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ");
@@ -138,6 +179,18 @@ export function oneLine(e: unknown): string {
 /**
  * The shape of every example's `main`: parse, print help, run; errors become one line on stderr
  * and an exit status (1 failed, 2 bad usage), never a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { runMain, UsageError } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const bad = async () => {
+ *   throw new UsageError("--x: bad");
+ * };
+ * assert.equal(await runMain("x", "help", () => ({}), bad), 2);
+ * assert.equal(await runMain("x", "help", () => "help", bad), 0);
+ * ```
  */
 export async function runMain<O>(
   program: string,
@@ -194,7 +247,17 @@ export function scriptOf(program: string): string {
   return program.endsWith(".ts") ? program : `examples/${program}.ts`;
 }
 
-/** `program`'s name: the script's file name without its folder and `.ts` (see {@linkcode scriptOf}). */
+/**
+ * `program`'s name: the script's file name without its folder and `.ts` (see {@linkcode scriptOf}).
+ *
+ * @example
+ * ```ts
+ * import { programName } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(programName("superres"), "superres");
+ * ```
+ */
 export function programName(program: string): string {
   return program.replace(/^.*\//, "").replace(/\.ts$/, "");
 }
@@ -268,6 +331,14 @@ export const MAY_CHANGE_ON_RESUME: ReadonlySet<string> = new Set([
 /**
  * The `config.json` of the run in `out`, for `--resume`: a {@linkcode UsageError} naming the
  * folder when it is absent, holds no run, or lacks its config.
+ *
+ * @example
+ * ```ts
+ * import { readRunConfig } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(readRunConfig("/no/such/run"), /there is no such folder/);
+ * ```
  */
 export async function readRunConfig(out: string): Promise<Record<string, unknown>> {
   if (out === "") throw new UsageError("--resume needs --out DIR: the run directory to continue");
@@ -314,6 +385,20 @@ function asTyped(v: unknown): unknown {
  * changes that are allowed are printed.
  *
  * @throws {UsageError} naming every flag that disagrees, or a run directory that cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { count, readRunConfig, resumeOptions, text, toggle } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const out = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${out}/run.json`, "{}");
+ * await Deno.writeTextFile(`${out}/config.json`, JSON.stringify({ options: { batch: 8 } }));
+ * assert.ok((await readRunConfig(out)).options);
+ * const flags = { batch: count("4", "crops"), out: text("", "DIR", "run"), resume: toggle("go on") };
+ * const o = await resumeOptions(flags, { batch: 4, out, resume: true }, new Set(["out", "resume"]));
+ * assert.equal(o.batch, 8, "the run's value, not the default");
+ * ```
  */
 export async function resumeOptions<F extends Flags>(
   flags: F,
@@ -375,7 +460,17 @@ export async function resumeOptions<F extends Flags>(
   return restored as FlagValues<F>;
 }
 
-/** `20250101-120000`, for default run directory names. */
+/**
+ * `20250101-120000`, for default run directory names.
+ *
+ * @example
+ * ```ts
+ * import { timestamp } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(timestamp(), /^\d{8}-\d{6}$/);
+ * ```
+ */
 export function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }

@@ -66,6 +66,24 @@ export interface Session extends PickedLossNetwork {
  * ImageNet features unless `--vgg random`) up to the deepest of `layers` (empty: fastai's layers
  * on whatever network was found), printing one line for each. The default run directory is
  * `runs/<prefix>-<time>`.
+ *
+ * @example
+ * ```ts
+ * import { openSession, parseFlags, sharedFlags } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const flags = sharedFlags({
+ *   prefix: "x", data: "photos", steps: "10", lr: "1e-3", crop: "crop", depth: "2", filters: "16",
+ *   samples: ["4", "samples"], sampleEvery: ["5", "every"],
+ * });
+ * const out = `${await Deno.makeTempDir()}/run`;
+ * const o = parseFlags(["--vgg", "random", "--backend", "cpu", "--out", out], flags);
+ * assert.ok(o !== "help");
+ * using s = await openSession("x.ts", o, ["block1_conv2"]);
+ * assert.equal(s.runDir, out);
+ * assert.equal(s.resumeCommand, `deno run -A x.ts --resume --out ${out}`);
+ * assert.deepEqual(s.layers, ["block1_conv2"]);
+ * ```
  */
 export async function openSession(
   example: string,
@@ -221,6 +239,15 @@ export interface TrainedRun extends FitResult {
  * Train with the shared flags: one-cycle or the plan's schedule, checkpoints and samples every
  * `--sample-every` steps, `config.json` once the run directory is claimed, and the final
  * `model/` when a model was trained.
+ *
+ * @example
+ * ```ts
+ * import { experiment } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * // `experiment()` is `openSession` + `train` + `metricTable` put together: see its example.
+ * assert.equal(typeof experiment, "function");
+ * ```
  */
 export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
   const o = s.options;
@@ -311,6 +338,21 @@ export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
  * renamed into place (an older `dir` is moved aside first and removed), so a failed save (disk
  * full) never leaves an empty or half-written `model/`. File-system failures become a
  * {@linkcode RunFileError} naming the folder and the fix.
+ *
+ * @example
+ * ```ts
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { saveModelAtomically } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * await initBackend("cpu");
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [2], units: 1 })] });
+ * const dir = `${await Deno.makeTempDir()}/model`;
+ * await saveModelAtomically(model, dir);
+ * assert.ok((await Deno.stat(`${dir}/model.json`)).isFile);
+ * model.dispose();
+ * ```
  */
 export async function saveModelAtomically(model: tfl.LayersModel, dir: string): Promise<void> {
   const suffix = crypto.randomUUID().slice(0, 8);
@@ -329,7 +371,18 @@ export async function saveModelAtomically(model: tfl.LayersModel, dir: string): 
   }
 }
 
-/** `3 steps (5 in total) after resuming from …`: what a run did. */
+/**
+ * `3 steps (5 in total) after resuming from …`: what a run did.
+ *
+ * @example
+ * ```ts
+ * import { stepsDone } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const r = { step: 5, stepsRun: 3, resumedFrom: "run/checkpoints/step-00000002" };
+ * assert.equal(stepsDone(r as never), "3 steps (5 in total) after resuming from run/checkpoints/step-00000002");
+ * ```
+ */
 export function stepsDone(result: FitResult): string {
   const resumed = result.resumedFrom ? ` after resuming from ${result.resumedFrom}` : "";
   return `${result.stepsRun} steps (${result.step} in total)${resumed}`;
@@ -338,6 +391,22 @@ export function stepsDone(result: FitResult): string {
 /**
  * The examples' U-Net: `--depth` and `--filters`, a residual over the input, outputs in [0, 1],
  * seeded by `--seed`; `extra` says the rest (channels, scale, name).
+ *
+ * @example
+ * ```ts
+ * import { sharedFlags, parseFlags, unetConfig } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const flags = sharedFlags({
+ *   prefix: "x", data: "photos", steps: "10", lr: "1e-3", crop: "crop", depth: "2", filters: "16",
+ *   samples: ["4", "samples"], sampleEvery: ["5", "every"],
+ * });
+ * const o = parseFlags([], flags);
+ * assert.ok(o !== "help");
+ * const c = unetConfig(o, { name: "x", scale: 2 });
+ * assert.equal(c.depth, 2);
+ * assert.equal(c.baseFilters, 16);
+ * ```
  */
 export function unetConfig(
   o: SharedOptions,

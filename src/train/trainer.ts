@@ -208,25 +208,24 @@ function trainableOf(options: TrainerOptions): Trainable {
  * ```
  */
 export function trainer(options: TrainerOptions): Trainer {
+  // ~100 lines: the setup and the `Trainer` object literal that lists its public members; the
+  // work is done by stepAt, snapshotOf, restoreInto and fitHostOf below.
   const { loss } = options;
   const trainable = trainableOf(options);
   const schedule = options.schedule ?? constant(1e-3);
   const ownsOptimizer = options.optimizer === undefined;
   const optimizer = options.optimizer ?? tf.train.adam(1e-3);
   const leakCheck = options.leakCheck ?? true;
-  if (schedule.momentum !== undefined && !supportsMomentum(optimizer)) {
-    throw new TypeError(
-      `schedule ${schedule.description ?? "(custom)"} sets momentum, which the trainer applies ` +
-        `to tfjs Adam only, not ${optimizer.getClassName()}; use oneCycle({ …, moms: null }) or Adam`,
-    );
-  }
-  // The trainer's own state: only this closure writes it.
-  let step = 0;
-  let epoch = 0;
-  let batchInEpoch = 0;
-  let seed = options.seed ?? 0;
-  let totalSteps = options.totalSteps;
-  let last: StepMetrics | undefined;
+  checkMomentum(schedule, optimizer);
+  // The trainer's own state: only this closure and the functions it hands it to write it.
+  const p: Position = {
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    seed: options.seed ?? 0,
+    totalSteps: options.totalSteps,
+    last: undefined,
+  };
   const config = options.config ?? null;
   let disposed = false;
   let busy = false;
@@ -243,116 +242,46 @@ export function trainer(options: TrainerOptions): Trainer {
     }
     busy = true;
     try {
-      return await runStep(batch);
+      const { metrics, created, createdBytes } = await stepAt(
+        p,
+        trainable,
+        loss,
+        optimizer,
+        schedule,
+        batch,
+      );
+      stepsThisInstance++;
+      // The first step of a trainer may create long-lived tensors: optimizer slots, lazy caches.
+      if (leakCheck && stepsThisInstance > 1 && created > 0) {
+        throw new TensorLeakError(`step ${metrics.step}`, created, createdBytes);
+      }
+      return metrics;
     } finally {
       busy = false;
     }
   }
 
-  /** One step on a checked batch. */
-  async function runStep({ input, target }: Batch): Promise<StepMetrics> {
-    const index = step;
-    const number = index + 1;
-    if (schedule.usesTotal !== false && totalSteps === undefined) {
-      throw new RangeError(
-        `schedule ${schedule.description ?? "(custom)"} needs the run length: pass totalSteps ` +
-          "to trainer() or steps to fit()",
-      );
-    }
-    const lr = schedule(index, totalSteps ?? Number.NaN);
-    const momentum = schedule.momentum?.(index, totalSteps ?? Number.NaN);
-    if (!Number.isFinite(lr) || lr < 0) {
-      throw new RangeError(`schedule gave learning rate ${lr} at step ${number}`);
-    }
-    const { metrics, created, createdBytes } = await optimizerStep(
-      trainable,
-      loss,
-      optimizer,
-      { input, target },
-      { number, lr, momentum },
-    );
-    stepsThisInstance++;
-    step = number;
-    last = metrics;
-    // The first step of a trainer may create long-lived tensors: optimizer slots, lazy caches.
-    if (leakCheck && stepsThisInstance > 1 && created > 0) {
-      throw new TensorLeakError(`step ${number}`, created, createdBytes);
-    }
-    return metrics;
-  }
-
-  async function snapshot(): Promise<{
-    state: CheckpointState;
-    model: NamedArray[];
-    optimizer: NamedArray[];
-  }> {
+  const snapshot = () => {
     ensureLive();
-    return {
-      state: {
-        step,
-        epoch,
-        batchInEpoch,
-        seed,
-        totalSteps: totalSteps ?? null,
-        schedule: schedule.description ?? null,
-        optimizer: { className: optimizer.getClassName(), config: optimizer.getConfig() },
-        config,
-        savedAt: new Date().toISOString(),
-      },
-      model: await trainable.read(),
-      optimizer: await readOptimizerWeights(optimizer),
-    };
-  }
-
-  async function restore(dirOrCheckpoint: string | Checkpoint): Promise<Checkpoint> {
+    return snapshotOf(p, trainable, optimizer, schedule, config);
+  };
+  const restore = async (dirOrCheckpoint: string | Checkpoint): Promise<Checkpoint> => {
     ensureLive();
     if (stepsThisInstance > 0) {
       throw new TrainerStateError(
         "restore() needs a trainer that has not stepped yet; create a new trainer",
       );
     }
-    const ckpt = typeof dirOrCheckpoint === "string"
-      ? await readCheckpoint(dirOrCheckpoint)
-      : dirOrCheckpoint;
-    const params = trainable.params();
-    // Check the weights first (writing nothing), then the optimizer, then write both.
-    trainable.check(ckpt.model, ckpt.dir);
-    await writeOptimizerWeights(
-      optimizer,
-      ckpt.state.optimizer.className,
-      ckpt.optimizer,
-      params.map((w) => ({ name: w.name, shape: w.shape })),
-      ckpt.dir,
-    );
-    trainable.write(ckpt.model);
-    step = ckpt.state.step;
-    epoch = ckpt.state.epoch;
-    batchInEpoch = ckpt.state.batchInEpoch;
-    seed = ckpt.state.seed;
-    if (totalSteps === undefined && ckpt.state.totalSteps !== null) {
-      totalSteps = ckpt.state.totalSteps;
-    }
-    return ckpt;
-  }
+    return await restoreInto(p, trainable, optimizer, dirOrCheckpoint);
+  };
 
-  const host: FitHost = {
-    trainable,
-    loss,
-    schedule,
+  const host = fitHostOf(p, trainable, loss, schedule, {
     seedGiven: options.seed !== undefined,
     config,
-    position: () => ({ step, epoch, batchInEpoch, seed, last }),
-    setRunLength(total: number): void {
-      totalSteps = total;
-    },
     step: guardedStep,
-    setPosition(e: number, b: number): void {
-      epoch = e;
-      batchInEpoch = b;
-    },
     restore,
     snapshot,
-  };
+  });
 
   const self: Trainer = {
     model: trainable.model,
@@ -360,7 +289,7 @@ export function trainer(options: TrainerOptions): Trainer {
     optimizer,
     schedule,
     get state(): TrainerState {
-      return { step, epoch, batchInEpoch, seed, totalSteps, last };
+      return { ...p };
     },
     step: async (batch: Batch) => {
       ensureLive();
@@ -382,4 +311,142 @@ export function trainer(options: TrainerOptions): Trainer {
     },
   };
   return self;
+}
+
+/** What `fitLoop` sees of a trainer: its parts, its position, and how to move it. */
+function fitHostOf(
+  p: Position,
+  trainable: Trainable,
+  loss: LossFn,
+  schedule: Schedule,
+  rest: Pick<FitHost, "seedGiven" | "config" | "step" | "restore" | "snapshot">,
+): FitHost {
+  return {
+    trainable,
+    loss,
+    schedule,
+    ...rest,
+    position: () => ({
+      step: p.step,
+      epoch: p.epoch,
+      batchInEpoch: p.batchInEpoch,
+      seed: p.seed,
+      last: p.last,
+    }),
+    setRunLength(total: number): void {
+      p.totalSteps = total;
+    },
+    setPosition(e: number, b: number): void {
+      p.epoch = e;
+      p.batchInEpoch = b;
+    },
+  };
+}
+
+/** A trainer's position in its run (what `state` reports, and checkpoints keep). */
+interface Position {
+  step: number;
+  epoch: number;
+  batchInEpoch: number;
+  seed: number;
+  totalSteps: number | undefined;
+  last: StepMetrics | undefined;
+}
+
+/** A schedule that sets momentum needs an optimizer the trainer can set it on (Adam). */
+function checkMomentum(schedule: Schedule, optimizer: tf.Optimizer): void {
+  if (schedule.momentum !== undefined && !supportsMomentum(optimizer)) {
+    throw new TypeError(
+      `schedule ${schedule.description ?? "(custom)"} sets momentum, which the trainer applies ` +
+        `to tfjs Adam only, not ${optimizer.getClassName()}; use oneCycle({ …, moms: null }) or Adam`,
+    );
+  }
+}
+
+/** One step on a checked batch at position `p` (advanced on success). */
+async function stepAt(
+  p: Position,
+  trainable: Trainable,
+  loss: LossFn,
+  optimizer: tf.Optimizer,
+  schedule: Schedule,
+  { input, target }: Batch,
+): Promise<{ metrics: StepMetrics; created: number; createdBytes: number }> {
+  const index = p.step;
+  const number = index + 1;
+  if (schedule.usesTotal !== false && p.totalSteps === undefined) {
+    throw new RangeError(
+      `schedule ${schedule.description ?? "(custom)"} needs the run length: pass totalSteps ` +
+        "to trainer() or steps to fit()",
+    );
+  }
+  const lr = schedule(index, p.totalSteps ?? Number.NaN);
+  const momentum = schedule.momentum?.(index, p.totalSteps ?? Number.NaN);
+  if (!Number.isFinite(lr) || lr < 0) {
+    throw new RangeError(`schedule gave learning rate ${lr} at step ${number}`);
+  }
+  const r = await optimizerStep(trainable, loss, optimizer, { input, target }, {
+    number,
+    lr,
+    momentum,
+  });
+  p.step = number;
+  p.last = r.metrics;
+  return r;
+}
+
+/** What a checkpoint keeps: the position, the weights and the optimizer's state. */
+async function snapshotOf(
+  p: Position,
+  trainable: Trainable,
+  optimizer: tf.Optimizer,
+  schedule: Schedule,
+  config: CheckpointState["config"],
+): Promise<{ state: CheckpointState; model: NamedArray[]; optimizer: NamedArray[] }> {
+  return {
+    state: {
+      step: p.step,
+      epoch: p.epoch,
+      batchInEpoch: p.batchInEpoch,
+      seed: p.seed,
+      totalSteps: p.totalSteps ?? null,
+      schedule: schedule.description ?? null,
+      optimizer: { className: optimizer.getClassName(), config: optimizer.getConfig() },
+      config,
+      savedAt: new Date().toISOString(),
+    },
+    model: await trainable.read(),
+    optimizer: await readOptimizerWeights(optimizer),
+  };
+}
+
+/** Load a checkpoint into the weights, the optimizer and the position `p`. */
+async function restoreInto(
+  p: Position,
+  trainable: Trainable,
+  optimizer: tf.Optimizer,
+  dirOrCheckpoint: string | Checkpoint,
+): Promise<Checkpoint> {
+  const ckpt = typeof dirOrCheckpoint === "string"
+    ? await readCheckpoint(dirOrCheckpoint)
+    : dirOrCheckpoint;
+  const params = trainable.params();
+  // Check the weights first (writing nothing), then the optimizer, then write both.
+  trainable.check(ckpt.model, ckpt.dir);
+  await writeOptimizerWeights(
+    optimizer,
+    ckpt.state.optimizer.className,
+    ckpt.optimizer,
+    params.map((w) => ({ name: w.name, shape: w.shape })),
+    ckpt.dir,
+  );
+  trainable.write(ckpt.model);
+  p.step = ckpt.state.step;
+  p.epoch = ckpt.state.epoch;
+  p.batchInEpoch = ckpt.state.batchInEpoch;
+  p.seed = ckpt.state.seed;
+  if (p.totalSteps === undefined && ckpt.state.totalSteps !== null) {
+    p.totalSteps = ckpt.state.totalSteps;
+  }
+  return ckpt;
 }
