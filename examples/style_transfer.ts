@@ -51,6 +51,7 @@ import { count, flag, type FlagValues, list, text, toggle, weight } from "./comm
 import { sharedFlags } from "./common/flags.ts";
 import { styleStats } from "./common/style_stats.ts";
 import { styleTransferLoss } from "./common/style_loss.ts";
+import { colourKind } from "./common/style_colour.ts";
 import {
   centreCrop,
   readResized,
@@ -124,6 +125,12 @@ const FLAGS = {
   "content-weight": weight("3", "content (feature) loss weight (Johnson: 1)"),
   "style-weight": weight("20", "weight of each style (Gram) layer (Johnson: 5)"),
   "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
+  "colour-weight": weight(
+    "2e8",
+    "weight of the colour term: sliced Wasserstein distance between the RGB pixel distributions " +
+      "of the stylised image and the style image (common/style_colour.ts; 0: none)",
+  ),
+  "colour-directions": count("16", "random RGB directions of the colour term", 1024),
   residual: toggle(
     "the network predicts a residual over the photo (in logit space) instead of the image " +
       "itself (Johnson's outputs the image): keeps more of the photo's own colours",
@@ -190,10 +197,12 @@ async function run(o: StyleTransferOptions): Promise<void> {
     styleWeight: o["style-weight"],
     contentWeight: o["content-weight"],
     tvStrength: o["tv-weight"],
+    colourWeight: o["colour-weight"],
+    colourDirections: o["colour-directions"],
   });
-  // The style image's Grams, once: every step compares against these.
+  // The style image's Grams and sorted colour projections, once: every step compares with these.
   const style = stackPixels([styleImage]);
-  using fixed = precomputeTarget(loss, session.net, style, { kinds: ["style"] });
+  using fixed = precomputeTarget(loss, session.net, style, { kinds: ["style", colourKind.name] });
   style.dispose();
   const lossFn = evaluate(loss, session.net, { target: fixed });
   const config = session.config({

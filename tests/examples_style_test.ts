@@ -53,9 +53,14 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   assert.match(config.options.style, /starry_night\.jpg$/);
   assert.ok(!config.content.some((p: string) => p.includes("starry")));
   assert.equal(config.content.length, 6); // the six photos of examples/data
-  // Johnson's loss on Gatys' layers: one content term, total variation, three style terms.
+  // Johnson's loss on Gatys' layers: one content term, total variation, three style terms, and
+  // the example's own sliced-Wasserstein colour term (a kind defined outside src/).
   const kinds = config.loss.terms.map((t: { kind: string }) => t.kind);
-  assert.deepEqual(kinds, ["feature", "tv", "style", "style", "style"]);
+  assert.deepEqual(kinds, ["feature", "tv", "style", "style", "style", "colour"]);
+  const colour = config.loss.terms.at(-1);
+  assert.equal(colour.weight, config.options["colour-weight"]);
+  assert.equal(colour.directions, 16);
+  assert.ok(colour.weight > 0);
   // Instance norm, which keeps the default run out of the black-image collapse, at peak lr 1e-2;
   // resize-convolutions (no pixel-shuffle lattice); the image itself, not a residual over the photo.
   assert.equal(config.unet.norm, "instance");
@@ -70,7 +75,15 @@ Deno.test("style_transfer trains a transformation network and stylises every con
 
   const csv = (await Deno.readTextFile(`${out}/metrics.csv`)).trim().split("\n");
   assert.equal(csv.length, 1 + 3);
-  for (const col of ["feature:block3_conv2", "style:block1_conv1", "style:block3_conv1", "tv"]) {
+  for (
+    const col of [
+      "feature:block3_conv2",
+      "style:block1_conv1",
+      "style:block3_conv1",
+      "tv",
+      "colour",
+    ]
+  ) {
     assert.ok(csv[0]!.split(",").includes(col), `metrics.csv lacks ${col}`);
   }
 
@@ -181,6 +194,8 @@ Deno.test("style_transfer: --help, and bad flags or paths give one line and a no
       "--content-weight",
       "--style-weight",
       "--tv-weight",
+      "--colour-weight",
+      "--colour-directions",
       "--vgg",
     ]
   ) {

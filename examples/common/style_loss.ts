@@ -1,6 +1,6 @@
 /**
- * The style_transfer example's loss: Johnson's content and total-variation terms and one Gram
- * term per style layer, each with its own weight.
+ * The style_transfer example's loss: Johnson's content and total-variation terms, one Gram
+ * term per style layer, each with its own weight, and a colour term of the example's own kind.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import {
   style as styleTerm,
 } from "../../src/loss/mod.ts";
 import { UsageError } from "./cli.ts";
+import { colourKind } from "./style_colour.ts";
 
 /** What {@linkcode styleTransferLoss} needs from the command line. */
 export interface StyleLossOptions {
@@ -29,11 +30,16 @@ export interface StyleLossOptions {
   readonly contentWeight: number;
   /** `--tv-weight` (Johnson's total-variation strength on 0-255 images). */
   readonly tvStrength: number;
+  /** `--colour-weight`: the sliced-Wasserstein colour term's weight (0: no colour term). */
+  readonly colourWeight: number;
+  /** `--colour-directions`: its number of random RGB directions. */
+  readonly colourDirections: number;
 }
 
 /**
  * Johnson's content and total-variation terms, then one Gram term per style layer (his own
- * form: squared L2, Grams normalised by C·H·W) weighted `styleWeight × layerWeights[i]`. Throws
+ * form: squared L2, Grams normalised by C·H·W) weighted `styleWeight × layerWeights[i]`, then
+ * the sliced-Wasserstein colour term (`style_colour.ts`) when `colourWeight` > 0. Throws
  * a `UsageError` when the weights are not numbers >= 0 or not one per layer.
  */
 export function styleTransferLoss(net: LossNetwork<string>, o: StyleLossOptions): Loss<string> {
@@ -57,5 +63,8 @@ export function styleTransferLoss(net: LossNetwork<string>, o: StyleLossOptions)
     const weight = o.styleWeight * weights[i]!;
     loss = plus(styleTerm(layer, { distance: "l2", normalisation: "chw", weight }))(loss);
   });
+  if (o.colourWeight > 0) {
+    loss = plus(colourKind.loss({ directions: o.colourDirections, weight: o.colourWeight }))(loss);
+  }
   return loss;
 }
