@@ -6,8 +6,6 @@
 import { bicubicResizePixels, cropPixels, type Pixels, readPixels } from "../../src/data/mod.ts";
 import { UsageError } from "../../src/experiment/mod.ts";
 
-export { saveAndDispose, sideBySide } from "../../src/experiment/mod.ts";
-
 /**
  * The tile budget (elements of the largest intermediate tensor) for predicting a whole photo in
  * Deno: 2^28, a 640×480 photo in one call. `predictImage`'s default (2^25) is sized for browsers;
