@@ -108,3 +108,11 @@ export {
 } from "./src/data/mod.ts";
 // Metrics
 export { psnr, ssim } from "./src/metrics/mod.ts";
+// Experiments: a whole training script (run directory, resume, report, final table)
+export {
+  experiment,
+  type ExperimentOptions,
+  metricTable,
+  pickLossNetwork,
+  UsageError,
+} from "./src/experiment/mod.ts";

@@ -10,7 +10,7 @@ import { loadModel, predictImage } from "../src/unet/mod.ts";
 import { bicubicUpscale } from "../src/data/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
 import { evaluate, feature } from "../src/loss/mod.ts";
-import { pickLossNetwork } from "../examples/common/pretrained.ts";
+import { pickLossNetwork } from "../src/experiment/mod.ts";
 import { loadEvalPairs, scoreFolder } from "../examples/common/sr_eval.ts";
 import { targetOnce } from "../examples/common/target_once.ts";
 

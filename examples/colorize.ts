@@ -46,12 +46,8 @@ import { oneCycle } from "../src/train/mod.ts";
 import type { Vgg19Network } from "../src/vgg/mod.ts";
 import { colorizer, parameterCount } from "../src/unet/mod.ts";
 import { oneOf } from "../src/_internal/decode.ts";
-import { command, UsageError } from "./common/cli.ts";
-import { flag, type FlagValues, List, list, toggle, weight } from "./common/flag_table.ts";
 import { lpips } from "../src/lpips/mod.ts";
-import { sharedFlags } from "./common/flags.ts";
-import { centreCrop, sideBySide } from "./common/images.ts";
-import { openSession, stepsDone, train, unetConfig } from "./common/session.ts";
+import { centreCrop } from "./common/images.ts";
 import { heldOutCrops, loadSplitImages } from "./common/split_images.ts";
 import {
   hasColour,
@@ -63,6 +59,22 @@ import {
   writePanels,
   zeroHead,
 } from "./common/colour_eval.ts";
+import {
+  command,
+  flag,
+  type FlagValues,
+  List,
+  list,
+  openSession,
+  sharedFlags,
+  sideBySide,
+  stepsDone,
+  toggle,
+  train,
+  unetConfig,
+  UsageError,
+  weight,
+} from "../src/experiment/mod.ts";
 
 /** Where the frozen VGG encoder ends (`--encoder vgg`). */
 const ENCODER_UP_TO = "block3_conv1";

@@ -46,20 +46,10 @@ import { encodeLossSpec, evaluate, type LossFn, precomputeTarget } from "../src/
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { unet, UPSAMPLE_MODES } from "../src/unet/mod.ts";
 import { oneOf } from "../src/_internal/decode.ts";
-import { command, UsageError } from "./common/cli.ts";
-import { count, flag, type FlagValues, list, text, toggle, weight } from "./common/flag_table.ts";
-import { sharedFlags } from "./common/flags.ts";
 import { styleStats } from "./common/style_stats.ts";
 import { styleTransferLoss } from "./common/style_loss.ts";
 import { colourKind } from "./common/style_colour.ts";
-import {
-  centreCrop,
-  readResized,
-  resizeShorterSide,
-  saveAndDispose,
-  sideBySide,
-} from "./common/images.ts";
-import { openSession, type Session, stepsDone, train, unetConfig } from "./common/session.ts";
+import { centreCrop, readResized, resizeShorterSide } from "./common/images.ts";
 import { heldOutCrops } from "./common/split_images.ts";
 import {
   photoReportTable,
@@ -70,6 +60,25 @@ import {
   splitImage,
   stylisePhotos,
 } from "./common/style_eval.ts";
+import {
+  command,
+  count,
+  flag,
+  type FlagValues,
+  list,
+  openSession,
+  saveAndDispose,
+  type Session,
+  sharedFlags,
+  sideBySide,
+  stepsDone,
+  text,
+  toggle,
+  train,
+  unetConfig,
+  UsageError,
+  weight,
+} from "../src/experiment/mod.ts";
 
 /** The default style image: Vincent van Gogh's The Starry Night (1889, public domain). */
 export const DEFAULT_STYLE = "examples/data/style/starry_night.jpg";

@@ -2,7 +2,7 @@
 // names the flag and its bounds, and every bad path or flag is a usage error (exit status 2).
 import assert from "node:assert/strict";
 import { main, parseOptions } from "../examples/superres.ts";
-import { UsageError } from "../examples/common/cli.ts";
+import { UsageError } from "../src/experiment/mod.ts";
 import { quietly } from "./_quietly.ts";
 
 function usage(args: string[]): string {

@@ -6,7 +6,7 @@ import { initBackend } from "../src/backend/mod.ts";
 import { PerceptualError } from "../src/errors/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import { KERAS_IMAGENET_WEIGHTS } from "../src/vgg/mod.ts";
-import { NoLossNetworkError, pickLossNetwork } from "../examples/common/pretrained.ts";
+import { NoLossNetworkError, pickLossNetwork } from "../src/experiment/mod.ts";
 import { createHash } from "node:crypto";
 
 await initBackend("wasm");

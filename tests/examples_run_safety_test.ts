@@ -176,7 +176,7 @@ Deno.test("superres: a second writer is refused in command-line words", async ()
 });
 
 Deno.test("the final model is saved atomically: a failed save leaves no model/ and keeps the old one", async () => {
-  const { saveModelAtomically } = await import("../examples/common/session.ts");
+  const { saveModelAtomically } = await import("../src/experiment/mod.ts");
   const { RunFileError } = await import("../src/train/mod.ts");
   const dir = await Deno.makeTempDir({ prefix: "model-save-" });
   try {

@@ -7,7 +7,7 @@ import { initBackend } from "../src/backend/mod.ts";
 import { bicubicUpscale, imageFileInfo, saveImage, writePixels } from "../src/data/mod.ts";
 import { psnr } from "../src/metrics/mod.ts";
 import { loadEvalPairs, predictSr } from "../examples/common/sr_eval.ts";
-import { UsageError } from "../examples/common/cli.ts";
+import { UsageError } from "../src/experiment/mod.ts";
 import { quietly } from "./_quietly.ts";
 
 await initBackend("cpu");

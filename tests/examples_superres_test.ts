@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { tinyPhotos } from "./_tiny_photos.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { main, parseOptions } from "../examples/superres.ts";
-import { UsageError } from "../examples/common/cli.ts";
+import { UsageError } from "../src/experiment/mod.ts";
 import { quietly } from "./_quietly.ts";
 import { initBackend } from "../src/backend/mod.ts";
 import { bicubicDownscale, bicubicUpscale, readPixels, saveImage } from "../src/data/mod.ts";

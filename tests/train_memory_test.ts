@@ -18,7 +18,7 @@ import { estimateStepMemory } from "../src/train/_step_memory.ts";
 import { layersTrainable } from "../src/train/trainable.ts";
 import { unet } from "../src/unet/mod.ts";
 import { vgg16 } from "../src/vgg/mod.ts";
-import { oneLine } from "../examples/common/cli.ts";
+import { oneLine } from "../src/experiment/mod.ts";
 import { pipe } from "fp-ts/lib/function.js";
 import { noise } from "./unet_test_helpers.ts";
 

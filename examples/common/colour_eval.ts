@@ -24,7 +24,7 @@ import { LPIPS_COLUMN, lpipsMean } from "./lpips_column.ts";
 import { predictImage } from "../../src/unet/mod.ts";
 import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { lossValues } from "./loss_values.ts";
-import { type Cell, type Column, formatTable } from "./table.ts";
+import { type Cell, type Column, formatTable } from "../../src/experiment/mod.ts";
 
 /** Whether an RGB image has colour at all (a grey photo teaches a colouriser nothing). */
 export function hasColour(p: Pixels): boolean {

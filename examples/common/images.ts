@@ -3,16 +3,8 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-import {
-  bicubicResizePixels,
-  cropPixels,
-  type Pixels,
-  readPixels,
-  saveImage,
-} from "../../src/data/mod.ts";
-import { scope } from "../../src/lifetime/mod.ts";
-import { UsageError } from "./cli.ts";
+import { bicubicResizePixels, cropPixels, type Pixels, readPixels } from "../../src/data/mod.ts";
+import { UsageError } from "../../src/experiment/mod.ts";
 
 /**
  * The tile budget (elements of the largest intermediate tensor) for predicting a whole photo in
@@ -27,21 +19,6 @@ import { UsageError } from "./cli.ts";
  * ```
  */
 export const WHOLE_PHOTO_MAX_ELEMENTS = 2 ** 28;
-
-/** Rows `input | model | truth`, one row per sample, as one [rows*h, 3*w, 3] image (caller owns it). */
-export function sideBySide(
-  input: tf.Tensor4D,
-  prediction: tf.Tensor4D,
-  target: tf.Tensor4D,
-): tf.Tensor3D {
-  return scope(() => {
-    const rgb = input.shape[3] === 1 ? tf.tile(input, [1, 1, 1, 3]) : input;
-    const clip = (x: tf.Tensor4D) => tf.clipByValue(x, 0, 1);
-    const rows = tf.concat([clip(rgb), clip(prediction), clip(target)], 2);
-    const [n, h, w, c] = rows.shape;
-    return tf.reshape(rows, [n * h, w, c]) as tf.Tensor3D;
-  });
-}
 
 /** The centre of `p`, cropped to multiples of `m` (at most `maxH` × `maxW`). */
 export function centreCrop(p: Pixels, m: number, maxH = p.height, maxW = p.width): Pixels {
@@ -66,16 +43,4 @@ export async function readResized(path: string, flag: string, side: number): Pro
     throw new UsageError(`${flag} ${path}: no such file`);
   }
   return resizeShorterSide(await readPixels(path, { channels: 3 }), side);
-}
-
-/** Write `image` as a PNG at `path`, then dispose it (also when writing fails). */
-export async function saveAndDispose(
-  path: string,
-  image: tf.Tensor3D | tf.Tensor4D,
-): Promise<void> {
-  try {
-    await saveImage(path, image);
-  } finally {
-    image.dispose();
-  }
 }

@@ -5,7 +5,7 @@
  */
 import { isLeft } from "fp-ts/lib/Either.js";
 import { decodeLossSpec, type Loss } from "../../src/loss/mod.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "../../src/experiment/mod.ts";
 
 /** A JSON loss spec from `--loss`, if given. */
 export async function readLossSpec(path: string): Promise<Loss<string> | undefined> {

@@ -12,7 +12,7 @@ import {
   type Pixels,
   readPixels,
 } from "../../src/data/mod.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "../../src/experiment/mod.ts";
 
 /**
  * The images of the folder a flag names; a folder that is absent, not a folder or holds no

@@ -25,7 +25,7 @@ import { predictImage } from "../../src/unet/mod.ts";
 import type { Lpips } from "../../src/lpips/mod.ts";
 import { lpipsMean } from "./lpips_column.ts";
 import type { TargetOnceFn } from "./target_once.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "../../src/experiment/mod.ts";
 import { WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { type SplitImage, usableFolder } from "./split_images.ts";
 

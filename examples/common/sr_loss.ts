@@ -8,7 +8,7 @@ import { isLeft } from "fp-ts/lib/Either.js";
 import { decodeLossSpec, type Loss } from "../../src/loss/mod.ts";
 import type { LossNetwork } from "../../src/network/mod.ts";
 import { reportDataFromCsv } from "../../src/train/mod.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "../../src/experiment/mod.ts";
 
 /** The loss and balance a run stored in its `config.json`. */
 export function storedLoss(

@@ -19,11 +19,11 @@ import { scope } from "../../src/lifetime/mod.ts";
 import type { LossFn } from "../../src/loss/mod.ts";
 import { predictImage } from "../../src/unet/mod.ts";
 import type { ReportTable } from "../../src/train/mod.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "../../src/experiment/mod.ts";
 import { resizeShorterSide, WHOLE_PHOTO_MAX_ELEMENTS } from "./images.ts";
 import { type StyleStats, styleStats } from "./style_stats.ts";
 import { type SplitImage, splitPixels } from "./split_images.ts";
-import { formatTable } from "./table.ts";
+import { formatTable } from "../../src/experiment/mod.ts";
 import { lossValues } from "./loss_values.ts";
 
 /** `p` split like the other examples' photos: a training part and its right quarter. */

@@ -11,7 +11,7 @@ import {
   plus,
   style as styleTerm,
 } from "../../src/loss/mod.ts";
-import { UsageError } from "./cli.ts";
+import { UsageError } from "../../src/experiment/mod.ts";
 import { colourKind } from "./style_colour.ts";
 
 /** What {@linkcode styleTransferLoss} needs from the command line. */

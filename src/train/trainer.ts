@@ -16,7 +16,8 @@ import {
   readCheckpoint,
 } from "./checkpoint.ts";
 import { TrainerStateError } from "./errors.ts";
-import { fitLoop, type FitOptions, type FitResult } from "./fit.ts";
+import type { FitOptions, FitResult } from "./fit.ts";
+import { fitLoop } from "./_fit_loop.ts";
 import type { FitHost } from "./_fit_host.ts";
 import { optimizerStep } from "./_step.ts";
 import { checkStepMemory } from "./_step_memory.ts";
@@ -36,10 +37,10 @@ import { type Forward, layersTrainable, type Trainable, variablesTrainable } fro
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "@perceptual/loss/backend";
- * import { constant, trainer, type TrainerOptions } from "@perceptual/loss/train";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { constant } from "./schedule.ts";
+ * import { trainer, type TrainerOptions } from "./trainer.ts";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 2, 2, 1])); // optimised pixel by pixel
  * const options: TrainerOptions = {
@@ -52,7 +53,7 @@ import { type Forward, layersTrainable, type Trainable, variablesTrainable } fro
  * using t = trainer(options);
  * const target = tf.fill([1, 2, 2, 1], 2) as tf.Tensor4D; // out of range on purpose
  * await t.step({ input: target, target });
- * assert.equal(image.dataSync()[0], 1); // projected back into [0, 1]
+ * console.log(image.dataSync()[0]); // 1: projected back into [0, 1]
  * tf.dispose([target, image]);
  * ```
  */
@@ -100,10 +101,10 @@ export interface TrainerOptions {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "@perceptual/loss/backend";
- * import { trainer, type TrainerState } from "@perceptual/loss/train";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
+ * import type { TrainerState } from "./trainer.ts";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -116,10 +117,7 @@ export interface TrainerOptions {
  * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
  * await t.fit(data, { steps: 3, quiet: true });
  * const state: TrainerState = t.state;
- * assert.equal(state.step, 3);
- * assert.equal(state.epoch, 1);
- * assert.equal(state.batchInEpoch, 1);
- * assert.equal(state.last?.step, 3);
+ * console.log(state.step, state.epoch, state.batchInEpoch, state.last?.step); // 3 1 1 3
  * image.dispose();
  * ```
  */
@@ -143,7 +141,7 @@ export interface TrainerState {
  *
  * @example
  * ```ts
- * import type { Trainer } from "@perceptual/loss/train";
+ * import type { Trainer } from "./trainer.ts";
  * async function train10(t: Trainer, batch: Parameters<Trainer["step"]>[0]): Promise<number> {
  *   let last = NaN;
  *   for (let i = 0; i < 10; i++) last = (await t.step(batch)).total;
@@ -198,11 +196,10 @@ function trainableOf(options: TrainerOptions): Trainable {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "@perceptual/loss/backend";
- * import { trainer } from "@perceptual/loss/train";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { trainer } from "./trainer.ts";
  * await initBackend("cpu");
  * const model = tfl.sequential({
  *   layers: [tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same", inputShape: [8, 8, 3] })],
@@ -216,31 +213,29 @@ function trainableOf(options: TrainerOptions): Trainable {
  * });
  * const input = tf.randomUniform([2, 8, 8, 3]) as tf.Tensor4D;
  * const m = await t.step({ input, target: input });
- * assert.equal(m.step, 1);
- * assert.deepEqual(Object.keys(m.terms), ["pixel"]);
+ * console.log(m.step, Object.keys(m.terms)); // 1 ["pixel"]
  * input.dispose();
  * ```
  */
 export function trainer(options: TrainerOptions): Trainer {
+  // ~100 lines: the setup and the `Trainer` object literal that lists its public members; the
+  // work is done by stepAt, snapshotOf, restoreInto and fitHostOf below.
   const { loss } = options;
   const trainable = trainableOf(options);
   const schedule = options.schedule ?? constant(1e-3);
   const ownsOptimizer = options.optimizer === undefined;
   const optimizer = options.optimizer ?? tf.train.adam(1e-3);
   const leakCheck = options.leakCheck ?? true;
-  if (schedule.momentum !== undefined && !supportsMomentum(optimizer)) {
-    throw new TypeError(
-      `schedule ${schedule.description ?? "(custom)"} sets momentum, which the trainer applies ` +
-        `to tfjs Adam only, not ${optimizer.getClassName()}; use oneCycle({ …, moms: null }) or Adam`,
-    );
-  }
-  // The trainer's own state: only this closure writes it.
-  let step = 0;
-  let epoch = 0;
-  let batchInEpoch = 0;
-  let seed = options.seed ?? 0;
-  let totalSteps = options.totalSteps;
-  let last: StepMetrics | undefined;
+  checkMomentum(schedule, optimizer);
+  // The trainer's own state: only this closure and the functions it hands it to write it.
+  const p: Position = {
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    seed: options.seed ?? 0,
+    totalSteps: options.totalSteps,
+    last: undefined,
+  };
   const config = options.config ?? null;
   let disposed = false;
   let busy = false;
@@ -248,6 +243,19 @@ export function trainer(options: TrainerOptions): Trainer {
   const memoryCheck = options.memoryCheck ?? true;
   /** Batch shapes already checked against the memory limit, with the limit they were checked at. */
   const checkedShapes = new Set<string>();
+
+  /** Refuse, before it runs, a step whose estimated peak does not fit the backend. */
+  async function checkMemory({ input, target }: Batch): Promise<void> {
+    if (!memoryCheck) return;
+    const key = `${input.shape}|${target.shape}|${backendMemoryLimit().bytes}`;
+    if (checkedShapes.has(key)) return;
+    // Optimizer slots are made on the first update: count them as Adam's two per weight.
+    const pendingBytes = stepsThisInstance === 0
+      ? 2 * trainable.params().reduce((a, v) => a + v.size * 4, 0)
+      : 0;
+    await checkStepMemory(trainable, loss, { input, target }, pendingBytes);
+    checkedShapes.add(key);
+  }
 
   function ensureLive(): void {
     if (disposed) throw new DisposedError("trainer");
@@ -260,152 +268,47 @@ export function trainer(options: TrainerOptions): Trainer {
     }
     busy = true;
     try {
-      return await runStep(batch);
+      await checkMemory(batch);
+      let outcome: Awaited<ReturnType<typeof stepAt>>;
+      try {
+        outcome = await stepAt(p, trainable, loss, optimizer, schedule, batch);
+      } catch (e) {
+        if (!isAllocationFailure(e)) throw e;
+        throw memoryFailure(e, batch.target, p.step + 1);
+      }
+      const { metrics, created, createdBytes } = outcome;
+      stepsThisInstance++;
+      // The first step of a trainer may create long-lived tensors: optimizer slots, lazy caches.
+      if (leakCheck && stepsThisInstance > 1 && created > 0) {
+        throw new TensorLeakError(`step ${metrics.step}`, created, createdBytes);
+      }
+      return metrics;
     } finally {
       busy = false;
     }
   }
 
-  /** One step on a checked batch. */
-  async function runStep({ input, target }: Batch): Promise<StepMetrics> {
-    const index = step;
-    const number = index + 1;
-    if (schedule.usesTotal !== false && totalSteps === undefined) {
-      throw new RangeError(
-        `schedule ${schedule.description ?? "(custom)"} needs the run length: pass totalSteps ` +
-          "to trainer() or steps to fit()",
-      );
-    }
-    const lr = schedule(index, totalSteps ?? Number.NaN);
-    const momentum = schedule.momentum?.(index, totalSteps ?? Number.NaN);
-    if (!Number.isFinite(lr) || lr < 0) {
-      throw new RangeError(`schedule gave learning rate ${lr} at step ${number}`);
-    }
-    // Optimizer slots are made on the first update: count them as Adam's two per weight.
-    const params = trainable.params();
-    const pendingBytes = stepsThisInstance === 0
-      ? 2 * params.reduce((a, v) => a + v.size * 4, 0)
-      : 0;
-    if (memoryCheck) {
-      const key = `${input.shape}|${target.shape}|${backendMemoryLimit().bytes}`;
-      if (!checkedShapes.has(key)) {
-        await checkStepMemory(trainable, loss, { input, target }, pendingBytes);
-        checkedShapes.add(key);
-      }
-    }
-    let outcome: Awaited<ReturnType<typeof optimizerStep>>;
-    try {
-      outcome = await optimizerStep(
-        trainable,
-        loss,
-        optimizer,
-        { input, target },
-        { number, lr, momentum },
-      );
-    } catch (e) {
-      if (!isAllocationFailure(e)) throw e;
-      const limit = backendMemoryLimit();
-      const inUse = tf.memory().numBytes;
-      const has = limit.bytes ?? Math.max(inUse, 1);
-      const [n, h, w] = target.shape;
-      throw new StepMemoryError({
-        when: "during",
-        batch: n,
-        height: h,
-        width: w,
-        needBytes: has,
-        limitBytes: has,
-        inUseBytes: inUse,
-        perImageBytes: Math.max(1, (has - inUse) / n),
-        limitSource: limit.source,
-        backend: limit.backend,
-        step: number,
-        usable: usableAfter(e),
-      }, { cause: e });
-    }
-    const { metrics, created, createdBytes } = outcome;
-    stepsThisInstance++;
-    step = number;
-    last = metrics;
-    // The first step of a trainer may create long-lived tensors: optimizer slots, lazy caches.
-    if (leakCheck && stepsThisInstance > 1 && created > 0) {
-      throw new TensorLeakError(`step ${number}`, created, createdBytes);
-    }
-    return metrics;
-  }
-
-  async function snapshot(): Promise<{
-    state: CheckpointState;
-    model: NamedArray[];
-    optimizer: NamedArray[];
-  }> {
+  const snapshot = () => {
     ensureLive();
-    return {
-      state: {
-        step,
-        epoch,
-        batchInEpoch,
-        seed,
-        totalSteps: totalSteps ?? null,
-        schedule: schedule.description ?? null,
-        optimizer: { className: optimizer.getClassName(), config: optimizer.getConfig() },
-        config,
-        savedAt: new Date().toISOString(),
-      },
-      model: await trainable.read(),
-      optimizer: await readOptimizerWeights(optimizer),
-    };
-  }
-
-  async function restore(dirOrCheckpoint: string | Checkpoint): Promise<Checkpoint> {
+    return snapshotOf(p, trainable, optimizer, schedule, config);
+  };
+  const restore = async (dirOrCheckpoint: string | Checkpoint): Promise<Checkpoint> => {
     ensureLive();
     if (stepsThisInstance > 0) {
       throw new TrainerStateError(
         "restore() needs a trainer that has not stepped yet; create a new trainer",
       );
     }
-    const ckpt = typeof dirOrCheckpoint === "string"
-      ? await readCheckpoint(dirOrCheckpoint)
-      : dirOrCheckpoint;
-    const params = trainable.params();
-    // Check the weights first (writing nothing), then the optimizer, then write both.
-    trainable.check(ckpt.model, ckpt.dir);
-    await writeOptimizerWeights(
-      optimizer,
-      ckpt.state.optimizer.className,
-      ckpt.optimizer,
-      params.map((w) => ({ name: w.name, shape: w.shape })),
-      ckpt.dir,
-    );
-    trainable.write(ckpt.model);
-    step = ckpt.state.step;
-    epoch = ckpt.state.epoch;
-    batchInEpoch = ckpt.state.batchInEpoch;
-    seed = ckpt.state.seed;
-    if (totalSteps === undefined && ckpt.state.totalSteps !== null) {
-      totalSteps = ckpt.state.totalSteps;
-    }
-    return ckpt;
-  }
+    return await restoreInto(p, trainable, optimizer, dirOrCheckpoint);
+  };
 
-  const host: FitHost = {
-    trainable,
-    loss,
-    schedule,
+  const host = fitHostOf(p, trainable, loss, schedule, {
     seedGiven: options.seed !== undefined,
     config,
-    position: () => ({ step, epoch, batchInEpoch, seed, last }),
-    setRunLength(total: number): void {
-      totalSteps = total;
-    },
     step: guardedStep,
-    setPosition(e: number, b: number): void {
-      epoch = e;
-      batchInEpoch = b;
-    },
     restore,
     snapshot,
-  };
+  });
 
   const self: Trainer = {
     model: trainable.model,
@@ -413,7 +316,7 @@ export function trainer(options: TrainerOptions): Trainer {
     optimizer,
     schedule,
     get state(): TrainerState {
-      return { step, epoch, batchInEpoch, seed, totalSteps, last };
+      return { ...p };
     },
     step: async (batch: Batch) => {
       ensureLive();
@@ -435,4 +338,164 @@ export function trainer(options: TrainerOptions): Trainer {
     },
   };
   return self;
+}
+
+/** What `fitLoop` sees of a trainer: its parts, its position, and how to move it. */
+function fitHostOf(
+  p: Position,
+  trainable: Trainable,
+  loss: LossFn,
+  schedule: Schedule,
+  rest: Pick<FitHost, "seedGiven" | "config" | "step" | "restore" | "snapshot">,
+): FitHost {
+  return {
+    trainable,
+    loss,
+    schedule,
+    ...rest,
+    position: () => ({
+      step: p.step,
+      epoch: p.epoch,
+      batchInEpoch: p.batchInEpoch,
+      seed: p.seed,
+      last: p.last,
+    }),
+    setRunLength(total: number): void {
+      p.totalSteps = total;
+    },
+    setPosition(e: number, b: number): void {
+      p.epoch = e;
+      p.batchInEpoch = b;
+    },
+  };
+}
+
+/** A trainer's position in its run (what `state` reports, and checkpoints keep). */
+interface Position {
+  step: number;
+  epoch: number;
+  batchInEpoch: number;
+  seed: number;
+  totalSteps: number | undefined;
+  last: StepMetrics | undefined;
+}
+
+/** A schedule that sets momentum needs an optimizer the trainer can set it on (Adam). */
+function checkMomentum(schedule: Schedule, optimizer: tf.Optimizer): void {
+  if (schedule.momentum !== undefined && !supportsMomentum(optimizer)) {
+    throw new TypeError(
+      `schedule ${schedule.description ?? "(custom)"} sets momentum, which the trainer applies ` +
+        `to tfjs Adam only, not ${optimizer.getClassName()}; use oneCycle({ …, moms: null }) or Adam`,
+    );
+  }
+}
+
+/** One step on a checked batch at position `p` (advanced on success). */
+/** The typed error for an allocation that failed during step `number`. */
+function memoryFailure(e: unknown, target: tf.Tensor4D, number: number): StepMemoryError {
+  const limit = backendMemoryLimit();
+  const inUse = tf.memory().numBytes;
+  const has = limit.bytes ?? Math.max(inUse, 1);
+  const [n, h, w] = target.shape;
+  return new StepMemoryError({
+    when: "during",
+    batch: n,
+    height: h,
+    width: w,
+    needBytes: has,
+    limitBytes: has,
+    inUseBytes: inUse,
+    perImageBytes: Math.max(1, (has - inUse) / n),
+    limitSource: limit.source,
+    backend: limit.backend,
+    step: number,
+    usable: usableAfter(e),
+  }, { cause: e });
+}
+
+async function stepAt(
+  p: Position,
+  trainable: Trainable,
+  loss: LossFn,
+  optimizer: tf.Optimizer,
+  schedule: Schedule,
+  { input, target }: Batch,
+): Promise<{ metrics: StepMetrics; created: number; createdBytes: number }> {
+  const index = p.step;
+  const number = index + 1;
+  if (schedule.usesTotal !== false && p.totalSteps === undefined) {
+    throw new RangeError(
+      `schedule ${schedule.description ?? "(custom)"} needs the run length: pass totalSteps ` +
+        "to trainer() or steps to fit()",
+    );
+  }
+  const lr = schedule(index, p.totalSteps ?? Number.NaN);
+  const momentum = schedule.momentum?.(index, p.totalSteps ?? Number.NaN);
+  if (!Number.isFinite(lr) || lr < 0) {
+    throw new RangeError(`schedule gave learning rate ${lr} at step ${number}`);
+  }
+  const r = await optimizerStep(trainable, loss, optimizer, { input, target }, {
+    number,
+    lr,
+    momentum,
+  });
+  p.step = number;
+  p.last = r.metrics;
+  return r;
+}
+
+/** What a checkpoint keeps: the position, the weights and the optimizer's state. */
+async function snapshotOf(
+  p: Position,
+  trainable: Trainable,
+  optimizer: tf.Optimizer,
+  schedule: Schedule,
+  config: CheckpointState["config"],
+): Promise<{ state: CheckpointState; model: NamedArray[]; optimizer: NamedArray[] }> {
+  return {
+    state: {
+      step: p.step,
+      epoch: p.epoch,
+      batchInEpoch: p.batchInEpoch,
+      seed: p.seed,
+      totalSteps: p.totalSteps ?? null,
+      schedule: schedule.description ?? null,
+      optimizer: { className: optimizer.getClassName(), config: optimizer.getConfig() },
+      config,
+      savedAt: new Date().toISOString(),
+    },
+    model: await trainable.read(),
+    optimizer: await readOptimizerWeights(optimizer),
+  };
+}
+
+/** Load a checkpoint into the weights, the optimizer and the position `p`. */
+async function restoreInto(
+  p: Position,
+  trainable: Trainable,
+  optimizer: tf.Optimizer,
+  dirOrCheckpoint: string | Checkpoint,
+): Promise<Checkpoint> {
+  const ckpt = typeof dirOrCheckpoint === "string"
+    ? await readCheckpoint(dirOrCheckpoint)
+    : dirOrCheckpoint;
+  const params = trainable.params();
+  // Check the weights first (writing nothing), then the optimizer, then write both.
+  trainable.check(ckpt.model, ckpt.dir);
+  await writeOptimizerWeights(
+    optimizer,
+    ckpt.state.optimizer.className,
+    ckpt.optimizer,
+    params.map((w) => ({ name: w.name, shape: w.shape })),
+    ckpt.dir,
+  );
+  trainable.write(ckpt.model);
+  p.step = ckpt.state.step;
+  p.epoch = ckpt.state.epoch;
+  p.batchInEpoch = ckpt.state.batchInEpoch;
+  p.seed = ckpt.state.seed;
+  if (p.totalSteps === undefined && ckpt.state.totalSteps !== null) {
+    p.totalSteps = ckpt.state.totalSteps;
+  }
+  return ckpt;
 }

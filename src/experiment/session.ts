@@ -7,18 +7,16 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { writeFileAtomic } from "../../src/_internal/fs.ts";
-import { describeBackend, initBackend, nativeInfo } from "../../src/backend/mod.ts";
-import type { LossFn } from "../../src/loss/mod.ts";
+import { writeFileAtomic } from "../_internal/fs.ts";
+import { describeBackend, initBackend, nativeInfo } from "../backend/mod.ts";
+import type { LossFn } from "../loss/mod.ts";
 import {
-  acquireRunLock,
   type FitOptions,
   type FitResult,
   runDirectory,
   RunDirError,
   RunFileError,
   type RunLock,
-  RunLockedError,
   type RunReport,
   runReport,
   type SampleEvent,
@@ -26,13 +24,16 @@ import {
   trainer,
   type TrainerOptions,
   type TrainingData,
-} from "../../src/train/mod.ts";
-import { saveModel, type UNetConfig } from "../../src/unet/mod.ts";
-import { UnknownLayerError } from "../../src/network/mod.ts";
-import { absolutePaths, InterruptedError, readRunConfig, timestamp, UsageError } from "./cli.ts";
+} from "../train/mod.ts";
+import { saveModel, type UNetConfig } from "../unet/mod.ts";
+import { UnknownLayerError } from "../network/mod.ts";
+import { absolutePaths, programName, readRunConfig, scriptOf, timestamp } from "./cli.ts";
+import { InterruptedError, UsageError } from "./errors.ts";
+import { interruptOnSignals } from "./_interrupt.ts";
+import { lockRunDir } from "./_lock.ts";
 import type { SharedOptions } from "./flags.ts";
 import { saveAndDispose } from "./images.ts";
-import { type PickedLossNetwork, pickLossNetwork } from "./pretrained.ts";
+import { type PickedLossNetwork, pickLossNetwork } from "./loss_network.ts";
 
 /**
  * An example's run: where it writes, which backend, and the loss network it picked (its layers:
@@ -65,6 +66,24 @@ export interface Session extends PickedLossNetwork {
  * ImageNet features unless `--vgg random`) up to the deepest of `layers` (empty: fastai's layers
  * on whatever network was found), printing one line for each. The default run directory is
  * `runs/<prefix>-<time>`.
+ *
+ * @example
+ * ```ts
+ * import { openSession, parseFlags, sharedFlags } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const flags = sharedFlags({
+ *   prefix: "x", data: "photos", steps: "10", lr: "1e-3", crop: "crop", depth: "2", filters: "16",
+ *   samples: ["4", "samples"], sampleEvery: ["5", "every"],
+ * });
+ * const out = `${await Deno.makeTempDir()}/run`;
+ * const o = parseFlags(["--vgg", "random", "--backend", "cpu", "--out", out], flags);
+ * assert.ok(o !== "help");
+ * using s = await openSession("x.ts", o, ["block1_conv2"]);
+ * assert.equal(s.runDir, out);
+ * assert.equal(s.resumeCommand, `deno run -A x.ts --resume --out ${out}`);
+ * assert.deepEqual(s.layers, ["block1_conv2"]);
+ * ```
  */
 export async function openSession(
   example: string,
@@ -74,7 +93,7 @@ export async function openSession(
   alsoLoad: readonly string[] = [],
 ): Promise<Session> {
   const stored = o.resume ? await readRunConfig(o.out) : undefined;
-  const runDir = o.out !== "" ? o.out : `runs/${prefix}-${timestamp()}`;
+  const runDir = o.out !== "" ? o.out : `runs/${programName(prefix)}-${timestamp()}`;
   const lock = await lockRunDir(runDir, o.resume);
   try {
     return await openLocked(example, o, layers, alsoLoad, stored, runDir, lock);
@@ -82,47 +101,6 @@ export async function openSession(
     lock.release();
     throw e;
   }
-}
-
-/**
- * Take the run directory's lock before anything else is done, or say in command-line words why
- * not: a previous run without `--resume`, a run that is still going, a folder that is not a run.
- */
-async function lockRunDir(runDir: string, resume: boolean): Promise<RunLock> {
-  if (!resume && await Deno.stat(`${runDir}/run.json`).then(() => true, () => false)) {
-    throw new UsageError(
-      `--out ${runDir} holds a previous run (nothing was changed): add --resume to continue it ` +
-        `(--resume --out ${runDir} alone takes its options from its config.json), or choose ` +
-        "another --out for a new run",
-    );
-  }
-  const flags = resume ? `--resume --out ${runDir}` : `--out ${runDir}`;
-  let lock: RunLock;
-  try {
-    lock = await acquireRunLock(runDir);
-  } catch (e) {
-    if (e instanceof RunLockedError && e.holder !== undefined) {
-      const h = e.holder;
-      throw new UsageError(
-        `${flags}: the run is in use by process ${h.pid} on ${h.host} (started ${h.startedAt}); ` +
-          "one process writes a run at a time. Wait for it to finish, or stop it with " +
-          `\`kill ${h.pid}\` (it finishes its step, checkpoints and exits), then run ` +
-          `--resume --out ${runDir}; or choose another --out. If no such run is going on, ` +
-          `delete ${e.lockFile}`,
-      );
-    }
-    if (e instanceof RunLockedError) throw new UsageError(`${flags}: ${e.message}`);
-    if (e instanceof RunDirError) throw new UsageError(`--out ${runDir}: ${e.message}`);
-    if (e instanceof RunFileError) throw new UsageError(`--out ${runDir}: ${e.message}`);
-    throw e;
-  }
-  if (lock.tookOver !== undefined) {
-    console.log(
-      `note: ${lock.path} was left by process ${lock.tookOver.pid} (started ` +
-        `${lock.tookOver.startedAt}), which is no longer running (killed?): taken over`,
-    );
-  }
-  return lock;
 }
 
 async function openLocked(
@@ -174,7 +152,7 @@ async function openLocked(
     );
   }
   // Absolute, so the command works from any folder.
-  const resumeCommand = `deno run -A examples/${example}.ts --resume --out ${
+  const resumeCommand = `deno run -A ${scriptOf(example)} --resume --out ${
     absolutePaths({ out: runDir }).out
   }`;
   return {
@@ -192,7 +170,7 @@ async function openLocked(
     marker: picked.random ? "_random-vgg" : "",
     stored,
     config: (extra) => ({
-      example,
+      example: programName(example),
       // Paths absolute, so the run resumes from any working directory.
       options: absolutePaths(o),
       backend: choice.name,
@@ -261,6 +239,15 @@ export interface TrainedRun extends FitResult {
  * Train with the shared flags: one-cycle or the plan's schedule, checkpoints and samples every
  * `--sample-every` steps, `config.json` once the run directory is claimed, and the final
  * `model/` when a model was trained.
+ *
+ * @example
+ * ```ts
+ * import { experiment } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * // `experiment()` is `openSession` + `train` + `metricTable` put together: see its example.
+ * assert.equal(typeof experiment, "function");
+ * ```
  */
 export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
   const o = s.options;
@@ -347,52 +334,25 @@ export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
 }
 
 /**
- * SIGINT (Ctrl-C) and SIGTERM abort `signal`: `fit` finishes its step, writes a checkpoint and
- * returns. A second signal ends the process at once (the last checkpoint stays intact).
- */
-function interruptOnSignals(): {
-  readonly signal: AbortSignal;
-  readonly received: "SIGINT" | "SIGTERM" | undefined;
-  [Symbol.dispose](): void;
-} {
-  const controller = new AbortController();
-  let received: "SIGINT" | "SIGTERM" | undefined;
-  const listeners: [Deno.Signal, () => void][] = [];
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    const listener = () => {
-      if (received !== undefined) {
-        console.error(`${sig} again: stopping now, without a checkpoint of this step`);
-        Deno.exit(sig === "SIGINT" ? 130 : 143);
-      }
-      received = sig;
-      console.error(
-        `${sig}: finishing this step and writing a checkpoint (${sig} again to stop at once)`,
-      );
-      controller.abort();
-    };
-    try {
-      Deno.addSignalListener(sig, listener);
-      listeners.push([sig, listener]);
-    } catch {
-      // SIGTERM cannot be listened to on Windows: the default applies there.
-    }
-  }
-  return {
-    signal: controller.signal,
-    get received() {
-      return received;
-    },
-    [Symbol.dispose]() {
-      for (const [sig, l] of listeners) Deno.removeSignalListener(sig, l);
-    },
-  };
-}
-
-/**
  * Save the final model into `dir` atomically: written into a temporary folder beside it, then
  * renamed into place (an older `dir` is moved aside first and removed), so a failed save (disk
  * full) never leaves an empty or half-written `model/`. File-system failures become a
  * {@linkcode RunFileError} naming the folder and the fix.
+ *
+ * @example
+ * ```ts
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { saveModelAtomically } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * await initBackend("cpu");
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [2], units: 1 })] });
+ * const dir = `${await Deno.makeTempDir()}/model`;
+ * await saveModelAtomically(model, dir);
+ * assert.ok((await Deno.stat(`${dir}/model.json`)).isFile);
+ * model.dispose();
+ * ```
  */
 export async function saveModelAtomically(model: tfl.LayersModel, dir: string): Promise<void> {
   const suffix = crypto.randomUUID().slice(0, 8);
@@ -411,7 +371,18 @@ export async function saveModelAtomically(model: tfl.LayersModel, dir: string): 
   }
 }
 
-/** `3 steps (5 in total) after resuming from …`: what a run did. */
+/**
+ * `3 steps (5 in total) after resuming from …`: what a run did.
+ *
+ * @example
+ * ```ts
+ * import { stepsDone } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const r = { step: 5, stepsRun: 3, resumedFrom: "run/checkpoints/step-00000002" };
+ * assert.equal(stepsDone(r as never), "3 steps (5 in total) after resuming from run/checkpoints/step-00000002");
+ * ```
+ */
 export function stepsDone(result: FitResult): string {
   const resumed = result.resumedFrom ? ` after resuming from ${result.resumedFrom}` : "";
   return `${result.stepsRun} steps (${result.step} in total)${resumed}`;
@@ -420,6 +391,22 @@ export function stepsDone(result: FitResult): string {
 /**
  * The examples' U-Net: `--depth` and `--filters`, a residual over the input, outputs in [0, 1],
  * seeded by `--seed`; `extra` says the rest (channels, scale, name).
+ *
+ * @example
+ * ```ts
+ * import { sharedFlags, parseFlags, unetConfig } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const flags = sharedFlags({
+ *   prefix: "x", data: "photos", steps: "10", lr: "1e-3", crop: "crop", depth: "2", filters: "16",
+ *   samples: ["4", "samples"], sampleEvery: ["5", "every"],
+ * });
+ * const o = parseFlags([], flags);
+ * assert.ok(o !== "help");
+ * const c = unetConfig(o, { name: "x", scale: 2 });
+ * assert.equal(c.depth, 2);
+ * assert.equal(c.baseFilters, 16);
+ * ```
  */
 export function unetConfig(
   o: SharedOptions,

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { PerceptualError } from "../../src/errors/perceptual_error.ts";
-import { pathKind } from "../../src/_internal/fs.ts";
-import { layersBeforePools, type LossNetwork, UnknownLayerError } from "../../src/network/mod.ts";
+import { PerceptualError } from "../errors/perceptual_error.ts";
+import { pathKind } from "../_internal/fs.ts";
+import { layersBeforePools, type LossNetwork, UnknownLayerError } from "../network/mod.ts";
 import {
   canonicalVggLayer,
   defaultCacheDir,
@@ -20,11 +20,11 @@ import {
   type VggArchitecture,
   vggLayers,
   type VggWeights,
-} from "../../src/vgg/mod.ts";
+} from "../vgg/mod.ts";
 
 /** The weights that come with the examples (outside the published package). */
 export const EMBEDDED_VGG19_DIR: string = decodeURIComponent(
-  new URL("../weights/vgg19_imagenet_blocks1-3", import.meta.url).pathname,
+  new URL("../../examples/weights/vgg19_imagenet_blocks1-3", import.meta.url).pathname,
 );
 
 /** Which weights were chosen. */
@@ -85,8 +85,11 @@ export interface PickedLossNetwork extends Disposable {
  *
  * @example
  * ```ts
- * import { NoLossNetworkError } from "./pretrained.ts";
- * console.log(new NoLossNetworkError(["not cached", "embedded weights absent"]).message);
+ * import { NoLossNetworkError } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const e = new NoLossNetworkError(["not cached", "embedded weights absent"]);
+ * assert.match(e.message, /^no pretrained loss network: not cached; embedded weights absent/);
  * ```
  */
 export class NoLossNetworkError extends PerceptualError {
@@ -149,13 +152,15 @@ function oneLine(e: unknown): string {
  *
  * @example
  * ```ts
- * import { initBackend } from "../../src/backend/mod.ts";
- * import { pickLossNetwork } from "./pretrained.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { pickLossNetwork } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
  * await initBackend("cpu");
- * // A host that cannot answer: the embedded VGG-19 blocks 1-3 are used.
- * using picked = await pickLossNetwork({ imagenetUrl: "http://127.0.0.1:9/x.h5", cacheDir: "/nonexistent" });
- * console.log(picked.kind, picked.layers); // embedded-vgg19 ["block1_conv2","block2_conv2","block3_conv4"]
- * console.log(picked.description);
+ * // Seeded random weights (no download); fastai's layers, just before pools 3-5.
+ * using picked = await pickLossNetwork({ vgg: "random", seed: 1 });
+ * assert.equal(picked.kind, "random");
+ * assert.deepEqual(picked.layers, ["block3_conv3", "block4_conv3", "block5_conv3"]);
  * ```
  */
 export async function pickLossNetwork(

@@ -1,5 +1,5 @@
 /**
- * Command-line plumbing shared by the examples: each flag declared once (codec, default, help)
+ * The command-line layer of an experiment (the examples' and any training script's): each flag declared once (codec, default, help)
  * in a table that `node:util` parseArgs, `--help` and validation all read; one-line errors and
  * the `main` wrapper that turns errors into exit statuses.
  *
@@ -8,33 +8,9 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { isLeft } from "fp-ts/lib/Either.js";
-import { nearestName } from "../../src/_internal/did_you_mean.ts";
+import { nearestName } from "../_internal/did_you_mean.ts";
 import { type Flags, type FlagValues, toggle } from "./flag_table.ts";
-
-/** A bad flag or path: printed as one line, exit status 2. */
-export class UsageError extends Error {
-  /** @param message what is wrong and how to fix it. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/**
- * Training stopped by a signal (Ctrl-C: SIGINT, or SIGTERM) after finishing its step and writing
- * a checkpoint: printed as one line saying how to resume, exit status 128 + the signal's number
- * (130, 143), as shells report a process ended by it.
- */
-export class InterruptedError extends Error {
-  /** The exit status: 130 for SIGINT, 143 for SIGTERM. */
-  readonly exitCode: number;
-  /** @param signal the signal received; `message` says where the run stopped and how to resume. */
-  constructor(readonly signal: "SIGINT" | "SIGTERM", message: string) {
-    super(message);
-    this.name = "InterruptedError";
-    this.exitCode = signal === "SIGINT" ? 130 : 143;
-  }
-}
+import { InterruptedError, UsageError } from "./errors.ts";
 
 /**
  * Flags whose values are paths: stored absolute in `config.json` (see {@linkcode absolutePaths}),
@@ -59,14 +35,37 @@ function absolute(v: unknown): unknown {
   return v;
 }
 
-/** `o` with every path flag ({@linkcode PATH_FLAGS}) resolved against the working directory. */
+/**
+ * `o` with every path flag ({@linkcode PATH_FLAGS}) resolved against the working directory.
+ *
+ * @example
+ * ```ts
+ * import { absolutePaths } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const o = absolutePaths({ data: "photos", vgg: "auto", steps: 3 });
+ * assert.equal(o.data, `${Deno.cwd()}/photos`);
+ * assert.equal(o.vgg, "auto");
+ * ```
+ */
 export function absolutePaths<O>(o: O): O {
   const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
   for (const name of PATH_FLAGS) if (name in out) out[name] = absolute(out[name]);
   return out as O;
 }
 
-/** The `--help` text for `flags`. */
+/**
+ * The `--help` text for `flags`.
+ *
+ * @example
+ * ```ts
+ * import { helpText, text } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const help = helpText("deno run -A x.ts [flags]", "Does x.", { data: text("d", "DIR", "photos") });
+ * assert.match(help, /--data DIR +photos \[d\]/);
+ * ```
+ */
 export function helpText(usage: string, what: string, flags: Flags): string {
   const rows = Object.entries(flags).map(([name, f]) => {
     const left = `  --${name}${f.arg ? ` ${f.arg}` : ""}`;
@@ -81,6 +80,14 @@ export function helpText(usage: string, what: string, flags: Flags): string {
  * fill in defaults, and decode every flag with its codec. Returns `"help"` for `--help`.
  *
  * @throws {UsageError} one line naming every bad flag and what it needs.
+ *
+ * @example
+ * ```ts
+ * import { parseFlags, text } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => parseFlags(["--dta", "x"], { data: text("", "DIR", "photos") }), /did you mean --data/);
+ * ```
  */
 export function parseFlags<F extends Flags>(
   args: readonly string[],
@@ -167,7 +174,17 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** One line for any error: the message's lines joined, never a stack trace. */
+/**
+ * One line for any error: the message's lines joined, never a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { oneLine } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(oneLine(new Error("first\n  second")), "first; second");
+ * ```
+ */
 export function oneLine(e: unknown): string {
   const text = errorText(e);
   return text.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ");
@@ -176,6 +193,18 @@ export function oneLine(e: unknown): string {
 /**
  * The shape of every example's `main`: parse, print help, run; errors become one line on stderr
  * and an exit status (1 failed, 2 bad usage), never a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { runMain, UsageError } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const bad = async () => {
+ *   throw new UsageError("--x: bad");
+ * };
+ * assert.equal(await runMain("x", "help", () => ({}), bad), 2);
+ * assert.equal(await runMain("x", "help", () => "help", bad), 0);
+ * ```
  */
 export async function runMain<O>(
   program: string,
@@ -218,16 +247,72 @@ export interface Command<O> {
   readonly main: (args: string[]) => Promise<number>;
 }
 
-/** The command line of `examples/<program>.ts`: `what` it does, its `flags` (plus `--help`), and `run`. */
+/**
+ * The script that runs `program`: `program` itself when it is a path to a `.ts` file (a user's
+ * script, e.g. `train_jpeg.ts`), else the example `examples/<program>.ts`.
+ *
+ * @example
+ * ```ts
+ * import { programName, scriptOf } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(scriptOf("superres"), "examples/superres.ts");
+ * assert.equal(scriptOf("tools/train_jpeg.ts"), "tools/train_jpeg.ts");
+ * assert.equal(programName("tools/train_jpeg.ts"), "train_jpeg");
+ * ```
+ */
+export function scriptOf(program: string): string {
+  return program.endsWith(".ts") ? program : `examples/${program}.ts`;
+}
+
+/**
+ * `program`'s name: the script's file name without its folder and `.ts` (see {@linkcode scriptOf}).
+ *
+ * @example
+ * ```ts
+ * import { programName } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(programName("superres"), "superres");
+ * ```
+ */
+export function programName(program: string): string {
+  return program.replace(/^.*\//, "").replace(/\.ts$/, "");
+}
+
+/**
+ * The command line of a training script: `program` (an example's name, or the path of a script
+ * as it is run, see {@linkcode scriptOf}), `what` it does, its `flags` (plus `--help`), and
+ * `run`. With `--resume`, the options stored in the run directory's `config.json` fill in every
+ * flag not given (see {@linkcode resumeOptions}).
+ *
+ * @example
+ * ```ts
+ * import { command, text, toggle } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const seen: string[] = [];
+ * const cli = command("greet.ts", "Says hello.", {
+ *   name: text("world", "NAME", "who to greet"),
+ *   resume: toggle("continue"),
+ * }, async (o) => {
+ *   seen.push(o.name);
+ * });
+ * assert.equal(await cli.main(["--name", "you"]), 0);
+ * assert.deepEqual(seen, ["you"]);
+ * assert.equal(await cli.main(["--nmae", "x"]), 2); // one line on stderr: did you mean --name?
+ * assert.match(cli.help, /--name NAME/);
+ * ```
+ */
 export function command<F extends Flags>(
   program: string,
   what: string,
   flags: F,
   run: (options: FlagValues<F>) => Promise<void>,
 ): Command<FlagValues<F>> {
-  // Every example takes --help, listed last.
+  // Every command takes --help, listed last.
   const all = { ...flags, help: toggle("print this help") };
-  const help = helpText(`deno run -A examples/${program}.ts [flags]`, what, all);
+  const help = helpText(`deno run -A ${scriptOf(program)} [flags]`, what, all);
   const parse = (args: readonly string[]) => parseFlags(args, all) as FlagValues<F> | "help";
   let given = new Set<string>();
   const parseNoting = (args: readonly string[]) => {
@@ -242,7 +327,7 @@ export function command<F extends Flags>(
   return {
     help,
     parse,
-    main: (args) => runMain(program, help, () => parseNoting(args), resumed),
+    main: (args) => runMain(programName(program), help, () => parseNoting(args), resumed),
   };
 }
 
@@ -264,6 +349,14 @@ export const MAY_CHANGE_ON_RESUME: ReadonlySet<string> = new Set([
 /**
  * The `config.json` of the run in `out`, for `--resume`: a {@linkcode UsageError} naming the
  * folder when it is absent, holds no run, or lacks its config.
+ *
+ * @example
+ * ```ts
+ * import { readRunConfig } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(readRunConfig("/no/such/run"), /there is no such folder/);
+ * ```
  */
 export async function readRunConfig(out: string): Promise<Record<string, unknown>> {
   if (out === "") throw new UsageError("--resume needs --out DIR: the run directory to continue");
@@ -310,6 +403,20 @@ function asTyped(v: unknown): unknown {
  * changes that are allowed are printed.
  *
  * @throws {UsageError} naming every flag that disagrees, or a run directory that cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { count, readRunConfig, resumeOptions, text, toggle } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const out = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${out}/run.json`, "{}");
+ * await Deno.writeTextFile(`${out}/config.json`, JSON.stringify({ options: { batch: 8 } }));
+ * assert.ok((await readRunConfig(out)).options);
+ * const flags = { batch: count("4", "crops"), out: text("", "DIR", "run"), resume: toggle("go on") };
+ * const o = await resumeOptions(flags, { batch: 4, out, resume: true }, new Set(["out", "resume"]));
+ * assert.equal(o.batch, 8, "the run's value, not the default");
+ * ```
  */
 export async function resumeOptions<F extends Flags>(
   flags: F,
@@ -371,7 +478,17 @@ export async function resumeOptions<F extends Flags>(
   return restored as FlagValues<F>;
 }
 
-/** `20250101-120000`, for default run directory names. */
+/**
+ * `20250101-120000`, for default run directory names.
+ *
+ * @example
+ * ```ts
+ * import { timestamp } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(timestamp(), /^\d{8}-\d{6}$/);
+ * ```
+ */
 export function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }

@@ -17,7 +17,21 @@ export interface Column {
 /** A cell: text, a number (formatted by its column), or undefined (written as `-`). */
 export type Cell = string | number | undefined;
 
-/** The table as lines of text. */
+/**
+ * The table as lines of text.
+ *
+ * @example
+ * ```ts
+ * import { formatTable } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const text = formatTable([{ name: "method" }, { name: "PSNR", format: (n) => n.toFixed(2) }], [
+ *   ["bicubic", 33.674],
+ *   ["model", undefined],
+ * ]);
+ * assert.deepEqual(text.split("\n"), ["method    PSNR", "-------  -----", "bicubic  33.67", "model        -"]);
+ * ```
+ */
 export function formatTable(
   columns: readonly Column[],
   rows: readonly (readonly Cell[])[],

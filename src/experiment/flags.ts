@@ -1,11 +1,12 @@
 /**
- * The flags every example shares (data, run length, loss network, U-Net size, run directory),
+ * The flags every training script shares (data, run length, loss network, U-Net size, run directory),
  * declared once; each example passes its own defaults and adds its own flags.
  *
  * @module
  */
 import {
   count,
+  type Flag,
   flag,
   type FlagValues,
   NonNegativeInt,
@@ -16,7 +17,7 @@ import {
   text,
   toggle,
 } from "./flag_table.ts";
-import { oneOf } from "../../src/_internal/decode.ts";
+import { oneOf } from "../_internal/decode.ts";
 
 /** What differs between the examples in the shared flags. */
 export interface SharedDefaults {
@@ -49,8 +50,63 @@ const Steps = positiveIntUpTo(MAX_STEPS);
 /** A U-Net depth. */
 const Depth = numberFrom("an integer from 0 to 6", (n) => Number.isInteger(n) && n >= 0 && n <= 6);
 
-/** The shared flags, in the order `--help` lists them. */
-export function sharedFlags(d: SharedDefaults) {
+/** The shared flags' table (see {@linkcode sharedFlags}). */
+export type SharedFlags = {
+  /** `--data DIR`: the training photos. */
+  readonly data: Flag<string>;
+  /** `--steps N`: the run length. */
+  readonly steps: Flag<number>;
+  /** `--batch N`: crops per step. */
+  readonly batch: Flag<number>;
+  /** `--crop N`: the crop size. */
+  readonly crop: Flag<number>;
+  /** `--lr X`: the peak learning rate. */
+  readonly lr: Flag<number>;
+  /** `--backend NAME`. */
+  readonly backend: Flag<"auto" | "tensorflow" | "webgpu" | "native" | "wasm" | "cpu">;
+  /** `--vgg SRC`: the loss network's weights (see `pickLossNetwork`). */
+  readonly vgg: Flag<string>;
+  /** `--net NAME`: vgg16 | vgg19. */
+  readonly net: Flag<"vgg16" | "vgg19">;
+  /** `--depth N`: U-Net depth. */
+  readonly depth: Flag<number>;
+  /** `--filters N`: U-Net base filters. */
+  readonly filters: Flag<number>;
+  /** `--samples N`: held-out crops for samples. */
+  readonly samples: Flag<number>;
+  /** `--sample-every N`: validate, write samples and a checkpoint every N steps. */
+  readonly "sample-every": Flag<number>;
+  /** `--seed N`. */
+  readonly seed: Flag<number>;
+  /** `--out DIR`: the run directory. */
+  readonly out: Flag<string>;
+  /** `--resume`: continue the run in `--out`. */
+  readonly resume: Flag<boolean>;
+  /** `--quiet`: no progress bar. */
+  readonly quiet: Flag<boolean>;
+};
+
+/**
+ * The shared flags, in the order `--help` lists them; `d` gives each script's defaults. Add your
+ * own flags beside them in one table for {@linkcode command}.
+ *
+ * @example
+ * ```ts
+ * import { parseFlags, sharedFlags } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const flags = sharedFlags({
+ *   prefix: "mine", data: "photos", steps: "100", lr: "1e-3", crop: "crop size",
+ *   depth: "2", filters: "16", samples: ["4", "samples"], sampleEvery: ["25", "every N steps"],
+ * });
+ * const o = parseFlags(["--steps", "7", "--resume", "--out", "runs/a"], flags);
+ * assert.ok(o !== "help");
+ * assert.equal(o.steps, 7);
+ * assert.equal(o.resume, true);
+ * assert.equal(o.batch, 4);
+ * ```
+ */
+export function sharedFlags(d: SharedDefaults): SharedFlags {
   const [steps, stepsHelp] = typeof d.steps === "string" ? [d.steps, "training steps"] : d.steps;
   const [lr, lrHelp] = typeof d.lr === "string"
     ? [d.lr, "peak learning rate (one-cycle schedule, Adam)"]
@@ -91,4 +147,4 @@ export function sharedFlags(d: SharedDefaults) {
 }
 
 /** The shared flags' values. */
-export type SharedOptions = FlagValues<ReturnType<typeof sharedFlags>>;
+export type SharedOptions = FlagValues<SharedFlags>;

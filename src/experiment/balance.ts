@@ -5,10 +5,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { scope } from "../../src/lifetime/mod.ts";
+import { scope } from "../lifetime/mod.ts";
 import { concatAll } from "fp-ts/lib/Monoid.js";
-import { evaluate, type Loss, LossMonoid, lossOf, weighted } from "../../src/loss/mod.ts";
-import type { LossNetwork } from "../../src/network/mod.ts";
+import { evaluate, type Loss, LossMonoid, lossOf, weighted } from "../loss/mod.ts";
+import type { LossNetwork } from "../network/mod.ts";
 
 /**
  * `loss` with each kind of perceptual term (`feature`, `style`, …) weighted as a family, so that
@@ -21,6 +21,25 @@ import type { LossNetwork } from "../../src/network/mod.ts";
  * other weights (Keras 'caffe' ImageNet, random) even calibrated features leave the Gram terms
  * hundreds of times larger than the feature terms (a Gram is quadratic in the features), so one
  * common weight would leave the feature terms at ~0% of the total: a loss of pixels and Grams.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { balancePerceptual } from "@perceptual/loss/experiment";
+ * import { concatLoss, feature, pixel } from "@perceptual/loss/loss";
+ * import { vgg16 } from "@perceptual/loss/vgg";
+ * import assert from "node:assert/strict";
+ *
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 1 }, upTo: "block1_conv2" });
+ * const loss = concatLoss(pixel(), feature("block1_conv2"));
+ * const start = tf.fill([1, 16, 16, 3], 0.25) as tf.Tensor4D;
+ * const target = tf.fill([1, 16, 16, 3], 0.75) as tf.Tensor4D;
+ * const { weights } = await balancePerceptual(loss, net, start, target, 0.5);
+ * assert.ok(weights.feature! > 0 && Number.isFinite(weights.feature!));
+ * tf.dispose([start, target]);
+ * ```
  */
 export async function balancePerceptual(
   loss: Loss<string>,

@@ -1,0 +1,96 @@
+/**
+ * The experiment layer above `fit`: what makes a training script pleasant, for the examples and
+ * for any script of yours. A run directory whose `config.json` is the source of truth (resume
+ * from the folder alone with `--resume --out DIR`), an exclusive lock, the progress line,
+ * `metrics.csv`, checkpoints, `report.html` with plots and pictures, the loss-network picker
+ * (cached ImageNet VGG-16, else the embedded VGG-19 blocks), the per-kind loss balance, result
+ * tables, and a reusable command-line layer (a flag table read by `node:util` parseArgs,
+ * `--help`, `--resume`).
+ *
+ * @example
+ * ```ts
+ * import { command, count, sharedFlags } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * const FLAGS = {
+ *   ...sharedFlags({
+ *     prefix: "mine", data: "photos", steps: "100", lr: "1e-3", crop: "crop size",
+ *     depth: "2", filters: "16", samples: ["4", "samples"], sampleEvery: ["25", "every N steps"],
+ *   }),
+ *   quality: count("20", "JPEG quality of the inputs", 100),
+ * };
+ * const cli = command("mine.ts", "My training script.", FLAGS, async () => {});
+ * const o = cli.parse(["--quality", "30", "--steps", "10"]);
+ * assert.ok(o !== "help" && o.quality === 30 && o.steps === 10 && o.lr === 1e-3);
+ * ```
+ *
+ * @module
+ */
+export { balancePerceptual } from "./balance.ts";
+export {
+  absolutePaths,
+  type Command,
+  command,
+  helpText,
+  MAY_CHANGE_ON_RESUME,
+  oneLine,
+  parseFlags,
+  PATH_FLAGS,
+  programName,
+  readRunConfig,
+  resumeOptions,
+  runMain,
+  scriptOf,
+  timestamp,
+} from "./cli.ts";
+export { InterruptedError, UsageError } from "./errors.ts";
+export { experiment, type ExperimentOptions, type PairRequest } from "./experiment.ts";
+export {
+  count,
+  type Flag,
+  flag,
+  type Flags,
+  type FlagValues,
+  List,
+  list,
+  NonNegativeInt,
+  NonNegativeNumber,
+  numberFrom,
+  orNaN,
+  PositiveInt,
+  positiveIntUpTo,
+  PositiveNumber,
+  text,
+  toggle,
+  weight,
+} from "./flag_table.ts";
+export { type SharedDefaults, type SharedFlags, sharedFlags, type SharedOptions } from "./flags.ts";
+export { saveAndDispose, sideBySide } from "./images.ts";
+export {
+  EMBEDDED_VGG19_DIR,
+  type LossNetworkKind,
+  NoLossNetworkError,
+  type PickedLossNetwork,
+  pickLossNetwork,
+  type PickLossNetworkOptions,
+} from "./loss_network.ts";
+export {
+  defaultMetrics,
+  lpipsMetric,
+  type Method,
+  type MetricFn,
+  type MetricTable,
+  metricTable,
+  type MetricTableOptions,
+} from "./metric_table.ts";
+export {
+  openSession,
+  saveModelAtomically,
+  type Session,
+  stepsDone,
+  train,
+  type TrainedRun,
+  type TrainPlan,
+  unetConfig,
+} from "./session.ts";
+export { type Cell, type Column, formatTable } from "./table.ts";
