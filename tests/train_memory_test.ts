@@ -65,8 +65,8 @@ Deno.test("memory: a step over the limit is refused before it runs, then a fitti
   const before = await weightsOf(model);
   // The estimates for 1 and 4 images, to put the limit between them; they change no weight.
   const t = layersTrainable(model);
-  const e1 = await estimateStepMemory(t, loss, small, 0);
-  const e4 = await estimateStepMemory(t, loss, big, 0);
+  const e1 = estimateStepMemory(t, loss, small, 0);
+  const e4 = estimateStepMemory(t, loss, big, 0);
   assert.deepEqual(await weightsOf(model), before);
   assert.ok(e4.bytes > e1.bytes + 2 * e1.perImage, `estimates ${e1.bytes} / ${e4.bytes}`);
   // The estimate is not below what the step really holds at its peak (measured by tf.profile,

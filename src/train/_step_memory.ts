@@ -106,12 +106,12 @@ function saveVariables(): () => void {
  * doc). `pendingBytes` are bytes the step will add that the probes do not see (optimizer slots
  * made on the first update).
  */
-export async function estimateStepMemory(
+export function estimateStepMemory(
   trainable: Trainable,
   loss: LossFn,
   batch: Batch,
   pendingBytes: number,
-): Promise<StepMemoryEstimate> {
+): StepMemoryEstimate {
   const inUse = tf.memory().numBytes;
   const [n, ht, wt] = batch.target.shape;
   const restore = saveVariables();
@@ -168,7 +168,7 @@ export async function checkStepMemory(
   const more = { limitSource: limit.source, backend: limit.backend };
   let est: StepMemoryEstimate;
   try {
-    est = await estimateStepMemory(trainable, loss, batch, pendingBytes);
+    est = estimateStepMemory(trainable, loss, batch, pendingBytes);
   } catch (e) {
     // A loss or model that cannot run on the probes' smaller batch (a target tensor of fixed
     // batch size, a model with fixed input size): no estimate; the step itself still reports
