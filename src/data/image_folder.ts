@@ -27,7 +27,7 @@ export const IMAGE_EXTENSIONS: readonly string[] = [".png", ".jpg", ".jpeg"];
  * const options: ImageFolderOptions = { recursive: true }; // also examples/data/colour and /style
  * const all = await imageFolder("examples/data", options);
  * const top = await imageFolder("examples/data");
- * assert.equal(all.length - top.length, 3);
+ * assert.equal(all.length - top.length, 4); // two colour photos, two style images
  * ```
  */
 export interface ImageFolderOptions {
