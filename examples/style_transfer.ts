@@ -46,6 +46,8 @@ import { encodeLossSpec, evaluate, type LossFn, precomputeTarget } from "../src/
 import { constant, type DataFactory, oneCycle } from "../src/train/mod.ts";
 import { unet, UPSAMPLE_MODES } from "../src/unet/mod.ts";
 import { oneOf } from "../src/_internal/decode.ts";
+import { lpips } from "../src/lpips/mod.ts";
+import { lpipsMean } from "./common/lpips_column.ts";
 import { styleStats } from "./common/style_stats.ts";
 import { styleTransferLoss } from "./common/style_loss.ts";
 import { colourKind } from "./common/style_colour.ts";
@@ -291,11 +293,12 @@ async function fast(o: StyleTransferOptions, { session, lossFn, styleImage, conf
     // Every content photo, whole, through the trained network: the stylised photo alone, a
     // panel photo | stylised | style with a ×4 inset, and the three statistics of each.
     const names = files.map((f) => f.slice(f.lastIndexOf("/") + 1).replace(/\.[^.]+$/, ""));
+    using metric = await lpips({ net: "alex" });
     const photos = await stylisePhotos(model, contents, names, styleImage, {
       runDir: session.runDir,
       marker: session.marker,
       multiple: 2 ** o.depth,
-    });
+    }, metric);
     printPhotoTable(photos);
     const results = {
       heldOutCrops: o.samples,
@@ -374,10 +377,12 @@ async function optimize(o: StyleTransferOptions, { session, lossFn, styleImage, 
     const frame = tf.squeeze(image, [0]) as tf.Tensor3D;
     const stylised = await tensorToPixels(frame);
     frame.dispose();
+    using metric = await lpips({ net: "alex" });
     const row = {
       photo: name,
       size: `${stylised.width}x${stylised.height}`,
       seconds: (performance.now() - start) / 1000,
+      lpips: await lpipsMean(metric, image, content),
       ...styleStats(contentPixels, stylised, styleImage),
     };
     printPhotoTable([row]);

@@ -8,6 +8,7 @@ import { initBackend } from "../src/backend/mod.ts";
 import { readPixels } from "../src/data/mod.ts";
 import { assertNoLeak } from "../src/lifetime/mod.ts";
 import { DEFAULT_LAYER_WEIGHTS, DEFAULT_STYLE, HELP, main } from "../examples/style_transfer.ts";
+import { lpips } from "../src/lpips/mod.ts";
 import { collapseWarning, scoreHeldOut, stylisePhotos } from "../examples/common/style_eval.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
@@ -112,6 +113,8 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   assert.match(r.out, /^photo\s+size\s+colour dist photo\s+colour dist stylised\s+edge corr\s/m);
   assert.match(r.out, /^skimage_chelsea\s+96x64\s+\d\.\d+\s+\d\.\d+\s+-?\d\.\d+\s/m);
   assert.match(r.out, /\d of 6 photos meet all three targets/);
+  // LPIPS (alex) of each stylised photo against the photo itself, before the verdict.
+  assert.match(r.out, /lattice stylised\s+LPIPS to photo \(alex\)\s+targets$/m);
   const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
   assert.equal(results.photos.length, 6);
   for (const p of results.photos) {
@@ -273,13 +276,17 @@ Deno.test("stylisePhotos: whole photos of any size (smaller than the mirror marg
   const style = photo(16, 16, 4);
   const runDir = await Deno.makeTempDir();
   let rows: Awaited<ReturnType<typeof stylisePhotos>> = [];
+  using metric = await lpips({ net: "alex" });
   await assertNoLeak(async () => {
     rows = await stylisePhotos(identity, photos, ["a", "b", "c"], style, {
       runDir,
       marker: "",
       multiple: 8,
-    });
+    }, metric);
   });
+  // LPIPS to the photo: 0 for the identity; not scored (NaN) under alex's 31×31 minimum.
+  assert.deepEqual(rows.map((r) => Number.isNaN(r.lpips)), [true, true, false]);
+  assert.ok(Math.abs(rows[2]!.lpips) < 1e-6, `identity LPIPS ${rows[2]!.lpips}`);
   assert.deepEqual(rows.map((r) => [r.photo, r.size]), [["a", "13x10"], ["b", "9x20"], [
     "c",
     "70x60",

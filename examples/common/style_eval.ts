@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { Lpips } from "../../src/lpips/mod.ts";
+import { lpipsMean } from "./lpips_column.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import {
@@ -146,6 +148,11 @@ export interface PhotoRow extends StyleStats {
   readonly size: string;
   /** Seconds to stylise it (one forward pass). */
   readonly seconds: number;
+  /**
+   * LPIPS (alex) of the stylised photo against the photo: how far stylisation moved it
+   * perceptually (NaN: not scored, no metric or a photo under 31×31).
+   */
+  readonly lpips: number;
 }
 
 /** Where {@linkcode stylisePhotos} writes. */
@@ -172,6 +179,7 @@ export async function stylisePhotos(
   names: readonly string[],
   style: Pixels,
   out: PhotoOutput,
+  metric?: Lpips,
 ): Promise<PhotoRow[]> {
   const rows: PhotoRow[] = [];
   for (const [i, p] of photos.entries()) {
@@ -195,18 +203,29 @@ export async function stylisePhotos(
       const whole = predictImage(model, padded, { maxElements: WHOLE_PHOTO_MAX_ELEMENTS });
       return tf.clipByValue(tf.slice(whole, [top, left, 0], [p.height, p.width, 3]), 0, 1);
     });
+    const seconds = (performance.now() - start) / 1000;
+    const lpips = await lpipsOfPhoto(metric, y, x);
     const stylised = await tensorToPixels(y);
     tf.dispose([x, y]);
-    const seconds = (performance.now() - start) / 1000;
     await writePixels(`${out.runDir}/stylised/${name}${out.marker}.png`, stylised);
     const panel = comparisonPanel([p, stylised, coverCrop(style, p.height, p.width)], {
       compare: [1, 0],
     });
     await writePixels(`${out.runDir}/samples/panel-${name}${out.marker}.png`, panel.pixels);
     const size = `${stylised.width}x${stylised.height}`;
-    rows.push({ photo: name, size, seconds, ...styleStats(p, stylised, style) });
+    rows.push({ photo: name, size, seconds, lpips, ...styleStats(p, stylised, style) });
   }
   return rows;
+}
+
+/** LPIPS of one stylised photo against the photo (both [H, W, 3]). */
+async function lpipsOfPhoto(metric: Lpips | undefined, y: tf.Tensor, x: tf.Tensor) {
+  const [a, b] = [tf.expandDims(y, 0) as tf.Tensor4D, tf.expandDims(x, 0) as tf.Tensor4D];
+  try {
+    return await lpipsMean(metric, a, b);
+  } finally {
+    tf.dispose([a, b]);
+  }
 }
 
 const PHOTO_COLUMNS = [
@@ -217,6 +236,7 @@ const PHOTO_COLUMNS = [
   "edge corr",
   "lattice photo",
   "lattice stylised",
+  "LPIPS to photo (alex)",
   "targets",
 ] as const;
 
@@ -229,6 +249,7 @@ function photoCells(r: PhotoRow): (string | number)[] {
     Number(r.edges.toFixed(3)),
     Number(r.photoLattice.toFixed(2)),
     Number(r.stylisedLattice.toFixed(2)),
+    Number.isNaN(r.lpips) ? "n/a" : Number(r.lpips.toFixed(3)),
     r.ok ? "met" : "MISSED",
   ];
 }
