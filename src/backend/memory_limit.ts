@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { backendMemoryLimit, initBackend, setMemoryLimit } from "./mod.ts";
  * await initBackend("cpu");
  * setMemoryLimit(256 * 2 ** 20);
- * console.log(backendMemoryLimit().bytes); // 268435456
+ * assert.equal(backendMemoryLimit().bytes, 268435456);
  * setMemoryLimit(undefined);
  * ```
  *
@@ -69,8 +70,10 @@ const UNITS: Record<string, number> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseBytes } from "./memory_limit.ts";
- * console.log(parseBytes("1.5GiB"), parseBytes("x")); // 1610612736 undefined
+ * assert.equal(parseBytes("1.5GiB"), 1610612736);
+ * assert.equal(parseBytes("x"), undefined);
  * ```
  */
 export function parseBytes(text: string): number | undefined {
@@ -87,8 +90,9 @@ export function parseBytes(text: string): number | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./memory_limit.ts";
- * console.log(formatBytes(3 * 2 ** 29)); // 1.50 GiB
+ * assert.equal(formatBytes(3 * 2 ** 29), "1.50 GiB");
  * ```
  */
 export function formatBytes(n: number): string {
@@ -104,9 +108,10 @@ export function formatBytes(n: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { backendMemoryLimit, initBackend } from "./mod.ts";
  * await initBackend("wasm");
- * console.log(backendMemoryLimit().bytes); // 4294967296
+ * assert.equal(backendMemoryLimit().bytes, 4294967296);
  * ```
  */
 export function backendMemoryLimit(): MemoryLimit {

@@ -4,13 +4,16 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StepMemoryError } from "./memory_error.ts";
  * const e = new StepMemoryError({
- *   when: "before", batch: 16, height: 256, width: 256, needBytes: 9 * 2 ** 30,
- *   limitBytes: 2 ** 32, inUseBytes: 2 ** 28, perImageBytes: 5 * 2 ** 28,
+ *   // 0.25 GiB held + 16 images × 0.5 GiB = 8.25 GiB needed; the heap holds 4 GiB
+ *   when: "before", batch: 16, height: 256, width: 256, needBytes: 33 * 2 ** 28,
+ *   limitBytes: 2 ** 32, inUseBytes: 2 ** 28, perImageBytes: 2 ** 29,
  *   limitSource: "the wasm backend's wasm32 heap", backend: "wasm",
  * });
- * console.log(e.maxBatch, e.usable); // 5 true
+ * assert.equal(e.maxBatch, 6); // ⌊(0.9 · 4 GiB − 0.25 GiB) / 0.5 GiB⌋
+ * assert.equal(e.usable, true);
  * ```
  *
  * @module
@@ -79,13 +82,14 @@ function advice(f: StepMemoryFacts, maxBatch: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StepMemoryError } from "./memory_error.ts";
  * const e = new StepMemoryError({
  *   when: "during", batch: 8, height: 256, width: 256, needBytes: 5 * 2 ** 30,
  *   limitBytes: 2 ** 32, inUseBytes: 2 ** 28, perImageBytes: 2 ** 29,
  *   limitSource: "the native backend's wasm32 heap", backend: "native", usable: false,
  * });
- * console.log(e.message.includes("restart the process")); // true
+ * assert.ok(e.message.includes("restart the process"));
  * ```
  */
 export class StepMemoryError extends PerceptualError {
@@ -128,8 +132,9 @@ export class StepMemoryError extends PerceptualError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isAllocationFailure } from "./memory_error.ts";
- * console.log(isAllocationFailure(new RangeError("Array buffer allocation failed"))); // true
+ * assert.equal(isAllocationFailure(new RangeError("Array buffer allocation failed")), true);
  * ```
  */
 export function isAllocationFailure(e: unknown): boolean {
@@ -144,8 +149,9 @@ export function isAllocationFailure(e: unknown): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { usableAfter } from "./memory_error.ts";
- * console.log(usableAfter(new Error("RuntimeError: memory access out of bounds"))); // false
+ * assert.equal(usableAfter(new Error("RuntimeError: memory access out of bounds")), false);
  * ```
  */
 export function usableAfter(e: unknown): boolean {

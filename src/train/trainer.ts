@@ -37,6 +37,7 @@ import { type Forward, layersTrainable, type Trainable, variablesTrainable } fro
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { constant } from "./schedule.ts";
@@ -53,7 +54,7 @@ import { type Forward, layersTrainable, type Trainable, variablesTrainable } fro
  * using t = trainer(options);
  * const target = tf.fill([1, 2, 2, 1], 2) as tf.Tensor4D; // out of range on purpose
  * await t.step({ input: target, target });
- * console.log(image.dataSync()[0]); // 1: projected back into [0, 1]
+ * assert.equal(image.dataSync()[0], 1); // projected back into [0, 1]
  * tf.dispose([target, image]);
  * ```
  */
@@ -101,6 +102,7 @@ export interface TrainerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
  * import { trainer } from "./trainer.ts";
@@ -117,7 +119,7 @@ export interface TrainerOptions {
  * const data = () => [batch(), batch()]; // 2 batches an epoch, made afresh
  * await t.fit(data, { steps: 3, quiet: true });
  * const state: TrainerState = t.state;
- * console.log(state.step, state.epoch, state.batchInEpoch, state.last?.step); // 3 1 1 3
+ * assert.deepEqual([state.step, state.epoch, state.batchInEpoch, state.last?.step], [3, 1, 1, 3]);
  * image.dispose();
  * ```
  */
@@ -196,6 +198,7 @@ function trainableOf(options: TrainerOptions): Trainable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
  * import { initBackend } from "../backend/mod.ts";
@@ -213,7 +216,8 @@ function trainableOf(options: TrainerOptions): Trainable {
  * });
  * const input = tf.randomUniform([2, 8, 8, 3]) as tf.Tensor4D;
  * const m = await t.step({ input, target: input });
- * console.log(m.step, Object.keys(m.terms)); // 1 ["pixel"]
+ * assert.equal(m.step, 1);
+ * assert.deepEqual(Object.keys(m.terms), ["pixel"]);
  * input.dispose();
  * ```
  */
