@@ -21,7 +21,7 @@ import type { LossFn } from "../loss/loss_result.ts";
 import type { Batch } from "./batch.ts";
 import type { Trainable } from "./trainable.ts";
 import { backendMemoryLimit } from "../backend/memory_limit.ts";
-import { isAllocationFailure, StepMemoryError, usableAfter } from "./memory_error.ts";
+import { allocationFailure, isAllocationFailure, StepMemoryError } from "./memory_error.ts";
 
 /** An estimate of a step's peak tensor memory. */
 export interface StepMemoryEstimate {
@@ -155,17 +155,15 @@ export function estimateStepMemory(
  * return `undefined` when the probes cannot run (see below).
  * An allocation failure of the probes themselves is reported as `when: "during"`.
  */
-export async function checkStepMemory(
+export function checkStepMemory(
   trainable: Trainable,
   loss: LossFn,
   batch: Batch,
   pendingBytes: number,
-): Promise<StepMemoryEstimate | undefined> {
+): StepMemoryEstimate | undefined {
   const limit = backendMemoryLimit();
   if (limit.bytes === undefined) return undefined;
   const [n, h, w] = batch.target.shape;
-  const facts = { batch: n, height: h, width: w, limitBytes: limit.bytes };
-  const more = { limitSource: limit.source, backend: limit.backend };
   let est: StepMemoryEstimate;
   try {
     est = estimateStepMemory(trainable, loss, batch, pendingBytes);
@@ -174,22 +172,17 @@ export async function checkStepMemory(
     // batch size, a model with fixed input size): no estimate; the step itself still reports
     // an allocation failure as a StepMemoryError.
     if (!isAllocationFailure(e)) return undefined;
-    const inUse = tf.memory().numBytes;
-    throw new StepMemoryError({
-      when: "during",
-      ...facts,
-      ...more,
-      needBytes: limit.bytes,
-      inUseBytes: inUse,
-      perImageBytes: Math.max(1, (limit.bytes - inUse) / n),
-      usable: usableAfter(e),
-    }, { cause: e });
+    throw allocationFailure(e, batch.target.shape);
   }
   if (est.bytes > limit.bytes) {
     throw new StepMemoryError({
       when: "before",
-      ...facts,
-      ...more,
+      batch: n,
+      height: h,
+      width: w,
+      limitBytes: limit.bytes,
+      limitSource: limit.source,
+      backend: limit.backend,
       needBytes: est.bytes,
       inUseBytes: est.inUse,
       perImageBytes: est.perImage,

@@ -18,8 +18,9 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { PerceptualError } from "../errors/perceptual_error.ts";
-import { formatBytes } from "../backend/memory_limit.ts";
+import { backendMemoryLimit, formatBytes } from "../backend/memory_limit.ts";
 
 /** What {@linkcode StepMemoryError} is built from. */
 export interface StepMemoryFacts {
@@ -157,4 +158,46 @@ export function isAllocationFailure(e: unknown): boolean {
 export function usableAfter(e: unknown): boolean {
   return !(e instanceof Error &&
     (e.name === "RuntimeError" || /memory access out of bounds/i.test(e.message)));
+}
+
+/**
+ * The {@linkcode StepMemoryError} for an allocation that failed while a step on a batch shaped
+ * `[n, h, w, c]` ran (step `step`, or the memory probes before it when absent): what the backend
+ * holds, what is in use now, and whether the process can go on.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { allocationFailure } from "./memory_error.ts";
+ * await initBackend("cpu");
+ * const e = allocationFailure(new RangeError("Array buffer allocation failed"), [4, 64, 64, 3], 7);
+ * assert.equal(e.facts.when, "during");
+ * assert.equal(e.facts.step, 7);
+ * assert.equal(e.usable, true);
+ * ```
+ */
+export function allocationFailure(
+  e: unknown,
+  shape: readonly number[],
+  step?: number,
+): StepMemoryError {
+  const limit = backendMemoryLimit();
+  const inUse = tf.memory().numBytes;
+  const has = limit.bytes ?? Math.max(inUse, 1);
+  const [n, h, w] = shape as [number, number, number];
+  return new StepMemoryError({
+    when: "during",
+    batch: n,
+    height: h,
+    width: w,
+    needBytes: has,
+    limitBytes: has,
+    inUseBytes: inUse,
+    perImageBytes: Math.max(1, (has - inUse) / n),
+    limitSource: limit.source,
+    backend: limit.backend,
+    ...(step === undefined ? {} : { step }),
+    usable: usableAfter(e),
+  }, { cause: e });
 }

@@ -21,7 +21,7 @@ import { fitLoop } from "./_fit_loop.ts";
 import type { FitHost } from "./_fit_host.ts";
 import { optimizerStep } from "./_step.ts";
 import { checkStepMemory } from "./_step_memory.ts";
-import { isAllocationFailure, StepMemoryError, usableAfter } from "./memory_error.ts";
+import { allocationFailure, isAllocationFailure } from "./memory_error.ts";
 import { backendMemoryLimit } from "../backend/memory_limit.ts";
 import {
   readOptimizerWeights,
@@ -249,7 +249,7 @@ export function trainer(options: TrainerOptions): Trainer {
   const checkedShapes = new Set<string>();
 
   /** Refuse, before it runs, a step whose estimated peak does not fit the backend. */
-  async function checkMemory({ input, target }: Batch): Promise<void> {
+  function checkMemory({ input, target }: Batch): void {
     if (!memoryCheck) return;
     const key = `${input.shape}|${target.shape}|${backendMemoryLimit().bytes}`;
     if (checkedShapes.has(key)) return;
@@ -257,7 +257,7 @@ export function trainer(options: TrainerOptions): Trainer {
     const pendingBytes = stepsThisInstance === 0
       ? 2 * trainable.params().reduce((a, v) => a + v.size * 4, 0)
       : 0;
-    await checkStepMemory(trainable, loss, { input, target }, pendingBytes);
+    checkStepMemory(trainable, loss, { input, target }, pendingBytes);
     checkedShapes.add(key);
   }
 
@@ -272,13 +272,13 @@ export function trainer(options: TrainerOptions): Trainer {
     }
     busy = true;
     try {
-      await checkMemory(batch);
+      checkMemory(batch);
       let outcome: Awaited<ReturnType<typeof stepAt>>;
       try {
         outcome = await stepAt(p, trainable, loss, optimizer, schedule, batch);
       } catch (e) {
         if (!isAllocationFailure(e)) throw e;
-        throw memoryFailure(e, batch.target, p.step + 1);
+        throw allocationFailure(e, batch.target.shape, p.step + 1);
       }
       const { metrics, created, createdBytes } = outcome;
       stepsThisInstance++;
@@ -395,28 +395,6 @@ function checkMomentum(schedule: Schedule, optimizer: tf.Optimizer): void {
 }
 
 /** One step on a checked batch at position `p` (advanced on success). */
-/** The typed error for an allocation that failed during step `number`. */
-function memoryFailure(e: unknown, target: tf.Tensor4D, number: number): StepMemoryError {
-  const limit = backendMemoryLimit();
-  const inUse = tf.memory().numBytes;
-  const has = limit.bytes ?? Math.max(inUse, 1);
-  const [n, h, w] = target.shape;
-  return new StepMemoryError({
-    when: "during",
-    batch: n,
-    height: h,
-    width: w,
-    needBytes: has,
-    limitBytes: has,
-    inUseBytes: inUse,
-    perImageBytes: Math.max(1, (has - inUse) / n),
-    limitSource: limit.source,
-    backend: limit.backend,
-    step: number,
-    usable: usableAfter(e),
-  }, { cause: e });
-}
-
 async function stepAt(
   p: Position,
   trainable: Trainable,
