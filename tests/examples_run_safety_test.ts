@@ -4,6 +4,7 @@
 // is refused in command-line words (--resume, --out), never in the API's.
 import assert from "node:assert/strict";
 import { tinyPhotos } from "./_tiny_photos.ts";
+import { exists, metricsWithoutTime, waitFor } from "./_runs.ts";
 
 const SCRIPT = new URL("../examples/superres.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -32,15 +33,6 @@ async function runToEnd(
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Start a run and send `signal` once step 4's checkpoint is in place. */
 async function interrupted(
   args: string[],
@@ -49,20 +41,10 @@ async function interrupted(
   cwd?: string,
 ): Promise<{ code: number; err: string }> {
   const proc = superres(args, cwd).spawn();
-  const deadline = Date.now() + 120_000;
-  while (!exists(`${runDir}/checkpoints/step-00000004`) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(`${runDir}/checkpoints/step-00000004`);
   proc.kill(signal);
   const r = await proc.output();
   return { code: r.code, err: dec.decode(r.stderr) };
-}
-
-/** metrics.csv without the elapsed_s column (wall time differs between runs). */
-async function metricsWithoutTime(runDir: string): Promise<string[][]> {
-  const lines = (await Deno.readTextFile(`${runDir}/metrics.csv`)).trim().split("\n");
-  const t = lines[0]!.split(",").indexOf("elapsed_s");
-  return lines.map((l) => l.split(",").filter((_, i) => i !== t));
 }
 
 Deno.test("superres: SIGINT checkpoints, marks the run interrupted, exits 130; resumed from elsewhere it matches", async () => {

@@ -3,6 +3,7 @@
 // uninterrupted run (every column but the elapsed time) and keep config.json as it was.
 import assert from "node:assert/strict";
 import { tinyPhotos } from "./_tiny_photos.ts";
+import { exists, metricsWithoutTime, waitFor } from "./_runs.ts";
 
 const SCRIPT = new URL("../examples/superres.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -45,15 +46,6 @@ async function runToEnd(args: string[]): Promise<{ code: number; out: string; er
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
-/** metrics.csv without the elapsed_s column (wall time differs between runs). */
-async function metricsWithoutTime(runDir: string): Promise<string[][]> {
-  const lines = (await Deno.readTextFile(`${runDir}/metrics.csv`)).trim().split("\n");
-  const header = lines[0]!.split(",");
-  const t = header.indexOf("elapsed_s");
-  assert.ok(t >= 0, lines[0]);
-  return lines.map((l) => l.split(",").filter((_, i) => i !== t));
-}
-
 async function configWithoutOut(runDir: string): Promise<unknown> {
   const c = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
   delete c.options.out;
@@ -72,11 +64,7 @@ Deno.test("superres: killed after step 4's checkpoint, --resume --out alone give
     const runDir = `${dir}/run`;
     const proc = superres([...FLAGS, "--out", runDir]).spawn();
     // Killed as soon as step 4's checkpoint is in place (it is renamed into place complete).
-    const deadline = Date.now() + 120_000;
-    while (!exists(`${runDir}/checkpoints/step-00000004`)) {
-      if (Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(`${runDir}/checkpoints/step-00000004`);
     proc.kill("SIGKILL");
     const status = await proc.status;
     await proc.stdout.cancel();
@@ -135,12 +123,3 @@ Deno.test("superres: killed after step 4's checkpoint, --resume --out alone give
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

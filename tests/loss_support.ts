@@ -126,14 +126,7 @@ export function tinyNet(options: TinyNetOptions = {}): CountingNetwork<TinyLayer
 }
 
 /** Whether a path exists (tests that need ../shared/data skip cleanly without it). */
-export function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { exists } from "./_runs.ts";
 
 /** Relative error ‖a − b‖ / ‖b‖ of two number arrays. */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -2,41 +2,13 @@
 // repository that depends on the library the way the README says ("links" to this checkout): it
 // defines a kind through the public API only, round-trips it through JSON and trains with it.
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-/** The code block that follows `marker` in README.md. */
-export function readmeBlock(marker: string): string {
-  const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
-  const at = readme.indexOf(marker);
-  assert.ok(at >= 0, `README.md has no ${marker}`);
-  const start = readme.indexOf("```ts\n", at) + "```ts\n".length;
-  return readme.slice(start, readme.indexOf("\n```\n", start) + 1);
-}
-
-/** A fresh project outside the repository whose deno.json follows the README's recipe. */
-export function ownProject(): string {
-  const dir = Deno.makeTempDirSync({ prefix: "perceptual-own-project-" });
-  const own = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
-  const config = {
-    imports: {
-      "@perceptual/loss": `jsr:${own.name}@^${own.version}`,
-      "@tensorflow/tfjs-core": own.imports["@tensorflow/tfjs-core"],
-      "fp-ts/": own.imports["fp-ts/"],
-    },
-    links: [ROOT],
-    nodeModulesDir: "auto",
-  };
-  Deno.writeTextFileSync(join(dir, "deno.json"), JSON.stringify(config, null, 2));
-  return dir;
-}
+import { join } from "node:path";
+import { ownProject, readmeBlock } from "./_runs.ts";
 
 Deno.test("README: the own-term script runs as printed, outside the repo, and trains", async () => {
   const script = readmeBlock("<!-- own-term-script -->");
   assert.ok(script.split("\n").length <= 40, "the example stays under 40 lines");
-  const dir = ownProject();
+  const dir = ownProject("perceptual-own-project-", ["@tensorflow/tfjs-core", "fp-ts/"]);
   try {
     Deno.writeTextFileSync(join(dir, "mean_std_term.ts"), script);
     const out = await new Deno.Command(Deno.execPath(), {

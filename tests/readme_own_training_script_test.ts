@@ -4,21 +4,11 @@
 // column but the elapsed time); its report.html renders in headless Chromium with its plots,
 // pictures and final table.
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { tinyPhotos } from "./_tiny_photos.ts";
 import { chromiumSkipReason, readReportPage, serveDir, startChromium } from "./_chromium.ts";
+import { exists, metricsWithoutTime, ownProject, readmeBlock, waitFor } from "./_runs.ts";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-/** The code block that follows `marker` in README.md. */
-function readmeBlock(marker: string): string {
-  const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
-  const at = readme.indexOf(marker);
-  assert.ok(at >= 0, `README.md has no ${marker}`);
-  const start = readme.indexOf("```ts\n", at) + "```ts\n".length;
-  return readme.slice(start, readme.indexOf("\n```\n", start) + 1);
-}
 const SCRIPT = readmeBlock("<!-- own-training-script -->");
 /** Small and quick: random loss network, wasm (bit-identical runs), 32-pixel crops. */
 const FLAGS = [
@@ -41,18 +31,10 @@ const FLAGS = [
 
 /** A project outside the repository, as the README says to set one up, with the script in it. */
 async function project(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "perceptual-own-training-" });
-  const own = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  const config = {
-    imports: {
-      "@perceptual/loss": `jsr:${own.name}@^${own.version}`,
-      "@tensorflow/tfjs-core": own.imports["@tensorflow/tfjs-core"],
-      "@tensorflow/tfjs-layers": own.imports["@tensorflow/tfjs-layers"],
-    },
-    links: [ROOT],
-    nodeModulesDir: "auto",
-  };
-  await Deno.writeTextFile(join(dir, "deno.json"), JSON.stringify(config, null, 2));
+  const dir = ownProject("perceptual-own-training-", [
+    "@tensorflow/tfjs-core",
+    "@tensorflow/tfjs-layers",
+  ]);
   await Deno.writeTextFile(join(dir, "dejpeg.ts"), SCRIPT);
   await Deno.mkdir(join(dir, "photos"));
   await tinyPhotos(join(dir, "photos"), 40, 48);
@@ -73,23 +55,6 @@ async function runToEnd(dir: string, args: string[]): Promise<{ code: number; ou
   const r = await dejpeg(dir, args).output();
   const dec = new TextDecoder();
   return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
-}
-
-/** metrics.csv without the elapsed_s column (wall time differs between runs). */
-async function metricsWithoutTime(runDir: string): Promise<string[][]> {
-  const lines = (await Deno.readTextFile(`${runDir}/metrics.csv`)).trim().split("\n");
-  const t = lines[0]!.split(",").indexOf("elapsed_s");
-  assert.ok(t >= 0, lines[0]);
-  return lines.map((l) => l.split(",").filter((_, i) => i !== t));
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const skipBrowser = await chromiumSkipReason();
@@ -113,10 +78,7 @@ Deno.test({
 
       const runDir = join(dir, "run");
       const proc = dejpeg(dir, [...FLAGS, "--data", "photos", "--out", "run"]).spawn();
-      const deadline = Date.now() + 120_000;
-      while (!exists(`${runDir}/checkpoints/step-00000002`) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitFor(`${runDir}/checkpoints/step-00000002`);
       proc.kill("SIGKILL");
       const status = await proc.status;
       await proc.stdout.cancel();
