@@ -134,8 +134,6 @@ export interface TermKindDef<T extends TermCommon> extends Kind<T> {
   term(options?: KindOptions<T>): T;
   /** A loss of one term: `kind.loss({ … })` composes with `plus` and `LossMonoid`. */
   loss(options?: KindOptions<T>): Loss<AnyLayer, T>;
-  /** `term` with some fields changed, checked again (the kind stays attached). */
-  with(term: T, changes: KindOptions<T>): T;
 }
 
 const COMMON_KEYS = ["weight", "name", "network"] as const;
@@ -337,15 +335,6 @@ export function defineTermKind<T extends TermCommon>(spec: TermKindSpec<T>): Ter
     term: (options = {}) => make(options as Record<string, unknown>, whereOf(options)),
     loss: (options = {}) =>
       lossOf<AnyLayer, T>([make(options as Record<string, unknown>, whereOf(options))]),
-    with: (term, changes) => {
-      const base: Record<string, unknown> = {};
-      for (const k of known) {
-        const v = (term as unknown as Record<string, unknown>)[k];
-        if (v !== undefined) base[k] = v;
-      }
-      const merged = { ...base, ...changes } as Record<string, unknown>;
-      return make(merged, whereOf(merged));
-    },
   };
   return kind;
 }
