@@ -38,6 +38,8 @@ export interface TermPlan {
   readonly taps: readonly string[];
   /** The network it reads (undefined when it reads no layer). */
   readonly net: LossNetwork<string> | undefined;
+  /** Its representation's memo key: terms with equal fields (weight and name aside) share one. */
+  readonly key: string;
 }
 
 /** The networks a loss may read: the main one and any others, found by `key`. */
@@ -72,14 +74,15 @@ export function planOf(
     const kind = kindOf(term);
     const taps = kind.taps(term);
     const name = names[i]!;
-    if (taps.length === 0) return { term, kind, name, taps, net: undefined };
+    const key = representationKey(term);
+    if (taps.length === 0) return { term, kind, name, taps, net: undefined, key };
     const net = find(networkOf(term), name);
     for (const layer of taps) {
       if (!networkHasLayer(net, layer)) {
         throw new UnknownLayerError(layer, net.name, suggest(layer, net.layers), name);
       }
     }
-    return { term, kind, name, taps, net };
+    return { term, kind, name, taps, net, key };
   });
 }
 
@@ -184,7 +187,7 @@ export function sidesOf(
   };
   return (plan) => {
     const view = viewOf(plan.net);
-    return view.memo(representationKey(plan.term), () => plan.kind.represent(plan.term, view));
+    return view.memo(plan.key, () => plan.kind.represent(plan.term, view));
   };
 }
 
