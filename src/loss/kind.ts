@@ -10,6 +10,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import * as t from "io-ts";
 import { PerceptualError } from "../errors/perceptual_error.ts";
+import { InvalidTermOptionError } from "./errors.ts";
 import { nearestName } from "../_internal/did_you_mean.ts";
 import { show } from "../_internal/show.ts";
 import { OneOfType } from "../_internal/decode.ts";
@@ -352,9 +353,7 @@ export function termWith<T extends TermCommon>(
       throw new TermKindError(`a ${kind.name} term has no field "${field}"`);
     }
     if (!rule.codec.is(v)) {
-      throw new TermKindError(
-        `${kind.name}: ${field} ${show(v)} is not allowed; it must be ${fieldWant(rule.codec)}`,
-      );
+      throw new InvalidTermOptionError(kind.name, field, v, fieldWant(rule.codec));
     }
   }
   const copy = Object.defineProperty({ ...term, ...changes }, KIND_OF_TERM, {

@@ -29,7 +29,7 @@ import { type AnyLayer, type Loss, lossOf, networkOf } from "./loss.ts";
 import { withoutTape } from "./_no_tape.ts";
 import { checkOptionKeys } from "../errors/unknown_option_error.ts";
 import { kindOf, termWith } from "./kind.ts";
-import { NUMBER_RULES, type Term, type TermCommon } from "./term.ts";
+import type { Term, TermCommon } from "./term.ts";
 
 /**
  * Options of {@linkcode featureScales} and {@linkcode calibrate}.
@@ -152,14 +152,6 @@ function scalesFrom<K extends string>(
   return out;
 }
 
-/** `term` with `scale` set, checked as the kind's field is. */
-function scaled<T extends { readonly kind: string; readonly weight: number }>(t: T, s: number): T {
-  if (!NUMBER_RULES.scale.ok(s)) {
-    throw new InvalidTermOptionError(`${t.kind}`, "scale", s, NUMBER_RULES.scale.want);
-  }
-  return termWith(t, { scale: s });
-}
-
 /**
  * Set the `scale` of every term whose kind calibrates by scale (feature, style, or a kind of your
  * own with `calibration: "scale"`), reads the main network, and taps a layer in `scales`.
@@ -181,7 +173,7 @@ export function withFeatureScales<L extends string, T extends TermCommon = Term<
     const kind = kindOf(t);
     if (kind.calibration !== "scale" || networkOf(t) !== undefined) return t;
     const s = scales[kind.taps(t)[0] as L];
-    return s === undefined ? t : scaled(t, s);
+    return s === undefined ? t : termWith(t, { scale: s });
   }));
 }
 
@@ -234,6 +226,6 @@ export async function calibrate<L extends string, K extends L, T extends TermCom
   const calibrated = (p: TermPlan) =>
     p.kind.calibration !== "scale" || p.net === undefined
       ? p.term
-      : scaled(p.term, scales.get(p.net)![p.taps[0]!]!);
+      : termWith(p.term, { scale: scales.get(p.net)![p.taps[0]!]! });
   return lossOf<K, T>(plans.map(calibrated) as unknown as T[]);
 }
