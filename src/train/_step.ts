@@ -17,6 +17,7 @@ import {
 } from "./errors.ts";
 import { PredictionRangeError } from "../loss/errors.ts";
 import { setHyperparameters } from "./_optimizer_state.ts";
+import { nativeAdamApply } from "../backend/native/_adam.ts";
 import type { Trainable } from "./trainable.ts";
 
 /**
@@ -202,7 +203,8 @@ export async function optimizerStep(
       throw new NonFiniteGradientError(number, vars[badGrad]!.name, lossValues[0]!);
     }
     scope(() => {
-      optimizer.applyGradients(out.grads);
+      // tfjs's Adam on `native`: the same update in oneDNN, bit for bit (else the optimizer's own).
+      if (!nativeAdamApply(optimizer, out.grads)) optimizer.applyGradients(out.grads);
       trainable.project?.();
     });
     metrics = {

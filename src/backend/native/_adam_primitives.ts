@@ -1,0 +1,244 @@
+/**
+ * tfjs's Adam update of one weight tensor as five oneDNN binary primitives with post-ops, over
+ * plain 1-D runs of floats in the wasm heap. Internal to the native backend (./_adam.ts drives it).
+ *
+ * Each primitive repeats tfjs's own sequence of float32 operations (`mul`, `add`, `div`, `sqrt`
+ * in the same order, every intermediate rounded to float32: oneDNN's binary post-ops are separate
+ * AVX instructions, not fused multiply-adds), so the result is the stock optimizer's bit for bit:
+ *
+ * ```
+ * A  t  = m · β1                      (the same primitive again for v · β2)
+ * B  m' = g · (1−β1) + t
+ * D  v' = (g · g) · (1−β2) + t
+ * E  d  = sqrt(v' / (1−β2ᵗ)) + ε
+ * F  w' = ((m' / (1−β1ᵗ)) / d) · (−lr) + w
+ * ```
+ *
+ * The step's scalars (β1 changes under momentum cycling, the bias corrections every step) are
+ * one-element tensors read at run time, so a primitive is built once per tensor size and never
+ * again.
+ *
+ * @module
+ */
+import { check, create, DNNL, type Dnnl } from "./_dnnl.ts";
+import { HostBuffer, type Md, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
+import { record, tune } from "./_tune.ts";
+import { threadsFor, withThreads } from "./_threads.ts";
+
+const P = "pointer" as const;
+const B = "buffer" as const;
+const I = "i32" as const;
+
+/** oneDNN calls beyond ./_dnnl.ts' table, bound on the same library file. */
+const EXTRA = {
+  dnnl_binary_desc_init: { parameters: [B, I, P, P, P], result: I },
+  dnnl_post_ops_append_binary: { parameters: [P, I, P], result: I },
+} as const;
+
+type Extra = Deno.DynamicLibrary<typeof EXTRA>["symbols"];
+const extras = new Map<string, Extra>();
+
+function extraOf(dnnl: Dnnl): Extra {
+  let e = extras.get(dnnl.path);
+  if (e === undefined) {
+    e = Deno.dlopen(dnnl.path, EXTRA).symbols;
+    extras.set(dnnl.path, e);
+  }
+  return e;
+}
+
+/** `dnnl_alg_kind_t` values (dnnl_types.h, oneDNN 2.x). */
+const ALG = { add: 0x1fff0, mul: 0x1fff1, div: 0x1fff4, sqrt: 0x6f } as const;
+
+/** `DNNL_ARG_ATTR_MULTIPLE_POST_OP(idx) | DNNL_ARG_SRC_1`: the tensor of binary post-op `idx`. */
+function postOpSrc1(idx: number): number {
+  return (16384 * (idx + 1)) | 2;
+}
+
+/** Where the step's scalars sit in {@linkcode AdamScalars.values}. */
+export const SCALAR = { beta1: 0, oneMinusBeta1: 1, beta2: 2, oneMinusBeta2: 3 } as const;
+const CORR1 = 4, CORR2 = 5, EPS = 6, NEG_LR = 7;
+
+/** The step's float32 scalars, in a host buffer the primitives read at run time. */
+export class AdamScalars {
+  readonly #buf = new HostBuffer(64);
+  /** The eight floats (β1, 1−β1, β2, 1−β2, 1−β1ᵗ, 1−β2ᵗ, ε, −lr). */
+  readonly values: Float32Array = new Float32Array(
+    Deno.UnsafePointerView.getArrayBuffer(this.#buf.p!, 32),
+  );
+
+  /** Set them as tfjs's Adam rounds them: each JS number to float32 once. */
+  set(s: {
+    beta1: number;
+    beta2: number;
+    accBeta1: number;
+    accBeta2: number;
+    epsilon: number;
+    learningRate: number;
+  }): void {
+    const v = this.values;
+    v[SCALAR.beta1] = s.beta1;
+    v[SCALAR.oneMinusBeta1] = 1 - s.beta1;
+    v[SCALAR.beta2] = s.beta2;
+    v[SCALAR.oneMinusBeta2] = 1 - s.beta2;
+    // tfjs: sub(1, accBeta) on float32 tensors (accBeta already float32).
+    v[CORR1] = 1 - Math.fround(s.accBeta1);
+    v[CORR2] = 1 - Math.fround(s.accBeta2);
+    v[EPS] = s.epsilon;
+    v[NEG_LR] = -s.learningRate;
+  }
+
+  /** The address of scalar `i`. */
+  at(i: number): Deno.PointerValue {
+    return Deno.UnsafePointer.offset(this.#buf.p as Deno.PointerObject, 4 * i);
+  }
+}
+
+/** One post-op: a binary one with a run-length (`"n"`) or one-element (`"1"`) tensor, or sqrt. */
+type PostOp = readonly ["add" | "mul" | "div", "n" | "1"] | readonly ["sqrt"];
+
+function binary(
+  dnnl: Dnnl,
+  alg: "mul" | "div",
+  src1: "n" | "1",
+  post: readonly PostOp[],
+  md: { n: Md; one: Md },
+): Primitive | undefined {
+  const fn = dnnl.fn;
+  const x = extraOf(dnnl);
+  const desc = opDesc();
+  const s1 = src1 === "n" ? md.n : md.one;
+  if (x.dnnl_binary_desc_init(desc, ALG[alg], md.n.p, s1.p, md.n.p) !== DNNL.success) {
+    return undefined;
+  }
+  const ops = create("dnnl_post_ops_create", (o) => fn.dnnl_post_ops_create(o));
+  const args: number[] = [DNNL.argSrc, 2, DNNL.argDst];
+  post.forEach((op, idx) => {
+    if (op[0] === "sqrt") {
+      check(
+        "dnnl_post_ops_append_eltwise",
+        fn.dnnl_post_ops_append_eltwise(ops, 1, ALG.sqrt, 0, 0),
+      );
+      return;
+    }
+    const t = op[1] === "n" ? md.n : md.one;
+    check("dnnl_post_ops_append_binary", x.dnnl_post_ops_append_binary(ops, ALG[op[0]], t.p));
+    args.push(postOpSrc1(idx));
+  });
+  const attr = create("dnnl_primitive_attr_create", (o) => fn.dnnl_primitive_attr_create(o));
+  try {
+    check("dnnl_primitive_attr_set_post_ops", fn.dnnl_primitive_attr_set_post_ops(attr, ops));
+    const pd = primitiveDesc(dnnl, desc, attr);
+    return pd === undefined ? undefined : new Primitive(dnnl, pd, args);
+  } finally {
+    fn.dnnl_post_ops_destroy(ops);
+    fn.dnnl_primitive_attr_destroy(attr);
+  }
+}
+
+/** The five primitives of one tensor size. */
+interface AdamPlan {
+  readonly scale: Primitive;
+  readonly moment1: Primitive;
+  readonly moment2: Primitive;
+  readonly denominator: Primitive;
+  readonly update: Primitive;
+  destroy(): void;
+  toString(): string;
+}
+
+function build(dnnl: Dnnl, n: number): AdamPlan | undefined {
+  const md = { n: mdTag(dnnl, [n], DNNL.a), one: mdTag(dnnl, [1], DNNL.a) };
+  const made: Primitive[] = [];
+  const add = (p: Primitive | undefined): Primitive | undefined => {
+    if (p !== undefined) made.push(p);
+    return p;
+  };
+  const scale = add(binary(dnnl, "mul", "1", [], md));
+  const moment1 = add(binary(dnnl, "mul", "1", [["add", "n"]], md));
+  const moment2 = add(binary(dnnl, "mul", "n", [["mul", "1"], ["add", "n"]], md));
+  const denominator = add(binary(dnnl, "div", "1", [["sqrt"], ["add", "1"]], md));
+  const update = add(binary(dnnl, "div", "1", [["div", "n"], ["mul", "1"], ["add", "n"]], md));
+  const destroy = () => made.forEach((p) => p.destroy());
+  if (made.length < 5) {
+    destroy();
+    return undefined;
+  }
+  return {
+    scale: scale!,
+    moment1: moment1!,
+    moment2: moment2!,
+    denominator: denominator!,
+    update: update!,
+    destroy,
+    toString: () => [...new Set(made.map((p) => p.impl))].join("+"),
+  };
+}
+
+/**
+ * Floats from which an update runs on the run's OpenMP threads (below: one thread, whose
+ * call costs less than waking the second).
+ */
+export const MIN_PARALLEL = 1 << 16;
+
+function threadsOf(dnnl: Dnnl, n: number): number {
+  return n >= MIN_PARALLEL ? threadsFor(dnnl.omp, Infinity) : threadsFor(dnnl.omp, 0);
+}
+
+/**
+ * The plan for `n` floats, built (and its primitives checked) now: undefined where oneDNN has no
+ * implementation, so the caller can fall back before touching any weight.
+ */
+export function adamPlan(dnnl: Dnnl, n: number): AdamPlan | undefined {
+  const t = threadsOf(dnnl, n);
+  return withThreads(
+    dnnl.omp,
+    t,
+    () => tune(`adam x[${n}] t${t}`, [() => build(dnnl, n)], () => {}),
+  );
+}
+
+/** Where one tensor's update reads and writes (all runs of `n` floats). */
+export interface AdamPointers {
+  readonly w: Deno.PointerValue;
+  readonly g: Deno.PointerValue;
+  readonly m: Deno.PointerValue;
+  readonly v: Deno.PointerValue;
+  readonly wOut: Deno.PointerValue;
+  readonly mOut: Deno.PointerValue;
+  readonly vOut: Deno.PointerValue;
+  /** Scratch of at least `n` floats. */
+  readonly tmp: Deno.PointerValue;
+}
+
+/** Run tfjs's Adam update over `n` floats with the step's `scalars` (see the module doc). */
+export function adamUpdate(dnnl: Dnnl, n: number, s: AdamScalars, p: AdamPointers): void {
+  const t = threadsOf(dnnl, n);
+  const key = `adam x[${n}] t${t}`;
+  withThreads(dnnl.omp, t, () => {
+    const plan = tune(key, [() => build(dnnl, n)], () => {});
+    if (plan === undefined) {
+      throw new Error(`no oneDNN Adam plan for ${n} floats (adamPlan must be asked first)`);
+    }
+    record(key, () => {
+      plan.scale.run([p.m, s.at(SCALAR.beta1), p.tmp]);
+      plan.moment1.run([p.g, s.at(SCALAR.oneMinusBeta1), p.mOut, p.tmp]);
+      plan.scale.run([p.v, s.at(SCALAR.beta2), p.tmp]);
+      plan.moment2.run([p.g, p.g, p.vOut, s.at(SCALAR.oneMinusBeta2), p.tmp]);
+      plan.denominator.run([p.vOut, s.at(CORR2), p.tmp, s.at(EPS)]);
+      plan.update.run([p.mOut, s.at(CORR1), p.wOut, p.tmp, s.at(NEG_LR), p.w]);
+    });
+  });
+}
+
+/** A reusable scratch buffer of at least `floats` floats. */
+export class Scratch {
+  #buf: HostBuffer | undefined;
+  /** Its start, grown to hold `floats` floats. */
+  of(floats: number): Deno.PointerValue {
+    if (this.#buf === undefined || this.#buf.size < 4 * floats) {
+      this.#buf = new HostBuffer(4 * floats);
+    }
+    return this.#buf.p;
+  }
+}
