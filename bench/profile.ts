@@ -24,7 +24,7 @@ const c = await prepare(name as CaseName, models);
 const repsFlag = Deno.args.find((a) => a.startsWith("--reps="));
 const reps = Math.max(1, Number(repsFlag?.slice(7) ?? 1));
 await c.run();
-let info: tf.ProfileInfo | undefined;
+let info: Awaited<ReturnType<typeof tf.profile>> | undefined;
 const walls: number[] = [];
 for (let r = 0; r < reps; r++) {
   const t0 = performance.now();
