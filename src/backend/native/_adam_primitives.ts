@@ -20,40 +20,11 @@
  *
  * @module
  */
-import { check, create, DNNL, type Dnnl } from "./_dnnl.ts";
-import { HostBuffer, type Md, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
+import type { Dnnl } from "./_dnnl.ts";
+import { HostBuffer, type Primitive } from "./_primitive.ts";
+import { binaryPrimitive, elementwiseThreads, md1d } from "./_binary.ts";
 import { record, tune } from "./_tune.ts";
-import { threadsFor, withThreads } from "./_threads.ts";
-
-const P = "pointer" as const;
-const B = "buffer" as const;
-const I = "i32" as const;
-
-/** oneDNN calls beyond ./_dnnl.ts' table, bound on the same library file. */
-const EXTRA = {
-  dnnl_binary_desc_init: { parameters: [B, I, P, P, P], result: I },
-  dnnl_post_ops_append_binary: { parameters: [P, I, P], result: I },
-} as const;
-
-type Extra = Deno.DynamicLibrary<typeof EXTRA>["symbols"];
-const extras = new Map<string, Extra>();
-
-function extraOf(dnnl: Dnnl): Extra {
-  let e = extras.get(dnnl.path);
-  if (e === undefined) {
-    e = Deno.dlopen(dnnl.path, EXTRA).symbols;
-    extras.set(dnnl.path, e);
-  }
-  return e;
-}
-
-/** `dnnl_alg_kind_t` values (dnnl_types.h, oneDNN 2.x). */
-const ALG = { add: 0x1fff0, mul: 0x1fff1, div: 0x1fff4, sqrt: 0x6f } as const;
-
-/** `DNNL_ARG_ATTR_MULTIPLE_POST_OP(idx) | DNNL_ARG_SRC_1`: the tensor of binary post-op `idx`. */
-function postOpSrc1(idx: number): number {
-  return (16384 * (idx + 1)) | 2;
-}
+import { withThreads } from "./_threads.ts";
 
 /** Where the step's scalars sit in {@linkcode AdamScalars.values}. */
 export const SCALAR = { beta1: 0, oneMinusBeta1: 1, beta2: 2, oneMinusBeta2: 3 } as const;
@@ -94,48 +65,6 @@ export class AdamScalars {
   }
 }
 
-/** One post-op: a binary one with a run-length (`"n"`) or one-element (`"1"`) tensor, or sqrt. */
-type PostOp = readonly ["add" | "mul" | "div", "n" | "1"] | readonly ["sqrt"];
-
-function binary(
-  dnnl: Dnnl,
-  alg: "mul" | "div",
-  src1: "n" | "1",
-  post: readonly PostOp[],
-  md: { n: Md; one: Md },
-): Primitive | undefined {
-  const fn = dnnl.fn;
-  const x = extraOf(dnnl);
-  const desc = opDesc();
-  const s1 = src1 === "n" ? md.n : md.one;
-  if (x.dnnl_binary_desc_init(desc, ALG[alg], md.n.p, s1.p, md.n.p) !== DNNL.success) {
-    return undefined;
-  }
-  const ops = create("dnnl_post_ops_create", (o) => fn.dnnl_post_ops_create(o));
-  const args: number[] = [DNNL.argSrc, 2, DNNL.argDst];
-  post.forEach((op, idx) => {
-    if (op[0] === "sqrt") {
-      check(
-        "dnnl_post_ops_append_eltwise",
-        fn.dnnl_post_ops_append_eltwise(ops, 1, ALG.sqrt, 0, 0),
-      );
-      return;
-    }
-    const t = op[1] === "n" ? md.n : md.one;
-    check("dnnl_post_ops_append_binary", x.dnnl_post_ops_append_binary(ops, ALG[op[0]], t.p));
-    args.push(postOpSrc1(idx));
-  });
-  const attr = create("dnnl_primitive_attr_create", (o) => fn.dnnl_primitive_attr_create(o));
-  try {
-    check("dnnl_primitive_attr_set_post_ops", fn.dnnl_primitive_attr_set_post_ops(attr, ops));
-    const pd = primitiveDesc(dnnl, desc, attr);
-    return pd === undefined ? undefined : new Primitive(dnnl, pd, args);
-  } finally {
-    fn.dnnl_post_ops_destroy(ops);
-    fn.dnnl_primitive_attr_destroy(attr);
-  }
-}
-
 /** The five primitives of one tensor size. */
 interface AdamPlan {
   readonly scale: Primitive;
@@ -148,17 +77,27 @@ interface AdamPlan {
 }
 
 function build(dnnl: Dnnl, n: number): AdamPlan | undefined {
-  const md = { n: mdTag(dnnl, [n], DNNL.a), one: mdTag(dnnl, [1], DNNL.a) };
+  const N = md1d(dnnl, n), one = md1d(dnnl, 1);
   const made: Primitive[] = [];
   const add = (p: Primitive | undefined): Primitive | undefined => {
     if (p !== undefined) made.push(p);
     return p;
   };
-  const scale = add(binary(dnnl, "mul", "1", [], md));
-  const moment1 = add(binary(dnnl, "mul", "1", [["add", "n"]], md));
-  const moment2 = add(binary(dnnl, "mul", "n", [["mul", "1"], ["add", "n"]], md));
-  const denominator = add(binary(dnnl, "div", "1", [["sqrt"], ["add", "1"]], md));
-  const update = add(binary(dnnl, "div", "1", [["div", "n"], ["mul", "1"], ["add", "n"]], md));
+  const scale = add(binaryPrimitive(dnnl, "mul", N, one, N));
+  const moment1 = add(binaryPrimitive(dnnl, "mul", N, one, N, [{ alg: "add", md: N }]));
+  const moment2 = add(
+    binaryPrimitive(dnnl, "mul", N, N, N, [{ alg: "mul", md: one }, { alg: "add", md: N }]),
+  );
+  const denominator = add(
+    binaryPrimitive(dnnl, "div", N, one, N, ["sqrt", { alg: "add", md: one }]),
+  );
+  const update = add(
+    binaryPrimitive(dnnl, "div", N, one, N, [
+      { alg: "div", md: N },
+      { alg: "mul", md: one },
+      { alg: "add", md: N },
+    ]),
+  );
   const destroy = () => made.forEach((p) => p.destroy());
   if (made.length < 5) {
     destroy();
@@ -176,21 +115,11 @@ function build(dnnl: Dnnl, n: number): AdamPlan | undefined {
 }
 
 /**
- * Floats from which an update runs on the run's OpenMP threads (below: one thread, whose
- * call costs less than waking the second).
- */
-export const MIN_PARALLEL = 1 << 16;
-
-function threadsOf(dnnl: Dnnl, n: number): number {
-  return n >= MIN_PARALLEL ? threadsFor(dnnl.omp, Infinity) : threadsFor(dnnl.omp, 0);
-}
-
-/**
  * The plan for `n` floats, built (and its primitives checked) now: undefined where oneDNN has no
  * implementation, so the caller can fall back before touching any weight.
  */
 export function adamPlan(dnnl: Dnnl, n: number): AdamPlan | undefined {
-  const t = threadsOf(dnnl, n);
+  const t = elementwiseThreads(dnnl, n);
   return withThreads(
     dnnl.omp,
     t,
@@ -213,7 +142,7 @@ export interface AdamPointers {
 
 /** Run tfjs's Adam update over `n` floats with the step's `scalars` (see the module doc). */
 export function adamUpdate(dnnl: Dnnl, n: number, s: AdamScalars, p: AdamPointers): void {
-  const t = threadsOf(dnnl, n);
+  const t = elementwiseThreads(dnnl, n);
   const key = `adam x[${n}] t${t}`;
   withThreads(dnnl.omp, t, () => {
     const plan = tune(key, [() => build(dnnl, n)], () => {});
