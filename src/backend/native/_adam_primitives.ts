@@ -99,7 +99,8 @@ function build(dnnl: Dnnl, n: number): AdamPlan | undefined {
     ]),
   );
   const destroy = () => made.forEach((p) => p.destroy());
-  if (made.length < 5) {
+  // A reference implementation (`ref:any`) would be slower than wasm's kernels: keep those.
+  if (made.length < 5 || made.some((p) => p.impl.startsWith("ref"))) {
     destroy();
     return undefined;
   }

@@ -17,6 +17,7 @@ const I = "i32" as const;
 const EXTRA = {
   dnnl_binary_desc_init: { parameters: [B, I, P, P, P], result: I },
   dnnl_post_ops_append_binary: { parameters: [P, I, P], result: I },
+  dnnl_primitive_attr_set_scales: { parameters: [P, I, "i64", I, B], result: I },
 } as const;
 
 type Extra = Deno.DynamicLibrary<typeof EXTRA>["symbols"];
@@ -69,8 +70,9 @@ function postOpSrc1(idx: number): number {
 export type PostOp = { readonly alg: "add" | "mul" | "div"; readonly md: Md } | "sqrt";
 
 /**
- * The primitive `dst = post(src0 alg src1)`, undefined where oneDNN has no implementation. Its
- * `run` takes the data of src0, src1, dst, then each binary post-op's tensor, in that order.
+ * The primitive `dst = post((scale·src0) alg (scale·src1))`, undefined where oneDNN has no
+ * implementation. Its `run` takes the data of src0, src1, dst, then each binary post-op's tensor,
+ * in that order.
  */
 export function binaryPrimitive(
   dnnl: Dnnl,
@@ -79,6 +81,7 @@ export function binaryPrimitive(
   src1: Md,
   dst: Md,
   post: readonly PostOp[] = [],
+  scale = 1,
 ): Primitive | undefined {
   const fn = dnnl.fn;
   const x = extraOf(dnnl);
@@ -106,6 +109,12 @@ export function binaryPrimitive(
     const attr = create("dnnl_primitive_attr_create", (o) => fn.dnnl_primitive_attr_create(o));
     try {
       check("dnnl_primitive_attr_set_post_ops", fn.dnnl_primitive_attr_set_post_ops(attr, ops));
+      for (const arg of scale === 1 ? [] : [DNNL.argSrc, 2]) {
+        check(
+          "dnnl_primitive_attr_set_scales",
+          x.dnnl_primitive_attr_set_scales(attr, arg, 1n, 0, Float32Array.of(scale)),
+        );
+      }
       const pd = primitiveDesc(dnnl, desc, attr);
       return pd === undefined ? undefined : new Primitive(dnnl, pd, args);
     } finally {

@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
-import type { Primitive } from "./_primitive.ts";
+import { HostBuffer, type Primitive, reorder } from "./_primitive.ts";
 import { binaryPrimitive, elementwiseThreads, md1d } from "./_binary.ts";
 import { record, tune } from "./_tune.ts";
 import { withThreads } from "./_threads.ts";
@@ -42,8 +42,48 @@ interface HeapBackend extends tf.KernelBackend {
   wasm: { HEAPU8: Uint8Array };
 }
 
-function build(dnnl: Dnnl, alg: "gt" | "ge" | "lt" | "le", n: number, scalar: boolean) {
-  return binaryPrimitive(dnnl, alg, md1d(dnnl, n), md1d(dnnl, scalar ? 1 : n), md1d(dnnl, n, true));
+/** A comparison into float32 0/1, then a reorder to bytes (exact for 0 and 1). */
+interface ComparePlan {
+  readonly compare: Primitive;
+  readonly toBytes: Primitive;
+  destroy(): void;
+  toString(): string;
+}
+
+function build(
+  dnnl: Dnnl,
+  alg: "gt" | "ge" | "lt" | "le",
+  n: number,
+  scalar: boolean,
+): ComparePlan | undefined {
+  // oneDNN 2.6.3 compares float32 into u8 only in its reference code (`ref:any`, 5× slower than
+  // wasm): compare into float32 (`jit:uni`) and convert with a reorder (`jit:uni` too).
+  const floats = md1d(dnnl, n);
+  // Its `gt`/`ge` are "not ≤"/"not <", true for NaN (IEEE and wasm: false); `lt`/`le` are
+  // ordered. So a > b runs as −a < −b (negation is exact; −NaN is NaN).
+  const [run, scale] = alg === "gt"
+    ? ["lt", -1] as const
+    : alg === "ge"
+    ? ["le", -1] as const
+    : [alg, 1];
+  const src1 = md1d(dnnl, scalar ? 1 : n);
+  const compare = binaryPrimitive(dnnl, run, floats, src1, floats, [], scale);
+  if (compare === undefined) return undefined;
+  const toBytes = reorder(dnnl, floats.p, md1d(dnnl, n, true).p);
+  const destroy = () => [compare, toBytes].forEach((p) => p.destroy());
+  if ([compare, toBytes].some((p) => p.impl.startsWith("ref"))) {
+    destroy();
+    return undefined;
+  }
+  return { compare, toBytes, destroy, toString: () => `${compare.impl}+${toBytes.impl}` };
+}
+
+let scratch: HostBuffer | undefined;
+
+/** A float32 scratch run of at least `n` floats (grown as needed, kept). */
+function scratchOf(n: number): Deno.PointerValue {
+  if (scratch === undefined || scratch.size < 4 * n) scratch = new HostBuffer(4 * n);
+  return scratch.p;
 }
 
 /**
@@ -72,14 +112,18 @@ export function compareKernel(
     const t = elementwiseThreads(dnnl, n);
     const key = `${alg} x[${n}]${same ? "" : " scalar"} t${t}`;
     return withThreads(dnnl.omp, t, () => {
-      const prim: Primitive | undefined = tune(key, [() => build(dnnl, alg, n, !same)], () => {});
-      if (prim === undefined) return fallback(args);
+      const plan = tune(key, [() => build(dnnl, alg, n, !same)], () => {});
+      if (plan === undefined) return fallback(args);
       const out = backend.makeOutput(outShape, "bool");
       // Addresses after the allocation (the heap's base stays put when it grows).
       const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8 as Uint8Array<ArrayBuffer>)!;
       const at = (i: tf.TensorInfo) =>
         Deno.UnsafePointer.offset(base, backend.dataIdMap.get(i.dataId).memoryOffset);
-      record(key, () => prim.run([at(x), at(y), at(out)]));
+      const tmp = scratchOf(n);
+      record(key, () => {
+        plan.compare.run([at(x), at(y), tmp]);
+        plan.toBytes.run([tmp, at(out)]);
+      });
       return out;
     });
   };
