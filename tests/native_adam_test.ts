@@ -17,23 +17,14 @@ import {
   writeOptimizerWeights,
 } from "../src/train/_optimizer_state.ts";
 import type { NamedArray } from "../src/train/checkpoint.ts";
+import { mulberry32 } from "../src/data/rng.ts";
 
 const info = nativeInfo();
 const ignore = typeof info === "string";
 if (ignore) console.log(`native_adam_test: skipped, ${info}`);
 
-/** mulberry32: seeded uniform [0, 1). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function values(n: number, seed: number, scale: number): Float32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed).next;
   // Mixed magnitudes, so the square and the ε in the denominator both matter somewhere.
   return Float32Array.from({ length: n }, (_, i) => (r() - 0.5) * scale * (i % 7 === 0 ? 1e-4 : 1));
 }

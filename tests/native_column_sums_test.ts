@@ -65,7 +65,10 @@ Deno.test({
     );
     const now = nativeInfo();
     const products = typeof now === "string" ? [] : now.primitives.map((p) => p.key);
-    assert.ok(products.some((k) => k.startsWith("matmul a[1,1,1024] b[1,1024,64]")), products.join("; "));
+    assert.ok(
+      products.some((k) => k.startsWith("matmul a[1,1,1024] b[1,1024,64]")),
+      products.join("; "),
+    );
     await initBackend("cpu");
     uninstallTrainingKernels("cpu");
     try {

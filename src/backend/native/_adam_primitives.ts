@@ -4,14 +4,15 @@
  *
  * Each primitive repeats tfjs's own sequence of float32 operations (`mul`, `add`, `div`, `sqrt`
  * in the same order, every intermediate rounded to float32: oneDNN's binary post-ops are separate
- * AVX instructions, not fused multiply-adds), so the result is the stock optimizer's bit for bit:
+ * AVX instructions, not fused multiply-adds), so the result is the stock optimizer's bit for bit
+ * (tests/native_adam_test.ts compares with the cpu backend's):
  *
  * ```
- * A  t  = m · β1                      (the same primitive again for v · β2)
- * B  m' = g · (1−β1) + t
- * D  v' = (g · g) · (1−β2) + t
- * E  d  = sqrt(v' / (1−β2ᵗ)) + ε
- * F  w' = ((m' / (1−β1ᵗ)) / d) · (−lr) + w
+ * scale        t  = m · β1                (the same primitive again: t = v · β2)
+ * moment1      m' = g · (1−β1) + t
+ * moment2      v' = (g · g) · (1−β2) + t
+ * denominator  d  = sqrt(v' / (1−β2ᵗ)) + ε
+ * update       w' = ((m' / (1−β1ᵗ)) / d) · (−lr) + w
  * ```
  *
  * The step's scalars (β1 changes under momentum cycling, the bias corrections every step) are
@@ -27,7 +28,7 @@ import { record, tune } from "./_tune.ts";
 import { withThreads } from "./_threads.ts";
 
 /** Where the step's scalars sit in {@linkcode AdamScalars.values}. */
-export const SCALAR = { beta1: 0, oneMinusBeta1: 1, beta2: 2, oneMinusBeta2: 3 } as const;
+const SCALAR = { beta1: 0, oneMinusBeta1: 1, beta2: 2, oneMinusBeta2: 3 } as const;
 const CORR1 = 4, CORR2 = 5, EPS = 6, NEG_LR = 7;
 
 /** The step's float32 scalars, in a host buffer the primitives read at run time. */
@@ -130,12 +131,19 @@ export function adamPlan(dnnl: Dnnl, n: number): AdamPlan | undefined {
 
 /** Where one tensor's update reads and writes (all runs of `n` floats). */
 export interface AdamPointers {
+  /** The weight. */
   readonly w: Deno.PointerValue;
+  /** Its gradient. */
   readonly g: Deno.PointerValue;
+  /** Adam's first moment. */
   readonly m: Deno.PointerValue;
+  /** Adam's second moment. */
   readonly v: Deno.PointerValue;
+  /** Where the new weight goes. */
   readonly wOut: Deno.PointerValue;
+  /** Where the new first moment goes. */
   readonly mOut: Deno.PointerValue;
+  /** Where the new second moment goes. */
   readonly vOut: Deno.PointerValue;
   /** Scratch of at least `n` floats. */
   readonly tmp: Deno.PointerValue;
