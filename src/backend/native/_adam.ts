@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { loadDnnl } from "./_dnnl.ts";
 import { adamPlan, AdamScalars, adamUpdate, Scratch } from "./_adam_primitives.ts";
+import { NativeBackendError } from "./errors.ts";
 
 /** The private fields of tfjs 4.x's `AdamOptimizer` this update reads and writes. */
 interface AdamFields {
@@ -27,7 +28,10 @@ interface AdamFields {
 /** The parts of tfjs-backend-wasm's `BackendWasm` used here (its class type is not exported). */
 interface WasmHeapBackend extends tf.KernelBackend {
   wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined };
+  dataIdMap: {
+    get(id: tf.DataId): { memoryOffset: number } | undefined;
+    has(id: tf.DataId): boolean;
+  };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
@@ -56,8 +60,18 @@ function pointerOf(
   id: tf.DataId,
 ): Deno.PointerValue {
   const entry = backend.dataIdMap.get(id);
-  if (entry === undefined) throw new Error("a tensor of the Adam update is not on this backend");
+  if (entry === undefined) {
+    throw new NativeBackendError(
+      "a tensor of the Adam update is not in the native backend's memory (checked before the " +
+        "update began; report this as a bug)",
+    );
+  }
   return Deno.UnsafePointer.offset(base, entry.memoryOffset);
+}
+
+/** Whether `t`'s data is in `backend`'s memory. */
+function here(backend: WasmHeapBackend, t: tf.Tensor): boolean {
+  return backend.dataIdMap.has(t.dataId);
 }
 
 /** Swap `variable`'s data for the freshly written `info` (as `assign` of a kernel output). */
@@ -71,13 +85,17 @@ function assignFrom(variable: tf.Variable, info: tf.TensorInfo): void {
  * Which (variable, gradient) pairs `grads` names, in tfjs's order, or undefined when the native
  * update does not apply (another backend, a non-float32 or misshapen gradient, an unknown name).
  */
-function itemsOf(grads: tf.NamedTensorMap): Item[] | undefined {
+function itemsOf(grads: tf.NamedTensorMap, backend: WasmHeapBackend): Item[] | undefined {
   const registered = tf.engine().registeredVariables;
+  // Data another backend still holds (tfjs moves it on the first kernel that reads it).
+  const on = (t: tf.Tensor | null) => t === null || here(backend, t);
   const items: Item[] = [];
   for (const name of Object.keys(grads)) {
     const value = registered[name];
     const grad = (grads[name] ?? null) as tf.Tensor | null;
-    if (value === undefined || value.dtype !== "float32") return undefined;
+    if (value === undefined || value.dtype !== "float32" || !on(value) || !on(grad)) {
+      return undefined;
+    }
     if (
       grad !== null && (grad.dtype !== "float32" || !tf.util.arraysEqual(grad.shape, value.shape))
     ) {
@@ -98,12 +116,14 @@ export function nativeAdamApply(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
   const adam = adamFields(optimizer);
   const dnnl = loadDnnl();
   if (adam === undefined || typeof dnnl === "string") return false;
-  const items = itemsOf(grads);
+  const backend = tf.backend() as WasmHeapBackend;
+  const items = itemsOf(grads, backend);
   if (items === undefined) return false;
+  const slots = [...adam.accumulatedFirstMoment, ...adam.accumulatedSecondMoment];
+  if (slots.some((s) => s !== undefined && !here(backend, s.variable))) return false;
   // Every size's primitives first: nothing is updated unless all of them exist.
   const sizes = [...new Set(items.filter((it) => it.grad !== null).map((it) => it.value.size))];
   if (sizes.some((n) => n > 0 && adamPlan(dnnl, n) === undefined)) return false;
-  const backend = tf.backend() as WasmHeapBackend;
   buffers ??= { scalars: new AdamScalars(), scratch: new Scratch() };
   const { scalars, scratch } = buffers;
   scalars.set({

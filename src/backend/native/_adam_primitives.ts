@@ -26,6 +26,7 @@ import { HostBuffer, type Primitive } from "./_primitive.ts";
 import { binaryPrimitive, elementwiseThreads, md1d } from "./_binary.ts";
 import { record, tune } from "./_tune.ts";
 import { withThreads } from "./_threads.ts";
+import { NativeBackendError } from "./errors.ts";
 
 /** Where the step's scalars sit in {@linkcode AdamScalars.values}. */
 const SCALAR = { beta1: 0, oneMinusBeta1: 1, beta2: 2, oneMinusBeta2: 3 } as const;
@@ -156,7 +157,9 @@ export function adamUpdate(dnnl: Dnnl, n: number, s: AdamScalars, p: AdamPointer
   withThreads(dnnl.omp, t, () => {
     const plan = tune(key, [() => build(dnnl, n)], () => {});
     if (plan === undefined) {
-      throw new Error(`no oneDNN Adam plan for ${n} floats (adamPlan must be asked first)`);
+      throw new NativeBackendError(
+        `no oneDNN Adam plan for ${n} floats (adamPlan must be asked first; a bug)`,
+      );
     }
     record(key, () => {
       plan.scale.run([p.m, s.at(SCALAR.beta1), p.tmp]);
