@@ -68,13 +68,20 @@ export class AdamScalars {
 }
 
 /** The five primitives of one tensor size. */
-interface AdamPlan {
+export interface AdamPlan {
+  /** `dst = src · scalar` (the moments times β). */
   readonly scale: Primitive;
+  /** `m' = g · (1−β1) + t`. */
   readonly moment1: Primitive;
+  /** `v' = (g · g) · (1−β2) + t`. */
   readonly moment2: Primitive;
+  /** `d = sqrt(v' / (1−β2ᵗ)) + ε`. */
   readonly denominator: Primitive;
+  /** `w' = ((m' / (1−β1ᵗ)) / d) · (−lr) + w`. */
   readonly update: Primitive;
+  /** Destroy the five primitives. */
   destroy(): void;
+  /** Their implementations, for reports. */
   toString(): string;
 }
 
