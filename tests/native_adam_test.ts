@@ -7,8 +7,17 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
-import { nativeInfo } from "../src/backend/native/mod.ts";
+import { nativeInfo, nativeProfile, setNativeProfiling } from "../src/backend/native/mod.ts";
+import type { LossFn } from "../src/loss/loss_result.ts";
+import {
+  type Callback,
+  type DataFactory,
+  type FitOptions,
+  oneCycle,
+  trainer,
+} from "../src/train/mod.ts";
 import { nativeAdamApply } from "../src/backend/native/_adam.ts";
 import { MIN_PARALLEL } from "../src/backend/native/_binary.ts";
 import {
@@ -180,5 +189,88 @@ Deno.test({
     adam.dispose();
     sgd.dispose();
     w.dispose();
+  },
+});
+
+/** conv → batch norm → conv on 8×8 RGB, the same trainable weights every time. */
+function smallModel(): tfl.LayersModel {
+  const inp = tfl.input({ shape: [8, 8, 3] });
+  let h = tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: "same", activation: "relu" })
+    .apply(inp) as tfl.SymbolicTensor;
+  h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
+  const out = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same" })
+    .apply(h) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: inp, outputs: out });
+  tf.tidy(() => {
+    const trainable = new Set(model.trainableWeights.map((w) => w.name));
+    model.setWeights(
+      model.weights.map((w, i) =>
+        trainable.has(w.name)
+          ? tf.tensor(values(w.read().size, 500 + i, 1), w.read().shape)
+          : tf.clone(w.read())
+      ),
+    );
+  });
+  return model;
+}
+
+const pixelLoss: LossFn = (pred, target) => {
+  const pixel = tf.mean(tf.abs(tf.sub(pred, target))) as tf.Scalar;
+  return { total: pixel, terms: { pixel } };
+};
+
+/** Four deterministic batches per epoch. */
+const batches: DataFactory = function* ({ seed, epoch, batch }) {
+  for (let i = batch; i < 4; i++) {
+    const input = tf.tensor(values(2 * 8 * 8 * 3, seed * 1009 + epoch * 31 + i + 1, 1), [
+      2,
+      8,
+      8,
+      3,
+    ]) as tf.Tensor4D;
+    yield { input, target: tf.reverse(input, 3) as tf.Tensor4D };
+  }
+};
+
+Deno.test({
+  name: "trainer on native: Adam runs fused, and a resumed run equals the uninterrupted one",
+  ignore,
+  async fn() {
+    await initBackend("native");
+    const tmp = await Deno.makeTempDir({ prefix: "native_adam_test_" });
+    try {
+      const schedule = oneCycle({ lrMax: 1e-2 });
+      const run = async (opts: Partial<FitOptions>, crashAt?: number) => {
+        const losses = new Map<number, number>();
+        const model = smallModel();
+        using t = trainer({ model, loss: pixelLoss, schedule, seed: 3 });
+        const onStepEnd: Callback["onStepEnd"] = (e) => {
+          losses.set(e.metrics.step, e.metrics.total);
+          if (e.metrics.step === crashAt) throw new Error("simulated crash");
+        };
+        try {
+          await t.fit(batches, { steps: 8, quiet: true, callbacks: [{ onStepEnd }], ...opts });
+        } catch (e) {
+          if (crashAt === undefined) throw e;
+        } finally {
+          model.dispose();
+        }
+        return losses;
+      };
+      setNativeProfiling(true);
+      const reference = await run({});
+      const fusedCalls = nativeProfile().filter((e) => e.key.startsWith("adam x["));
+      setNativeProfiling(false);
+      assert.ok(fusedCalls.length > 0, "the trainer's step used the fused update");
+      const runDir = `${tmp}/run`;
+      await run({ runDir, checkpointEvery: 3 }, 5);
+      const resumed = await run({ runDir, checkpointEvery: 3, resume: true });
+      assert.deepEqual([...resumed.keys()], [4, 5, 6, 7, 8]);
+      for (const [step, total] of resumed) {
+        assert.equal(total, reference.get(step), `step ${step}: resumed vs uninterrupted`);
+      }
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
   },
 });
