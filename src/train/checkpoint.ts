@@ -355,6 +355,27 @@ function checkSpecs(x: unknown, what: string): TensorSpec[] {
  * ```
  */
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
+  const contents = await verifiedFiles(dir);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(contents["state.json"]));
+  } catch {
+    throw new CheckpointError(`${dir}/state.json is not JSON`);
+  }
+  const state = checkState(dir, raw);
+  const r = raw as Record<string, unknown>;
+  const modelSpecs = checkSpecs(r.model, "model");
+  const optSpecs = checkSpecs(r.optimizerWeights, "optimizerWeights");
+  return {
+    dir,
+    state,
+    model: unpack(contents["model.bin"]!, modelSpecs, `${dir}/model.bin`),
+    optimizer: unpack(contents["optimizer.bin"]!, optSpecs, `${dir}/optimizer.bin`),
+  };
+}
+
+/** Every file of checkpoint `dir`, each checked against the length and SHA-256 in its manifest. */
+async function verifiedFiles(dir: string): Promise<Record<string, Uint8Array>> {
   let manifest: unknown;
   try {
     manifest = JSON.parse(decoder.decode(await Deno.readFile(`${dir}/manifest.json`)));
@@ -388,12 +409,11 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     }
     contents[f] = bytes;
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(decoder.decode(contents["state.json"]));
-  } catch {
-    throw new CheckpointError(`${dir}/state.json is not JSON`);
-  }
+  return contents;
+}
+
+/** The position and settings in `state.json` of checkpoint `dir`, each field checked. */
+function checkState(dir: string, raw: unknown): CheckpointState {
   if (!isRecord(raw) || raw.format !== STATE_FORMAT || raw.version !== 1) {
     throw new CheckpointError(`${dir}/state.json is not a version-1 checkpoint state`);
   }
@@ -429,9 +449,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   if (!isRecord(raw.optimizer) || typeof raw.optimizer.className !== "string") {
     throw new CheckpointError(`${dir}/state.json: bad 'optimizer'`);
   }
-  const modelSpecs = checkSpecs(raw.model, "model");
-  const optSpecs = checkSpecs(raw.optimizerWeights, "optimizerWeights");
-  const state: CheckpointState = {
+  return {
     step: raw.step as number,
     epoch: raw.epoch as number,
     batchInEpoch: raw.batchInEpoch as number,
@@ -441,11 +459,5 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     optimizer: { className: raw.optimizer.className, config: raw.optimizer.config ?? null },
     config: raw.config ?? null,
     savedAt: typeof raw.savedAt === "string" ? raw.savedAt : "",
-  };
-  return {
-    dir,
-    state,
-    model: unpack(contents["model.bin"]!, modelSpecs, `${dir}/model.bin`),
-    optimizer: unpack(contents["optimizer.bin"]!, optSpecs, `${dir}/optimizer.bin`),
   };
 }
