@@ -173,6 +173,29 @@ export class LayerField extends t.Type<string, string, unknown> {
 }
 
 /**
+ * A codec for a free text field: a string that is not empty or blank. Terms' `name` and
+ * `network` use it, in `kind.term()` and in JSON specs alike; a kind may use it for its own
+ * text fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NonEmptyText } from "@perceptual/loss/loss";
+ * const text = new NonEmptyText();
+ * assert.ok(text.is("content"));
+ * assert.equal(text.is("  "), false);
+ * assert.equal(text.is(3), false);
+ * ```
+ */
+export class NonEmptyText extends t.Type<string, string, unknown> {
+  /** A codec of strings with a character other than white space. */
+  constructor() {
+    const is = (u: unknown): u is string => typeof u === "string" && u.trim() !== "";
+    super("a non-empty string", is, (u, c) => is(u) ? t.success(u) : t.failure(u, c), t.identity);
+  }
+}
+
+/**
  * Everything the library knows about one kind of term. Make one with `defineTermKind`; the
  * functions receive the kind's own terms (type `T`).
  *
