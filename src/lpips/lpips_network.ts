@@ -315,7 +315,7 @@ const OPTION_KEYS = ["net", "weights", "cacheDir", "checkRange", "rangeTolerance
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkLpipsOptions } from "./lpips_network.ts";
+ * import { checkLpipsOptions } from "@perceptual/loss/lpips";
  * assert.throws(
  *   () => checkLpipsOptions("lpips", { nett: "alex" }),
  *   { message: 'lpips: unknown option "nett"; did you mean "net"?' },

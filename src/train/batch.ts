@@ -115,7 +115,7 @@ function checkTensor(t: unknown, field: string, where: string): tf.Tensor4D {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { checkBatch } from "./batch.ts";
+ * import { checkBatch } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const input = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
  * const target = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
@@ -145,7 +145,7 @@ export function checkBatch(batch: unknown, where = "batch"): Batch {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { disposeBatch } from "./batch.ts";
+ * import { disposeBatch } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const b = { input: tf.zeros([1, 2, 2, 1]), target: tf.zeros([1, 2, 2, 1]) };
  * disposeBatch(b);

@@ -65,8 +65,7 @@ export interface NamedArray {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { TensorSpec } from "@perceptual/loss/train";
- * import { writeCheckpoint } from "./checkpoint.ts";
+ * import { type TensorSpec, writeCheckpoint } from "@perceptual/loss/train";
  * const state = {
  *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: null, schedule: null,
  *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
@@ -101,8 +100,7 @@ export interface TensorSpec {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type CheckpointState, readCheckpoint } from "@perceptual/loss/train";
- * import { writeCheckpoint } from "./checkpoint.ts";
+ * import { type CheckpointState, readCheckpoint, writeCheckpoint } from "@perceptual/loss/train";
  * const state: CheckpointState = {
  *   step: 3, epoch: 1, batchInEpoch: 1, seed: 0, totalSteps: 10, schedule: "constant(0.001)",
  *   optimizer: { className: "Adam", config: {} }, config: { note: "anything JSON" },
@@ -140,8 +138,7 @@ export interface CheckpointState {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type Checkpoint, readCheckpoint } from "@perceptual/loss/train";
- * import { writeCheckpoint } from "./checkpoint.ts";
+ * import { type Checkpoint, readCheckpoint, writeCheckpoint } from "@perceptual/loss/train";
  * const state = {
  *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: null, schedule: null,
  *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
@@ -180,7 +177,7 @@ export const TEMP_PREFIX = ".tmp-step-";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkpointName } from "./checkpoint.ts";
+ * import { checkpointName } from "@perceptual/loss/train";
  * assert.equal(checkpointName(300), "step-00000300");
  * ```
  */
@@ -247,8 +244,7 @@ const decoder = new TextDecoder();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { readCheckpoint } from "@perceptual/loss/train";
- * import { writeCheckpoint } from "./checkpoint.ts";
+ * import { readCheckpoint, writeCheckpoint } from "@perceptual/loss/train";
  * const dir = await Deno.makeTempDir();
  * const state = {
  *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: 10, schedule: null,

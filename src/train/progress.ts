@@ -51,7 +51,7 @@ export interface ProgressOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatNumber } from "./progress.ts";
+ * import { formatNumber } from "@perceptual/loss/train";
  * assert.equal(formatNumber(0.012345), "0.01235");
  * assert.equal(formatNumber(3e-6), "3.00e-6");
  * assert.equal(formatNumber(12), "12");
@@ -71,7 +71,7 @@ export function formatNumber(x: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatDuration } from "./progress.ts";
+ * import { formatDuration } from "@perceptual/loss/train";
  * assert.equal(formatDuration(3725), "1h02m");
  * assert.equal(formatDuration(245), "4m05s");
  * assert.equal(formatDuration(12.4), "12s");
@@ -120,7 +120,7 @@ function consoleColumns(): number {
  *
  * @example
  * ```ts
- * import { progressBar } from "./progress.ts";
+ * import { progressBar } from "@perceptual/loss/train";
  * const lines: string[] = [];
  * const cb = progressBar({ write: (t) => void lines.push(t), isTerminal: false });
  * ```

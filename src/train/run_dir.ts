@@ -29,7 +29,7 @@ const RUN_FORMAT = "perceptual-loss/run";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { RunStatus } from "./run_dir.ts";
+ * import type { RunStatus } from "@perceptual/loss/train";
  * const s: RunStatus = { state: "interrupted", step: 40, resume: "fit with resume: true" };
  * assert.equal(s.state, "interrupted");
  * ```
@@ -64,7 +64,7 @@ export interface RunDirStatus {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { prepareRunDir } from "./run_dir.ts";
+ * import { prepareRunDir } from "@perceptual/loss/train";
  * const dir = `${await Deno.makeTempDir()}/run1`;
  * assert.deepEqual(await prepareRunDir(dir, { resume: false, info: { seed: 0 } }), {
  *   fresh: true,

@@ -19,7 +19,7 @@ const LOCK_FORMAT = "perceptual-loss/run-lock";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { acquireRunLock } from "./run_lock.ts";
+ * import { acquireRunLock } from "@perceptual/loss/train";
  * const dir = `${await Deno.makeTempDir()}/run`;
  * using lock = await acquireRunLock(dir);
  * assert.equal(lock.holder.pid, Deno.pid);
@@ -140,7 +140,7 @@ async function clearStale(path: string, staleText: string): Promise<boolean> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { acquireRunLock } from "./run_lock.ts";
+ * import { acquireRunLock } from "@perceptual/loss/train";
  * const dir = `${await Deno.makeTempDir()}/run`;
  * const lock = await acquireRunLock(dir);
  * try {

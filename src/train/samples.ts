@@ -132,7 +132,7 @@ export interface SampleOptions {
  *
  * @example
  * ```ts
- * import { sampleImages } from "./samples.ts";
+ * import { sampleImages } from "@perceptual/loss/train";
  * const seen: number[] = [];
  * const cb = sampleImages({ every: 100, onSample: (e) => void seen.push(e.step) }, undefined);
  * ```

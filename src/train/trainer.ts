@@ -39,9 +39,8 @@ import { type Forward, layersTrainable, type Trainable, variablesTrainable } fro
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { constant } from "./schedule.ts";
- * import { trainer, type TrainerOptions } from "./trainer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { constant, trainer, type TrainerOptions } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 2, 2, 1])); // optimised pixel by pixel
  * const options: TrainerOptions = {
@@ -104,9 +103,8 @@ export interface TrainerOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { TrainerState } from "./trainer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type TrainerState } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -143,7 +141,7 @@ export interface TrainerState {
  *
  * @example
  * ```ts
- * import type { Trainer } from "./trainer.ts";
+ * import type { Trainer } from "@perceptual/loss/train";
  * async function train10(t: Trainer, batch: Parameters<Trainer["step"]>[0]): Promise<number> {
  *   let last = NaN;
  *   for (let i = 0; i < 10; i++) last = (await t.step(batch)).total;
@@ -201,8 +199,8 @@ function trainableOf(options: TrainerOptions): Trainable {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const model = tfl.sequential({
  *   layers: [tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same", inputShape: [8, 8, 3] })],

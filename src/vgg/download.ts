@@ -178,7 +178,7 @@ function stderrProgress(label: string): (p: DownloadProgress) => void {
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { cachedDownload } from "./download.ts";
+ * import { cachedDownload } from "@perceptual/loss/vgg";
  * const f = await cachedDownload({
  *   url: "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
  *   md5: "6d6bbae143d832006294945121d1f1fc",
