@@ -42,8 +42,11 @@ let override: number | undefined;
  *
  * @example
  * ```ts
- * import { setMemoryLimit } from "@perceptual/loss/backend";
+ * import assert from "node:assert/strict";
+ * import { backendMemoryLimit, initBackend, setMemoryLimit } from "@perceptual/loss/backend";
+ * await initBackend("cpu");
  * setMemoryLimit(2 ** 30); // act as if the backend held 1 GiB
+ * assert.equal(backendMemoryLimit().bytes, 2 ** 30);
  * setMemoryLimit(undefined);
  * ```
  */

@@ -42,10 +42,20 @@ export type Representation = tf.Tensor | Readonly<Record<string, tf.Tensor>>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import type { SideView } from "@perceptual/loss/loss";
  * // what a mean-of-channels kind does with a side
  * const channelMeans = (side: SideView) => tf.mean(side.tap("relu2_2"), [1, 2]);
+ * await initBackend("cpu");
+ * const image = tf.ones([1, 4, 4, 3]) as tf.Tensor4D;
+ * const side: SideView = {
+ *   image, role: "prediction", network: undefined,
+ *   tap: () => tf.fill([1, 2, 2, 8], 0.5) as tf.Tensor4D,
+ *   memo: (_key, make) => make(),
+ * };
+ * assert.deepEqual(Array.from(channelMeans(side).dataSync()), new Array(8).fill(0.5));
  * ```
  */
 export interface SideView {

@@ -65,8 +65,10 @@ const SCALE = [0.458, 0.448, 0.450] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LpipsNetworkParts } from "@perceptual/loss/lpips";
  * const describe = (p: LpipsNetworkParts): string => `${p.net} from ${p.source}`;
+ * assert.equal(describe({ net: "alex", source: "lpips/alex", arrays: new Map() }), "alex from lpips/alex");
  * ```
  */
 export interface LpipsNetworkParts {

@@ -99,10 +99,16 @@ export interface InputConvention {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { vgg16 } from "@perceptual/loss/vgg";
  * function deepest<L extends string>(net: LossNetwork<L>, wanted: readonly L[]): L {
  *   return wanted.reduce((a, b) => net.depthOf(a) >= net.depthOf(b) ? a : b);
  * }
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
+ * assert.equal(deepest(net, ["relu1_2", "block2_conv1", "block1_conv1"]), "block2_conv1");
  * ```
  */
 export interface LossNetwork<L extends string> extends Owner {

@@ -48,8 +48,11 @@ export interface DataPosition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import type { DataFactory } from "@perceptual/loss/train";
+ * await initBackend("cpu");
  * const noise: DataFactory = async function* ({ seed, epoch, batch }) {
  *   for (let i = batch; i < 10; i++) {
  *     const s = seed * 1_000_003 + epoch * 1_009 + i;
@@ -57,6 +60,9 @@ export interface DataPosition {
  *     yield { input, target: tf.clone(input) };
  *   }
  * };
+ * let n = 0; // resumed at batch 7 of the epoch: batches 7, 8, 9 remain
+ * for await (const b of noise({ seed: 1, epoch: 0, batch: 7 })) (n++, tf.dispose([b.input, b.target]));
+ * assert.equal(n, 3);
  * ```
  */
 export type DataFactory = (position: DataPosition) => AsyncIterable<Batch> | Iterable<Batch>;

@@ -120,9 +120,28 @@ function consoleColumns(): number {
  *
  * @example
  * ```ts
- * import { progressBar } from "@perceptual/loss/train";
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { progressBar, trainer } from "@perceptual/loss/train";
  * const lines: string[] = [];
  * const cb = progressBar({ write: (t) => void lines.push(t), isTerminal: false });
+ * await initBackend("cpu");
+ * const w = tf.variable(tf.zeros([1, 1, 1, 3]));
+ * using t = trainer({
+ *   params: [w],
+ *   forward: (x) => tf.add(x, w),
+ *   loss: (p, q) => {
+ *     const pixel = tf.mean(tf.abs(tf.sub(p, q))) as tf.Scalar;
+ *     return { total: tf.clone(pixel), terms: { pixel } };
+ *   },
+ * });
+ * const data = function* () {
+ *   for (;;) yield { input: tf.zeros([1, 2, 2, 3]) as tf.Tensor4D, target: tf.ones([1, 2, 2, 3]) as tf.Tensor4D };
+ * };
+ * await t.fit(data, { steps: 2, callbacks: [cb], progress: false });
+ * assert.match(lines[0]!, /^training from step 0 to 2/);
+ * assert.match(lines.at(-1)!, /^done at step 2 after/);
  * ```
  */
 export function progressBar(options: ProgressOptions = {}): Callback {

@@ -141,12 +141,33 @@ export interface TrainerState {
  *
  * @example
  * ```ts
- * import type { Trainer } from "@perceptual/loss/train";
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type Trainer, trainer } from "@perceptual/loss/train";
  * async function train10(t: Trainer, batch: Parameters<Trainer["step"]>[0]): Promise<number> {
  *   let last = NaN;
  *   for (let i = 0; i < 10; i++) last = (await t.step(batch)).total;
  *   return last;
  * }
+ * await initBackend("cpu");
+ * const w = tf.variable(tf.zeros([1, 1, 1, 3]));
+ * using t = trainer({
+ *   params: [w],
+ *   forward: (x) => tf.add(x, w),
+ *   loss: (p, q) => {
+ *     const pixel = tf.mean(tf.abs(tf.sub(p, q))) as tf.Scalar;
+ *     return { total: tf.clone(pixel), terms: { pixel } };
+ *   },
+ * });
+ * const data = function* () {
+ *   for (;;) yield { input: tf.zeros([1, 2, 2, 3]) as tf.Tensor4D, target: tf.ones([1, 2, 2, 3]) as tf.Tensor4D };
+ * };
+ * const input = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+ * const target = tf.ones([1, 2, 2, 3]) as tf.Tensor4D;
+ * const last = await train10(t, { input, target });
+ * assert.equal(t.state.step, 10);
+ * assert.ok(last < 1); // Adam moved the offset towards the target
  * ```
  */
 export interface Trainer extends Owner {
