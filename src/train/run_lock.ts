@@ -152,7 +152,7 @@ async function clearStale(path: string, staleText: string): Promise<boolean> {
  * ```
  */
 export async function acquireRunLock(runDir: string): Promise<RunLock> {
-  const created = await prepareRunDir(runDir);
+  const created = await ensureRunDir(runDir);
   const path = `${runDir}/${RUN_LOCK}`;
   const holder: RunLockHolder = {
     pid: Deno.pid,
@@ -180,7 +180,7 @@ export async function acquireRunLock(runDir: string): Promise<RunLock> {
  * Makes `runDir` when absent (true when this call made it), or checks that the directory there
  * is empty or a run of ours.
  */
-async function prepareRunDir(runDir: string): Promise<boolean> {
+async function ensureRunDir(runDir: string): Promise<boolean> {
   let kind: Awaited<ReturnType<typeof pathKind>>;
   try {
     kind = await pathKind(runDir);
