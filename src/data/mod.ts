@@ -35,7 +35,14 @@ export {
   ImageWriteError,
 } from "./errors.ts";
 export type { Rng } from "./rng.ts";
-export { cropPixels, type Pixels, pixelsToTensor, stackPixels, tensorToPixels } from "./pixels.ts";
+export {
+  cropPixels,
+  hasColour,
+  type Pixels,
+  pixelsToTensor,
+  stackPixels,
+  tensorToPixels,
+} from "./pixels.ts";
 export {
   bicubicDownscale,
   type BicubicOptions,
@@ -77,6 +84,14 @@ export {
   srPairs,
   type SrPairsOptions,
 } from "./pairs.ts";
+export {
+  centreCrop,
+  heldOutCrops,
+  resizeShorterSide,
+  type SplitImage,
+  splitPixels,
+  trainingCrops,
+} from "./crops.ts";
 export {
   comparisonPanel,
   mostDifferentRegion,
