@@ -40,7 +40,7 @@ const FLAGS = {
   layers: x.list("L1,L2", "feature-loss layers (default: block1_conv2, block2_conv2)"),
   "more-data": x.flag(x.List, "examples/data/colour", "D1,D2", "more folders of colour photos"),
   exclude: x.flag(x.List, "skimage_retina.jpg", "F1,F2", "photos of --data left out, by name"),
-  "feature-weight": x.weight("0.2", "weight of the feature loss (features scaled to mean |a| 1)"),
+  "feature-weight": x.weight("0.2", "weight of the feature loss (features scaled to mean |a| = 1)"),
   "pixel-weight": x.weight("10", "weight of the pixel loss"),
   "random-head": x.toggle("start from a random head (a colour cast), not from the grey photo"),
   "log-mse-weight": x.weight("0", "weight of the per-crop log error ln(1 + MSE/1e-4)"),

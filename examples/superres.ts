@@ -71,7 +71,7 @@ async function run(o: SuperresOptions): Promise<void> {
   const model = _model.model;
   // Each kind of perceptual term starts at --balance x the pixel term where the U-Net starts;
   // LPIPS: a table column always, a loss term with --lpips-weight.
-  const start = { input: held.start, ratio: o.balance, name: "bicubic input" };
+  const start = { input: held.start, ratio: o.balance, name: "bicubic input", flag: "--balance" };
   const append = o["lpips-weight"] > 0 ? lpipsTerm({ weight: o["lpips-weight"] }) : undefined;
   const { loss, balance: weights } = await x.runLoss(session, { calibration, spec, start, append });
   const lossConfig = { loss: encodeLossSpec(loss), perceptualBalance: weights };

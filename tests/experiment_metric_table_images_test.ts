@@ -37,6 +37,7 @@ Deno.test("metricTable: image sets, several-column metrics, unclipped methods, o
     methods: { same: (x) => tf.clone(x), over: (x) => tf.add(x, 0.5) as tf.Tensor4D },
     metrics: { errors },
     formats: { "mean |error|": (n) => n.toFixed(3) },
+    headers: { "twice that": "2x" },
     onImage: async (e) => {
       seen.push(`${e.set}/${e.image}: ${Object.keys(e.predictions)} ${e.target.shape}`);
       // The predictions are those scored: "over" of image 0 is 0.25 + 0.5 = 0.75 (within [0, 1]).
@@ -60,6 +61,7 @@ Deno.test("metricTable: image sets, several-column metrics, unclipped methods, o
   });
   assert.equal(table.values[1]!["mean |error|"], table.rows[1]![2]);
   assert.match(table.text, /whole\s+over\s+0\.375\s+0\.7500/);
+  assert.match(table.text, /^set\s+method\s+mean \|error\|\s+2x\n/);
   for (const i of images) tf.dispose([i.input, i.target]);
   tf.dispose([batch.input, batch.target]);
 });

@@ -19,7 +19,7 @@ import { scope } from "../lifetime/mod.ts";
 import { Y_WEIGHTS } from "../metrics/options.ts";
 import { predictImage } from "../unet/mod.ts";
 import { UsageError } from "./errors.ts";
-import { usableFolder, WHOLE_PHOTO_MAX_ELEMENTS } from "./photos.ts";
+import { usableFolder, WHOLE_PHOTO_MAX_ELEMENTS } from "./split_photos.ts";
 
 const HR_FILE = /HR\.(png|jpe?g)$/i;
 const LR_FILE = /LR\.(png|jpe?g)$/i;

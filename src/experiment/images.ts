@@ -16,7 +16,7 @@ import {
   writePixels,
 } from "../data/mod.ts";
 import { predictImage } from "../unet/mod.ts";
-import { WHOLE_PHOTO_MAX_ELEMENTS } from "./photos.ts";
+import { WHOLE_PHOTO_MAX_ELEMENTS } from "./split_photos.ts";
 import { scope } from "../lifetime/mod.ts";
 
 /**

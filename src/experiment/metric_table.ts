@@ -78,6 +78,8 @@ export interface MetricTableOptions {
   readonly metrics?: Readonly<Record<string, MetricFn>>;
   /** How a column's numbers are written in `text`, by column; default 4 significant digits. */
   readonly formats?: Readonly<Record<string, (n: number) => string>>;
+  /** Shorter headers for `text`, by column (`rows` and the report keep the columns' names). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Called once per image (once per batch) with every method's prediction, e.g. for panels. */
   readonly onImage?: (e: ImageScored) => Promise<void>;
 }
@@ -241,7 +243,10 @@ export async function metricTable(options: MetricTableOptions): Promise<MetricTa
   const columns = ["set", "method", ...Object.keys(values[0] ?? {})];
   const fourDigits = (n: number) => n.toPrecision(4);
   const text = formatTable(
-    columns.map((name) => ({ name, format: options.formats?.[name] ?? fourDigits })),
+    columns.map((c) => ({
+      name: options.headers?.[c] ?? c,
+      format: options.formats?.[c] ?? fourDigits,
+    })),
     rows,
   );
   return { columns, rows, text, values };

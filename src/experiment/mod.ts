@@ -80,7 +80,12 @@ export {
   sideBySide,
   writePanel,
 } from "./images.ts";
-export { loadSplitImages, readResized, usableFolder, WHOLE_PHOTO_MAX_ELEMENTS } from "./photos.ts";
+export {
+  loadSplitImages,
+  readResized,
+  usableFolder,
+  WHOLE_PHOTO_MAX_ELEMENTS,
+} from "./split_photos.ts";
 export { finishRun, heldOutValidation, type RunResults, stepsDone } from "./results.ts";
 export {
   readLossSpec,

@@ -193,7 +193,13 @@ export interface RunLossOptions {
    * kind of perceptual term is weighted to `ratio` × the pixel term (`balancePerceptual`), named
    * `name` in the printed line. Not for a spec; without it, or ratio 0, the preset's weights.
    */
-  readonly start?: { readonly input: tf.Tensor4D; readonly ratio: number; readonly name: string };
+  readonly start?: {
+    readonly input: tf.Tensor4D;
+    readonly ratio: number;
+    readonly name: string;
+    /** The flag that set `ratio`, said in the printed line. */
+    readonly flag?: string;
+  };
   /** Terms added after the balance, with their own weights (an LPIPS term, say). */
   readonly append?: Loss<string>;
 }
@@ -258,7 +264,7 @@ export async function runLoss(s: Session, options: RunLossOptions): Promise<Stor
   );
   console.log(
     `perceptual terms weighted ${weightsText(balanced.weights)}: at the start (${start.name}) ` +
-      `each kind sums to ${start.ratio} x the pixel term`,
+      `each kind sums to ${start.ratio} x the pixel term${start.flag ? ` (${start.flag})` : ""}`,
   );
   return { loss: append(balanced.loss), balance: balanced.weights };
 }

@@ -121,6 +121,7 @@ export function srTable(
       "SSIM Y": (n) => n.toFixed(4),
       [LPIPS]: (n) => n.toFixed(4),
     },
+    headers: { "PSNR Y (dB)": "PSNR (dB)", "SSIM Y": "SSIM", [LPIPS]: "LPIPS alex" },
     onImage: async ({ set, image, predictions: p, target }) => {
       const prefix = panels.get(set);
       if (prefix !== undefined) {
