@@ -1,7 +1,7 @@
 // Times the superres example's whole-image evaluation (predictImage, PSNR/SSIM on Y, the
 // feature distance, the panel) on a Set5-style folder with a trained run's model:
 //   deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE] [BACKEND]
-// Prints the seconds per part per image, then scoreFolder's total with the feature distance
+// Prints the seconds per part per image, then srTable's total with the feature distance
 // evaluated per pair and with the truth's side computed once per image (targetOnce), alternated
 // in one process; timings on a shared machine are noisy.
 import * as tf from "@tensorflow/tfjs-core";
@@ -10,9 +10,13 @@ import { loadModel, predictImage } from "../src/unet/mod.ts";
 import { bicubicUpscale } from "../src/data/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
 import { evaluate, feature } from "../src/loss/mod.ts";
-import { pickLossNetwork } from "../src/experiment/mod.ts";
-import { loadEvalPairs, scoreFolder } from "../examples/common/sr_eval.ts";
-import { targetOnce } from "../examples/common/target_once.ts";
+import {
+  loadEvalPairs,
+  pickLossNetwork,
+  srResultRows,
+  srTable,
+  targetOnce,
+} from "../src/experiment/mod.ts";
 
 const [runDir, evalDir, scaleText = "2", backend = "native"] = Deno.args;
 if (runDir === undefined || evalDir === undefined) {
@@ -66,10 +70,10 @@ const dir = await Deno.makeTempDir();
 for (let rep = 0; rep < 2; rep++) {
   for (const [label, fn] of [["per pair", distance], ["once per image", once]] as const) {
     const [rows, total] = await time(() =>
-      scoreFolder(evalDir, pairs, model, fn, scale, { dir, prefix: "p-" })
+      srTable([{ name: evalDir, pairs, panels: `${dir}/p-` }], model, fn, scale).then(srResultRows)
     );
     console.log(
-      `scoreFolder (all of the above + panels), feature distance ${label}, on ${pairs.length} ` +
+      `srTable (all of the above + panels), feature distance ${label}, on ${pairs.length} ` +
         `images: ${total.toFixed(1)} s; ` +
         rows.map((r) => `${r.method} ${r.psnrY.toFixed(2)} dB ${r.featureL1.toFixed(5)}`).join(
           ", ",

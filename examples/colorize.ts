@@ -1,80 +1,24 @@
 /**
- * Colourisation: a U-Net learns to colour grey photos, trained with a perceptual (VGG feature)
- * loss plus a pixel loss. The network predicts chroma only (full-range YCbCr Cb and Cr, as in
- * JPEG) and its last layer (`ChromaToRgb`) puts that chroma on the grey input, so the output's
- * luma (BT.601) is exactly the input's: an untrained model returns the grey photo, and training
- * can only add colour. The saved model maps grey to RGB by itself. Its encoder is the loss
- * network's own ImageNet VGG layers up to block3_conv1, frozen (fastai's DynamicUnet idea): the
- * decoder learns from features that already tell sky from fur, so it colours by content instead
- * of casting one average tint over everything.
- *
- * ```sh
- * deno run -A examples/colorize.ts            # the shipped photos, a few minutes on 2 cores
- * deno run -A examples/colorize.ts --help     # every flag
- * ```
- *
- * Writes `runs/colorize-<time>/` (or `--out`): `report.html`, `config.json`, `metrics.csv`, side-by-side
- * samples `samples/step-*.png` (grey | model | truth) on held-out crops, `samples/panel-<photo>.png`
- * (every photo of `--data`, whole: grey | model | truth with a ×4 inset; grey | model for a
- * photo that is grey already), `checkpoints/`, the final `model/`, and `results.json` with the
- * final table (grey input, model and truth: PSNR, SSIM, loss terms, colourfulness). Training
- * crops come from the left three quarters of each photo; the held-out crops (samples, the final
- * table) from the right quarter.
+ * Colourisation: a U-Net learns to colour grey photos with a VGG feature loss plus a pixel loss.
+ * It predicts chroma (YCbCr Cb, Cr) put on the grey input, so an untrained model returns the grey
+ * photo; its frozen encoder is the loss network's ImageNet VGG to block3_conv1 (fastai's
+ * DynamicUnet idea). Writes `runs/colorize-<time>/`: report.html, config.json, metrics.csv,
+ * samples/ (grey | model | truth), checkpoints/, model/, results.json. `--help` lists the flags.
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { concatAll } from "fp-ts/lib/Monoid.js";
-import {
-  grayscaleDegradation,
-  imagePairs,
-  type Pixels,
-  stackPixels,
-  toGrayscale,
-} from "../src/data/mod.ts";
-import {
-  calibrate,
-  concatLoss,
-  encodeLossSpec,
-  evaluate,
-  feature,
-  LossMonoid,
-  pixel,
-} from "../src/loss/mod.ts";
+import * as data from "../src/data/mod.ts";
+import * as L from "../src/loss/mod.ts";
 import type { FrozenEncoder, LossNetwork } from "../src/network/mod.ts";
-import { oneCycle } from "../src/train/mod.ts";
+import { oneCycle, type SampleEvent } from "../src/train/mod.ts";
 import type { Vgg19Network } from "../src/vgg/mod.ts";
 import { colorizer, parameterCount } from "../src/unet/mod.ts";
 import { oneOf } from "../src/_internal/decode.ts";
 import { lpips } from "../src/lpips/mod.ts";
-import { centreCrop } from "./common/images.ts";
-import { heldOutCrops, loadSplitImages } from "./common/split_images.ts";
-import {
-  hasColour,
-  LOG_MSE_EPSILON,
-  printTable,
-  scoreCrops,
-  tableRow,
-  withLogMse,
-  writePanels,
-  zeroHead,
-} from "./common/colour_eval.ts";
-import {
-  command,
-  flag,
-  type FlagValues,
-  List,
-  list,
-  openSession,
-  sharedFlags,
-  sideBySide,
-  stepsDone,
-  toggle,
-  train,
-  unetConfig,
-  UsageError,
-  weight,
-} from "../src/experiment/mod.ts";
+import * as colour from "./common/colour_eval.ts";
+import * as x from "../src/experiment/mod.ts";
 
 /** Where the frozen VGG encoder ends (`--encoder vgg`). */
 const ENCODER_UP_TO = "block3_conv1";
@@ -82,7 +26,7 @@ const ENCODER_UP_TO = "block3_conv1";
 const DEFAULT_LOSS_LAYERS = ["block1_conv2", "block2_conv2"];
 
 const FLAGS = {
-  ...sharedFlags({
+  ...x.sharedFlags({
     prefix: "colorize",
     data: "folder of colour training photos (PNG/JPEG)",
     steps: "200",
@@ -90,212 +34,116 @@ const FLAGS = {
     crop: "training crop size in pixels (a multiple of 2^depth)",
     depth: "3",
     filters: "16",
-    samples: [
-      "12",
-      "held-out crops in the final table, 2 per default photo (the first 4 in the samples)",
-    ],
+    samples: ["12", "held-out crops in the table (the first 4 in the samples)"],
     sampleEvery: ["100", "write samples (and a checkpoint) every N steps"],
   }),
-  layers: list(
-    "L1,L2",
-    "feature-loss layers (default: block1_conv2, block2_conv2: as good on the held-out crops " +
-      "as block2_conv2 + block3_conv4, at a cheaper loss)",
-  ),
-  "more-data": flag(
-    List,
-    "examples/data/colour",
-    "D1,D2",
-    "further folders of colour photos, trained on and held out like --data ('' for none); by " +
-      "default two more photos (temple and sky, an orange dahlia on dark teal leaves) that the superres example does " +
-      "not read",
-  ),
-  exclude: flag(
-    List,
-    "skimage_retina.jpg",
-    "F1,F2",
-    "photos of --data left out, by file name ('' for none); the retina scan by default: " +
-      "one red hue, it pulls every colour towards red (see README)",
-  ),
-  "feature-weight": weight(
-    "0.2",
-    "weight of the feature loss (features normalised to mean |a| = 1)",
-  ),
-  "pixel-weight": weight("10", "weight of the pixel loss"),
-  "random-head": toggle(
-    "start from the head's random initial weights (a random colour cast) instead of zeros (the " +
-      "grey photo exactly)",
-  ),
-  "log-mse-weight": weight(
-    "0",
-    "weight of the per-crop log error, mean over crops of ln(1 + MSE/1e-4): what the table's " +
-      "PSNR (a mean of per-crop PSNRs) measures, up to 40 dB",
-  ),
-  encoder: flag(
-    oneOf(["vgg", "unet"] as const),
-    "vgg",
-    "E",
-    "vgg: the loss network's ImageNet layers to block3_conv1, frozen, as the encoder (its features tell sky " +
-      "from skin from foliage; --depth is then 2) | unet: a U-Net trained from scratch (--depth)",
-  ),
-  "pixel-distance": flag(
-    oneOf(["l1", "l2"] as const),
-    "l2",
-    "D",
-    "pixel loss distance: l1 | l2 (l2's optimum is the mean colour, which PSNR rewards)",
-  ),
+  layers: x.list("L1,L2", "feature-loss layers (default: block1_conv2, block2_conv2)"),
+  "more-data": x.flag(x.List, "examples/data/colour", "D1,D2", "more folders of colour photos"),
+  exclude: x.flag(x.List, "skimage_retina.jpg", "F1,F2", "photos of --data left out, by name"),
+  "feature-weight": x.weight("0.2", "weight of the feature loss (features scaled to mean |a| = 1)"),
+  "pixel-weight": x.weight("10", "weight of the pixel loss"),
+  "random-head": x.toggle("start from a random head (a colour cast), not from the grey photo"),
+  "log-mse-weight": x.weight("0", "weight of the per-crop log error ln(1 + MSE/1e-4)"),
+  encoder: x.flag(oneOf(["vgg", "unet"] as const), "vgg", "E", "vgg (frozen) | unet (--depth)"),
+  "pixel-distance": x.flag(oneOf(["l1", "l2"] as const), "l2", "D", "pixel loss: l1 | l2"),
 };
 
 /** The validated command line. */
-export type ColorizeOptions = FlagValues<typeof FLAGS>;
+export type ColorizeOptions = x.FlagValues<typeof FLAGS>;
 
-/**
- * `HELP` is what `--help` prints; `parseOptions(args)` validates a command line (throwing a
- * `UsageError` that names every bad flag); `main(args)` runs the example and returns its exit
- * status (0 done, 1 failed, 2 bad usage), printing errors as one line. Tests call all three.
- */
-export const { help: HELP, parse: parseOptions, main } = command(
+/** `--help`'s text; `parseOptions(args)` validates a command line; `main(args)` runs (exit status). */
+export const { help: HELP, parse: parseOptions, main } = x.command(
   "colorize",
-  "Trains a U-Net to colourise grey photos (it predicts YCbCr chroma on the input's luma) with a\n" +
-    "VGG feature loss + squared pixel loss.",
+  "Trains a U-Net to colourise grey photos (it predicts YCbCr chroma on the input's luma) with a\nVGG feature loss + squared pixel loss.",
   FLAGS,
   run,
 );
 
 async function run(o: ColorizeOptions): Promise<void> {
   if (o.crop % 2 ** o.depth !== 0) {
-    throw new UsageError(`--crop ${o.crop} is not a multiple of 2^depth = ${2 ** o.depth}`);
+    throw new x.UsageError(`--crop ${o.crop} is not a multiple of 2^depth = ${2 ** o.depth}`);
   }
   const excluded = (path: string) => o.exclude.includes(path.slice(path.lastIndexOf("/") + 1));
+  const skip = (p: data.Pixels, path: string) =>
+    excluded(path) ? "is in --exclude" : data.hasColour(p) ? undefined : "has no colour";
   const folders = [o.data, ...o["more-data"]];
-  const skip = (p: Pixels, path: string) =>
-    excluded(path) ? "is in --exclude" : hasColour(p) ? undefined : "has no colour";
-  const images = (await Promise.all(folders.map((d) => loadSplitImages(d, o.crop, skip)))).flat();
+  const images = (await Promise.all(folders.map((d) => x.loadSplitImages(d, o.crop, skip)))).flat();
   const layers = o.layers.length > 0 ? o.layers : DEFAULT_LOSS_LAYERS;
-  // The frozen encoder needs the network loaded to its last layer, also when the loss stops
-  // earlier (the loss's forward pass still stops at its own deepest layer).
-  const encoderLayer = o.encoder === "vgg" ? [ENCODER_UP_TO] : [];
-  using session = await openSession("colorize", o, layers, "colorize", encoderLayer);
-  const { net, runDir } = session;
-
-  // Calibrated on the centre of each training part: every layer's activations get mean |a| = 1,
-  // so the weights mean the same with ImageNet or random VGG weights.
-  const calibration = stackPixels(images.map((i) => centreCrop(i.train, 1, o.crop, o.crop)));
-  const encoder = o.encoder === "vgg"
-    ? await frozenVggEncoder(net, calibration).catch((e) => {
-      calibration.dispose();
-      throw e;
-    })
-    : undefined;
-  const heldTarget = stackPixels(heldOutCrops(images, o.samples, o.crop));
-  const heldInput = toGrayscale(heldTarget);
-  // Grey in, chroma (Cb, Cr) out, put on the input's luma by the model's last layer: the
-  // output keeps the input's luminance exactly, so training can only add colour.
-  const unetOptions = {
-    ...unetConfig(o, { name: "colorize" }),
-    inChannels: 1,
-    outChannels: 2,
-    residual: false,
-    outputRange: null,
-  };
-  const model = colorizer(unetOptions, { encoder });
-  console.log(
-    `model: ${
-      encoder === undefined
-        ? `U-Net depth ${o.depth}`
-        : `frozen ${encoder.source} to ${ENCODER_UP_TO} as encoder`
-    }` +
-      ` + trained decoder (${parameterCount(model, "trainable")} trainable weights); loss: ` +
-      `${o["feature-weight"]} × L1 on features at ${layers.join(", ")} + ${o["pixel-weight"]} × ` +
-      `${o["pixel-distance"]} pixel`,
+  // The frozen encoder needs the network loaded to its last layer, also when the loss stops earlier.
+  const alsoLoad = o.encoder === "vgg" ? [ENCODER_UP_TO] : [];
+  using session = await x.openSession("colorize", o, layers, "colorize", alsoLoad);
+  using bin = new DisposableStack(); // what is made below, disposed in reverse order
+  const keep = <T extends tf.Tensor>(t: T): T => bin.adopt(t, (t) => t.dispose());
+  // Calibrated on the centre of each training part: mean |a| = 1 at every layer.
+  const centres = images.map((i) => data.centreCrop(i.train, 1, o.crop, o.crop));
+  const calibration = keep(data.stackPixels(centres));
+  const encoder = o.encoder === "vgg" ? await vggEncoder(session.net, calibration) : undefined;
+  const target = keep(data.stackPixels(data.heldOutCrops(images, o.samples, o.crop)));
+  const input = keep(data.toGrayscale(target));
+  const held = { input, target };
+  // Grey in, chroma out, put on the input's luma by the model's last layer.
+  const unetOptions = { ...x.unetConfig(o, { name: "colorize" }), ...COLOURISER };
+  const model = bin.adopt(colorizer(unetOptions, { encoder }), (m) => m.dispose());
+  if (!o["random-head"]) colour.zeroHead(model);
+  const encoded = encoder === undefined ? "unet" : `frozen ${encoder.source} to ${ENCODER_UP_TO}`;
+  const what = encoder === undefined ? `U-Net depth ${o.depth}` : `${encoded} as encoder`;
+  const weight = o["feature-weight"];
+  const n = parameterCount(model, "trainable");
+  console.log(`model: ${what} + trained decoder (${n} trainable weights)`);
+  const pixelLoss = `${o["pixel-weight"]} × ${o["pixel-distance"]} pixel`;
+  console.log(`loss: ${weight} × L1 on features at ${layers.join(", ")} + ${pixelLoss}`);
+  const features = concatAll(L.LossMonoid)(
+    layers.map((l) => L.feature(l, { distance: "l1", weight })),
   );
-  if (!o["random-head"]) zeroHead(model);
-  try {
-    const features = concatAll(LossMonoid)(
-      layers.map((l) => feature(l, { distance: "l1", weight: o["feature-weight"] })),
-    );
-    const loss = concatLoss(
-      await calibrate(features, net, calibration),
-      pixel({ distance: o["pixel-distance"], weight: o["pixel-weight"] }),
-    );
-    const lossFn = withLogMse(evaluate(loss, net), o["log-mse-weight"]);
-    const result = await train(session, {
-      trainee: { model },
-      loss: lossFn,
-      schedule: oneCycle({ lrMax: o.lr }),
-      data: imagePairs({
-        images: images.map((i) => i.train),
-        crop: o.crop,
-        batchSize: o.batch,
-        seed: o.seed,
-        degrade: grayscaleDegradation(),
-      }),
-      steps: o.steps,
-      config: session.config({
-        loss: encodeLossSpec(loss),
-        logMse: { weight: o["log-mse-weight"], epsilon: LOG_MSE_EPSILON },
-        unet: unetOptions,
-        encoder: encoder === undefined ? "unet" : `frozen ${encoder.source} to ${ENCODER_UP_TO}`,
-        output: "RGB from the input's luma and predicted full-range YCbCr chroma (Cb, Cr)",
-        data: images.map((i) => i.path),
-      }),
-      validation: { data: () => [{ input: tf.clone(heldInput), target: tf.clone(heldTarget) }] },
-      samples: {
-        batch: { input: heldInput, target: heldTarget },
-        count: Math.min(o.samples, 4),
-        dir: "samples",
-        image: (e) => sideBySide(e.input, e.prediction, e.target),
-      },
-    });
-    using metric = await lpips({ net: "alex" });
-    const table = await scoreCrops(model, lossFn, heldInput, heldTarget, metric);
-    const columns = printTable(table, heldTarget.shape, session.random);
-    const panels = await writePanels(model, folders, excluded, `${runDir}/samples`, session.marker);
-    const results = {
-      heldOutCrops: o.samples,
-      lossNetwork: session.description,
-      lossNetworkKind: session.kind,
-      randomLossNetwork: session.random,
-      table,
-      panels,
-    };
-    await Deno.writeTextFile(`${runDir}/results.json`, JSON.stringify(results, null, 2) + "\n");
-    await result.report.finish({
-      table: {
-        columns: columns.map((c) => c.name),
-        rows: table.map((r) =>
-          tableRow(r, columns).map((v) => v === undefined ? "-" : Number.isNaN(v) ? "n/a" : v)
-        ),
-      },
-    });
-    console.log(
-      `${stepsDone(result)}; wrote ${runDir}/ (report.html, config.json, metrics.csv, samples/ ` +
-        "with panel-*.png, checkpoints/, model/, results.json)",
-    );
-  } finally {
-    model.dispose();
-    tf.dispose([heldInput, heldTarget, calibration]);
-  }
+  const pixels = L.pixel({ distance: o["pixel-distance"], weight: o["pixel-weight"] });
+  const loss = L.concatLoss(await L.calibrate(features, session.net, calibration), pixels);
+  const lossFn = colour.withLogMse(L.evaluate(loss, session.net), o["log-mse-weight"]);
+  const crops = { images: images.map((i) => i.train), crop: o.crop, batchSize: o.batch };
+  const result = await x.train(session, {
+    trainee: { model },
+    loss: lossFn,
+    schedule: oneCycle({ lrMax: o.lr }),
+    data: data.imagePairs({ ...crops, seed: o.seed, degrade: data.grayscaleDegradation() }),
+    steps: o.steps,
+    config: session.config({
+      loss: L.encodeLossSpec(loss),
+      logMse: { weight: o["log-mse-weight"], epsilon: colour.LOG_MSE_EPSILON },
+      unet: unetOptions,
+      encoder: encoded,
+      output: "RGB from the input's luma and predicted full-range YCbCr chroma (Cb, Cr)",
+      data: images.map((i) => i.path),
+    }),
+    validation: x.heldOutValidation(input, target),
+    samples: { batch: held, count: Math.min(o.samples, 4), dir: "samples", image: SAMPLE },
+  });
+  using metric = await lpips({ net: "alex" });
+  const { table, text, report } = await colour.colourTable(model, lossFn, held, metric);
+  const dir = `${session.runDir}/samples`;
+  const panels = await colour.writePanels(model, folders, excluded, dir, session.marker);
+  await x.finishRun(session, result, {
+    heading: `held-out crops (${target.shape[0]} of ${o.crop}x${o.crop}), RGB; ${COLOURFULNESS}`,
+    table: { ...report, text },
+    notes: session.random ? ["(loss terms from a RANDOM-weight VGG: not ImageNet features)"] : [],
+    results: { heldOutCrops: o.samples, ...session.facts, table, panels },
+    wrote:
+      "report.html, config.json, metrics.csv, samples/ with panel-*.png, checkpoints/, model/, results.json",
+  });
 }
 
-/**
- * A VGG loss network to ENCODER_UP_TO as a frozen encoder, skips scaled to mean 1 on the grey
- * versions of `photos` (what the encoder will see).
- */
-async function frozenVggEncoder(
-  net: LossNetwork<string>,
-  photos: tf.Tensor4D,
-): Promise<FrozenEncoder> {
+const COLOURISER = { inChannels: 1, outChannels: 2, residual: false, outputRange: null };
+const COLOURFULNESS = "colourfulness: Hasler & Süsstrunk 2003 (0 = grey):";
+const SAMPLE = (e: SampleEvent) => x.sideBySide(e.input, e.prediction, e.target);
+
+/** The VGG loss network to ENCODER_UP_TO, frozen, skips scaled to mean 1 on grey `photos`. */
+async function vggEncoder(net: LossNetwork<string>, photos: tf.Tensor4D): Promise<FrozenEncoder> {
   if (!("encoder" in net)) {
-    throw new UsageError(
+    throw new x.UsageError(
       `--encoder vgg needs a VGG loss network, not ${net.name}; or --encoder unet`,
     );
   }
-  const grey = toGrayscale(photos);
-  try {
-    return await (net as unknown as Vgg19Network).encoder(ENCODER_UP_TO, grey);
-  } finally {
-    grey.dispose();
-  }
+  const grey = data.toGrayscale(photos);
+  return await (net as unknown as Vgg19Network).encoder(ENCODER_UP_TO, grey)
+    .finally(() => grey.dispose());
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,7 +6,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import { bicubicUpscale, imageFileInfo, saveImage, writePixels } from "../src/data/mod.ts";
 import { psnr } from "../src/metrics/mod.ts";
-import { loadEvalPairs, predictSr } from "../examples/common/sr_eval.ts";
+import { loadEvalPairs, predictSr } from "../src/experiment/mod.ts";
 import { UsageError } from "../src/experiment/mod.ts";
 import { quietly } from "./_quietly.ts";
 

@@ -10,7 +10,7 @@ import { bicubicDownscale, bicubicUpscale, readPixels, saveImage } from "../src/
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { LossFn } from "../src/loss/mod.ts";
 import { lpips } from "../src/lpips/mod.ts";
-import { type EvalPair, scoreCrops, scoreFolder } from "../examples/common/sr_eval.ts";
+import { type EvalPair, scoreCrops, scoreFolder } from "./_sr_eval.ts";
 import { chromiumSkipReason, readReportPage, serveDir, startChromium } from "./_chromium.ts";
 
 Deno.test("superres: a few steps on tiny crops write a complete run directory", async () => {

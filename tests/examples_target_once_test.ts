@@ -1,5 +1,5 @@
 /**
- * examples/common/target_once.ts: the feature column's target computed once per truth image gives
+ * targetOnce (src/experiment/target_once.ts): the feature column's target computed once per truth image gives
  * the same distances as evaluating each pair in full, runs the loss network once per target, and
  * frees what it keeps.
  */
@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { evaluate, feature } from "../src/loss/mod.ts";
 import { vgg16 } from "../src/vgg/mod.ts";
-import { targetOnce } from "../examples/common/target_once.ts";
+import { targetOnce } from "../src/experiment/mod.ts";
 
 Deno.test("targetOnce: same distances as evaluate, one target pass per image, nothing leaked", async () => {
   await initBackend("cpu");

@@ -1,15 +1,7 @@
-/**
- * The LPIPS (AlexNet, v0.1) column of the examples' tables: the mean per-image distance of a
- * batch, lower is better; NaN ("n/a") where no metric is given or an image is under the
- * network's minimum size.
- *
- * @module
- */
+/** The style example's LPIPS column: `lpipsMetric`, NaN without a metric. @module */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Lpips } from "../../src/lpips/mod.ts";
-
-/** The column's heading. */
-export const LPIPS_COLUMN = "LPIPS alex (lower is better)";
+import { lpipsMetric } from "../../src/experiment/mod.ts";
 
 /** Mean LPIPS of the batch, or NaN (not scored) without a metric or below its minimum size. */
 export async function lpipsMean(
@@ -17,9 +9,5 @@ export async function lpipsMean(
   x: tf.Tensor4D,
   target: tf.Tensor4D,
 ): Promise<number> {
-  if (metric === undefined) return NaN;
-  const min = metric.network.minInputSize();
-  if (x.shape[1] < min || x.shape[2] < min) return NaN;
-  const d = await metric.scores(x, target);
-  return d.reduce((a, b) => a + b, 0) / d.length;
+  return metric === undefined ? NaN : await lpipsMetric(metric)(x, target) as number;
 }

@@ -40,6 +40,7 @@ export {
   cropPixels,
   type Dihedral,
   flipPixels,
+  hasColour,
   type Pixels,
   pixelsToTensor,
   stackPixels,
@@ -101,6 +102,14 @@ export {
   srPairs,
   type SrPairsOptions,
 } from "./pairs.ts";
+export {
+  centreCrop,
+  heldOutCrops,
+  resizeShorterSide,
+  type SplitImage,
+  splitPixels,
+  trainingCrops,
+} from "./crops.ts";
 export {
   comparisonPanel,
   mostDifferentRegion,

@@ -225,3 +225,27 @@ export function stackPixels(items: readonly Pixels[]): tf.Tensor4D {
   });
   return tf.tensor4d(data, [items.length, height, width, channels], "float32");
 }
+
+/**
+ * Whether an RGB image has colour at all: some pixel whose channels differ by more than 2/255
+ * (a grey photo teaches a coloriser nothing).
+ *
+ * @example
+ * ```ts
+ * import { hasColour } from "@perceptual/loss/data";
+ * import assert from "node:assert/strict";
+ *
+ * const grey = { height: 1, width: 1, channels: 3, data: Float32Array.of(0.5, 0.5, 0.5) };
+ * const red = { height: 1, width: 1, channels: 3, data: Float32Array.of(0.9, 0.1, 0.1) };
+ * assert.deepEqual([hasColour(grey), hasColour(red)], [false, true]);
+ * ```
+ */
+export function hasColour(p: Pixels): boolean {
+  const d = p.data;
+  for (let i = 0; i < d.length; i += 3) {
+    if (Math.abs(d[i]! - d[i + 1]!) > 2 / 255 || Math.abs(d[i + 1]! - d[i + 2]!) > 2 / 255) {
+      return true;
+    }
+  }
+  return false;
+}

@@ -9,22 +9,16 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { Batch } from "../data/mod.ts";
-import {
-  encodeLossSpec,
-  evaluate,
-  fastaiFeatureLoss,
-  featureScales,
-  type Loss,
-  withFeatureScales,
-} from "../loss/mod.ts";
+import { encodeLossSpec, evaluate, type Loss } from "../loss/mod.ts";
 import { oneCycle } from "../train/mod.ts";
 import { type Command, command } from "./cli.ts";
 import type { Flags, FlagValues } from "./flag_table.ts";
 import { type SharedDefaults, type SharedFlags, sharedFlags, type SharedOptions } from "./flags.ts";
-import { balancePerceptual } from "./balance.ts";
+import { runLoss, type StoredLoss } from "./run_loss.ts";
 import { sideBySide } from "./images.ts";
 import { type Method, type MetricFn, metricTable } from "./metric_table.ts";
-import { openSession, type Session, stepsDone, train } from "./session.ts";
+import { stepsDone } from "./results.ts";
+import { openSession, type Session, train } from "./session.ts";
 
 /** Where a batch stream starts and how long it is: what {@linkcode ExperimentOptions.pairs} gets. */
 export interface PairRequest {
@@ -57,9 +51,11 @@ export interface ExperimentOptions<F extends Flags> {
   /** The table's metrics (default PSNR and SSIM, see `defaultMetrics`). */
   readonly metrics?: Readonly<Record<string, MetricFn>>;
   /**
-   * The loss, from the session (its network and layers) and the check crops. Default: fastai's
-   * on the picked network, features calibrated on the check targets, each kind of perceptual
-   * term weighted to start at 0.25 × the pixel term on the check inputs (`balancePerceptual`).
+   * The loss, from the session (its network and layers) and the check crops; called again on
+   * `--resume`, so it must give the same loss. Default: fastai's on the picked network, features
+   * calibrated on the check targets, each kind of perceptual term weighted to start at 0.25 ×
+   * the pixel term on the check inputs (`runLoss`); a resumed run reads it back from its
+   * `config.json` instead of computing it again.
    */
   readonly loss?: (s: Session, check: Batch) => Promise<Loss<string>>;
 }
@@ -132,14 +128,16 @@ async function runExperiment<F extends Flags>(
   if (check === undefined) throw new RangeError("pairs() gave no batch for the check crops");
   const model = x.model(all);
   try {
-    const loss = await (x.loss ?? fastaiLoss)(s, check);
+    const { loss, balance } = x.loss === undefined
+      ? await fastaiLoss(s, check)
+      : { loss: await x.loss(s, check), balance: {} };
     const run = await train(s, {
       trainee: { model },
       loss: evaluate(loss, s.net),
       schedule: oneCycle({ lrMax: o.lr }),
       steps: o.steps,
       data: ({ seed, batch }) => x.pairs(all, { seed, batchSize: o.batch, startBatch: batch }),
-      config: s.config({ loss: encodeLossSpec(loss) }),
+      config: s.config({ loss: encodeLossSpec(loss), perceptualBalance: balance }),
       samples: {
         batch: check,
         count: o.samples,
@@ -163,14 +161,13 @@ async function runExperiment<F extends Flags>(
   }
 }
 
-/** fastai's loss on the session's network, calibrated and balanced on the check crops. */
-async function fastaiLoss(s: Session, check: Batch): Promise<Loss<string>> {
-  const scales = await featureScales(s.net, s.layers, check.target);
-  const loss = withFeatureScales(
-    fastaiFeatureLoss(s.net, { layers: s.layers, layerWeights: s.layerWeights }),
-    scales,
-  );
-  const input = check.input.shape[3] === 3 ? check.input : undefined;
-  if (input === undefined || input.shape[1] !== check.target.shape[1]) return loss;
-  return (await balancePerceptual(loss, s.net, input, check.target, 0.25)).loss;
+/**
+ * fastai's loss on the session's network, calibrated and balanced on the check crops (balanced
+ * only where the inputs are RGB images of the targets' size); on resume, as config.json has it.
+ */
+async function fastaiLoss(s: Session, check: Batch): Promise<StoredLoss> {
+  const input = check.input;
+  const same = input.shape[3] === 3 && input.shape[1] === check.target.shape[1];
+  const start = { input, ratio: 0.25, name: "the check inputs" };
+  return await runLoss(s, { calibration: check.target, ...(same ? { start } : {}) });
 }

@@ -3,7 +3,9 @@
  * offline: ImageNet VGG-16 when it is cached or its host answers within a bounded time, else the
  * VGG-19 blocks 1–3 weights embedded under `examples/weights/` (SHA-256 verified), else an error.
  * Random weights only when asked for. The layers are fastai's (the activations just before
- * pools), mapped onto the layers the chosen weights have.
+ * pools), mapped onto the layers the chosen weights have. The embedded weights are in a clone of
+ * the repository, not in the JSR package: a published user without network access passes them
+ * from a clone (`--vgg <clone>/examples/weights/vgg19_imagenet_blocks1-3 --net vgg19`).
  *
  * @module
  */
@@ -22,10 +24,25 @@ import {
   type VggWeights,
 } from "../vgg/mod.ts";
 
-/** The weights that come with the examples (outside the published package). */
-export const EMBEDDED_VGG19_DIR: string = decodeURIComponent(
-  new URL("../../examples/weights/vgg19_imagenet_blocks1-3", import.meta.url).pathname,
-);
+const EMBEDDED_URL = new URL("../../examples/weights/vgg19_imagenet_blocks1-3", import.meta.url);
+/** Whether the library runs from a repository checkout (a file URL), which has the weights. */
+const IN_A_CHECKOUT = EMBEDDED_URL.protocol === "file:";
+
+/**
+ * Where the embedded ImageNet VGG-19 blocks 1–3 (9 MB) are in a checkout of the repository:
+ * `examples/weights/vgg19_imagenet_blocks1-3`. The published package does not ship them: with
+ * them its gzipped tarball would be 20.9 MB, within 50 kB of JSR's 20 MiB limit (12.3 MB without).
+ * {@linkcode NoLossNetworkError} says how to get them.
+ *
+ * @example
+ * ```ts
+ * import { EMBEDDED_VGG19_DIR } from "@perceptual/loss/experiment";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(EMBEDDED_VGG19_DIR.endsWith("examples/weights/vgg19_imagenet_blocks1-3"));
+ * ```
+ */
+export const EMBEDDED_VGG19_DIR: string = decodeURIComponent(EMBEDDED_URL.pathname);
 
 /** Which weights were chosen. */
 export type LossNetworkKind =
@@ -81,7 +98,10 @@ export interface PickedLossNetwork extends Disposable {
 }
 
 /**
- * Neither ImageNet VGG-16 nor the embedded weights could be had (with `vgg: "auto"`).
+ * Neither ImageNet VGG-16 nor the embedded weights could be had (with `vgg: "auto"`). The
+ * embedded VGG-19 blocks 1–3 come with the repository, not with the JSR package: outside a
+ * checkout, let ImageNet VGG-16 download once (it is cached after), or clone the repository and
+ * pass its folder with `--vgg DIR --net vgg19` (`vgg`, `net: "vgg19"`), or `embeddedDir`.
  *
  * @example
  * ```ts
@@ -96,9 +116,12 @@ export class NoLossNetworkError extends PerceptualError {
   /** Build the error from the reason each choice failed. */
   constructor(reasons: readonly string[]) {
     super(
-      `no pretrained loss network: ${reasons.join("; ")}. Pass --vgg PATH (a Keras .h5 file or ` +
-        "TensorFlow.js model directory), restore examples/weights/ (git checkout), or pass " +
-        "--vgg random to train against random features (not a perceptual loss)",
+      `no pretrained loss network: ${reasons.join("; ")}. Let ImageNet VGG-16 download once ` +
+        "(it is cached after); or pass --vgg PATH (a Keras .h5 file or TensorFlow.js model " +
+        "folder; the embedded VGG-19 blocks 1-3 are in a clone of the repository: --vgg " +
+        "<clone>/examples/weights/vgg19_imagenet_blocks1-3 --net vgg19; in a checkout, " +
+        "git checkout examples/weights restores them); or --vgg random to train against random " +
+        "features (not a perceptual loss)",
     );
   }
 }
@@ -168,84 +191,108 @@ export async function pickLossNetwork(
 ): Promise<PickedLossNetwork> {
   const vgg = options.vgg ?? "auto";
   const arch = options.net ?? "vgg16";
-  const checkRange = options.checkRange ?? true;
-  const seed = options.seed ?? 0;
-  const open = async (
-    a: VggArchitecture,
-    weights: VggWeights,
-    extra: { url?: string; md5?: string; cacheDir?: string } = {},
-  ): Promise<{ net: LossNetwork<string>; layers: string[] }> => {
-    const upTo = options.layers === undefined || options.layers.length === 0
-      ? undefined
-      : deepest(a, [...options.layers, ...(options.alsoLoad ?? [])]);
-    const common = { weights, checkRange, ...(upTo === undefined ? {} : { upTo }), ...extra };
-    const net: LossNetwork<string> = a === "vgg16"
-      ? await vgg16(common as Parameters<typeof vgg16>[0])
-      : await vgg19(common as Parameters<typeof vgg19>[0]);
-    const layers = upTo === undefined ? fastaiLayers(net) : [...options.layers!];
-    return { net, layers };
-  };
-  const done = (
-    opened: { net: LossNetwork<string>; layers: string[] },
-    kind: LossNetworkKind,
-    why: string,
-  ): PickedLossNetwork => {
-    const { net, layers } = opened;
-    const random = kind === "random";
-    const what = random
-      ? `RANDOM ${arch} weights (seed ${seed}), not ImageNet features`
-      : kind === "imagenet-vgg16"
-      ? "ImageNet VGG-16 (Keras weights)"
-      : kind === "imagenet-vgg19"
-      ? "ImageNet VGG-19 (Keras weights)"
-      : kind === "embedded-vgg19"
-      ? "ImageNet VGG-19 blocks 1-3 (embedded in examples/weights, SHA-256 verified)"
-      : `${net.name}`;
-    return {
-      net,
-      layers,
-      layerWeights: fastaiWeights(layers.length),
-      kind,
-      random,
-      description: `loss network: ${what}, ${why}; layers ${layers.join(", ")}`,
-      [Symbol.dispose]: () => net.dispose(),
-    };
-  };
-
-  if (vgg === "random") return done(await open(arch, { random: seed }), "random", "--vgg random");
-  if (vgg !== "auto") return done(await open(arch, vgg), "path", `from --vgg ${vgg}`);
-
+  if (vgg === "random") {
+    const seed = options.seed ?? 0;
+    const what = `RANDOM ${arch} weights (seed ${seed}), not ImageNet features`;
+    return picked(await openVgg(options, arch, { random: seed }), "random", what, "--vgg random");
+  }
+  if (vgg !== "auto") {
+    const opened = await openVgg(options, arch, vgg);
+    return picked(opened, "path", opened.net.name, `from --vgg ${vgg}`);
+  }
   const reasons: string[] = [];
+  return (await imagenet(options, arch, reasons)) ?? await embedded(options, reasons);
+}
+
+/** A VGG network with `weights`, loaded to the deepest loss (or `alsoLoad`) layer, its layers. */
+async function openVgg(
+  options: PickLossNetworkOptions,
+  arch: VggArchitecture,
+  weights: VggWeights,
+  extra: { url?: string; md5?: string; cacheDir?: string } = {},
+): Promise<{ net: LossNetwork<string>; layers: string[] }> {
+  const asked = options.layers ?? [];
+  const upTo = asked.length === 0
+    ? undefined
+    : deepest(arch, [...asked, ...(options.alsoLoad ?? [])]);
+  const checkRange = options.checkRange ?? true;
+  const common = { weights, checkRange, ...(upTo === undefined ? {} : { upTo }), ...extra };
+  const net: LossNetwork<string> = arch === "vgg16"
+    ? await vgg16(common as Parameters<typeof vgg16>[0])
+    : await vgg19(common as Parameters<typeof vgg19>[0]);
+  return { net, layers: upTo === undefined ? fastaiLayers(net) : [...asked] };
+}
+
+/** The picked network with fastai's layer weights and its one-line description. */
+function picked(
+  opened: { net: LossNetwork<string>; layers: string[] },
+  kind: LossNetworkKind,
+  what: string,
+  why: string,
+): PickedLossNetwork {
+  const { net, layers } = opened;
+  return {
+    net,
+    layers,
+    layerWeights: fastaiWeights(layers.length),
+    kind,
+    random: kind === "random",
+    description: `loss network: ${what}, ${why}; layers ${layers.join(", ")}`,
+    [Symbol.dispose]: () => net.dispose(),
+  };
+}
+
+/**
+ * ImageNet `arch` (Keras weights) when cached or its host answers within the timeout; else
+ * undefined, with the reason pushed onto `reasons`.
+ */
+async function imagenet(
+  options: PickLossNetworkOptions,
+  arch: VggArchitecture,
+  reasons: string[],
+): Promise<PickedLossNetwork | undefined> {
   const official = KERAS_IMAGENET_WEIGHTS[arch];
   const Arch = arch === "vgg16" ? "VGG-16" : "VGG-19";
   const url = options.imagenetUrl ?? official.url;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const cached = await pathKind(`${cacheDir.replace(/\/+$/, "")}/${official.fileName}`) === "file";
   const unreachable = cached ? undefined : await probe(url, options.timeoutMs ?? 3000);
-  if (unreachable === undefined) {
-    try {
-      const opened = await open(arch, "imagenet", {
-        url,
-        md5: options.imagenetMd5 ?? official.md5,
-        cacheDir,
-      });
-      return done(opened, `imagenet-${arch}` as const, cached ? "cached" : "downloaded");
-    } catch (e) {
-      if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
-      reasons.push(`ImageNet ${Arch} could not be loaded (${oneLine(e)})`);
-    }
-  } else {
+  if (unreachable !== undefined) {
     reasons.push(`ImageNet ${Arch} is not cached and ${unreachable}`);
+    return undefined;
   }
+  try {
+    const md5 = options.imagenetMd5 ?? official.md5;
+    const opened = await openVgg(options, arch, "imagenet", { url, md5, cacheDir });
+    const what = `ImageNet ${Arch} (Keras weights)`;
+    return picked(opened, `imagenet-${arch}`, what, cached ? "cached" : "downloaded");
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
+    reasons.push(`ImageNet ${Arch} could not be loaded (${oneLine(e)})`);
+    return undefined;
+  }
+}
 
+/**
+ * The embedded VGG-19 blocks 1–3 (a repository checkout's `examples/weights/`), or
+ * {@linkcode NoLossNetworkError} with every reason.
+ */
+async function embedded(
+  options: PickLossNetworkOptions,
+  reasons: string[],
+): Promise<PickedLossNetwork> {
   const dir = options.embeddedDir ?? EMBEDDED_VGG19_DIR;
   if (await pathKind(`${dir}/${SHA256SUMS_FILE}`) !== "file") {
-    reasons.push(`the embedded weights ${dir} have no ${SHA256SUMS_FILE} (absent or incomplete)`);
+    reasons.push(
+      options.embeddedDir === undefined && !IN_A_CHECKOUT
+        ? "the embedded VGG-19 weights come with the repository, not with the package"
+        : `the embedded weights ${dir} have no ${SHA256SUMS_FILE} (absent or incomplete)`,
+    );
     throw new NoLossNetworkError(reasons);
   }
+  const order = vggLayers("vgg19") as readonly string[];
   const beyond = (options.layers ?? []).filter((l) => {
     const c = canonicalVggLayer("vgg19", l);
-    const order = vggLayers("vgg19") as readonly string[];
     return c !== undefined && order.indexOf(c) > order.indexOf("block3_pool");
   });
   if (beyond.length > 0) {
@@ -255,7 +302,13 @@ export async function pickLossNetwork(
     throw new NoLossNetworkError(reasons);
   }
   try {
-    return done(await open("vgg19", dir), "embedded-vgg19", `because ${reasons.join("; ")}`);
+    const what = "ImageNet VGG-19 blocks 1-3 (embedded in examples/weights, SHA-256 verified)";
+    return picked(
+      await openVgg(options, "vgg19", dir),
+      "embedded-vgg19",
+      what,
+      `because ${reasons.join("; ")}`,
+    );
   } catch (e) {
     if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
     reasons.push(`the embedded weights could not be loaded (${oneLine(e)})`);

@@ -1,41 +1,95 @@
 /**
  * The final evaluation table of a run: a model against baselines (bicubic, the degraded input,
- * …) on held-out pairs, scored by any metric functions (PSNR and SSIM out of the box; LPIPS with
- * {@linkcode lpipsMetric}), for the console and for `report.html`.
+ * …) on held-out batches or whole images of any size (the mean over them), scored by any metric
+ * functions (PSNR and SSIM out of the box; LPIPS with {@linkcode lpipsMetric}, a loss and its
+ * terms with {@linkcode lossMetric}), for the console, `results.json` and `report.html`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { Lpips } from "../lpips/mod.ts";
+import type { LossFn } from "../loss/mod.ts";
+import type { TargetOnceFn } from "./target_once.ts";
 import { type MetricOptions, psnr, ssim } from "../metrics/mod.ts";
 import type { ReportTable } from "../train/mod.ts";
 import { formatTable } from "./table.ts";
 
-/** A metric: prediction and target (NHWC, [0, 1]) to one number; neither tensor is disposed. */
-export type MetricFn = (prediction: tf.Tensor4D, target: tf.Tensor4D) => Promise<number>;
+/**
+ * A metric: prediction and target (NHWC, [0, 1]) to one number, or to several columns at once
+ * (a loss and its terms: `{ loss: …, pixel: … }`, one column per key); neither tensor is
+ * disposed. NaN means "not scored" (written `n/a`).
+ */
+export type MetricFn = (
+  prediction: tf.Tensor4D,
+  target: tf.Tensor4D,
+) => Promise<number | Readonly<Record<string, number>>>;
 
-/** A method scored by the table: the model, or a baseline (input → prediction, caller-owned). */
-export type Method = tfl.LayersModel | ((input: tf.Tensor4D) => tf.Tensor4D);
+/**
+ * A method scored by the table: the model, or a baseline (input → prediction, caller-owned).
+ * Predictions are clipped to [0, 1], except an `{ unclipped }` baseline's, scored as it is
+ * (bicubic's overshoot, say, as a table computed before clipping existed had it).
+ */
+export type Method =
+  | tfl.LayersModel
+  | ((input: tf.Tensor4D) => tf.Tensor4D)
+  | { readonly unclipped: (input: tf.Tensor4D) => tf.Tensor4D };
+
+/** One whole image of a {@linkcode MetricSet} of images (HWC or [1, H, W, C]). */
+export interface MetricImage {
+  /** Its name (for `onImage`). */
+  readonly name: string;
+  /** The input. */
+  readonly input: tf.Tensor3D | tf.Tensor4D;
+  /** The target. */
+  readonly target: tf.Tensor3D | tf.Tensor4D;
+}
+
+/**
+ * A held-out set: a batch scored at once (`input`, `target`), or `images` of any sizes, each
+ * scored alone, the set's score the mean over them. `methods` replaces the table's for this set.
+ */
+export type MetricSet =
+  & { readonly name: string; readonly methods?: Readonly<Record<string, Method>> }
+  & (
+    | { readonly input: tf.Tensor4D; readonly target: tf.Tensor4D }
+    | { readonly images: readonly MetricImage[] }
+  );
+
+/** What {@linkcode MetricTableOptions.onImage} is given: every method's prediction of one image. */
+export interface ImageScored {
+  /** The set's name. */
+  readonly set: string;
+  /** The image's name (the set's for a batch). */
+  readonly image: string;
+  /** The predictions by method, as scored (the table disposes them afterwards). */
+  readonly predictions: Readonly<Record<string, tf.Tensor4D>>;
+  /** The target, [1, H, W, C] for an image. */
+  readonly target: tf.Tensor4D;
+}
 
 /** Options of {@linkcode metricTable}. */
 export interface MetricTableOptions {
-  /** The held-out set: its name in the table, inputs and targets (not disposed). */
-  readonly sets: readonly {
-    readonly name: string;
-    readonly input: tf.Tensor4D;
-    readonly target: tf.Tensor4D;
-  }[];
+  /** The held-out sets (their tensors are not disposed). */
+  readonly sets: readonly MetricSet[];
   /** The methods, by their name in the table, e.g. `{ bicubic: …, model }`. */
   readonly methods: Readonly<Record<string, Method>>;
   /** The columns; default {@linkcode defaultMetrics} (PSNR and SSIM on RGB). */
   readonly metrics?: Readonly<Record<string, MetricFn>>;
+  /** How a column's numbers are written in `text`, by column; default 4 significant digits. */
+  readonly formats?: Readonly<Record<string, (n: number) => string>>;
+  /** Shorter headers for `text`, by column (`rows` and the report keep the columns' names). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Called once per image (once per batch) with every method's prediction, e.g. for panels. */
+  readonly onImage?: (e: ImageScored) => Promise<void>;
 }
 
 /** The table: `report.finish({ table })` shows it, `text` is the console's. */
 export interface MetricTable extends ReportTable {
   /** The table as aligned text. */
   readonly text: string;
+  /** Each row's numbers by column (NaN where not scored; `rows` says `n/a` there). */
+  readonly values: readonly Readonly<Record<string, number>>[];
 }
 
 /**
@@ -85,8 +139,54 @@ export function lpipsMetric(metric: Lpips): MetricFn {
 }
 
 /**
- * Score every method on every set with every metric: one row per (set, method). Predictions are
- * clipped to [0, 1] and disposed; no tensor is left behind.
+ * A loss as a metric: its total (one column, named by the metric's key), or with `total` given
+ * its total under that name and each of its terms as columns, in one read-back.
+ * A grey (1-channel) image is replicated to RGB for the loss network; a loss that keeps its
+ * target's side (`targetOnce`) computes it once per target.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { lossMetric } from "@perceptual/loss/experiment";
+ * import { evaluate, pixel } from "@perceptual/loss/loss";
+ * import type { LossNetwork } from "@perceptual/loss/network";
+ * import assert from "node:assert/strict";
+ *
+ * await initBackend("cpu");
+ * const fn = evaluate(pixel({ weight: 2 }), {} as LossNetwork<never>);
+ * const x = tf.fill([1, 4, 4, 3], 0.5) as tf.Tensor4D;
+ * const y = tf.fill([1, 4, 4, 3], 0.75) as tf.Tensor4D;
+ * // Terms as the loss weighs them: 2 × |0.5 - 0.75|.
+ * assert.deepEqual(await lossMetric(fn, "loss")(x, y), { loss: 0.5, pixel: 0.5 });
+ * assert.equal(await lossMetric(fn)(x, y), 0.5);
+ * tf.dispose([x, y]);
+ * ```
+ */
+export function lossMetric(lossFn: LossFn, total?: string): MetricFn {
+  return async (p, t) => {
+    const rgb = (x: tf.Tensor4D) => x.shape[3] === 1 ? tf.tile(x, [1, 1, 1, 3]) : x;
+    // Outside the tidy below, which would dispose what `prepare` keeps.
+    const t3 = rgb(t);
+    (lossFn as Partial<TargetOnceFn>).prepare?.(t3);
+    let names: string[] = [];
+    const stacked = tf.tidy(() => {
+      const r = lossFn(rgb(p), t3);
+      names = [total ?? "total", ...Object.keys(r.terms)];
+      return tf.stack([r.total, ...(total === undefined ? [] : Object.values(r.terms))]);
+    });
+    if (t3 !== t) t3.dispose();
+    const values = await stacked.data();
+    stacked.dispose();
+    if (total === undefined) return values[0]!;
+    return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
+  };
+}
+
+/**
+ * Score every method on every set with every metric: one row per (set, method), a set of
+ * images scored as the mean over its images. Predictions are disposed; no tensor is left
+ * behind.
  *
  * @example
  * ```ts
@@ -110,28 +210,86 @@ export function lpipsMetric(metric: Lpips): MetricFn {
  */
 export async function metricTable(options: MetricTableOptions): Promise<MetricTable> {
   const metrics = Object.entries(options.metrics ?? defaultMetrics());
+  const values: Record<string, number>[] = [];
   const rows: (string | number)[][] = [];
   for (const set of options.sets) {
-    for (const [name, method] of Object.entries(options.methods)) {
-      const prediction = tf.tidy(() =>
-        tf.clipByValue(
-          typeof method === "function"
-            ? method(set.input)
-            : method.predict(set.input) as tf.Tensor4D,
-          0,
-          1,
-        ) as tf.Tensor4D
-      );
+    const methods = Object.entries(set.methods ?? options.methods);
+    const images = "images" in set ? set.images : [set];
+    const sums = methods.map(() => ({} as Record<string, number>));
+    for (const image of images) {
+      const { predictions, scores, target } = await scoreImage(image, methods, metrics);
+      scores.forEach((v, m) => {
+        for (const [k, x] of Object.entries(v)) sums[m]![k] = (sums[m]![k] ?? 0) + x;
+      });
       try {
-        const values: number[] = [];
-        for (const [, fn] of metrics) values.push(await fn(prediction, set.target));
-        rows.push([set.name, name, ...values]);
+        await options.onImage?.({
+          set: set.name,
+          image: image.name,
+          predictions: Object.fromEntries(methods.map(([n], i) => [n, predictions[i]!])),
+          target,
+        });
       } finally {
-        prediction.dispose();
+        tf.dispose([target, ...predictions]);
       }
     }
+    methods.forEach(([name], m) => {
+      const mean = Object.fromEntries(
+        Object.entries(sums[m]!).map(([k, v]) => [k, v / images.length]),
+      );
+      values.push(mean);
+      rows.push([set.name, name, ...Object.values(mean).map((v) => Number.isNaN(v) ? "n/a" : v)]);
+    });
   }
-  const columns = ["set", "method", ...metrics.map(([n]) => n)];
-  const text = formatTable(columns.map((name) => ({ name })), rows);
-  return { columns, rows, text };
+  const columns = ["set", "method", ...Object.keys(values[0] ?? {})];
+  const fourDigits = (n: number) => n.toPrecision(4);
+  const text = formatTable(
+    columns.map((c) => ({
+      name: options.headers?.[c] ?? c,
+      format: options.formats?.[c] ?? fourDigits,
+    })),
+    rows,
+  );
+  return { columns, rows, text, values };
+}
+
+/**
+ * Every method's prediction of one image (or batch) and its scores by column; the caller
+ * disposes the predictions and the (4D) target.
+ */
+async function scoreImage(
+  image: { readonly input: tf.Tensor; readonly target: tf.Tensor },
+  methods: readonly (readonly [string, Method])[],
+  metrics: readonly (readonly [string, MetricFn])[],
+): Promise<{ predictions: tf.Tensor4D[]; scores: Record<string, number>[]; target: tf.Tensor4D }> {
+  const batch = (t: tf.Tensor) => (t.rank === 3 ? tf.expandDims(t, 0) : tf.clone(t)) as tf.Tensor4D;
+  const input = batch(image.input);
+  const target = batch(image.target);
+  const predictions: tf.Tensor4D[] = [];
+  try {
+    for (const [, method] of methods) predictions.push(predict(method, input));
+    const scores: Record<string, number>[] = [];
+    for (const prediction of predictions) {
+      const row: Record<string, number> = {};
+      for (const [name, fn] of metrics) {
+        const v = await fn(prediction, target);
+        Object.assign(row, typeof v === "number" ? { [name]: v } : v);
+      }
+      scores.push(row);
+    }
+    return { predictions, scores, target };
+  } catch (e) {
+    tf.dispose([target, ...predictions]);
+    throw e;
+  } finally {
+    input.dispose();
+  }
+}
+
+/** One method's prediction, clipped to [0, 1] unless the method says `unclipped`. */
+function predict(method: Method, input: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    if (typeof method === "object" && "unclipped" in method) return method.unclipped(input);
+    const raw = typeof method === "function" ? method(input) : method.predict(input) as tf.Tensor4D;
+    return tf.clipByValue(raw, 0, 1) as tf.Tensor4D;
+  });
 }

@@ -3,9 +3,10 @@
  * for any script of yours. A run directory whose `config.json` is the source of truth (resume
  * from the folder alone with `--resume --out DIR`), an exclusive lock, the progress line,
  * `metrics.csv`, checkpoints, `report.html` with plots and pictures, the loss-network picker
- * (cached ImageNet VGG-16, else the embedded VGG-19 blocks), the per-kind loss balance, result
- * tables, and a reusable command-line layer (a flag table read by `node:util` parseArgs,
- * `--help`, `--resume`).
+ * (cached ImageNet VGG-16, else the embedded VGG-19 blocks), the run's loss (read back on
+ * resume) and its per-kind balance, photo splits, result tables (any metrics; the SR protocol
+ * against bicubic), whole-photo panels, and a reusable command-line layer (a flag table read by
+ * `node:util` parseArgs, `--help`, `--resume`).
  *
  * @example
  * ```ts
@@ -44,6 +45,7 @@ export {
   timestamp,
 } from "./cli.ts";
 export { InterruptedError, UsageError } from "./errors.ts";
+export { type EvalPair, heldOutPairs, loadEvalPairs, predictSr } from "./eval_pairs.ts";
 export { experiment, type ExperimentOptions, type PairRequest } from "./experiment.ts";
 export {
   count,
@@ -64,8 +66,47 @@ export {
   toggle,
   weight,
 } from "./flag_table.ts";
-export { type SharedDefaults, type SharedFlags, sharedFlags, type SharedOptions } from "./flags.ts";
-export { saveAndDispose, sideBySide } from "./images.ts";
+export {
+  type SharedDefaults,
+  type SharedFlags,
+  sharedFlags,
+  type SharedOptions,
+  unetConfig,
+} from "./flags.ts";
+export {
+  photoPanels,
+  type PhotoPanelsOptions,
+  saveAndDispose,
+  sideBySide,
+  writePanel,
+} from "./images.ts";
+export {
+  loadSplitImages,
+  readResized,
+  usableFolder,
+  WHOLE_PHOTO_MAX_ELEMENTS,
+} from "./split_photos.ts";
+export { finishRun, heldOutValidation, type RunResults, stepsDone } from "./results.ts";
+export {
+  readLossSpec,
+  runLoss,
+  type RunLossOptions,
+  type StoredLoss,
+  storedLoss,
+  type TermShares,
+  termShares,
+  unscaledOnly,
+  weightsText,
+} from "./run_loss.ts";
+export { type SrHeldOut, srHeldOut, type SrHeldOutOptions } from "./sr_held_out.ts";
+export {
+  type SrResultRow,
+  srResultRows,
+  type SrSet,
+  srTable,
+  srValidationMetrics,
+} from "./sr_table.ts";
+export { featureDistance, targetOnce, type TargetOnceFn } from "./target_once.ts";
 export {
   EMBEDDED_VGG19_DIR,
   type LossNetworkKind,
@@ -76,21 +117,17 @@ export {
 } from "./loss_network.ts";
 export {
   defaultMetrics,
+  type ImageScored,
+  lossMetric,
   lpipsMetric,
   type Method,
   type MetricFn,
+  type MetricImage,
+  type MetricSet,
   type MetricTable,
   metricTable,
   type MetricTableOptions,
 } from "./metric_table.ts";
-export {
-  openSession,
-  saveModelAtomically,
-  type Session,
-  stepsDone,
-  train,
-  type TrainedRun,
-  type TrainPlan,
-  unetConfig,
-} from "./session.ts";
+export { openSession, type Session, train, type TrainedRun, type TrainPlan } from "./session.ts";
+export { saveModelAtomically } from "./save_model.ts";
 export { type Cell, type Column, formatTable } from "./table.ts";

@@ -6,7 +6,6 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type * as tfl from "@tensorflow/tfjs-layers";
 import { writeFileAtomic } from "../_internal/fs.ts";
 import { describeBackend, initBackend, nativeInfo } from "../backend/mod.ts";
 import type { LossFn } from "../loss/mod.ts";
@@ -25,7 +24,7 @@ import {
   type TrainerOptions,
   type TrainingData,
 } from "../train/mod.ts";
-import { saveModel, type UNetConfig } from "../unet/mod.ts";
+import { saveModelAtomically } from "./save_model.ts";
 import { UnknownLayerError } from "../network/mod.ts";
 import { absolutePaths, programName, readRunConfig, scriptOf, timestamp } from "./cli.ts";
 import { InterruptedError, UsageError } from "./errors.ts";
@@ -52,6 +51,12 @@ export interface Session extends PickedLossNetwork {
   readonly resumeCommand: string;
   /** `_random-vgg` when the loss network is random (every image written is marked), else "". */
   readonly marker: string;
+  /** The loss network as results.json records it. */
+  readonly facts: {
+    readonly lossNetwork: string;
+    readonly lossNetworkKind: PickedLossNetwork["kind"];
+    readonly randomLossNetwork: boolean;
+  };
   /** `config.json`'s common part, with `extra` after it. */
   config(extra: Record<string, unknown>): Record<string, unknown>;
   /**
@@ -103,6 +108,7 @@ export async function openSession(
   }
 }
 
+/** The session, its run directory locked: backend, loss network, and the session object. */
 async function openLocked(
   example: string,
   o: SharedOptions,
@@ -112,53 +118,35 @@ async function openLocked(
   runDir: string,
   lock: RunLock,
 ): Promise<Session> {
-  // The native backend's thread count is part of the run: a resumed run gets the one it had.
-  const storedThreads = stored?.nativeThreads;
-  const choice = await initBackend(o.backend === "auto" ? undefined : o.backend, {
-    ...(typeof storedThreads === "number" ? { nativeThreads: storedThreads } : {}),
-  });
-  console.log(describeBackend(choice));
-  const native = choice.name === "native" ? nativeInfo() : undefined;
-  const nativeThreads = typeof native === "object" ? native.threads : undefined;
-  // The range check reads values back synchronously, which webgpu cannot do under Deno.
-  if (
-    o.vgg !== "auto" && o.vgg !== "random" && await Deno.stat(o.vgg).then(() => false, () => true)
-  ) {
-    throw new UsageError(
-      `--vgg ${o.vgg}: no such file or folder; give a Keras .h5 file, a tfjs model folder, ` +
-        "auto or random",
-    );
-  }
+  const { backend, nativeThreads } = await openBackend(o, stored);
+  await checkVggPath(o.vgg);
   const picked = await pickLossNetwork({
     vgg: o.vgg,
     net: o.net,
     layers,
     alsoLoad,
     seed: o.seed,
-    checkRange: choice.name !== "webgpu",
+    // The range check reads values back synchronously, which webgpu cannot do under Deno.
+    checkRange: backend !== "webgpu",
   }).catch((e) => {
     // A misspelt layer is a bad flag (exit status 2), like a bad path.
     throw e instanceof UnknownLayerError ? new UsageError(`--layers: ${e.message}`) : e;
   });
   console.log(picked.description);
-  if (typeof stored?.lossNetwork === "string" && stored.lossNetwork !== picked.description) {
-    // `--vgg auto` resolves to ImageNet or the embedded weights depending on the cache and the
-    // network: a resumed run must not switch features under the model.
-    picked[Symbol.dispose]();
-    throw new UsageError(
-      `--resume --out ${runDir}: the run was trained with "${stored.lossNetwork}", but this ` +
-        `time the loss network is "${picked.description}"; give --vgg the same weights as the ` +
-        "run had, or start a new run",
-    );
-  }
+  checkSameNetwork(stored, picked, runDir);
   // Absolute, so the command works from any folder.
   const resumeCommand = `deno run -A ${scriptOf(example)} --resume --out ${
     absolutePaths({ out: runDir }).out
   }`;
+  const facts = {
+    lossNetwork: picked.description,
+    lossNetworkKind: picked.kind,
+    randomLossNetwork: picked.random,
+  };
   return {
     options: o,
     runDir,
-    backend: choice.name,
+    backend,
     lock,
     resumeCommand,
     net: picked.net,
@@ -168,12 +156,13 @@ async function openLocked(
     description: picked.description,
     random: picked.random,
     marker: picked.random ? "_random-vgg" : "",
+    facts,
     stored,
     config: (extra) => ({
       example: programName(example),
       // Paths absolute, so the run resumes from any working directory.
       options: absolutePaths(o),
-      backend: choice.name,
+      backend,
       lossNetwork: picked.description,
       lossNetworkKind: picked.kind,
       lossLayers: picked.layers,
@@ -190,6 +179,53 @@ async function openLocked(
       }
     },
   };
+}
+
+/** The backend (`--backend`, printed), with a resumed run's native thread count. */
+async function openBackend(
+  o: SharedOptions,
+  stored: Readonly<Record<string, unknown>> | undefined,
+): Promise<{ backend: string; nativeThreads: number | undefined }> {
+  // The native backend's thread count is part of the run: a resumed run gets the one it had.
+  const storedThreads = stored?.nativeThreads;
+  const choice = await initBackend(o.backend === "auto" ? undefined : o.backend, {
+    ...(typeof storedThreads === "number" ? { nativeThreads: storedThreads } : {}),
+  });
+  console.log(describeBackend(choice));
+  const native = choice.name === "native" ? nativeInfo() : undefined;
+  return {
+    backend: choice.name,
+    nativeThreads: typeof native === "object" ? native.threads : undefined,
+  };
+}
+
+/** A `--vgg` path that does not exist is a usage error. */
+async function checkVggPath(vgg: string): Promise<void> {
+  if (vgg === "auto" || vgg === "random") return;
+  if (await Deno.stat(vgg).then(() => false, () => true)) {
+    throw new UsageError(
+      `--vgg ${vgg}: no such file or folder; give a Keras .h5 file, a tfjs model folder, ` +
+        "auto or random",
+    );
+  }
+}
+
+/**
+ * `--vgg auto` resolves to ImageNet or the embedded weights depending on the cache and the
+ * network: a resumed run must not switch features under the model (disposes `picked` if so).
+ */
+function checkSameNetwork(
+  stored: Readonly<Record<string, unknown>> | undefined,
+  picked: PickedLossNetwork,
+  runDir: string,
+): void {
+  if (typeof stored?.lossNetwork !== "string" || stored.lossNetwork === picked.description) return;
+  picked[Symbol.dispose]();
+  throw new UsageError(
+    `--resume --out ${runDir}: the run was trained with "${stored.lossNetwork}", but this ` +
+      `time the loss network is "${picked.description}"; give --vgg the same weights as the ` +
+      "run had, or start a new run",
+  );
 }
 
 /** What {@linkcode train} trains, on what, and what it writes besides the defaults. */
@@ -250,10 +286,64 @@ export interface TrainedRun extends FitResult {
  * ```
  */
 export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
-  const o = s.options;
-  const example = String(plan.config.example ?? "run");
   using interrupt = interruptOnSignals();
-  const report = runReport({
+  const report = reportOf(s, plan, interrupt);
+  const checkpoints = plan.checkpoints ?? true;
+  // A resumed run keeps its config.json; only a new run length is written into it.
+  const config = s.stored === undefined
+    ? plan.config
+    : { ...s.stored, options: { ...(s.stored.options as object), steps: plan.steps } };
+  const writeConfig = s.stored === undefined || JSON.stringify(config) !== JSON.stringify(s.stored);
+  using tr = trainer({
+    ...plan.trainee,
+    loss: plan.loss,
+    schedule: plan.schedule,
+    seed: s.options.seed,
+    config,
+  });
+  const every = s.options["sample-every"];
+  let result: FitResult;
+  try {
+    result = await tr.fit(plan.data, {
+      steps: plan.steps,
+      runDir: runDirectory(s.runDir, { checkpoints, lock: s.lock }),
+      resume: s.options.resume,
+      signal: interrupt.signal,
+      resumeHint: `resume with: ${s.resumeCommand}`,
+      checkpointEvery: checkpoints ? every : undefined,
+      quiet: s.options.quiet,
+      report,
+      validation: plan.validation === undefined ? undefined : { ...plan.validation, every },
+      samples: samplesOf(s, plan),
+      callbacks: [{ onFitStart: (e) => startOfFit(s, e.notes, writeConfig ? config : undefined) }],
+    });
+  } catch (e) {
+    if (e instanceof RunDirError) throw new UsageError(`--out ${s.runDir}: ${e.message}`);
+    throw e;
+  }
+  if (result.reason === "stopped" && interrupt.received !== undefined) {
+    const saved = result.checkpoint === undefined ? "" : `; checkpoint ${result.checkpoint}`;
+    const next = checkpoints ? `Resume with: ${s.resumeCommand}` : "This run keeps no checkpoints";
+    throw new InterruptedError(
+      interrupt.received,
+      `interrupted (${interrupt.received}) after step ${result.step}${saved}; run.json and ` +
+        `report.html say so. ${next}`,
+    );
+  }
+  if (plan.trainee.model !== undefined) {
+    await saveModelAtomically(plan.trainee.model, `${s.runDir}/model`);
+  }
+  return { ...result, report };
+}
+
+/** The run's report.html: title, resume hint, the session's facts and the plan's summary. */
+function reportOf(
+  s: Session,
+  plan: TrainPlan,
+  interrupt: { readonly received: string | undefined },
+): RunReport {
+  const example = String(plan.config.example ?? "run");
+  return runReport({
     title: plan.report?.title ?? `${example}: ${s.runDir}`,
     resumeHint: plan.checkpoints ?? true ? `resume with: ${s.resumeCommand}` : "start it again",
     stoppedBy: () => interrupt.received,
@@ -266,165 +356,34 @@ export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
     ],
     ...(plan.report?.imageDirs === undefined ? {} : { imageDirs: plan.report.imageDirs }),
   });
-  const checkpoints = plan.checkpoints ?? true;
-  // A resumed run keeps its config.json; only a new run length is written into it.
-  const config = s.stored === undefined
-    ? plan.config
-    : { ...s.stored, options: { ...(s.stored.options as object), steps: plan.steps } };
-  const writeConfig = s.stored === undefined || JSON.stringify(config) !== JSON.stringify(s.stored);
-  using tr = trainer({
-    ...plan.trainee,
-    loss: plan.loss,
-    schedule: plan.schedule,
-    seed: o.seed,
-    config,
-  });
-  const every = o["sample-every"];
-  let result: FitResult;
-  try {
-    result = await tr.fit(plan.data, {
-      steps: plan.steps,
-      runDir: runDirectory(s.runDir, { checkpoints, lock: s.lock }),
-      resume: o.resume,
-      signal: interrupt.signal,
-      resumeHint: `resume with: ${s.resumeCommand}`,
-      checkpointEvery: checkpoints ? every : undefined,
-      quiet: o.quiet,
-      report,
-      validation: plan.validation === undefined ? undefined : { ...plan.validation, every },
-      samples: {
-        every,
-        batch: plan.samples.batch,
-        count: plan.samples.count,
-        onSample: (e) => {
-          const name = `step-${String(e.step).padStart(6, "0")}${s.marker}.png`;
-          return saveAndDispose(`${s.runDir}/${plan.samples.dir}/${name}`, plan.samples.image(e));
-        },
-      },
-      callbacks: [{
-        async onFitStart(e) {
-          // What a resume removed or skipped is said even without a progress display.
-          if (o.quiet) { for (const note of e.notes) console.log(`note: ${note}`); }
-          if (!writeConfig) return;
-          const file = `${s.runDir}/config.json`;
-          await writeFileAtomic(file, JSON.stringify(config, null, 2) + "\n").catch((e) => {
-            throw new RunFileError(file, "write the run's options", e);
-          });
-        },
-      }],
-    });
-  } catch (e) {
-    if (e instanceof RunDirError) throw new UsageError(`--out ${s.runDir}: ${e.message}`);
-    throw e;
-  }
-  if (result.reason === "stopped" && interrupt.received !== undefined) {
-    const saved = result.checkpoint === undefined ? "" : `; checkpoint ${result.checkpoint}`;
-    throw new InterruptedError(
-      interrupt.received,
-      `interrupted (${interrupt.received}) after step ${result.step}${saved}; run.json and ` +
-        `report.html say so. ${
-          checkpoints ? `Resume with: ${s.resumeCommand}` : "This run keeps no checkpoints"
-        }`,
-    );
-  }
-  if (plan.trainee.model !== undefined) {
-    await saveModelAtomically(plan.trainee.model, `${s.runDir}/model`);
-  }
-  return { ...result, report };
 }
 
-/**
- * Save the final model into `dir` atomically: written into a temporary folder beside it, then
- * renamed into place (an older `dir` is moved aside first and removed), so a failed save (disk
- * full) never leaves an empty or half-written `model/`. File-system failures become a
- * {@linkcode RunFileError} naming the folder and the fix.
- *
- * @example
- * ```ts
- * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "@perceptual/loss/backend";
- * import { saveModelAtomically } from "@perceptual/loss/experiment";
- * import assert from "node:assert/strict";
- *
- * await initBackend("cpu");
- * const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [2], units: 1 })] });
- * const dir = `${await Deno.makeTempDir()}/model`;
- * await saveModelAtomically(model, dir);
- * assert.ok((await Deno.stat(`${dir}/model.json`)).isFile);
- * model.dispose();
- * ```
- */
-export async function saveModelAtomically(model: tfl.LayersModel, dir: string): Promise<void> {
-  const suffix = crypto.randomUUID().slice(0, 8);
-  const tmp = `${dir}.tmp-${suffix}`;
-  const old = `${dir}.old-${suffix}`;
-  try {
-    await Deno.mkdir(tmp);
-    await saveModel(model, tmp);
-    const hadOld = await Deno.stat(dir).then(() => true, () => false);
-    if (hadOld) await Deno.rename(dir, old);
-    await Deno.rename(tmp, dir);
-    if (hadOld) await Deno.remove(old, { recursive: true });
-  } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw new RunFileError(dir, "save the model", e);
-  }
-}
-
-/**
- * `3 steps (5 in total) after resuming from …`: what a run did.
- *
- * @example
- * ```ts
- * import { stepsDone } from "@perceptual/loss/experiment";
- * import assert from "node:assert/strict";
- *
- * const r = { step: 5, stepsRun: 3, resumedFrom: "run/checkpoints/step-00000002" };
- * assert.equal(stepsDone(r as never), "3 steps (5 in total) after resuming from run/checkpoints/step-00000002");
- * ```
- */
-export function stepsDone(result: FitResult): string {
-  const resumed = result.resumedFrom ? ` after resuming from ${result.resumedFrom}` : "";
-  return `${result.stepsRun} steps (${result.step} in total)${resumed}`;
-}
-
-/**
- * The examples' U-Net: `--depth` and `--filters`, a residual over the input, outputs in [0, 1],
- * seeded by `--seed`; `extra` says the rest (channels, scale, name).
- *
- * @example
- * ```ts
- * import { sharedFlags, parseFlags, unetConfig } from "@perceptual/loss/experiment";
- * import assert from "node:assert/strict";
- *
- * const flags = sharedFlags({
- *   prefix: "x", data: "photos", steps: "10", lr: "1e-3", crop: "crop", depth: "2", filters: "16",
- *   samples: ["4", "samples"], sampleEvery: ["5", "every"],
- * });
- * const o = parseFlags([], flags);
- * assert.ok(o !== "help");
- * const c = unetConfig(o, { name: "x", scale: 2 });
- * assert.equal(c.depth, 2);
- * assert.equal(c.baseFilters, 16);
- * ```
- */
-export function unetConfig(
-  o: SharedOptions,
-  extra: Partial<UNetConfig> & Pick<UNetConfig, "name">,
-): Partial<UNetConfig> {
+/** Samples every `--sample-every` steps, written as `<dir>/step-NNNNNN<marker>.png`. */
+function samplesOf(s: Session, plan: TrainPlan): NonNullable<FitOptions["samples"]> {
   return {
-    inChannels: 3,
-    outChannels: 3,
-    depth: o.depth,
-    baseFilters: o.filters,
-    // Batch norm's running statistics lag behind in a run of a few hundred steps (inference uses
-    // them), which costs more at inference than it gains; it also doubles training time on wasm.
-    norm: "none",
-    // pixelShuffle: 4-5x faster to train on wasm than "bilinear" (measured at 4x64x64, depth 3).
-    upsample: "pixelShuffle",
-    outputRange: [0, 1],
-    residual: true,
-    seed: o.seed,
-    ...extra,
+    every: s.options["sample-every"],
+    batch: plan.samples.batch,
+    count: plan.samples.count,
+    onSample: (e) => {
+      const name = `step-${String(e.step).padStart(6, "0")}${s.marker}.png`;
+      return saveAndDispose(`${s.runDir}/${plan.samples.dir}/${name}`, plan.samples.image(e));
+    },
   };
+}
+
+/**
+ * Once the run directory is claimed: what a resume removed or skipped (said even without a
+ * progress display), and `config` written to config.json when given.
+ */
+async function startOfFit(
+  s: Session,
+  notes: readonly string[],
+  config: Record<string, unknown> | undefined,
+): Promise<void> {
+  if (s.options.quiet) { for (const note of notes) console.log(`note: ${note}`); }
+  if (config === undefined) return;
+  const file = `${s.runDir}/config.json`;
+  await writeFileAtomic(file, JSON.stringify(config, null, 2) + "\n").catch((e) => {
+    throw new RunFileError(file, "write the run's options", e);
+  });
 }
