@@ -8,7 +8,8 @@ bench/cases.ts: `extract` (VGG-16 conv stack to block5_conv3 on 1x3x224x224), `b
 the gradient of the features' sum w.r.t. the input), `train` (one Adam step of the x2 U-Net of
 src/unet with the fastai feature loss on VGG-16, batch 4, 32x32 -> 64x64), `perceptual` (feature +
 Gram L1 at relu1_2, relu2_2, relu3_3, relu4_3 of VGG-16 on 4x3x64x64 and its gradient w.r.t. the
-prediction). `blas` prints which BLAS the matrix products really run on.
+prediction); `perceptual-bf16` the same under `torch.autocast("cpu", dtype=torch.bfloat16)`
+(PyTorch's own bf16: convolutions and matrix products in bf16). `blas` prints which BLAS the matrix products really run on.
 
 Debian's torch is built against the generic `libblas.so.3` interface (BLAS_INFO=generic); the
 library behind it is whatever the alternatives system picks. With only the reference BLAS
@@ -204,6 +205,14 @@ def prepare(case):
             loss.item()
 
         return run
+    if case == "perceptual-bf16":
+        f32 = prepare("perceptual")
+
+        def run():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                f32()
+
+        return run
     if case == "perceptual":
         # BENCH_SHAPE=NxS (e.g. 16x256): batch and crop, as bench/cases.ts reads it.
         n, size = (int(v) for v in os.environ.get("BENCH_SHAPE", "4x64").split("x"))
@@ -223,7 +232,8 @@ def prepare(case):
             pred.grad.sum().item()
 
         return run
-    raise SystemExit(f"unknown case {case!r}: use extract, backward, train or perceptual")
+    raise SystemExit(f"unknown case {case!r}: use extract, backward, train, perceptual or "
+                     "perceptual-bf16")
 
 
 def main():

@@ -107,7 +107,10 @@ Deno.test({
         for (const [what, g, r] of [["forward", got, want], ["dx", gotDx, wantDx]] as const) {
           const { diff, scale } = maxDiff(g, r);
           assert.ok(scale > 0.1, `${what} case ${i}: all zero`);
-          assert.ok(diff <= 2e-6 * scale * Math.sqrt(9 * ci), `${what} case ${i}: ${diff}/${scale}`);
+          assert.ok(
+            diff <= 2e-6 * scale * Math.sqrt(9 * ci),
+            `${what} case ${i}: ${diff}/${scale}`,
+          );
         }
       } finally {
         await initBackend("cpu");
@@ -168,7 +171,10 @@ Deno.test({
     uninstallTrainingKernels("cpu");
     try {
       const want = run(EMULATED);
-      assert.ok(Math.abs(got.value - want.value) <= 1e-5 * want.value, `${got.value} ${want.value}`);
+      assert.ok(
+        Math.abs(got.value - want.value) <= 1e-5 * want.value,
+        `${got.value} ${want.value}`,
+      );
       const { diff, scale } = maxDiff(got.grad, want.grad);
       assert.ok(scale > 0 && diff <= 1e-4 * scale, `gradient: max diff ${diff}, scale ${scale}`);
     } finally {

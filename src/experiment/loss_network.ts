@@ -8,6 +8,7 @@
  * @module
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
+import { type Precision, PrecisionUnavailableError } from "../backend/native/precision.ts";
 import { pathKind } from "../_internal/fs.ts";
 import { layersBeforePools, type LossNetwork, UnknownLayerError } from "../network/mod.ts";
 import {
@@ -41,6 +42,8 @@ export interface PickLossNetworkOptions {
   readonly vgg?: string;
   /** Architecture of the ImageNet weights tried first, of `"random"` and of a path (default `vgg16`). */
   readonly net?: VggArchitecture;
+  /** The loss network's arithmetic (default `"f32"`; see `VggOptions.precision`). */
+  readonly precision?: Precision;
   /** Loss layers; default fastai's (the three deepest activations just before a pool). */
   readonly layers?: readonly string[];
   /**
@@ -178,7 +181,13 @@ export async function pickLossNetwork(
     const upTo = options.layers === undefined || options.layers.length === 0
       ? undefined
       : deepest(a, [...options.layers, ...(options.alsoLoad ?? [])]);
-    const common = { weights, checkRange, ...(upTo === undefined ? {} : { upTo }), ...extra };
+    const common = {
+      weights,
+      checkRange,
+      ...(upTo === undefined ? {} : { upTo }),
+      ...(options.precision === undefined ? {} : { precision: options.precision }),
+      ...extra,
+    };
     const net: LossNetwork<string> = a === "vgg16"
       ? await vgg16(common as Parameters<typeof vgg16>[0])
       : await vgg19(common as Parameters<typeof vgg19>[0]);
@@ -231,7 +240,10 @@ export async function pickLossNetwork(
       });
       return done(opened, `imagenet-${arch}` as const, cached ? "cached" : "downloaded");
     } catch (e) {
-      if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
+      if (
+        e instanceof TypeError || e instanceof UnknownLayerError ||
+        e instanceof PrecisionUnavailableError
+      ) throw e;
       reasons.push(`ImageNet ${Arch} could not be loaded (${oneLine(e)})`);
     }
   } else {
@@ -257,7 +269,10 @@ export async function pickLossNetwork(
   try {
     return done(await open("vgg19", dir), "embedded-vgg19", `because ${reasons.join("; ")}`);
   } catch (e) {
-    if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
+    if (
+      e instanceof TypeError || e instanceof UnknownLayerError ||
+      e instanceof PrecisionUnavailableError
+    ) throw e;
     reasons.push(`the embedded weights could not be loaded (${oneLine(e)})`);
     throw new NoLossNetworkError(reasons);
   }

@@ -136,6 +136,7 @@ async function openLocked(
     alsoLoad,
     seed: o.seed,
     checkRange: choice.name !== "webgpu",
+    precision: o.precision,
   }).catch((e) => {
     // A misspelt layer is a bad flag (exit status 2), like a bad path.
     throw e instanceof UnknownLayerError ? new UsageError(`--layers: ${e.message}`) : e;

@@ -13,7 +13,15 @@
  */
 import type { ConvGeometry } from "../kernels/conv2d_backprop_filter.ts";
 import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
-import { HostBuffer, Md, opDesc, Primitive, primitiveDesc, reluAttr, reorder } from "./_primitive.ts";
+import {
+  HostBuffer,
+  Md,
+  opDesc,
+  Primitive,
+  primitiveDesc,
+  reluAttr,
+  reorder,
+} from "./_primitive.ts";
 import { record, tune } from "./_tune.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
 
