@@ -824,8 +824,17 @@ function checkNotEmpty(where, shape) {
   if (shape.some((d) => d === 0)) throw new EmptyInputError(where, shape);
 }
 
+// src/unet/_tile_budget.ts
+var budget;
+function tileBudget() {
+  return budget?.();
+}
+
 // src/unet/predict_image.ts
 var DEFAULT_MAX_ELEMENTS = 2 ** 25;
+function defaultMaxElements() {
+  return tileBudget() ?? DEFAULT_MAX_ELEMENTS;
+}
 function positiveInteger(name, v) {
   if (!Number.isInteger(v) || v < 1) {
     throw new RangeError(`predictImage: ${name} must be a positive integer, got ${v}`);
@@ -971,7 +980,7 @@ function predictImage(model, image, options = {}) {
     positiveInteger("overlap", options.overlap);
   }
   if (options.multiple !== void 0) positiveInteger("multiple", options.multiple);
-  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  const maxElements = options.maxElements ?? defaultMaxElements();
   if (!(maxElements > 0)) {
     throw new RangeError(`predictImage: maxElements must be positive, got ${maxElements}`);
   }

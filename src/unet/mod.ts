@@ -21,6 +21,9 @@
  *
  * @module
  */
+import { setTileBudget } from "./_tile_budget.ts";
+import { denoMaxElements as denoBudget } from "./deno_tile_budget.ts";
+
 export {
   type ActivationName,
   ACTIVATIONS,
@@ -54,4 +57,8 @@ export {
 export { registerLayers } from "./register.ts";
 export { pixelShuffle } from "./pixel_shuffle.ts";
 export { DEFAULT_MAX_ELEMENTS, predictImage, type PredictImageOptions } from "./predict_image.ts";
+export { denoMaxElements } from "./deno_tile_budget.ts";
 export { TfjsCopyError } from "./tfjs_copy_error.ts";
+
+// In Deno, predictImage tiles only when memory requires it (the browser entry keeps 2^25).
+setTileBudget(denoBudget);
