@@ -236,8 +236,40 @@ def prepare(case):
                      "perceptual-bf16")
 
 
+def bf16_error():
+    """Case (d)'s loss and gradient under bf16 autocast against f32: the error PyTorch's own bf16
+    makes, to set beside bench/bf16_error.ts's figures for the native backend."""
+    torch.manual_seed(0)
+    vgg = Vgg16()
+    pred = torch.rand(4, 3, 64, 64)
+    target = torch.rand(4, 3, 64, 64)
+
+    def run(bf16):
+        p = pred.clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            with torch.no_grad():
+                t_feats = vgg(target, PERCEPTUAL_TAPS)
+                t_grams = [gram(f) for f in t_feats]
+            feats = vgg(p, PERCEPTUAL_TAPS)
+            loss = 0
+            for f, tf_, tg in zip(feats, t_feats, t_grams):
+                loss = loss + F.l1_loss(f.float(), tf_.float()) + F.l1_loss(gram(f).float(), tg.float())
+        loss.backward()
+        return loss.item(), p.grad.double()
+
+    l32, g32 = run(False)
+    l16, g16 = run(True)
+    rel = (g16 - g32).norm() / g32.norm()
+    cos = (g16 * g32).sum() / (g16.norm() * g32.norm())
+    print(json.dumps({"ms": [0], "loss_rel": abs(l16 - l32) / abs(l32), "grad_rel_l2": rel.item(),
+                      "grad_cos": cos.item()}))
+
+
 def main():
     case = sys.argv[1] if len(sys.argv) > 1 else "extract"
+    if case == "bf16-error":
+        bf16_error()
+        return
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     reps = int(sys.argv[3]) if len(sys.argv) > 3 else 5
     warmup = int(sys.argv[4]) if len(sys.argv) > 4 else 2
