@@ -235,7 +235,9 @@ Deno.test({
       // Relative L2 over the whole gradient (random weights, three bf16 convs each way): the
       // bound says bf16 stays a close approximation, the emulation test above that it is
       // exactly bf16 rounding.
-      console.log(`bf16 vs f32: loss ${rel.toExponential(2)}, gradient ${gradRel.toExponential(2)}`);
+      console.log(
+        `bf16 vs f32: loss ${rel.toExponential(2)}, gradient ${gradRel.toExponential(2)}`,
+      );
       assert.ok(gradRel > 0 && gradRel < 5e-2, `gradient relative error ${gradRel}`);
       assert.equal(again.value, bf16.value);
       assert.deepEqual(again.grad, bf16.grad);
