@@ -95,12 +95,25 @@ function scratchOf(bytes: number): Ptr {
   return scratch.p;
 }
 
+/**
+ * The scratch buffer is kept between calls up to this size; a larger one (a whole photo's
+ * activations: 140 MB for 1280×852×64) is dropped after its call rather than held for the
+ * process's life.
+ */
+const KEEP_SCRATCH_BYTES = 64 * 2 ** 20;
+
 /** bf16 copies of weight tensors, per tensor and weight layout; dropped with the tensor. */
 const weightCopies = new WeakMap<object, Map<string, HostBuffer>>();
 
+/**
+ * `sizeof(dnnl_memory_desc_t)`: 696 in oneDNN 2.6.3, and the same across 2.x (oneDNN keeps its
+ * ABI within a major version).
+ */
+const MD_STRUCT_BYTES = 696;
+
 /** A primitive's weight layout as a cache key (equal descriptors give equal bytes). */
 function layoutKey(p: Ptr): string {
-  const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p!, 696));
+  const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p!, MD_STRUCT_BYTES));
   return btoa(String.fromCharCode(...bytes));
 }
 
@@ -230,8 +243,12 @@ function runPlan(
   rest: readonly Ptr[],
 ): void {
   const tmp = scratchOf(p.toBf16.bytes.get(DNNL.argDst)!);
-  p.toBf16.run([input, tmp]);
-  p.prim.run([tmp, weightsOf(p, wId, w), ...rest]);
+  try {
+    p.toBf16.run([input, tmp]);
+    p.prim.run([tmp, weightsOf(p, wId, w), ...rest]);
+  } finally {
+    if (scratch !== undefined && scratch.size > KEEP_SCRATCH_BYTES) scratch = undefined;
+  }
 }
 
 /**
@@ -252,6 +269,8 @@ export function bf16ConvForward(
   return withThreads(dnnl.omp, t, () => {
     const k = `${key(`bf16_conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`, g)} t${t}`;
     const m = mdsFor(dnnl, g);
+    // By the fixed rule even with timing on (the no-op run keeps the first that builds):
+    // blocked weights won every VGG shape measured.
     const p = tune(
       k,
       (["any", "hwio"] as const).map((l) => () => fast(buildForward(dnnl, g, m, l, bias, relu))),
