@@ -23,6 +23,7 @@ import {
   reorder,
 } from "./_primitive.ts";
 import { record, tune } from "./_tune.ts";
+import { flops, key } from "./_conv.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
 
 type Ptr = Deno.PointerValue;
@@ -212,11 +213,6 @@ function buildBackwardData(
   return plan(dnnl, prim, m.yF32, m.yBf16, m.wUser);
 }
 
-function key(op: string, g: ConvGeometry): string {
-  return `${op} x[${g.n},${g.h},${g.w},${g.ci}] w[${g.kh},${g.kw},${g.ci},${g.co}] ` +
-    `s${g.sh},${g.sw} p${g.top},${g.left},${g.bottom},${g.right}`;
-}
-
 const mdCache = new Map<string, Mds>();
 function mdsFor(dnnl: Dnnl, g: ConvGeometry): Mds {
   const k = key("", g);
@@ -264,8 +260,7 @@ export function bf16ConvForward(
   ptrs: () => { x: Ptr; w: Ptr; b: Ptr | undefined; y: Ptr },
   wId: object,
 ): boolean {
-  const flops = 2 * g.n * g.oh * g.ow * g.co * g.ci * g.kh * g.kw;
-  const t = threadsFor(dnnl.omp, flops);
+  const t = threadsFor(dnnl.omp, flops(g));
   return withThreads(dnnl.omp, t, () => {
     const k = `${key(`bf16_conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`, g)} t${t}`;
     const m = mdsFor(dnnl, g);
@@ -293,8 +288,7 @@ export function bf16ConvBackwardData(
   ptrs: () => { dy: Ptr; w: Ptr; dx: Ptr },
   wId: object,
 ): boolean {
-  const flops = 2 * g.n * g.oh * g.ow * g.co * g.ci * g.kh * g.kw;
-  const t = threadsFor(dnnl.omp, flops);
+  const t = threadsFor(dnnl.omp, flops(g));
   return withThreads(dnnl.omp, t, () => {
     const k = `${key("bf16_conv_bwd_data", g)} t${t}`;
     const m = mdsFor(dnnl, g);
