@@ -43,6 +43,7 @@ export { type BackendChoice, type BackendName, initBackend } from "./src/backend
 export { assertNoLeak, leakGuard, type Owner, scope } from "./src/lifetime/mod.ts";
 // Errors
 export {
+  checkNotEmpty,
   DecodeError,
   type DecodeIssue,
   EmptyInputError,

@@ -198,3 +198,15 @@ Deno.test("decodeLossSpec makes no tensors", async () => {
     decodeLossSpec({ terms: [{ kind: "nope" }] });
   }, { label: "decodeLossSpec" });
 });
+
+Deno.test("spec: a blank name or network is refused alike by the JSON decoder and by term()", () => {
+  for (const field of ["name", "network"] as const) {
+    const found = issues({ terms: [{ kind: "pixel", [field]: "  " }] });
+    assert.deepEqual(found, [{
+      path: `terms[0].${field}`,
+      message: "is empty or blank; give a name or remove the field",
+    }]);
+    assert.throws(() => pixel({ [field]: "  " }), /must be a non-empty string/);
+    assert.equal(pixel({ [field]: "x" }).terms[0]![field], "x");
+  }
+});

@@ -22,8 +22,9 @@ import {
 import {
   bilinearMatrix,
   lpipsFromFeatures,
-  lpipsFromUnitFeatures,
+  lpipsFromWeighted,
   unitNormalize,
+  weightedUnit,
 } from "../src/lpips/_lpips_math.ts";
 import { tapSizes } from "../src/lpips/_architecture.ts";
 
@@ -316,29 +317,40 @@ Deno.test("weights from a URL (the published package's path): fetched, checked, 
   }
 });
 
-Deno.test("lpipsFromUnitFeatures (a precomputed side) equals lpipsFromFeatures; tap checks", async () => {
+Deno.test("lpipsFromWeighted (the term's representation) equals lpipsFromFeatures and distance; tap checks", async () => {
   using m = await lpips({ net: "squeeze" });
   const x = tf.randomUniform([2, 24, 20, 3], 0, 1, "float32", 5) as tf.Tensor4D;
   const y = tf.randomUniform([2, 24, 20, 3], 0, 1, "float32", 6) as tf.Tensor4D;
   const before = tf.memory().numTensors;
-  const [a, b, d] = tf.tidy(() => {
-    const fx = m.network.extract(x, m.network.layers);
-    const fy = m.network.extract(y, m.network.layers);
+  const [a, b, d, one] = tf.tidy(() => {
+    const taps = m.network.layers;
+    const fx = m.network.extract(x, taps);
+    const fy = m.network.extract(y, taps);
     const lins = m.network.allLinWeights();
-    const ux = Object.fromEntries(Object.entries(fx).map(([k, v]) => [k, unitNormalize(v)]));
-    const uy = Object.fromEntries(Object.entries(fy).map(([k, v]) => [k, unitNormalize(v)]));
+    const weigh = (f: Record<string, tf.Tensor4D>) =>
+      Object.fromEntries(taps.map((t) => [t, weightedUnit(f[t]!, lins[t]!)]));
+    const [wx, wy] = [weigh(fx), weigh(fy)];
     assert.throws(() => lpipsFromFeatures({}, fy, lins), /no prediction features/);
     assert.throws(
-      () => lpipsFromUnitFeatures(ux, { ...uy, relu3: tf.zeros([1, 1, 1, 256]) }, lins),
+      () => lpipsFromWeighted(wx, { ...wy, relu3: tf.zeros([1, 1, 1, 256]) }, taps),
       /compare images of the same size/,
     );
-    return [lpipsFromFeatures(fx, fy, lins), lpipsFromUnitFeatures(ux, uy, lins), m.distance(x, y)];
+    // A target of batch 1 broadcasts: image 0 of y against both images of x.
+    const y0 = Object.fromEntries(taps.map((t) => [t, tf.slice(wy[t]!, 0, 1)]));
+    return [
+      lpipsFromFeatures(fx, fy, lins),
+      lpipsFromWeighted(wx, wy, taps),
+      m.distance(x, y),
+      lpipsFromWeighted(wx, y0, taps),
+    ];
   });
-  const [va, vb, vd] = await Promise.all([a, b, d].map((t) => t.data()));
+  const [va, vb, vd, v1] = await Promise.all([a, b, d, one].map((t) => t.data()));
   for (let i = 0; i < 2; i++) {
     assert.ok(Math.abs(va[i]! - vb[i]!) < 1e-7 && Math.abs(va[i]! - vd[i]!) < 1e-7);
   }
-  tf.dispose([a, b, d]);
+  assert.ok(Math.abs(v1[0]! - va[0]!) < 1e-7); // image 0 vs image 0
+  assert.ok(Math.abs(v1[1]! - va[1]!) > 1e-3); // image 1 vs image 0: another distance
+  tf.dispose([a, b, d, one]);
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([x, y]);
 });

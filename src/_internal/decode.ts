@@ -207,122 +207,155 @@ export function boundedJson(
     if (E.isLeft(parsed)) return E.left([parsed.left]);
     json = parsed.right;
   }
-  const issues: DecodeIssue[] = [];
-  let size = 0;
-  let over = false;
-  const onPath = new Map<object, string>();
-  const at = (path: string, key: string | number): string =>
-    typeof key === "number"
-      ? `${path}[${key}]`
-      : path === ""
-      ? cut(key, 40)
-      : `${path}.${cut(key, 40)}`;
-  const copy = (v: unknown, path: string, depth: number): unknown => {
-    const where = path === "" ? "(root)" : path;
-    if (over || issues.length >= 50) return undefined;
-    if (v === null || typeof v === "boolean" || typeof v === "undefined") {
-      size += 5;
-    } else if (typeof v === "number") {
-      size += 8;
-    } else if (typeof v === "string") {
-      size += v.length + 2;
-      if (v.length > limits.stringChars) {
-        issues.push({
-          path: where,
-          message: `is a string of ${v.length} characters; at most ${limits.stringChars} are ` +
-            "allowed here",
-        });
-        return undefined;
-      }
-    } else if (typeof v !== "object") {
-      issues.push({ path: where, message: `is ${show(v)}; only JSON data is allowed` });
-      return undefined;
-    }
-    if (size > limits.chars) {
-      over = true;
-      issues.push({
-        path: where,
-        message: `the input is larger than ${limits.chars} characters of JSON; reading stopped ` +
-          "here",
-      });
-      return undefined;
-    }
-    if (typeof v !== "object" || v === null) return v;
-    let array: boolean;
-    try {
-      array = Array.isArray(v);
-      const proto = Object.getPrototypeOf(v);
-      if (!array && proto !== Object.prototype && proto !== null) {
-        issues.push({ path: where, message: `is ${show(v)}; only plain JSON data is allowed` });
-        return undefined;
-      }
-    } catch (e) {
-      issues.push({ path: where, message: `cannot be read (${cut(String(e), 80)})` });
-      return undefined;
-    }
-    const cycle = onPath.get(v);
-    if (cycle !== undefined) {
-      issues.push({
-        path: where,
-        message: `refers back to ${cycle === "(root)" ? "the root" : cycle} (a cycle); JSON data ` +
-          "cannot contain cycles",
-      });
-      return undefined;
-    }
-    if (depth >= limits.depth) {
-      issues.push({
-        path: where,
-        message: `nests deeper than ${limits.depth} levels; nothing below was read`,
-      });
-      return undefined;
-    }
-    onPath.set(v, where);
-    try {
-      if (array) {
-        const xs = v as unknown[];
-        if (xs.length > limits.arrayLength) {
-          issues.push({
-            path: where,
-            message: `is an array of ${xs.length}; at most ${limits.arrayLength} elements are ` +
-              "allowed (nothing in it was read)",
-          });
-          return undefined;
-        }
-        const out: unknown[] = [];
-        for (let i = 0; i < xs.length; i++) out.push(copy(xs[i], at(path, i), depth + 1));
-        size += 2 + xs.length;
-        return out;
-      }
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v)) {
-        size += k.length + 4;
-        if (k.length > limits.stringChars) {
-          issues.push({
-            path: at(path, k),
-            message:
-              `is a key of ${k.length} characters; at most ${limits.stringChars} are allowed`,
-          });
-          continue;
-        }
-        out[k] = copy((v as Record<string, unknown>)[k], at(path, k), depth + 1);
-      }
-      return out;
-    } catch (e) {
-      issues.push({
-        path: where,
-        message: `cannot be read (${cut(e instanceof Error ? e.message : String(e), 80)}); ` +
-          "pass plain JSON data",
-      });
-      return undefined;
-    } finally {
-      onPath.delete(v);
-    }
-  };
-  const value = copy(json, "", 0);
-  if (issues.length >= 50) {
-    issues.push({ path: "(root)", message: "reading stopped after 50 problems" });
+  const c: Copier = { limits, issues: [], size: 0, over: false, onPath: new Map() };
+  const value = copy(c, json, "", 0);
+  if (c.issues.length >= 50) {
+    c.issues.push({ path: "(root)", message: "reading stopped after 50 problems" });
   }
-  return issues.length > 0 ? E.left(issues) : E.right(value);
+  return c.issues.length > 0 ? E.left(c.issues) : E.right(value);
+}
+
+/** {@linkcode boundedJson}'s walk: the limits, the problems so far, the size read, the objects on the path. */
+interface Copier {
+  readonly limits: JsonLimits;
+  readonly issues: DecodeIssue[];
+  size: number;
+  /** The size limit was passed: nothing more is read. */
+  over: boolean;
+  /** The objects from the root to the current value, with their paths (for cycles). */
+  readonly onPath: Map<object, string>;
+}
+
+function at(path: string, key: string | number): string {
+  return typeof key === "number"
+    ? `${path}[${key}]`
+    : path === ""
+    ? cut(key, 40)
+    : `${path}.${cut(key, 40)}`;
+}
+
+/** A copy of `v` at `path`, or undefined with the reason in `c.issues`. */
+function copy(c: Copier, v: unknown, path: string, depth: number): unknown {
+  const where = path === "" ? "(root)" : path;
+  if (c.over || c.issues.length >= 50) return undefined;
+  if (!counted(c, v, where)) return undefined;
+  if (typeof v !== "object" || v === null) return v;
+  const array = plainKind(c, v, where);
+  if (array === undefined || !enterable(c, v, where, depth)) return undefined;
+  c.onPath.set(v, where);
+  try {
+    return array ? copyArray(c, v as unknown[], path, depth) : copyObject(c, v, path, depth);
+  } catch (e) {
+    c.issues.push({
+      path: where,
+      message: `cannot be read (${cut(e instanceof Error ? e.message : String(e), 80)}); ` +
+        "pass plain JSON data",
+    });
+    return undefined;
+  } finally {
+    c.onPath.delete(v);
+  }
+}
+
+/** Adds `v`'s own size to the total; false (with the reason) for a value that is refused. */
+function counted(c: Copier, v: unknown, where: string): boolean {
+  const { limits } = c;
+  if (v === null || typeof v === "boolean" || typeof v === "undefined") {
+    c.size += 5;
+  } else if (typeof v === "number") {
+    c.size += 8;
+  } else if (typeof v === "string") {
+    c.size += v.length + 2;
+    if (v.length > limits.stringChars) {
+      c.issues.push({
+        path: where,
+        message: `is a string of ${v.length} characters; at most ${limits.stringChars} are ` +
+          "allowed here",
+      });
+      return false;
+    }
+  } else if (typeof v !== "object") {
+    c.issues.push({ path: where, message: `is ${show(v)}; only JSON data is allowed` });
+    return false;
+  }
+  if (c.size > limits.chars) {
+    c.over = true;
+    c.issues.push({
+      path: where,
+      message: `the input is larger than ${limits.chars} characters of JSON; reading stopped ` +
+        "here",
+    });
+    return false;
+  }
+  return true;
+}
+
+/** Whether `v` is an array (true) or a plain object (false); undefined (with the reason) otherwise. */
+function plainKind(c: Copier, v: object, where: string): boolean | undefined {
+  try {
+    const array = Array.isArray(v);
+    const proto = Object.getPrototypeOf(v);
+    if (!array && proto !== Object.prototype && proto !== null) {
+      c.issues.push({ path: where, message: `is ${show(v)}; only plain JSON data is allowed` });
+      return undefined;
+    }
+    return array;
+  } catch (e) {
+    c.issues.push({ path: where, message: `cannot be read (${cut(String(e), 80)})` });
+    return undefined;
+  }
+}
+
+/** False (with the reason) when `v` closes a cycle or lies deeper than the limit. */
+function enterable(c: Copier, v: object, where: string, depth: number): boolean {
+  const cycle = c.onPath.get(v);
+  if (cycle !== undefined) {
+    c.issues.push({
+      path: where,
+      message: `refers back to ${cycle === "(root)" ? "the root" : cycle} (a cycle); JSON data ` +
+        "cannot contain cycles",
+    });
+    return false;
+  }
+  if (depth >= c.limits.depth) {
+    c.issues.push({
+      path: where,
+      message: `nests deeper than ${c.limits.depth} levels; nothing below was read`,
+    });
+    return false;
+  }
+  return true;
+}
+
+function copyArray(c: Copier, xs: unknown[], path: string, depth: number): unknown[] | undefined {
+  if (xs.length > c.limits.arrayLength) {
+    c.issues.push({
+      path: path === "" ? "(root)" : path,
+      message: `is an array of ${xs.length}; at most ${c.limits.arrayLength} elements are ` +
+        "allowed (nothing in it was read)",
+    });
+    return undefined;
+  }
+  const out: unknown[] = [];
+  for (let i = 0; i < xs.length; i++) out.push(copy(c, xs[i], at(path, i), depth + 1));
+  c.size += 2 + xs.length;
+  return out;
+}
+
+function copyObject(c: Copier, v: object, path: string, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    c.size += k.length + 4;
+    if (k.length > c.limits.stringChars) {
+      c.issues.push({
+        path: at(path, k),
+        message: `is a key of ${k.length} characters; at most ${c.limits.stringChars} are allowed`,
+      });
+      continue;
+    }
+    out[k] = copy(c, (v as Record<string, unknown>)[k], at(path, k), depth + 1);
+  }
+  return out;
 }
 
 /**

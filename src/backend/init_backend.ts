@@ -296,7 +296,7 @@ function start(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { initBackend, type InitBackendOptions } from "./init_backend.ts";
+ * import { initBackend, type InitBackendOptions } from "@perceptual/loss/backend";
  * const options: InitBackendOptions = { nativeThreads: 1 }; // ignored by backends other than native
  * assert.equal((await initBackend("cpu", options)).name, "cpu");
  * ```

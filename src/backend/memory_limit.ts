@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { backendMemoryLimit, initBackend, setMemoryLimit } from "./mod.ts";
+ * import { backendMemoryLimit, initBackend, setMemoryLimit } from "@perceptual/loss/backend";
  * await initBackend("cpu");
  * setMemoryLimit(256 * 2 ** 20);
  * assert.equal(backendMemoryLimit().bytes, 268435456);
@@ -42,8 +42,11 @@ let override: number | undefined;
  *
  * @example
  * ```ts
- * import { setMemoryLimit } from "./memory_limit.ts";
+ * import assert from "node:assert/strict";
+ * import { backendMemoryLimit, initBackend, setMemoryLimit } from "@perceptual/loss/backend";
+ * await initBackend("cpu");
  * setMemoryLimit(2 ** 30); // act as if the backend held 1 GiB
+ * assert.equal(backendMemoryLimit().bytes, 2 ** 30);
  * setMemoryLimit(undefined);
  * ```
  */
@@ -71,7 +74,7 @@ const UNITS: Record<string, number> = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseBytes } from "./memory_limit.ts";
+ * import { parseBytes } from "@perceptual/loss/backend";
  * assert.equal(parseBytes("1.5GiB"), 1610612736);
  * assert.equal(parseBytes("x"), undefined);
  * ```
@@ -91,7 +94,7 @@ export function parseBytes(text: string): number | undefined {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatBytes } from "./memory_limit.ts";
+ * import { formatBytes } from "@perceptual/loss/backend";
  * assert.equal(formatBytes(3 * 2 ** 29), "1.50 GiB");
  * ```
  */
@@ -109,7 +112,7 @@ export function formatBytes(n: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { backendMemoryLimit, initBackend } from "./mod.ts";
+ * import { backendMemoryLimit, initBackend } from "@perceptual/loss/backend";
  * await initBackend("wasm");
  * assert.equal(backendMemoryLimit().bytes, 4294967296);
  * ```

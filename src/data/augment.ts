@@ -15,8 +15,7 @@ import type { Rng } from "./rng.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { CropSize } from "@perceptual/loss/data";
- * import { cropShape } from "./augment.ts";
+ * import { type CropSize, cropShape } from "@perceptual/loss/data";
  * const square: CropSize = 96;
  * const wide: CropSize = [64, 128]; // [height, width]
  * assert.deepEqual(cropShape(square, "demo"), [96, 96]);
@@ -41,8 +40,7 @@ export function cropShape(size: CropSize, where: string): [number, number] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { randomCropWindow } from "./augment.ts";
- * import { mulberry32 } from "./rng.ts";
+ * import { randomCropWindow, mulberry32 } from "@perceptual/loss/data";
  * const { top, left } = randomCropWindow(100, 80, 64, mulberry32(1), "img.png");
  * assert.ok(top <= 36 && left <= 16);
  * ```
@@ -67,8 +65,7 @@ export function randomCropWindow(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { randomCrop } from "./augment.ts";
- * import { mulberry32 } from "./rng.ts";
+ * import { randomCrop, mulberry32 } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const img = tf.zeros([50, 60, 3]) as tf.Tensor3D;
  * const patch = randomCrop(img, 32, mulberry32(7));
@@ -93,9 +90,7 @@ export function randomCrop(img: tf.Tensor3D, crop: CropSize, rng: Rng): tf.Tenso
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { FlipOptions } from "@perceptual/loss/data";
- * import { randomDihedral } from "./augment.ts";
- * import { mulberry32 } from "./rng.ts";
+ * import { type FlipOptions, randomDihedral, mulberry32 } from "@perceptual/loss/data";
  * const upright: FlipOptions = { vertical: false, transpose: false }; // faces, text: mirror only
  * const rng = mulberry32(1);
  * const draws = Array.from({ length: 1000 }, () => randomDihedral(rng, upright, true));
@@ -123,8 +118,7 @@ export interface FlipOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { randomDihedral } from "./augment.ts";
- * import { mulberry32 } from "./rng.ts";
+ * import { randomDihedral, mulberry32 } from "@perceptual/loss/data";
  * assert.equal(randomDihedral(mulberry32(3), { vertical: false }, true).vertical, false);
  * ```
  */
@@ -147,7 +141,7 @@ export function randomDihedral(rng: Rng, options: FlipOptions = {}, square = fal
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { applyDihedral } from "./augment.ts";
+ * import { applyDihedral } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const img = tf.tensor3d([1, 2, 3], [1, 3, 1]);
  * const out = applyDihedral(img, { horizontal: true });
@@ -173,8 +167,7 @@ export function applyDihedral(img: tf.Tensor3D, d: Dihedral): tf.Tensor3D {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { randomFlip } from "./augment.ts";
- * import { mulberry32 } from "./rng.ts";
+ * import { randomFlip, mulberry32 } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const img = tf.zeros([8, 8, 3]) as tf.Tensor3D;
  * const out = randomFlip(img, mulberry32(5));

@@ -20,8 +20,7 @@ import { checkPixels, type Pixels } from "./pixels.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { BorderMode, Pixels } from "@perceptual/loss/data";
- * import { bicubicUpscalePixels } from "./bicubic.ts";
+ * import { type BorderMode, type Pixels, bicubicUpscalePixels } from "@perceptual/loss/data";
  * const edge: Pixels = { height: 1, width: 4, channels: 1, data: Float32Array.of(0, 1, 1, 1) };
  * const first: Record<BorderMode, string> = { replicate: "-0.0703", symmetric: "-0.0938" };
  * for (const border of ["replicate", "symmetric"] as BorderMode[]) {
@@ -38,8 +37,7 @@ export type BorderMode = "replicate" | "symmetric";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { BicubicOptions, Pixels } from "@perceptual/loss/data";
- * import { bicubicDownscalePixels } from "./bicubic.ts";
+ * import { type BicubicOptions, type Pixels, bicubicDownscalePixels } from "@perceptual/loss/data";
  * const ramp = Float32Array.from({ length: 16 }, (_, i) => (i % 8) / 7); // 2 rows of 0 … 1
  * const hr: Pixels = { height: 2, width: 8, channels: 1, data: ramp };
  * const matlab: BicubicOptions = { quantize: "uint8" }; // imresize on a uint8 image
@@ -266,7 +264,7 @@ function resizeWithScales(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { bicubicDownscalePixels } from "./bicubic.ts";
+ * import { bicubicDownscalePixels } from "@perceptual/loss/data";
  * const p = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(1) };
  * const lr = bicubicDownscalePixels(p, 4, { quantize: "uint8" });
  * assert.equal(lr.height, 2);
@@ -291,7 +289,7 @@ export function bicubicDownscalePixels(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { bicubicUpscalePixels } from "./bicubic.ts";
+ * import { bicubicUpscalePixels } from "@perceptual/loss/data";
  * const p = { height: 2, width: 2, channels: 1, data: new Float32Array([0, 1, 1, 0]) };
  * assert.equal(bicubicUpscalePixels(p, 2).height, 4);
  * ```

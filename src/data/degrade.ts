@@ -19,7 +19,7 @@ import { BT601_LUMA } from "../_internal/luma.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { LUMA_WEIGHTS } from "./degrade.ts";
+ * import { LUMA_WEIGHTS } from "@perceptual/loss/data";
  * assert.ok(Math.abs(LUMA_WEIGHTS.reduce((a, b) => a + b) - 1) < 1e-12);
  * ```
  */
@@ -31,8 +31,7 @@ export const LUMA_WEIGHTS: readonly [number, number, number] = BT601_LUMA;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { GrayscaleOptions, Pixels } from "@perceptual/loss/data";
- * import { grayscalePixels } from "./degrade.ts";
+ * import { type GrayscaleOptions, type Pixels, grayscalePixels } from "@perceptual/loss/data";
  * const red: Pixels = { height: 1, width: 1, channels: 3, data: Float32Array.of(1, 0, 0) };
  * const options: GrayscaleOptions = { keepChannels: true }; // for a network that takes RGB
  * const grey = grayscalePixels(red, options);
@@ -84,7 +83,7 @@ export function toGrayscale<T extends tf.Tensor3D | tf.Tensor4D>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { grayscalePixels } from "./degrade.ts";
+ * import { grayscalePixels } from "@perceptual/loss/data";
  * const p = { height: 1, width: 1, channels: 3, data: new Float32Array([0, 1, 0]) };
  * assert.ok(Math.abs(grayscalePixels(p).data[0] - 0.587) < 1e-6);
  * ```
@@ -110,7 +109,7 @@ export function grayscalePixels(p: Pixels, options: GrayscaleOptions = {}): Pixe
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { jpegPixels } from "./degrade.ts";
+ * import { jpegPixels } from "@perceptual/loss/data";
  * const p = { height: 16, width: 16, channels: 3, data: new Float32Array(768).fill(0.5) };
  * assert.equal((await jpegPixels(p, 30)).width, 16);
  * ```
@@ -131,7 +130,7 @@ export async function jpegPixels(p: Pixels, quality: number): Promise<Pixels> {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { jpegReencode } from "./degrade.ts";
+ * import { jpegReencode } from "@perceptual/loss/data";
  * await initBackend("cpu");
  * const img = tf.randomUniform([32, 32, 3]) as tf.Tensor3D;
  * const blocky = await jpegReencode(img, 20);
@@ -150,8 +149,7 @@ export async function jpegReencode(img: tf.Tensor3D, quality: number): Promise<t
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { Degradation, Pixels } from "@perceptual/loss/data";
- * import { mulberry32 } from "./rng.ts";
+ * import { type Degradation, type Pixels, mulberry32 } from "@perceptual/loss/data";
  * // seeded noise of ±amount, usable as imagePairs({ degrade: noise(0.1), … })
  * const noise = (amount: number): Degradation => (p, rng) => ({
  *   ...p, data: p.data.map((v) => Math.min(1, Math.max(0, v + amount * (2 * rng.next() - 1)))),
@@ -170,8 +168,7 @@ export type Degradation = (target: Pixels, rng: Rng) => Pixels | Promise<Pixels>
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { bicubicDegradation } from "@perceptual/loss/data";
- * import { mulberry32 } from "./rng.ts";
+ * import { bicubicDegradation, mulberry32 } from "@perceptual/loss/data";
  * const hr = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(0.2) };
  * const lr = await bicubicDegradation(2)(hr, mulberry32(1));
  * assert.equal(lr.height, 4);
@@ -190,8 +187,7 @@ export function bicubicDegradation(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { grayscaleDegradation } from "@perceptual/loss/data";
- * import { mulberry32 } from "./rng.ts";
+ * import { grayscaleDegradation, mulberry32 } from "@perceptual/loss/data";
  * const rgb = { height: 2, width: 2, channels: 3, data: new Float32Array(12).fill(1) };
  * assert.equal((await grayscaleDegradation()(rgb, mulberry32(1))).channels, 1);
  * ```
@@ -206,8 +202,7 @@ export function grayscaleDegradation(options: GrayscaleOptions = {}): Degradatio
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { jpegDegradation } from "@perceptual/loss/data";
- * import { mulberry32 } from "./rng.ts";
+ * import { jpegDegradation, mulberry32 } from "@perceptual/loss/data";
  * const p = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(0.5) };
  * const out = await jpegDegradation([20, 60])(p, mulberry32(1));
  * assert.equal(out.width, 8);
@@ -231,8 +226,12 @@ export function jpegDegradation(quality: number | readonly [number, number]): De
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { bicubicDegradation, chainDegradations, jpegDegradation } from "@perceptual/loss/data";
- * import { mulberry32 } from "./rng.ts";
+ * import {
+ *   bicubicDegradation,
+ *   chainDegradations,
+ *   jpegDegradation,
+ *   mulberry32,
+ * } from "@perceptual/loss/data";
  * const degrade = chainDegradations(bicubicDegradation(2), jpegDegradation(50));
  * const hr = { height: 8, width: 8, channels: 3, data: new Float32Array(192).fill(0.5) };
  * const lr = await degrade(hr, mulberry32(0));

@@ -34,13 +34,24 @@ export {
   ImageTooLargeError,
   ImageWriteError,
 } from "./errors.ts";
-export type { Rng } from "./rng.ts";
-export { cropPixels, type Pixels, pixelsToTensor, stackPixels, tensorToPixels } from "./pixels.ts";
+export { deriveSeed, mulberry32, type Rng, shuffledIndices } from "./rng.ts";
+export {
+  checkPixels,
+  cropPixels,
+  type Dihedral,
+  flipPixels,
+  type Pixels,
+  pixelsToTensor,
+  stackPixels,
+  tensorToPixels,
+} from "./pixels.ts";
 export {
   bicubicDownscale,
+  bicubicDownscalePixels,
   type BicubicOptions,
   bicubicResizePixels,
   bicubicUpscale,
+  bicubicUpscalePixels,
   type BorderMode,
 } from "./bicubic.ts";
 export {
@@ -58,14 +69,27 @@ export {
 } from "./image_io.ts";
 export { type ImageFileInfo, imageFileInfo } from "./image_info.ts";
 export { IMAGE_EXTENSIONS, imageFolder, type ImageFolderOptions } from "./image_folder.ts";
-export type { CropSize, FlipOptions } from "./augment.ts";
+export {
+  applyDihedral,
+  cropShape,
+  type CropSize,
+  type FlipOptions,
+  randomCrop,
+  randomCropWindow,
+  randomDihedral,
+  randomFlip,
+} from "./augment.ts";
 export {
   bicubicDegradation,
   chainDegradations,
   type Degradation,
   grayscaleDegradation,
   type GrayscaleOptions,
+  grayscalePixels,
   jpegDegradation,
+  jpegPixels,
+  jpegReencode,
+  LUMA_WEIGHTS,
   toGrayscale,
 } from "./degrade.ts";
 export {

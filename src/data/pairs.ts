@@ -244,6 +244,43 @@ function pairStream(
   degrade: Degradation,
   where: string,
 ): PairStream {
+  const settings = checkOptions(options, where);
+  let preparing: Promise<Prepared> | undefined;
+  const prepare = (): Promise<Prepared> => {
+    preparing ??= loadImages(options, settings, where);
+    // A failed preparation may be retried (e.g. after fixing the folder).
+    preparing.catch(() => (preparing = undefined));
+    return preparing;
+  };
+  return {
+    async prepare(): Promise<PairStreamInfo> {
+      return (await prepare()).info;
+    },
+    async *[Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined> {
+      const sampler: Sampler = {
+        ...settings,
+        ...(await prepare()),
+        degrade,
+        permEpoch: -1,
+        perm: new Int32Array(0),
+      };
+      yield* batches(sampler, options.prefetch !== false);
+    },
+  };
+}
+
+/** A pair stream's options, checked, with their defaults. */
+interface Settings {
+  readonly cropH: number;
+  readonly cropW: number;
+  readonly startBatch: number;
+  readonly channels: ChannelCount;
+  readonly flips: FlipOptions | undefined;
+  readonly batchSize: number;
+  readonly seed: number;
+}
+
+function checkOptions(options: PairStreamOptions, where: string): Settings {
   const sourcesGiven = [options.dir, options.files, options.images].filter((s) => s !== undefined);
   if (sourcesGiven.length !== 1) {
     throw new ImageShapeError(`${where}: give exactly one of dir, files or images`);
@@ -263,136 +300,142 @@ function pairStream(
   if (!Number.isFinite(options.seed)) {
     throw new ImageShapeError(`${where}: seed must be a finite number, got ${options.seed}`);
   }
-  const channels = options.channels ?? 3;
   const flips: FlipOptions | undefined = options.augment === false
     ? undefined
     : options.augment === true || options.augment === undefined
     ? {}
     : options.augment;
-  const batchSize = options.batchSize;
-  const seed = options.seed;
-
-  let preparing: Promise<Prepared> | undefined;
-  const prepare = (): Promise<Prepared> => {
-    preparing ??= (async (): Promise<Prepared> => {
-      let sources: string[];
-      let images: Samples[];
-      if (options.images !== undefined) {
-        if (options.images.length === 0) throw new EmptyInputError(`${where}: images`, [0]);
-        sources = options.images.map((_, i) => `images[${i}]`);
-        images = options.images.map((p, i) => {
-          checkPixels(p, `${where}: images[${i}]`);
-          return { ...p, max: 1 };
-        });
-      } else {
-        sources = options.files !== undefined
-          ? [...options.files]
-          : await imageFolder(options.dir!, { recursive: options.recursive });
-        if (sources.length === 0) throw new EmptyInputError(`${where}: files`, [0]);
-        images = await decodeAll(sources, {
-          channels,
-          ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
-        });
-      }
-      images.forEach((img, i) => {
-        // Checked for every image now, not when it is first drawn hours into training.
-        randomCropWindow(img.height, img.width, [cropH, cropW], mulberry32(0), sources[i]);
-        if (img.channels !== images[0]!.channels) {
-          throw new ImageShapeError(
-            `${where}: '${sources[i]}' has ${img.channels} channels, '${sources[0]}' has ` +
-              `${images[0]!.channels}; load them with the same 'channels' option`,
-          );
-        }
-      });
-      const samplesPerEpoch = images.length * (options.cropsPerImage ?? 1);
-      const batches = options.batches ??
-        (options.epochs !== undefined
-          ? Math.max(0, Math.ceil((options.epochs * samplesPerEpoch) / batchSize) - startBatch)
-          : Infinity);
-      return {
-        images,
-        info: { sources, samplesPerEpoch, batchesPerEpoch: samplesPerEpoch / batchSize, batches },
-      };
-    })();
-    // A failed preparation may be retried (e.g. after fixing the folder).
-    preparing.catch(() => (preparing = undefined));
-    return preparing;
+  return {
+    cropH,
+    cropW,
+    startBatch,
+    channels: options.channels ?? 3,
+    flips,
+    batchSize: options.batchSize,
+    seed: options.seed,
   };
+}
 
-  async function* iterate(): AsyncGenerator<Batch, void, undefined> {
-    const { images, info } = await prepare();
-    const perEpoch = info.samplesPerEpoch;
-    let permEpoch = -1;
-    let perm: Int32Array = new Int32Array(0);
-    const sample = async (s: number): Promise<[Pixels, Pixels]> => {
-      const epoch = Math.floor(s / perEpoch);
-      if (epoch !== permEpoch) {
-        perm = shuffledIndices(perEpoch, mulberry32(deriveSeed(seed, 0x5eed, epoch)));
-        permEpoch = epoch;
-      }
-      const index = perm[s - epoch * perEpoch]! % images.length;
-      const img = images[index]!;
-      const rng = mulberry32(deriveSeed(seed, s));
-      const { top, left } = randomCropWindow(
-        img.height,
-        img.width,
-        [cropH, cropW],
-        rng,
-        info.sources[index],
+/** Decodes (or takes) every image and checks each against the crop and the first's channels. */
+async function loadImages(
+  options: PairStreamOptions,
+  { cropH, cropW, channels, batchSize, startBatch }: Settings,
+  where: string,
+): Promise<Prepared> {
+  let sources: string[];
+  let images: Samples[];
+  if (options.images !== undefined) {
+    if (options.images.length === 0) throw new EmptyInputError(`${where}: images`, [0]);
+    sources = options.images.map((_, i) => `images[${i}]`);
+    images = options.images.map((p, i) => {
+      checkPixels(p, `${where}: images[${i}]`);
+      return { ...p, max: 1 };
+    });
+  } else {
+    sources = options.files !== undefined
+      ? [...options.files]
+      : await imageFolder(options.dir!, { recursive: options.recursive });
+    if (sources.length === 0) throw new EmptyInputError(`${where}: files`, [0]);
+    images = await decodeAll(sources, {
+      channels,
+      ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
+    });
+  }
+  images.forEach((img, i) => {
+    // Checked for every image now, not when it is first drawn hours into training.
+    randomCropWindow(img.height, img.width, [cropH, cropW], mulberry32(0), sources[i]);
+    if (img.channels !== images[0]!.channels) {
+      throw new ImageShapeError(
+        `${where}: '${sources[i]}' has ${img.channels} channels, '${sources[0]}' has ` +
+          `${images[0]!.channels}; load them with the same 'channels' option`,
       );
-      let target = cropSamples(img, top, left, cropH, cropW);
-      if (flips !== undefined) {
-        const d = randomDihedral(rng, flips, cropH === cropW);
-        if (d.horizontal || d.vertical || d.transpose) target = flipPixels(target, d);
-      }
-      return [await degrade(target, rng), target];
-    };
-    const makeBatch = async (k: number): Promise<Batch> => {
-      const pairs: [Pixels, Pixels][] = [];
-      // In order: the epoch permutation cache is filled sequentially.
-      for (let i = 0; i < batchSize; i++) pairs.push(await sample(k * batchSize + i));
-      const target = stackPixels(pairs.map((p) => p[1]));
-      let input: tf.Tensor4D;
-      try {
-        input = stackPixels(pairs.map((p) => p[0]));
-      } catch (e) {
-        target.dispose();
-        throw e;
-      }
-      return { input, target };
-    };
-    const schedule = (k: number): Promise<Batch> => {
-      // setImmediate: the work runs as soon as the consumer yields to the event loop (timers, I/O,
-      // a GPU read-back), without setTimeout's extra millisecond when it never does.
-      const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => makeBatch(k));
-      p.catch(() => {}); // surfaced when awaited; never an unhandled rejection
-      return p;
-    };
-    const end = startBatch + info.batches;
-    let pending: Promise<Batch> | undefined;
-    try {
-      for (let k = startBatch; k < end; k++) {
-        const batch = await (pending ?? makeBatch(k));
-        pending = undefined;
-        if (options.prefetch !== false && k + 1 < end) pending = schedule(k + 1);
-        yield batch;
-      }
-    } finally {
-      if (pending !== undefined) {
-        const left = await pending.catch(() => undefined);
-        if (left !== undefined) tf.dispose(left);
-      }
+    }
+  });
+  const samplesPerEpoch = images.length * (options.cropsPerImage ?? 1);
+  const batches = options.batches ??
+    (options.epochs !== undefined
+      ? Math.max(0, Math.ceil((options.epochs * samplesPerEpoch) / batchSize) - startBatch)
+      : Infinity);
+  return {
+    images,
+    info: { sources, samplesPerEpoch, batchesPerEpoch: samplesPerEpoch / batchSize, batches },
+  };
+}
+
+/** One pass over the stream: the settings, the images, and the current epoch's permutation. */
+interface Sampler extends Settings, Prepared {
+  readonly degrade: Degradation;
+  permEpoch: number;
+  perm: Int32Array;
+}
+
+/** Sample `s` of the stream: crop, flips and degradation, all drawn from the seed and `s`. */
+async function sample(st: Sampler, s: number): Promise<[Pixels, Pixels]> {
+  const { images, info, cropH, cropW, seed } = st;
+  const perEpoch = info.samplesPerEpoch;
+  const epoch = Math.floor(s / perEpoch);
+  if (epoch !== st.permEpoch) {
+    st.perm = shuffledIndices(perEpoch, mulberry32(deriveSeed(seed, 0x5eed, epoch)));
+    st.permEpoch = epoch;
+  }
+  const index = st.perm[s - epoch * perEpoch]! % images.length;
+  const img = images[index]!;
+  const rng = mulberry32(deriveSeed(seed, s));
+  const { top, left } = randomCropWindow(
+    img.height,
+    img.width,
+    [cropH, cropW],
+    rng,
+    info.sources[index],
+  );
+  let target = cropSamples(img, top, left, cropH, cropW);
+  if (st.flips !== undefined) {
+    const d = randomDihedral(rng, st.flips, cropH === cropW);
+    if (d.horizontal || d.vertical || d.transpose) target = flipPixels(target, d);
+  }
+  return [await st.degrade(target, rng), target];
+}
+
+async function makeBatch(st: Sampler, k: number): Promise<Batch> {
+  const pairs: [Pixels, Pixels][] = [];
+  // In order: the epoch permutation cache is filled sequentially.
+  for (let i = 0; i < st.batchSize; i++) pairs.push(await sample(st, k * st.batchSize + i));
+  const target = stackPixels(pairs.map((p) => p[1]));
+  let input: tf.Tensor4D;
+  try {
+    input = stackPixels(pairs.map((p) => p[0]));
+  } catch (e) {
+    target.dispose();
+    throw e;
+  }
+  return { input, target };
+}
+
+function scheduleBatch(st: Sampler, k: number): Promise<Batch> {
+  // setImmediate: the work runs as soon as the consumer yields to the event loop (timers, I/O,
+  // a GPU read-back), without setTimeout's extra millisecond when it never does.
+  const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => makeBatch(st, k));
+  p.catch(() => {}); // surfaced when awaited; never an unhandled rejection
+  return p;
+}
+
+/** The batches from `startBatch` on, the next one made while the consumer works on this one. */
+async function* batches(st: Sampler, prefetch: boolean): AsyncGenerator<Batch, void, undefined> {
+  const end = st.startBatch + st.info.batches;
+  let pending: Promise<Batch> | undefined;
+  try {
+    for (let k = st.startBatch; k < end; k++) {
+      const batch = await (pending ?? makeBatch(st, k));
+      pending = undefined;
+      if (prefetch && k + 1 < end) pending = scheduleBatch(st, k + 1);
+      yield batch;
+    }
+  } finally {
+    if (pending !== undefined) {
+      const left = await pending.catch(() => undefined);
+      if (left !== undefined) tf.dispose(left);
     }
   }
-
-  return {
-    async prepare(): Promise<PairStreamInfo> {
-      return (await prepare()).info;
-    },
-    [Symbol.asyncIterator](): AsyncIterator<Batch> {
-      return iterate();
-    },
-  };
 }
 
 /**

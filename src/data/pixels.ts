@@ -44,7 +44,7 @@ export interface Pixels {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkPixels } from "./pixels.ts";
+ * import { checkPixels } from "@perceptual/loss/data";
  * checkPixels({ height: 1, width: 2, channels: 1, data: new Float32Array(2) }, "example"); // fine
  * assert.throws(() => checkPixels({ height: 1, width: 2, channels: 1, data: new Float32Array(3) }, "example"));
  * ```
@@ -170,7 +170,7 @@ export interface Dihedral {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { flipPixels } from "./pixels.ts";
+ * import { flipPixels } from "@perceptual/loss/data";
  * const p = { height: 1, width: 3, channels: 1, data: new Float32Array([1, 2, 3]) };
  * assert.deepEqual(flipPixels(p, { horizontal: true }).data, Float32Array.of(3, 2, 1));
  * ```

@@ -10,8 +10,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { Rng } from "@perceptual/loss/data";
- * import { mulberry32 } from "./rng.ts";
+ * import { type Rng, mulberry32 } from "@perceptual/loss/data";
  * const rng: Rng = mulberry32(42);
  * const die = rng.int(6) + 1; // 1 … 6
  * const resumed = mulberry32(rng.state); // continues this stream exactly, e.g. after a checkpoint
@@ -40,7 +39,7 @@ export interface Rng {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { mulberry32 } from "./rng.ts";
+ * import { mulberry32 } from "@perceptual/loss/data";
  * const a = mulberry32(42), b = mulberry32(42);
  * assert.ok(a.next() === b.next());
  * assert.ok(a.int(10) < 10);
@@ -76,7 +75,7 @@ export function mulberry32(seed: number): Rng {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { deriveSeed, mulberry32 } from "./rng.ts";
+ * import { deriveSeed, mulberry32 } from "@perceptual/loss/data";
  * const perSample = mulberry32(deriveSeed(7, 3, 12)); // seed 7, epoch 3, sample 12
  * assert.ok(deriveSeed(7, 1) !== deriveSeed(7, 2));
  * ```
@@ -100,7 +99,7 @@ export function deriveSeed(seed: number, ...keys: readonly number[]): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { mulberry32, shuffledIndices } from "./rng.ts";
+ * import { mulberry32, shuffledIndices } from "@perceptual/loss/data";
  * // a permutation
  * assert.equal(
  *   shuffledIndices(5, mulberry32(1)).slice().sort().join(),

@@ -44,8 +44,7 @@ export class EmptyInputError extends PerceptualError {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkNotEmpty } from "./empty_input_error.ts";
- * import { EmptyInputError } from "@perceptual/loss";
+ * import { checkNotEmpty, EmptyInputError } from "@perceptual/loss";
  * checkNotEmpty("example", [1, 2, 2, 3]); // fine
  * assert.throws(() => checkNotEmpty("example", [0, 2, 2, 3]), EmptyInputError);
  * ```

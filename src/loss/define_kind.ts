@@ -16,6 +16,7 @@ import {
   type Kind,
   KIND_OF_TERM,
   kindOf,
+  NonEmptyText,
   NumberField,
   type Representation,
   type SideView,
@@ -175,11 +176,11 @@ function fieldRulesOf(
   ];
 }
 
+const TEXT = new NonEmptyText();
+
 function checkText(where: string, option: string, v: unknown): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== "string" || v.trim() === "") {
-    throw new InvalidTermOptionError(where, option, v, "a non-empty string");
-  }
+  if (!TEXT.is(v)) throw new InvalidTermOptionError(where, option, v, TEXT.name);
   return v;
 }
 
@@ -242,6 +243,47 @@ function defaultCompare(term: TermCommon, p: Representation, q: Representation |
  */
 export function defineTermKind<T extends TermCommon>(spec: TermKindSpec<T>): TermKindDef<T> {
   const name = spec.name as string;
+  const own = (spec.fields ?? {}) as Readonly<Record<string, FieldRule<unknown>>>;
+  checkKindSpec(spec, own);
+  const rules = fieldRulesOf(own, spec.distance);
+  const known = [...COMMON_KEYS, ...rules.map(([k]) => k)];
+  const taps = spec.taps ?? (() => []);
+  const make = (options: Record<string, unknown>): T =>
+    makeTerm(kind, rules, known, options, whereOf(name, options));
+  const kind: TermKindDef<T> = {
+    name,
+    fields: Object.freeze(Object.fromEntries(rules)),
+    defaultDistance: spec.distance,
+    needsTarget: spec.needsTarget ?? true,
+    compares: spec.compares ?? "representation",
+    calibration: spec.calibration ?? "skip",
+    network: spec.network ?? (() => undefined),
+    taps,
+    represent: spec.represent ?? ((term, side) => defaultRepresent(term, side, taps(term))),
+    compare: spec.compare ?? defaultCompare,
+    label: spec.label ?? ((term) => {
+      const ts = taps(term);
+      return ts.length === 0 ? name : `${name}:${ts.join("+")}`;
+    }),
+    is: (term: TermCommon): term is T => {
+      try {
+        return kindOf(term) === kind;
+      } catch {
+        return false;
+      }
+    },
+    term: (options = {}) => make(options as Record<string, unknown>),
+    loss: (options = {}) => lossOf<AnyLayer, T>([make(options as Record<string, unknown>)]),
+  };
+  return kind;
+}
+
+/** A kind's name, fields, calibration and compare checked against each other. */
+function checkKindSpec<T extends TermCommon>(
+  spec: TermKindSpec<T>,
+  own: Readonly<Record<string, FieldRule<unknown>>>,
+): void {
+  const name = spec.name as string;
   if (typeof name !== "string" || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) {
     throw new InvalidTermOptionError(
       "defineTermKind",
@@ -250,8 +292,6 @@ export function defineTermKind<T extends TermCommon>(spec: TermKindSpec<T>): Ter
       "a name of letters, digits, '_' and '-', starting with a letter",
     );
   }
-  const own = (spec.fields ?? {}) as Readonly<Record<string, FieldRule<unknown>>>;
-  const rules = fieldRulesOf(own, spec.distance);
   const clash = Object.keys(own).find((k) =>
     ["kind", ...COMMON_KEYS, ...ELEMENTWISE_KEYS].includes(k)
   );
@@ -280,61 +320,43 @@ export function defineTermKind<T extends TermCommon>(spec: TermKindSpec<T>): Ter
       "given, or `distance` given (an element-wise kind compares with it)",
     );
   }
-  const known = [...COMMON_KEYS, ...rules.map(([k]) => k)];
-  const taps = spec.taps ?? (() => []);
-  const make = (options: Record<string, unknown>, where: string): T => {
-    if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      throw new InvalidTermOptionError(where, "options", options, "an object of options");
+}
+
+/** Where a term's errors say they come from: `kind:layer` when it names a layer. */
+function whereOf(name: string, options: Record<string, unknown>): string {
+  return typeof options?.layer === "string" ? `${name}:${options.layer}` : name;
+}
+
+/** A frozen term of `kind` from `options`, every field checked against its rule. */
+function makeTerm<T extends TermCommon>(
+  kind: TermKindDef<T>,
+  rules: readonly [string, FieldRule<unknown>][],
+  known: readonly string[],
+  options: Record<string, unknown>,
+  where: string,
+): T {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidTermOptionError(where, "options", options, "an object of options");
+  }
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) throw new UnknownTermOptionError(where, k, known);
+  }
+  const term: Record<string | symbol, unknown> = { kind: kind.name };
+  for (const [field, rule] of rules) {
+    const v = options[field] ?? rule.default;
+    if (v === undefined) {
+      throw new InvalidTermOptionError(where, field, v, `given (${fieldWant(rule.codec)})`);
     }
-    for (const k of Object.keys(options)) {
-      if (!known.includes(k)) throw new UnknownTermOptionError(where, k, known);
+    if (!rule.codec.is(v)) {
+      throw new InvalidTermOptionError(where, field, v, fieldWant(rule.codec));
     }
-    const term: Record<string | symbol, unknown> = { kind: name };
-    for (const [field, rule] of rules) {
-      const v = options[field] ?? rule.default;
-      if (v === undefined) {
-        throw new InvalidTermOptionError(where, field, v, `given (${fieldWant(rule.codec)})`);
-      }
-      if (!rule.codec.is(v)) {
-        throw new InvalidTermOptionError(where, field, v, fieldWant(rule.codec));
-      }
-      term[field] = v;
-    }
-    term.weight = checkWeight(where, (options.weight ?? TERM_DEFAULTS.weight) as number);
-    const termName = checkText(where, "name", options.name);
-    if (termName !== undefined) term.name = termName;
-    const network = checkText(where, "network", options.network);
-    if (network !== undefined) term.network = network;
-    Object.defineProperty(term, KIND_OF_TERM, { value: kind, enumerable: false });
-    return Object.freeze(term) as unknown as T;
-  };
-  const whereOf = (options: Record<string, unknown>): string =>
-    typeof options?.layer === "string" ? `${name}:${options.layer}` : name;
-  const kind: TermKindDef<T> = {
-    name,
-    fields: Object.freeze(Object.fromEntries(rules)),
-    defaultDistance: spec.distance,
-    needsTarget: spec.needsTarget ?? true,
-    compares: spec.compares ?? "representation",
-    calibration: spec.calibration ?? "skip",
-    network: spec.network ?? (() => undefined),
-    taps,
-    represent: spec.represent ?? ((term, side) => defaultRepresent(term, side, taps(term))),
-    compare: spec.compare ?? defaultCompare,
-    label: spec.label ?? ((term) => {
-      const ts = taps(term);
-      return ts.length === 0 ? name : `${name}:${ts.join("+")}`;
-    }),
-    is: (term: TermCommon): term is T => {
-      try {
-        return kindOf(term) === kind;
-      } catch {
-        return false;
-      }
-    },
-    term: (options = {}) => make(options as Record<string, unknown>, whereOf(options)),
-    loss: (options = {}) =>
-      lossOf<AnyLayer, T>([make(options as Record<string, unknown>, whereOf(options))]),
-  };
-  return kind;
+    term[field] = v;
+  }
+  term.weight = checkWeight(where, (options.weight ?? TERM_DEFAULTS.weight) as number);
+  const termName = checkText(where, "name", options.name);
+  if (termName !== undefined) term.name = termName;
+  const network = checkText(where, "network", options.network);
+  if (network !== undefined) term.network = network;
+  Object.defineProperty(term, KIND_OF_TERM, { value: kind, enumerable: false });
+  return Object.freeze(term) as unknown as T;
 }

@@ -42,10 +42,20 @@ export type Representation = tf.Tensor | Readonly<Record<string, tf.Tensor>>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import type { SideView } from "@perceptual/loss/loss";
  * // what a mean-of-channels kind does with a side
  * const channelMeans = (side: SideView) => tf.mean(side.tap("relu2_2"), [1, 2]);
+ * await initBackend("cpu");
+ * const image = tf.ones([1, 4, 4, 3]) as tf.Tensor4D;
+ * const side: SideView = {
+ *   image, role: "prediction", network: undefined,
+ *   tap: () => tf.fill([1, 2, 2, 8], 0.5) as tf.Tensor4D,
+ *   memo: (_key, make) => make(),
+ * };
+ * assert.deepEqual(Array.from(channelMeans(side).dataSync()), new Array(8).fill(0.5));
  * ```
  */
 export interface SideView {
@@ -169,6 +179,29 @@ export class LayerField extends t.Type<string, string, unknown> {
       (u, c) => is(u) ? t.success(u) : t.failure(u, c),
       t.identity,
     );
+  }
+}
+
+/**
+ * A codec for a free text field: a string that is not empty or blank. Terms' `name` and
+ * `network` use it, in `kind.term()` and in JSON specs alike; a kind may use it for its own
+ * text fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NonEmptyText } from "@perceptual/loss/loss";
+ * const text = new NonEmptyText();
+ * assert.ok(text.is("content"));
+ * assert.equal(text.is("  "), false);
+ * assert.equal(text.is(3), false);
+ * ```
+ */
+export class NonEmptyText extends t.Type<string, string, unknown> {
+  /** A codec of strings with a character other than white space. */
+  constructor() {
+    const is = (u: unknown): u is string => typeof u === "string" && u.trim() !== "";
+    super("a non-empty string", is, (u, c) => is(u) ? t.success(u) : t.failure(u, c), t.identity);
   }
 }
 

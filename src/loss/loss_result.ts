@@ -36,12 +36,18 @@ export interface LossResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import type { LossFn } from "@perceptual/loss/loss";
  * const l1: LossFn = (pred, target) => {
  *   const pixel = tf.mean(tf.abs(tf.sub(pred, target))) as tf.Scalar;
  *   return { total: tf.clone(pixel), terms: { pixel } };
  * };
+ * await initBackend("cpu");
+ * const r = l1(tf.fill([1, 2, 2, 3], 0.75) as tf.Tensor4D, tf.fill([1, 2, 2, 3], 0.25) as tf.Tensor4D);
+ * assert.equal(r.total.dataSync()[0], 0.5);
+ * assert.deepEqual(Object.keys(r.terms), ["pixel"]);
  * ```
  */
 export interface LossFn {

@@ -59,6 +59,7 @@ export {
   kindNamed,
   kindOf,
   LayerField,
+  NonEmptyText,
   NumberField,
   registeredKinds,
   registerTermKind,

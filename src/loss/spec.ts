@@ -39,6 +39,7 @@ import {
   type Kind,
   kindNamed,
   LayerField,
+  NonEmptyText,
   NumberField,
   registeredKinds,
 } from "./kind.ts";
@@ -226,8 +227,8 @@ function rootIssues(raw: unknown): DecodeIssue[] {
 
 const COMMON = {
   weight: new NumberField(NUMBER_RULES.weight),
-  name: new LayerField(),
-  network: new LayerField(),
+  name: new NonEmptyText(),
+  network: new NonEmptyText(),
 };
 
 /** Context of one decode: kinds by name and layer catalogs. */
@@ -286,7 +287,7 @@ function fieldIssues(at: string, term: Record<string, unknown>, kind: Kind, ctx:
       key === "weight"
         ? valueIssue(`${at}.${key}`, key, codec, v)
         : typeof v === "string"
-        ? { path: `${at}.${key}`, message: "is empty; give a name or remove the field" }
+        ? { path: `${at}.${key}`, message: "is empty or blank; give a name or remove the field" }
         : { path: `${at}.${key}`, message: `is ${describe(v)}; it must be a string` },
     );
   }

@@ -12,8 +12,14 @@ import type { LpipsConvOp } from "./_architecture.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "../backend/mod.ts";
  * import type { FrozenOp } from "./_conv.ts";
  * const identity: FrozenOp = (x) => x;
+ * await initBackend("cpu");
+ * const x = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+ * assert.equal(identity(x), x);
  * ```
  */
 export type FrozenOp = (x: tf.Tensor4D) => tf.Tensor4D;

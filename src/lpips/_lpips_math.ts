@@ -1,7 +1,8 @@
 /**
- * The LPIPS arithmetic on features, shared by {@linkcode lpips} and loss terms built on an
- * `LpipsNetwork`: unit-normalise each tap over channels, squared difference, learned channel
- * weights, spatial mean (or a per-pixel map upsampled to the input size), sum over taps.
+ * The LPIPS arithmetic on features, the one implementation behind the metric ({@linkcode lpips})
+ * and the loss term: unit-normalise each tap over channels and scale it by √(learned channel
+ * weights) ({@linkcode weightedUnit}), squared difference summed over channels, spatial mean (or
+ * a per-pixel map upsampled to the input size), sum over taps.
  * Differentiable with respect to both sides. Internal: reachable from this file only.
  *
  * @module
@@ -40,92 +41,88 @@ export function unitNormalize(f: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
- * The per-pixel LPIPS map of one tap, [N, h, w, 1]: Σ_c w_c (û_pred − û_target)², with û the
- * unit-normalised features and `w` the tap's learned channel weights. Call inside a scope.
+ * One tap of one side as LPIPS compares it: `unitNormalize(f) · √w`, with `w` the tap's learned
+ * channel weights, so that Σ_c (a − b)² of two sides is LPIPS' Σ_c w_c (û_a − û_b)². The metric
+ * and the loss term (whose representation this is, memoised or precomputed) both use it. Call
+ * inside a scope.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { tapMap } from "./_lpips_math.ts";
+ * import { weightedUnit } from "./_lpips_math.ts";
  * await initBackend("cpu");
- * const a = tf.tensor4d([1, 0], [1, 1, 1, 2]);
- * const b = tf.tensor4d([0, 1], [1, 1, 1, 2]);
- * assert.ok(Math.abs(tapMap(a, b, tf.tensor1d([1, 0.5])).dataSync()[0] - 1.5) < 1e-6); // (1·1² + 0.5·1²)
+ * const u = weightedUnit(tf.tensor4d([3, 4], [1, 1, 1, 2]), tf.tensor1d([4, 1]));
+ * assert.deepEqual(Array.from(u.dataSync(), (v) => v.toFixed(3)), ["1.200", "0.800"]); // [0.6·2, 0.8·1]
  * ```
  */
-export function tapMap(pred: tf.Tensor4D, target: tf.Tensor4D, lin: tf.Tensor1D): tf.Tensor4D {
-  return tf.tidy(() => unitTapMap(unitNormalize(pred), unitNormalize(target), lin));
+export function weightedUnit(f: tf.Tensor4D, lin: tf.Tensor1D): tf.Tensor4D {
+  return tf.tidy(() => tf.mul(unitNormalize(f), tf.sqrt(lin)) as tf.Tensor4D);
 }
 
 /**
- * {@linkcode tapMap} on features already unit-normalised (a precomputed target's
- * representation): Σ_c w_c (a − b)², [N, h, w, 1]. Call inside a scope.
+ * The per-pixel LPIPS map of one tap from both sides' {@linkcode weightedUnit} features,
+ * [N, h, w, 1]: Σ_c (a − b)² (a target of batch 1 broadcasts). Call inside a scope.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { unitTapMap } from "./_lpips_math.ts";
+ * import { weightedTapMap } from "./_lpips_math.ts";
  * await initBackend("cpu");
  * const a = tf.tensor4d([0.6, 0.8], [1, 1, 1, 2]);
  * const b = tf.tensor4d([0.8, 0.6], [1, 1, 1, 2]);
- * assert.equal(unitTapMap(a, b, tf.tensor1d([1, 1])).dataSync()[0]!.toFixed(2), "0.08");
+ * assert.equal(weightedTapMap(a, b).dataSync()[0]!.toFixed(2), "0.08"); // 0.2² + 0.2²
  * ```
  */
-export function unitTapMap(
-  predUnit: tf.Tensor4D,
-  targetUnit: tf.Tensor4D,
-  lin: tf.Tensor1D,
-): tf.Tensor4D {
-  return tf.tidy(() =>
-    tf.sum(tf.mul(tf.squaredDifference(predUnit, targetUnit), lin), -1, true) as tf.Tensor4D
-  );
+export function weightedTapMap(pred: tf.Tensor4D, target: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.sum(tf.squaredDifference(pred, target), -1, true) as tf.Tensor4D);
 }
 
 /**
- * Per-image LPIPS [N] from features already unit-normalised with {@linkcode unitNormalize}
- * (e.g. a loss term's memoised or precomputed side): Σ_taps mean_hw Σ_c w_c (a − b)², over the
- * taps of `lins`. Equals {@linkcode lpipsFromFeatures} on the raw features. The caller owns the
- * result.
+ * Per-image LPIPS [N] from both sides' {@linkcode weightedUnit} features: Σ over `taps` of
+ * mean_hw Σ_c (a − b)². A target of batch 1 broadcasts over the prediction's batch (a loss term's
+ * precomputed target). The caller owns the result.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "../backend/mod.ts";
- * import { lpipsFromUnitFeatures } from "./_lpips_math.ts";
+ * import { lpipsFromWeighted } from "./_lpips_math.ts";
  * await initBackend("cpu");
- * const a = { relu1: tf.tensor4d([1, 0], [1, 1, 1, 2]) };
- * const b = { relu1: tf.tensor4d([0, 1], [1, 1, 1, 2]) };
- * assert.equal(lpipsFromUnitFeatures(a, b, { relu1: tf.tensor1d([1, 1]) }).dataSync()[0], 2);
+ * const a = { relu1: tf.tensor4d([1, 0, 0, 0], [1, 2, 1, 2]) };
+ * const b = { relu1: tf.tensor4d([0, 1, 0, 0], [1, 2, 1, 2]) };
+ * assert.equal(lpipsFromWeighted(a, b, ["relu1"]).dataSync()[0], 1); // mean of [2, 0]
  * ```
  */
-export function lpipsFromUnitFeatures(
-  predUnit: Readonly<Record<string, tf.Tensor4D>>,
-  targetUnit: Readonly<Record<string, tf.Tensor4D>>,
-  lins: Readonly<Record<string, tf.Tensor1D>>,
+export function lpipsFromWeighted(
+  pred: Readonly<Record<string, tf.Tensor>>,
+  target: Readonly<Record<string, tf.Tensor>>,
+  taps: readonly string[],
 ): tf.Tensor1D {
-  const taps = checkedTaps(predUnit, targetUnit, lins, "lpipsFromUnitFeatures");
+  checkedTaps(pred, target, taps, "lpipsFromWeighted");
   return tf.tidy(() => {
     const parts = taps.map((t) =>
-      tf.mean(unitTapMap(predUnit[t]!, targetUnit[t]!, lins[t]!), [1, 2, 3])
+      tf.mean(weightedTapMap(pred[t] as tf.Tensor4D, target[t] as tf.Tensor4D), [1, 2, 3])
     );
     return parts.length === 1 ? parts[0]! : tf.addN(parts);
   }) as tf.Tensor1D;
 }
 
-/** The taps of `lins`, sorted, after checking both sides have them with equal shapes. */
+/**
+ * Checks that both sides have every tap of `taps`, with equal shapes (the target may have
+ * batch 1), and returns `taps`.
+ */
 function checkedTaps(
-  pred: Readonly<Record<string, tf.Tensor4D>>,
-  target: Readonly<Record<string, tf.Tensor4D>>,
-  lins: Readonly<Record<string, tf.Tensor1D>>,
+  pred: Readonly<Record<string, tf.Tensor>>,
+  target: Readonly<Record<string, tf.Tensor>>,
+  taps: readonly string[],
   where: string,
-): string[] {
-  const taps = Object.keys(lins).sort();
-  if (taps.length === 0) throw new RangeError(`${where}: no taps in \`lins\``);
+): readonly string[] {
+  if (taps.length === 0) throw new RangeError(`${where}: no taps`);
   for (const t of taps) {
     if (pred[t] === undefined || target[t] === undefined) {
       throw new RangeError(
@@ -134,10 +131,11 @@ function checkedTaps(
         } features; extract every tap of \`lins\` on both sides`,
       );
     }
-    if (pred[t]!.shape.join(",") !== target[t]!.shape.join(",")) {
+    const [p, q] = [pred[t]!.shape, target[t]!.shape];
+    if (p.slice(1).join(",") !== q.slice(1).join(",") || (q[0] !== p[0] && q[0] !== 1)) {
       throw new RangeError(
-        `${where}: tap "${t}" has prediction features [${pred[t]!.shape}] but target ` +
-          `features [${target[t]!.shape}]; compare images of the same size`,
+        `${where}: tap "${t}" has prediction features [${p}] but target ` +
+          `features [${q}]; compare images of the same size`,
       );
     }
   }
@@ -240,17 +238,18 @@ export function lpipsFromFeatures(
   spatial = false,
   size?: readonly [number, number],
 ): tf.Tensor1D | tf.Tensor4D {
-  const taps = checkedTaps(pred, target, lins, "lpipsFromFeatures");
+  const taps = checkedTaps(pred, target, Object.keys(lins).sort(), "lpipsFromFeatures");
   if (spatial && size === undefined) {
     throw new RangeError(
       "lpipsFromFeatures: spatial maps need `size`, the input's [height, width]",
     );
   }
   return tf.tidy(() => {
-    const parts = taps.map((t) => {
-      const m = tapMap(pred[t]!, target[t]!, lins[t]!);
-      return spatial ? upsampleMap(m, size!) : tf.mean(m, [1, 2, 3]);
-    });
+    const weigh = (side: Readonly<Record<string, tf.Tensor4D>>) =>
+      Object.fromEntries(taps.map((t) => [t, weightedUnit(side[t]!, lins[t]!)]));
+    const [p, q] = [weigh(pred), weigh(target)];
+    if (!spatial) return lpipsFromWeighted(p, q, taps);
+    const parts = taps.map((t) => upsampleMap(weightedTapMap(p[t]!, q[t]!), size!));
     return parts.length === 1 ? parts[0]! : tf.addN(parts);
   }) as tf.Tensor1D | tf.Tensor4D;
 }

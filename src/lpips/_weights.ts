@@ -48,8 +48,10 @@ export interface LpipsArray {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LpipsWeights } from "./_weights.ts";
  * const count = (w: LpipsWeights): number => w.arrays.size;
+ * assert.equal(count({ source: "(memory)", arrays: new Map() }), 0);
  * ```
  */
 export interface LpipsWeights {

@@ -65,8 +65,10 @@ const SCALE = [0.458, 0.448, 0.450] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LpipsNetworkParts } from "@perceptual/loss/lpips";
  * const describe = (p: LpipsNetworkParts): string => `${p.net} from ${p.source}`;
+ * assert.equal(describe({ net: "alex", source: "lpips/alex", arrays: new Map() }), "alex from lpips/alex");
  * ```
  */
 export interface LpipsNetworkParts {
@@ -315,7 +317,7 @@ const OPTION_KEYS = ["net", "weights", "cacheDir", "checkRange", "rangeTolerance
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkLpipsOptions } from "./lpips_network.ts";
+ * import { checkLpipsOptions } from "@perceptual/loss/lpips";
  * assert.throws(
  *   () => checkLpipsOptions("lpips", { nett: "alex" }),
  *   { message: 'lpips: unknown option "nett"; did you mean "net"?' },

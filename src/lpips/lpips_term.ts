@@ -18,7 +18,7 @@ import {
   type TermCommon,
   type TermKindDef,
 } from "../loss/mod.ts";
-import { unitNormalize } from "./_lpips_math.ts";
+import { lpipsFromWeighted, weightedUnit } from "./_lpips_math.ts";
 import { LPIPS_TAPS, type LpipsNet, LpipsNetwork } from "./lpips_network.ts";
 
 /**
@@ -95,19 +95,19 @@ export const lpipsKind: TermKindDef<LpipsTerm> = registerTermKind(
       const net = lpipsOf(side, t.net);
       const out: Record<string, tf.Tensor> = {};
       for (const tap of LPIPS_TAPS[t.net]) {
-        out[tap] = tf.mul(unitNormalize(side.tap(tap)), tf.sqrt(net.linWeights(tap)));
+        out[tap] = weightedUnit(side.tap(tap), net.linWeights(tap));
       }
       return out;
     },
-    compare: (t, p, q) => {
-      const pred = p as Readonly<Record<string, tf.Tensor>>;
-      const target = q as Readonly<Record<string, tf.Tensor>>;
-      const parts = LPIPS_TAPS[t.net].map((tap) =>
-        // per image: mean over positions of Σ_c; then the batch mean (broadcasts a batch-1 target)
-        tf.mean(tf.sum(tf.squaredDifference(pred[tap]!, target[tap]!), -1))
-      );
-      return (parts.length === 1 ? parts[0]! : tf.addN(parts)) as tf.Scalar;
-    },
+    // The metric's arithmetic per image, then the batch mean (a batch-1 target broadcasts).
+    compare: (t, p, q) =>
+      tf.mean(
+        lpipsFromWeighted(
+          p as Readonly<Record<string, tf.Tensor>>,
+          q as Readonly<Record<string, tf.Tensor>>,
+          LPIPS_TAPS[t.net],
+        ),
+      ) as tf.Scalar,
   }),
 );
 

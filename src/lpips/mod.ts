@@ -22,6 +22,7 @@
  */
 export { type DistanceOptions, type Lpips, lpips, type LpipsOptions } from "./lpips.ts";
 export {
+  checkLpipsOptions,
   LPIPS_TAPS,
   type LpipsNet,
   LpipsNetwork,

@@ -79,6 +79,48 @@ export function fromLayersModel<const L extends string>(
 ): LossNetwork<L> {
   const name = options.name ?? model.name;
   const all = model.layers.map((l) => l.name);
+  checkLayers(model, layerNames, name, all);
+  const convention = options.inputConvention ?? { preprocessing: "none", range: "[0,1]" };
+  checkInputConvention(convention);
+  const affine = channelAffine(convention);
+  const inShape = model.inputs[0]!.shape;
+  const w: Wrapped<L> = {
+    model,
+    name,
+    all,
+    layers: [...new Set(layerNames)].sort((a, b) => all.indexOf(a) - all.indexOf(b)),
+    convention,
+    affine,
+    identity: convention.preprocessing === "none",
+    modelChannels: inShape[inShape.length - 1],
+    scale: tf.tensor1d([...affine.scale]),
+    offset: tf.tensor1d([...affine.offset]),
+    subModels: new Map(),
+    owns: options.ownModel ?? true,
+    checkRange: options.checkRange ?? false,
+    tolerance: options.rangeTolerance ?? 0.5,
+    disposed: false,
+  };
+  return {
+    name,
+    layers: w.layers,
+    inputConvention: convention,
+    depthOf: (layer: L) => depthOf(w, layer),
+    extract: <K extends L>(x: tf.Tensor4D, wanted: readonly K[]) => extract(w, x, wanted),
+    dispose: () => disposeWrapped(w),
+    [Symbol.dispose](): void {
+      this.dispose();
+    },
+  };
+}
+
+/** Every name in `layerNames` is a layer of `model` with one 4-D output. */
+function checkLayers(
+  model: tfl.LayersModel,
+  layerNames: readonly string[],
+  name: string,
+  all: readonly string[],
+): void {
   for (const l of layerNames) {
     if (!all.includes(l)) throw new UnknownLayerError(l, name, nearestName(l, all));
     const shape = model.getLayer(l).outputShape;
@@ -89,85 +131,89 @@ export function fromLayersModel<const L extends string>(
       );
     }
   }
-  const layers = [...new Set(layerNames)].sort((a, b) => all.indexOf(a) - all.indexOf(b));
-  const convention = options.inputConvention ?? { preprocessing: "none", range: "[0,1]" };
-  checkInputConvention(convention);
-  const affine = channelAffine(convention);
-  const identity = convention.preprocessing === "none";
-  const inShape = model.inputs[0]!.shape;
-  const modelChannels = inShape[inShape.length - 1];
-  const scale = tf.tensor1d([...affine.scale]);
-  const offset = tf.tensor1d([...affine.offset]);
-  const subModels = new Map<string, tfl.LayersModel>();
-  const owns = options.ownModel ?? true;
-  const checkRange = options.checkRange ?? false;
-  const tolerance = options.rangeTolerance ?? 0.5;
-  let disposed = false;
+}
 
-  const subModel = (names: readonly L[]): tfl.LayersModel => {
-    const key = names.join("\u0000");
-    let m = subModels.get(key);
-    if (m === undefined) {
-      // Shares the layers (and weights) of `model`; it owns nothing, so it is never disposed.
-      m = tfl.model({
-        inputs: model.inputs,
-        outputs: names.map((n) => model.getLayer(n).output as tfl.SymbolicTensor),
-      });
-      subModels.set(key, m);
+/** A wrapped model: its layers, its preprocessing and the sub-models made so far. */
+interface Wrapped<L extends string> {
+  readonly model: tfl.LayersModel;
+  readonly name: string;
+  /** Every layer of the model, in order. */
+  readonly all: readonly string[];
+  /** The layers exposed, in model order. */
+  readonly layers: readonly L[];
+  readonly convention: InputConvention;
+  readonly affine: ReturnType<typeof channelAffine>;
+  readonly identity: boolean;
+  readonly modelChannels: number | null | undefined;
+  readonly scale: tf.Tensor1D;
+  readonly offset: tf.Tensor1D;
+  readonly subModels: Map<string, tfl.LayersModel>;
+  readonly owns: boolean;
+  readonly checkRange: boolean;
+  readonly tolerance: number;
+  disposed: boolean;
+}
+
+function subModel<L extends string>(w: Wrapped<L>, names: readonly L[]): tfl.LayersModel {
+  const key = names.join("\u0000");
+  let m = w.subModels.get(key);
+  if (m === undefined) {
+    // Shares the layers (and weights) of `model`; it owns nothing, so it is never disposed.
+    m = tfl.model({
+      inputs: w.model.inputs,
+      outputs: names.map((n) => w.model.getLayer(n).output as tfl.SymbolicTensor),
+    });
+    w.subModels.set(key, m);
+  }
+  return m;
+}
+
+function depthOf<L extends string>(w: Wrapped<L>, layer: L): number {
+  const i = w.all.indexOf(layer);
+  if (i < 0) throw new UnknownLayerError(layer, w.name, nearestName(layer, w.all));
+  return i;
+}
+
+function extract<L extends string, K extends L>(
+  w: Wrapped<L>,
+  x: tf.Tensor4D,
+  wanted: readonly K[],
+): Record<K, tf.Tensor4D> {
+  const { name, layers, all } = w;
+  if (w.disposed) throw new DisposedError(name);
+  const names = [...new Set(wanted)];
+  for (const n of names) {
+    if (!layers.includes(n)) throw new UnknownLayerError(n, name, nearestName(n, layers));
+  }
+  if (names.length === 0) return {} as Record<K, tf.Tensor4D>;
+  checkInput(name, x, w.convention.range, {
+    checkRange: w.checkRange,
+    rangeTolerance: w.tolerance,
+    minSize: 1,
+  });
+  names.sort((a, b) => all.indexOf(a) - all.indexOf(b));
+  const sub = subModel(w, names);
+  return tf.tidy(() => {
+    let h: tf.Tensor4D = x;
+    if (!w.identity || (x.shape[3] === 1 && w.modelChannels === 3)) {
+      h = applyAffine(h, w.scale, w.offset);
+      if (w.affine.bgr) h = tf.reverse(h, -1);
     }
-    return m;
-  };
+    const ys = sub.apply(h, { training: false }) as tf.Tensor | tf.Tensor[];
+    const list = Array.isArray(ys) ? ys : [ys];
+    const out = {} as Record<K, tf.Tensor4D>;
+    names.forEach((n, i) => {
+      out[n] = list[i] as tf.Tensor4D;
+    });
+    return out;
+  });
+}
 
-  const depthOf = (layer: L): number => {
-    const i = all.indexOf(layer);
-    if (i < 0) throw new UnknownLayerError(layer, name, nearestName(layer, all));
-    return i;
-  };
-
-  return {
-    name,
-    layers,
-    inputConvention: convention,
-    depthOf,
-    extract<K extends L>(x: tf.Tensor4D, wanted: readonly K[]): Record<K, tf.Tensor4D> {
-      if (disposed) throw new DisposedError(name);
-      const names = [...new Set(wanted)];
-      for (const n of names) {
-        if (!layers.includes(n)) throw new UnknownLayerError(n, name, nearestName(n, layers));
-      }
-      if (names.length === 0) return {} as Record<K, tf.Tensor4D>;
-      checkInput(name, x, convention.range, {
-        checkRange,
-        rangeTolerance: tolerance,
-        minSize: 1,
-      });
-      names.sort((a, b) => all.indexOf(a) - all.indexOf(b));
-      const sub = subModel(names);
-      return tf.tidy(() => {
-        let h: tf.Tensor4D = x;
-        if (!identity || (x.shape[3] === 1 && modelChannels === 3)) {
-          h = applyAffine(h, scale, offset);
-          if (affine.bgr) h = tf.reverse(h, -1);
-        }
-        const ys = sub.apply(h, { training: false }) as tf.Tensor | tf.Tensor[];
-        const list = Array.isArray(ys) ? ys : [ys];
-        const out = {} as Record<K, tf.Tensor4D>;
-        names.forEach((n, i) => {
-          out[n] = list[i] as tf.Tensor4D;
-        });
-        return out;
-      });
-    },
-    dispose(): void {
-      if (disposed) return;
-      disposed = true;
-      scale.dispose();
-      offset.dispose();
-      subModels.clear();
-      if (owns) model.dispose();
-    },
-    [Symbol.dispose](): void {
-      this.dispose();
-    },
-  };
+function disposeWrapped<L extends string>(w: Wrapped<L>): void {
+  if (w.disposed) return;
+  w.disposed = true;
+  w.scale.dispose();
+  w.offset.dispose();
+  w.subModels.clear();
+  if (w.owns) w.model.dispose();
 }

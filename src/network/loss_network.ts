@@ -33,8 +33,7 @@ export type InputRange = "[0,1]" | "[0,255]" | "[-1,1]" | readonly [lo: number, 
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { Preprocessing } from "@perceptual/loss/network";
- * import { channelAffine } from "./preprocess.ts";
+ * import { type Preprocessing, channelAffine } from "@perceptual/loss/network";
  * const torchvision: Preprocessing = "torch"; // (x − 0.485) / 0.229 on the red channel
  * const a = channelAffine({ preprocessing: torchvision, range: "[0,1]" });
  * assert.equal(a.scale[0].toFixed(3), "4.367");
@@ -76,8 +75,7 @@ export interface ChannelNormalisation {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { InputConvention } from "@perceptual/loss/network";
- * import { channelAffine } from "./preprocess.ts";
+ * import { type InputConvention, channelAffine } from "@perceptual/loss/network";
  * const kerasOn8Bit: InputConvention = { preprocessing: "caffe", range: "[0,255]" };
  * const a = channelAffine(kerasOn8Bit); // x·scale + offset per channel, then RGB → BGR
  * assert.equal(a.scale[0], 1);
@@ -101,10 +99,16 @@ export interface InputConvention {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import type { LossNetwork } from "@perceptual/loss/network";
+ * import { vgg16 } from "@perceptual/loss/vgg";
  * function deepest<L extends string>(net: LossNetwork<L>, wanted: readonly L[]): L {
  *   return wanted.reduce((a, b) => net.depthOf(a) >= net.depthOf(b) ? a : b);
  * }
+ * await initBackend("cpu");
+ * using net = await vgg16({ weights: { random: 0 }, upTo: "block2_conv2" });
+ * assert.equal(deepest(net, ["relu1_2", "block2_conv1", "block1_conv1"]), "block2_conv1");
  * ```
  */
 export interface LossNetwork<L extends string> extends Owner {
@@ -132,8 +136,7 @@ export interface LossNetwork<L extends string> extends Owner {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { LossNetwork } from "@perceptual/loss/network";
- * import { networkHasLayer } from "./loss_network.ts";
+ * import { type LossNetwork, networkHasLayer } from "@perceptual/loss/network";
  * const net = { layers: ["a", "b"], depthOf: (l: string) => ["a", "b", "c"].indexOf(l) };
  * assert.equal(networkHasLayer(net as unknown as LossNetwork<string>, "c"), false);
  * ```

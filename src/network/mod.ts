@@ -19,11 +19,17 @@ export {
   type InputConvention,
   type InputRange,
   type LossNetwork,
+  networkHasLayer,
   type Preprocessing,
 } from "./loss_network.ts";
 export {
+  applyAffine,
   assertInputRange,
+  type ChannelAffine,
+  channelAffine,
+  checkInput,
   checkInputConvention,
+  type InputCheckOptions,
   type InputCheckSettings,
   RANGE_BOUNDS,
   rangeBounds,

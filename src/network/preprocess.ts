@@ -57,7 +57,7 @@ export interface ChannelAffine {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { channelAffine } from "./preprocess.ts";
+ * import { channelAffine } from "@perceptual/loss/network";
  * const a = channelAffine({ preprocessing: "caffe", range: "[0,1]" });
  * assert.equal(a.scale[0], 255);
  * assert.ok(Math.abs(a.offset[0] + 123.68) < 1e-4);
@@ -227,7 +227,7 @@ export interface InputCheckOptions {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { checkInput } from "./preprocess.ts";
+ * import { checkInput } from "@perceptual/loss/network";
  * await initBackend("cpu");
  * const opts = { checkRange: true, rangeTolerance: 0.5, minSize: 1 };
  * assert.throws(
@@ -359,7 +359,7 @@ export async function assertInputRange(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { applyAffine } from "./preprocess.ts";
+ * import { applyAffine } from "@perceptual/loss/network";
  * await initBackend("cpu");
  * const s = tf.tensor1d([1, 2, 3]);
  * const o = tf.tensor1d([0, 0, 1]);

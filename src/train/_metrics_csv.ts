@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Callback } from "./callbacks.ts";
+import type { Callback, StepEndEvent } from "./callbacks.ts";
 import { RunFileError } from "./errors.ts";
 import { listDir, pathKind, writeFileAtomic } from "../_internal/fs.ts";
 
@@ -92,101 +92,132 @@ function count(n: number, what: string): string {
  * ```
  */
 export function metricsCsv(path: string, options: MetricsCsvOptions = {}): Callback {
-  let columns: string[] = [...BASE];
-  let rows: Row[] = [];
-  let headerWritten = false;
-
-  function line(row: Row): string {
-    return columns.map((c) => row[c] === undefined ? "" : String(row[c])).join(",") + "\n";
-  }
-
-  async function rewrite(): Promise<void> {
-    const text = columns.map(quote).join(",") + "\n" + rows.map(line).join("");
-    await writeFileAtomic(path, text).catch((e) => {
-      throw new RunFileError(path, "write the metrics", e);
-    });
-    headerWritten = true;
-  }
-
-  async function load(startStep: number): Promise<void> {
-    if (await pathKind(path) !== "file") return;
-    const text = await Deno.readTextFile(path);
-    const lines = text.split("\n");
-    // Every complete line ends with "\n": what follows the last one was cut short.
-    const partial = lines.pop() !== "";
-    const header = lines.length > 0 ? parseCsvLine(lines[0]!) : [];
-    const headerOk = header[0] === "step" && header.every((c) => c !== "");
-    let past = 0;
-    let damaged = 0;
-    const kept: Row[] = [];
-    for (const l of headerOk ? lines.slice(1) : lines) {
-      const cells = parseCsvLine(l);
-      const step = Number(cells[0]);
-      const previous = kept.length > 0 ? kept[kept.length - 1]!.step! : 0;
-      if (!headerOk || cells.length !== header.length || !Number.isInteger(step) || step < 1) {
-        damaged++;
-      } else if (step > startStep) past++;
-      else if (step <= previous) damaged++;
-      else {
-        const row: Row = {};
-        header.forEach((c, i) => {
-          const cell = cells[i]!;
-          row[c] = cell === "" ? undefined : Number(cell);
-        });
-        kept.push(row);
-      }
-    }
-    if (headerOk) {
-      columns = [...BASE, ...header.filter((c) => !(BASE as readonly string[]).includes(c))];
-    }
-    rows = kept;
-    if (past > 0 || damaged > 0 || partial || !headerOk) {
-      const backup = `${path}.before-resume`;
-      await writeFileAtomic(backup, text);
-      await removeOldBackups(path);
-      const what = [
-        ...(!headerOk ? ["its unreadable header"] : []),
-        ...(past > 0 ? [`${count(past, "row")} past step ${startStep}`] : []),
-        ...(damaged > 0 ? [count(damaged, "damaged row")] : []),
-        ...(partial ? ["a partial last line"] : []),
-      ];
-      options.onRepair?.(
-        `${path}: removed ${what.join(", ")} (${count(kept.length, "row")} kept); the ` +
-          `original is in ${backup}`,
-      );
-      await rewrite();
-    }
-    headerWritten = true;
-  }
-
+  const s: CsvState = { path, options, columns: [...BASE], rows: [], headerWritten: false };
   return {
-    async onFitStart(e) {
-      await load(e.startStep);
-    },
-    async onStepEnd(e) {
-      const m = e.metrics;
-      const row: Row = {
-        step: m.step,
-        epoch: e.epoch,
-        lr: m.lr,
-        momentum: m.momentum,
-        total: m.total,
-        grad_norm: m.gradNorm,
-        elapsed_s: Math.round(e.elapsedMs) / 1000,
-      };
-      // A term named like a base column ("total", "lr", …) gets a prefix instead of clobbering it.
-      for (const [k, v] of Object.entries(m.terms)) row[k in row ? `term_${k}` : k] = v;
-      for (const [k, v] of Object.entries(e.validation ?? {})) row[`val_${k}`] = v;
-      rows.push(row);
-      const fresh = Object.keys(row).filter((k) => !columns.includes(k));
-      if (fresh.length > 0 || !headerWritten) {
-        columns = [...columns, ...fresh];
-        await rewrite();
-      } else {
-        await Deno.writeTextFile(path, line(row), { append: true }).catch((e) => {
-          throw new RunFileError(path, "append to the metrics", e);
-        });
-      }
-    },
+    onFitStart: (e) => load(s, e.startStep),
+    onStepEnd: (e) => append(s, rowOf(e)),
   };
+}
+
+/** What a metrics file writer remembers: the columns so far and every row it holds. */
+interface CsvState {
+  readonly path: string;
+  readonly options: MetricsCsvOptions;
+  columns: string[];
+  rows: Row[];
+  headerWritten: boolean;
+}
+
+function line(s: CsvState, row: Row): string {
+  return s.columns.map((c) => row[c] === undefined ? "" : String(row[c])).join(",") + "\n";
+}
+
+async function rewrite(s: CsvState): Promise<void> {
+  const text = s.columns.map(quote).join(",") + "\n" + s.rows.map((r) => line(s, r)).join("");
+  await writeFileAtomic(s.path, text).catch((e) => {
+    throw new RunFileError(s.path, "write the metrics", e);
+  });
+  s.headerWritten = true;
+}
+
+/** A metrics file read for a resume from `startStep`: what is kept, and what was wrong. */
+interface ParsedCsv {
+  readonly header: string[];
+  readonly headerOk: boolean;
+  readonly kept: Row[];
+  /** Rows past `startStep`. */
+  readonly past: number;
+  /** Rows that do not parse or are out of order. */
+  readonly damaged: number;
+  /** Whether the last line was cut short. */
+  readonly partial: boolean;
+}
+
+function parseForResume(text: string, startStep: number): ParsedCsv {
+  const lines = text.split("\n");
+  // Every complete line ends with "\n": what follows the last one was cut short.
+  const partial = lines.pop() !== "";
+  const header = lines.length > 0 ? parseCsvLine(lines[0]!) : [];
+  const headerOk = header[0] === "step" && header.every((c) => c !== "");
+  let past = 0;
+  let damaged = 0;
+  const kept: Row[] = [];
+  for (const l of headerOk ? lines.slice(1) : lines) {
+    const cells = parseCsvLine(l);
+    const step = Number(cells[0]);
+    const previous = kept.length > 0 ? kept[kept.length - 1]!.step! : 0;
+    if (!headerOk || cells.length !== header.length || !Number.isInteger(step) || step < 1) {
+      damaged++;
+    } else if (step > startStep) past++;
+    else if (step <= previous) damaged++;
+    else {
+      const row: Row = {};
+      header.forEach((c, i) => {
+        const cell = cells[i]!;
+        row[c] = cell === "" ? undefined : Number(cell);
+      });
+      kept.push(row);
+    }
+  }
+  return { header, headerOk, kept, past, damaged, partial };
+}
+
+/** On resume: keep the rows up to `startStep`, repairing the file (with a backup) when needed. */
+async function load(s: CsvState, startStep: number): Promise<void> {
+  const { path } = s;
+  if (await pathKind(path) !== "file") return;
+  const text = await Deno.readTextFile(path);
+  const { header, headerOk, kept, past, damaged, partial } = parseForResume(text, startStep);
+  if (headerOk) {
+    s.columns = [...BASE, ...header.filter((c) => !(BASE as readonly string[]).includes(c))];
+  }
+  s.rows = kept;
+  if (past > 0 || damaged > 0 || partial || !headerOk) {
+    const backup = `${path}.before-resume`;
+    await writeFileAtomic(backup, text);
+    await removeOldBackups(path);
+    const what = [
+      ...(!headerOk ? ["its unreadable header"] : []),
+      ...(past > 0 ? [`${count(past, "row")} past step ${startStep}`] : []),
+      ...(damaged > 0 ? [count(damaged, "damaged row")] : []),
+      ...(partial ? ["a partial last line"] : []),
+    ];
+    s.options.onRepair?.(
+      `${path}: removed ${what.join(", ")} (${count(kept.length, "row")} kept); the ` +
+        `original is in ${backup}`,
+    );
+    await rewrite(s);
+  }
+  s.headerWritten = true;
+}
+
+function rowOf(e: StepEndEvent): Row {
+  const m = e.metrics;
+  const row: Row = {
+    step: m.step,
+    epoch: e.epoch,
+    lr: m.lr,
+    momentum: m.momentum,
+    total: m.total,
+    grad_norm: m.gradNorm,
+    elapsed_s: Math.round(e.elapsedMs) / 1000,
+  };
+  // A term named like a base column ("total", "lr", …) gets a prefix instead of clobbering it.
+  for (const [k, v] of Object.entries(m.terms)) row[k in row ? `term_${k}` : k] = v;
+  for (const [k, v] of Object.entries(e.validation ?? {})) row[`val_${k}`] = v;
+  return row;
+}
+
+/** Appends `row`, or rewrites the file when the row brings a new column. */
+async function append(s: CsvState, row: Row): Promise<void> {
+  s.rows.push(row);
+  const fresh = Object.keys(row).filter((k) => !s.columns.includes(k));
+  if (fresh.length > 0 || !s.headerWritten) {
+    s.columns = [...s.columns, ...fresh];
+    await rewrite(s);
+  } else {
+    await Deno.writeTextFile(s.path, line(s, row), { append: true }).catch((e) => {
+      throw new RunFileError(s.path, "append to the metrics", e);
+    });
+  }
 }

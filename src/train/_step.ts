@@ -17,6 +17,7 @@ import {
 } from "./errors.ts";
 import { PredictionRangeError } from "../loss/errors.ts";
 import { setHyperparameters } from "./_optimizer_state.ts";
+import { nativeAdamApply } from "../backend/native/_adam.ts";
 import type { Trainable } from "./trainable.ts";
 
 /**
@@ -130,6 +131,102 @@ function gradients(
   return { out, termNames };
 }
 
+/** The step's number and the loss network's promise, for the divergence errors. */
+interface StepContext {
+  readonly number: number;
+  readonly use: LossFn["network"];
+  readonly termNames: readonly string[];
+}
+
+function diverged(
+  { number, use }: StepContext,
+  terms: readonly string[],
+  min: number,
+  max: number,
+  cause?: unknown,
+): DivergenceError {
+  const expected = use === undefined ? undefined : { network: use.name, range: use.range };
+  return new DivergenceError(
+    number,
+    terms,
+    min,
+    max,
+    expected,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/**
+ * {@linkcode gradients}, with the loss network's refusal of the prediction (its own range check,
+ * when on) turned into divergence, not the advice about users' images that the network gives —
+ * unless the batch itself is bad.
+ */
+function gradientsOrDivergence(
+  trainable: Trainable,
+  loss: LossFn,
+  batch: Batch,
+  vars: tf.Variable[],
+  number: number,
+): Gradients {
+  try {
+    return gradients(trainable, loss, batch, vars);
+  } catch (e) {
+    if (e instanceof PredictionRangeError) {
+      // The network's check read synchronously, so this can too.
+      const bad = (["input", "target"] as const).find((k) => !finiteNow(batch[k]));
+      throw bad === undefined
+        ? diverged({ number, use: loss.network, termNames: [] }, e.terms, e.min, e.max, e)
+        : badBatch(number, bad);
+    }
+    throw e;
+  }
+}
+
+/** The values read back from {@linkcode gradients}, checked finite. */
+interface CheckedValues {
+  readonly total: number;
+  readonly terms: Record<string, number>;
+  readonly squaredNorms: number[];
+}
+
+/**
+ * Reads the loss values, the statistics and the squared gradient norms out of `data` and throws
+ * the first problem: a bad batch, a diverged prediction, a non-finite loss, a non-finite gradient.
+ */
+function checkValues(
+  data: Float32Array | Int32Array | Uint8Array,
+  ctx: StepContext,
+  vars: readonly tf.Variable[],
+): CheckedValues {
+  const { number, use, termNames } = ctx;
+  const n = 1 + termNames.length;
+  const lossValues = readValues(data, n);
+  const named: Record<string, number> = { total: lossValues[0]! };
+  const terms: Record<string, number> = {};
+  termNames.forEach((name, i) => {
+    terms[name] = lossValues[i + 1]!;
+    named[name] = lossValues[i + 1]!;
+  });
+  const [min, max, probe, inputProbe, targetProbe] = readValues(data.subarray(n), STATS);
+  // The batch first (bad data is not divergence), then the prediction: a diverged output
+  // explains a NaN loss, not the other way round.
+  if (!Number.isFinite(inputProbe)) throw badBatch(number, "input");
+  if (!Number.isFinite(targetProbe)) throw badBatch(number, "target");
+  if (!Number.isFinite(probe)) throw diverged(ctx, use?.terms ?? termNames, min!, max!);
+  if (use !== undefined) {
+    const [lo, hi] = use.bounds;
+    const slack = (hi - lo) * PREDICTION_SLACK;
+    if (min! < lo - slack || max! > hi + slack) throw diverged(ctx, use.terms, min!, max!);
+  }
+  if (lossValues.some((v) => !Number.isFinite(v))) throw new NonFiniteStepError(number, named);
+  const squaredNorms = readValues(data.subarray(n + STATS), vars.length);
+  const badGrad = squaredNorms.findIndex((v) => !Number.isFinite(v));
+  if (badGrad >= 0) {
+    throw new NonFiniteGradientError(number, vars[badGrad]!.name, lossValues[0]!);
+  }
+  return { total: lossValues[0]!, terms, squaredNorms };
+}
+
 /**
  * Step `trainable` once on a checked batch with `lr` (and Adam's β1 `momentum`): gradients with
  * `tf.variableGrads` inside `scope()`, loss and gradients read back and checked finite, then the
@@ -140,7 +237,7 @@ export async function optimizerStep(
   trainable: Trainable,
   loss: LossFn,
   optimizer: tf.Optimizer,
-  { input, target }: Batch,
+  batch: Batch,
   { number, lr, momentum }: { number: number; lr: number; momentum: number | undefined },
 ): Promise<StepOutcome> {
   const vars = trainable.params();
@@ -150,24 +247,7 @@ export async function optimizerStep(
   // prefetching data source) makes or frees during the await below are not counted.
   const before1 = memorySnapshot();
   setHyperparameters(optimizer, lr, momentum);
-  const use = loss.network;
-  const expected = use === undefined ? undefined : { network: use.name, range: use.range };
-  const diverged = (terms: readonly string[], min: number, max: number, cause?: unknown) =>
-    new DivergenceError(number, terms, min, max, expected, cause === undefined ? {} : { cause });
-  let computed: Gradients;
-  try {
-    computed = gradients(trainable, loss, { input, target }, vars);
-  } catch (e) {
-    // The loss network refused the prediction (its own range check, when on): divergence,
-    // not the advice about users' images that the network gives.
-    if (e instanceof PredictionRangeError) {
-      // Unless the batch itself is bad: the network's check read synchronously, so this can too.
-      const bad = (["input", "target"] as const).find((k) => !finiteNow({ input, target }[k]));
-      throw bad === undefined ? diverged(e.terms, e.min, e.max, e) : badBatch(number, bad);
-    }
-    throw e;
-  }
-  const { out, termNames } = computed;
+  const { out, termNames } = gradientsOrDivergence(trainable, loss, batch, vars, number);
   const after1 = memorySnapshot();
   let created = after1.tensors - before1.tensors;
   let createdBytes = after1.bytes - before1.bytes;
@@ -176,42 +256,20 @@ export async function optimizerStep(
   try {
     const data = await out.values.data();
     before2 = memorySnapshot();
-    const n = 1 + termNames.length;
-    const lossValues = readValues(data, n);
-    const named: Record<string, number> = { total: lossValues[0]! };
-    const terms: Record<string, number> = {};
-    termNames.forEach((name, i) => {
-      terms[name] = lossValues[i + 1]!;
-      named[name] = lossValues[i + 1]!;
-    });
-    const [min, max, probe, inputProbe, targetProbe] = readValues(data.subarray(n), STATS);
-    // The batch first (bad data is not divergence), then the prediction: a diverged output
-    // explains a NaN loss, not the other way round.
-    if (!Number.isFinite(inputProbe)) throw badBatch(number, "input");
-    if (!Number.isFinite(targetProbe)) throw badBatch(number, "target");
-    if (!Number.isFinite(probe)) throw diverged(use?.terms ?? termNames, min!, max!);
-    if (use !== undefined) {
-      const [lo, hi] = use.bounds;
-      const slack = (hi - lo) * PREDICTION_SLACK;
-      if (min! < lo - slack || max! > hi + slack) throw diverged(use.terms, min!, max!);
-    }
-    if (lossValues.some((v) => !Number.isFinite(v))) throw new NonFiniteStepError(number, named);
-    const sq = readValues(data.subarray(n + STATS), vars.length);
-    const badGrad = sq.findIndex((v) => !Number.isFinite(v));
-    if (badGrad >= 0) {
-      throw new NonFiniteGradientError(number, vars[badGrad]!.name, lossValues[0]!);
-    }
+    const ctx = { number, use: loss.network, termNames };
+    const { total, terms, squaredNorms } = checkValues(data, ctx, vars);
     scope(() => {
-      optimizer.applyGradients(out.grads);
+      // tfjs's Adam on `native`: the same update in oneDNN, bit for bit (else the optimizer's own).
+      if (!nativeAdamApply(optimizer, out.grads)) optimizer.applyGradients(out.grads);
       trainable.project?.();
     });
     metrics = {
       step: number,
       lr,
       ...(momentum === undefined ? {} : { momentum }),
-      total: lossValues[0]!,
+      total,
       terms,
-      gradNorm: Math.sqrt(sq.reduce((a, b) => a + b, 0)),
+      gradNorm: Math.sqrt(squaredNorms.reduce((a, b) => a + b, 0)),
     };
   } finally {
     tf.dispose(out);

@@ -127,38 +127,68 @@ function thin<T>(points: readonly T[], max: number): readonly T[] {
   return out;
 }
 
-/**
- * A `<figure>` with an inline SVG line plot and an HTML legend, or a short note when no series
- * has a drawable point.
- */
-export function linePlot(spec: PlotSpec): string {
+/** The plot's geometry: the margins, the plotting area and the data-to-pixel maps. */
+interface Frame {
+  readonly width: number;
+  readonly height: number;
+  readonly m: {
+    readonly left: number;
+    readonly right: number;
+    readonly top: number;
+    readonly bottom: number;
+  };
+  readonly pw: number;
+  readonly ph: number;
+  readonly x: readonly [number, number];
+  readonly y: readonly [number, number];
+  readonly log: boolean;
+  readonly sx: (x: number) => number;
+  readonly sy: (y: number) => number;
+  /** Whether `y` can be drawn (finite, and positive on a log axis). */
+  readonly usable: (y: number) => boolean;
+}
+
+const r = (v: number) => v.toFixed(1);
+
+/** The frame for `spec`, or undefined when no series has a drawable point. */
+function frameOf(spec: PlotSpec): Frame | undefined {
   const width = spec.width ?? 640;
   const height = spec.height ?? 260;
   const m = { left: 62, right: 12, top: 26, bottom: 36 };
   const log = spec.logY === true;
-  const usable = (y: number) => Number.isFinite(y) && (!log || y > 0);
   const xs = spec.series.flatMap((s) => s.points.map((p) => p[0]));
   const yr = extent(spec.series.flatMap((s) => s.points.map((p) => p[1])), log);
-  const title = `<figcaption>${escapeHtml(spec.title)}</figcaption>`;
-  if (yr === undefined || xs.length === 0) {
-    return `<figure class="plot">${title}<p class="empty">no data yet</p></figure>`;
-  }
+  if (yr === undefined || xs.length === 0) return undefined;
   let [x0, x1] = [xs.reduce((a, b) => Math.min(a, b)), xs.reduce((a, b) => Math.max(a, b))];
   if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
   const [y0, y1] = yr;
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const fy = log ? (y: number) => Math.log10(y) : (y: number) => y;
-  const sx = (x: number) => m.left + ((x - x0) / (x1 - x0)) * pw;
-  const sy = (y: number) => m.top + ph - ((fy(y) - fy(y0)) / (fy(y1) - fy(y0))) * ph;
-  const r = (v: number) => v.toFixed(1);
-  const parts: string[] = [];
-  parts.push(
-    `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" class="frame"/>`,
-  );
+  return {
+    width,
+    height,
+    m,
+    pw,
+    ph,
+    x: [x0, x1],
+    y: [y0, y1],
+    log,
+    sx: (x: number) => m.left + ((x - x0) / (x1 - x0)) * pw,
+    sy: (y: number) => m.top + ph - ((fy(y) - fy(y0)) / (fy(y1) - fy(y0))) * ph,
+    usable: (y: number) => Number.isFinite(y) && (!log || y > 0),
+  };
+}
+
+/** The frame, the grid, the ticks and the x label. */
+function axes(f: Frame, xLabel: string | undefined): string[] {
+  const { m, pw, ph, log } = f;
+  const [x0, x1] = f.x;
+  const [y0, y1] = f.y;
+  const parts = [`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" class="frame"/>`];
   const yStep = tickStep(y0, y1, 5);
   for (const t of log ? logTicks(y0, y1) : linearTicks(y0, y1)) {
-    const y = r(sy(t));
+    const y = r(f.sy(t));
     const label = log ? formatTick(t) : linearLabel(t, yStep);
     parts.push(
       `<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" class="grid"/>`,
@@ -167,52 +197,77 @@ export function linePlot(spec: PlotSpec): string {
   }
   const xStep = tickStep(x0, x1, 6);
   for (const t of linearTicks(x0, x1, 6)) {
-    const x = r(sx(t));
+    const x = r(f.sx(t));
     parts.push(
       `<line x1="${x}" x2="${x}" y1="${m.top + ph}" y2="${m.top + ph + 4}" class="axis"/>`,
       `<text x="${x}" y="${m.top + ph + 16}" class="xtick">${linearLabel(t, xStep)}</text>`,
     );
   }
-  if (spec.xLabel !== undefined) {
+  if (xLabel !== undefined) {
     parts.push(
-      `<text x="${m.left + pw / 2}" y="${height - 4}" class="xlabel">${
-        escapeHtml(spec.xLabel)
+      `<text x="${m.left + pw / 2}" y="${f.height - 4}" class="xlabel">${
+        escapeHtml(xLabel)
       }</text>`,
     );
   }
+  return parts;
+}
+
+/** One series: its path (broken where a value cannot be drawn), dots when sparse, its legend item. */
+function seriesSvg(
+  f: Frame,
+  s: PlotSpec["series"][number],
+  colour: string,
+): { parts: string[]; legend: string } {
+  const pts = thin(s.points.filter((p) => Number.isFinite(p[0])), 2000);
+  let d = "";
+  let pen = false;
+  for (const [x, y] of pts) {
+    if (!f.usable(y)) {
+      pen = false;
+      continue;
+    }
+    d += `${pen ? "L" : "M"}${r(f.sx(x))} ${r(f.sy(y))}`;
+    pen = true;
+  }
+  const w = s.emphasis ? 2.5 : 1.5;
+  const parts = [
+    `<path d="${d}" fill="none" stroke="${colour}" stroke-width="${w}" ` +
+    `data-series="${escapeHtml(s.name)}"/>`,
+  ];
+  // Sparse series (validation every N steps) get dots, so single points show.
+  if (pts.length <= 20) {
+    for (const [x, y] of pts) {
+      if (f.usable(y)) {
+        parts.push(`<circle cx="${r(f.sx(x))}" cy="${r(f.sy(y))}" r="2.5" fill="${colour}"/>`);
+      }
+    }
+  }
+  const last = [...pts].reverse().find((p) => f.usable(p[1]));
+  const legend =
+    `<li><span class="swatch" style="background:${colour}"></span>${escapeHtml(s.name)}` +
+    (last === undefined ? "" : ` <span class="last">${formatTick(last[1])}</span>`) + `</li>`;
+  return { parts, legend };
+}
+
+/**
+ * A `<figure>` with an inline SVG line plot and an HTML legend, or a short note when no series
+ * has a drawable point.
+ */
+export function linePlot(spec: PlotSpec): string {
+  const title = `<figcaption>${escapeHtml(spec.title)}</figcaption>`;
+  const f = frameOf(spec);
+  if (f === undefined) {
+    return `<figure class="plot">${title}<p class="empty">no data yet</p></figure>`;
+  }
+  const parts = axes(f, spec.xLabel);
   const legend: string[] = [];
   spec.series.forEach((s, i) => {
-    const colour = COLOURS[i % COLOURS.length]!;
-    const pts = thin(s.points.filter((p) => Number.isFinite(p[0])), 2000);
-    let d = "";
-    let pen = false;
-    for (const [x, y] of pts) {
-      if (!usable(y)) {
-        pen = false;
-        continue;
-      }
-      d += `${pen ? "L" : "M"}${r(sx(x))} ${r(sy(y))}`;
-      pen = true;
-    }
-    const w = s.emphasis ? 2.5 : 1.5;
-    parts.push(
-      `<path d="${d}" fill="none" stroke="${colour}" stroke-width="${w}" ` +
-        `data-series="${escapeHtml(s.name)}"/>`,
-    );
-    // Sparse series (validation every N steps) get dots, so single points show.
-    if (pts.length <= 20) {
-      for (const [x, y] of pts) {
-        if (usable(y)) {
-          parts.push(`<circle cx="${r(sx(x))}" cy="${r(sy(y))}" r="2.5" fill="${colour}"/>`);
-        }
-      }
-    }
-    const last = [...pts].reverse().find((p) => usable(p[1]));
-    legend.push(
-      `<li><span class="swatch" style="background:${colour}"></span>${escapeHtml(s.name)}` +
-        (last === undefined ? "" : ` <span class="last">${formatTick(last[1])}</span>`) + `</li>`,
-    );
+    const drawn = seriesSvg(f, s, COLOURS[i % COLOURS.length]!);
+    parts.push(...drawn.parts);
+    legend.push(drawn.legend);
   });
+  const { width, height } = f;
   return `<figure class="plot">${title}<svg xmlns="http://www.w3.org/2000/svg" ` +
     `viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" ` +
     `aria-label="${escapeHtml(spec.title)}">${parts.join("")}</svg>` +

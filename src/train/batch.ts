@@ -48,8 +48,11 @@ export interface DataPosition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
  * import type { DataFactory } from "@perceptual/loss/train";
+ * await initBackend("cpu");
  * const noise: DataFactory = async function* ({ seed, epoch, batch }) {
  *   for (let i = batch; i < 10; i++) {
  *     const s = seed * 1_000_003 + epoch * 1_009 + i;
@@ -57,6 +60,9 @@ export interface DataPosition {
  *     yield { input, target: tf.clone(input) };
  *   }
  * };
+ * let n = 0; // resumed at batch 7 of the epoch: batches 7, 8, 9 remain
+ * for await (const b of noise({ seed: 1, epoch: 0, batch: 7 })) (n++, tf.dispose([b.input, b.target]));
+ * assert.equal(n, 3);
  * ```
  */
 export type DataFactory = (position: DataPosition) => AsyncIterable<Batch> | Iterable<Batch>;
@@ -115,7 +121,7 @@ function checkTensor(t: unknown, field: string, where: string): tf.Tensor4D {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { checkBatch } from "./batch.ts";
+ * import { checkBatch } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const input = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
  * const target = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
@@ -145,7 +151,7 @@ export function checkBatch(batch: unknown, where = "batch"): Batch {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { disposeBatch } from "./batch.ts";
+ * import { disposeBatch } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const b = { input: tf.zeros([1, 2, 2, 1]), target: tf.zeros([1, 2, 2, 1]) };
  * disposeBatch(b);

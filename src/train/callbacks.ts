@@ -190,9 +190,28 @@ export interface FitEndEvent {
  *
  * @example
  * ```ts
- * import type { Callback } from "@perceptual/loss/train";
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type Callback, trainer } from "@perceptual/loss/train";
  * const losses: number[] = [];
  * const record: Callback = { onStepEnd: ({ metrics }) => void losses.push(metrics.total) };
+ * await initBackend("cpu");
+ * const w = tf.variable(tf.zeros([1, 1, 1, 3]));
+ * using t = trainer({
+ *   params: [w],
+ *   forward: (x) => tf.add(x, w),
+ *   loss: (p, q) => {
+ *     const pixel = tf.mean(tf.abs(tf.sub(p, q))) as tf.Scalar;
+ *     return { total: tf.clone(pixel), terms: { pixel } };
+ *   },
+ * });
+ * const data = function* () {
+ *   for (;;) yield { input: tf.zeros([1, 2, 2, 3]) as tf.Tensor4D, target: tf.ones([1, 2, 2, 3]) as tf.Tensor4D };
+ * };
+ * await t.fit(data, { steps: 3, callbacks: [record], progress: false });
+ * assert.equal(losses.length, 3);
+ * assert.equal(losses[0], 1); // |0 − 1| before the first update
  * ```
  */
 export interface Callback {

@@ -65,8 +65,7 @@ export interface NamedArray {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { TensorSpec } from "@perceptual/loss/train";
- * import { writeCheckpoint } from "./checkpoint.ts";
+ * import { type TensorSpec, writeCheckpoint } from "@perceptual/loss/train";
  * const state = {
  *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: null, schedule: null,
  *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
@@ -101,8 +100,7 @@ export interface TensorSpec {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type CheckpointState, readCheckpoint } from "@perceptual/loss/train";
- * import { writeCheckpoint } from "./checkpoint.ts";
+ * import { type CheckpointState, readCheckpoint, writeCheckpoint } from "@perceptual/loss/train";
  * const state: CheckpointState = {
  *   step: 3, epoch: 1, batchInEpoch: 1, seed: 0, totalSteps: 10, schedule: "constant(0.001)",
  *   optimizer: { className: "Adam", config: {} }, config: { note: "anything JSON" },
@@ -140,8 +138,7 @@ export interface CheckpointState {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type Checkpoint, readCheckpoint } from "@perceptual/loss/train";
- * import { writeCheckpoint } from "./checkpoint.ts";
+ * import { type Checkpoint, readCheckpoint, writeCheckpoint } from "@perceptual/loss/train";
  * const state = {
  *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: null, schedule: null,
  *   optimizer: { className: "SGD", config: {} }, config: null, savedAt: new Date().toISOString(),
@@ -180,7 +177,7 @@ export const TEMP_PREFIX = ".tmp-step-";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkpointName } from "./checkpoint.ts";
+ * import { checkpointName } from "@perceptual/loss/train";
  * assert.equal(checkpointName(300), "step-00000300");
  * ```
  */
@@ -247,8 +244,7 @@ const decoder = new TextDecoder();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { readCheckpoint } from "@perceptual/loss/train";
- * import { writeCheckpoint } from "./checkpoint.ts";
+ * import { readCheckpoint, writeCheckpoint } from "@perceptual/loss/train";
  * const dir = await Deno.makeTempDir();
  * const state = {
  *   step: 1, epoch: 0, batchInEpoch: 1, seed: 0, totalSteps: 10, schedule: null,
@@ -355,6 +351,27 @@ function checkSpecs(x: unknown, what: string): TensorSpec[] {
  * ```
  */
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
+  const contents = await verifiedFiles(dir);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(contents["state.json"]));
+  } catch {
+    throw new CheckpointError(`${dir}/state.json is not JSON`);
+  }
+  const state = checkState(dir, raw);
+  const r = raw as Record<string, unknown>;
+  const modelSpecs = checkSpecs(r.model, "model");
+  const optSpecs = checkSpecs(r.optimizerWeights, "optimizerWeights");
+  return {
+    dir,
+    state,
+    model: unpack(contents["model.bin"]!, modelSpecs, `${dir}/model.bin`),
+    optimizer: unpack(contents["optimizer.bin"]!, optSpecs, `${dir}/optimizer.bin`),
+  };
+}
+
+/** Every file of checkpoint `dir`, each checked against the length and SHA-256 in its manifest. */
+async function verifiedFiles(dir: string): Promise<Record<string, Uint8Array>> {
   let manifest: unknown;
   try {
     manifest = JSON.parse(decoder.decode(await Deno.readFile(`${dir}/manifest.json`)));
@@ -388,12 +405,11 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     }
     contents[f] = bytes;
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(decoder.decode(contents["state.json"]));
-  } catch {
-    throw new CheckpointError(`${dir}/state.json is not JSON`);
-  }
+  return contents;
+}
+
+/** The position and settings in `state.json` of checkpoint `dir`, each field checked. */
+function checkState(dir: string, raw: unknown): CheckpointState {
   if (!isRecord(raw) || raw.format !== STATE_FORMAT || raw.version !== 1) {
     throw new CheckpointError(`${dir}/state.json is not a version-1 checkpoint state`);
   }
@@ -429,9 +445,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   if (!isRecord(raw.optimizer) || typeof raw.optimizer.className !== "string") {
     throw new CheckpointError(`${dir}/state.json: bad 'optimizer'`);
   }
-  const modelSpecs = checkSpecs(raw.model, "model");
-  const optSpecs = checkSpecs(raw.optimizerWeights, "optimizerWeights");
-  const state: CheckpointState = {
+  return {
     step: raw.step as number,
     epoch: raw.epoch as number,
     batchInEpoch: raw.batchInEpoch as number,
@@ -441,11 +455,5 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     optimizer: { className: raw.optimizer.className, config: raw.optimizer.config ?? null },
     config: raw.config ?? null,
     savedAt: typeof raw.savedAt === "string" ? raw.savedAt : "",
-  };
-  return {
-    dir,
-    state,
-    model: unpack(contents["model.bin"]!, modelSpecs, `${dir}/model.bin`),
-    optimizer: unpack(contents["optimizer.bin"]!, optSpecs, `${dir}/optimizer.bin`),
   };
 }

@@ -31,7 +31,7 @@ export interface CheckpointEntry {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { listCheckpoints } from "./checkpoint_dir.ts";
+ * import { listCheckpoints } from "@perceptual/loss/train";
  * assert.deepEqual(await listCheckpoints("/no/such/run/checkpoints"), []);
  * ```
  */
@@ -52,8 +52,11 @@ export async function listCheckpoints(checkpointsDir: string): Promise<Checkpoin
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { writeCheckpoint } from "./checkpoint.ts";
- * import { type LatestCheckpoint, latestCheckpoint } from "@perceptual/loss/train";
+ * import {
+ *   writeCheckpoint,
+ *   type LatestCheckpoint,
+ *   latestCheckpoint,
+ * } from "@perceptual/loss/train";
  * const dir = await Deno.makeTempDir();
  * await writeCheckpoint(dir, {
  *   step: 3, epoch: 0, batchInEpoch: 3, seed: 0, totalSteps: null, schedule: null,
@@ -104,7 +107,7 @@ export async function latestCheckpoint(checkpointsDir: string): Promise<LatestCh
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { pruneCheckpoints } from "./checkpoint_dir.ts";
+ * import { pruneCheckpoints } from "@perceptual/loss/train";
  * assert.deepEqual(await pruneCheckpoints(await Deno.makeTempDir(), 3), []);
  * ```
  */
@@ -140,7 +143,7 @@ export async function pruneCheckpoints(checkpointsDir: string, keep: number): Pr
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { removeStaleTemps } from "./checkpoint_dir.ts";
+ * import { removeStaleTemps } from "@perceptual/loss/train";
  * assert.deepEqual(await removeStaleTemps(await Deno.makeTempDir()), []);
  * ```
  */

@@ -221,7 +221,7 @@ export class TrainerStateError extends PerceptualError {}
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { RunLockHolder } from "./errors.ts";
+ * import type { RunLockHolder } from "@perceptual/loss/train";
  * const holder: RunLockHolder = { pid: 4242, host: "box", startedAt: "2026-01-01T00:00:00Z" };
  * assert.equal(`process ${holder.pid} on ${holder.host}`, "process 4242 on box");
  * ```
@@ -242,7 +242,7 @@ export interface RunLockHolder {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { RunLockedError } from "./errors.ts";
+ * import { RunLockedError } from "@perceptual/loss/train";
  * const e = new RunLockedError("runs/a", "runs/a/run.lock", {
  *   pid: 4242, host: "box", startedAt: "2026-01-01T00:00:00Z",
  * }, "in use");
@@ -279,7 +279,7 @@ export class RunLockedError extends RunDirError {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { RunFileError } from "./errors.ts";
+ * import { RunFileError } from "@perceptual/loss/train";
  * const e = new RunFileError("runs/a/model", "write the model", new Deno.errors.PermissionDenied("denied"));
  * assert.ok(e.message.startsWith("cannot write the model at runs/a/model"));
  * ```

@@ -61,8 +61,7 @@ export interface FitValidation {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { trainer, type FitOptions } from "@perceptual/loss/train";
- * import { listCheckpoints } from "./checkpoint_dir.ts";
+ * import { trainer, type FitOptions, listCheckpoints } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { StepMemoryError } from "./memory_error.ts";
+ * import { StepMemoryError } from "@perceptual/loss/train";
  * const e = new StepMemoryError({
  *   // 0.25 GiB held + 16 images × 0.5 GiB = 8.25 GiB needed; the heap holds 4 GiB
  *   when: "before", batch: 16, height: 256, width: 256, needBytes: 33 * 2 ** 28,
@@ -84,7 +84,7 @@ function advice(f: StepMemoryFacts, maxBatch: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { StepMemoryError } from "./memory_error.ts";
+ * import { StepMemoryError } from "@perceptual/loss/train";
  * const e = new StepMemoryError({
  *   when: "during", batch: 8, height: 256, width: 256, needBytes: 5 * 2 ** 30,
  *   limitBytes: 2 ** 32, inUseBytes: 2 ** 28, perImageBytes: 2 ** 29,
@@ -134,7 +134,7 @@ export class StepMemoryError extends PerceptualError {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { isAllocationFailure } from "./memory_error.ts";
+ * import { isAllocationFailure } from "@perceptual/loss/train";
  * assert.equal(isAllocationFailure(new RangeError("Array buffer allocation failed")), true);
  * ```
  */
@@ -151,7 +151,7 @@ export function isAllocationFailure(e: unknown): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { usableAfter } from "./memory_error.ts";
+ * import { usableAfter } from "@perceptual/loss/train";
  * assert.equal(usableAfter(new Error("RuntimeError: memory access out of bounds")), false);
  * ```
  */
@@ -169,7 +169,7 @@ export function usableAfter(e: unknown): boolean {
  * ```ts
  * import assert from "node:assert/strict";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { allocationFailure } from "./memory_error.ts";
+ * import { allocationFailure } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const e = allocationFailure(new RangeError("Array buffer allocation failed"), [4, 64, 64, 3], 7);
  * assert.equal(e.facts.when, "during");

@@ -35,7 +35,14 @@
  *
  * @module
  */
-export type { Batch, DataFactory, DataPosition, TrainingData } from "./batch.ts";
+export {
+  type Batch,
+  checkBatch,
+  type DataFactory,
+  type DataPosition,
+  disposeBatch,
+  type TrainingData,
+} from "./batch.ts";
 export type {
   Callback,
   FitEndEvent,
@@ -45,33 +52,52 @@ export type {
 } from "./callbacks.ts";
 export {
   type Checkpoint,
+  checkpointName,
   type CheckpointState,
   type NamedArray,
   readCheckpoint,
   type StoredDtype,
   type TensorSpec,
+  writeCheckpoint,
 } from "./checkpoint.ts";
-export { type LatestCheckpoint, latestCheckpoint } from "./checkpoint_dir.ts";
+export {
+  type CheckpointEntry,
+  type LatestCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  pruneCheckpoints,
+  removeStaleTemps,
+} from "./checkpoint_dir.ts";
 export * from "./errors.ts";
 export type { FitOptions, FitResult, FitValidation } from "./fit.ts";
-export type { ProgressOptions } from "./progress.ts";
+export { formatDuration, formatNumber, progressBar, type ProgressOptions } from "./progress.ts";
 export {
   type OpenedRun,
+  prepareRunDir,
   type RunDirectory,
   runDirectory,
   type RunDirectoryOptions,
+  type RunDirStatus,
+  type RunStatus,
 } from "./run_dir.ts";
 export { acquireRunLock, RUN_LOCK, type RunLock } from "./run_lock.ts";
-export type { SampleEvent, SampleOptions, SaveImageFn } from "./samples.ts";
+export { type SampleEvent, sampleImages, type SampleOptions, type SaveImageFn } from "./samples.ts";
 export {
   constant,
   cosine,
+  cosineAnneal,
   type CosineOptions,
   oneCycle,
   type OneCycleOptions,
   type Schedule,
 } from "./schedule.ts";
-export type { Forward } from "./trainable.ts";
+export {
+  type Forward,
+  layersTrainable,
+  type Trainable,
+  variablesTrainable,
+  type VariablesTrainableOptions,
+} from "./trainable.ts";
 export {
   renderReport,
   type ReportData,
@@ -89,6 +115,7 @@ export {
   type RunReportOptions,
 } from "./run_report.ts";
 export {
+  allocationFailure,
   isAllocationFailure,
   StepMemoryError,
   type StepMemoryFacts,

@@ -29,7 +29,7 @@ const RUN_FORMAT = "perceptual-loss/run";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { RunStatus } from "./run_dir.ts";
+ * import type { RunStatus } from "@perceptual/loss/train";
  * const s: RunStatus = { state: "interrupted", step: 40, resume: "fit with resume: true" };
  * assert.equal(s.state, "interrupted");
  * ```
@@ -64,7 +64,7 @@ export interface RunDirStatus {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { prepareRunDir } from "./run_dir.ts";
+ * import { prepareRunDir } from "@perceptual/loss/train";
  * const dir = `${await Deno.makeTempDir()}/run1`;
  * assert.deepEqual(await prepareRunDir(dir, { resume: false, info: { seed: 0 } }), {
  *   fresh: true,
@@ -287,87 +287,124 @@ export function runDirectory(path: string, options: RunDirectoryOptions = {}): R
   if (!(Number.isInteger(keep) && keep >= 1)) {
     throw new RangeError(`keepCheckpoints must be an integer >= 1, got ${keep}`);
   }
-  const checkpoints = options.checkpoints ?? true;
-  const ckDir = `${path}/checkpoints`;
-  const given = options.lock;
-  let own: RunLock | undefined;
-  const held = (): RunLock | undefined => given?.held ? given : own?.held ? own : undefined;
-  async function lock(): Promise<RunLock> {
-    return held() ?? (own = await acquireRunLock(path));
-  }
-  async function claim(
-    taken: RunLock,
-    resume: boolean,
-    info: Readonly<Record<string, unknown>>,
-    findCheckpoint: boolean,
-  ): Promise<OpenedRun> {
-    const status = await prepareRunDir(path, { resume, info });
-    const notes: string[] = [];
-    if (taken.tookOver !== undefined) {
-      notes.push(
-        `took over ${taken.path}, left by process ${taken.tookOver.pid} (started ` +
-          `${taken.tookOver.startedAt}), which is no longer running`,
-      );
-    }
-    if (!status.previousRun || !checkpoints) {
-      return { previousRun: status.previousRun, checkpoint: undefined, notes };
-    }
-    for (const t of await removeStaleTemps(ckDir)) notes.push(`removed half-written ${t}`);
-    if (!findCheckpoint) return { previousRun: true, checkpoint: undefined, notes };
-    const found = await latestCheckpoint(ckDir);
-    for (const k of found.skipped) notes.push(`skipped ${k.dir}: ${k.why}`);
-    if (found.checkpoint === undefined && found.skipped.length > 0) {
-      throw new CheckpointError(
-        `no complete checkpoint in ${ckDir}: ${
-          found.skipped.map((k) => k.why).join("; ")
-        }; nothing was changed`,
-      );
-    }
-    return { previousRun: true, checkpoint: found.checkpoint, notes };
-  }
+  const s: RunState = {
+    path,
+    keep,
+    checkpoints: options.checkpoints ?? true,
+    ckDir: `${path}/checkpoints`,
+    given: options.lock,
+    own: undefined,
+  };
   return {
     path,
-    checkpoints,
+    checkpoints: s.checkpoints,
     get locked() {
-      return held() !== undefined;
+      return held(s) !== undefined;
     },
-    lock,
-    release() {
-      own?.release();
-      own = undefined;
-    },
-    async open({ resume, info, findCheckpoint }) {
-      // Nothing to lock for a resume of nothing: that is refused, and nothing is created.
-      if (resume && await pathKind(path) === undefined) await prepareRunDir(path, { resume, info });
-      const taken = await lock();
-      try {
-        return await claim(taken, resume, info, findCheckpoint);
-      } catch (e) {
-        // Refused: the lock this call took goes with it (one passed in stays the caller's).
-        if (own === taken) {
-          own.release();
-          own = undefined;
-        }
-        throw e;
-      }
-    },
-    async setStatus(status) {
-      const file = `${path}/${RUN_MARKER}`;
-      try {
-        const marker = JSON.parse(await Deno.readTextFile(file));
-        const { resume: _r, error: _e, ...rest } = marker;
-        const next = { ...rest, ...status, updatedAt: new Date().toISOString() };
-        await writeFileAtomic(file, JSON.stringify(next, null, 1) + "\n");
-      } catch (e) {
-        throw new RunFileError(file, "record the run's state", e);
-      }
-    },
-    async saveCheckpoint(state, weights, optimizer) {
-      if (!checkpoints) throw new RangeError(`run directory ${path} keeps no checkpoints`);
-      const dir = await writeCheckpoint(ckDir, state, weights, optimizer);
-      await pruneCheckpoints(ckDir, keep);
-      return dir;
-    },
+    lock: () => lock(s),
+    release: () => release(s),
+    open: (o) => openRun(s, o),
+    setStatus: (status) => setStatus(path, status),
+    saveCheckpoint: (state, weights, optimizer) => saveIn(s, state, weights, optimizer),
     metrics: (onRepair) => metricsCsv(`${path}/metrics.csv`, { onRepair }),
   };
+}
+
+/** A run directory's settings, and the lock it took itself (`own`) if any. */
+interface RunState {
+  readonly path: string;
+  readonly keep: number;
+  readonly checkpoints: boolean;
+  readonly ckDir: string;
+  /** A lock passed in: the caller's, never released here. */
+  readonly given: RunLock | undefined;
+  own: RunLock | undefined;
+}
+
+function held(s: RunState): RunLock | undefined {
+  return s.given?.held ? s.given : s.own?.held ? s.own : undefined;
+}
+
+async function lock(s: RunState): Promise<RunLock> {
+  return held(s) ?? (s.own = await acquireRunLock(s.path));
+}
+
+function release(s: RunState): void {
+  s.own?.release();
+  s.own = undefined;
+}
+
+async function openRun(
+  s: RunState,
+  { resume, info, findCheckpoint }: Parameters<RunDirectory["open"]>[0],
+): Promise<OpenedRun> {
+  // Nothing to lock for a resume of nothing: that is refused, and nothing is created.
+  if (resume && await pathKind(s.path) === undefined) {
+    await prepareRunDir(s.path, { resume, info });
+  }
+  const taken = await lock(s);
+  try {
+    return await claim(s, taken, resume, info, findCheckpoint);
+  } catch (e) {
+    // Refused: the lock this call took goes with it (one passed in stays the caller's).
+    if (s.own === taken) release(s);
+    throw e;
+  }
+}
+
+/** With the lock `taken`: claim the directory, clean up and find the newest checkpoint. */
+async function claim(
+  s: RunState,
+  taken: RunLock,
+  resume: boolean,
+  info: Readonly<Record<string, unknown>>,
+  findCheckpoint: boolean,
+): Promise<OpenedRun> {
+  const status = await prepareRunDir(s.path, { resume, info });
+  const notes: string[] = [];
+  if (taken.tookOver !== undefined) {
+    notes.push(
+      `took over ${taken.path}, left by process ${taken.tookOver.pid} (started ` +
+        `${taken.tookOver.startedAt}), which is no longer running`,
+    );
+  }
+  if (!status.previousRun || !s.checkpoints) {
+    return { previousRun: status.previousRun, checkpoint: undefined, notes };
+  }
+  for (const t of await removeStaleTemps(s.ckDir)) notes.push(`removed half-written ${t}`);
+  if (!findCheckpoint) return { previousRun: true, checkpoint: undefined, notes };
+  const found = await latestCheckpoint(s.ckDir);
+  for (const k of found.skipped) notes.push(`skipped ${k.dir}: ${k.why}`);
+  if (found.checkpoint === undefined && found.skipped.length > 0) {
+    throw new CheckpointError(
+      `no complete checkpoint in ${s.ckDir}: ${
+        found.skipped.map((k) => k.why).join("; ")
+      }; nothing was changed`,
+    );
+  }
+  return { previousRun: true, checkpoint: found.checkpoint, notes };
+}
+
+async function setStatus(path: string, status: RunStatus): Promise<void> {
+  const file = `${path}/${RUN_MARKER}`;
+  try {
+    const marker = JSON.parse(await Deno.readTextFile(file));
+    const { resume: _r, error: _e, ...rest } = marker;
+    const next = { ...rest, ...status, updatedAt: new Date().toISOString() };
+    await writeFileAtomic(file, JSON.stringify(next, null, 1) + "\n");
+  } catch (e) {
+    throw new RunFileError(file, "record the run's state", e);
+  }
+}
+
+async function saveIn(
+  s: RunState,
+  state: CheckpointState,
+  weights: readonly NamedArray[],
+  optimizer: readonly NamedArray[],
+): Promise<string> {
+  if (!s.checkpoints) throw new RangeError(`run directory ${s.path} keeps no checkpoints`);
+  const dir = await writeCheckpoint(s.ckDir, state, weights, optimizer);
+  await pruneCheckpoints(s.ckDir, s.keep);
+  return dir;
 }

@@ -19,7 +19,7 @@ const LOCK_FORMAT = "perceptual-loss/run-lock";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { acquireRunLock } from "./run_lock.ts";
+ * import { acquireRunLock } from "@perceptual/loss/train";
  * const dir = `${await Deno.makeTempDir()}/run`;
  * using lock = await acquireRunLock(dir);
  * assert.equal(lock.holder.pid, Deno.pid);
@@ -140,7 +140,7 @@ async function clearStale(path: string, staleText: string): Promise<boolean> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { acquireRunLock } from "./run_lock.ts";
+ * import { acquireRunLock } from "@perceptual/loss/train";
  * const dir = `${await Deno.makeTempDir()}/run`;
  * const lock = await acquireRunLock(dir);
  * try {
@@ -152,6 +152,35 @@ async function clearStale(path: string, staleText: string): Promise<boolean> {
  * ```
  */
 export async function acquireRunLock(runDir: string): Promise<RunLock> {
+  const created = await ensureRunDir(runDir);
+  const path = `${runDir}/${RUN_LOCK}`;
+  const holder: RunLockHolder = {
+    pid: Deno.pid,
+    host: hostName(),
+    startedAt: new Date().toISOString(),
+  };
+  let tookOver: RunLockHolder | undefined;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (await writeNew(path, holder)) return heldLock(runDir, path, holder, tookOver, created);
+    const text = await Deno.readTextFile(path).catch(() => undefined);
+    if (text === undefined) continue; // removed meanwhile: try again
+    const stale = staleHolder(runDir, path, text, holder);
+    // Killed without releasing it (kill -9, a crash): safe to take over.
+    if (await clearStale(path, text)) tookOver = stale;
+  }
+  throw new RunLockedError(
+    runDir,
+    path,
+    undefined,
+    `${runDir}: could not take ${path} (other processes keep taking it); try again`,
+  );
+}
+
+/**
+ * Makes `runDir` when absent (true when this call made it), or checks that the directory there
+ * is empty or a run of ours.
+ */
+async function ensureRunDir(runDir: string): Promise<boolean> {
   let kind: Awaited<ReturnType<typeof pathKind>>;
   try {
     kind = await pathKind(runDir);
@@ -161,97 +190,96 @@ export async function acquireRunLock(runDir: string): Promise<RunLock> {
   if (kind !== undefined && kind !== "dir") {
     throw new RunDirError(`${runDir} exists and is not a directory; choose another path`);
   }
-  let created = false;
   if (kind === undefined) {
     try {
       await Deno.mkdir(runDir, { recursive: true });
-      created = true;
+      return true;
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) {
         throw new RunFileError(runDir, "create the run directory", e);
       }
-    }
-  } else {
-    const names = (await listDir(runDir)).filter((n) => n !== RUN_LOCK);
-    if (names.length > 0 && !names.includes("run.json")) {
-      throw new RunDirError(
-        `${runDir} is not empty and is not a training run (no run.json of ours; it holds ` +
-          `${names.slice(0, 5).join(", ")}${names.length > 5 ? ", …" : ""}); nothing was ` +
-          "changed. Choose a new or empty directory",
-      );
+      return false;
     }
   }
-  const path = `${runDir}/${RUN_LOCK}`;
-  const holder: RunLockHolder = {
-    pid: Deno.pid,
-    host: hostName(),
-    startedAt: new Date().toISOString(),
+  const names = (await listDir(runDir)).filter((n) => n !== RUN_LOCK);
+  if (names.length > 0 && !names.includes("run.json")) {
+    throw new RunDirError(
+      `${runDir} is not empty and is not a training run (no run.json of ours; it holds ` +
+        `${names.slice(0, 5).join(", ")}${names.length > 5 ? ", …" : ""}); nothing was ` +
+        "changed. Choose a new or empty directory",
+    );
+  }
+  return false;
+}
+
+/** The lock just written at `path`; releasing it removes `runDir` too when it made it and left it empty. */
+function heldLock(
+  runDir: string,
+  path: string,
+  holder: RunLockHolder,
+  tookOver: RunLockHolder | undefined,
+  created: boolean,
+): RunLock {
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    try {
+      Deno.removeSync(path);
+    } catch {
+      // Already gone: nothing to release.
+    }
+    if (created) {
+      try {
+        Deno.removeSync(runDir); // only succeeds when empty
+      } catch {
+        // The run wrote files: the folder stays.
+      }
+    }
   };
-  let tookOver: RunLockHolder | undefined;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    if (await writeNew(path, holder)) {
-      let held = true;
-      const release = () => {
-        if (!held) return;
-        held = false;
-        try {
-          Deno.removeSync(path);
-        } catch {
-          // Already gone: nothing to release.
-        }
-        if (created) {
-          try {
-            Deno.removeSync(runDir); // only succeeds when empty
-          } catch {
-            // The run wrote files: the folder stays.
-          }
-        }
-      };
-      return {
-        runDir,
-        path,
-        holder,
-        tookOver,
-        get held() {
-          return held;
-        },
-        release,
-        [Symbol.dispose]: release,
-      };
-    }
-    const text = await Deno.readTextFile(path).catch(() => undefined);
-    if (text === undefined) continue; // removed meanwhile: try again
-    const other = parseHolder(text);
-    if (other === undefined) {
-      throw new RunLockedError(
-        runDir,
-        path,
-        undefined,
-        `${runDir} is locked by another run (${path} is unreadable: being written, or not ` +
-          `ours); if no run is using ${runDir}, delete ${path} and try again`,
-      );
-    }
-    const alive = other.host === holder.host ? processAlive(other.pid) : undefined;
-    if (alive === false) {
-      // Killed without releasing it (kill -9, a crash): safe to take over.
-      if (await clearStale(path, text)) tookOver = other;
-      continue;
-    }
+  return {
+    runDir,
+    path,
+    holder,
+    tookOver,
+    get held() {
+      return held;
+    },
+    release,
+    [Symbol.dispose]: release,
+  };
+}
+
+/**
+ * The holder recorded in lock file text `text` when its process is gone (on this host);
+ * otherwise throws RunLockedError saying who holds the run and what to do.
+ */
+function staleHolder(
+  runDir: string,
+  path: string,
+  text: string,
+  holder: RunLockHolder,
+): RunLockHolder {
+  const other = parseHolder(text);
+  if (other === undefined) {
     throw new RunLockedError(
       runDir,
       path,
-      other,
-      `${runDir} is in use by another run (${describe(other)}): one writer per run directory. ` +
-        (alive === true
-          ? `Wait for it to finish, or stop it (kill ${other.pid}; it checkpoints and exits)`
-          : `It cannot be checked from here; if that run is no longer running, delete ${path}`) +
-        ", or choose another directory",
+      undefined,
+      `${runDir} is locked by another run (${path} is unreadable: being written, or not ` +
+        `ours); if no run is using ${runDir}, delete ${path} and try again`,
     );
   }
+  const alive = other.host === holder.host ? processAlive(other.pid) : undefined;
+  if (alive === false) return other;
   throw new RunLockedError(
     runDir,
     path,
-    undefined,
-    `${runDir}: could not take ${path} (other processes keep taking it); try again`,
+    other,
+    `${runDir} is in use by another run (${describe(other)}): one writer per run directory. ` +
+      (alive === true
+        ? `Wait for it to finish, or stop it (kill ${other.pid}; it checkpoints and exits)`
+        : `It cannot be checked from here; if that run is no longer running, delete ${path}`) +
+      ", or choose another directory",
   );
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Callback } from "./callbacks.ts";
+import type { Callback, FitEndEvent, FitStartEvent, StepEndEvent } from "./callbacks.ts";
 import { RunFileError } from "./errors.ts";
 import { listDir, pathKind } from "../_internal/fs.ts";
 import {
@@ -188,87 +188,111 @@ async function imagesOf(runDir: string, dirs: readonly string[]): Promise<Report
  * ```
  */
 export function runReport(options: RunReportOptions = {}): RunReport {
-  const minInterval = options.minIntervalMs ?? 5000;
-  const dirs = options.imageDirs ?? ["samples"];
-  let runDir: string | undefined;
-  let steps: ReportStepRow[] = [];
-  let validation: ReportValidationRow[] = [];
-  let lastWrite = -Infinity;
-  let running = false;
-  let stopped: string | undefined;
-
-  async function write(extras: ReportExtras = {}): Promise<void> {
-    if (runDir === undefined) return;
-    const title = options.title ?? runDir.replace(/\/+$/, "").split("/").pop()!;
-    const data: ReportData = {
-      title,
-      summary: [...(options.summary ?? []), ...(extras.summary ?? [])],
-      steps,
-      validation,
-      ...(extras.table === undefined ? {} : { table: extras.table }),
-      images: await imagesOf(runDir, dirs),
-      running,
-      ...(stopped === undefined ? {} : { stopped }),
-      ...(options.refreshSeconds === undefined ? {} : { refreshSeconds: options.refreshSeconds }),
-      updated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
-    };
-    await writeReport(runDir, data).catch((e) => {
-      throw new RunFileError(`${runDir}/report.html`, "write the report", e);
-    });
-    lastWrite = performance.now();
-  }
-
+  const s: ReportState = {
+    options,
+    runDir: undefined,
+    steps: [],
+    validation: [],
+    lastWrite: -Infinity,
+    running: false,
+    stopped: undefined,
+  };
   return {
     get path() {
-      return runDir === undefined ? undefined : `${runDir.replace(/\/+$/, "")}/report.html`;
+      return s.runDir === undefined ? undefined : `${s.runDir.replace(/\/+$/, "")}/report.html`;
     },
-    async onFitStart(e) {
-      runDir = e.runDir;
-      if (runDir === undefined) return;
-      steps = [];
-      validation = [];
-      // After a resume, metrics.csv (already cut back to the checkpoint) holds the earlier rows.
-      if (e.startStep > 0 && await pathKind(`${runDir}/metrics.csv`) === "file") {
-        const read = reportDataFromCsv(await Deno.readTextFile(`${runDir}/metrics.csv`));
-        steps = read.steps.filter((s) => s.step <= e.startStep);
-        validation = read.validation.filter((v) => v.step <= e.startStep);
-      }
-      running = true;
-      stopped = undefined;
-      await write();
-    },
-    async onStepEnd(e) {
-      if (runDir === undefined) return;
-      const m = e.metrics;
-      steps.push({ step: m.step, lr: m.lr, total: m.total, terms: m.terms });
-      if (e.validation !== undefined) validation.push({ step: m.step, values: e.validation });
-      if (e.validation !== undefined || performance.now() - lastWrite >= minInterval) {
-        await write();
-      }
-    },
+    onFitStart: (e) => fitStart(s, e),
+    onStepEnd: (e) => stepEnd(s, e),
     async onFitEnd(e) {
-      running = false;
-      const hint = options.resumeHint ?? "resume it with fit's resume option";
-      const saved = e.checkpoint === undefined
-        ? ""
-        : `; checkpoint ${e.checkpoint.split("/").slice(-2).join("/")} written`;
-      if (e.reason === "stopped") {
-        const by = options.stoppedBy?.();
-        stopped =
-          `interrupted${by === undefined ? "" : ` (${by})`} after step ${e.step}${saved}; ` +
-          hint;
-      } else if (e.reason === "error") {
-        const why = e.error instanceof Error ? e.error.message : String(e.error);
-        stopped = `stopped by an error after step ${e.step}: ${
-          why.split("\n")[0]
-        }${saved}; ${hint}`;
-      }
-      await write();
+      s.running = false;
+      s.stopped = whyStopped(options, e);
+      await write(s);
     },
     async finish(extras) {
-      running = false;
-      stopped = undefined;
-      await write(extras);
+      s.running = false;
+      s.stopped = undefined;
+      await write(s, extras);
     },
   };
+}
+
+/** What a report callback remembers: the run it writes into and the rows so far. */
+interface ReportState {
+  readonly options: RunReportOptions;
+  runDir: string | undefined;
+  steps: ReportStepRow[];
+  validation: ReportValidationRow[];
+  lastWrite: number;
+  running: boolean;
+  stopped: string | undefined;
+}
+
+async function write(s: ReportState, extras: ReportExtras = {}): Promise<void> {
+  const { runDir, options } = s;
+  if (runDir === undefined) return;
+  const title = options.title ?? runDir.replace(/\/+$/, "").split("/").pop()!;
+  const data: ReportData = {
+    title,
+    summary: [...(options.summary ?? []), ...(extras.summary ?? [])],
+    steps: s.steps,
+    validation: s.validation,
+    ...(extras.table === undefined ? {} : { table: extras.table }),
+    images: await imagesOf(runDir, options.imageDirs ?? ["samples"]),
+    running: s.running,
+    ...(s.stopped === undefined ? {} : { stopped: s.stopped }),
+    ...(options.refreshSeconds === undefined ? {} : { refreshSeconds: options.refreshSeconds }),
+    updated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
+  };
+  await writeReport(runDir, data).catch((e) => {
+    throw new RunFileError(`${runDir}/report.html`, "write the report", e);
+  });
+  s.lastWrite = performance.now();
+}
+
+async function fitStart(s: ReportState, e: FitStartEvent): Promise<void> {
+  s.runDir = e.runDir;
+  const { runDir } = s;
+  if (runDir === undefined) return;
+  s.steps = [];
+  s.validation = [];
+  // After a resume, metrics.csv (already cut back to the checkpoint) holds the earlier rows.
+  if (e.startStep > 0 && await pathKind(`${runDir}/metrics.csv`) === "file") {
+    const read = reportDataFromCsv(await Deno.readTextFile(`${runDir}/metrics.csv`));
+    s.steps = read.steps.filter((r) => r.step <= e.startStep);
+    s.validation = read.validation.filter((v) => v.step <= e.startStep);
+  }
+  s.running = true;
+  s.stopped = undefined;
+  await write(s);
+}
+
+async function stepEnd(s: ReportState, e: StepEndEvent): Promise<void> {
+  if (s.runDir === undefined) return;
+  const m = e.metrics;
+  s.steps.push({ step: m.step, lr: m.lr, total: m.total, terms: m.terms });
+  if (e.validation !== undefined) s.validation.push({ step: m.step, values: e.validation });
+  if (
+    e.validation !== undefined ||
+    performance.now() - s.lastWrite >= (s.options.minIntervalMs ?? 5000)
+  ) {
+    await write(s);
+  }
+}
+
+/** The report's line for a fit that was interrupted or failed (undefined when it finished). */
+function whyStopped(options: RunReportOptions, e: FitEndEvent): string | undefined {
+  const hint = options.resumeHint ?? "resume it with fit's resume option";
+  const saved = e.checkpoint === undefined
+    ? ""
+    : `; checkpoint ${e.checkpoint.split("/").slice(-2).join("/")} written`;
+  if (e.reason === "stopped") {
+    const by = options.stoppedBy?.();
+    return `interrupted${by === undefined ? "" : ` (${by})`} after step ${e.step}${saved}; ` +
+      hint;
+  }
+  if (e.reason === "error") {
+    const why = e.error instanceof Error ? e.error.message : String(e.error);
+    return `stopped by an error after step ${e.step}: ${why.split("\n")[0]}${saved}; ${hint}`;
+  }
+  return undefined;
 }

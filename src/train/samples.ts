@@ -132,9 +132,27 @@ export interface SampleOptions {
  *
  * @example
  * ```ts
- * import { sampleImages } from "./samples.ts";
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { sampleImages, trainer } from "@perceptual/loss/train";
  * const seen: number[] = [];
  * const cb = sampleImages({ every: 100, onSample: (e) => void seen.push(e.step) }, undefined);
+ * await initBackend("cpu");
+ * const w = tf.variable(tf.zeros([1, 1, 1, 3]));
+ * using t = trainer({
+ *   params: [w],
+ *   forward: (x) => tf.add(x, w),
+ *   loss: (p, q) => {
+ *     const pixel = tf.mean(tf.abs(tf.sub(p, q))) as tf.Scalar;
+ *     return { total: tf.clone(pixel), terms: { pixel } };
+ *   },
+ * });
+ * const data = function* () {
+ *   for (;;) yield { input: tf.zeros([1, 2, 2, 3]) as tf.Tensor4D, target: tf.ones([1, 2, 2, 3]) as tf.Tensor4D };
+ * };
+ * await t.fit(data, { steps: 3, callbacks: [cb], progress: false });
+ * assert.deepEqual(seen, [3]); // every 100 steps, and at the last one
  * ```
  */
 export function sampleImages(options: SampleOptions, runDir: string | undefined): Callback {

@@ -48,7 +48,7 @@ function checkPositive(name: string, value: number): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cosineAnneal } from "./schedule.ts";
+ * import { cosineAnneal } from "@perceptual/loss/train";
  * assert.ok(Math.abs(cosineAnneal(1, 0, 0.5) - 0.5) < 1e-12);
  * ```
  */

@@ -60,7 +60,7 @@ export interface Trainable {
  * import assert from "node:assert/strict";
  * import * as tfl from "@tensorflow/tfjs-layers";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { layersTrainable } from "./trainable.ts";
+ * import { layersTrainable } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [3] })] });
  * assert.equal(layersTrainable(model).params().length, 2);
@@ -100,7 +100,7 @@ export interface VariablesTrainableOptions {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { variablesTrainable } from "./trainable.ts";
+ * import { variablesTrainable } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3]), true, "pixels");
  * const t = variablesTrainable({ params: [image], forward: () => image });

@@ -39,9 +39,8 @@ import { type Forward, layersTrainable, type Trainable, variablesTrainable } fro
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { constant } from "./schedule.ts";
- * import { trainer, type TrainerOptions } from "./trainer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { constant, trainer, type TrainerOptions } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 2, 2, 1])); // optimised pixel by pixel
  * const options: TrainerOptions = {
@@ -104,9 +103,8 @@ export interface TrainerOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
- * import type { TrainerState } from "./trainer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer, type TrainerState } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const image = tf.variable(tf.zeros([1, 4, 4, 3])); // what is trained: one small image
  * const loss = (p: tf.Tensor4D, y: tf.Tensor4D) => {
@@ -143,12 +141,33 @@ export interface TrainerState {
  *
  * @example
  * ```ts
- * import type { Trainer } from "./trainer.ts";
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { type Trainer, trainer } from "@perceptual/loss/train";
  * async function train10(t: Trainer, batch: Parameters<Trainer["step"]>[0]): Promise<number> {
  *   let last = NaN;
  *   for (let i = 0; i < 10; i++) last = (await t.step(batch)).total;
  *   return last;
  * }
+ * await initBackend("cpu");
+ * const w = tf.variable(tf.zeros([1, 1, 1, 3]));
+ * using t = trainer({
+ *   params: [w],
+ *   forward: (x) => tf.add(x, w),
+ *   loss: (p, q) => {
+ *     const pixel = tf.mean(tf.abs(tf.sub(p, q))) as tf.Scalar;
+ *     return { total: tf.clone(pixel), terms: { pixel } };
+ *   },
+ * });
+ * const data = function* () {
+ *   for (;;) yield { input: tf.zeros([1, 2, 2, 3]) as tf.Tensor4D, target: tf.ones([1, 2, 2, 3]) as tf.Tensor4D };
+ * };
+ * const input = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+ * const target = tf.ones([1, 2, 2, 3]) as tf.Tensor4D;
+ * const last = await train10(t, { input, target });
+ * assert.equal(t.state.step, 10);
+ * assert.ok(last < 1); // Adam moved the offset towards the target
  * ```
  */
 export interface Trainer extends Owner {
@@ -201,8 +220,8 @@ function trainableOf(options: TrainerOptions): Trainable {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import * as tfl from "@tensorflow/tfjs-layers";
- * import { initBackend } from "../backend/mod.ts";
- * import { trainer } from "./trainer.ts";
+ * import { initBackend } from "@perceptual/loss/backend";
+ * import { trainer } from "@perceptual/loss/train";
  * await initBackend("cpu");
  * const model = tfl.sequential({
  *   layers: [tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same", inputShape: [8, 8, 3] })],
@@ -222,126 +241,154 @@ function trainableOf(options: TrainerOptions): Trainable {
  * ```
  */
 export function trainer(options: TrainerOptions): Trainer {
-  // ~100 lines: the setup and the `Trainer` object literal that lists its public members; the
-  // work is done by stepAt, snapshotOf, restoreInto and fitHostOf below.
-  const { loss } = options;
-  const trainable = trainableOf(options);
-  const schedule = options.schedule ?? constant(1e-3);
-  const ownsOptimizer = options.optimizer === undefined;
-  const optimizer = options.optimizer ?? tf.train.adam(1e-3);
-  const leakCheck = options.leakCheck ?? true;
-  checkMomentum(schedule, optimizer);
-  // The trainer's own state: only this closure and the functions it hands it to write it.
-  const p: Position = {
-    step: 0,
-    epoch: 0,
-    batchInEpoch: 0,
-    seed: options.seed ?? 0,
-    totalSteps: options.totalSteps,
-    last: undefined,
-  };
-  const config = options.config ?? null;
-  let disposed = false;
-  let busy = false;
-  let stepsThisInstance = 0;
-  const memoryCheck = options.memoryCheck ?? true;
-  /** Batch shapes already checked against the memory limit, with the limit they were checked at. */
-  const checkedShapes = new Set<string>();
-
-  /** Refuse, before it runs, a step whose estimated peak does not fit the backend. */
-  function checkMemory({ input, target }: Batch): void {
-    if (!memoryCheck) return;
-    const key = `${input.shape}|${target.shape}|${backendMemoryLimit().bytes}`;
-    if (checkedShapes.has(key)) return;
-    // Optimizer slots are made on the first update: count them as Adam's two per weight.
-    const pendingBytes = stepsThisInstance === 0
-      ? 2 * trainable.params().reduce((a, v) => a + v.size * 4, 0)
-      : 0;
-    checkStepMemory(trainable, loss, { input, target }, pendingBytes);
-    checkedShapes.add(key);
-  }
-
-  function ensureLive(): void {
-    if (disposed) throw new DisposedError("trainer");
-  }
-
-  async function guardedStep(batch: Batch): Promise<StepMetrics> {
-    ensureLive();
-    if (busy) {
-      throw new TrainerStateError("trainer.step() called while another step runs; await each step");
-    }
-    busy = true;
-    try {
-      checkMemory(batch);
-      let outcome: Awaited<ReturnType<typeof stepAt>>;
-      try {
-        outcome = await stepAt(p, trainable, loss, optimizer, schedule, batch);
-      } catch (e) {
-        if (!isAllocationFailure(e)) throw e;
-        throw allocationFailure(e, batch.target.shape, p.step + 1);
-      }
-      const { metrics, created, createdBytes } = outcome;
-      stepsThisInstance++;
-      // The first step of a trainer may create long-lived tensors: optimizer slots, lazy caches.
-      if (leakCheck && stepsThisInstance > 1 && created > 0) {
-        throw new TensorLeakError(`step ${metrics.step}`, created, createdBytes);
-      }
-      return metrics;
-    } finally {
-      busy = false;
-    }
-  }
-
-  const snapshot = () => {
-    ensureLive();
-    return snapshotOf(p, trainable, optimizer, schedule, config);
-  };
-  const restore = async (dirOrCheckpoint: string | Checkpoint): Promise<Checkpoint> => {
-    ensureLive();
-    if (stepsThisInstance > 0) {
-      throw new TrainerStateError(
-        "restore() needs a trainer that has not stepped yet; create a new trainer",
-      );
-    }
-    return await restoreInto(p, trainable, optimizer, dirOrCheckpoint);
-  };
-
-  const host = fitHostOf(p, trainable, loss, schedule, {
+  const c = coreOf(options);
+  const snapshot = () => snapshotCore(c);
+  const restore = (dirOrCheckpoint: string | Checkpoint) => restoreCore(c, dirOrCheckpoint);
+  const host = fitHostOf(c.p, c.trainable, c.loss, c.schedule, {
     seedGiven: options.seed !== undefined,
-    config,
-    step: guardedStep,
+    config: c.config,
+    step: (batch) => guardedStep(c, batch),
     restore,
     snapshot,
   });
-
   const self: Trainer = {
-    model: trainable.model,
-    forward: trainable.forward,
-    optimizer,
-    schedule,
+    model: c.trainable.model,
+    forward: c.trainable.forward,
+    optimizer: c.optimizer,
+    schedule: c.schedule,
     get state(): TrainerState {
-      return { ...p };
+      return { ...c.p };
     },
     step: async (batch: Batch) => {
-      ensureLive();
-      return await guardedStep(checkBatch(batch));
+      ensureLive(c);
+      return await guardedStep(c, checkBatch(batch));
     },
     fit(data: TrainingData, fitOptions: FitOptions = {}): Promise<FitResult> {
-      ensureLive();
+      ensureLive(c);
       return fitLoop(host, data, fitOptions);
     },
     restore: (dir: string) => restore(dir),
     snapshot,
     dispose(): void {
-      if (disposed) return;
-      disposed = true;
-      if (ownsOptimizer) optimizer.dispose();
+      if (c.disposed) return;
+      c.disposed = true;
+      if (c.ownsOptimizer) c.optimizer.dispose();
     },
     [Symbol.dispose](): void {
       self.dispose();
     },
   };
   return self;
+}
+
+/** A trainer's parts and its mutable state: only the functions below write it. */
+interface Core {
+  readonly p: Position;
+  readonly trainable: Trainable;
+  readonly loss: LossFn;
+  readonly optimizer: tf.Optimizer;
+  readonly ownsOptimizer: boolean;
+  readonly schedule: Schedule;
+  readonly config: CheckpointState["config"];
+  readonly leakCheck: boolean;
+  readonly memoryCheck: boolean;
+  /** Batch shapes already checked against the memory limit, with the limit they were checked at. */
+  readonly checkedShapes: Set<string>;
+  disposed: boolean;
+  busy: boolean;
+  stepsThisInstance: number;
+}
+
+/** The options checked and the defaults filled in: a trainer that has not stepped. */
+function coreOf(options: TrainerOptions): Core {
+  const trainable = trainableOf(options);
+  const schedule = options.schedule ?? constant(1e-3);
+  const optimizer = options.optimizer ?? tf.train.adam(1e-3);
+  checkMomentum(schedule, optimizer);
+  return {
+    p: {
+      step: 0,
+      epoch: 0,
+      batchInEpoch: 0,
+      seed: options.seed ?? 0,
+      totalSteps: options.totalSteps,
+      last: undefined,
+    },
+    trainable,
+    loss: options.loss,
+    optimizer,
+    ownsOptimizer: options.optimizer === undefined,
+    schedule,
+    config: (options.config ?? null) as CheckpointState["config"],
+    leakCheck: options.leakCheck ?? true,
+    memoryCheck: options.memoryCheck ?? true,
+    checkedShapes: new Set(),
+    disposed: false,
+    busy: false,
+    stepsThisInstance: 0,
+  };
+}
+
+function ensureLive(c: Core): void {
+  if (c.disposed) throw new DisposedError("trainer");
+}
+
+/** Refuse, before it runs, a step whose estimated peak does not fit the backend. */
+function checkMemory(c: Core, { input, target }: Batch): void {
+  if (!c.memoryCheck) return;
+  const key = `${input.shape}|${target.shape}|${backendMemoryLimit().bytes}`;
+  if (c.checkedShapes.has(key)) return;
+  // Optimizer slots are made on the first update: count them as Adam's two per weight.
+  const pendingBytes = c.stepsThisInstance === 0
+    ? 2 * c.trainable.params().reduce((a, v) => a + v.size * 4, 0)
+    : 0;
+  checkStepMemory(c.trainable, c.loss, { input, target }, pendingBytes);
+  c.checkedShapes.add(key);
+}
+
+/** One step on a checked batch, one at a time, with the memory and leak checks around it. */
+async function guardedStep(c: Core, batch: Batch): Promise<StepMetrics> {
+  ensureLive(c);
+  if (c.busy) {
+    throw new TrainerStateError("trainer.step() called while another step runs; await each step");
+  }
+  c.busy = true;
+  try {
+    checkMemory(c, batch);
+    let outcome: Awaited<ReturnType<typeof stepAt>>;
+    try {
+      outcome = await stepAt(c.p, c.trainable, c.loss, c.optimizer, c.schedule, batch);
+    } catch (e) {
+      if (!isAllocationFailure(e)) throw e;
+      throw allocationFailure(e, batch.target.shape, c.p.step + 1);
+    }
+    const { metrics, created, createdBytes } = outcome;
+    c.stepsThisInstance++;
+    // The first step of a trainer may create long-lived tensors: optimizer slots, lazy caches.
+    if (c.leakCheck && c.stepsThisInstance > 1 && created > 0) {
+      throw new TensorLeakError(`step ${metrics.step}`, created, createdBytes);
+    }
+    return metrics;
+  } finally {
+    c.busy = false;
+  }
+}
+
+function snapshotCore(
+  c: Core,
+): Promise<{ state: CheckpointState; model: NamedArray[]; optimizer: NamedArray[] }> {
+  ensureLive(c);
+  return snapshotOf(c.p, c.trainable, c.optimizer, c.schedule, c.config);
+}
+
+async function restoreCore(c: Core, dirOrCheckpoint: string | Checkpoint): Promise<Checkpoint> {
+  ensureLive(c);
+  if (c.stepsThisInstance > 0) {
+    throw new TrainerStateError(
+      "restore() needs a trainer that has not stepped yet; create a new trainer",
+    );
+  }
+  return await restoreInto(c.p, c.trainable, c.optimizer, dirOrCheckpoint);
 }
 
 /** What `fitLoop` sees of a trainer: its parts, its position, and how to move it. */

@@ -22,7 +22,7 @@ import { firstInput, firstShape, type Kwargs, type LayerArgs } from "./_layer_io
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { maxPool2x2 } from "./max_pool.ts";
+ * import { maxPool2x2 } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const y = maxPool2x2(tf.tensor4d([1, 5, 3, 2], [1, 2, 2, 1]));
  * assert.deepEqual(Array.from(y.dataSync()), [5]);

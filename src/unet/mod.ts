@@ -56,6 +56,16 @@ export {
 } from "./model_io.ts";
 export { registerLayers } from "./register.ts";
 export { pixelShuffle } from "./pixel_shuffle.ts";
+export { MaxPool2x2, maxPool2x2 } from "./max_pool.ts";
+export {
+  type InterpolationMethod,
+  phaseWeights,
+  Upsample,
+  upsample,
+  type UpsampleLayerArgs,
+  type UpsampleOptions,
+} from "./resize.ts";
+export { checkInputSize, SizeCheck, type SizeCheckArgs } from "./size_check.ts";
 export { DEFAULT_MAX_ELEMENTS, predictImage, type PredictImageOptions } from "./predict_image.ts";
 export { denoMaxElements } from "./deno_tile_budget.ts";
 export { TfjsCopyError } from "./tfjs_copy_error.ts";

@@ -78,115 +78,139 @@ function manifestPaths(json: unknown): string[] {
  * ```
  */
 export function fileSystemHandler(dir: string): tf.io.IOHandler {
-  const modelPath = join(dir, MODEL_JSON);
   return {
-    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
-      if (artifacts.modelTopology instanceof ArrayBuffer) {
-        throw new ModelFilesError(dir, "binary (graph-model) topologies are not supported here");
-      }
-      await Deno.mkdir(dir, { recursive: true });
-      const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0));
-      const weightsName = `weights-${(await sha256Hex(weights)).slice(0, 16)}.bin`;
-      let previous: string[] = [];
-      try {
-        previous = manifestPaths(JSON.parse(await Deno.readTextFile(modelPath)));
-      } catch { /* no earlier model here */ }
-      const modelJson: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology!,
-        format: artifacts.format ?? "layers-model",
-        generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
-        convertedBy: artifacts.convertedBy ?? null,
-        weightsManifest: [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }],
-      };
-      if (artifacts.trainingConfig !== undefined) {
-        modelJson.trainingConfig = artifacts.trainingConfig;
-      }
-      if (artifacts.userDefinedMetadata !== undefined) {
-        modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
-      }
-      const json = new TextEncoder().encode(JSON.stringify(modelJson));
-      await writeFileAtomic(join(dir, weightsName), new Uint8Array(weights));
-      await writeFileAtomic(modelPath, json);
-      for (const old of previous) {
-        if (old !== weightsName && WEIGHTS_FILE.test(old)) {
-          await Deno.remove(join(dir, old)).catch(() => {});
-        }
-      }
-      return {
-        modelArtifactsInfo: {
-          dateSaved: new Date(),
-          modelTopologyType: "JSON",
-          modelTopologyBytes: JSON.stringify(artifacts.modelTopology).length,
-          weightSpecsBytes: JSON.stringify(artifacts.weightSpecs ?? []).length,
-          weightDataBytes: weights.byteLength,
-        },
-      };
-    },
+    save: (artifacts: tf.io.ModelArtifacts) => saveArtifacts(dir, artifacts),
+    load: () => loadArtifacts(dir),
+  };
+}
 
-    async load(): Promise<tf.io.ModelArtifacts> {
-      const json = await readJson(modelPath) as Partial<tf.io.ModelJSON> | null;
-      if (json === null || typeof json !== "object" || json.modelTopology == null) {
-        throw new ModelFilesError(modelPath, "has no modelTopology: not a tfjs layers model.json");
-      }
-      if (!Array.isArray(json.weightsManifest)) {
-        throw new ModelFilesError(
-          modelPath,
-          "has no weightsManifest: not a tfjs layers model.json",
-        );
-      }
-      json.weightsManifest.forEach((g, gi) => {
-        const group = g as unknown as Record<string, unknown> | null;
-        if (
-          group === null || typeof group !== "object" || !Array.isArray(group.paths) ||
-          !Array.isArray(group.weights)
-        ) {
-          throw new ModelTopologyError(
-            modelPath,
-            undefined,
-            `weightsManifest[${gi}] is not {paths: [...], weights: [...]}; save the model again`,
-          );
-        }
-      });
-      // Before tfjs sees the topology: a malformed one can make it loop forever.
-      registerLayers();
-      checkModelJson(modelPath, json.modelTopology, json.weightsManifest);
-      return await tf.io.getModelArtifactsForJSON(json as tf.io.ModelJSON, async (manifest) => {
-        const specs: tf.io.WeightsManifestEntry[] = [];
-        const buffers: ArrayBuffer[] = [];
-        for (const [gi, group] of manifest.entries()) {
-          specs.push(...group.weights);
-          for (const path of group.paths) {
-            const why = shardPathProblem(path);
-            if (why !== undefined) {
-              throw new ModelFilesError(
-                modelPath,
-                `weightsManifest[${gi}] lists the shard ${JSON.stringify(path.slice(0, 200))}, ` +
-                  `refused: ${why}; shards must be files beside ${MODEL_JSON}`,
-              );
-            }
-          }
-          const parts: Uint8Array[] = [];
-          for (const path of group.paths) {
-            const file = join(dir, path);
-            try {
-              parts.push(await readFileInside(dir, path));
-            } catch (e) {
-              if (e instanceof OutsideFolderError) throw new ModelFilesError(file, e.message);
-              throw new ModelFilesError(
-                file,
-                `listed in ${MODEL_JSON} but unreadable (${(e as Error).message}); copy the ` +
-                  "whole directory, not only model.json",
-              );
-            }
-          }
-          const group8 = concat(parts);
-          checkGroup(modelPath, gi, group, group8);
-          buffers.push(group8.buffer as ArrayBuffer);
-        }
-        return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
-      });
+/** The `model.json` that names the weights file `weightsName`. */
+function modelJsonOf(artifacts: tf.io.ModelArtifacts, weightsName: string): tf.io.ModelJSON {
+  const modelJson: tf.io.ModelJSON = {
+    modelTopology: artifacts.modelTopology!,
+    format: artifacts.format ?? "layers-model",
+    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
+    convertedBy: artifacts.convertedBy ?? null,
+    weightsManifest: [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }],
+  };
+  if (artifacts.trainingConfig !== undefined) {
+    modelJson.trainingConfig = artifacts.trainingConfig;
+  }
+  if (artifacts.userDefinedMetadata !== undefined) {
+    modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
+  }
+  return modelJson;
+}
+
+/** {@linkcode fileSystemHandler}'s save: the weights, then `model.json`, then old weights removed. */
+async function saveArtifacts(
+  dir: string,
+  artifacts: tf.io.ModelArtifacts,
+): Promise<tf.io.SaveResult> {
+  const modelPath = join(dir, MODEL_JSON);
+  if (artifacts.modelTopology instanceof ArrayBuffer) {
+    throw new ModelFilesError(dir, "binary (graph-model) topologies are not supported here");
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0));
+  const weightsName = `weights-${(await sha256Hex(weights)).slice(0, 16)}.bin`;
+  let previous: string[] = [];
+  try {
+    previous = manifestPaths(JSON.parse(await Deno.readTextFile(modelPath)));
+  } catch { /* no earlier model here */ }
+  const json = new TextEncoder().encode(JSON.stringify(modelJsonOf(artifacts, weightsName)));
+  await writeFileAtomic(join(dir, weightsName), new Uint8Array(weights));
+  await writeFileAtomic(modelPath, json);
+  for (const old of previous) {
+    if (old !== weightsName && WEIGHTS_FILE.test(old)) {
+      await Deno.remove(join(dir, old)).catch(() => {});
+    }
+  }
+  return {
+    modelArtifactsInfo: {
+      dateSaved: new Date(),
+      modelTopologyType: "JSON",
+      modelTopologyBytes: JSON.stringify(artifacts.modelTopology).length,
+      weightSpecsBytes: JSON.stringify(artifacts.weightSpecs ?? []).length,
+      weightDataBytes: weights.byteLength,
     },
   };
+}
+
+/** {@linkcode fileSystemHandler}'s load: `model.json` checked, then every shard it lists. */
+async function loadArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
+  const modelPath = join(dir, MODEL_JSON);
+  const json = await readJson(modelPath) as Partial<tf.io.ModelJSON> | null;
+  if (json === null || typeof json !== "object" || json.modelTopology == null) {
+    throw new ModelFilesError(modelPath, "has no modelTopology: not a tfjs layers model.json");
+  }
+  if (!Array.isArray(json.weightsManifest)) {
+    throw new ModelFilesError(
+      modelPath,
+      "has no weightsManifest: not a tfjs layers model.json",
+    );
+  }
+  json.weightsManifest.forEach((g, gi) => {
+    const group = g as unknown as Record<string, unknown> | null;
+    if (
+      group === null || typeof group !== "object" || !Array.isArray(group.paths) ||
+      !Array.isArray(group.weights)
+    ) {
+      throw new ModelTopologyError(
+        modelPath,
+        undefined,
+        `weightsManifest[${gi}] is not {paths: [...], weights: [...]}; save the model again`,
+      );
+    }
+  });
+  // Before tfjs sees the topology: a malformed one can make it loop forever.
+  registerLayers();
+  checkModelJson(modelPath, json.modelTopology, json.weightsManifest);
+  return await tf.io.getModelArtifactsForJSON(
+    json as tf.io.ModelJSON,
+    (manifest) => readWeights(dir, manifest),
+  );
+}
+
+/** Every weight group's shards (paths checked to lie beside `model.json`), each group checked. */
+async function readWeights(
+  dir: string,
+  manifest: tf.io.WeightsManifestConfig,
+): Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
+  const modelPath = join(dir, MODEL_JSON);
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: ArrayBuffer[] = [];
+  for (const [gi, group] of manifest.entries()) {
+    specs.push(...group.weights);
+    for (const path of group.paths) {
+      const why = shardPathProblem(path);
+      if (why !== undefined) {
+        throw new ModelFilesError(
+          modelPath,
+          `weightsManifest[${gi}] lists the shard ${JSON.stringify(path.slice(0, 200))}, ` +
+            `refused: ${why}; shards must be files beside ${MODEL_JSON}`,
+        );
+      }
+    }
+    const parts: Uint8Array[] = [];
+    for (const path of group.paths) {
+      const file = join(dir, path);
+      try {
+        parts.push(await readFileInside(dir, path));
+      } catch (e) {
+        if (e instanceof OutsideFolderError) throw new ModelFilesError(file, e.message);
+        throw new ModelFilesError(
+          file,
+          `listed in ${MODEL_JSON} but unreadable (${(e as Error).message}); copy the ` +
+            "whole directory, not only model.json",
+        );
+      }
+    }
+    const group8 = concat(parts);
+    checkGroup(modelPath, gi, group, group8);
+    buffers.push(group8.buffer as ArrayBuffer);
+  }
+  return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {

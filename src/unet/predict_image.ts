@@ -268,6 +268,29 @@ export function predictImage<T extends tf.Tensor3D | tf.Tensor4D>(
         `shape [${image.shape.join(", ")}]`,
     );
   }
+  const { multiple, margin, tile } = tilingOf(model, options);
+  const roundUp = (n: number) => Math.ceil(n / multiple) * multiple;
+  const batched = (image.rank === 3 ? tf.expandDims(image, 0) : image) as tf.Tensor4D;
+  const [, h, w] = batched.shape;
+  const padded = replicatePad(batched, roundUp(h) - h, roundUp(w) - w);
+  if (batched !== image) batched.dispose();
+  try {
+    return predictTiles(model, padded, { multiple, margin, tile }, [h, w], image.rank) as T;
+  } finally {
+    padded.dispose();
+  }
+}
+
+/** How an image is cut: the size divisor, each tile's overlap (margin) and its side. */
+interface Tiling {
+  readonly multiple: number;
+  readonly margin: number;
+  /** Infinity: the whole image in one piece. */
+  readonly tile: number;
+}
+
+/** The options checked, and the tiling they and the model's geometry give. */
+function tilingOf(model: tfl.LayersModel, options: PredictImageOptions): Tiling {
   const tileOption = options.tileSize ?? NaN;
   if (options.tileSize !== undefined && tileOption !== Infinity) {
     positiveInteger("tileSize", tileOption);
@@ -317,11 +340,21 @@ export function predictImage<T extends tf.Tensor3D | tf.Tensor4D>(
         `of at least ${2 * margin + multiple} or a smaller overlap`,
     );
   }
+  return { multiple, margin, tile };
+}
 
-  const batched = (image.rank === 3 ? tf.expandDims(image, 0) : image) as tf.Tensor4D;
-  const [, h, w] = batched.shape;
-  const padded = replicatePad(batched, roundUp(h) - h, roundUp(w) - w);
-  if (batched !== image) batched.dispose();
+/**
+ * The prediction of the padded batch `padded`, tile by tile, each tile's overlap discarded and
+ * the result cropped to `scale ×` the unpadded `[h, w]`, of rank `rank`. A new tensor; the
+ * caller owns it.
+ */
+function predictTiles(
+  model: tfl.LayersModel,
+  padded: tf.Tensor4D,
+  { multiple, margin, tile }: Tiling,
+  [h, w]: readonly [number, number],
+  rank: number,
+): tf.Tensor3D | tf.Tensor4D {
   const pieces: tf.Tensor4D[][] = [];
   let scale = 0;
   try {
@@ -349,14 +382,12 @@ export function predictImage<T extends tf.Tensor3D | tf.Tensor4D>(
         }));
       }
     }
-    const result = tf.tidy(() => {
+    return tf.tidy(() => {
       const rows = pieces.map((line) => line.length === 1 ? line[0]! : tf.concat(line, 2));
       const whole = rows.length === 1 ? tf.clone(rows[0]!) : tf.concat(rows, 1);
-      return image.rank === 3 ? tf.squeeze(whole, [0]) : whole;
+      return rank === 3 ? tf.squeeze<tf.Tensor3D>(whole, [0]) : whole;
     });
-    return result as T;
   } finally {
-    padded.dispose();
     for (const line of pieces) tf.dispose(line);
   }
 }

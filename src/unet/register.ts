@@ -43,9 +43,13 @@ export const CUSTOM_CLASS_NAMES: readonly string[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
  * import { registerLayers } from "@perceptual/loss/unet";
  * registerLayers();
  * // now: await tf.loadLayersModel("https://example.com/unet/model.json")
+ * const known = tf.serialization.SerializationMap.getMap().classNameMap;
+ * assert.ok("PerceptualPixelShuffle" in known && "PerceptualUpsample" in known);
  * ```
  */
 export function registerLayers(): void {

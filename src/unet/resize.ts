@@ -51,7 +51,7 @@ const TAPS = [-2, -1, 0, 1, 2] as const;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { phaseWeights } from "./resize.ts";
+ * import { phaseWeights } from "@perceptual/loss/unet";
  * assert.deepEqual(phaseWeights(2, "bilinear"), [[0, 0.25, 0.75, 0, 0], [0, 0, 0.75, 0.25, 0]]);
  * assert.deepEqual(phaseWeights(2, "nearest"), [[0, 0, 1, 0, 0], [0, 0, 1, 0, 0]]);
  * ```
@@ -118,7 +118,7 @@ function upsampleAxis(x: tf.Tensor4D, axis: 1 | 2, weights: number[][]): tf.Tens
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
- * import { upsample } from "./resize.ts";
+ * import { upsample } from "@perceptual/loss/unet";
  * await initBackend("cpu");
  * const y = upsample(tf.ones([1, 4, 4, 3]) as tf.Tensor4D, 2, { method: "bilinear" });
  * assert.deepEqual(y.shape, [1, 8, 8, 3]);

@@ -21,7 +21,7 @@ export interface SizeCheckArgs extends LayerArgs {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkInputSize } from "./size_check.ts";
+ * import { checkInputSize } from "@perceptual/loss/unet";
  * checkInputSize(64, 48, 8); // fine
  * assert.throws(() => checkInputSize(30, 32, 8), /U-Net input size 30×32 .*not divisible by 8/);
  * ```

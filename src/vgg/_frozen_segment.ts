@@ -74,6 +74,111 @@ function plainForward(
 type Kept = { mask?: number; out?: number };
 
 /**
+ * The forward pass that records what backward needs: the output, and in `saved` (positions in
+ * `kept`) the ReLU masks, the conv outputs that a pool reads, and a leading pool's input.
+ */
+function forwardKeeping(
+  x: tf.Tensor4D,
+  layers: readonly SegmentLayer[],
+  convs: SegmentConvs,
+): { out: tf.Tensor4D; kept: Kept[]; saved: tf.Tensor[] } {
+  const kept: Kept[] = [];
+  const saved: tf.Tensor[] = [];
+  // A segment that starts with a pool needs its input in backward: saved, so that a consumer
+  // that frees the input (a loss term done with its tap) cannot take it away.
+  if (layers[0]!.kind === "pool") saved.push(x);
+  let h = x;
+  layers.forEach((l, i) => {
+    let next: tf.Tensor4D;
+    if (l.kind === "conv") {
+      next = convs.forward(h, l.kernel, l.bias);
+      const last = i === layers.length - 1;
+      if (layers[i + 1]?.kind === "pool" || last) {
+        // Kept as a float: the pool's backward reads it (the last one is the output).
+        kept.push({ out: saved.length });
+        saved.push(next);
+      } else {
+        kept.push({ mask: saved.length });
+        saved.push(tf.greater(next, 0));
+      }
+    } else {
+      next = pool(h);
+      kept.push({});
+    }
+    // Free the previous activation unless backward keeps it (or it is the input).
+    const prev = kept[i - 1];
+    if (h !== x && prev?.out === undefined) h.dispose();
+    h = next;
+  });
+  return { out: h, kept, saved };
+}
+
+/** The gradient through conv+ReLU layer `l`: the masked gradient convolved back. */
+function convGrad(
+  l: SegmentLayer & { kind: "conv" },
+  g: tf.Tensor4D,
+  mask: tf.Tensor,
+  convs: SegmentConvs,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const masked = tf.where(mask, g, tf.zerosLike(g)) as tf.Tensor4D;
+    const inShape = [g.shape[0], g.shape[1], g.shape[2], l.kernel.shape[2]] as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    return convs.backwardData(masked, l.kernel, inShape);
+  });
+}
+
+/** The gradient through a 2×2 max pool whose input was `pin`. */
+function poolGrad(g: tf.Tensor4D, pin: tf.Tensor4D): tf.Tensor4D {
+  // The MaxPoolGrad kernel itself (the project's on wasm and native, where tfjs' own is
+  // wrong): a nested tf.grad here would end the outer gradient's tape.
+  return tf.tidy(() =>
+    tf.engine().runKernel(
+      "MaxPoolGrad",
+      { dy: g, input: pin, output: pool(pin) },
+      { filterSize: 2, strides: 2, pad: "valid" },
+    ) as tf.Tensor4D
+  );
+}
+
+/**
+ * Backward from `dy` through every layer, last to first. `kept` holds positions in `s`: tfjs
+ * runs the forward inside a tidy and hands the backward its own handles on the saved tensors.
+ */
+function backward(
+  layers: readonly SegmentLayer[],
+  kept: readonly Kept[],
+  dy: tf.Tensor,
+  s: tf.Tensor[],
+  convs: SegmentConvs,
+): tf.Tensor4D {
+  let g = dy as tf.Tensor4D;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i]!;
+    let next: tf.Tensor4D;
+    if (l.kind === "conv") {
+      const k = kept[i]!;
+      const mask = k.mask !== undefined ? s[k.mask]! : undefined;
+      next = mask !== undefined
+        ? convGrad(l, g, mask, convs)
+        : tf.tidy(() => convGrad(l, g, tf.greater(s[k.out!]!, 0), convs));
+    } else {
+      // The pool's input: the float output of the conv before it, or the segment's input.
+      const before = kept[i - 1]?.out;
+      const pin = i === 0 ? s[0] as tf.Tensor4D : s[before!] as tf.Tensor4D;
+      next = poolGrad(g, pin);
+    }
+    if (g !== dy) g.dispose();
+    g = next;
+  }
+  return g;
+}
+
+/**
  * Build the op for `layers` (in forward order), its convs run by `convs`. The op maps an NHWC
  * activation to the output of the last layer.
  */
@@ -83,83 +188,11 @@ export function frozenSegment(
 ): (x: tf.Tensor4D) => tf.Tensor4D {
   if (layers.length === 0) return (x) => x;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const x = args[0] as tf.Tensor4D;
-    const save = args[1] as tf.GradSaveFunc;
-    const kept: Kept[] = [];
-    const saved: tf.Tensor[] = [];
-    // A segment that starts with a pool needs its input in backward: saved, so that a consumer
-    // that frees the input (a loss term done with its tap) cannot take it away.
-    if (layers[0]!.kind === "pool") saved.push(x);
-    let h = x;
-    layers.forEach((l, i) => {
-      let next: tf.Tensor4D;
-      if (l.kind === "conv") {
-        next = convs.forward(h, l.kernel, l.bias);
-        const last = i === layers.length - 1;
-        if (layers[i + 1]?.kind === "pool" || last) {
-          // Kept as a float: the pool's backward reads it (the last one is the output).
-          kept.push({ out: saved.length });
-          saved.push(next);
-        } else {
-          kept.push({ mask: saved.length });
-          saved.push(tf.greater(next, 0));
-        }
-      } else {
-        next = pool(h);
-        kept.push({});
-      }
-      // Free the previous activation unless backward keeps it (or it is the input).
-      const prev = kept[i - 1];
-      if (h !== x && prev?.out === undefined) h.dispose();
-      h = next;
-    });
-    save(saved);
+    const { out, kept, saved } = forwardKeeping(args[0] as tf.Tensor4D, layers, convs);
+    (args[1] as tf.GradSaveFunc)(saved);
     return {
-      value: h,
-      // `kept` holds positions in `saved`: tfjs runs this forward inside a tidy and hands the
-      // backward its own handles on the saved tensors.
-      gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => {
-        let g = dy as tf.Tensor4D;
-        for (let i = layers.length - 1; i >= 0; i--) {
-          const l = layers[i]!;
-          const before = kept[i - 1]?.out;
-          const input = i === 0
-            ? s[0] as tf.Tensor4D
-            : before === undefined
-            ? undefined
-            : s[before] as tf.Tensor4D;
-          let next: tf.Tensor4D;
-          if (l.kind === "conv") {
-            const k = kept[i]!;
-            next = tf.tidy(() => {
-              const mask = k.mask !== undefined ? s[k.mask]! : tf.greater(s[k.out!]!, 0);
-              const masked = tf.where(mask, g, tf.zerosLike(g)) as tf.Tensor4D;
-              const inShape = [g.shape[0], g.shape[1], g.shape[2], l.kernel.shape[2]] as [
-                number,
-                number,
-                number,
-                number,
-              ];
-              return convs.backwardData(masked, l.kernel, inShape);
-            });
-          } else {
-            // The pool's input: the float output of the conv before it, or the segment's input.
-            const pin = input!;
-            // The MaxPoolGrad kernel itself (the project's on wasm and native, where tfjs' own
-            // is wrong): a nested tf.grad here would end the outer gradient's tape.
-            next = tf.tidy(() =>
-              tf.engine().runKernel(
-                "MaxPoolGrad",
-                { dy: g, input: pin, output: pool(pin) },
-                { filterSize: 2, strides: 2, pad: "valid" },
-              ) as tf.Tensor4D
-            );
-          }
-          if (g !== dy) g.dispose();
-          g = next;
-        }
-        return g;
-      },
+      value: out,
+      gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => backward(layers, kept, dy, s, convs),
     };
   });
   return (x: tf.Tensor4D) => recording() ? op(x) as tf.Tensor4D : plainForward(x, layers, convs);

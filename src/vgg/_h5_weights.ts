@@ -233,18 +233,60 @@ export interface KerasH5Source extends WeightSource {
  * ```
  */
 export async function openKerasH5(path: string, description = path): Promise<KerasH5Source> {
-  let size: number;
+  const size = await fileSize(path);
+  checkSuperblock(path, size);
+  const { mounted, closeAll, file } = await openH5(path);
+  let root: Group = file;
+  let layerNames: string[];
+  try {
+    const mw = file.keys().includes("model_weights") ? file.get("model_weights") : null;
+    if (isGroup(mw)) root = mw;
+    layerNames = stringsAttr(root, "layer_names") ?? root.keys();
+  } catch (e) {
+    closeAll();
+    throw new WeightFileError(path, undefined, `its layer list cannot be read (${message(e)})`);
+  }
+  const h: OpenH5 = { path, root, layerNames, closed: false };
+  return {
+    description,
+    file: path,
+    size,
+    layerNames,
+    bytesRead: mounted.bytesRead,
+    absent(layer: string): string | undefined {
+      if (!layerNames.includes(layer)) {
+        return `the file has no layer ${layer} (it has ${layerNames.length} layer groups)`;
+      }
+      return undefined;
+    },
+    read: (spec: VggConvSpec) => readLayer(h, spec),
+    close(): void {
+      if (h.closed) return;
+      h.closed = true;
+      closeAll();
+    },
+  };
+}
+
+async function fileSize(path: string): Promise<number> {
   try {
     const st = await Deno.stat(path);
     if (!st.isFile) throw new Error("it is not a file");
-    size = st.size;
+    return st.size;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new WeightFileError(path, undefined, "no such file; check the path");
     }
     throw new WeightFileError(path, undefined, `cannot be read: ${message(e)}`);
   }
-  checkSuperblock(path, size);
+}
+
+/** The file opened with h5wasm on a read-only mount, and how to close both. */
+async function openH5(path: string): Promise<{
+  mounted: Mounted;
+  file: InstanceType<H5Module["File"]>;
+  closeAll: () => void;
+}> {
   const { h5, fs } = await loadH5();
   const mounted = mount(fs, path);
   let file: InstanceType<H5Module["File"]>;
@@ -268,82 +310,65 @@ export async function openKerasH5(path: string, description = path): Promise<Ker
       mounted.release();
     }
   };
-  let root: Group = file;
-  let layerNames: string[];
+  return { mounted, file, closeAll };
+}
+
+/** An open Keras weight file: the group holding the layers and the layers it lists. */
+interface OpenH5 {
+  readonly path: string;
+  readonly root: Group;
+  readonly layerNames: readonly string[];
+  closed: boolean;
+}
+
+/** The 4-D kernel and the 1-D bias datasets of `layer`'s group. */
+function convDatasets(h: OpenH5, layer: string): { kernel?: Dataset; bias?: Dataset } {
+  const { path } = h;
+  const out: { kernel?: Dataset; bias?: Dataset } = {};
   try {
-    const mw = file.keys().includes("model_weights") ? file.get("model_weights") : null;
-    if (isGroup(mw)) root = mw;
-    layerNames = stringsAttr(root, "layer_names") ?? root.keys();
+    const g = h.layerNames.includes(layer) ? h.root.get(layer) : null;
+    if (!isGroup(g)) {
+      throw new WeightFileError(path, layer, "the layer group is missing or not a group");
+    }
+    const names = stringsAttr(g, "weight_names") ?? g.keys();
+    for (const n of names) {
+      const d = g.get(n);
+      if (!isDataset(d)) {
+        throw new WeightFileError(path, layer, `weight "${n}" listed but not found`);
+      }
+      if (d.shape!.length === 4) out.kernel = d;
+      else if (d.shape!.length === 1) out.bias = d;
+    }
   } catch (e) {
-    closeAll();
-    throw new WeightFileError(path, undefined, `its layer list cannot be read (${message(e)})`);
+    if (e instanceof WeightFileError) throw e;
+    throw new WeightFileError(path, layer, `cannot be read (${message(e)})`);
   }
-  let closed = false;
-  const groupOf = (layer: string): Group | undefined => {
-    if (!layerNames.includes(layer)) return undefined;
-    const g = root.get(layer);
-    return isGroup(g) ? g : undefined;
-  };
-  return {
-    description,
-    file: path,
-    size,
-    layerNames,
-    bytesRead: mounted.bytesRead,
-    absent(layer: string): string | undefined {
-      if (!layerNames.includes(layer)) {
-        return `the file has no layer ${layer} (it has ${layerNames.length} layer groups)`;
-      }
-      return undefined;
-    },
-    read(spec: VggConvSpec): Promise<ConvWeights> {
-      if (closed) throw new WeightFileError(path, spec.name, "was already closed");
-      const layer = spec.name;
-      let kernel: Dataset | undefined;
-      let bias: Dataset | undefined;
-      try {
-        const g = groupOf(layer);
-        if (g === undefined) {
-          throw new WeightFileError(path, layer, "the layer group is missing or not a group");
-        }
-        const names = stringsAttr(g, "weight_names") ?? g.keys();
-        for (const n of names) {
-          const d = g.get(n);
-          if (!isDataset(d)) {
-            throw new WeightFileError(path, layer, `weight "${n}" listed but not found`);
-          }
-          if (d.shape!.length === 4) kernel = d;
-          else if (d.shape!.length === 1) bias = d;
-        }
-      } catch (e) {
-        if (e instanceof WeightFileError) throw e;
-        throw new WeightFileError(path, layer, `cannot be read (${message(e)})`);
-      }
-      if (kernel === undefined || bias === undefined) {
-        throw new WeightFileError(
-          path,
-          layer,
-          "the group lacks a 4-D kernel and a 1-D bias; is this a VGG conv layer's group?",
-        );
-      }
-      const want = kernelShape(spec);
-      if (kernel.shape!.join(",") !== want.join(",")) {
-        throw new WeightShapeError(path, layer, "kernel", want, kernel.shape!);
-      }
-      if (bias.shape![0] !== spec.outChannels) {
-        throw new WeightShapeError(path, layer, "bias", [spec.outChannels], bias.shape!);
-      }
-      return Promise.resolve({
-        kernel: values(path, layer, kernel, "kernel"),
-        bias: values(path, layer, bias, "bias"),
-      });
-    },
-    close(): void {
-      if (closed) return;
-      closed = true;
-      closeAll();
-    },
-  };
+  return out;
+}
+
+function readLayer(h: OpenH5, spec: VggConvSpec): Promise<ConvWeights> {
+  const { path } = h;
+  if (h.closed) throw new WeightFileError(path, spec.name, "was already closed");
+  const layer = spec.name;
+  const { kernel, bias } = convDatasets(h, layer);
+  if (kernel === undefined || bias === undefined) {
+    throw new WeightFileError(
+      path,
+      layer,
+      "the group lacks a 4-D kernel and a 1-D bias; is this a VGG conv layer's group?",
+    );
+  }
+  const want = kernelShape(spec);
+  if (kernel.shape!.join(",") !== want.join(",")) {
+    throw new WeightShapeError(path, layer, "kernel", want, kernel.shape!);
+  }
+  if (bias.shape![0] !== spec.outChannels) {
+    throw new WeightShapeError(path, layer, "bias", [spec.outChannels], bias.shape!);
+  }
+  return Promise.resolve({
+    kernel: values(path, layer, kernel, "kernel"),
+    bias: values(path, layer, bias, "bias"),
+  });
 }
 
 /** A dataset's values as a fresh Float32Array; truncated data becomes a WeightFileError. */

@@ -191,6 +191,61 @@ export async function openTfjsDir(
   description?: string,
   options: TfjsDirOptions = {},
 ): Promise<WeightSource & { readonly shardsRead: () => readonly string[] }> {
+  const { modelJson, modelBytes } = await readModelJson(dirOrModelJson);
+  const dir = dirname(modelJson);
+  // Checked before anything is parsed: a tampered manifest could point reads anywhere.
+  const sums = await readSums(dir, modelJson, options.verify ?? "if-present");
+  const sumsFile = join(dir, SHA256SUMS_FILE);
+  const baseName = modelJson.slice(modelJson.lastIndexOf("/") + 1);
+  if (sums !== undefined) checkSha256(sums, baseName, modelBytes, modelJson, sumsFile);
+  const groups = parseManifest(modelJson, new TextDecoder().decode(modelBytes));
+  const t: TfjsDir = {
+    dir,
+    modelJson,
+    sums,
+    sumsFile,
+    groups,
+    index: indexWeights(groups),
+    groupBytes: new Map(),
+    read: [],
+    absent: new Map(),
+  };
+  await settleAbsent(t);
+  return {
+    description: description ?? dirOrModelJson,
+    file: modelJson,
+    shardsRead: () => t.read,
+    absent(layer: string): string | undefined {
+      return t.absent.has(layer) ? t.absent.get(layer) : missingReason(t, layer);
+    },
+    read: (spec: VggConvSpec) => readConv(t, spec),
+    close(): void {
+      t.groupBytes.clear();
+    },
+  };
+}
+
+/** An open tfjs weights directory: its manifest, index, checksums and the groups read so far. */
+interface TfjsDir {
+  readonly dir: string;
+  readonly modelJson: string;
+  readonly sums: Map<string, string> | undefined;
+  readonly sumsFile: string;
+  readonly groups: readonly ManifestGroup[];
+  /** `<layer>/kernel` and `<layer>/bias` → where the weight lies. */
+  readonly index: Map<string, Located>;
+  /** Weight groups read, concatenated, by group index. */
+  readonly groupBytes: Map<number, Uint8Array>;
+  /** Shard files read, in order. */
+  readonly read: string[];
+  /** Why each indexed layer cannot be read (undefined when it can). */
+  readonly absent: Map<string, string | undefined>;
+}
+
+/** `model.json` (given, or inside the directory given) and its bytes. */
+async function readModelJson(
+  dirOrModelJson: string,
+): Promise<{ modelJson: string; modelBytes: Uint8Array }> {
   let modelJson = dirOrModelJson;
   try {
     if ((await Deno.stat(dirOrModelJson)).isDirectory) {
@@ -202,9 +257,8 @@ export async function openTfjsDir(
     }
     throw e;
   }
-  let modelBytes: Uint8Array;
   try {
-    modelBytes = await Deno.readFile(modelJson);
+    return { modelJson, modelBytes: await Deno.readFile(modelJson) };
   } catch (e) {
     throw new WeightFileError(
       modelJson,
@@ -214,13 +268,10 @@ export async function openTfjsDir(
         : `cannot be read (${(e as Error).message})`,
     );
   }
-  const dir = dirname(modelJson);
-  // Checked before anything is parsed: a tampered manifest could point reads anywhere.
-  const sums = await readSums(dir, modelJson, options.verify ?? "if-present");
-  const sumsFile = join(dir, SHA256SUMS_FILE);
-  const baseName = modelJson.slice(modelJson.lastIndexOf("/") + 1);
-  if (sums !== undefined) checkSha256(sums, baseName, modelBytes, modelJson, sumsFile);
-  const groups = parseManifest(modelJson, new TextDecoder().decode(modelBytes));
+}
+
+/** Where each `<layer>/kernel` and `<layer>/bias` lies in the manifest's groups. */
+function indexWeights(groups: readonly ManifestGroup[]): Map<string, Located> {
   const index = new Map<string, Located>();
   groups.forEach((g, gi) => {
     let offset = 0;
@@ -231,138 +282,138 @@ export async function openTfjsDir(
       offset += bytes;
     }
   });
-  // Which shard files exist is checked once per group, when a layer of it is first asked about.
-  const present = new Map<number, string | undefined>();
+  return index;
+}
+
+function missingReason(t: TfjsDir, layer: string): string | undefined {
+  const k = t.index.get(`${layer}/kernel`);
+  const b = t.index.get(`${layer}/bias`);
+  if (k === undefined || b === undefined) {
+    return `${t.modelJson}'s weightsManifest has no ${layer}/kernel and ${layer}/bias`;
+  }
+  return undefined;
+}
+
+/**
+ * Shard presence is what makes a layer usable: settle it for every indexed layer now (a stat
+ * per shard file, no reads; once per group), so `absent` can stay synchronous.
+ */
+async function settleAbsent(t: TfjsDir): Promise<void> {
+  const missingShard = new Map<number, string | undefined>();
   const shardStat = async (gi: number): Promise<string | undefined> => {
-    if (!present.has(gi)) {
+    if (!missingShard.has(gi)) {
       let missing: string | undefined;
-      for (const p of groups[gi]!.paths) {
-        if (await pathKind(join(dir, p)) !== "file") {
+      for (const p of t.groups[gi]!.paths) {
+        if (await pathKind(join(t.dir, p)) !== "file") {
           missing = p;
           break;
         }
       }
-      present.set(gi, missing);
+      missingShard.set(gi, missing);
     }
-    return present.get(gi);
+    return missingShard.get(gi);
   };
-  const groupBytes = new Map<number, Uint8Array>();
-  const read: string[] = [];
-  const loadGroup = async (gi: number, layer: string): Promise<Uint8Array> => {
-    const cached = groupBytes.get(gi);
-    if (cached !== undefined) return cached;
-    const parts: Uint8Array[] = [];
-    for (const p of groups[gi]!.paths) {
-      let bytes: Uint8Array;
-      try {
-        bytes = await readFileInside(dir, p);
-      } catch (e) {
-        throw new WeightFileError(
-          join(dir, p),
-          layer,
-          e instanceof OutsideFolderError
-            ? e.message
-            : e instanceof Deno.errors.NotFound
-            ? "this weight shard is absent"
-            : `cannot be read (${(e as Error).message})`,
-        );
-      }
-      if (sums !== undefined) checkSha256(sums, p, bytes, join(dir, p), sumsFile);
-      parts.push(bytes);
-      read.push(p);
-    }
-    const total = parts.reduce((a, p) => a + p.length, 0);
-    // Exactly the manifest's size: a shard longer than its manifest is as suspect as a short
-    // one (another model's shard, a manifest edited by hand, appended data).
-    const g = groups[gi]!;
-    const want = g.weights.reduce((a, w) => a + manifestEntryBytes(w), 0);
-    if (total !== want) {
-      throw new WeightFileError(
-        join(dir, g.paths.at(-1)!),
-        layer,
-        Number.isNaN(want)
-          ? `weight group ${gi + 1} lists a weight of a dtype with no fixed size ` +
-            `(${g.weights.map((w) => w.quantization?.dtype ?? w.dtype).join(", ")}); its shard ` +
-            "sizes cannot be checked"
-          : `weight group ${gi + 1} has ${total} bytes in its shard(s) ${g.paths.join(", ")}, ` +
-            `but the manifest says ${want}: a ${total < want ? "truncated" : "too long"} shard, ` +
-            "or a manifest of another model",
-      );
-    }
-    const all = new Uint8Array(total);
-    let o = 0;
-    for (const p of parts) {
-      all.set(p, o);
-      o += p.length;
-    }
-    groupBytes.set(gi, all);
-    return all;
-  };
-  const desc = description ?? dirOrModelJson;
-  const missingReason = (layer: string): string | undefined => {
-    const k = index.get(`${layer}/kernel`);
-    const b = index.get(`${layer}/bias`);
-    if (k === undefined || b === undefined) {
-      return `${modelJson}'s weightsManifest has no ${layer}/kernel and ${layer}/bias`;
-    }
-    return undefined;
-  };
-  const absentCache = new Map<string, string | undefined>();
-  const source = {
-    description: desc,
-    file: modelJson,
-    shardsRead: () => read,
-    absent(layer: string): string | undefined {
-      return absentCache.has(layer) ? absentCache.get(layer) : missingReason(layer);
-    },
-    async read(spec: VggConvSpec): Promise<ConvWeights> {
-      const layer = spec.name;
-      const why = missingReason(layer);
-      if (why !== undefined) throw new WeightFileError(modelJson, layer, why);
-      const want = { kernel: kernelShape(spec), bias: [spec.outChannels] };
-      const out: Partial<Record<"kernel" | "bias", Float32Array>> = {};
-      for (const part of ["kernel", "bias"] as const) {
-        const loc = index.get(`${layer}/${part}`)!;
-        if (loc.entry.shape.join(",") !== want[part].join(",")) {
-          throw new WeightShapeError(modelJson, layer, part, want[part], loc.entry.shape);
-        }
-        if (
-          !Number.isFinite(loc.bytes) || (loc.entry.quantization === undefined &&
-            loc.entry.dtype !== "float32")
-        ) {
-          throw new WeightFileError(
-            modelJson,
-            layer,
-            `${part} has dtype ${loc.entry.quantization?.dtype ?? loc.entry.dtype}; expected ` +
-              "float32 (or tfjs uint8/uint16/float16 quantization)",
-          );
-        }
-        const bytes = await loadGroup(loc.group, layer);
-        out[part] = decode(bytes.subarray(loc.offset, loc.offset + loc.bytes), loc.entry);
-      }
-      return { kernel: out.kernel!, bias: out.bias! };
-    },
-    close(): void {
-      groupBytes.clear();
-    },
-  };
-  // Shard presence is what makes a layer usable: settle it for every indexed layer now (a stat
-  // per shard file, no reads), so `absent` can stay synchronous.
-  for (const key of index.keys()) {
+  for (const key of t.index.keys()) {
     const layer = key.slice(0, key.lastIndexOf("/"));
-    if (absentCache.has(layer)) continue;
-    let why = missingReason(layer);
+    if (t.absent.has(layer)) continue;
+    let why = missingReason(t, layer);
     if (why === undefined) {
       for (const part of ["kernel", "bias"]) {
-        const gi = index.get(`${layer}/${part}`)!.group;
-        const missing = await shardStat(gi);
+        const missing = await shardStat(t.index.get(`${layer}/${part}`)!.group);
         if (missing !== undefined) {
-          why = `its weight shard ${join(dir, missing)} is absent`;
+          why = `its weight shard ${join(t.dir, missing)} is absent`;
           break;
         }
       }
     }
-    absentCache.set(layer, why);
+    t.absent.set(layer, why);
   }
-  return source;
+}
+
+/** Weight group `gi`'s shards, read once, checked against the checksums and the manifest's size. */
+async function loadGroup(t: TfjsDir, gi: number, layer: string): Promise<Uint8Array> {
+  const cached = t.groupBytes.get(gi);
+  if (cached !== undefined) return cached;
+  const { dir, sums } = t;
+  const parts: Uint8Array[] = [];
+  for (const p of t.groups[gi]!.paths) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFileInside(dir, p);
+    } catch (e) {
+      throw new WeightFileError(
+        join(dir, p),
+        layer,
+        e instanceof OutsideFolderError
+          ? e.message
+          : e instanceof Deno.errors.NotFound
+          ? "this weight shard is absent"
+          : `cannot be read (${(e as Error).message})`,
+      );
+    }
+    if (sums !== undefined) checkSha256(sums, p, bytes, join(dir, p), t.sumsFile);
+    parts.push(bytes);
+    t.read.push(p);
+  }
+  const total = parts.reduce((a, p) => a + p.length, 0);
+  checkGroupSize(t, gi, total, layer);
+  const all = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  t.groupBytes.set(gi, all);
+  return all;
+}
+
+/**
+ * Exactly the manifest's size: a shard longer than its manifest is as suspect as a short one
+ * (another model's shard, a manifest edited by hand, appended data).
+ */
+function checkGroupSize(t: TfjsDir, gi: number, total: number, layer: string): void {
+  const g = t.groups[gi]!;
+  const want = g.weights.reduce((a, w) => a + manifestEntryBytes(w), 0);
+  if (total === want) return;
+  throw new WeightFileError(
+    join(t.dir, g.paths.at(-1)!),
+    layer,
+    Number.isNaN(want)
+      ? `weight group ${gi + 1} lists a weight of a dtype with no fixed size ` +
+        `(${g.weights.map((w) => w.quantization?.dtype ?? w.dtype).join(", ")}); its shard ` +
+        "sizes cannot be checked"
+      : `weight group ${gi + 1} has ${total} bytes in its shard(s) ${g.paths.join(", ")}, ` +
+        `but the manifest says ${want}: a ${total < want ? "truncated" : "too long"} shard, ` +
+        "or a manifest of another model",
+  );
+}
+
+/** One conv layer's kernel and bias, their shapes and dtypes checked. */
+async function readConv(t: TfjsDir, spec: VggConvSpec): Promise<ConvWeights> {
+  const { modelJson } = t;
+  const layer = spec.name;
+  const why = missingReason(t, layer);
+  if (why !== undefined) throw new WeightFileError(modelJson, layer, why);
+  const want = { kernel: kernelShape(spec), bias: [spec.outChannels] };
+  const out: Partial<Record<"kernel" | "bias", Float32Array>> = {};
+  for (const part of ["kernel", "bias"] as const) {
+    const loc = t.index.get(`${layer}/${part}`)!;
+    if (loc.entry.shape.join(",") !== want[part].join(",")) {
+      throw new WeightShapeError(modelJson, layer, part, want[part], loc.entry.shape);
+    }
+    if (
+      !Number.isFinite(loc.bytes) || (loc.entry.quantization === undefined &&
+        loc.entry.dtype !== "float32")
+    ) {
+      throw new WeightFileError(
+        modelJson,
+        layer,
+        `${part} has dtype ${loc.entry.quantization?.dtype ?? loc.entry.dtype}; expected ` +
+          "float32 (or tfjs uint8/uint16/float16 quantization)",
+      );
+    }
+    const bytes = await loadGroup(t, loc.group, layer);
+    out[part] = decode(bytes.subarray(loc.offset, loc.offset + loc.bytes), loc.entry);
+  }
+  return { kernel: out.kernel!, bias: out.bias! };
 }

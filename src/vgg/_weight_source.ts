@@ -19,10 +19,19 @@ export interface ConvWeights {
  * @example
  * ```ts
  * import type { WeightSource } from "./_weight_source.ts";
+ * import assert from "node:assert/strict";
  * async function first(src: WeightSource): Promise<number> {
  *   const w = await src.read({ kind: "conv", name: "block1_conv1", inChannels: 3, outChannels: 64 });
  *   return w.bias[0]!;
  * }
+ * const constant: WeightSource = {
+ *   description: "constant", file: "(memory)", absent: () => undefined, close() {},
+ *   read: (s) => Promise.resolve({
+ *     kernel: new Float32Array(9 * s.inChannels * s.outChannels),
+ *     bias: new Float32Array(s.outChannels).fill(0.25),
+ *   }),
+ * };
+ * assert.equal(await first(constant), 0.25);
  * ```
  */
 export interface WeightSource {

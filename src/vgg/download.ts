@@ -178,7 +178,7 @@ function stderrProgress(label: string): (p: DownloadProgress) => void {
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { cachedDownload } from "./download.ts";
+ * import { cachedDownload } from "@perceptual/loss/vgg";
  * const f = await cachedDownload({
  *   url: "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
  *   md5: "6d6bbae143d832006294945121d1f1fc",
@@ -191,27 +191,8 @@ export async function cachedDownload(options: CachedDownloadOptions): Promise<Ca
   const dir = options.cacheDir ?? defaultCacheDir();
   const path = `${dir.replace(/\/+$/, "")}/${options.fileName}`;
   const md5 = options.md5.toLowerCase();
-  try {
-    const st = await Deno.stat(path);
-    if (st.isFile && (await fileHash(path, "md5")) === md5) {
-      const rec = await readRecord(path);
-      const sha256 = rec?.md5 === md5 ? rec.sha256 : await fileHash(path, "sha256");
-      return {
-        path,
-        url: rec?.url ?? options.url,
-        md5,
-        sha256,
-        bytes: st.size,
-        downloaded: rec?.downloaded ?? "",
-        fromCache: true,
-      };
-    }
-    // A cached file with another hash (damaged, or from another mirror) is never used.
-    await removeQuietly(path);
-    await removeQuietly(`${path}.json`);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
+  const cached = await fromCache(path, md5, options.url);
+  if (cached !== undefined) return cached;
   try {
     await Deno.mkdir(dir, { recursive: true });
   } catch (e) {
@@ -225,58 +206,14 @@ export async function cachedDownload(options: CachedDownloadOptions): Promise<Ca
     ? () => {}
     : options.onProgress ?? stderrProgress(options.fileName);
   const tmp = tempPathBeside(path);
-  const hashMd5 = createHash("md5");
-  const hashSha = createHash("sha256");
-  let received = 0;
-  let total: number | undefined;
   try {
-    let res: Response;
-    try {
-      res = await fetch(options.url);
-    } catch (e) {
-      throw new DownloadError(options.url, (e as Error).message);
-    }
-    if (!res.ok || res.body === null) {
-      await res.body?.cancel();
-      throw new DownloadError(options.url, `HTTP ${res.status} ${res.statusText}`);
-    }
-    const len = res.headers.get("content-length");
-    total = len === null ? undefined : Number(len);
-    progress({ url: options.url, received, total, done: false });
-    {
-      using out = await Deno.open(tmp, { write: true, createNew: true });
-      try {
-        for await (const chunk of res.body) {
-          hashMd5.update(chunk);
-          hashSha.update(chunk);
-          let w = 0;
-          while (w < chunk.length) w += await out.write(chunk.subarray(w));
-          received += chunk.length;
-          progress({ url: options.url, received, total, done: false });
-        }
-        await out.sync();
-      } catch (e) {
-        throw new DownloadError(
-          options.url,
-          `the connection failed after ${received} bytes${total ? ` of ${total}` : ""} ` +
-            `(${(e as Error).message})`,
-        );
-      }
-    }
-    if (total !== undefined && received !== total) {
-      throw new DownloadError(
-        options.url,
-        `the connection closed after ${received} of ${total} bytes`,
-      );
-    }
-    progress({ url: options.url, received, total, done: true });
-    const got = hashMd5.digest("hex");
-    if (got !== md5) throw new HashMismatchError(options.url, md5, got);
+    const got = await download(options.url, tmp, progress);
+    if (got.md5 !== md5) throw new HashMismatchError(options.url, md5, got.md5);
     const record: CacheRecord = {
       url: options.url,
       md5,
-      sha256: hashSha.digest("hex"),
-      bytes: received,
+      sha256: got.sha256,
+      bytes: got.bytes,
       downloaded: new Date().toISOString(),
     };
     await Deno.rename(tmp, path);
@@ -285,4 +222,81 @@ export async function cachedDownload(options: CachedDownloadOptions): Promise<Ca
   } finally {
     await removeQuietly(tmp);
   }
+}
+
+/**
+ * The cached file at `path` when its md5 is `md5`; otherwise undefined, and a cached file with
+ * another hash (damaged, or from another mirror) is removed, never used.
+ */
+async function fromCache(path: string, md5: string, url: string): Promise<CachedFile | undefined> {
+  try {
+    const st = await Deno.stat(path);
+    if (st.isFile && (await fileHash(path, "md5")) === md5) {
+      const rec = await readRecord(path);
+      const sha256 = rec?.md5 === md5 ? rec.sha256 : await fileHash(path, "sha256");
+      return {
+        path,
+        url: rec?.url ?? url,
+        md5,
+        sha256,
+        bytes: st.size,
+        downloaded: rec?.downloaded ?? "",
+        fromCache: true,
+      };
+    }
+    await removeQuietly(path);
+    await removeQuietly(`${path}.json`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return undefined;
+}
+
+/** Streams `url` into the new file `tmp`, hashing as it goes; throws on any short or failed transfer. */
+async function download(
+  url: string,
+  tmp: string,
+  progress: (p: DownloadProgress) => void,
+): Promise<{ md5: string; sha256: string; bytes: number }> {
+  const hashMd5 = createHash("md5");
+  const hashSha = createHash("sha256");
+  let received = 0;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new DownloadError(url, (e as Error).message);
+  }
+  if (!res.ok || res.body === null) {
+    await res.body?.cancel();
+    throw new DownloadError(url, `HTTP ${res.status} ${res.statusText}`);
+  }
+  const len = res.headers.get("content-length");
+  const total = len === null ? undefined : Number(len);
+  progress({ url, received, total, done: false });
+  {
+    using out = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      for await (const chunk of res.body) {
+        hashMd5.update(chunk);
+        hashSha.update(chunk);
+        let w = 0;
+        while (w < chunk.length) w += await out.write(chunk.subarray(w));
+        received += chunk.length;
+        progress({ url, received, total, done: false });
+      }
+      await out.sync();
+    } catch (e) {
+      throw new DownloadError(
+        url,
+        `the connection failed after ${received} bytes${total ? ` of ${total}` : ""} ` +
+          `(${(e as Error).message})`,
+      );
+    }
+  }
+  if (total !== undefined && received !== total) {
+    throw new DownloadError(url, `the connection closed after ${received} of ${total} bytes`);
+  }
+  progress({ url, received, total, done: true });
+  return { md5: hashMd5.digest("hex"), sha256: hashSha.digest("hex"), bytes: received };
 }

@@ -147,8 +147,7 @@ export type Vgg19Layer = typeof VGG19_LAYERS[number];
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { VggAliasOf } from "@perceptual/loss/vgg";
- * import { vggAlias } from "./layers.ts";
+ * import { type VggAliasOf, vggAlias } from "@perceptual/loss/vgg";
  * const relu: VggAliasOf<"block4_conv2"> = "relu4_2";
  * const pool: VggAliasOf<"block4_pool"> = "pool4";
  * assert.ok(vggAlias("block4_conv2") === relu);
@@ -297,7 +296,7 @@ export function vggLayers<A extends VggArchitecture>(arch: A): readonly VggLayer
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { vggAlias } from "./layers.ts";
+ * import { vggAlias } from "@perceptual/loss/vgg";
  * assert.equal(vggAlias("block3_conv3"), "relu3_3");
  * assert.equal(vggAlias("block4_pool"), "pool4");
  * ```

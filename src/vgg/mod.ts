@@ -38,6 +38,7 @@ export {
   type Vgg19Layer,
   type Vgg19LayerName,
   VGG_ARCHITECTURES,
+  vggAlias,
   type VggAliasOf,
   type VggArchitecture,
   type VggLayerNameOf,
@@ -62,6 +63,13 @@ export {
   type VggOptions,
   type VggWeights,
 } from "./vgg.ts";
-export { CACHE_ENV_VAR, defaultCacheDir } from "./download.ts";
+export {
+  CACHE_ENV_VAR,
+  cachedDownload,
+  type CachedDownloadOptions,
+  type CachedFile,
+  type CacheRecord,
+  defaultCacheDir,
+} from "./download.ts";
 export type { DownloadProgress, ProgressSink } from "./download.ts";
-export { SHA256SUMS_FILE, WeightHashError } from "./sha256sums.ts";
+export { checkSha256, parseSha256Sums, SHA256SUMS_FILE, WeightHashError } from "./sha256sums.ts";

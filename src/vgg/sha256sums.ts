@@ -67,7 +67,7 @@ export class WeightHashError extends PerceptualError {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseSha256Sums } from "./sha256sums.ts";
+ * import { parseSha256Sums } from "@perceptual/loss/vgg";
  * const sums = parseSha256Sums(`${"ab".repeat(32)}  model.json\n`);
  * assert.equal(sums.get("model.json")?.length, 64);
  * ```
@@ -95,11 +95,11 @@ export function parseSha256Sums(text: string): Map<string, string> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkSha256, parseSha256Sums } from "./sha256sums.ts";
- * import { sha256HexSync } from "../_internal/hash.ts";
+ * import { checkSha256, parseSha256Sums, WeightHashError } from "@perceptual/loss/vgg";
+ * import { createHash } from "node:crypto";
  * const bytes = new TextEncoder().encode("{}");
- * const sums = parseSha256Sums(`${sha256HexSync(bytes)}  model.json`);
- * import { WeightHashError } from "@perceptual/loss/vgg";
+ * const sum = createHash("sha256").update(bytes).digest("hex"); // what `sha256sum` prints
+ * const sums = parseSha256Sums(`${sum}  model.json`);
  * checkSha256(sums, "model.json", bytes, "dir/model.json", "dir/SHA256SUMS"); // passes
  * const other = new TextEncoder().encode("[]");
  * assert.throws(

@@ -25,12 +25,8 @@ import type { InputRange, Preprocessing } from "../network/loss_network.ts";
 import { checkInputConvention, type InputCheckSettings } from "../network/preprocess.ts";
 import { randomWeights } from "./_random_weights.ts";
 import { openTfjsDir } from "./_tfjs_weights.ts";
-import {
-  createVggNetwork,
-  type Vgg16Network,
-  type Vgg19Network,
-  type VggNetwork,
-} from "./vgg_network.ts";
+import type { Vgg16Network, Vgg19Network, VggNetwork } from "./vgg_network.ts";
+import { createVggNetwork } from "./_vgg_net.ts";
 import type { ConvWeights, WeightSource } from "./_weight_source.ts";
 import { checkPrecision, type Precision } from "../backend/native/precision.ts";
 

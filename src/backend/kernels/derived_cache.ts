@@ -96,12 +96,21 @@ export function derived(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@perceptual/loss/backend";
  * import { KernelIo } from "./kernel_io.ts";
- * import { clearDerivedCache } from "./derived_cache.ts";
+ * import { clearDerivedCache, derived } from "./derived_cache.ts";
  * await initBackend("cpu");
- * clearDerivedCache(new KernelIo(tf.backend(), "cpu"));
+ * const io = new KernelIo(tf.backend(), "cpu");
+ * const w = tf.ones([2]);
+ * let made = 0;
+ * const make = () => (made++, io.run("Identity", { x: w }));
+ * derived(io, w, "copy", make);
+ * derived(io, w, "copy", make); // cached
+ * clearDerivedCache(io);
+ * derived(io, w, "copy", make); // made again
+ * assert.equal(made, 2);
  * ```
  */
 export function clearDerivedCache(io: KernelIo): void {

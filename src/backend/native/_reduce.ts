@@ -1,13 +1,14 @@
 /**
- * `Sum` and `Mean` over trailing axes (a whole tensor included) accumulated in float64.
+ * `Sum` and `Mean` over trailing axes (a whole tensor included) accumulated in float64, and over
+ * leading axes as a oneDNN product.
  *
  * wasm's reductions accumulate in float32, one element after another: a style term's mean of
  * ~10⁵ squared Gram differences came out 1.5e-4 (relative) off PyTorch on wasm, failing the
  * PyTorch fixtures that cpu (whose JS loop accumulates in float64) passes at 1e-6. Loss values
- * are such reductions, so `native` computes them in float64 here; reductions over leading axes
- * (bias gradients) stay on wasm: oneDNN 2.6.3 has only its reference implementation (`ref:any`)
- * for them, 3–10× slower than wasm's on [4,64,64,64] → [64] and [4,8,8,512] → [512]. Internal to
- * the native backend.
+ * are such reductions, so `native` computes them in float64 here. Reductions over leading axes
+ * (bias and batch-norm gradients) are column sums `ones · X` in oneDNN's matrix product
+ * (./_column_sums.ts: its reduction primitive has only `ref:any` for them); other axis sets stay
+ * on wasm. Internal to the native backend.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
 import { MIN_RUN, sumF64, sumRuns, warmSumF64 } from "./_block_sums.ts";
+import { MIN_LEADING, sumRows } from "./_column_sums.ts";
 
 interface HeapBackend extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -35,6 +37,9 @@ function reduceTrailing(
     if (x.dtype !== "float32") return fallback(args);
     const rank = x.shape.length;
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    if (axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i)) {
+      return leading(mean, fallback, dnnl, args, axes);
+    }
     // Only a trailing block of axes: each output element then sums one contiguous run.
     if (axes.length === 0 || axes.some((a, i) => a !== rank - axes.length + i)) {
       return fallback(args);
@@ -59,6 +64,39 @@ function reduceTrailing(
     }
     return out;
   };
+}
+
+/** A leading block of axes (bias gradients): large ones as a oneDNN product (./_column_sums.ts). */
+function leading(
+  mean: boolean,
+  fallback: tf.KernelFunc,
+  dnnl: Dnnl | undefined,
+  args: Parameters<tf.KernelFunc>[0],
+  axes: number[],
+): ReturnType<tf.KernelFunc> {
+  const backend = args.backend as HeapBackend;
+  const { x } = (args as unknown as KernelArgs).inputs as { x: tf.TensorInfo };
+  const { keepDims } = args.attrs as unknown as tf.SumAttrs;
+  const rows = tf.util.sizeFromShape(axes.map((a) => x.shape[a]!));
+  const cols = tf.util.sizeFromShape(x.shape) / rows;
+  if (dnnl === undefined || rows * cols < MIN_LEADING) return fallback(args);
+  const outShape = keepDims
+    ? x.shape.map((d, i) => (i < axes.length ? 1 : d))
+    : x.shape.slice(axes.length);
+  const out = backend.makeOutput(outShape, "float32");
+  const ok = sumRows(dnnl, rows, cols, () => ({
+    src: Deno.UnsafePointer.of(backend.typedArrayFromHeap(x)),
+    dst: Deno.UnsafePointer.of(backend.typedArrayFromHeap(out)),
+  }));
+  if (!ok) {
+    backend.disposeData(out.dataId);
+    return fallback(args);
+  }
+  if (mean) {
+    const dst = backend.typedArrayFromHeap(out);
+    for (let i = 0; i < dst.length; i++) dst[i] = dst[i]! / rows;
+  }
+  return out;
 }
 
 /**

@@ -21,6 +21,7 @@ export { DnnlCallError, NativeBackendError } from "./errors.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
 import { meanKernel, sumKernel } from "./_reduce.ts";
 import { transposeKernel } from "./_transpose.ts";
+import { type CompareKernel, compareKernel } from "./_compare.ts";
 import {
   NATIVE_TUNE_ENV_VAR as NATIVE_TUNE,
   profileEntries,
@@ -146,6 +147,12 @@ export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
     make: (n, s) => transposeKernel(needStock(n, "Transpose", s), dnnlOf()),
   },
   { kernelName: "Tile", replace: true, make: (n, s) => tileKernel(n, needStock(n, "Tile", s)) },
+  ...(["Greater", "GreaterEqual", "Less", "LessEqual"] as CompareKernel[]).map((k) => ({
+    kernelName: k,
+    replace: true,
+    make: (n: string, s: tf.KernelFunc | undefined) =>
+      compareKernel(k, needStock(n, k, s), dnnlOf()),
+  })),
   {
     kernelName: "DepthwiseConv2dNativeBackpropFilter",
     replace: false,
