@@ -7,7 +7,8 @@
  * gradient of the features' sum w.r.t. the input; `train` (c) one Adam step of the ×2 U-Net on
  * 4×32×32×3 → 4×64×64×3 with the fastai feature loss on VGG-16 (target features without a tape);
  * `perceptual` (d) feature + Gram L1 at VGG-16 relu1_2, relu2_2, relu3_3, relu4_3 on 4×64×64×3 and
- * its gradient w.r.t. the prediction (the loss side of a training step, library models only).
+ * its gradient w.r.t. the prediction (the loss side of a training step, library models only);
+ * `perceptual-bf16` the same with the VGG's `precision: "bf16"` (native on a CPU with bf16 only).
  * A fifth argument `bench` uses bench_models.ts' VGG and loss instead of the library's.
  *
  * @module
@@ -17,7 +18,7 @@ import { enableWasmThreads, initBackend } from "../src/backend/mod.ts";
 import { benchGenerator, BenchVgg16, fastaiLoss, targetFeatures } from "./bench_models.ts";
 import { nativeAdamApply } from "../src/backend/native/_adam.ts";
 
-export type CaseName = "extract" | "backward" | "train" | "perceptual";
+export type CaseName = "extract" | "backward" | "train" | "perceptual" | "perceptual-bf16";
 
 /**
  * The VGG-16 and fastai loss under test: the library's (`src/vgg` `vgg16({ weights: { random } })`
@@ -166,12 +167,17 @@ export function peakRss(): number {
 }
 
 /** The perceptual fwd+bwd case (d): the library's VGG-16 and loss algebra, whatever `m` is. */
-async function preparePerceptual(): Promise<PreparedCase> {
+async function preparePerceptual(precision: "f32" | "bf16" = "f32"): Promise<PreparedCase> {
   const { vgg16 } = await import("../src/vgg/mod.ts");
   const { evaluate, feature, plus, style } = await import("../src/loss/mod.ts");
   type Layer = "relu1_2" | "relu2_2" | "relu3_3" | "relu4_3";
   const { pipe } = await import("fp-ts/lib/function.js");
-  const net = await vgg16({ weights: { random: 1 }, upTo: "relu4_3", checkRange: false });
+  const net = await vgg16({
+    weights: { random: 1 },
+    upTo: "relu4_3",
+    checkRange: false,
+    precision,
+  });
   const layers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"] as const;
   let loss: import("../src/loss/mod.ts").Loss<Layer> = pipe(
     feature<Layer>(layers[0], { distance: "l1" }),
@@ -203,6 +209,8 @@ export async function prepare(name: CaseName, m: Models): Promise<PreparedCase> 
   switch (name) {
     case "perceptual":
       return await preparePerceptual();
+    case "perceptual-bf16":
+      return await preparePerceptual("bf16");
     case "extract":
       return prepareExtract(m);
     case "backward":

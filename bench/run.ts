@@ -6,6 +6,8 @@
  * ratio tfjs/PyTorch); `--record` appends it to bench/RESULTS.md with date, command and machine.
  *
  * Flags: --backends=native,wasm,wasm-threads,cpu,webgpu  --cases=extract,backward,train,perceptual  --reps=5  --warmup=2
+ * (`perceptual` brings `perceptual-bf16` along: native's bf16 VGG against PyTorch's bf16 autocast;
+ * `--no-bf16` leaves it out)
  * --shape=16x256 (the perceptual case's batch x crop; default 4x64)
  *        --cpu-timeout=150 (seconds per cpu case: it is ~100× slower)  --webgpu-timeout=240
  *        --python=/usr/bin/python3  --record
@@ -20,7 +22,13 @@ const CASES = {
   backward: "(b) (a) + backward to the input",
   train: "(c) train step: U-Net×2 + fastai loss, 4×64²",
   perceptual: "(d) perceptual fwd+bwd: VGG-16 relu1_2…relu4_3 feature + Gram L1, 4×64²",
+  "perceptual-bf16":
+    '(d) in bf16: VGG `precision: "bf16"` (native only) vs PyTorch `torch.autocast("cpu", dtype=torch.bfloat16)`',
 } as const;
+/** Backends that can run a case (default: all). */
+const CASE_BACKENDS: Partial<Record<CaseName, readonly string[]>> = {
+  "perceptual-bf16": ["native"],
+};
 type CaseName = keyof typeof CASES;
 
 interface Flags {
@@ -44,10 +52,16 @@ function parseFlags(args: string[]): Flags {
   // The perceptual case's batch x crop, handed to both processes through the environment.
   const shape = get("shape", "");
   if (shape !== "") Deno.env.set("BENCH_SHAPE", shape);
-  const cases = get("cases", "extract,backward,train,perceptual").split(",") as CaseName[];
-  for (const c of cases) {
+  const asked = get("cases", "extract,backward,train,perceptual").split(",") as CaseName[];
+  for (const c of asked) {
     if (!(c in CASES)) throw new Error(`--cases: unknown case '${c}' (use ${Object.keys(CASES)})`);
   }
+  // (d) brings its bf16 variant along, next to it (`--no-bf16` leaves it out).
+  const cases = asked.flatMap((c): CaseName[] =>
+    c === "perceptual" && !asked.includes("perceptual-bf16") && !args.includes("--no-bf16")
+      ? [c, "perceptual-bf16"]
+      : [c]
+  );
   return {
     backends: get("backends", "native,wasm,wasm-threads,cpu,webgpu").split(",").filter((b) =>
       b !== ""
@@ -252,6 +266,7 @@ async function main(): Promise<void> {
       }
     }
     for (const b of backends) {
+      if (CASE_BACKENDS[c] !== undefined && !CASE_BACKENDS[c]!.includes(b)) continue;
       const slow = b === "cpu" || b === "webgpu";
       const reps = slow ? 1 : flags.reps;
       const warmup = b === "cpu" ? 0 : slow ? 1 : flags.warmup;
@@ -311,6 +326,12 @@ async function main(): Promise<void> {
       ? `- PyTorch BLAS: ${blas}`
       : `- PyTorch not available: ${torchMissing}`,
     ...skipped.map((s) => `- backend skipped: ${s}`),
+    ...backends.map((b) => {
+      const f32 = results.get(key(b, "perceptual")), bf16 = results.get(key(b, "perceptual-bf16"));
+      return f32?.ms && bf16?.ms
+        ? `- ${b} perceptual (d): bf16 ${ratio(f32, bf16)} faster than f32 (f32/bf16 medians)`
+        : "";
+    }),
   ].filter((l) => l !== "").join("\n");
   const block = `${table}\n\n${notes}\n`;
   console.log(block);

@@ -8,7 +8,8 @@ bench/cases.ts: `extract` (VGG-16 conv stack to block5_conv3 on 1x3x224x224), `b
 the gradient of the features' sum w.r.t. the input), `train` (one Adam step of the x2 U-Net of
 src/unet with the fastai feature loss on VGG-16, batch 4, 32x32 -> 64x64), `perceptual` (feature +
 Gram L1 at relu1_2, relu2_2, relu3_3, relu4_3 of VGG-16 on 4x3x64x64 and its gradient w.r.t. the
-prediction). `blas` prints which BLAS the matrix products really run on.
+prediction); `perceptual-bf16` the same under `torch.autocast("cpu", dtype=torch.bfloat16)`
+(PyTorch's own bf16: convolutions and matrix products in bf16). `blas` prints which BLAS the matrix products really run on.
 
 Debian's torch is built against the generic `libblas.so.3` interface (BLAS_INFO=generic); the
 library behind it is whatever the alternatives system picks. With only the reference BLAS
@@ -204,6 +205,14 @@ def prepare(case):
             loss.item()
 
         return run
+    if case == "perceptual-bf16":
+        f32 = prepare("perceptual")
+
+        def run():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                f32()
+
+        return run
     if case == "perceptual":
         # BENCH_SHAPE=NxS (e.g. 16x256): batch and crop, as bench/cases.ts reads it.
         n, size = (int(v) for v in os.environ.get("BENCH_SHAPE", "4x64").split("x"))
@@ -223,11 +232,44 @@ def prepare(case):
             pred.grad.sum().item()
 
         return run
-    raise SystemExit(f"unknown case {case!r}: use extract, backward, train or perceptual")
+    raise SystemExit(f"unknown case {case!r}: use extract, backward, train, perceptual or "
+                     "perceptual-bf16")
+
+
+def bf16_error():
+    """Case (d)'s loss and gradient under bf16 autocast against f32: the error PyTorch's own bf16
+    makes, to set beside bench/bf16_error.ts's figures for the native backend."""
+    torch.manual_seed(0)
+    vgg = Vgg16()
+    pred = torch.rand(4, 3, 64, 64)
+    target = torch.rand(4, 3, 64, 64)
+
+    def run(bf16):
+        p = pred.clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            with torch.no_grad():
+                t_feats = vgg(target, PERCEPTUAL_TAPS)
+                t_grams = [gram(f) for f in t_feats]
+            feats = vgg(p, PERCEPTUAL_TAPS)
+            loss = 0
+            for f, tf_, tg in zip(feats, t_feats, t_grams):
+                loss = loss + F.l1_loss(f.float(), tf_.float()) + F.l1_loss(gram(f).float(), tg.float())
+        loss.backward()
+        return loss.item(), p.grad.double()
+
+    l32, g32 = run(False)
+    l16, g16 = run(True)
+    rel = (g16 - g32).norm() / g32.norm()
+    cos = (g16 * g32).sum() / (g16.norm() * g32.norm())
+    print(json.dumps({"ms": [0], "loss_rel": abs(l16 - l32) / abs(l32), "grad_rel_l2": rel.item(),
+                      "grad_cos": cos.item()}))
 
 
 def main():
     case = sys.argv[1] if len(sys.argv) > 1 else "extract"
+    if case == "bf16-error":
+        bf16_error()
+        return
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     reps = int(sys.argv[3]) if len(sys.argv) > 3 else 5
     warmup = int(sys.argv[4]) if len(sys.argv) > 4 else 2

@@ -180,3 +180,35 @@ Deno.test("predictImage: a disposed image, the wrong channel count, a disposed m
   });
   tf.dispose([x, grey]);
 });
+
+Deno.test("predictImage in Deno: the default budget is a quarter of the backend's memory; tiles only when it requires them", async () => {
+  const { setMemoryLimit } = await import("../src/backend/mod.ts");
+  const { denoMaxElements } = await import("../src/unet/mod.ts");
+  await initBackend("wasm");
+  const model = unet(SR);
+  const calls: number[][] = [];
+  const predict = model.predict.bind(model);
+  model.predict = ((x: tf.Tensor, args?: unknown) => {
+    calls.push((x as tf.Tensor4D).shape.slice(1, 3));
+    return predict(x, args as never);
+  }) as typeof model.predict;
+  // A 320×320 input: its largest intermediate is far below 2^28 elements, above 2^21.
+  const x = tf.randomUniform([1, 320, 320, 3], 0, 1, "float32", 3) as tf.Tensor4D;
+  try {
+    assert.equal(denoMaxElements(), 2 ** 28, "4 GiB wasm heap / 4 bytes / 4");
+    const whole = predictImage(model, x);
+    assert.deepEqual(calls, [[320, 320]], "the 4 GiB heap's budget: one call");
+    calls.length = 0;
+    setMemoryLimit(2 ** 25);
+    assert.equal(denoMaxElements(), 2 ** 21);
+    const tiled = predictImage(model, x);
+    assert.ok(calls.length > 1, `a 32 MiB limit: tiles (${calls.length} calls)`);
+    assert.ok(calls.every(([h, w]) => h! < 320 || w! < 320));
+    assert.ok(maxAbsDiff(whole, tiled) <= 1e-5, "tiles give the same values");
+    tf.dispose([whole, tiled]);
+  } finally {
+    setMemoryLimit(undefined);
+    x.dispose();
+    model.dispose();
+  }
+});

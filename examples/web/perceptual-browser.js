@@ -824,8 +824,17 @@ function checkNotEmpty(where, shape) {
   if (shape.some((d) => d === 0)) throw new EmptyInputError(where, shape);
 }
 
+// src/unet/_tile_budget.ts
+var budget;
+function tileBudget() {
+  return budget?.();
+}
+
 // src/unet/predict_image.ts
 var DEFAULT_MAX_ELEMENTS = 2 ** 25;
+function defaultMaxElements() {
+  return tileBudget() ?? DEFAULT_MAX_ELEMENTS;
+}
 function positiveInteger(name, v) {
   if (!Number.isInteger(v) || v < 1) {
     throw new RangeError(`predictImage: ${name} must be a positive integer, got ${v}`);
@@ -963,6 +972,26 @@ function predictImage(model, image, options = {}) {
   if (image.rank !== 3 && image.rank !== 4) {
     throw new RangeError(`predictImage takes [height, width, channels] or [batch, height, width, channels]; got shape [${image.shape.join(", ")}]`);
   }
+  const { multiple, margin, tile: tile2 } = tilingOf(model, options);
+  const roundUp = (n) => Math.ceil(n / multiple) * multiple;
+  const batched = image.rank === 3 ? tf10.expandDims(image, 0) : image;
+  const [, h, w] = batched.shape;
+  const padded = replicatePad(batched, roundUp(h) - h, roundUp(w) - w);
+  if (batched !== image) batched.dispose();
+  try {
+    return predictTiles(model, padded, {
+      multiple,
+      margin,
+      tile: tile2
+    }, [
+      h,
+      w
+    ], image.rank);
+  } finally {
+    padded.dispose();
+  }
+}
+function tilingOf(model, options) {
   const tileOption = options.tileSize ?? NaN;
   if (options.tileSize !== void 0 && tileOption !== Infinity) {
     positiveInteger("tileSize", tileOption);
@@ -971,7 +1000,7 @@ function predictImage(model, image, options = {}) {
     positiveInteger("overlap", options.overlap);
   }
   if (options.multiple !== void 0) positiveInteger("multiple", options.multiple);
-  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  const maxElements = options.maxElements ?? defaultMaxElements();
   if (!(maxElements > 0)) {
     throw new RangeError(`predictImage: maxElements must be positive, got ${maxElements}`);
   }
@@ -989,10 +1018,13 @@ function predictImage(model, image, options = {}) {
   if (tile2 !== Infinity && tile2 - 2 * margin < multiple) {
     throw new RangeError(`predictImage: tileSize ${options.tileSize ?? tile2} leaves no room inside an overlap of ${margin} pixels on each side (tiles start at multiples of ${multiple}); use a tileSize of at least ${2 * margin + multiple} or a smaller overlap`);
   }
-  const batched = image.rank === 3 ? tf10.expandDims(image, 0) : image;
-  const [, h, w] = batched.shape;
-  const padded = replicatePad(batched, roundUp(h) - h, roundUp(w) - w);
-  if (batched !== image) batched.dispose();
+  return {
+    multiple,
+    margin,
+    tile: tile2
+  };
+}
+function predictTiles(model, padded, { multiple, margin, tile: tile2 }, [h, w], rank) {
   const pieces = [];
   let scale = 0;
   try {
@@ -1030,16 +1062,14 @@ function predictImage(model, image, options = {}) {
         }));
       }
     }
-    const result = tf10.tidy(() => {
+    return tf10.tidy(() => {
       const rows = pieces.map((line) => line.length === 1 ? line[0] : tf10.concat(line, 2));
-      const whole2 = rows.length === 1 ? tf10.clone(rows[0]) : tf10.concat(rows, 1);
-      return image.rank === 3 ? tf10.squeeze(whole2, [
+      const whole = rows.length === 1 ? tf10.clone(rows[0]) : tf10.concat(rows, 1);
+      return rank === 3 ? tf10.squeeze(whole, [
         0
-      ]) : whole2;
+      ]) : whole;
     });
-    return result;
   } finally {
-    padded.dispose();
     for (const line of pieces) tf10.dispose(line);
   }
 }

@@ -20,6 +20,12 @@ export {
   setNativeProfiling,
   type TunedChoice,
 } from "./native/mod.ts";
+export {
+  bf16Unavailable,
+  checkPrecision,
+  type Precision,
+  PrecisionUnavailableError,
+} from "./native/precision.ts";
 export * from "./training_kernels.ts";
 export * from "./wasm_threads.ts";
 export * from "./webgpu_sync_read.ts";

@@ -69,6 +69,8 @@ export type SharedFlags = {
   readonly vgg: Flag<string>;
   /** `--net NAME`: vgg16 | vgg19. */
   readonly net: Flag<"vgg16" | "vgg19">;
+  /** `--precision P`: the loss network's arithmetic, f32 | bf16 (see `VggOptions.precision`). */
+  readonly precision: Flag<"f32" | "bf16">;
   /** `--depth N`: U-Net depth. */
   readonly depth: Flag<number>;
   /** `--filters N`: U-Net base filters. */
@@ -135,6 +137,13 @@ export function sharedFlags(d: SharedDefaults): SharedFlags {
       "vgg16",
       "NAME",
       "vgg16 | vgg19 (for ImageNet downloads, random and PATH weights)",
+    ),
+    precision: flag(
+      oneOf(["f32", "bf16"] as const),
+      "f32",
+      "P",
+      "loss network arithmetic: f32 | bf16 (native backend on a CPU with AVX512-BF16 or AMX; " +
+        "about 1.7x faster, the trained model stays f32)",
     ),
     depth: flag(Depth, d.depth, "N", "U-Net depth (down-sampling levels)"),
     filters: count(d.filters, "U-Net base filters", 1024),

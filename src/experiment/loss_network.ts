@@ -10,6 +10,7 @@
  * @module
  */
 import { PerceptualError } from "../errors/perceptual_error.ts";
+import { type Precision, PrecisionUnavailableError } from "../backend/native/precision.ts";
 import { pathKind } from "../_internal/fs.ts";
 import { layersBeforePools, type LossNetwork, UnknownLayerError } from "../network/mod.ts";
 import {
@@ -58,6 +59,8 @@ export interface PickLossNetworkOptions {
   readonly vgg?: string;
   /** Architecture of the ImageNet weights tried first, of `"random"` and of a path (default `vgg16`). */
   readonly net?: VggArchitecture;
+  /** The loss network's arithmetic (default `"f32"`; see `VggOptions.precision`). */
+  readonly precision?: Precision;
   /** Loss layers; default fastai's (the three deepest activations just before a pool). */
   readonly layers?: readonly string[];
   /**
@@ -216,7 +219,13 @@ async function openVgg(
     ? undefined
     : deepest(arch, [...asked, ...(options.alsoLoad ?? [])]);
   const checkRange = options.checkRange ?? true;
-  const common = { weights, checkRange, ...(upTo === undefined ? {} : { upTo }), ...extra };
+  const common = {
+    weights,
+    checkRange,
+    ...(upTo === undefined ? {} : { upTo }),
+    ...(options.precision === undefined ? {} : { precision: options.precision }),
+    ...extra,
+  };
   const net: LossNetwork<string> = arch === "vgg16"
     ? await vgg16(common as Parameters<typeof vgg16>[0])
     : await vgg19(common as Parameters<typeof vgg19>[0]);
@@ -267,7 +276,10 @@ async function imagenet(
     const what = `ImageNet ${Arch} (Keras weights)`;
     return picked(opened, `imagenet-${arch}`, what, cached ? "cached" : "downloaded");
   } catch (e) {
-    if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
+    if (
+      e instanceof TypeError || e instanceof UnknownLayerError ||
+      e instanceof PrecisionUnavailableError
+    ) throw e;
     reasons.push(`ImageNet ${Arch} could not be loaded (${oneLine(e)})`);
     return undefined;
   }
@@ -310,7 +322,10 @@ async function embedded(
       `because ${reasons.join("; ")}`,
     );
   } catch (e) {
-    if (e instanceof TypeError || e instanceof UnknownLayerError) throw e;
+    if (
+      e instanceof TypeError || e instanceof UnknownLayerError ||
+      e instanceof PrecisionUnavailableError
+    ) throw e;
     reasons.push(`the embedded weights could not be loaded (${oneLine(e)})`);
     throw new NoLossNetworkError(reasons);
   }

@@ -128,6 +128,7 @@ async function openLocked(
     seed: o.seed,
     // The range check reads values back synchronously, which webgpu cannot do under Deno.
     checkRange: backend !== "webgpu",
+    precision: o.precision,
   }).catch((e) => {
     // A misspelt layer is a bad flag (exit status 2), like a bad path.
     throw e instanceof UnknownLayerError ? new UsageError(`--layers: ${e.message}`) : e;

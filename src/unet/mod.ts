@@ -21,6 +21,9 @@
  *
  * @module
  */
+import { setTileBudget } from "./_tile_budget.ts";
+import { denoMaxElements as denoBudget } from "./deno_tile_budget.ts";
+
 export {
   type ActivationName,
   ACTIVATIONS,
@@ -64,4 +67,8 @@ export {
 } from "./resize.ts";
 export { checkInputSize, SizeCheck, type SizeCheckArgs } from "./size_check.ts";
 export { DEFAULT_MAX_ELEMENTS, predictImage, type PredictImageOptions } from "./predict_image.ts";
+export { denoMaxElements } from "./deno_tile_budget.ts";
 export { TfjsCopyError } from "./tfjs_copy_error.ts";
+
+// In Deno, predictImage tiles only when memory requires it (the browser entry keeps 2^25).
+setTileBudget(denoBudget);

@@ -10,6 +10,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { type ModelGeometry, modelGeometry } from "./_receptive_field.ts";
 import { checkNotEmpty } from "../errors/empty_input_error.ts";
 import { ModelDisposedError, PredictImageInputError } from "./errors.ts";
+import { tileBudget } from "./_tile_budget.ts";
 
 /**
  * The default budget for the largest intermediate tensor of one tile: 2^25 elements (128 MiB of
@@ -66,8 +67,17 @@ export interface PredictImageOptions {
    * `PerceptualSizeCheck` divisor or its coarsest pooling stride (2^depth for a U-Net).
    */
   readonly multiple?: number;
-  /** The element budget for the default `tileSize` (default {@linkcode DEFAULT_MAX_ELEMENTS}). */
+  /**
+   * The element budget for the default `tileSize`. Default: {@linkcode DEFAULT_MAX_ELEMENTS} in a
+   * browser; in Deno (through `@perceptual/loss/unet`) `denoMaxElements()`, a quarter of the
+   * backend's memory, so that only images too large for it are tiled.
+   */
   readonly maxElements?: number;
+}
+
+/** The default element budget: the Deno side's when it set one, else the browser's. */
+function defaultMaxElements(): number {
+  return tileBudget() ?? DEFAULT_MAX_ELEMENTS;
 }
 
 function positiveInteger(name: string, v: number): number {
@@ -289,7 +299,7 @@ function tilingOf(model: tfl.LayersModel, options: PredictImageOptions): Tiling 
     positiveInteger("overlap", options.overlap);
   }
   if (options.multiple !== undefined) positiveInteger("multiple", options.multiple);
-  const maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  const maxElements = options.maxElements ?? defaultMaxElements();
   if (!(maxElements > 0)) {
     throw new RangeError(`predictImage: maxElements must be positive, got ${maxElements}`);
   }

@@ -28,24 +28,38 @@ function recording(): boolean {
   return state !== undefined && state.activeTape != null && state.kernelDepth === 0;
 }
 
-function convRelu(h: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
-  return tf.fused.conv2d({
-    x: h,
-    filter: kernel,
-    bias,
-    strides: 1,
-    pad: "same",
-    activation: "relu",
-  });
+/**
+ * How a segment's convs run: forward (3×3 'same' conv + bias + ReLU) and the input gradient
+ * (transposed conv of the masked gradient). {@linkcode F32_CONVS} by default; the bf16 loss
+ * network passes its own (./_bf16_convs.ts).
+ */
+export interface SegmentConvs {
+  readonly forward: (h: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D) => tf.Tensor4D;
+  readonly backwardData: (
+    dy: tf.Tensor4D,
+    kernel: tf.Tensor4D,
+    inShape: [number, number, number, number],
+  ) => tf.Tensor4D;
 }
+
+/** The float32 convs: tfjs' fused conv and conv2dTranspose on whatever backend is active. */
+export const F32_CONVS: SegmentConvs = {
+  forward: (x, filter, bias) =>
+    tf.fused.conv2d({ x, filter, bias, strides: 1, pad: "same", activation: "relu" }),
+  backwardData: (dy, kernel, inShape) => tf.conv2dTranspose(dy, kernel, inShape, 1, "same"),
+};
 
 const pool = (h: tf.Tensor4D): tf.Tensor4D => tf.maxPool(h, 2, 2, "valid");
 
 /** The layers applied to `x`, each intermediate freed once the next layer ran. */
-function plainForward(x: tf.Tensor4D, layers: readonly SegmentLayer[]): tf.Tensor4D {
+function plainForward(
+  x: tf.Tensor4D,
+  layers: readonly SegmentLayer[],
+  convs: SegmentConvs,
+): tf.Tensor4D {
   let h = x;
   for (const l of layers) {
-    const next = l.kind === "conv" ? convRelu(h, l.kernel, l.bias) : pool(h);
+    const next = l.kind === "conv" ? convs.forward(h, l.kernel, l.bias) : pool(h);
     if (h !== x) h.dispose();
     h = next;
   }
@@ -66,6 +80,7 @@ type Kept = { mask?: number; out?: number };
 function forwardKeeping(
   x: tf.Tensor4D,
   layers: readonly SegmentLayer[],
+  convs: SegmentConvs,
 ): { out: tf.Tensor4D; kept: Kept[]; saved: tf.Tensor[] } {
   const kept: Kept[] = [];
   const saved: tf.Tensor[] = [];
@@ -76,7 +91,7 @@ function forwardKeeping(
   layers.forEach((l, i) => {
     let next: tf.Tensor4D;
     if (l.kind === "conv") {
-      next = convRelu(h, l.kernel, l.bias);
+      next = convs.forward(h, l.kernel, l.bias);
       const last = i === layers.length - 1;
       if (layers[i + 1]?.kind === "pool" || last) {
         // Kept as a float: the pool's backward reads it (the last one is the output).
@@ -103,6 +118,7 @@ function convGrad(
   l: SegmentLayer & { kind: "conv" },
   g: tf.Tensor4D,
   mask: tf.Tensor,
+  convs: SegmentConvs,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const masked = tf.where(mask, g, tf.zerosLike(g)) as tf.Tensor4D;
@@ -112,7 +128,7 @@ function convGrad(
       number,
       number,
     ];
-    return tf.conv2dTranspose(masked, l.kernel, inShape, 1, "same");
+    return convs.backwardData(masked, l.kernel, inShape);
   });
 }
 
@@ -138,6 +154,7 @@ function backward(
   kept: readonly Kept[],
   dy: tf.Tensor,
   s: tf.Tensor[],
+  convs: SegmentConvs,
 ): tf.Tensor4D {
   let g = dy as tf.Tensor4D;
   for (let i = layers.length - 1; i >= 0; i--) {
@@ -147,8 +164,8 @@ function backward(
       const k = kept[i]!;
       const mask = k.mask !== undefined ? s[k.mask]! : undefined;
       next = mask !== undefined
-        ? convGrad(l, g, mask)
-        : tf.tidy(() => convGrad(l, g, tf.greater(s[k.out!]!, 0)));
+        ? convGrad(l, g, mask, convs)
+        : tf.tidy(() => convGrad(l, g, tf.greater(s[k.out!]!, 0), convs));
     } else {
       // The pool's input: the float output of the conv before it, or the segment's input.
       const before = kept[i - 1]?.out;
@@ -162,18 +179,21 @@ function backward(
 }
 
 /**
- * Build the op for `layers` (in forward order). The op maps an NHWC activation to the output
- * of the last layer.
+ * Build the op for `layers` (in forward order), its convs run by `convs`. The op maps an NHWC
+ * activation to the output of the last layer.
  */
-export function frozenSegment(layers: readonly SegmentLayer[]): (x: tf.Tensor4D) => tf.Tensor4D {
+export function frozenSegment(
+  layers: readonly SegmentLayer[],
+  convs: SegmentConvs = F32_CONVS,
+): (x: tf.Tensor4D) => tf.Tensor4D {
   if (layers.length === 0) return (x) => x;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const { out, kept, saved } = forwardKeeping(args[0] as tf.Tensor4D, layers);
+    const { out, kept, saved } = forwardKeeping(args[0] as tf.Tensor4D, layers, convs);
     (args[1] as tf.GradSaveFunc)(saved);
     return {
       value: out,
-      gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => backward(layers, kept, dy, s),
+      gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => backward(layers, kept, dy, s, convs),
     };
   });
-  return (x: tf.Tensor4D) => recording() ? op(x) as tf.Tensor4D : plainForward(x, layers);
+  return (x: tf.Tensor4D) => recording() ? op(x) as tf.Tensor4D : plainForward(x, layers, convs);
 }

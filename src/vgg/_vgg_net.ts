@@ -9,7 +9,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { DisposedError } from "../lifetime/mod.ts";
 import type { VggOpSpec } from "./_architecture.ts";
 import { type FrozenConv, frozenConvRelu } from "./_conv.ts";
-import { frozenSegment, type SegmentLayer } from "./_frozen_segment.ts";
+import { F32_CONVS, frozenSegment, type SegmentLayer } from "./_frozen_segment.ts";
+import { BF16_CONVS } from "./_bf16_convs.ts";
+import type { Precision } from "../backend/native/precision.ts";
 import { LayerNotLoadedError } from "./errors.ts";
 import { UnknownLayerError } from "../network/errors.ts";
 import { nearestName } from "../_internal/did_you_mean.ts";
@@ -48,6 +50,8 @@ export interface VggParts<A extends VggArchitecture> {
   readonly truncation: string | undefined;
   /** Input check settings. */
   readonly checks: InputCheckSettings;
+  /** The arithmetic of the convs (default `"f32"`); the caller checked that it can run. */
+  readonly precision?: Precision;
 }
 
 interface ConvLayer {
@@ -76,6 +80,7 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
   readonly inputConvention: InputConvention;
   readonly weightsSource: string;
   readonly truncation: string | undefined;
+  readonly precision: Precision;
   readonly #all: readonly VggLayerOf<A>[];
   readonly #ops: readonly VggOpSpec[];
   readonly #convs = new Map<string, ConvLayer>();
@@ -93,9 +98,11 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
     this.inputConvention = parts.convention;
     this.weightsSource = parts.weightsSource;
     this.truncation = parts.truncation;
+    this.precision = parts.precision ?? "f32";
     const last = this.layers.at(-1);
     this.name = `${parts.architecture}(${parts.weightsSource}` +
-      (last !== this.#all.at(-1) ? `, to ${last}` : "") + ")";
+      (last !== this.#all.at(-1) ? `, to ${last}` : "") +
+      (this.precision === "f32" ? "" : `, ${this.precision}`) + ")";
     this.#checkRange = parts.checks.checkRange ?? false;
     this.#tolerance = parts.checks.rangeTolerance ?? 0.5;
     const affine = channelAffine(parts.convention);
@@ -182,7 +189,7 @@ class VggNet<A extends VggArchitecture> implements VggNetwork<A> {
         } else pending.push({ kind: "pool" });
         const names = wanted.get(i);
         if (names === undefined) continue;
-        h = frozenSegment(pending)(h);
+        h = frozenSegment(pending, this.precision === "bf16" ? BF16_CONVS : F32_CONVS)(h);
         pending = [];
         // Each requested name gets its own tensor: disposing one must not break another.
         names.forEach((name, j) => {

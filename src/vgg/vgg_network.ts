@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Precision } from "../backend/native/precision.ts";
 import type * as tf from "@tensorflow/tfjs-core";
 import type { HasVggArchitecture, VggArchitecture, VggLayerNameOf, VggLayerOf } from "./layers.ts";
 import type { LossNetwork } from "../network/loss_network.ts";
@@ -35,6 +36,8 @@ export interface VggNetwork<A extends VggArchitecture>
   readonly weightsSource: string;
   /** Why loading stopped before the last layer, when it did (absent weights, `upTo`). */
   readonly truncation: string | undefined;
+  /** The arithmetic of its convs: `"f32"`, or `"bf16"` (see `VggOptions.precision`). */
+  readonly precision: Precision;
   /**
    * The convs up to and including `upTo` as a {@linkcode FrozenEncoder}, one stage per block
    * (copies of the weights, with this network's input preprocessing), for a model that uses

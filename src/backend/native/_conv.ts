@@ -286,13 +286,14 @@ function buildBackwardWeights(
   };
 }
 
-function key(op: string, g: ConvGeometry): string {
+/** The cache and profile key of convolution `op` on geometry `g`. */
+export function key(op: string, g: ConvGeometry): string {
   return `${op} x[${g.n},${g.h},${g.w},${g.ci}] w[${g.kh},${g.kw},${g.ci},${g.co}] ` +
     `s${g.sh},${g.sw} p${g.top},${g.left},${g.bottom},${g.right}`;
 }
 
 /** Multiply-adds × 2 of the convolution (the same for its two gradients). */
-function flops(g: ConvGeometry): number {
+export function flops(g: ConvGeometry): number {
   return 2 * g.n * g.oh * g.ow * g.co * g.ci * g.kh * g.kw;
 }
 

@@ -1,0 +1,305 @@
+/**
+ * bf16 convolutions for a frozen network on oneDNN: forward (bias + optional ReLU fused) and
+ * backward-data, with bf16 activations and weights, f32 accumulation and f32 results. Internal
+ * to the native backend; reached through the two tfjs kernels of ./bf16.ts.
+ *
+ * Each call converts its float32 input (x, or dy) to bf16 with a oneDNN reorder into a scratch
+ * buffer (round to nearest even), runs the bf16 primitive and writes float32 into the tfjs
+ * output. The weights are converted once per tensor and weight layout (cached, dropped with the
+ * tensor). The primitive per shape is chosen by a fixed rule (the first oneDNN builds, blocked
+ * weights first): reproducible run after run.
+ *
+ * @module
+ */
+import type { ConvGeometry } from "../kernels/conv2d_backprop_filter.ts";
+import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
+import {
+  HostBuffer,
+  Md,
+  opDesc,
+  Primitive,
+  primitiveDesc,
+  reluAttr,
+  reorder,
+} from "./_primitive.ts";
+import { record, tune } from "./_tune.ts";
+import { flops, key } from "./_conv.ts";
+import { threadsFor, withThreads } from "./_threads.ts";
+
+type Ptr = Deno.PointerValue;
+
+/** oneDNN's `dnnl_bf16` data type. */
+const BF16 = 2;
+
+/** A descriptor of `dtype` laid out as `tag`. */
+function md(dnnl: Dnnl, shape: readonly number[], dtype: number, tag: number): Md {
+  const m = new Md();
+  check(
+    "dnnl_memory_desc_init_by_tag",
+    dnnl.fn.dnnl_memory_desc_init_by_tag(m.bytes, shape.length, dims(shape), dtype, tag),
+  );
+  return m;
+}
+
+/** The descriptors of one geometry: f32 user tensors, their bf16 copies, any-layout weights. */
+interface Mds {
+  readonly xF32: Md;
+  readonly xBf16: Md;
+  readonly yF32: Md;
+  readonly yBf16: Md;
+  readonly wUser: Md;
+  readonly wBf16: Record<"any" | "hwio", Md>;
+  readonly bias: Md;
+}
+
+function mdsOf(dnnl: Dnnl, g: ConvGeometry): Mds {
+  const x = [g.n, g.ci, g.h, g.w], y = [g.n, g.co, g.oh, g.ow], w = [g.co, g.ci, g.kh, g.kw];
+  return {
+    xF32: md(dnnl, x, DNNL.f32, DNNL.nhwc),
+    xBf16: md(dnnl, x, BF16, DNNL.nhwc),
+    yF32: md(dnnl, y, DNNL.f32, DNNL.nhwc),
+    yBf16: md(dnnl, y, BF16, DNNL.nhwc),
+    wUser: md(dnnl, w, DNNL.f32, DNNL.hwio),
+    wBf16: { any: md(dnnl, w, BF16, DNNL.any), hwio: md(dnnl, w, BF16, DNNL.hwio) },
+    bias: md(dnnl, [g.co], DNNL.f32, DNNL.a),
+  };
+}
+
+function forwardDesc(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  src: Md,
+  w: Md,
+  bias: Md | undefined,
+  dst: Md,
+): Uint8Array<ArrayBuffer> | undefined {
+  const desc = opDesc();
+  const status = dnnl.fn.dnnl_convolution_forward_desc_init(
+    desc,
+    DNNL.forwardTraining,
+    DNNL.convolutionDirect,
+    src.p,
+    w.p,
+    bias?.p ?? null,
+    dst.p,
+    dims([g.sh, g.sw]),
+    dims([g.top, g.left]),
+    dims([g.bottom, g.right]),
+  );
+  return status === DNNL.success ? desc : undefined;
+}
+
+/** One scratch buffer for the bf16 copy of an input, grown as needed (calls run one at a time). */
+let scratch: HostBuffer | undefined;
+function scratchOf(bytes: number): Ptr {
+  if (scratch === undefined || scratch.size < bytes) scratch = new HostBuffer(bytes);
+  return scratch.p;
+}
+
+/**
+ * The scratch buffer is kept between calls up to this size; a larger one (a whole photo's
+ * activations: 140 MB for 1280×852×64) is dropped after its call rather than held for the
+ * process's life.
+ */
+const KEEP_SCRATCH_BYTES = 64 * 2 ** 20;
+
+/** bf16 copies of weight tensors, per tensor and weight layout; dropped with the tensor. */
+const weightCopies = new WeakMap<object, Map<string, HostBuffer>>();
+
+/**
+ * `sizeof(dnnl_memory_desc_t)`: 696 in oneDNN 2.6.3, and the same across 2.x (oneDNN keeps its
+ * ABI within a major version).
+ */
+const MD_STRUCT_BYTES = 696;
+
+/** A primitive's weight layout as a cache key (equal descriptors give equal bytes). */
+function layoutKey(p: Ptr): string {
+  const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p!, MD_STRUCT_BYTES));
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/** A bf16 primitive with the reorders around it. */
+interface Bf16Plan {
+  readonly prim: Primitive;
+  /** f32 input → bf16 scratch. */
+  readonly toBf16: Primitive;
+  /** f32 HWIO weights → the primitive's bf16 layout. */
+  readonly toWeights: Primitive;
+  readonly weightKey: string;
+  toString(): string;
+  destroy(): void;
+}
+
+function plan(dnnl: Dnnl, prim: Primitive, from: Md, to: Md, wUser: Md): Bf16Plan {
+  const toBf16 = reorder(dnnl, from.p, to.p);
+  const wMd = prim.md(DNNL.argWeights);
+  const toWeights = reorder(dnnl, wUser.p, wMd);
+  return {
+    prim,
+    toBf16,
+    toWeights,
+    weightKey: layoutKey(wMd),
+    toString: () => `${prim.impl} bf16`,
+    destroy() {
+      toBf16.destroy();
+      toWeights.destroy();
+      prim.destroy();
+    },
+  };
+}
+
+/** The weights `w` (tensor identity `id`) in `p`'s bf16 layout, converted on first use. */
+function weightsOf(p: Bf16Plan, id: object, w: Ptr): Ptr {
+  let byLayout = weightCopies.get(id);
+  if (byLayout === undefined) weightCopies.set(id, byLayout = new Map());
+  let buf = byLayout.get(p.weightKey);
+  if (buf === undefined) {
+    buf = new HostBuffer(p.toWeights.bytes.get(DNNL.argDst)!);
+    p.toWeights.run([w, buf.p]);
+    byLayout.set(p.weightKey, buf);
+  }
+  return buf.p;
+}
+
+function buildForward(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  m: Mds,
+  layout: "any" | "hwio",
+  bias: boolean,
+  relu: boolean,
+): Bf16Plan | undefined {
+  const desc = forwardDesc(dnnl, g, m.xBf16, m.wBf16[layout], bias ? m.bias : undefined, m.yF32);
+  if (desc === undefined) return undefined;
+  const attr = relu ? reluAttr(dnnl) : null;
+  const pd = primitiveDesc(dnnl, desc, attr);
+  if (attr !== null) dnnl.fn.dnnl_primitive_attr_destroy(attr);
+  if (pd === undefined) return undefined;
+  const args = bias
+    ? [DNNL.argSrc, DNNL.argWeights, DNNL.argBias, DNNL.argDst]
+    : [DNNL.argSrc, DNNL.argWeights, DNNL.argDst];
+  return plan(dnnl, new Primitive(dnnl, pd, args), m.xF32, m.xBf16, m.wUser);
+}
+
+function buildBackwardData(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  m: Mds,
+  layout: "any" | "hwio",
+): Bf16Plan | undefined {
+  const w = m.wBf16[layout];
+  const fwd = forwardDesc(dnnl, g, m.xBf16, w, undefined, m.yBf16);
+  const hint = fwd && primitiveDesc(dnnl, fwd);
+  if (hint === undefined) return undefined;
+  const desc = opDesc();
+  const status = dnnl.fn.dnnl_convolution_backward_data_desc_init(
+    desc,
+    DNNL.convolutionDirect,
+    m.xF32.p,
+    w.p,
+    m.yBf16.p,
+    dims([g.sh, g.sw]),
+    dims([g.top, g.left]),
+    dims([g.bottom, g.right]),
+  );
+  const pd = status === DNNL.success ? primitiveDesc(dnnl, desc, null, hint) : undefined;
+  if (pd === undefined) {
+    dnnl.fn.dnnl_primitive_desc_destroy(hint);
+    return undefined;
+  }
+  const prim = new Primitive(dnnl, pd, [DNNL.argDiffDst, DNNL.argWeights, DNNL.argDiffSrc], [
+    hint,
+  ]);
+  return plan(dnnl, prim, m.yF32, m.yBf16, m.wUser);
+}
+
+const mdCache = new Map<string, Mds>();
+function mdsFor(dnnl: Dnnl, g: ConvGeometry): Mds {
+  const k = key("", g);
+  let m = mdCache.get(k);
+  if (m === undefined) mdCache.set(k, m = mdsOf(dnnl, g));
+  return m;
+}
+
+/** The implementations are not `ref:` ones (a reference bf16 kernel would be far slower). */
+function fast<T extends Bf16Plan>(p: T | undefined): T | undefined {
+  if (p !== undefined && p.prim.impl.startsWith("ref")) {
+    p.destroy();
+    return undefined;
+  }
+  return p;
+}
+
+/** Run `p` on input `input` (f32, converted to bf16 first), weights `w` and `rest`. */
+function runPlan(
+  p: Bf16Plan,
+  input: Ptr,
+  w: Ptr,
+  wId: object,
+  rest: readonly Ptr[],
+): void {
+  const tmp = scratchOf(p.toBf16.bytes.get(DNNL.argDst)!);
+  try {
+    p.toBf16.run([input, tmp]);
+    p.prim.run([tmp, weightsOf(p, wId, w), ...rest]);
+  } finally {
+    if (scratch !== undefined && scratch.size > KEEP_SCRATCH_BYTES) scratch = undefined;
+  }
+}
+
+/**
+ * A bf16 forward convolution of f32 `x` with f32 HWIO weights `w` (converted once per tensor
+ * identity `wId`), f32 bias and ReLU fused when asked, f32 result in `y`. False where oneDNN
+ * has no fast bf16 implementation for the shape.
+ */
+export function bf16ConvForward(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  bias: boolean,
+  relu: boolean,
+  ptrs: () => { x: Ptr; w: Ptr; b: Ptr | undefined; y: Ptr },
+  wId: object,
+): boolean {
+  const t = threadsFor(dnnl.omp, flops(g));
+  return withThreads(dnnl.omp, t, () => {
+    const k = `${key(`bf16_conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`, g)} t${t}`;
+    const m = mdsFor(dnnl, g);
+    // By the fixed rule even with timing on (the no-op run keeps the first that builds):
+    // blocked weights won every VGG shape measured.
+    const p = tune(
+      k,
+      (["any", "hwio"] as const).map((l) => () => fast(buildForward(dnnl, g, m, l, bias, relu))),
+      () => {},
+    );
+    if (p === undefined) return false;
+    const a = ptrs();
+    record(k, () => runPlan(p, a.x, a.w, wId, bias ? [a.b!, a.y] : [a.y]));
+    return true;
+  });
+}
+
+/**
+ * A bf16 backward-data convolution: f32 `dx` from f32 `dy` (converted to bf16) and the weights
+ * in bf16. False where oneDNN has no fast bf16 implementation for the shape.
+ */
+export function bf16ConvBackwardData(
+  dnnl: Dnnl,
+  g: ConvGeometry,
+  ptrs: () => { dy: Ptr; w: Ptr; dx: Ptr },
+  wId: object,
+): boolean {
+  const t = threadsFor(dnnl.omp, flops(g));
+  return withThreads(dnnl.omp, t, () => {
+    const k = `${key("bf16_conv_bwd_data", g)} t${t}`;
+    const m = mdsFor(dnnl, g);
+    const p = tune(
+      k,
+      (["any", "hwio"] as const).map((l) => () => fast(buildBackwardData(dnnl, g, m, l))),
+      () => {},
+    );
+    if (p === undefined) return false;
+    const a = ptrs();
+    record(k, () => runPlan(p, a.dy, a.w, wId, [a.dx]));
+    return true;
+  });
+}
