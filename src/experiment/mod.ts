@@ -94,3 +94,13 @@ export {
   unetConfig,
 } from "./session.ts";
 export { type Cell, type Column, formatTable } from "./table.ts";
+export {
+  coverCrop,
+  predictWholeImages,
+  REFLECT_MARGIN,
+  type WholeImage,
+  type WholeImageOptions,
+} from "./whole_images.ts";
+export { type LossRow, lossTable, lossTableText } from "./loss_table.ts";
+export { type OptimizedPixels, optimizePixels, type PixelPlan } from "./optimize_pixels.ts";
+export { type Photos, readPhoto, readPhotos } from "./photos.ts";
