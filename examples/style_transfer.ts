@@ -1,14 +1,12 @@
 /**
- * Style transfer with perceptual losses (Johnson, Alahi & Fei-Fei 2016): a U-Net (instance norm,
- * resize-convolutions: no lattice) learns on crops of the photos to paint them like ONE style
- * image (The Starry Night by default; its Grams and colours computed once), then stylises every
- * photo whole. `--optimize` optimises one photo's pixels instead (Gatys et al.). The loss is
- * `styleTransferLoss`: content relu3_2; Grams of relu1_1, relu2_1, relu3_1 weighted 50 : 1 : 1
- * (relu1_1's is ~100× smaller); total variation; the sliced-Wasserstein colour term.
+ * Style transfer with perceptual losses (Johnson et al. 2016): a U-Net (instance norm, resize-
+ * convolutions) learns on crops of the photos to paint them like ONE style image (The Starry
+ * Night; its Grams and colours computed once), then stylises every photo whole. `--optimize`
+ * optimises one photo's pixels instead (Gatys et al.). Loss: `styleTransferLoss` (content relu3_2;
+ * Grams of relu1_1, relu2_1, relu3_1 weighted 50 : 1 : 1; total variation; colour term).
  *
  * ```sh
- * deno run -A examples/style_transfer.ts [--style painting.jpg] [--help]
- * deno run -A examples/style_transfer.ts --optimize --content examples/data/skimage_chelsea.png
+ * deno run -A examples/style_transfer.ts [--style painting.jpg] [--optimize] [--help]
  * ```
  *
  * @module
@@ -31,6 +29,14 @@ export const DEFAULT_STYLE = "examples/data/style/starry_night.jpg";
 export const DEFAULT_LAYER_WEIGHTS: number[] = [50, 1, 1];
 const [STYLE_LAYERS, CONTENT] = [["block1_conv1", "block2_conv1", "block3_conv1"], "block3_conv2"];
 const { count, flag, list, text, toggle, weight } = X;
+const HELPS = {
+  upsample:
+    "U-Net upsampling: resizeConv (nearest x2, 3x3 conv) | pixelShuffle | transpose | bilinear",
+  colour: "colour term weight (sliced Wasserstein between the RGB distributions; 0: none)",
+  transfer: "iterations of the photos' colour transfer to the style image (Pitie et al. 2007) " +
+    "before the network, in training and after (0: none)",
+  layerWeights: "one weight per style layer, times --style-weight [default layers: 50,1,1]",
+};
 const FLAGS = {
   ...X.sharedFlags({
     ...{ prefix: "style", data: "content photos (the style image is left out)", batch: "1" },
@@ -47,29 +53,16 @@ const FLAGS = {
   optimize: toggle("optimise the pixels of --content (Gatys) instead of training a network"),
   content: text("examples/data/skimage_chelsea.png", "PATH", "with --optimize: the image"),
   size: count("512", "photos' shorter side (smaller ones keep theirs), stylised at that size"),
-  upsample: flag(
-    oneOf(UPSAMPLE_MODES),
-    "resizeConv",
-    "MODE",
-    "U-Net upsampling: resizeConv " +
-      "(nearest x2 then 3x3 conv: no lattice) | pixelShuffle | transpose | bilinear",
-  ),
+  upsample: flag(oneOf(UPSAMPLE_MODES), "resizeConv", "MODE", HELPS.upsample),
   "style-size": count("256", "the style image's shorter side (larger: larger patterns)"),
   "content-weight": weight("3", "content (feature) loss weight (Johnson: 1)"),
   "style-weight": weight("20", "weight of each style (Gram) layer (Johnson: 5)"),
   "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
-  "colour-weight": weight(
-    "2e8",
-    "colour term weight: sliced Wasserstein distance between " +
-      "the RGB pixel distributions of stylised and style image (0: none)",
-  ),
+  "colour-weight": weight("2e8", HELPS.colour),
   "colour-directions": count("16", "random RGB directions of the colour term", 1024),
+  "colour-transfer": flag(X.NonNegativeInt, "10", "N", HELPS.transfer),
   residual: toggle("predict a residual over the photo (keeps its colours), not the image"),
-  "style-layer-weights": list(
-    "W1,W2",
-    "one weight per style layer, times --style-weight " +
-      "[50,1,1 for the default layers, else 1 each]",
-  ),
+  "style-layer-weights": list("W1,W2", HELPS.layerWeights),
   "content-layer": text("", "L", `content layer [${CONTENT} (relu3_2)]`),
   "style-layers": list("L1,L2", `style layers [${STYLE_LAYERS} (relu1_1,relu2_1,relu3_1)]`),
 };
@@ -85,17 +78,16 @@ export const { help: HELP, parse: parseOptions, main } = X.command(
   run,
 );
 
-/** The usage error of a command line that cannot run, or "". */
 function badFlags(o: Options, layers: readonly string[], w: readonly number[]): string {
-  const [given, depth] = [o["style-layer-weights"].join(","), 2 ** o.depth];
+  const [given, depth, fast] = [o["style-layer-weights"].join(","), 2 ** o.depth, !o.optimize];
   if (o.resume && o.optimize) return "--resume works in training mode only, not with --optimize";
-  if (!o.optimize && o.crop % depth !== 0) return `--crop ${o.crop} is not a multiple of ${depth}`;
-  if (!o.optimize && o.crop > o.size) return `--crop ${o.crop} is larger than --size ${o.size}`;
+  if (fast && o.crop % depth !== 0) return `--crop ${o.crop} is not a multiple of ${depth}`;
+  if (fast && o.crop > o.size) return `--crop ${o.crop} is larger than --size ${o.size}`;
   if (w.some((v) => !(v >= 0 && isFinite(v)))) {
     return `--style-layer-weights ${given}: give numbers >= 0`;
   }
-  if (w.length === layers.length) return "";
-  return `--style-layer-weights has ${w.length} values for ${layers.length} style layers (${layers}); give one per layer`;
+  return w.length === layers.length ? "" : `--style-layer-weights has ${w.length} values for ` +
+    `${layers.length} style layers (${layers}); give one per layer`;
 }
 
 async function run(o: Options): Promise<void> {
@@ -126,24 +118,26 @@ async function run(o: Options): Promise<void> {
   if (s.random) console.log("(the loss network had RANDOM weights: not ImageNet features)");
   console.log(`wall time ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
-type Mode = (
-  ...a: [Options, X.Session, L.LossFn, D.Pixels, Record<string, unknown>, Lpips]
-) => Promise<void>;
+type Config = Record<string, unknown>;
+type Mode = (...a: [Options, X.Session, L.LossFn, D.Pixels, Config, Lpips]) => Promise<void>;
 const or = (v: number, d: number) => Number.isNaN(v) ? d : v;
+const recolour = (p: D.Pixels, style: D.Pixels, o: Options) =>
+  o["colour-transfer"] > 0 ? D.colourTransfer(p, style, { iterations: o["colour-transfer"] }) : p;
+const pick = ({ upsample, residual }: Options) => ({ upsample, residual });
 
-/** Johnson et al.: train a U-Net on content crops, then stylise every content photo whole. */
+// Johnson et al.: train a U-Net on content crops, then stylise every content photo whole.
 const fast: Mode = async (o, s, lossFn, style, config, metric) => {
   const { files, names, pixels } = await X.readPhotos(o.data, "--data", o.size, o.style);
+  // The network sees each photo in the painting's colours (smooth gradients stay smooth).
+  const inputs = pixels.map((p) => recolour(p, style, o));
   // Training crops from the left of each photo, held-out ones from its right quarter.
-  const split = pixels.map((p, i) => splitPixels(files[i]!, p, o.crop) ?? S.tooSmall(files[i]!, o));
+  const split = inputs.map((p, i) => splitPixels(files[i]!, p, o.crop)!);
+  if (split.includes(undefined!)) throw new X.UsageError(`--crop ${o.crop}: a photo is too small`);
   const [steps, lr] = [or(o.steps, 200), or(o.lr, 1e-2)];
   // Instance norm (Ulyanov et al. 2016): without it some runs fell into one black image.
-  const unetOptions = { name: "style_transfer", norm: "instance", upsample: o.upsample } as const;
-  const net = X.unetConfig(o, { ...unetOptions, residual: o.residual });
+  const net = X.unetConfig(o, { name: "style_transfer", norm: "instance", ...pick(o) });
   const held = D.stackPixels(heldOutCrops(split, o.samples, o.crop));
-  const crop = D.stackPixels([centreCrop(style, 1, o.crop, o.crop)]);
-  const styleCrop = tf.tile(crop, [o.samples, 1, 1, 1]) as tf.Tensor4D;
-  crop.dispose();
+  const styleCrops = D.stackPixels(Array(o.samples).fill(centreCrop(style, 1, o.crop, o.crop)));
   const model = unet(net);
   try {
     const run = await X.train(s, {
@@ -157,39 +151,42 @@ const fast: Mode = async (o, s, lossFn, style, config, metric) => {
       validation: { data: () => [{ input: tf.clone(held), target: tf.clone(held) }] },
       samples: {
         ...{ batch: { input: held, target: held }, count: o.samples, dir: "samples" },
-        image: (e) => X.sideBySide(e.input, e.prediction, styleCrop),
+        image: (e) => X.sideBySide(e.input, e.prediction, styleCrops),
       },
     });
     const table = await S.scoreHeldOut(model, lossFn, held);
     const out = { runDir: s.runDir, marker: s.marker, multiple: 2 ** o.depth };
-    const photos = await S.stylisePhotos(model, pixels, names, style, out, metric);
-    await S.finish(s, run, table, held.shape, photos);
+    await S.finish(
+      s,
+      run,
+      table,
+      held.shape,
+      await S.stylisePhotos(model, pixels, names, style, out, metric, inputs),
+    );
     console.log(`${X.stepsDone(run)}; stylised ${files.length} photos into ${s.runDir}/stylised/`);
   } finally {
-    tf.dispose([held, styleCrop]);
+    tf.dispose([held, styleCrops]);
     model.dispose();
   }
 };
 
-/** Gatys et al.: Adam on the pixels of one image, initialised with the content image. */
+// Gatys et al.: Adam on the pixels of one image, initialised with the content image.
 const optimize: Mode = async (o, s, loss, style, config, metric) => {
   const [steps, lr, m] = [or(o.steps, 100), or(o.lr, 0.02), s.marker];
   const photo = await X.readPhoto(o.content, "--content", o.size);
-  const content = D.stackPixels([photo]);
+  const content = D.stackPixels([recolour(photo, style, o)]);
   const write = { image: `stylised${m}.png`, panel: `content-stylised-style${m}.png` };
   config = { ...config, content: o.content, steps, lr };
   const plan = { content, loss, steps, lr, config, write: { ...write, reference: style } };
   const r = await X.optimizePixels(s, plan).catch((e) => (content.dispose(), Promise.reject(e)));
-  const photoName = o.content.replace(/^.*\/|\.[^.]+$/g, "");
   const lpips = await X.lpipsMetric(metric)(r.image as tf.Tensor as tf.Tensor4D, content);
-  content.dispose();
-  const row = { photo: photoName, size: `${photo.width}x${photo.height}`, seconds: r.seconds };
-  r.image.dispose();
-  await S.finish(s, undefined, [], [], [{
-    ...row,
-    lpips,
-    ...S.styleStats(photo, r.pixels, style),
-  }]);
+  tf.dispose([content, r.image]);
+  const [photoName, size] = [
+    o.content.replace(/^.*\/|\.[^.]+$/g, ""),
+    `${photo.width}x${photo.height}`,
+  ];
+  const row = { photo: photoName, size, seconds: r.seconds, lpips };
+  await S.finish(s, undefined, [], [], [{ ...row, ...S.styleStats(photo, r.pixels, style) }]);
   console.log(`${steps} steps on ${o.content}; wrote ${s.runDir}/`);
 };
 

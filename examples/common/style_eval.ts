@@ -17,16 +17,9 @@ import * as X from "../../src/experiment/mod.ts";
 export type StyleRow = X.LossRow & { readonly content: number; readonly style: number };
 
 /** The loss terms of the held-out crops as they are (`unstylised`) and `stylised` by `model`. */
-export async function scoreHeldOut(
-  model: tfl.LayersModel,
-  lossFn: LossFn,
-  held: tf.Tensor4D,
-): Promise<StyleRow[]> {
-  const rows = await X.lossTable(lossFn, held, held, {
-    unstylised: held,
-    stylised: model,
-  });
-  return rows.map((r) => ({ ...r, content: r.kinds.feature ?? 0, style: r.kinds.style ?? 0 }));
+export async function scoreHeldOut(model: tfl.LayersModel, lossFn: LossFn, held: tf.Tensor4D) {
+  const rows = await X.lossTable(lossFn, held, held, { unstylised: held, stylised: model });
+  return rows.map((r): StyleRow => ({ ...r, content: r.kinds.feature!, style: r.kinds.style! }));
 }
 
 /** A warning when training collapsed to one flat image (seen with 48-px crops and lr 1e-2). */
@@ -55,27 +48,23 @@ export function printTable(rows: readonly StyleRow[], shape: readonly number[]):
  */
 export function styleStats(photo: Pixels, stylised: Pixels, style: Pixels) {
   const lattice = (p: Pixels) => Math.max(latticePeak(p, 4), latticePeak(p, 8));
-  const [photoColour, stylisedColour] = [
-    colourDistance(photo, style),
-    colourDistance(stylised, style),
-  ];
-  const [edges, photoLattice, stylisedLattice] = [
-    edgeCorrelation(photo, stylised),
-    lattice(photo),
-    lattice(stylised),
-  ];
-  const ok = stylisedColour <= photoColour / 2 && edges >= 0.3 &&
+  const [photoColour, stylisedColour] = [photo, stylised].map((p) => colourDistance(p, style));
+  const [photoLattice, stylisedLattice] = [lattice(photo), lattice(stylised)];
+  const edges = edgeCorrelation(photo, stylised);
+  const ok = stylisedColour! <= photoColour! / 2 && edges >= 0.3 &&
     stylisedLattice <= Math.max(4, 2 * photoLattice);
-  return { photoColour, stylisedColour, edges, photoLattice, stylisedLattice, ok };
+  return {
+    photoColour: photoColour!,
+    stylisedColour: stylisedColour!,
+    edges,
+    photoLattice,
+    stylisedLattice,
+    ok,
+  };
 }
 
 /** One photo of the per-photo table. */
-export type PhotoRow = ReturnType<typeof styleStats> & {
-  photo: string;
-  size: string;
-  seconds: number;
-  lpips: number;
-};
+export type PhotoRow = ReturnType<typeof styleStats> & X.WholeImageRow & { lpips: number };
 
 /** Every photo whole through `model` (`stylised/`, panels beside `style`), scored. */
 export async function stylisePhotos(
@@ -85,37 +74,38 @@ export async function stylisePhotos(
   style: Pixels,
   out: { runDir: string; marker: string; multiple: number },
   metric: Lpips,
+  inputs: readonly Pixels[] = photos,
 ): Promise<PhotoRow[]> {
   const lpips = X.lpipsMetric(metric);
-  const rows = await X.predictWholeImages(
+  const named = photos.map((pixels, i) => ({ name: names[i]!, pixels, input: inputs[i] }));
+  return await X.predictWholeImages(
     model,
-    photos.map((pixels, i) => ({ name: names[i]!, pixels })),
+    named,
     { ...out, dir: "stylised", reference: style },
     async (p, s, y, x) => ({ lpips: await lpips(y, x), ...styleStats(p, s, style) }),
   );
-  return rows.map(({ name, output, ...r }) => ({
-    photo: name,
-    size: `${output.width}x${output.height}`,
-    ...r,
-  }));
 }
 
 const COLUMNS = ["photo", "size", "colour dist photo", "colour dist stylised", "edge corr"]
   .concat(["lattice photo", "lattice stylised", "LPIPS to photo (alex)", "targets"]);
-const cells = (r: PhotoRow) =>
-  [r.photo, r.size, r.photoColour, r.stylisedColour, r.edges]
-    .concat([
-      r.photoLattice,
-      r.stylisedLattice,
-      Number.isNaN(r.lpips) ? "n/a" : r.lpips,
-      r.ok ? "met" : "MISSED",
-    ]);
+const cells = (
+  r: PhotoRow,
+) => [
+  r.photo,
+  r.size,
+  r.photoColour,
+  r.stylisedColour,
+  r.edges,
+  r.photoLattice,
+  r.stylisedLattice,
+  Number.isNaN(r.lpips) ? "n/a" : r.lpips,
+  r.ok ? "met" : "MISSED",
+];
 
 /** The per-photo table for `report.html`. */
-export const photoReportTable = (rows: readonly PhotoRow[]): X.MetricTable => ({
+export const photoReportTable = (rows: readonly PhotoRow[]) => ({
   columns: COLUMNS,
   rows: rows.map(cells),
-  text: "",
 });
 
 /** The per-photo table on stdout, with what each column must reach. */
@@ -130,14 +120,6 @@ export function printPhotoTable(rows: readonly PhotoRow[]): void {
   );
 }
 
-/** `path` is too small to split into training and held-out parts at `--crop`. */
-export function tooSmall(path: string, o: { crop: number; size: number }): never {
-  throw new X.UsageError(
-    `${path} at --size ${o.size} is too small for --crop ${o.crop} (it needs width >= 2 x crop); ` +
-      "raise --size or lower --crop",
-  );
-}
-
 /** The tables on stdout, `results.json`, and the report (fast mode: with the held-out table). */
 export async function finish(
   s: X.Session,
@@ -149,9 +131,7 @@ export async function finish(
   if (run !== undefined) printTable(table, shape);
   printPhotoTable(photos);
   const net = { lossNetwork: s.description, lossNetworkKind: s.kind, randomLossNetwork: s.random };
-  const results = run === undefined
-    ? { photos }
-    : { heldOutCrops: shape[0], ...net, table, photos };
+  const results = run ? { heldOutCrops: shape[0], ...net, table, photos } : { photos };
   await Deno.writeTextFile(`${s.runDir}/results.json`, JSON.stringify(results, null, 2) + "\n");
   const met = `${photos.filter((p) => p.ok).length} of ${photos.length}`;
   const ratio = table.length === 2 ? (table[1]!.style / table[0]!.style).toFixed(3) : "n/a";

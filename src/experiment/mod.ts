@@ -98,8 +98,8 @@ export {
   coverCrop,
   predictWholeImages,
   REFLECT_MARGIN,
-  type WholeImage,
   type WholeImageOptions,
+  type WholeImageRow,
 } from "./whole_images.ts";
 export { type LossRow, lossTable, lossTableText } from "./loss_table.ts";
 export { type OptimizedPixels, optimizePixels, type PixelPlan } from "./optimize_pixels.ts";

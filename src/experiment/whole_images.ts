@@ -13,6 +13,7 @@ import {
   cropPixels,
   type Pixels,
   pixelsToTensor,
+  stackPixels,
   tensorToPixels,
   writePixels,
 } from "../data/mod.ts";
@@ -39,12 +40,12 @@ export interface WholeImageOptions {
   readonly maxElements?: number;
 }
 
-/** One photo through the model: the output, its tensors for scoring, and the seconds it took. */
-export interface WholeImage {
-  /** The photo's name (its file name without extension). */
-  readonly name: string;
-  /** The output, as pixels in [0, 1], the photo's size. */
-  readonly output: Pixels;
+/** One photo through the model: its name, `WxH` size and the seconds it took. */
+export interface WholeImageRow {
+  /** The photo's name (as given, e.g. its file name without extension). */
+  readonly photo: string;
+  /** `WxH` of the photo (and of the output). */
+  readonly size: string;
   /** Seconds of the forward pass (padding and clipping included). */
   readonly seconds: number;
 }
@@ -87,8 +88,10 @@ function mirrored(x: tf.Tensor3D, margin: number, m: number) {
  * Every photo, whole, through `model`: reflection-padded (the borders see mirrored picture, not
  * the zeros of the convolutions' padding), predicted in one pass, clipped to [0, 1], written to
  * `<runDir>/<dir>/<name><marker>.png`, with a panel photo | output | reference (or photo |
- * output) in `<runDir>/samples/`. `score` gets each photo, its output and their tensors
- * ([1, H, W, 3], disposed afterwards) and returns the row's numbers. No tensor is left behind.
+ * output) in `<runDir>/samples/`. A photo's `input`, when given (e.g. the photo recoloured), is
+ * what the model sees instead of the photo itself (same size). `score` gets each photo, its output and their tensors
+ * ([1, H, W, 3], disposed afterwards) and returns the row's numbers, which follow the photo's name, size and seconds. No tensor is
+ * left behind.
  *
  * @example
  * ```ts
@@ -103,7 +106,7 @@ function mirrored(x: tf.Tensor3D, margin: number, m: number) {
  * const runDir = await Deno.makeTempDir();
  * const rows = await predictWholeImages(model, [{ name: "p", pixels: photo }], { runDir },
  *   async (_photo, output) => ({ mean: output.data.reduce((a, b) => a + b, 0) / output.data.length }));
- * assert.equal(rows[0]!.mean, 1); // bias 1, clipped to [0, 1]
+ * assert.deepEqual([rows[0]!.photo, rows[0]!.size, rows[0]!.mean], ["p", "20x12", 1]); // bias 1, clipped
  * assert.ok((await Deno.stat(`${runDir}/outputs/p.png`)).isFile);
  * assert.ok((await Deno.stat(`${runDir}/samples/panel-p.png`)).isFile);
  * model.dispose();
@@ -111,15 +114,15 @@ function mirrored(x: tf.Tensor3D, margin: number, m: number) {
  */
 export async function predictWholeImages<R extends object>(
   model: tfl.LayersModel,
-  photos: readonly { readonly name: string; readonly pixels: Pixels }[],
+  photos: readonly { readonly name: string; readonly pixels: Pixels; readonly input?: Pixels }[],
   options: WholeImageOptions,
   score: (photo: Pixels, output: Pixels, y: tf.Tensor4D, x: tf.Tensor4D) => Promise<R>,
-): Promise<(WholeImage & R)[]> {
+): Promise<(WholeImageRow & R)[]> {
   const { runDir, dir = "outputs", marker = "", multiple = 1 } = options;
-  const rows: (WholeImage & R)[] = [];
-  for (const { name, pixels: p } of photos) {
+  const rows: (WholeImageRow & R)[] = [];
+  for (const { name, pixels: p, input } of photos) {
     const start = performance.now();
-    const x = pixelsToTensor(p) as tf.Tensor3D;
+    const x = pixelsToTensor(input ?? p) as tf.Tensor3D;
     const y = tf.tidy(() => {
       const { padded, pad } = mirrored(x, options.margin ?? REFLECT_MARGIN, multiple);
       const whole = predictImage(model, padded, { maxElements: options.maxElements ?? 2 ** 28 });
@@ -127,19 +130,21 @@ export async function predictWholeImages<R extends object>(
     });
     const seconds = (performance.now() - start) / 1000;
     const output = await tensorToPixels(y);
-    const [y4, x4] = [tf.expandDims(y, 0) as tf.Tensor4D, tf.expandDims(x, 0) as tf.Tensor4D];
+    x.dispose();
+    // The photo itself (not the model's input) is what the output is scored against.
+    const [y4, x4] = [tf.expandDims(y, 0) as tf.Tensor4D, stackPixels([p])];
     let scores: R;
     try {
       scores = await score(p, output, y4, x4);
     } finally {
-      tf.dispose([x, y, x4, y4]);
+      tf.dispose([y, x4, y4]);
     }
     await writePixels(`${runDir}/${dir}/${name}${marker}.png`, output);
     const ref = options.reference;
     const images = ref === undefined ? [p, output] : [p, output, coverCrop(ref, p.height, p.width)];
     const panel = comparisonPanel(images, { compare: [1, 0] });
     await writePixels(`${runDir}/samples/panel-${name}${marker}.png`, panel.pixels);
-    rows.push({ name, output, seconds, ...scores });
+    rows.push({ photo: name, size: `${p.width}x${p.height}`, seconds, ...scores });
   }
   return rows;
 }

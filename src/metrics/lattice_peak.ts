@@ -22,8 +22,9 @@ function linePower(
   ks: readonly number[],
 ): number[] {
   const lines = along === "x" ? h : w;
-  const at = along === "x" ? (l: number, j: number) => y[l * w + j]! : (l: number, j: number) =>
-    y[j * w + l]!;
+  const at = along === "x"
+    ? (l: number, j: number) => y[l * w + j]!
+    : (l: number, j: number) => y[j * w + l]!;
   const wave = (f: (a: number) => number) =>
     ks.map((k) => Float64Array.from({ length: n }, (_, j) => f(2 * Math.PI * k * j / n)));
   const [cos, sin] = [wave(Math.cos), wave(Math.sin)];
