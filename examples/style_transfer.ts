@@ -29,14 +29,6 @@ export const DEFAULT_STYLE = "examples/data/style/starry_night.jpg";
 export const DEFAULT_LAYER_WEIGHTS: number[] = [50, 1, 1];
 const [STYLE_LAYERS, CONTENT] = [["block1_conv1", "block2_conv1", "block3_conv1"], "block3_conv2"];
 const { count, flag, list, text, toggle, weight } = X;
-const HELPS = {
-  upsample:
-    "U-Net upsampling: resizeConv (nearest x2, 3x3 conv) | pixelShuffle | transpose | bilinear",
-  colour: "colour term weight (sliced Wasserstein between the RGB distributions; 0: none)",
-  transfer: "iterations of the photos' colour transfer to the style image (Pitie et al. 2007) " +
-    "before the network, in training and after (0: none)",
-  layerWeights: "one weight per style layer, times --style-weight [default layers: 50,1,1]",
-};
 const FLAGS = {
   ...X.sharedFlags({
     ...{ prefix: "style", data: "content photos (the style image is left out)", batch: "1" },
@@ -53,16 +45,16 @@ const FLAGS = {
   optimize: toggle("optimise the pixels of --content (Gatys) instead of training a network"),
   content: text("examples/data/skimage_chelsea.png", "PATH", "with --optimize: the image"),
   size: count("512", "photos' shorter side (smaller ones keep theirs), stylised at that size"),
-  upsample: flag(oneOf(UPSAMPLE_MODES), "resizeConv", "MODE", HELPS.upsample),
+  upsample: flag(oneOf(UPSAMPLE_MODES), "resizeConv", "MODE", "U-Net upsampling"),
   "style-size": count("256", "the style image's shorter side (larger: larger patterns)"),
   "content-weight": weight("3", "content (feature) loss weight (Johnson: 1)"),
   "style-weight": weight("20", "weight of each style (Gram) layer (Johnson: 5)"),
   "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
-  "colour-weight": weight("2e8", HELPS.colour),
+  "colour-weight": weight("2e8", "weight of the sliced-Wasserstein colour term (0: none)"),
   "colour-directions": count("16", "random RGB directions of the colour term", 1024),
-  "colour-transfer": flag(X.NonNegativeInt, "10", "N", HELPS.transfer),
+  "colour-transfer": flag(X.NonNegativeInt, "10", "N", "colour transfer steps (0: none)"),
   residual: toggle("predict a residual over the photo (keeps its colours), not the image"),
-  "style-layer-weights": list("W1,W2", HELPS.layerWeights),
+  "style-layer-weights": list("W1,W2", "style layers' weights, times --style-weight [50,1,1]"),
   "content-layer": text("", "L", `content layer [${CONTENT} (relu3_2)]`),
   "style-layers": list("L1,L2", `style layers [${STYLE_LAYERS} (relu1_1,relu2_1,relu3_1)]`),
 };
@@ -156,13 +148,8 @@ const fast: Mode = async (o, s, lossFn, style, config, metric) => {
     });
     const table = await S.scoreHeldOut(model, lossFn, held);
     const out = { runDir: s.runDir, marker: s.marker, multiple: 2 ** o.depth };
-    await S.finish(
-      s,
-      run,
-      table,
-      held.shape,
-      await S.stylisePhotos(model, pixels, names, style, out, metric, inputs),
-    );
+    const photos = await S.stylisePhotos(model, pixels, names, style, out, metric, inputs);
+    await S.finish(s, run, table, held.shape, photos);
     console.log(`${X.stepsDone(run)}; stylised ${files.length} photos into ${s.runDir}/stylised/`);
   } finally {
     tf.dispose([held, styleCrops]);
@@ -177,14 +164,13 @@ const optimize: Mode = async (o, s, loss, style, config, metric) => {
   const content = D.stackPixels([recolour(photo, style, o)]);
   const write = { image: `stylised${m}.png`, panel: `content-stylised-style${m}.png` };
   config = { ...config, content: o.content, steps, lr };
-  const plan = { content, loss, steps, lr, config, write: { ...write, reference: style } };
+  const plan = { content, loss, steps, lr, config, write: { ...write, reference: style, photo } };
   const r = await X.optimizePixels(s, plan).catch((e) => (content.dispose(), Promise.reject(e)));
-  const lpips = await X.lpipsMetric(metric)(r.image as tf.Tensor as tf.Tensor4D, content);
-  tf.dispose([content, r.image]);
-  const [photoName, size] = [
-    o.content.replace(/^.*\/|\.[^.]+$/g, ""),
-    `${photo.width}x${photo.height}`,
-  ];
+  const own = D.stackPixels([photo]);
+  const lpips = await X.lpipsMetric(metric)(r.image as tf.Tensor as tf.Tensor4D, own);
+  tf.dispose([content, r.image, own]);
+  const size = `${photo.width}x${photo.height}`;
+  const photoName = o.content.replace(/^.*\/|\.[^.]+$/g, "");
   const row = { photo: photoName, size, seconds: r.seconds, lpips };
   await S.finish(s, undefined, [], [], [{ ...row, ...S.styleStats(photo, r.pixels, style) }]);
   console.log(`${steps} steps on ${o.content}; wrote ${s.runDir}/`);

@@ -29,7 +29,13 @@ export interface PixelPlan {
    * Files written into the run directory at the end: the optimised `image` (e.g.
    * `stylised.png`) and a `panel` content | optimised | `reference` (scaled to cover the image).
    */
-  readonly write?: { readonly image: string; readonly panel?: string; readonly reference?: Pixels };
+  readonly write?: {
+    readonly image: string;
+    readonly panel?: string;
+    readonly reference?: Pixels;
+    /** The panel's first image (default the content image), e.g. the photo before recolouring. */
+    readonly photo?: Pixels;
+  };
 }
 
 /** What {@linkcode optimizePixels} made. */
@@ -95,7 +101,7 @@ export async function optimizePixels(
     const w = plan.write;
     if (w !== undefined) await writePixels(`${s.runDir}/${w.image}`, pixels);
     if (w?.panel !== undefined) {
-      const first = await pixelsOf(content);
+      const first = w.photo ?? await pixelsOf(content);
       const ref = w.reference === undefined
         ? []
         : [coverCrop(w.reference, first.height, first.width)];
