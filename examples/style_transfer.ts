@@ -1,13 +1,9 @@
 /**
  * Style transfer with perceptual losses (Johnson et al. 2016): a U-Net (instance norm, resize-
- * convolutions) learns on crops of the photos to paint them like ONE style image (The Starry
- * Night; its Grams and colours computed once), then stylises every photo whole. `--optimize`
- * optimises one photo's pixels instead (Gatys et al.). Loss: `styleTransferLoss` (content relu3_2;
- * Grams of relu1_1, relu2_1, relu3_1 weighted 50 : 1 : 1; total variation; colour term).
- *
- * ```sh
- * deno run -A examples/style_transfer.ts [--style painting.jpg] [--optimize] [--help]
- * ```
+ * convolutions) learns on crops of the photos, recoloured to ONE painting's colours (The Starry
+ * Night; its Grams and colours computed once), to paint them like it, then stylises every photo
+ * whole. `--optimize` optimises one photo's pixels instead (Gatys et al.). The loss:
+ * `styleLossOf` (`styleTransferLoss` with Gatys' layers and the colour term). `--help` for flags.
  *
  * @module
  */
@@ -26,19 +22,16 @@ import * as S from "./common/style_eval.ts";
 /** The default style image: Vincent van Gogh's The Starry Night (1889, public domain). */
 export const DEFAULT_STYLE = "examples/data/style/starry_night.jpg";
 /** The default style layers' weights, times `--style-weight` (relu1_1 holds the colours). */
-export const DEFAULT_LAYER_WEIGHTS: number[] = [50, 1, 1];
-const [STYLE_LAYERS, CONTENT] = [["block1_conv1", "block2_conv1", "block3_conv1"], "block3_conv2"];
-const { count, flag, list, text, toggle, weight } = X;
+export const DEFAULT_LAYER_WEIGHTS: readonly number[] = X.STYLE_LAYER_WEIGHTS;
+const { count, flag, text, toggle } = X;
 const FLAGS = {
   ...X.sharedFlags({
     ...{ prefix: "style", data: "content photos (the style image is left out)", batch: "1" },
     ...{ steps: ["", "steps [200; --optimize: 100]"], crop: "", depth: "3", filters: "16" },
     lr: ["", "peak learning rate [1e-2; --optimize: 0.02 (Adam on pixels in [0,1])]"],
-    samples: ["4", "sample crops per sample image"],
-    sampleEvery: ["50", "write samples (and a checkpoint) every N steps"],
+    ...{ samples: ["4", "sample crops"], sampleEvery: ["50", "samples, checkpoint every N steps"] },
   }),
-  // 128-px crops: with 64 (two a step) instance norm saw small patches' statistics in training
-  // but a whole photo's at inference, and the outlines were lost (the cat's edges 0.11-0.48).
+  // 128 px: with 64 (two a step) the cat's outlines were lost (edge correlation 0.11-0.48).
   crop: count("128", "training crop size (a multiple of 2^depth, <= --size)", 4096),
   resume: toggle("continue the run in --out from its latest checkpoint (not with --optimize)"),
   style: text(DEFAULT_STYLE, "PATH", "the style image"),
@@ -47,16 +40,9 @@ const FLAGS = {
   size: count("512", "photos' shorter side (smaller ones keep theirs), stylised at that size"),
   upsample: flag(oneOf(UPSAMPLE_MODES), "resizeConv", "MODE", "U-Net upsampling"),
   "style-size": count("256", "the style image's shorter side (larger: larger patterns)"),
-  "content-weight": weight("3", "content (feature) loss weight (Johnson: 1)"),
-  "style-weight": weight("20", "weight of each style (Gram) layer (Johnson: 5)"),
-  "tv-weight": weight("1e-6", "total-variation strength on 0-255 images (Johnson: 1e-6)"),
-  "colour-weight": weight("2e8", "weight of the sliced-Wasserstein colour term (0: none)"),
-  "colour-directions": count("16", "random RGB directions of the colour term", 1024),
   "colour-transfer": flag(X.NonNegativeInt, "10", "N", "colour transfer steps (0: none)"),
+  ...X.styleLossFlags(),
   residual: toggle("predict a residual over the photo (keeps its colours), not the image"),
-  "style-layer-weights": list("W1,W2", "style layers' weights, times --style-weight [50,1,1]"),
-  "content-layer": text("", "L", `content layer [${CONTENT} (relu3_2)]`),
-  "style-layers": list("L1,L2", `style layers [${STYLE_LAYERS} (relu1_1,relu2_1,relu3_1)]`),
 };
 type Options = X.FlagValues<typeof FLAGS>;
 
@@ -70,34 +56,20 @@ export const { help: HELP, parse: parseOptions, main } = X.command(
   run,
 );
 
-function badFlags(o: Options, layers: readonly string[], w: readonly number[]): string {
-  const [given, depth, fast] = [o["style-layer-weights"].join(","), 2 ** o.depth, !o.optimize];
+function badFlags(o: Options): string {
+  const [depth, fast] = [2 ** o.depth, !o.optimize];
   if (o.resume && o.optimize) return "--resume works in training mode only, not with --optimize";
   if (fast && o.crop % depth !== 0) return `--crop ${o.crop} is not a multiple of ${depth}`;
-  if (fast && o.crop > o.size) return `--crop ${o.crop} is larger than --size ${o.size}`;
-  if (w.some((v) => !(v >= 0 && isFinite(v)))) {
-    return `--style-layer-weights ${given}: give numbers >= 0`;
-  }
-  return w.length === layers.length ? "" : `--style-layer-weights has ${w.length} values for ` +
-    `${layers.length} style layers (${layers}); give one per layer`;
+  return fast && o.crop > o.size ? `--crop ${o.crop} is larger than --size ${o.size}` : "";
 }
 
 async function run(o: Options): Promise<void> {
-  const start = performance.now();
-  const [content, own] = [o["content-layer"] || CONTENT, o["style-layers"]];
-  const layers = own.length > 0 ? own : STYLE_LAYERS;
-  const given = o["style-layer-weights"].map(Number);
-  const w = given.length > 0 ? given : own.length > 0 ? layers.map(() => 1) : DEFAULT_LAYER_WEIGHTS;
-  const bad = badFlags(o, layers, w);
+  const [start, bad] = [performance.now(), badFlags(o)];
   if (bad !== "") throw new X.UsageError(bad);
+  const { content, layers } = X.styleLayersOf(o);
   const style = await readResized(o.style, "--style", o["style-size"]);
   using s = await X.openSession("style_transfer", o, [content, ...layers], "style");
-  const loss = L.styleTransferLoss(s.net, {
-    ...{ contentLayer: content, styleLayers: layers, styleLayerWeights: w },
-    ...{ contentWeight: o["content-weight"], styleWeight: o["style-weight"] },
-    ...{ tvStrength: o["tv-weight"], colourWeight: o["colour-weight"] },
-    colourDirections: o["colour-directions"],
-  });
+  const loss = X.styleLossOf(s.net, o);
   // The style image's Grams and colour quantiles, once: every step compares with these.
   const target = D.stackPixels([style]);
   using fixed = L.precomputeTarget(loss, s.net, target, { kinds: ["style", "colour"] });
@@ -110,8 +82,7 @@ async function run(o: Options): Promise<void> {
   if (s.random) console.log("(the loss network had RANDOM weights: not ImageNet features)");
   console.log(`wall time ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
-type Config = Record<string, unknown>;
-type Mode = (...a: [Options, X.Session, L.LossFn, D.Pixels, Config, Lpips]) => Promise<void>;
+type Mode = (...a: [Options, X.Session, L.LossFn, D.Pixels, S.Config, Lpips]) => Promise<void>;
 const or = (v: number, d: number) => Number.isNaN(v) ? d : v;
 const recolour = (p: D.Pixels, style: D.Pixels, o: Options) =>
   o["colour-transfer"] > 0 ? D.colourTransfer(p, style, { iterations: o["colour-transfer"] }) : p;
@@ -123,8 +94,7 @@ const fast: Mode = async (o, s, lossFn, style, config, metric) => {
   // The network sees each photo in the painting's colours (smooth gradients stay smooth).
   const inputs = pixels.map((p) => recolour(p, style, o));
   // Training crops from the left of each photo, held-out ones from its right quarter.
-  const split = inputs.map((p, i) => splitPixels(files[i]!, p, o.crop)!);
-  if (split.includes(undefined!)) throw new X.UsageError(`--crop ${o.crop}: a photo is too small`);
+  const split = inputs.map((p, i) => splitPixels(files[i]!, p, o.crop) ?? S.tooSmall(o));
   const [steps, lr] = [or(o.steps, 200), or(o.lr, 1e-2)];
   // Instance norm (Ulyanov et al. 2016): without it some runs fell into one black image.
   const net = X.unetConfig(o, { name: "style_transfer", norm: "instance", ...pick(o) });
@@ -134,8 +104,7 @@ const fast: Mode = async (o, s, lossFn, style, config, metric) => {
   try {
     const run = await X.train(s, {
       ...{ trainee: { model }, loss: lossFn, schedule: oneCycle({ lr }), steps },
-      // The network reproduces its input's content: input and target are the same crop.
-      data: D.imagePairs({
+      data: D.imagePairs({ // input and target: the same crop
         ...{ images: split.map((p) => p.train), crop: o.crop, batchSize: o.batch, seed: o.seed },
         degrade: (p) => p,
       }),
@@ -169,10 +138,10 @@ const optimize: Mode = async (o, s, loss, style, config, metric) => {
   const own = D.stackPixels([photo]);
   const lpips = await X.lpipsMetric(metric)(r.image as tf.Tensor as tf.Tensor4D, own);
   tf.dispose([content, r.image, own]);
-  const size = `${photo.width}x${photo.height}`;
-  const photoName = o.content.replace(/^.*\/|\.[^.]+$/g, "");
-  const row = { photo: photoName, size, seconds: r.seconds, lpips };
-  await S.finish(s, undefined, [], [], [{ ...row, ...S.styleStats(photo, r.pixels, style) }]);
+  const row = { photo: S.baseName(o.content), size: `${photo.width}x${photo.height}`, lpips };
+
+  const stats = S.styleStats(photo, r.pixels, style);
+  await S.finish(s, undefined, [], [], [{ ...row, seconds: r.seconds, ...stats }]);
   console.log(`${steps} steps on ${o.content}; wrote ${s.runDir}/`);
 };
 

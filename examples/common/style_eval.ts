@@ -1,7 +1,6 @@
 /**
- * The style_transfer example's tables: the loss terms of held-out crops before and after
- * stylisation, and every photo stylised whole with the three statistics a person would check
- * (colour distance to the painting, edge correlation with the photo, lattice peak) and targets.
+ * The style_transfer example's tables: held-out crops' loss terms, and every photo stylised whole
+ * with the three statistics a person would check and their targets.
  *
  * @module
  */
@@ -48,19 +47,15 @@ export function printTable(rows: readonly StyleRow[], shape: readonly number[]):
  */
 export function styleStats(photo: Pixels, stylised: Pixels, style: Pixels) {
   const lattice = (p: Pixels) => Math.max(latticePeak(p, 4), latticePeak(p, 8));
-  const [photoColour, stylisedColour] = [photo, stylised].map((p) => colourDistance(p, style));
+  const [photoColour, stylisedColour] = [
+    colourDistance(photo, style),
+    colourDistance(stylised, style),
+  ];
   const [photoLattice, stylisedLattice] = [lattice(photo), lattice(stylised)];
   const edges = edgeCorrelation(photo, stylised);
-  const ok = stylisedColour! <= photoColour! / 2 && edges >= 0.3 &&
+  const ok = stylisedColour <= photoColour / 2 && edges >= 0.3 &&
     stylisedLattice <= Math.max(4, 2 * photoLattice);
-  return {
-    photoColour: photoColour!,
-    stylisedColour: stylisedColour!,
-    edges,
-    photoLattice,
-    stylisedLattice,
-    ok,
-  };
+  return { photoColour, stylisedColour, edges, photoLattice, stylisedLattice, ok };
 }
 
 /** One photo of the per-photo table. */
@@ -133,13 +128,22 @@ export async function finish(
   const net = { lossNetwork: s.description, lossNetworkKind: s.kind, randomLossNetwork: s.random };
   const results = run ? { heldOutCrops: shape[0], ...net, table, photos } : { photos };
   await Deno.writeTextFile(`${s.runDir}/results.json`, JSON.stringify(results, null, 2) + "\n");
-  const met = `${photos.filter((p) => p.ok).length} of ${photos.length}`;
   const ratio = table.length === 2 ? (table[1]!.style / table[0]!.style).toFixed(3) : "n/a";
-  await run?.report.finish({
-    table: photoReportTable(photos),
-    summary: [["style loss stylised / unstylised (held-out crops)", ratio], [
-      "photos meeting all three targets",
-      met,
-    ]],
-  });
+  const met = [
+    "photos meeting all three targets",
+    `${photos.filter((p) => p.ok).length} of ${photos.length}`,
+  ];
+  const summary = [["style loss stylised / unstylised (held-out crops)", ratio], met] as [
+    string,
+    string,
+  ][];
+  await run?.report.finish({ table: photoReportTable(photos), summary });
 }
+
+/** `config.json`'s contents. */
+export type Config = Record<string, unknown>;
+/** `--crop` too large for a photo's split; the file name without folder and extension. */
+export const tooSmall = (o: { crop: number }): never => {
+  throw new X.UsageError(`--crop ${o.crop}: a photo is too small (width >= 2 x crop needed)`);
+};
+export const baseName = (path: string): string => path.replace(/^.*\/|\.[^.]+$/g, "");

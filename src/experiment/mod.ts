@@ -104,3 +104,12 @@ export {
 export { type LossRow, lossTable, lossTableText } from "./loss_table.ts";
 export { type OptimizedPixels, optimizePixels, type PixelPlan } from "./optimize_pixels.ts";
 export { type Photos, readPhoto, readPhotos } from "./photos.ts";
+export {
+  STYLE_CONTENT_LAYER,
+  STYLE_LAYER_WEIGHTS,
+  STYLE_LAYERS,
+  styleLayersOf,
+  type StyleLossFlags,
+  styleLossFlags,
+  styleLossOf,
+} from "./style_loss_flags.ts";
