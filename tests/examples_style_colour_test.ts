@@ -1,7 +1,7 @@
 /**
- * examples/common/style_colour.ts: the sliced-Wasserstein colour kind the style example defines
- * with the public kind API, against hand-computed values (sorted projections, binned quantile
- * functions, the distance and its gradient), through evaluate / precomputeTarget with sides of
+ * The sliced-Wasserstein colour kind (src/loss/kinds/colour.ts, written with the public kind
+ * API), against hand-computed values (sorted projections, binned quantile functions, the
+ * distance and its gradient), through evaluate / precomputeTarget with sides of
  * different sizes, a JSON round trip, option checks, and no leak.
  */
 import assert from "node:assert/strict";
@@ -17,13 +17,13 @@ import {
   InvalidTermOptionError,
   precomputeTarget,
 } from "../src/loss/mod.ts";
+import { colourKind } from "../src/loss/mod.ts";
 import {
   colourDirections,
-  colourKind,
   quantileMeans,
   slicedDistance,
   sortedProjections,
-} from "../examples/common/style_colour.ts";
+} from "../src/loss/_sliced_wasserstein.ts";
 import { tinyNet } from "./loss_support.ts";
 
 await initBackend("cpu");

@@ -9,8 +9,8 @@ import {
   colourHistogram,
   edgeCorrelation,
   latticePeak,
-  styleStats,
-} from "../examples/common/style_stats.ts";
+} from "../src/metrics/mod.ts";
+import { styleStats } from "../examples/common/style_eval.ts";
 
 /** An RGB image whose pixel i has colour f(i). */
 function rgb(width: number, height: number, f: (x: number, y: number) => number[]): Pixels {

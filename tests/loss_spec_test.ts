@@ -101,7 +101,7 @@ Deno.test("every problem is reported at once, with its path and a fix", () => {
   expect("netwrok", /unknown field; did you mean "network"\?/);
   expect(
     "terms[0].kind",
-    /"pixle" is not a valid kind; use one of "feature", "style", "pixel", "tv" \(did you mean "pixel"\?\)/,
+    /"pixle" is not a valid kind; use one of "feature", "style", "pixel", "tv", "colour" \(did you mean "pixel"\?\)/,
   );
   expect(
     "terms[1].distance",

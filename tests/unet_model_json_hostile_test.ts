@@ -133,9 +133,10 @@ const BROKEN: Record<string, [(j: Json) => void, string | undefined, RegExp]> = 
     /factor is 0; it must be an integer from 1 to 64/,
   ],
   "an upsampling method tfjs would only trip over at predict time": [
-    (j) => (layer(j, "residual_upsample").config.method = "nearest"),
+    // ("nearest" is valid: the resizeConv upsampling saves it, and style_transfer's model loads.)
+    (j) => (layer(j, "residual_upsample").config.method = "area"),
     "residual_upsample",
-    /method is "nearest"; it must be "bilinear" or "bicubic"/,
+    /method is "area"; it must be "nearest", "bilinear" or "bicubic"/,
   ],
   "an output range upside down": [
     (j) => (layer(j, "output").config.range = [1, 0]),

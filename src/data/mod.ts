@@ -117,3 +117,4 @@ export {
   type PanelOptions,
   type Region,
 } from "./panel.ts";
+export { colourTransfer, type ColourTransferOptions } from "./colour_transfer.ts";

@@ -131,3 +131,22 @@ export {
 export { openSession, type Session, train, type TrainedRun, type TrainPlan } from "./session.ts";
 export { saveModelAtomically } from "./save_model.ts";
 export { type Cell, type Column, formatTable } from "./table.ts";
+export {
+  coverCrop,
+  predictWholeImages,
+  REFLECT_MARGIN,
+  type WholeImageOptions,
+  type WholeImageRow,
+} from "./whole_images.ts";
+export { type LossRow, lossTable, lossTableText } from "./loss_table.ts";
+export { type OptimizedPixels, optimizePixels, type PixelPlan } from "./optimize_pixels.ts";
+export { type Photos, readPhoto, readPhotos } from "./photos.ts";
+export {
+  STYLE_CONTENT_LAYER,
+  STYLE_LAYER_WEIGHTS,
+  STYLE_LAYERS,
+  styleLayersOf,
+  type StyleLossFlags,
+  styleLossFlags,
+  styleLossOf,
+} from "./style_loss_flags.ts";

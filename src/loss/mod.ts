@@ -112,6 +112,7 @@ export {
   type JohnsonStyleTransferOptions,
   type JohnsonSuperResolutionOptions,
 } from "./presets.ts";
+export { styleTransferLoss, type StyleTransferLossOptions } from "./style_transfer_loss.ts";
 export {
   decodeLossSpec,
   type DecodeLossSpecOptions,

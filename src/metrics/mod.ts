@@ -26,3 +26,6 @@ export * from "./color.ts";
 export * from "./psnr.ts";
 export * from "./ssim.ts";
 export * from "./colourfulness.ts";
+export * from "./colour_distance.ts";
+export * from "./edge_correlation.ts";
+export * from "./lattice_peak.ts";

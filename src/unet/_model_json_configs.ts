@@ -35,9 +35,10 @@ export function configProblem(cls: string, c: Json): string | undefined {
       return positiveInt("factor", 64);
     case "PerceptualUpsample":
       return positiveInt("factor", 64) ??
-        (c.method === undefined || c.method === "bilinear" || c.method === "bicubic"
+        // "nearest": the resizeConv upsampling (nearest ×2 then a 3×3 conv).
+        (c.method === undefined || ["nearest", "bilinear", "bicubic"].includes(c.method as string)
           ? undefined
-          : `method is ${show(c.method)}; it must be "bilinear" or "bicubic"`) ??
+          : `method is ${show(c.method)}; it must be "nearest", "bilinear" or "bicubic"`) ??
         (c.cubic_a === undefined || Number.isFinite(c.cubic_a)
           ? undefined
           : `cubic_a is ${show(c.cubic_a)}; it must be a finite number (-0.5 as MATLAB)`);

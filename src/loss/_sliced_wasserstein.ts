@@ -1,44 +1,12 @@
 /**
- * A colour term for style transfer, defined OUTSIDE the library with its public kind API
- * (`defineTermKind`): the sliced Wasserstein distance between the pixel-colour distributions of
- * the prediction and of the style image (Rabin et al. 2011; as a style loss, Heitz et al. 2021).
- * Every RGB pixel is projected on `directions` fixed random unit vectors; each image's
- * projections are sorted (its quantile functions along those directions) and averaged over
- * `quantiles` equal bins of probability, and the term is the mean squared difference of the two
- * sides' bin means. Gram matrices only match second moments of
- * features, and left The Starry Night's near-black navy and saturated yellow under-represented;
- * this matches the whole colour distribution, wherever the pixels are.
- *
- * Each side's binned quantile functions are its representation ([B, directions, quantiles],
- * whatever the image size), so the painting's are precomputed once
- * (`precomputeTarget(loss, net, painting, { kinds: ["style", "colour"] })`) and compared with
- * training crops of another size.
+ * The arithmetic of the sliced-Wasserstein colour term (`kinds/colour.ts`): random directions of
+ * RGB space, the sorted projections of an image's pixels on them (with a gradient for the sort),
+ * their quantile functions averaged over equal bins of probability, and the distance.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import * as t from "io-ts";
-import {
-  defineTermKind,
-  LossInputError,
-  NumberField,
-  registerTermKind,
-  type Representation,
-  type TermCommon,
-  type TermKindDef,
-} from "../../src/loss/mod.ts";
-
-/** A sliced-Wasserstein colour term: `directions` random RGB directions drawn from `seed`. */
-export interface ColourTerm extends TermCommon {
-  /** The kind: `colour`. */
-  readonly kind: "colour";
-  /** How many random directions of RGB space the pixels are projected on. */
-  readonly directions: number;
-  /** The seed of the directions (the same seed gives the same directions on both sides). */
-  readonly seed: number;
-  /** Bins of probability each projected distribution is averaged over. */
-  readonly quantiles: number;
-}
+import { LossInputError } from "./errors.ts";
 
 /**
  * `count` unit vectors of RGB space, drawn from `seed` (mulberry32, then Box-Muller: uniform on
@@ -46,10 +14,11 @@ export interface ColourTerm extends TermCommon {
  *
  * @example
  * ```ts
- * import { colourDirections } from "./style_colour.ts";
+ * import assert from "node:assert/strict";
+ * import { colourDirections } from "./_sliced_wasserstein.ts";
  * const d = colourDirections(2, 0);
- * const norm = Math.hypot(d[0]!, d[2]!, d[4]!); // the first column
- * console.log(d.length, norm.toFixed(6)); // 6 "1.000000"
+ * assert.equal(d.length, 6);
+ * assert.ok(Math.abs(Math.hypot(d[0]!, d[2]!, d[4]!) - 1) < 1e-6); // the first column
  * ```
  */
 export function colourDirections(count: number, seed: number): Float32Array {
@@ -100,15 +69,19 @@ function sortRows(x: tf.Tensor2D): tf.Tensor2D {
 
 /**
  * The sorted projections of every image of `image` ([B, H, W, 3], any range) on the columns of
- * `dirs` ([3, K]): `[B, K, H·W]`, each row in decreasing order. Differentiable.
+ * `dirs` ([3, K]): `[B, K, H·W]`, each row in decreasing order. Differentiable. Throws a
+ * `LossInputError` for an image that is not RGB.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { sortedProjections } from "./style_colour.ts";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { sortedProjections } from "./_sliced_wasserstein.ts";
+ * await initBackend("cpu");
  * const img = tf.tensor4d([0.1, 0, 0, 0.5, 0, 0], [1, 1, 2, 3]);
  * const s = sortedProjections(img, tf.tensor2d([1, 0, 0], [3, 1]));
- * console.log(Array.from(s.dataSync())); // [0.5, 0.1]
+ * assert.deepEqual(Array.from(s.dataSync()).map((v) => Number(v.toFixed(6))), [0.5, 0.1]);
  * ```
  */
 export function sortedProjections(image: tf.Tensor4D, dirs: tf.Tensor2D): tf.Tensor3D {
@@ -163,11 +136,14 @@ function gatherLast(x: tf.Tensor3D, at: Int32Array): tf.Tensor3D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { quantileMeans } from "./style_colour.ts";
- * // 3 values in 2 bins: [0.9, ½·0.6] / 1.5 and [½·0.6, 0.3] / 1.5
+ * import { initBackend } from "../backend/mod.ts";
+ * import { quantileMeans } from "./_sliced_wasserstein.ts";
+ * await initBackend("cpu");
+ * // 3 values in 2 bins: (0.9 + ½·0.6) / 1.5 and (½·0.6 + 0.3) / 1.5
  * const m = quantileMeans(tf.tensor3d([0.9, 0.6, 0.3], [1, 1, 3]), 2);
- * console.log(Array.from(m.dataSync()).map((v) => v.toFixed(4))); // ["0.8000", "0.4000"]
+ * assert.deepEqual(Array.from(m.dataSync()).map((v) => v.toFixed(4)), ["0.8000", "0.4000"]);
  * ```
  */
 export function quantileMeans(sorted: tf.Tensor3D, q: number): tf.Tensor3D {
@@ -193,14 +169,18 @@ export function quantileMeans(sorted: tf.Tensor3D, q: number): tf.Tensor3D {
 /**
  * The mean squared difference between the binned quantile functions `pred` ([B, K, Q]) and
  * `target` ([1 or B, K, Q]): the squared 2-Wasserstein distance of the projected colour
- * distributions at that resolution, averaged over directions (and images).
+ * distributions at that resolution, averaged over directions (and images). Throws a
+ * `LossInputError` when the sides' directions or quantiles differ.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
- * import { slicedDistance } from "./style_colour.ts";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { slicedDistance } from "./_sliced_wasserstein.ts";
+ * await initBackend("cpu");
  * const d = slicedDistance(tf.tensor3d([0.5, 0.1], [1, 1, 2]), tf.tensor3d([0.4, 0.2], [1, 1, 2]));
- * console.log(d.dataSync()[0].toFixed(4)); // "0.0100": (0.1² + 0.1²) / 2
+ * assert.ok(Math.abs(d.dataSync()[0]! - 0.01) < 1e-7); // (0.1² + 0.1²) / 2
  * ```
  */
 export function slicedDistance(pred: tf.Tensor3D, target: tf.Tensor3D): tf.Scalar {
@@ -214,59 +194,3 @@ export function slicedDistance(pred: tf.Tensor3D, target: tf.Tensor3D): tf.Scala
     return tf.mean(tf.square(tf.sub(pred, target))) as tf.Scalar;
   });
 }
-
-/**
- * The sliced-Wasserstein colour kind (`colour`): options `directions` (32), `seed` (0) and
- * `quantiles` (256), plus
- * `weight` and `name`. It reads the images only (no network taps). Registered, so JSON specs
- * may name it.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import { initBackend } from "../../src/backend/mod.ts";
- * import { evaluate } from "../../src/loss/mod.ts";
- * import { colourKind } from "./style_colour.ts";
- * await initBackend("cpu");
- * const loss = colourKind.loss({ directions: 16, weight: 10 });
- * const net = { name: "none", layers: [], inputConvention: { preprocessing: "none", range: "[0,1]" },
- *   depthOf: () => 0, extract: () => ({}), dispose() {}, [Symbol.dispose]() {} } as never;
- * const r = evaluate(loss, net)(tf.fill([1, 4, 4, 3], 0.2), tf.fill([1, 4, 4, 3], 0.2));
- * console.log(r.total.dataSync()[0]); // 0: the same colours
- * ```
- */
-export const colourKind: TermKindDef<ColourTerm> = registerTermKind(
-  defineTermKind<ColourTerm>({
-    name: "colour",
-    fields: {
-      directions: {
-        codec: new NumberField({
-          ok: (v) => Number.isInteger(v) && v >= 1 && v <= 1024,
-          want: "an integer from 1 to 1024",
-        }),
-        default: 32,
-      },
-      seed: { codec: t.number, default: 0 },
-      quantiles: {
-        codec: new NumberField({
-          ok: (v) => Number.isInteger(v) && v >= 1 && v <= 65536,
-          want: "an integer from 1 to 65536",
-        }),
-        default: 256,
-      },
-    },
-    compares: "sorted colour projections",
-    represent: (term, side) =>
-      tf.tidy(() =>
-        quantileMeans(
-          sortedProjections(
-            side.image,
-            tf.tensor2d(colourDirections(term.directions, term.seed), [3, term.directions]),
-          ),
-          term.quantiles,
-        )
-      ),
-    compare: (_term, pred: Representation, target: Representation | undefined) =>
-      slicedDistance(pred as tf.Tensor3D, (target ?? pred) as tf.Tensor3D),
-  }),
-);
