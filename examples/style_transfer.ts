@@ -15,8 +15,6 @@ import { type Lpips, lpips } from "../src/lpips/mod.ts";
 import { oneCycle } from "../src/train/mod.ts";
 import { unet, UPSAMPLE_MODES } from "../src/unet/mod.ts";
 import * as X from "../src/experiment/mod.ts";
-import { centreCrop, readResized } from "./common/images.ts";
-import { heldOutCrops, splitPixels } from "./common/split_images.ts";
 import * as S from "./common/style_eval.ts";
 
 /** The default style image: Vincent van Gogh's The Starry Night (1889, public domain). */
@@ -67,7 +65,7 @@ async function run(o: Options): Promise<void> {
   const [start, bad] = [performance.now(), badFlags(o)];
   if (bad !== "") throw new X.UsageError(bad);
   const { content, layers } = X.styleLayersOf(o);
-  const style = await readResized(o.style, "--style", o["style-size"]);
+  const style = await X.readResized(o.style, "--style", o["style-size"]);
   using s = await X.openSession("style_transfer", o, [content, ...layers], "style");
   const loss = X.styleLossOf(s.net, o);
   // The style image's Grams and colour quantiles, once: every step compares with these.
@@ -94,12 +92,12 @@ const fast: Mode = async (o, s, lossFn, style, config, metric) => {
   // The network sees each photo in the painting's colours (smooth gradients stay smooth).
   const inputs = pixels.map((p) => recolour(p, style, o));
   // Training crops from the left of each photo, held-out ones from its right quarter.
-  const split = inputs.map((p, i) => splitPixels(files[i]!, p, o.crop) ?? S.tooSmall(o));
+  const split = inputs.map((p, i) => D.splitPixels(files[i]!, p, o.crop) ?? S.tooSmall(o));
   const [steps, lr] = [or(o.steps, 200), or(o.lr, 1e-2)];
   // Instance norm (Ulyanov et al. 2016): without it some runs fell into one black image.
   const net = X.unetConfig(o, { name: "style_transfer", norm: "instance", ...pick(o) });
-  const held = D.stackPixels(heldOutCrops(split, o.samples, o.crop));
-  const styleCrops = D.stackPixels(Array(o.samples).fill(centreCrop(style, 1, o.crop, o.crop)));
+  const held = D.stackPixels(D.heldOutCrops(split, o.samples, o.crop));
+  const styleCrops = D.stackPixels(Array(o.samples).fill(D.centreCrop(style, 1, o.crop, o.crop)));
   const model = unet(net);
   try {
     const run = await X.train(s, {

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { LossFn } from "../loss/mod.ts";
 import type { Method } from "./metric_table.ts";
 import { formatTable } from "./table.ts";
+import { predictWith } from "./_predict_with.ts";
 
 /** One row of {@linkcode lossTable}: one method's outputs, scored by every term. */
 export interface LossRow {
@@ -57,11 +58,7 @@ export async function lossTable(
   for (const [images, method] of Object.entries(methods)) {
     let names: string[] = [];
     const values = tf.tidy(() => {
-      const out = method instanceof tf.Tensor ? method : tf.clipByValue(
-        typeof method === "function" ? method(input) : method.predict(input) as tf.Tensor4D,
-        0,
-        1,
-      ) as tf.Tensor4D;
+      const out = method instanceof tf.Tensor ? method : predictWith(method, input);
       const r = lossFn(out, target);
       names = ["total", ...Object.keys(r.terms)];
       return tf.stack([...[r.total, ...Object.values(r.terms)], tf.sqrt(tf.moments(out).variance)]);

@@ -7,13 +7,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type * as tfl from "@tensorflow/tfjs-layers";
 import type { Lpips } from "../lpips/mod.ts";
 import type { LossFn } from "../loss/mod.ts";
 import type { TargetOnceFn } from "./target_once.ts";
 import { type MetricOptions, psnr, ssim } from "../metrics/mod.ts";
 import type { ReportTable } from "../train/mod.ts";
 import { formatTable } from "./table.ts";
+import { type Method, predictWith } from "./_predict_with.ts";
+export type { Method } from "./_predict_with.ts";
 
 /**
  * A metric: prediction and target (NHWC, [0, 1]) to one number, or to several columns at once
@@ -24,16 +25,6 @@ export type MetricFn = (
   prediction: tf.Tensor4D,
   target: tf.Tensor4D,
 ) => Promise<number | Readonly<Record<string, number>>>;
-
-/**
- * A method scored by the table: the model, or a baseline (input → prediction, caller-owned).
- * Predictions are clipped to [0, 1], except an `{ unclipped }` baseline's, scored as it is
- * (bicubic's overshoot, say, as a table computed before clipping existed had it).
- */
-export type Method =
-  | tfl.LayersModel
-  | ((input: tf.Tensor4D) => tf.Tensor4D)
-  | { readonly unclipped: (input: tf.Tensor4D) => tf.Tensor4D };
 
 /** One whole image of a {@linkcode MetricSet} of images (HWC or [1, H, W, C]). */
 export interface MetricImage {
@@ -129,7 +120,9 @@ export function defaultMetrics(options: MetricOptions = {}): Record<string, Metr
  * x.dispose();
  * ```
  */
-export function lpipsMetric(metric: Lpips): MetricFn {
+export function lpipsMetric(
+  metric: Lpips,
+): (prediction: tf.Tensor4D, target: tf.Tensor4D) => Promise<number> {
   return async (p, t) => {
     const min = metric.network.minInputSize();
     if (p.shape[1] < min || p.shape[2] < min) return NaN;
@@ -266,7 +259,7 @@ async function scoreImage(
   const target = batch(image.target);
   const predictions: tf.Tensor4D[] = [];
   try {
-    for (const [, method] of methods) predictions.push(predict(method, input));
+    for (const [, method] of methods) predictions.push(predictWith(method, input));
     const scores: Record<string, number>[] = [];
     for (const prediction of predictions) {
       const row: Record<string, number> = {};
@@ -283,13 +276,4 @@ async function scoreImage(
   } finally {
     input.dispose();
   }
-}
-
-/** One method's prediction, clipped to [0, 1] unless the method says `unclipped`. */
-function predict(method: Method, input: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    if (typeof method === "object" && "unclipped" in method) return method.unclipped(input);
-    const raw = typeof method === "function" ? method(input) : method.predict(input) as tf.Tensor4D;
-    return tf.clipByValue(raw, 0, 1) as tf.Tensor4D;
-  });
 }
