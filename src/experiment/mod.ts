@@ -29,22 +29,24 @@
  */
 export { balancePerceptual } from "./balance.ts";
 export {
-  absolutePaths,
   type Command,
   command,
   helpText,
-  MAY_CHANGE_ON_RESUME,
   oneLine,
   parseFlags,
-  PATH_FLAGS,
   programName,
-  readRunConfig,
-  resumeOptions,
   runMain,
   scriptOf,
   timestamp,
 } from "./cli.ts";
 export { InterruptedError, UsageError } from "./errors.ts";
+export {
+  absolutePaths,
+  MAY_CHANGE_ON_RESUME,
+  PATH_FLAGS,
+  readRunConfig,
+  resumeOptions,
+} from "./run_options.ts";
 export { type EvalPair, heldOutPairs, loadEvalPairs, predictSr } from "./eval_pairs.ts";
 export { experiment, type ExperimentOptions, type PairRequest } from "./experiment.ts";
 export {

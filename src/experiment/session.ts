@@ -26,7 +26,8 @@ import {
 } from "../train/mod.ts";
 import { saveModelAtomically } from "./save_model.ts";
 import { UnknownLayerError } from "../network/mod.ts";
-import { absolutePaths, programName, readRunConfig, scriptOf, timestamp } from "./cli.ts";
+import { programName, scriptOf, timestamp } from "./cli.ts";
+import { absolutePaths, readRunConfig } from "./run_options.ts";
 import { InterruptedError, UsageError } from "./errors.ts";
 import { interruptOnSignals } from "./_interrupt.ts";
 import { lockRunDir } from "./_lock.ts";

@@ -117,34 +117,63 @@ export function batchMatMulKernel(backendName: string, stock: tf.KernelFunc): tf
       }
     }
 
-    const out = io.alloc([batch, m, n]);
-    let sharedA: tf.TensorInfo | undefined;
-    let sharedB: tf.TensorInfo | undefined;
-    try {
-      // A shared (batch-1) operand is copied or transposed once.
-      if (batchA === 1) sharedA = matrix(io, a, 0, ar, ac, transposeA);
-      if (batchB === 1) sharedB = matrix(io, b, 0, br, bc, transposeB);
-      for (let i = 0; i < batch; i++) {
-        let x: tf.TensorInfo | undefined;
-        let y: tf.TensorInfo | undefined;
-        let prod: tf.TensorInfo | undefined;
-        try {
-          x = sharedA ?? matrix(io, a, i, ar, ac, transposeA);
-          y = sharedB ?? matrix(io, b, i, br, bc, transposeB);
-          prod = call(x, y);
-          io.view(out).set(io.view(prod), i * m * n);
-        } finally {
-          io.free(x === sharedA ? undefined : x, y === sharedB ? undefined : y, prod);
-        }
-      }
-    } catch (e) {
-      io.free(out);
-      throw e;
-    } finally {
-      io.free(sharedA, sharedB);
-    }
+    const g = { batch, batchA, batchB, ar, ac, br, bc, m, n, transposeA, transposeB };
+    const out = productsOneByOne(io, call, a, b, g);
     const result = io.reshape(out, outShape);
     io.free(out);
     return result;
   };
+}
+
+/** Where {@linkcode productsOneByOne} reads its operands' matrices. */
+interface BatchGeometry {
+  readonly batch: number;
+  readonly batchA: number;
+  readonly batchB: number;
+  readonly ar: number;
+  readonly ac: number;
+  readonly br: number;
+  readonly bc: number;
+  readonly m: number;
+  readonly n: number;
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+}
+
+/** The batch's products one matrix pair at a time, into a new [batch, m, n] tensor. */
+function productsOneByOne(
+  io: KernelIo,
+  call: (x: tf.TensorInfo, y: tf.TensorInfo) => tf.TensorInfo,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  g: BatchGeometry,
+): tf.TensorInfo {
+  const { batch, batchA, batchB, ar, ac, br, bc, m, n, transposeA, transposeB } = g;
+  const out = io.alloc([batch, m, n]);
+  let sharedA: tf.TensorInfo | undefined;
+  let sharedB: tf.TensorInfo | undefined;
+  try {
+    // A shared (batch-1) operand is copied or transposed once.
+    if (batchA === 1) sharedA = matrix(io, a, 0, ar, ac, transposeA);
+    if (batchB === 1) sharedB = matrix(io, b, 0, br, bc, transposeB);
+    for (let i = 0; i < batch; i++) {
+      let x: tf.TensorInfo | undefined;
+      let y: tf.TensorInfo | undefined;
+      let prod: tf.TensorInfo | undefined;
+      try {
+        x = sharedA ?? matrix(io, a, i, ar, ac, transposeA);
+        y = sharedB ?? matrix(io, b, i, br, bc, transposeB);
+        prod = call(x, y);
+        io.view(out).set(io.view(prod), i * m * n);
+      } finally {
+        io.free(x === sharedA ? undefined : x, y === sharedB ? undefined : y, prod);
+      }
+    }
+  } catch (e) {
+    io.free(out);
+    throw e;
+  } finally {
+    io.free(sharedA, sharedB);
+  }
+  return out;
 }
