@@ -18,6 +18,7 @@ import {
   type NativeOptions,
   registerNativeBackend,
 } from "./native/mod.ts";
+import { NATIVE_HOST, registerNativeHostBackend } from "./native/_host_backend.ts";
 import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
 import { enableWasmThreads } from "./wasm_threads.ts";
 
@@ -256,13 +257,28 @@ async function startNative(options: NativeOptions): Promise<string | undefined> 
   const failed = await activate("native");
   if (failed !== undefined) return `${failed} (it needs --allow-read for its .wasm file)`;
   configureNative(options);
+  nativeNote = oneDnnNote() + wasmThreadsNote;
+  return undefined;
+}
+
+/** The oneDNN version, thread count and tuning mode, for a native backend's reason. */
+function oneDnnNote(): string {
   const info = nativeInfo();
-  nativeNote =
-    (typeof info === "string"
-      ? ""
-      : `; oneDNN ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${
-        info.tuning === "timed" ? ", timing-tuned (not reproducible)" : ""
-      }`) + wasmThreadsNote;
+  return typeof info === "string"
+    ? ""
+    : `; oneDNN ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${
+      info.tuning === "timed" ? ", timing-tuned (not reproducible)" : ""
+    }`;
+}
+
+/** `native-host`: oneDNN kernels on tensors in host memory, no 4 GiB ceiling (./native/). */
+async function startNativeHost(options: NativeOptions): Promise<string | undefined> {
+  const why = await registerNativeHostBackend(() => stockKernels("cpu"));
+  if (why !== undefined) return why;
+  const failed = await activate(NATIVE_HOST);
+  if (failed !== undefined) return failed;
+  configureNative(options);
+  nativeNote = `${oneDnnNote()}; tensors in host memory`;
   return undefined;
 }
 
@@ -283,6 +299,8 @@ function start(
       return startWebgpu(byName);
     case "native":
       return startNative({ tune: options.nativeTune, threads: options.nativeThreads });
+    case "native-host":
+      return startNativeHost({ tune: options.nativeTune, threads: options.nativeThreads });
     case "wasm":
       return startWasm();
     case "cpu":
@@ -379,7 +397,11 @@ export async function initBackend(
     const failed = await start(name, byName, options);
     if (failed === undefined) {
       const kernels = installTrainingKernels(name);
-      const note = name === "wasm" ? wasmNote : name === "native" ? nativeNote : "";
+      const note = name === "wasm"
+        ? wasmNote
+        : name === "native" || name === "native-host"
+        ? nativeNote
+        : "";
       return { name, reason: reason + note, skipped, kernels };
     }
     skipped.push({ name, why: failed });

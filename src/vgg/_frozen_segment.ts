@@ -28,15 +28,20 @@ function recording(): boolean {
   return state !== undefined && state.activeTape != null && state.kernelDepth === 0;
 }
 
+/**
+ * conv + bias + ReLU as the backend's one `FusedConv2D` kernel. `tf.fused.conv2d` would split it
+ * into Conv2D, Add and Relu whenever a gradient is being computed (three activation-sized
+ * tensors instead of one); this op's own backward never needs that split, and no tape records
+ * inside it (the segment is one custom-gradient op, or no gradient is recorded at all).
+ */
 function convRelu(h: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
-  return tf.fused.conv2d({
-    x: h,
-    filter: kernel,
-    bias,
-    strides: 1,
+  return tf.engine().runKernel("FusedConv2D", { x: h, filter: kernel, bias }, {
+    strides: [1, 1],
     pad: "same",
+    dataFormat: "NHWC",
+    dilations: [1, 1],
     activation: "relu",
-  });
+  }) as tf.Tensor4D;
 }
 
 const pool = (h: tf.Tensor4D): tf.Tensor4D => tf.maxPool(h, 2, 2, "valid");

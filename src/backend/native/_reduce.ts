@@ -14,12 +14,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
+import { floatView, makeOutput } from "./_address.ts";
 import { MIN_RUN, sumF64, sumRuns, warmSumF64 } from "./_block_sums.ts";
 
-interface HeapBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
+type HeapBackend = tf.KernelBackend;
 
 function reduceTrailing(
   mean: boolean,
@@ -43,10 +41,10 @@ function reduceTrailing(
     const outShape = keepDims
       ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
       : x.shape.slice(0, rank - axes.length);
-    const out = backend.makeOutput(outShape, "float32");
+    const out = makeOutput(backend, outShape);
     // Views after the allocation: a growing heap detaches older views.
-    const src = backend.typedArrayFromHeap(x);
-    const dst = backend.typedArrayFromHeap(out);
+    const src = floatView(backend, x);
+    const dst = floatView(backend, out);
     const scale = mean && inner > 0 ? 1 / inner : 1;
     // Long runs: float32 block sums in oneDNN, combined here in float64 (./_block_sums.ts).
     if (
