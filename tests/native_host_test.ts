@@ -223,6 +223,31 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "native-host: a float32 tensor cast from bool (sharing the bool's bytes) reads as floats",
+  ignore,
+  async fn() {
+    // cpu's Cast from bool to float32 shares the Uint8Array: the oneDNN kernels must not read
+    // its bytes as floats (this was a NaN gradient in the U-Net's first step).
+    const xs = floats(ACT).values as Float32Array;
+    const ws = floats([3, 3, 16, 4]).values as Float32Array;
+    const run = (): number[] =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(xs, ACT as [number, number, number, number]);
+        const m = tf.cast(tf.greater(x, 0), "float32") as tf.Tensor4D;
+        const w = tf.tensor4d(ws, [3, 3, 16, 4]);
+        return [...tf.mul(m, x).dataSync(), ...tf.conv2d(m, w, 1, "same").dataSync()];
+      });
+    await initBackend("native-host");
+    const got = run();
+    await initBackend("cpu");
+    const want = run();
+    want.forEach((w, i) =>
+      assert.ok(Math.abs(got[i]! - w) <= 1e-5 * Math.max(1, Math.abs(w)), `${i}`)
+    );
+  },
+});
+
 /** Three SGD steps of a small VGG-shaped stack with an L1 + Gram loss; every loss and gradient. */
 function train(): number[][] {
   const r = rng(5);

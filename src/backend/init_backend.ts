@@ -19,6 +19,7 @@ import {
   registerNativeBackend,
 } from "./native/mod.ts";
 import { NATIVE_HOST, registerNativeHostBackend } from "./native/_host_backend.ts";
+import { keepFreedMemory } from "./native/_host_malloc.ts";
 import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
 import { enableWasmThreads } from "./wasm_threads.ts";
 
@@ -278,7 +279,7 @@ async function startNativeHost(options: NativeOptions): Promise<string | undefin
   const failed = await activate(NATIVE_HOST);
   if (failed !== undefined) return failed;
   configureNative(options);
-  nativeNote = `${oneDnnNote()}; tensors in host memory`;
+  nativeNote = `${oneDnnNote()}; tensors in host memory, ${keepFreedMemory()}`;
   return undefined;
 }
 

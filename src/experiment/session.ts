@@ -8,7 +8,15 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { writeFileAtomic } from "../_internal/fs.ts";
-import { describeBackend, initBackend, nativeInfo } from "../backend/mod.ts";
+import {
+  BACKEND_ENV_VAR,
+  BACKEND_NAMES,
+  type BackendName,
+  describeBackend,
+  initBackend,
+  nativeInfo,
+} from "../backend/mod.ts";
+import { readEnv } from "../_internal/env.ts";
 import type { LossFn } from "../loss/mod.ts";
 import {
   type FitOptions,
@@ -103,6 +111,24 @@ export async function openSession(
   }
 }
 
+/**
+ * Target pixels per step (batch × crop²) above which `--backend auto` tries `native-host` before
+ * `native`: the superres example's step at 16 × 128² was the largest that `native`'s 4 GiB wasm
+ * heap held (4.1 GB RSS); 16 × 256² needs about 15 GiB.
+ */
+const NATIVE_HEAP_PIXELS = 16 * 128 * 128;
+
+/** The backends to try: the flag's, else the default order (native-host first for big steps). */
+function backendOrder(o: SharedOptions): BackendName | BackendName[] | undefined {
+  if (o.backend !== "auto") return o.backend;
+  if (readEnv(BACKEND_ENV_VAR) !== undefined || o.batch * o.crop ** 2 <= NATIVE_HEAP_PIXELS) {
+    return undefined;
+  }
+  const order: BackendName[] = BACKEND_NAMES.filter((n) => n !== "native-host");
+  order.splice(order.indexOf("native"), 0, "native-host");
+  return order;
+}
+
 async function openLocked(
   example: string,
   o: SharedOptions,
@@ -114,11 +140,20 @@ async function openLocked(
 ): Promise<Session> {
   // The native backend's thread count is part of the run: a resumed run gets the one it had.
   const storedThreads = stored?.nativeThreads;
-  const choice = await initBackend(o.backend === "auto" ? undefined : o.backend, {
+  const order = backendOrder(o);
+  const choice = await initBackend(order, {
     ...(typeof storedThreads === "number" ? { nativeThreads: storedThreads } : {}),
   });
   console.log(describeBackend(choice));
-  const native = choice.name === "native" ? nativeInfo() : undefined;
+  if (choice.name === "native-host" && o.backend === "auto") {
+    console.log(
+      `native-host instead of native: ${o.batch} × ${o.crop}² per step does not fit native's ` +
+        "4 GiB wasm heap (--backend native to insist)",
+    );
+  }
+  const native = choice.name === "native" || choice.name === "native-host"
+    ? nativeInfo()
+    : undefined;
   const nativeThreads = typeof native === "object" ? native.threads : undefined;
   // The range check reads values back synchronously, which webgpu cannot do under Deno.
   if (

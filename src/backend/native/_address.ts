@@ -28,11 +28,20 @@ function onWasmHeap(backend: tf.KernelBackend): backend is WasmHeapBackend {
   return typeof (backend as Partial<WasmHeapBackend>).typedArrayFromHeap === "function";
 }
 
-/** The cpu store's values of `info` as the array itself (writes go to the tensor). */
+/**
+ * Float32 copies of integer arrays that the cpu store holds under a float32 tensor: its `Cast`
+ * from bool or int32 to float32 shares the input's array (no precision is lost) instead of
+ * converting it. Tensors never change, so a copy stays valid while its source array lives.
+ */
+const converted = new WeakMap<object, Float32Array>();
+
+/**
+ * The cpu store's values of `info`: a Float32Array for float32 (in place, or a cached converted
+ * copy, see above: read it, never write it), a Uint8Array for bool.
+ */
 function hostArray(backend: HostStoreBackend, info: tf.TensorInfo): Float32Array | Uint8Array {
   const entry = backend.data.get(info.dataId);
   const values = entry.values;
-  if (values instanceof Float32Array || values instanceof Uint8Array) return values;
   if (values === undefined || values === null) {
     // A tensor made without values (makeTensorInfo(shape, dtype)): give it zeros now.
     const size = info.shape.reduce((a, b) => a * b, 1);
@@ -40,10 +49,19 @@ function hostArray(backend: HostStoreBackend, info: tf.TensorInfo): Float32Array
     entry.values = made;
     return made;
   }
+  if (info.dtype === "bool" && values instanceof Uint8Array) return values;
+  if (info.dtype === "float32") {
+    if (values instanceof Float32Array) return values;
+    if (values instanceof Uint8Array || values instanceof Int32Array) {
+      let copy = converted.get(values);
+      if (copy === undefined) converted.set(values, copy = Float32Array.from(values));
+      return copy;
+    }
+  }
   throw new TypeError(
     `native-host: tensor [${info.shape}] ${info.dtype} holds ${
       (values as object).constructor?.name
-    }, not a Float32Array; this kernel only takes float32 (and bool) tensors`,
+    }; the oneDNN kernels take float32 and bool tensors only`,
   );
 }
 
