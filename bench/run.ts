@@ -8,7 +8,7 @@
  * Flags: --backends=native,wasm,wasm-threads,cpu,webgpu  --cases=extract,backward,train,perceptual  --reps=5  --warmup=2
  * --shape=16x256 (the perceptual case's batch x crop; default 4x64)
  *        --cpu-timeout=150 (seconds per cpu case: it is ~100× slower)  --webgpu-timeout=240
- *        --python=/usr/bin/python3  --record
+ *        --python=/usr/bin/python3  --record  --torch-threads=2,1 (PyTorch thread counts to run)
  *        --quiet-load=1.5 --quiet-busy=0.15 --quiet-wait=0 (the machine is shared: wait up to
  *        N seconds for the 1-minute load average to drop below quiet-load before starting, and
  *        before each measurement for other processes to leave the cores ≤ quiet-busy busy)
@@ -36,6 +36,7 @@ interface Flags {
   quietLoad: number;
   quietWait: number;
   quietBusy: number;
+  torchThreads: number[];
 }
 
 function parseFlags(args: string[]): Flags {
@@ -63,6 +64,8 @@ function parseFlags(args: string[]): Flags {
     quietLoad: Number(get("quiet-load", "1.5")),
     quietWait: Number(get("quiet-wait", "0")),
     quietBusy: Number(get("quiet-busy", "0.15")),
+    // `--torch-threads=2` skips PyTorch's one-thread run (a minute a step at 16×256²).
+    torchThreads: get("torch-threads", "2,1").split(",").map(Number),
   };
 }
 
@@ -233,7 +236,7 @@ async function main(): Promise<void> {
   for (const c of flags.cases) {
     // Interleaved: PyTorch, then each backend, case by case, so that load drifts hit both.
     if (torchMissing === undefined) {
-      for (const threads of [2, 1]) {
+      for (const threads of flags.torchThreads) {
         const busy = await waitForIdle(flags.quietWait, flags.quietBusy);
         const m = await runJson(flags.python, [
           "bench/torch_baseline.py",

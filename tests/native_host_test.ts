@@ -248,6 +248,36 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "native-host frees a kernel's array on dispose, never the caller's, never one still viewed",
+  ignore,
+  async fn() {
+    await initBackend("native-host");
+    const store = (tf.backend() as unknown as {
+      data: { get(id: tf.DataId): { values: Float32Array } };
+    }).data;
+    const n = 1 << 16; // 256 KiB: above the size left to the garbage collector
+    const mine = new Float32Array(n).fill(2);
+    const x = tf.tensor1d(mine);
+    const y = tf.add(x, 1); // a kernel's output
+    const yValues = store.get(y.dataId).values;
+    const read = y.dataSync();
+    // cpu's Slice stores a view on its input's buffer under a new tensor.
+    const head = tf.slice(y, 0, 4);
+    y.dispose();
+    assert.equal(yValues.length, n, "released while a slice still views it");
+    assert.deepEqual([...head.dataSync()], [3, 3, 3, 3]);
+    head.dispose();
+    assert.equal(yValues.length, 0, "a kernel's array was not released when its last user went");
+    assert.equal(read.length, n, "a read's copy must outlive the tensor");
+    assert.equal(read[n - 1], 3);
+    x.dispose();
+    assert.equal(mine.length, n, "the caller's own array must never be released");
+    assert.equal(mine[0], 2);
+    await initBackend("cpu");
+  },
+});
+
 /** Three SGD steps of a small VGG-shaped stack with an L1 + Gram loss; every loss and gradient. */
 function train(): number[][] {
   const r = rng(5);

@@ -12,12 +12,14 @@
  * except the hot element-wise kernels ./_host_kernels.ts moves onto oneDNN. The alternative, a
  * data store of `malloc`ed memory, would free tensors at once instead of at the next garbage
  * collection, but would need every JS kernel rewritten against it and would turn a late read of a
- * disposed tensor into a use-after-free. Internal to the native backends.
+ * disposed tensor into a use-after-free; ./_host_store.ts gets the prompt freeing for the arrays
+ * the backend makes itself, safely. Internal to the native backends.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { loadDnnl } from "./_dnnl.ts";
+import { freeOnDispose } from "./_host_store.ts";
 
 /** The backend's registry name. */
 export const NATIVE_HOST = "native-host";
@@ -50,7 +52,9 @@ export async function registerNativeHostBackend(
   const cpu = (tf.engine() as unknown as EngineRegistry).registryFactory["cpu"];
   if (cpu === undefined) return "the cpu backend did not register its factory";
   for (const k of cpuStockKernels()) tf.registerKernel({ ...k, backendName: NATIVE_HOST });
-  // The cpu factory makes a fresh MathBackendCPU (its own store) on each call.
-  tf.registerBackend(NATIVE_HOST, cpu.factory, NATIVE_HOST_PRIORITY);
+  // The cpu factory makes a fresh MathBackendCPU (its own store) on each call; its kernels'
+  // arrays are then freed as soon as no tensor uses them (./_host_store.ts).
+  const factory = async () => freeOnDispose(await cpu.factory());
+  tf.registerBackend(NATIVE_HOST, factory, NATIVE_HOST_PRIORITY);
   return undefined;
 }
