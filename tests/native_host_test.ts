@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  BACKEND_ENV_VAR,
   backendMemoryLimit,
   initBackend,
   installTrainingKernels,
@@ -345,5 +346,27 @@ Deno.test({
     assert.equal(limit.bytes, Deno.systemMemoryInfo().total);
     assert.ok(limit.bytes! > 2 ** 32 || limit.bytes === Deno.systemMemoryInfo().total);
     await initBackend("cpu");
+  },
+});
+
+Deno.test({
+  name: "hostMemoryFirst: the default order tries native-host before native (big steps)",
+  ignore,
+  async fn() {
+    const saved = Deno.env.get(BACKEND_ENV_VAR);
+    Deno.env.delete(BACKEND_ENV_VAR);
+    try {
+      const plain = await initBackend();
+      const big = await initBackend(undefined, { hostMemoryFirst: true });
+      // A hardware WebGPU adapter would come first in both orders.
+      if (plain.name === "native") {
+        assert.equal(big.name, "native-host");
+        assert.ok(!big.skipped.some((s) => s.name === "native"), "native was tried first");
+        assert.match(big.reason, /^first in the default order to start; .*tensors in host memory/);
+      }
+    } finally {
+      if (saved !== undefined) Deno.env.set(BACKEND_ENV_VAR, saved);
+      await initBackend("cpu");
+    }
   },
 });

@@ -333,6 +333,11 @@ export interface InitBackendOptions {
    * Results can depend on it, so a resumed run should pass the count it started with.
    */
   readonly nativeThreads?: number;
+  /**
+   * In the default order (nothing asked for by name or environment variable), try `native-host`
+   * before `native`: for steps that would not fit `native`'s 4 GiB wasm heap. Default false.
+   */
+  readonly hostMemoryFirst?: boolean;
 }
 
 /**
@@ -341,7 +346,8 @@ export interface InitBackendOptions {
  * Order when nothing is asked for: `tensorflow` (tfjs-node-gpu, then tfjs-node, when installed),
  * `webgpu` (only with a hardware adapter), `native` (oneDNN 2.x through Deno FFI, when the system
  * library is present: `apt-get install libdnnl2` / `brew install onednn`, or a file named by
- * `PERCEPTUAL_DNNL`), `wasm`, `cpu`. An explicit `prefer` wins; otherwise the
+ * `PERCEPTUAL_DNNL`), `native-host` (the same oneDNN kernels on tensors in host memory: no 4 GiB
+ * ceiling), `wasm`, `cpu`. An explicit `prefer` wins; otherwise the
  * environment variable `PERCEPTUAL_BACKEND` (a name or a comma-separated list) is honoured. A
  * backend asked for by name is tried even where automatic mode would pass it over (a software
  * WebGPU adapter, say).
@@ -389,6 +395,10 @@ export async function initBackend(
       byName = true;
     } else {
       order = [...BACKEND_NAMES];
+      if (options.hostMemoryFirst === true) {
+        order.splice(order.indexOf("native-host"), 1);
+        order.splice(order.indexOf("native"), 0, "native-host");
+      }
       reason = "first in the default order to start";
       byName = false;
     }

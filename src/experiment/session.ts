@@ -8,15 +8,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { writeFileAtomic } from "../_internal/fs.ts";
-import {
-  BACKEND_ENV_VAR,
-  BACKEND_NAMES,
-  type BackendName,
-  describeBackend,
-  initBackend,
-  nativeInfo,
-} from "../backend/mod.ts";
-import { readEnv } from "../_internal/env.ts";
+import { describeBackend, initBackend, nativeInfo } from "../backend/mod.ts";
 import type { LossFn } from "../loss/mod.ts";
 import {
   type FitOptions,
@@ -118,15 +110,9 @@ export async function openSession(
  */
 const NATIVE_HEAP_PIXELS = 16 * 128 * 128;
 
-/** The backends to try: the flag's, else the default order (native-host first for big steps). */
-function backendOrder(o: SharedOptions): BackendName | BackendName[] | undefined {
-  if (o.backend !== "auto") return o.backend;
-  if (readEnv(BACKEND_ENV_VAR) !== undefined || o.batch * o.crop ** 2 <= NATIVE_HEAP_PIXELS) {
-    return undefined;
-  }
-  const order: BackendName[] = BACKEND_NAMES.filter((n) => n !== "native-host");
-  order.splice(order.indexOf("native"), 0, "native-host");
-  return order;
+/** Whether `--backend auto` should try native-host first: a step bigger than native's heap holds. */
+function bigStep(o: SharedOptions): boolean {
+  return o.backend === "auto" && o.batch * o.crop ** 2 > NATIVE_HEAP_PIXELS;
 }
 
 async function openLocked(
@@ -140,12 +126,12 @@ async function openLocked(
 ): Promise<Session> {
   // The native backend's thread count is part of the run: a resumed run gets the one it had.
   const storedThreads = stored?.nativeThreads;
-  const order = backendOrder(o);
-  const choice = await initBackend(order, {
+  const choice = await initBackend(o.backend === "auto" ? undefined : o.backend, {
     ...(typeof storedThreads === "number" ? { nativeThreads: storedThreads } : {}),
+    hostMemoryFirst: bigStep(o),
   });
   console.log(describeBackend(choice));
-  if (choice.name === "native-host" && o.backend === "auto") {
+  if (choice.name === "native-host" && bigStep(o)) {
     console.log(
       `native-host instead of native: ${o.batch} × ${o.crop}² per step does not fit native's ` +
         "4 GiB wasm heap (--backend native to insist)",
