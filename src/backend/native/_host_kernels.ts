@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { geometryOfInfo } from "../kernels/conv2d_backprop_filter.ts";
 import type { KernelArgs } from "../kernels/kernel_io.ts";
 import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
-import { Md, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
+import { Md, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
 import { byteView, floatView, makeOutput, tensorPointer } from "./_address.ts";
 import { record, tune } from "./_tune.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
@@ -59,6 +59,29 @@ function dense(dnnl: Dnnl, shape: readonly number[], dtype: number = DNNL.f32): 
 }
 
 type Make = (dnnl: Dnnl, fallback: tf.KernelFunc) => tf.KernelFunc;
+
+/** The primitive for an op descriptor whose `desc_init` returned `status`, binding `argIds`. */
+function primitiveOf(
+  dnnl: Dnnl,
+  status: number,
+  desc: Uint8Array<ArrayBuffer>,
+  argIds: readonly number[],
+): Primitive | undefined {
+  const pd = status === DNNL.success ? primitiveDesc(dnnl, desc) : undefined;
+  return pd === undefined || pd === null ? undefined : new Primitive(dnnl, pd, argIds);
+}
+
+/** `out` when oneDNN ran, else `out` freed and the replaced kernel's answer. */
+function outOrFallback(
+  ok: boolean,
+  out: tf.TensorInfo,
+  fallback: tf.KernelFunc,
+  args: Parameters<tf.KernelFunc>[0],
+): ReturnType<tf.KernelFunc> {
+  if (ok) return out;
+  (args.backend as tf.KernelBackend).disposeData(out.dataId);
+  return fallback(args);
+}
 
 /** Below this many elements the cpu kernel is as fast as a oneDNN call (and needs no primitive). */
 const MIN_ELEMENTS = 4096;
@@ -106,14 +129,9 @@ function unary(
         alpha,
         beta,
       );
-      const pd = status === DNNL.success ? primitiveDesc(dnnl, desc) : undefined;
-      return pd === undefined || pd === null
-        ? undefined
-        : new Primitive(dnnl, pd, [DNNL.argSrc, DNNL.argDst]);
+      return primitiveOf(dnnl, status, desc, [DNNL.argSrc, DNNL.argDst]);
     }, () => [tensorPointer(backend, x), tensorPointer(backend, out)]);
-    if (ok) return out;
-    backend.disposeData(out.dataId);
-    return fallback(args);
+    return outOrFallback(ok, out, fallback, args);
   };
 }
 
@@ -159,11 +177,8 @@ function binary(name: string, alg: number, commutative: boolean, toBool = false)
         const mDst = dense(dnnl, s.out, toBool ? U8 : DNNL.f32);
         const desc = opDesc();
         const status = extraOf(dnnl).dnnl_binary_desc_init(desc, alg, m0.p, m1.p, mDst.p);
-        const pd = status === DNNL.success ? primitiveDesc(dnnl, desc) : undefined;
         // DNNL_ARG_SRC_0 = 1 (argSrc), DNNL_ARG_SRC_1 = 2.
-        return pd === undefined || pd === null
-          ? undefined
-          : new Primitive(dnnl, pd, [DNNL.argSrc, 2, DNNL.argDst]);
+        return primitiveOf(dnnl, status, desc, [DNNL.argSrc, 2, DNNL.argDst]);
       },
       () => [
         tensorPointer(backend, first),
@@ -171,9 +186,7 @@ function binary(name: string, alg: number, commutative: boolean, toBool = false)
         tensorPointer(backend, out),
       ],
     );
-    if (ok) return out;
-    backend.disposeData(out.dataId);
-    return fallback(args);
+    return outOrFallback(ok, out, fallback, args);
   };
 }
 
@@ -198,8 +211,8 @@ const maxPool: Make = (dnnl, fallback) => (args) => {
     `p${s.top},${s.left},${s.bottom},${s.right}`;
   const ok = runCached(dnnl, key, 4 * s.n * s.h * s.w * s.ci, () => {
     // The logical order oneDNN wants is NCHW; NHWC memory is that order with these strides.
-    const mx = nhwc(dnnl, [s.n, s.ci, s.h, s.w]);
-    const my = nhwc(dnnl, [s.n, s.ci, s.oh, s.ow]);
+    const mx = mdTag(dnnl, [s.n, s.ci, s.h, s.w], DNNL.nhwc);
+    const my = mdTag(dnnl, [s.n, s.ci, s.oh, s.ow], DNNL.nhwc);
     const desc = opDesc();
     const status = dnnl.fn.dnnl_pooling_v2_forward_desc_init(
       desc,
@@ -213,14 +226,9 @@ const maxPool: Make = (dnnl, fallback) => (args) => {
       dims([s.top, s.left]),
       dims([s.bottom, s.right]),
     );
-    const pd = status === DNNL.success ? primitiveDesc(dnnl, desc) : undefined;
-    return pd === undefined || pd === null
-      ? undefined
-      : new Primitive(dnnl, pd, [DNNL.argSrc, DNNL.argDst]);
+    return primitiveOf(dnnl, status, desc, [DNNL.argSrc, DNNL.argDst]);
   }, () => [tensorPointer(backend, x), tensorPointer(backend, out)]);
-  if (ok) return out;
-  backend.disposeData(out.dataId);
-  return fallback(args);
+  return outOrFallback(ok, out, fallback, args);
 };
 
 /**
@@ -243,16 +251,6 @@ const select: Make = (_dnnl, fallback) => (args) => {
   for (let i = 0; i < ov!.length; i++) ov![i] = c[i] ? tv![i]! : ev![i]!;
   return out;
 };
-
-/** An f32 descriptor of logical NCHW `shape` laid out as NHWC. */
-function nhwc(dnnl: Dnnl, shape: readonly number[]): Md {
-  const md = new Md();
-  check(
-    "dnnl_memory_desc_init_by_tag",
-    dnnl.fn.dnnl_memory_desc_init_by_tag(md.bytes, 4, dims(shape), DNNL.f32, DNNL.nhwc),
-  );
-  return md;
-}
 
 /** oneDNN algorithm kinds (dnnl_types.h, 2.x). */
 const ALG = {
