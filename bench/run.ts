@@ -73,6 +73,8 @@ interface Measured {
   readonly ms?: number[];
   /** Peak resident set size of the process that ran the case, bytes. */
   readonly rss?: number;
+  /** Tensors left behind by the timed runs (cases.ts counts them). */
+  readonly leaked?: number;
   readonly error?: string;
 }
 
@@ -93,7 +95,11 @@ async function runJson(cmd: string, args: string[], timeoutS: number): Promise<M
     const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
     if (out.success && text.startsWith("{")) {
       const j = JSON.parse(text);
-      return { ms: j.ms as number[], ...(typeof j.rss === "number" ? { rss: j.rss } : {}) };
+      return {
+        ms: j.ms as number[],
+        ...(typeof j.rss === "number" ? { rss: j.rss } : {}),
+        ...(typeof j.leaked === "number" ? { leaked: j.leaked } : {}),
+      };
     }
     if (out.signal !== null) return { error: `cut off after ${timeoutS} s` };
     const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
@@ -182,7 +188,8 @@ const best = (xs: number[]): number => Math.min(...xs);
 
 /** The process's peak RSS as ` · 1.23 GB` ('' when not reported). */
 const rssText = (m: Measured): string =>
-  m.rss === undefined || m.rss === 0 ? "" : ` · ${(m.rss / 1e9).toFixed(2)} GB`;
+  (m.rss === undefined || m.rss === 0 ? "" : ` · ${(m.rss / 1e9).toFixed(2)} GB`) +
+  (m.leaked ? ` · LEAKED ${m.leaked} tensors` : "");
 
 /**
  * "median (best)" in ms: under a shared machine's load the best run is the cleaner figure; then
