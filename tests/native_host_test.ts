@@ -147,6 +147,26 @@ Deno.test({
         inputs: { a: floats([3, 5]), b: floats([3, 5]) },
       },
       { label: "Select", kernel: "Select", inputs: { condition: mask(ACT), t: x, e: y } },
+      // Block copies and leading-axes reductions (JS, not oneDNN).
+      ...[[[0, 0, 0, 0], [2, 17, 19, 16]], [[1, 3, 0, 0], [1, 9, 19, 16]], [[0, 2, 5, 3], [
+        2,
+        4,
+        7,
+        9,
+      ]], [[1, 0, 0, 15], [1, 17, 19, 1]]].map(([begin, size]): Call => ({
+        label: `Slice ${begin} ${size}`,
+        kernel: "Slice",
+        inputs: { x },
+        attrs: { begin, size },
+      })),
+      ...[[0, 1], [0, 1, 2], [0, 1, 2, 3]].flatMap((axis): Call[] =>
+        ["Sum", "Mean"].map((kernel) => ({
+          label: `${kernel} axes ${axis}`,
+          kernel,
+          inputs: { x },
+          attrs: { axis, keepDims: axis.length === 2 },
+        }))
+      ),
       ...[[2, 2, "valid"], [3, 2, "same"], [3, 1, "same"]].map(([k, s, pad]): Call => ({
         label: `MaxPool ${k}×${k} stride ${s} ${pad}`,
         kernel: "MaxPool",
@@ -263,8 +283,9 @@ Deno.test({
     const y = tf.add(x, 1); // a kernel's output
     const yValues = store.get(y.dataId).values;
     const read = y.dataSync();
-    // cpu's Slice stores a view on its input's buffer under a new tensor.
-    const head = tf.slice(y, 0, 4);
+    // cpu's StridedSlice (through its simple-slice path) stores a view on its input's buffer
+    // under a new tensor.
+    const head = tf.stridedSlice(y, [0], [4], [1]);
     y.dispose();
     assert.equal(yValues.length, n, "released while a slice still views it");
     assert.deepEqual([...head.dataSync()], [3, 3, 3, 3]);
@@ -276,6 +297,22 @@ Deno.test({
     assert.equal(mine.length, n, "the caller's own array must never be released");
     assert.equal(mine[0], 2);
     await initBackend("cpu");
+  },
+});
+
+Deno.test({
+  name: "native-host SplitV equals the cpu backend's on each output",
+  ignore,
+  async fn() {
+    const x = floats(ACT);
+    const run = () =>
+      tf.tidy(() =>
+        tf.split(tf.tensor(x.values, x.shape), [5, 11], 3).map((t) => [...t.dataSync()])
+      );
+    await initBackend("native-host");
+    const got = run();
+    await initBackend("cpu");
+    assert.deepEqual(got, run());
   },
 });
 

@@ -17,6 +17,7 @@ import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { Md, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
 import { byteView, floatView, makeOutput, tensorPointer } from "./_address.ts";
 import { record, tune } from "./_tune.ts";
+import { HOST_COPY_KERNELS } from "./_host_copy.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
 
 const P = "pointer" as const;
@@ -291,6 +292,10 @@ export const HOST_KERNEL_MAKERS: Readonly<Record<string, Make>> = {
   Greater: binary("gt", ALG.gt, false, true),
   MaxPool: maxPool,
   Select: select,
+  // Block copies and leading-axes sums in JS (./_host_copy.ts); they need no oneDNN.
+  ...Object.fromEntries(
+    Object.entries(HOST_COPY_KERNELS).map(([k, make]): [string, Make] => [k, (_, f) => make(f)]),
+  ),
 };
 
 /** Their names. */

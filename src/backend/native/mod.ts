@@ -178,14 +178,20 @@ export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
  * assert.ok(NATIVE_HOST_KERNEL_PLANS.map((p) => p.kernelName).includes("MaxPool"));
  * ```
  */
-export const NATIVE_HOST_KERNEL_PLANS: readonly NativeKernelPlan[] = [
-  ...NATIVE_KERNEL_PLANS,
-  ...HOST_KERNELS.map((kernelName): NativeKernelPlan => ({
-    kernelName,
-    replace: true,
-    make: (n, s) => onHostDnnl(kernelName, needStock(n, kernelName, s)),
-  })),
-];
+export const NATIVE_HOST_KERNEL_PLANS: readonly NativeKernelPlan[] = (() => {
+  const plans = new Map(NATIVE_KERNEL_PLANS.map((p) => [p.kernelName, p]));
+  for (const kernelName of HOST_KERNELS) {
+    // A kernel on both lists (Sum, Mean): the host one first, falling back to native's.
+    const under = plans.get(kernelName);
+    plans.set(kernelName, {
+      kernelName,
+      replace: true,
+      make: (n, s) =>
+        onHostDnnl(kernelName, under ? under.make(n, s) : needStock(n, kernelName, s)),
+    });
+  }
+  return [...plans.values()];
+})();
 
 /** Priority below wasm's (2): tfjs never picks `native` on its own, only `initBackend` does. */
 const NATIVE_PRIORITY = 0;
