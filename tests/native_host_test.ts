@@ -159,6 +159,17 @@ Deno.test({
         inputs: { x },
         attrs: { begin, size },
       })),
+      ...[[[0, 0], [1, 2], [3, 0], [0, 1]], [[0, 0], [0, 0], [0, 0], [2, 2]], [[1, 1], [0, 0], [
+        0,
+        0,
+      ], [0, 0]]].map((paddings, i): Call => ({
+        label: `PadV2 ${JSON.stringify(paddings)}`,
+        kernel: "PadV2",
+        inputs: { x },
+        attrs: { paddings, constantValue: i === 1 ? 0.5 : 0 },
+      })),
+      { label: "Step", kernel: "Step", inputs: { x }, attrs: { alpha: 0 } },
+      { label: "Step alpha", kernel: "Step", inputs: { x }, attrs: { alpha: 0.25 } },
       ...[[0, 1], [0, 1, 2], [0, 1, 2, 3]].flatMap((axis): Call[] =>
         ["Sum", "Mean"].map((kernel) => ({
           label: `${kernel} axes ${axis}`,
