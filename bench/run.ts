@@ -10,7 +10,7 @@
  * `--no-bf16` leaves it out)
  * --shape=16x256 (the perceptual case's batch x crop; default 4x64)
  *        --cpu-timeout=150 (seconds per cpu case: it is ~100× slower)  --webgpu-timeout=240
- *        --python=/usr/bin/python3  --record
+ *        --python=/usr/bin/python3  --record  --torch-threads=2,1 (PyTorch thread counts to run)
  *        --quiet-load=1.5 --quiet-busy=0.15 --quiet-wait=0 (the machine is shared: wait up to
  *        N seconds for the 1-minute load average to drop below quiet-load before starting, and
  *        before each measurement for other processes to leave the cores ≤ quiet-busy busy)
@@ -44,6 +44,7 @@ interface Flags {
   quietLoad: number;
   quietWait: number;
   quietBusy: number;
+  torchThreads: number[];
 }
 
 function parseFlags(args: string[]): Flags {
@@ -77,6 +78,8 @@ function parseFlags(args: string[]): Flags {
     quietLoad: Number(get("quiet-load", "1.5")),
     quietWait: Number(get("quiet-wait", "0")),
     quietBusy: Number(get("quiet-busy", "0.15")),
+    // `--torch-threads=2` skips PyTorch's one-thread run (a minute a step at 16×256²).
+    torchThreads: get("torch-threads", "2,1").split(",").map(Number),
   };
 }
 
@@ -84,6 +87,8 @@ interface Measured {
   readonly ms?: number[];
   /** Peak resident set size of the process that ran the case, bytes. */
   readonly rss?: number;
+  /** Tensors left behind by the timed runs (cases.ts counts them). */
+  readonly leaked?: number;
   readonly error?: string;
 }
 
@@ -104,7 +109,11 @@ async function runJson(cmd: string, args: string[], timeoutS: number): Promise<M
     const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
     if (out.success && text.startsWith("{")) {
       const j = JSON.parse(text);
-      return { ms: j.ms as number[], ...(typeof j.rss === "number" ? { rss: j.rss } : {}) };
+      return {
+        ms: j.ms as number[],
+        ...(typeof j.rss === "number" ? { rss: j.rss } : {}),
+        ...(typeof j.leaked === "number" ? { leaked: j.leaked } : {}),
+      };
     }
     if (out.signal !== null) return { error: `cut off after ${timeoutS} s` };
     const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
@@ -193,7 +202,8 @@ const best = (xs: number[]): number => Math.min(...xs);
 
 /** The process's peak RSS as ` · 1.23 GB` ('' when not reported). */
 const rssText = (m: Measured): string =>
-  m.rss === undefined || m.rss === 0 ? "" : ` · ${(m.rss / 1e9).toFixed(2)} GB`;
+  (m.rss === undefined || m.rss === 0 ? "" : ` · ${(m.rss / 1e9).toFixed(2)} GB`) +
+  (m.leaked ? ` · LEAKED ${m.leaked} tensors` : "");
 
 /**
  * "median (best)" in ms: under a shared machine's load the best run is the cleaner figure; then
@@ -247,7 +257,7 @@ async function main(): Promise<void> {
   for (const c of flags.cases) {
     // Interleaved: PyTorch, then each backend, case by case, so that load drifts hit both.
     if (torchMissing === undefined) {
-      for (const threads of [2, 1]) {
+      for (const threads of flags.torchThreads) {
         const busy = await waitForIdle(flags.quietWait, flags.quietBusy);
         const m = await runJson(flags.python, [
           "bench/torch_baseline.py",

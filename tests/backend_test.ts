@@ -61,7 +61,7 @@ Deno.test("PERCEPTUAL_BACKEND overrides the default order; an explicit argument 
       assert.ok(e instanceof UnknownBackendError);
       assert.match(e.message, /gpu-please/);
       assert.match(e.message, new RegExp(BACKEND_ENV_VAR));
-      assert.match(e.message, /tensorflow, webgpu, native, wasm, cpu/);
+      assert.match(e.message, /tensorflow, webgpu, native, native-host, wasm, cpu/);
       return true;
     });
     const explicit = await initBackend("cpu");

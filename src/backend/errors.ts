@@ -13,10 +13,10 @@ import { PerceptualError } from "../errors/perceptual_error.ts";
  * import assert from "node:assert/strict";
  * import { BACKEND_NAMES, type BackendName } from "@perceptual/loss/backend";
  * const fallback: BackendName = "wasm";
- * assert.equal(BACKEND_NAMES.indexOf(fallback), 3); // tried after tensorflow, webgpu and native
+ * assert.equal(BACKEND_NAMES.indexOf(fallback), 4); // after tensorflow, webgpu, native, native-host
  * ```
  */
-export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
+export type BackendName = "tensorflow" | "webgpu" | "native" | "native-host" | "wasm" | "cpu";
 
 /**
  * Every backend name, in the default order of preference.
@@ -25,13 +25,14 @@ export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
  * ```ts
  * import assert from "node:assert/strict";
  * import { BACKEND_NAMES } from "@perceptual/loss/backend";
- * assert.equal(BACKEND_NAMES.join(", "), "tensorflow, webgpu, native, wasm, cpu");
+ * assert.equal(BACKEND_NAMES.join(", "), "tensorflow, webgpu, native, native-host, wasm, cpu");
  * ```
  */
 export const BACKEND_NAMES: readonly BackendName[] = [
   "tensorflow",
   "webgpu",
   "native",
+  "native-host",
   "wasm",
   "cpu",
 ];

@@ -18,6 +18,8 @@ import {
   type NativeOptions,
   registerNativeBackend,
 } from "./native/mod.ts";
+import { NATIVE_HOST, registerNativeHostBackend } from "./native/_host_backend.ts";
+import { keepFreedMemory } from "./native/_host_malloc.ts";
 import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
 import { enableWasmThreads } from "./wasm_threads.ts";
 
@@ -256,13 +258,28 @@ async function startNative(options: NativeOptions): Promise<string | undefined> 
   const failed = await activate("native");
   if (failed !== undefined) return `${failed} (it needs --allow-read for its .wasm file)`;
   configureNative(options);
+  nativeNote = oneDnnNote() + wasmThreadsNote;
+  return undefined;
+}
+
+/** The oneDNN version, thread count and tuning mode, for a native backend's reason. */
+function oneDnnNote(): string {
   const info = nativeInfo();
-  nativeNote =
-    (typeof info === "string"
-      ? ""
-      : `; oneDNN ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${
-        info.tuning === "timed" ? ", timing-tuned (not reproducible)" : ""
-      }`) + wasmThreadsNote;
+  return typeof info === "string"
+    ? ""
+    : `; oneDNN ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${
+      info.tuning === "timed" ? ", timing-tuned (not reproducible)" : ""
+    }`;
+}
+
+/** `native-host`: oneDNN kernels on tensors in host memory, no 4 GiB ceiling (./native/). */
+async function startNativeHost(options: NativeOptions): Promise<string | undefined> {
+  const why = await registerNativeHostBackend(() => stockKernels("cpu"));
+  if (why !== undefined) return why;
+  const failed = await activate(NATIVE_HOST);
+  if (failed !== undefined) return failed;
+  configureNative(options);
+  nativeNote = `${oneDnnNote()}; tensors in host memory, ${keepFreedMemory()}`;
   return undefined;
 }
 
@@ -283,6 +300,8 @@ function start(
       return startWebgpu(byName);
     case "native":
       return startNative({ tune: options.nativeTune, threads: options.nativeThreads });
+    case "native-host":
+      return startNativeHost({ tune: options.nativeTune, threads: options.nativeThreads });
     case "wasm":
       return startWasm();
     case "cpu":
@@ -314,6 +333,11 @@ export interface InitBackendOptions {
    * Results can depend on it, so a resumed run should pass the count it started with.
    */
   readonly nativeThreads?: number;
+  /**
+   * In the default order (nothing asked for by name or environment variable), try `native-host`
+   * before `native`: for steps that would not fit `native`'s 4 GiB wasm heap. Default false.
+   */
+  readonly hostMemoryFirst?: boolean;
 }
 
 /**
@@ -322,7 +346,8 @@ export interface InitBackendOptions {
  * Order when nothing is asked for: `tensorflow` (tfjs-node-gpu, then tfjs-node, when installed),
  * `webgpu` (only with a hardware adapter), `native` (oneDNN 2.x through Deno FFI, when the system
  * library is present: `apt-get install libdnnl2` / `brew install onednn`, or a file named by
- * `PERCEPTUAL_DNNL`), `wasm`, `cpu`. An explicit `prefer` wins; otherwise the
+ * `PERCEPTUAL_DNNL`), `native-host` (the same oneDNN kernels on tensors in host memory: no 4 GiB
+ * ceiling), `wasm`, `cpu`. An explicit `prefer` wins; otherwise the
  * environment variable `PERCEPTUAL_BACKEND` (a name or a comma-separated list) is honoured. A
  * backend asked for by name is tried even where automatic mode would pass it over (a software
  * WebGPU adapter, say).
@@ -370,6 +395,10 @@ export async function initBackend(
       byName = true;
     } else {
       order = [...BACKEND_NAMES];
+      if (options.hostMemoryFirst === true) {
+        order.splice(order.indexOf("native-host"), 1);
+        order.splice(order.indexOf("native"), 0, "native-host");
+      }
       reason = "first in the default order to start";
       byName = false;
     }
@@ -379,7 +408,11 @@ export async function initBackend(
     const failed = await start(name, byName, options);
     if (failed === undefined) {
       const kernels = installTrainingKernels(name);
-      const note = name === "wasm" ? wasmNote : name === "native" ? nativeNote : "";
+      const note = name === "wasm"
+        ? wasmNote
+        : name === "native" || name === "native-host"
+        ? nativeNote
+        : "";
       return { name, reason: reason + note, skipped, kernels };
     }
     skipped.push({ name, why: failed });

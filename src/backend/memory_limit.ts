@@ -106,8 +106,9 @@ export function formatBytes(n: number): string {
 
 /**
  * The limit in force: {@linkcode setMemoryLimit}'s, else `PERCEPTUAL_MEMORY_LIMIT`'s, else the
- * backend's own (4 GiB for `wasm` and `native`, whose tensors live in one wasm32 heap; none known
- * for `cpu`, `webgpu` and `tensorflow`).
+ * backend's own (4 GiB for `wasm` and `native`, whose tensors live in one wasm32 heap; the
+ * machine's physical memory for `native-host`, whose tensors are host arrays; none known for
+ * `cpu`, `webgpu` and `tensorflow`).
  *
  * @example
  * ```ts
@@ -135,5 +136,18 @@ export function backendMemoryLimit(): MemoryLimit {
   if (backend === "wasm" || backend === "native") {
     return { bytes: WASM32_HEAP_BYTES, source: `the ${backend} backend's wasm32 heap`, backend };
   }
+  if (backend === "native-host") {
+    // Tensors are host arrays: the ceiling is the machine's memory (shared with everything else).
+    return { bytes: hostMemoryBytes(), source: "the machine's physical memory", backend };
+  }
   return { bytes: undefined, source: `no known ceiling on ${backend}`, backend };
+}
+
+/** Physical memory (`Deno.systemMemoryInfo().total`); undefined where it cannot be read. */
+function hostMemoryBytes(): number | undefined {
+  try {
+    return Deno.systemMemoryInfo().total;
+  } catch {
+    return undefined;
+  }
 }

@@ -20,7 +20,7 @@ import {
   depthwiseBackpropFilterKernel,
   depthwiseBackpropInputKernel,
 } from "./kernels/depthwise_backprop.ts";
-import { NATIVE_KERNEL_PLANS } from "./native/mod.ts";
+import { NATIVE_HOST_KERNEL_PLANS, NATIVE_KERNEL_PLANS } from "./native/mod.ts";
 
 /** How one kernel is installed: only where absent, or replacing the stock one (kept as fallback). */
 interface KernelPlan {
@@ -90,6 +90,8 @@ const PLANS: Readonly<Record<BackendName, readonly KernelPlan[]>> = {
   ],
   // oneDNN kernels, each falling back to the wasm plan's kernel: see ./native/.
   native: NATIVE_KERNEL_PLANS,
+  // The same oneDNN kernels on host arrays, plus oneDNN for the hot element-wise kernels.
+  "native-host": NATIVE_HOST_KERNEL_PLANS,
   webgpu: [],
   tensorflow: [],
 };

@@ -64,7 +64,9 @@ export type SharedFlags = {
   /** `--lr X`: the peak learning rate. */
   readonly lr: Flag<number>;
   /** `--backend NAME`. */
-  readonly backend: Flag<"auto" | "tensorflow" | "webgpu" | "native" | "wasm" | "cpu">;
+  readonly backend: Flag<
+    "auto" | "tensorflow" | "webgpu" | "native" | "native-host" | "wasm" | "cpu"
+  >;
   /** `--vgg SRC`: the loss network's weights (see `pickLossNetwork`). */
   readonly vgg: Flag<string>;
   /** `--net NAME`: vgg16 | vgg19. */
@@ -121,10 +123,11 @@ export function sharedFlags(d: SharedDefaults): SharedFlags {
     crop: count("64", d.crop, 4096),
     lr: flag(lr === "" ? orNaN(PositiveNumber) : PositiveNumber, lr, "X", lrHelp),
     backend: flag(
-      oneOf(["auto", "tensorflow", "webgpu", "native", "wasm", "cpu"] as const),
+      oneOf(["auto", "tensorflow", "webgpu", "native", "native-host", "wasm", "cpu"] as const),
       "auto",
       "NAME",
-      "auto | tensorflow | webgpu | native | wasm | cpu",
+      "auto | tensorflow | webgpu | native | native-host | wasm | cpu (auto: native-host " +
+        "instead of native when batch × crop² exceeds 16 × 128²)",
     ),
     vgg: text(
       "auto",

@@ -109,6 +109,18 @@ export async function openSession(
   }
 }
 
+/**
+ * Target pixels per step (batch × crop²) above which `--backend auto` tries `native-host` before
+ * `native`: the superres example's step at 16 × 128² was the largest that `native`'s 4 GiB wasm
+ * heap held (4.1 GB RSS); 16 × 256² needs about 15 GiB.
+ */
+const NATIVE_HEAP_PIXELS = 16 * 128 * 128;
+
+/** Whether `--backend auto` should try native-host first: a step bigger than native's heap holds. */
+function bigStep(o: SharedOptions): boolean {
+  return o.backend === "auto" && o.batch * o.crop ** 2 > NATIVE_HEAP_PIXELS;
+}
+
 /** The session, its run directory locked: backend, loss network, and the session object. */
 async function openLocked(
   example: string,
@@ -192,9 +204,18 @@ async function openBackend(
   const storedThreads = stored?.nativeThreads;
   const choice = await initBackend(o.backend === "auto" ? undefined : o.backend, {
     ...(typeof storedThreads === "number" ? { nativeThreads: storedThreads } : {}),
+    hostMemoryFirst: bigStep(o),
   });
   console.log(describeBackend(choice));
-  const native = choice.name === "native" ? nativeInfo() : undefined;
+  if (choice.name === "native-host" && bigStep(o)) {
+    console.log(
+      `native-host instead of native: ${o.batch} × ${o.crop}² per step does not fit native's ` +
+        "4 GiB wasm heap (--backend native to insist)",
+    );
+  }
+  const native = choice.name === "native" || choice.name === "native-host"
+    ? nativeInfo()
+    : undefined;
   return {
     backend: choice.name,
     nativeThreads: typeof native === "object" ? native.threads : undefined,

@@ -85,7 +85,10 @@ export function penalty(d: tf.Tensor, options: PenaltyOptions): tf.Tensor {
     (args[1] as tf.GradSaveFunc)([x]);
     return {
       value: penaltyValue(x, options),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, penaltyGrad(saved[0]!, options)),
+      // Tidied: tfjs runs a custom gradient outside any scope of its own, so its intermediates
+      // would otherwise live until the whole gradient call ends.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => tf.mul(dy, penaltyGrad(saved[0]!, options))),
     };
   });
   return op(d) as tf.Tensor;
@@ -145,11 +148,13 @@ export function distance(
     (args[1] as tf.GradSaveFunc)([d]);
     return {
       value: reduce(penaltyValue(d, options), reduction),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const dd = saved[0]!;
-        const scale = reduction === "mean" ? tf.div(dy, dd.size) : dy;
-        return tf.reshape(tf.mul(penaltyGrad(dd, options), scale), x.shape);
-      },
+      // Tidied, as penalty's: the sign and scaled tensors are activation-sized.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const dd = saved[0]!;
+          const scale = reduction === "mean" ? tf.div(dy, dd.size) : dy;
+          return tf.reshape(tf.mul(penaltyGrad(dd, options), scale), x.shape);
+        }),
     };
   });
   return op(a) as tf.Scalar;
@@ -181,11 +186,13 @@ export function gramMatrix(features: tf.Tensor4D, normalisation: GramNormalisati
     const g = tf.matMul(flat, flat, true, false);
     return {
       value: by === 1 ? g : tf.div(g, by),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const sym = tf.add(dy, tf.transpose(dy, [0, 2, 1])) as tf.Tensor3D;
-        const df = tf.matMul(saved[0]! as tf.Tensor3D, sym);
-        return by === 1 ? df : tf.div(df, by);
-      },
+      // Tidied, as penalty's: F·(dG + dGᵀ) before its division is activation-sized.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const sym = tf.add(dy, tf.transpose(dy, [0, 2, 1])) as tf.Tensor3D;
+          const df = tf.matMul(saved[0]! as tf.Tensor3D, sym);
+          return by === 1 ? df : tf.div(df, by);
+        }),
     };
   });
   return op(tf.reshape(features, [n, h * w, c])) as tf.Tensor3D;

@@ -63,13 +63,16 @@ export function frozenConvRelu(
     save([y]);
     return {
       value: y,
+      // Tidied: the step mask and masked gradient would otherwise live until the gradient ends.
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.conv2dTranspose(
-          tf.mul(dy, tf.step(saved[0]!)) as tf.Tensor4D,
-          kernel,
-          x.shape,
-          op.stride,
-          pad,
+        tf.tidy(() =>
+          tf.conv2dTranspose(
+            tf.mul(dy, tf.step(saved[0]!)) as tf.Tensor4D,
+            kernel,
+            x.shape,
+            op.stride,
+            pad,
+          )
         ),
     };
   });

@@ -69,7 +69,9 @@ function advice(f: StepMemoryFacts, maxBatch: number): string {
   );
   const fix = f.backend === "wasm" || f.backend === "native"
     ? `; the ${f.backend} backend keeps tensors in one wasm32 heap of at most 4 GiB, so a larger ` +
-      "step needs a backend without that ceiling (tensorflow, webgpu on a GPU, or cpu, which is slow)"
+      "step needs a backend without that ceiling: native-host (the same oneDNN kernels, tensors " +
+      "in host memory; --backend native-host, needs libdnnl), or tensorflow, webgpu on a GPU, " +
+      "or cpu, which is slow"
     : "";
   return `Use ${options.join(", or ")}${fix}`;
 }

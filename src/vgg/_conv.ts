@@ -47,16 +47,13 @@ export function frozenConvRelu(kernel: tf.Tensor4D, bias: tf.Tensor1D): FrozenCo
     save([y]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const dyRelu = tf.mul(dy, tf.step(saved[0]!));
-        return tf.conv2dTranspose(
-          dyRelu as tf.Tensor4D,
-          kernel,
-          x.shape,
-          1,
-          "same",
-        );
-      },
+      // Tidied: tfjs runs a custom gradient outside any scope of its own, so the step mask and
+      // the masked gradient would otherwise live until the whole gradient call ends.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const dyRelu = tf.mul(dy, tf.step(saved[0]!));
+          return tf.conv2dTranspose(dyRelu as tf.Tensor4D, kernel, x.shape, 1, "same");
+        }),
     };
   });
   return (x: tf.Tensor4D) => op(x) as tf.Tensor4D;

@@ -42,10 +42,25 @@ export interface SegmentConvs {
   ) => tf.Tensor4D;
 }
 
-/** The float32 convs: tfjs' fused conv and conv2dTranspose on whatever backend is active. */
+/**
+ * One 3×3 'same' conv + bias + ReLU as the backend's one `FusedConv2D` kernel. `tf.fused.conv2d`
+ * would split it into Conv2D, Add and Relu whenever a gradient is being computed (three activation-sized
+ * tensors instead of one); this op's own backward never needs that split, and no tape records
+ * inside it (the segment is one custom-gradient op, or no gradient is recorded at all).
+ */
+function convRelu(h: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  return tf.engine().runKernel("FusedConv2D", { x: h, filter: kernel, bias }, {
+    strides: [1, 1],
+    pad: "same",
+    dataFormat: "NHWC",
+    dilations: [1, 1],
+    activation: "relu",
+  }) as tf.Tensor4D;
+}
+
+/** The float32 convs: the backend's `FusedConv2D` and conv2dTranspose, whichever is active. */
 export const F32_CONVS: SegmentConvs = {
-  forward: (x, filter, bias) =>
-    tf.fused.conv2d({ x, filter, bias, strides: 1, pad: "same", activation: "relu" }),
+  forward: convRelu,
   backwardData: (dy, kernel, inShape) => tf.conv2dTranspose(dy, kernel, inShape, 1, "same"),
 };
 

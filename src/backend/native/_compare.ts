@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
+import { makeOutput, tensorPointer } from "./_address.ts";
 import { HostBuffer, type Primitive, reorder } from "./_primitive.ts";
 import { binaryPrimitive, elementwiseThreads, md1d } from "./_binary.ts";
 import { record, tune } from "./_tune.ts";
@@ -35,12 +36,6 @@ const OPS = {
 
 /** A comparison kernel name. */
 export type CompareKernel = keyof typeof OPS;
-
-interface HeapBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
-  wasm: { HEAPU8: Uint8Array };
-}
 
 /** A comparison into float32 0/1, then a reorder to bytes (exact for 0 and 1). */
 interface ComparePlan {
@@ -97,7 +92,7 @@ export function compareKernel(
 ): tf.KernelFunc {
   return (args) => {
     const { inputs } = args as unknown as KernelArgs;
-    const backend = args.backend as HeapBackend;
+    const backend = args.backend as tf.KernelBackend;
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     if (dnnl === undefined || a.dtype !== "float32" || b.dtype !== "float32") return fallback(args);
     const na = tf.util.sizeFromShape(a.shape), nb = tf.util.sizeFromShape(b.shape);
@@ -114,11 +109,9 @@ export function compareKernel(
     return withThreads(dnnl.omp, t, () => {
       const plan = tune(key, [() => build(dnnl, alg, n, !same)], () => {});
       if (plan === undefined) return fallback(args);
-      const out = backend.makeOutput(outShape, "bool");
-      // Addresses after the allocation (the heap's base stays put when it grows).
-      const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8 as Uint8Array<ArrayBuffer>)!;
-      const at = (i: tf.TensorInfo) =>
-        Deno.UnsafePointer.offset(base, backend.dataIdMap.get(i.dataId).memoryOffset);
+      const out = makeOutput(backend, outShape, "bool");
+      // Addresses after the allocation (on either store: ./_address.ts).
+      const at = (i: tf.TensorInfo) => tensorPointer(backend, i);
       const tmp = scratchOf(n);
       record(key, () => {
         plan.compare.run([at(x), at(y), tmp]);

@@ -17,20 +17,13 @@ import type { KernelArgs } from "../kernels/kernel_io.ts";
 import { convBackwardData, convBackwardWeights, convForward } from "./_conv.ts";
 import type { Dnnl } from "./_dnnl.ts";
 import { matMul, maxPoolGrad } from "./_matmul_pool.ts";
+import { makeOutput, tensorPointer } from "./_address.ts";
 
-/** The parts of tfjs-backend-wasm's `BackendWasm` used here (its class type is not exported). */
-interface WasmHeapBackend extends tf.KernelBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
+/** A native backend: `native` (wasm heap) or `native-host` (host arrays); see ./_address.ts. */
+type WasmHeapBackend = tf.KernelBackend;
 
-/** The address of a tensor's first float inside the wasm heap (valid until the next allocation). */
-function heapPointer(backend: WasmHeapBackend, info: tf.TensorInfo): Deno.PointerValue {
-  const base = Deno.UnsafePointer.of(backend.wasm.HEAPU8 as Uint8Array<ArrayBuffer>);
-  const offset = backend.dataIdMap.get(info.dataId).memoryOffset;
-  return Deno.UnsafePointer.offset(base as Deno.PointerObject, offset);
-}
+/** The address of a tensor's first float (on the wasm heap: valid until the next allocation). */
+const heapPointer = tensorPointer;
 
 function floats(...infos: (tf.TensorInfo | undefined)[]): boolean {
   return infos.every((i) =>
@@ -84,7 +77,7 @@ const conv2D: Make = (dnnl, fallback) => (args) => {
     ? geometry(x.shape, filter.shape, a, a.dilations, a.dataFormat)
     : undefined;
   if (g === undefined) return fallback(args);
-  const y = backend.makeOutput([g.n, g.oh, g.ow, g.co], "float32");
+  const y = makeOutput(backend, [g.n, g.oh, g.ow, g.co]);
   const ok = convForward(dnnl, g, false, false, () => ({
     x: heapPointer(backend, x),
     w: heapPointer(backend, filter),
@@ -108,7 +101,7 @@ const fusedConv2D: Make = (dnnl, fallback) => (args) => {
   if (g === undefined || (bias !== undefined && tf.util.sizeFromShape(bias.shape) !== g.co)) {
     return fallback(args);
   }
-  const y = backend.makeOutput([g.n, g.oh, g.ow, g.co], "float32");
+  const y = makeOutput(backend, [g.n, g.oh, g.ow, g.co]);
   const ok = convForward(dnnl, g, bias !== undefined, act === "relu", () => ({
     x: heapPointer(backend, x!),
     w: heapPointer(backend, filter!),
@@ -127,7 +120,7 @@ const conv2DBackpropInput: Make = (dnnl, fallback) => (args) => {
     ? geometry(a.inputShape, filter.shape, a, 1, a.dataFormat)
     : undefined;
   if (g === undefined || g.oh !== dy.shape[1] || g.ow !== dy.shape[2]) return fallback(args);
-  const dx = backend.makeOutput([g.n, g.h, g.w, g.ci], "float32");
+  const dx = makeOutput(backend, [g.n, g.h, g.w, g.ci]);
   const ok = convBackwardData(dnnl, g, () => ({
     dy: heapPointer(backend, dy),
     w: heapPointer(backend, filter),
@@ -143,7 +136,7 @@ const conv2DBackpropFilter: Make = (dnnl, fallback) => (args) => {
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const g = floats(x, dy) ? geometry(x.shape, a.filterShape, a, 1, a.dataFormat) : undefined;
   if (g === undefined || g.oh !== dy.shape[1] || g.ow !== dy.shape[2]) return fallback(args);
-  const dw = backend.makeOutput([g.kh, g.kw, g.ci, g.co], "float32");
+  const dw = makeOutput(backend, [g.kh, g.kw, g.ci, g.co]);
   const ok = convBackwardWeights(dnnl, g, () => ({
     x: heapPointer(backend, x),
     dy: heapPointer(backend, dy),
@@ -169,7 +162,7 @@ const batchMatMul: Make = (dnnl, fallback) => (args) => {
   const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
   if (k !== kb || !(sameOuter || batchA === 1 || batchB === 1)) return fallback(args);
   const outer = sameOuter || batchB === 1 ? outerA : outerB;
-  const c = backend.makeOutput([...outer, m, n], "float32");
+  const c = makeOutput(backend, [...outer, m, n]);
   const ok = matMul(dnnl, { batchA, batchB, m, k, n, transposeA, transposeB }, () => ({
     a: heapPointer(backend, a),
     b: heapPointer(backend, b),
@@ -193,7 +186,7 @@ const maxPoolGradKernel: Make = (dnnl, fallback) => (args) => {
     a.dimRoundingMode,
   ));
   if (s.oh !== dy.shape[1] || s.ow !== dy.shape[2]) return fallback(args);
-  const dx = backend.makeOutput(input.shape.slice(), "float32");
+  const dx = makeOutput(backend, input.shape.slice());
   const ok = maxPoolGrad(dnnl, s, () => ({
     x: heapPointer(backend, input),
     dy: heapPointer(backend, dy),

@@ -15,13 +15,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
+import { floatView, makeOutput } from "./_address.ts";
 import { MIN_RUN, sumF64, sumRuns, warmSumF64 } from "./_block_sums.ts";
 import { MIN_LEADING, sumRows } from "./_column_sums.ts";
 
-interface HeapBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
+type HeapBackend = tf.KernelBackend;
 
 function reduceTrailing(
   mean: boolean,
@@ -48,10 +46,10 @@ function reduceTrailing(
     const outShape = keepDims
       ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
       : x.shape.slice(0, rank - axes.length);
-    const out = backend.makeOutput(outShape, "float32");
+    const out = makeOutput(backend, outShape);
     // Views after the allocation: a growing heap detaches older views.
-    const src = backend.typedArrayFromHeap(x);
-    const dst = backend.typedArrayFromHeap(out);
+    const src = floatView(backend, x);
+    const dst = floatView(backend, out);
     const scale = mean && inner > 0 ? 1 / inner : 1;
     // Long runs: float32 block sums in oneDNN, combined here in float64 (./_block_sums.ts).
     if (
@@ -83,17 +81,17 @@ function leading(
   const outShape = keepDims
     ? x.shape.map((d, i) => (i < axes.length ? 1 : d))
     : x.shape.slice(axes.length);
-  const out = backend.makeOutput(outShape, "float32");
+  const out = makeOutput(backend, outShape);
   const ok = sumRows(dnnl, rows, cols, () => ({
-    src: Deno.UnsafePointer.of(backend.typedArrayFromHeap(x)),
-    dst: Deno.UnsafePointer.of(backend.typedArrayFromHeap(out)),
+    src: Deno.UnsafePointer.of(floatView(backend, x)),
+    dst: Deno.UnsafePointer.of(floatView(backend, out)),
   }));
   if (!ok) {
     backend.disposeData(out.dataId);
     return fallback(args);
   }
   if (mean) {
-    const dst = backend.typedArrayFromHeap(out);
+    const dst = floatView(backend, out);
     for (let i = 0; i < dst.length; i++) dst[i] = dst[i]! / rows;
   }
   return out;

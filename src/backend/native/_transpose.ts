@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
+import { floatView, makeOutput } from "./_address.ts";
 import { mdStrides, type Primitive, reorder } from "./_primitive.ts";
 import { record, tune } from "./_tune.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
@@ -20,10 +21,7 @@ import { threadsFor, withThreads } from "./_threads.ts";
  */
 export const MIN_TRANSPOSE = 1 << 13;
 
-interface HeapBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
+type HeapBackend = tf.KernelBackend;
 
 function build(dnnl: Dnnl, shape: readonly number[], perm: readonly number[]): Primitive {
   const rank = shape.length;
@@ -62,10 +60,10 @@ export function transposeKernel(fallback: tf.KernelFunc, dnnl: Dnnl | undefined)
     return withThreads(dnnl.omp, t, () => {
       const prim = tune(`${key} t${t}`, [() => build(dnnl, x.shape, perm)], () => {});
       if (prim === undefined) return fallback(args);
-      const out = backend.makeOutput(perm.map((p) => x.shape[p]!), "float32");
+      const out = makeOutput(backend, perm.map((p) => x.shape[p]!));
       // Views after the allocation: a growing heap detaches older views.
-      const src = backend.typedArrayFromHeap(x);
-      const dst = backend.typedArrayFromHeap(out);
+      const src = floatView(backend, x);
+      const dst = floatView(backend, out);
       record(
         `${key} t${t}`,
         () => prim.run([Deno.UnsafePointer.of(src), Deno.UnsafePointer.of(dst)]),

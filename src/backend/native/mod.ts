@@ -19,6 +19,7 @@ import { type Dnnl, DNNL_ENV_VAR, installHint, loadDnnl } from "./_dnnl.ts";
 import { NativeBackendError } from "./errors.ts";
 export { DnnlCallError, NativeBackendError } from "./errors.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
+import { HOST_KERNEL_MAKERS, HOST_KERNELS } from "./_host_kernels.ts";
 import { meanKernel, sumKernel } from "./_reduce.ts";
 import { transposeKernel } from "./_transpose.ts";
 import { type CompareKernel, compareKernel } from "./_compare.ts";
@@ -68,6 +69,12 @@ export interface NativeKernelPlan {
   readonly replace: boolean;
   /** Make the kernel function; `stock` is the one registered before (wasm's, copied). */
   readonly make: (backendName: string, stock: tf.KernelFunc | undefined) => tf.KernelFunc;
+}
+
+function onHostDnnl(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
+  const dnnl = loadDnnl();
+  if (typeof dnnl === "string") throw new NativeBackendError(`native kernels need oneDNN: ${dnnl}`);
+  return HOST_KERNEL_MAKERS[kernelName]!(dnnl, fallback);
 }
 
 function onDnnl(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
@@ -164,6 +171,34 @@ export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
     make: (n) => depthwiseBackpropInputKernel(n),
   },
 ];
+
+/**
+ * The kernels installed on `native-host`: {@linkcode NATIVE_KERNEL_PLANS} (falling back to the cpu
+ * backend's kernels instead of wasm's), and oneDNN for the element-wise kernels that run on every
+ * activation of a VGG or U-Net step (see ./_host_kernels.ts), which the cpu backend runs in
+ * one-threaded JS.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NATIVE_HOST_KERNEL_PLANS } from "./mod.ts";
+ * assert.ok(NATIVE_HOST_KERNEL_PLANS.map((p) => p.kernelName).includes("MaxPool"));
+ * ```
+ */
+export const NATIVE_HOST_KERNEL_PLANS: readonly NativeKernelPlan[] = (() => {
+  const plans = new Map(NATIVE_KERNEL_PLANS.map((p) => [p.kernelName, p]));
+  for (const kernelName of HOST_KERNELS) {
+    // A kernel on both lists (Sum, Mean): the host one first, falling back to native's.
+    const under = plans.get(kernelName);
+    plans.set(kernelName, {
+      kernelName,
+      replace: true,
+      make: (n, s) =>
+        onHostDnnl(kernelName, under ? under.make(n, s) : needStock(n, kernelName, s)),
+    });
+  }
+  return [...plans.values()];
+})();
 
 /** Priority below wasm's (2): tfjs never picks `native` on its own, only `initBackend` does. */
 const NATIVE_PRIORITY = 0;

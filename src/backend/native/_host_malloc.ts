@@ -1,0 +1,50 @@
+/**
+ * Keeping freed tensor memory mapped for reuse, for `native-host`.
+ *
+ * `native-host` tensors are ArrayBuffers, which V8 allocates with the C library's `calloc`. glibc
+ * serves every allocation above 32 MiB with a fresh `mmap` and returns it with `munmap` when
+ * freed, so each large activation is new memory that faults in page by page. On the shared
+ * 2-core VM this library is developed on, a fault costs so much that allocating and filling
+ * 16 MiB took 67–139 ms (about 160 MB/s), against 3–4 ms once the same memory was reused: the
+ * wasm heap of `native` never pays it again after growing. `mallopt(M_MMAP_MAX, 0)` makes glibc
+ * serve large blocks from its heap and `M_TRIM_THRESHOLD` keeps freed blocks there, so a training
+ * step reuses the previous step's memory. Process-wide, and only where glibc is the C library.
+ * Internal to the native backends.
+ *
+ * @module
+ */
+
+/** glibc's `mallopt` parameters (malloc.h). */
+const M_TRIM_THRESHOLD = -1;
+const M_MMAP_MAX = -4;
+
+let note: string | undefined;
+
+/**
+ * Ask glibc to keep freed large blocks for reuse (once per process).
+ *
+ * @returns what was done, for the backend's reason: `freed memory kept for reuse (glibc)`, or
+ *   why not (another C library, no FFI permission).
+ */
+export function keepFreedMemory(): string {
+  if (note !== undefined) return note;
+  if (Deno.build.os !== "linux") {
+    note = "large tensors are mapped afresh by the C library (not glibc)";
+    return note;
+  }
+  try {
+    const libc = Deno.dlopen("libc.so.6", {
+      mallopt: { parameters: ["i32", "i32"], result: "i32" },
+    });
+    // mallopt returns 1 on success; the largest trim threshold it takes is INT_MAX.
+    const ok = libc.symbols.mallopt(M_MMAP_MAX, 0) === 1 &&
+      libc.symbols.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1) === 1;
+    libc.close();
+    note = ok
+      ? "freed memory kept for reuse (glibc)"
+      : "glibc's mallopt refused: memory mapped afresh";
+  } catch (e) {
+    note = `memory mapped afresh (mallopt unavailable: ${e instanceof Error ? e.message : e})`;
+  }
+  return note;
+}
