@@ -8,7 +8,7 @@ import {
   installTrainingKernels,
   uninstallTrainingKernels,
 } from "../src/backend/mod.ts";
-import { clearDerivedCache, KernelIo } from "../src/backend/kernels/mod.ts";
+import { clearDerivedCache, KernelIo } from "../src/backend/_kernels/mod.ts";
 
 /** Run `fn` on the cpu backend with its stock kernels only: the independent reference. */
 async function onStockCpu<T>(fn: () => T | Promise<T>): Promise<T> {

@@ -16,7 +16,7 @@ import {
 } from "../src/backend/native/_threads.ts";
 import { configureNative, nativeInfo } from "../src/backend/native/mod.ts";
 import { initBackend } from "../src/backend/mod.ts";
-import type { ConvGeometry } from "../src/backend/kernels/conv2d_backprop_filter.ts";
+import type { ConvGeometry } from "../src/backend/_kernels/conv2d_backprop_filter.ts";
 
 const info = nativeInfo();
 const noDnnl = typeof info === "string" ? info : undefined;

@@ -5,22 +5,22 @@
  * The wasm backend of TensorFlow.js 4.22 has no `Conv2DBackpropFilter` (nor the depthwise
  * gradients), so no convolution can be trained on it; a missing kernel is an error, not a
  * fallback. Its `Conv2DBackpropInput` is a plain loop several times slower than its XNNPACK
- * forward convolution. This module fills the gaps (see `./kernels/`).
+ * forward convolution. This module fills the gaps (see `./_kernels/`).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendName } from "./errors.ts";
-import { batchMatMulKernel } from "./kernels/batch_mat_mul.ts";
-import { tileKernel } from "./kernels/tile.ts";
-import { conv2dBackpropFilterKernel } from "./kernels/conv2d_backprop_filter.ts";
-import { conv2dBackpropInputKernel } from "./kernels/conv2d_backprop_input.ts";
-import { maxPoolGradKernel } from "./kernels/max_pool_grad.ts";
+import { batchMatMulKernel } from "./_kernels/batch_mat_mul.ts";
+import { tileKernel } from "./_kernels/tile.ts";
+import { conv2dBackpropFilterKernel } from "./_kernels/conv2d_backprop_filter.ts";
+import { conv2dBackpropInputKernel } from "./_kernels/conv2d_backprop_input.ts";
+import { maxPoolGradKernel } from "./_kernels/max_pool_grad.ts";
 import {
   depthwiseBackpropFilterKernel,
   depthwiseBackpropInputKernel,
-} from "./kernels/depthwise_backprop.ts";
-import { NATIVE_HOST_KERNEL_PLANS, NATIVE_KERNEL_PLANS } from "./native/mod.ts";
+} from "./_kernels/depthwise_backprop.ts";
+import { NATIVE_HOST_KERNEL_PLANS, NATIVE_KERNEL_PLANS } from "./native/_plans.ts";
 
 /** How one kernel is installed: only where absent, or replacing the stock one (kept as fallback). */
 interface KernelPlan {
@@ -54,7 +54,7 @@ const PLANS: Readonly<Record<BackendName, readonly KernelPlan[]>> = {
       },
     },
     {
-      // wasm's own MaxPoolGrad misroutes part of dy (see ./kernels/max_pool_grad.ts).
+      // wasm's own MaxPoolGrad misroutes part of dy (see ./_kernels/max_pool_grad.ts).
       kernelName: "MaxPoolGrad",
       replace: true,
       make: (name) => maxPoolGradKernel(name),

@@ -6,8 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { convGeometry } from "../kernels/conv2d_backprop_filter.ts";
-import type { KernelArgs } from "../kernels/kernel_io.ts";
+import { convGeometry } from "../_kernels/conv2d_backprop_filter.ts";
+import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import { bf16ConvBackwardData, bf16ConvForward } from "./_bf16_conv.ts";
 import { type Dnnl, loadDnnl } from "./_dnnl.ts";
 import { NativeBackendError } from "./errors.ts";

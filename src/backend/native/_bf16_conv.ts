@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { ConvGeometry } from "../kernels/conv2d_backprop_filter.ts";
+import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import {
   HostBuffer,

@@ -11,7 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelArgs } from "../kernels/kernel_io.ts";
+import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
 import { makeOutput, tensorPointer } from "./_address.ts";
 import { HostBuffer, type Primitive, reorder } from "./_primitive.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelArgs } from "../kernels/kernel_io.ts";
+import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import { floatView, makeOutput } from "./_address.ts";
 
 type Make = (fallback: tf.KernelFunc) => tf.KernelFunc;

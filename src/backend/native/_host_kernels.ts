@@ -11,8 +11,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { geometryOfInfo } from "../kernels/conv2d_backprop_filter.ts";
-import type { KernelArgs } from "../kernels/kernel_io.ts";
+import { geometryOfInfo } from "../_kernels/conv2d_backprop_filter.ts";
+import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { Md, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
 import { byteView, floatView, makeOutput, tensorPointer } from "./_address.ts";

@@ -12,8 +12,8 @@ import {
   type ConvGeometry,
   convGeometry,
   geometryOfInfo,
-} from "../kernels/conv2d_backprop_filter.ts";
-import type { KernelArgs } from "../kernels/kernel_io.ts";
+} from "../_kernels/conv2d_backprop_filter.ts";
+import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import { convBackwardData, convBackwardWeights, convForward } from "./_conv.ts";
 import type { Dnnl } from "./_dnnl.ts";
 import { matMul, maxPoolGrad } from "./_matmul_pool.ts";

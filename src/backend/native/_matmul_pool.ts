@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ConvGeometry } from "../kernels/conv2d_backprop_filter.ts";
+import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import { dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { HostBuffer, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
 import { record, tune } from "./_tune.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelArgs } from "../kernels/kernel_io.ts";
+import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
 import { floatView, makeOutput } from "./_address.ts";
 import { MIN_RUN, sumF64, sumRuns, warmSumF64 } from "./_block_sums.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelArgs } from "../kernels/kernel_io.ts";
+import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
 import { floatView, makeOutput } from "./_address.ts";
 import { mdStrides, type Primitive, reorder } from "./_primitive.ts";

@@ -6,23 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { conv2dBackpropFilterKernel } from "../kernels/conv2d_backprop_filter.ts";
-import { conv2dBackpropInputKernel } from "../kernels/conv2d_backprop_input.ts";
-import { batchMatMulKernel } from "../kernels/batch_mat_mul.ts";
-import { maxPoolGradKernel } from "../kernels/max_pool_grad.ts";
-import { tileKernel } from "../kernels/tile.ts";
-import {
-  depthwiseBackpropFilterKernel,
-  depthwiseBackpropInputKernel,
-} from "../kernels/depthwise_backprop.ts";
-import { type Dnnl, DNNL_ENV_VAR, installHint, loadDnnl } from "./_dnnl.ts";
-import { NativeBackendError } from "./errors.ts";
+import { DNNL_ENV_VAR, installHint, loadDnnl } from "./_dnnl.ts";
 export { DnnlCallError, NativeBackendError } from "./errors.ts";
-import { NATIVE_KERNELS } from "./_kernels.ts";
-import { HOST_KERNEL_MAKERS, HOST_KERNELS } from "./_host_kernels.ts";
-import { meanKernel, sumKernel } from "./_reduce.ts";
-import { transposeKernel } from "./_transpose.ts";
-import { type CompareKernel, compareKernel } from "./_compare.ts";
 import {
   NATIVE_TUNE_ENV_VAR as NATIVE_TUNE,
   profileEntries,
@@ -55,150 +40,11 @@ export const NATIVE_LIBRARY_ENV_VAR: string = DNNL_ENV_VAR;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { NATIVE_TUNE_ENV_VAR } from "./mod.ts";
+ * import { NATIVE_TUNE_ENV_VAR } from "@perceptual/loss/backend";
  * assert.equal(NATIVE_TUNE_ENV_VAR, "PERCEPTUAL_NATIVE_TUNE");
  * ```
  */
 export const NATIVE_TUNE_ENV_VAR: string = NATIVE_TUNE;
-
-/** How one kernel is installed on the native backend (same shape as the other backends' plans). */
-export interface NativeKernelPlan {
-  /** The tfjs kernel name. */
-  readonly kernelName: string;
-  /** Whether it replaces the kernel already registered (which then becomes its fallback). */
-  readonly replace: boolean;
-  /** Make the kernel function; `stock` is the one registered before (wasm's, copied). */
-  readonly make: (backendName: string, stock: tf.KernelFunc | undefined) => tf.KernelFunc;
-}
-
-function onHostDnnl(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
-  const dnnl = loadDnnl();
-  if (typeof dnnl === "string") throw new NativeBackendError(`native kernels need oneDNN: ${dnnl}`);
-  return HOST_KERNEL_MAKERS[kernelName]!(dnnl, fallback);
-}
-
-function onDnnl(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
-  const dnnl = loadDnnl();
-  if (typeof dnnl === "string") throw new NativeBackendError(`native kernels need oneDNN: ${dnnl}`);
-  return NATIVE_KERNELS[kernelName]!(dnnl, fallback);
-}
-
-/** oneDNN where it loads (the reductions then use it for long runs), else undefined. */
-function dnnlOf(): Dnnl | undefined {
-  const dnnl = loadDnnl();
-  return typeof dnnl === "string" ? undefined : dnnl;
-}
-
-function needStock(name: string, kernel: string, stock: tf.KernelFunc | undefined): tf.KernelFunc {
-  if (stock === undefined) {
-    throw new NativeBackendError(
-      `no stock ${kernel} kernel on '${name}' to fall back to: start it with initBackend("native")`,
-    );
-  }
-  return stock;
-}
-
-/**
- * The kernels installed on `native`: oneDNN for convolutions, their gradients, batched matrix
- * products and the max-pool gradient, each falling back to this project's wasm kernel (or wasm's
- * own) for what oneDNN cannot take; float64-accumulated `Sum`/`Mean` over trailing axes (loss
- * values); the remaining wasm training kernels as on wasm.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { NATIVE_KERNEL_PLANS } from "./mod.ts";
- * assert.ok(NATIVE_KERNEL_PLANS.map((p) => p.kernelName).includes("Conv2D"));
- * ```
- */
-export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
-  {
-    kernelName: "Conv2D",
-    replace: true,
-    make: (n, s) => onDnnl("Conv2D", needStock(n, "Conv2D", s)),
-  },
-  {
-    kernelName: "FusedConv2D",
-    replace: true,
-    make: (n, s) => onDnnl("FusedConv2D", needStock(n, "FusedConv2D", s)),
-  },
-  {
-    kernelName: "Conv2DBackpropInput",
-    replace: true,
-    make: (n, s) => onDnnl("Conv2DBackpropInput", conv2dBackpropInputKernel(n, s)),
-  },
-  {
-    kernelName: "Conv2DBackpropFilter",
-    replace: true,
-    make: (n) => onDnnl("Conv2DBackpropFilter", conv2dBackpropFilterKernel(n)),
-  },
-  {
-    kernelName: "BatchMatMul",
-    replace: true,
-    make: (n, s) => onDnnl("BatchMatMul", batchMatMulKernel(n, needStock(n, "BatchMatMul", s))),
-  },
-  {
-    kernelName: "MaxPoolGrad",
-    replace: true,
-    make: (n) => onDnnl("MaxPoolGrad", maxPoolGradKernel(n)),
-  },
-  { kernelName: "Sum", replace: true, make: (n, s) => sumKernel(needStock(n, "Sum", s), dnnlOf()) },
-  {
-    kernelName: "Mean",
-    replace: true,
-    make: (n, s) => meanKernel(needStock(n, "Mean", s), dnnlOf()),
-  },
-  {
-    kernelName: "Transpose",
-    replace: true,
-    make: (n, s) => transposeKernel(needStock(n, "Transpose", s), dnnlOf()),
-  },
-  { kernelName: "Tile", replace: true, make: (n, s) => tileKernel(n, needStock(n, "Tile", s)) },
-  ...(["Greater", "GreaterEqual", "Less", "LessEqual"] as CompareKernel[]).map((k) => ({
-    kernelName: k,
-    replace: true,
-    make: (n: string, s: tf.KernelFunc | undefined) =>
-      compareKernel(k, needStock(n, k, s), dnnlOf()),
-  })),
-  {
-    kernelName: "DepthwiseConv2dNativeBackpropFilter",
-    replace: false,
-    make: (n) => depthwiseBackpropFilterKernel(n),
-  },
-  {
-    kernelName: "DepthwiseConv2dNativeBackpropInput",
-    replace: false,
-    make: (n) => depthwiseBackpropInputKernel(n),
-  },
-];
-
-/**
- * The kernels installed on `native-host`: {@linkcode NATIVE_KERNEL_PLANS} (falling back to the cpu
- * backend's kernels instead of wasm's), and oneDNN for the element-wise kernels that run on every
- * activation of a VGG or U-Net step (see ./_host_kernels.ts), which the cpu backend runs in
- * one-threaded JS.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { NATIVE_HOST_KERNEL_PLANS } from "./mod.ts";
- * assert.ok(NATIVE_HOST_KERNEL_PLANS.map((p) => p.kernelName).includes("MaxPool"));
- * ```
- */
-export const NATIVE_HOST_KERNEL_PLANS: readonly NativeKernelPlan[] = (() => {
-  const plans = new Map(NATIVE_KERNEL_PLANS.map((p) => [p.kernelName, p]));
-  for (const kernelName of HOST_KERNELS) {
-    // A kernel on both lists (Sum, Mean): the host one first, falling back to native's.
-    const under = plans.get(kernelName);
-    plans.set(kernelName, {
-      kernelName,
-      replace: true,
-      make: (n, s) =>
-        onHostDnnl(kernelName, under ? under.make(n, s) : needStock(n, kernelName, s)),
-    });
-  }
-  return [...plans.values()];
-})();
 
 /** Priority below wasm's (2): tfjs never picks `native` on its own, only `initBackend` does. */
 const NATIVE_PRIORITY = 0;
@@ -292,7 +138,7 @@ export function nativeInfo(): NativeInfo | string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { NativeOptions } from "./mod.ts";
+ * import type { NativeOptions } from "@perceptual/loss/backend";
  * const reproducible: NativeOptions = { tune: false, threads: 2 };
  * assert.equal(reproducible.threads, 2);
  * ```
@@ -319,7 +165,7 @@ export interface NativeOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { configureNative, nativeInfo } from "./mod.ts";
+ * import { configureNative, nativeInfo } from "@perceptual/loss/backend";
  * configureNative({ threads: 1 });
  * const info = nativeInfo(); // a string saying why when oneDNN is absent
  * if (typeof info !== "string") assert.equal(`${info.threads} thread, ${info.tuning}`, "1 thread, rule");
