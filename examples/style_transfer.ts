@@ -38,7 +38,7 @@ const FLAGS = {
   size: count("512", "photos' shorter side (smaller ones keep theirs), stylised at that size"),
   upsample: flag(oneOf(UPSAMPLE_MODES), "resizeConv", "MODE", "U-Net upsampling"),
   "style-size": count("256", "the style image's shorter side (larger: larger patterns)"),
-  "colour-transfer": flag(X.NonNegativeInt, "10", "N", "colour transfer steps (0: none)"),
+  "colour-transfer": flag(X.NonNegativeInt, "20", "N", "colour transfer steps (0: none)"),
   ...X.styleLossFlags(),
   residual: toggle("predict a residual over the photo (keeps its colours), not the image"),
 };
