@@ -124,3 +124,15 @@ export function byteView(backend: tf.KernelBackend, info: tf.TensorInfo): Uint8A
 export function onHost(backend: tf.KernelBackend): boolean {
   return !onWasmHeap(backend);
 }
+
+/** `out` when oneDNN ran, else `out` freed and the replaced kernel's answer. */
+export function outOrFallback(
+  ok: boolean,
+  out: tf.TensorInfo,
+  fallback: tf.KernelFunc,
+  args: Parameters<tf.KernelFunc>[0],
+): ReturnType<tf.KernelFunc> {
+  if (ok) return out;
+  (args.backend as tf.KernelBackend).disposeData(out.dataId);
+  return fallback(args);
+}

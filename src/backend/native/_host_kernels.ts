@@ -15,7 +15,7 @@ import { geometryOfInfo } from "../_kernels/conv2d_backprop_filter.ts";
 import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { Md, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
-import { byteView, floatView, makeOutput, tensorPointer } from "./_address.ts";
+import { byteView, floatView, makeOutput, outOrFallback, tensorPointer } from "./_address.ts";
 import { record, tune } from "./_tune.ts";
 import { HOST_COPY_KERNELS } from "./_host_copy.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
@@ -70,18 +70,6 @@ function primitiveOf(
 ): Primitive | undefined {
   const pd = status === DNNL.success ? primitiveDesc(dnnl, desc) : undefined;
   return pd === undefined || pd === null ? undefined : new Primitive(dnnl, pd, argIds);
-}
-
-/** `out` when oneDNN ran, else `out` freed and the replaced kernel's answer. */
-function outOrFallback(
-  ok: boolean,
-  out: tf.TensorInfo,
-  fallback: tf.KernelFunc,
-  args: Parameters<tf.KernelFunc>[0],
-): ReturnType<tf.KernelFunc> {
-  if (ok) return out;
-  (args.backend as tf.KernelBackend).disposeData(out.dataId);
-  return fallback(args);
 }
 
 /** Below this many elements the cpu kernel is as fast as a oneDNN call (and needs no primitive). */

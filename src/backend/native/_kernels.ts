@@ -17,13 +17,7 @@ import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import { convBackwardData, convBackwardWeights, convForward } from "./_conv.ts";
 import type { Dnnl } from "./_dnnl.ts";
 import { matMul, maxPoolGrad } from "./_matmul_pool.ts";
-import { makeOutput, tensorPointer } from "./_address.ts";
-
-/** A native backend: `native` (wasm heap) or `native-host` (host arrays); see ./_address.ts. */
-type WasmHeapBackend = tf.KernelBackend;
-
-/** The address of a tensor's first float (on the wasm heap: valid until the next allocation). */
-const heapPointer = tensorPointer;
+import { makeOutput, outOrFallback, tensorPointer } from "./_address.ts";
 
 function floats(...infos: (tf.TensorInfo | undefined)[]): boolean {
   return infos.every((i) =>
@@ -57,20 +51,9 @@ function geometry(
 
 type Make = (dnnl: Dnnl, fallback: tf.KernelFunc) => tf.KernelFunc;
 
-/** oneDNN declined after `out` was made: free it and let the wasm kernel answer. */
-function disposedFallback(
-  backend: WasmHeapBackend,
-  out: tf.TensorInfo,
-  fallback: tf.KernelFunc,
-  args: Parameters<tf.KernelFunc>[0],
-): ReturnType<tf.KernelFunc> {
-  backend.disposeData(out.dataId);
-  return fallback(args);
-}
-
 const conv2D: Make = (dnnl, fallback) => (args) => {
   const { inputs, attrs } = args as unknown as KernelArgs;
-  const backend = args.backend as WasmHeapBackend;
+  const backend = args.backend as tf.KernelBackend;
   const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
   const a = attrs as unknown as tf.Conv2DAttrs;
   const g = floats(x, filter)
@@ -79,17 +62,17 @@ const conv2D: Make = (dnnl, fallback) => (args) => {
   if (g === undefined) return fallback(args);
   const y = makeOutput(backend, [g.n, g.oh, g.ow, g.co]);
   const ok = convForward(dnnl, g, false, false, () => ({
-    x: heapPointer(backend, x),
-    w: heapPointer(backend, filter),
+    x: tensorPointer(backend, x),
+    w: tensorPointer(backend, filter),
     b: undefined,
-    y: heapPointer(backend, y),
+    y: tensorPointer(backend, y),
   }), filter.dataId);
-  return ok ? y : disposedFallback(backend, y, fallback, args);
+  return outOrFallback(ok, y, fallback, args);
 };
 
 const fusedConv2D: Make = (dnnl, fallback) => (args) => {
   const { inputs, attrs } = args as unknown as KernelArgs;
-  const backend = args.backend as WasmHeapBackend;
+  const backend = args.backend as tf.KernelBackend;
   const { x, filter, bias, preluActivationWeights } = inputs as Record<string, tf.TensorInfo>;
   const a = attrs as unknown as tf.FusedConv2DAttrs;
   const act = a.activation ?? "linear";
@@ -103,17 +86,17 @@ const fusedConv2D: Make = (dnnl, fallback) => (args) => {
   }
   const y = makeOutput(backend, [g.n, g.oh, g.ow, g.co]);
   const ok = convForward(dnnl, g, bias !== undefined, act === "relu", () => ({
-    x: heapPointer(backend, x!),
-    w: heapPointer(backend, filter!),
-    b: bias === undefined ? undefined : heapPointer(backend, bias),
-    y: heapPointer(backend, y),
+    x: tensorPointer(backend, x!),
+    w: tensorPointer(backend, filter!),
+    b: bias === undefined ? undefined : tensorPointer(backend, bias),
+    y: tensorPointer(backend, y),
   }), filter!.dataId);
-  return ok ? y : disposedFallback(backend, y, fallback, args);
+  return outOrFallback(ok, y, fallback, args);
 };
 
 const conv2DBackpropInput: Make = (dnnl, fallback) => (args) => {
   const { inputs, attrs } = args as unknown as KernelArgs;
-  const backend = args.backend as WasmHeapBackend;
+  const backend = args.backend as tf.KernelBackend;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const g = floats(dy, filter)
@@ -122,32 +105,32 @@ const conv2DBackpropInput: Make = (dnnl, fallback) => (args) => {
   if (g === undefined || g.oh !== dy.shape[1] || g.ow !== dy.shape[2]) return fallback(args);
   const dx = makeOutput(backend, [g.n, g.h, g.w, g.ci]);
   const ok = convBackwardData(dnnl, g, () => ({
-    dy: heapPointer(backend, dy),
-    w: heapPointer(backend, filter),
-    dx: heapPointer(backend, dx),
+    dy: tensorPointer(backend, dy),
+    w: tensorPointer(backend, filter),
+    dx: tensorPointer(backend, dx),
   }), filter.dataId);
-  return ok ? dx : disposedFallback(backend, dx, fallback, args);
+  return outOrFallback(ok, dx, fallback, args);
 };
 
 const conv2DBackpropFilter: Make = (dnnl, fallback) => (args) => {
   const { inputs, attrs } = args as unknown as KernelArgs;
-  const backend = args.backend as WasmHeapBackend;
+  const backend = args.backend as tf.KernelBackend;
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const g = floats(x, dy) ? geometry(x.shape, a.filterShape, a, 1, a.dataFormat) : undefined;
   if (g === undefined || g.oh !== dy.shape[1] || g.ow !== dy.shape[2]) return fallback(args);
   const dw = makeOutput(backend, [g.kh, g.kw, g.ci, g.co]);
   const ok = convBackwardWeights(dnnl, g, () => ({
-    x: heapPointer(backend, x),
-    dy: heapPointer(backend, dy),
-    dw: heapPointer(backend, dw),
+    x: tensorPointer(backend, x),
+    dy: tensorPointer(backend, dy),
+    dw: tensorPointer(backend, dw),
   }));
-  return ok ? dw : disposedFallback(backend, dw, fallback, args);
+  return outOrFallback(ok, dw, fallback, args);
 };
 
 const batchMatMul: Make = (dnnl, fallback) => (args) => {
   const { inputs, attrs } = args as unknown as KernelArgs;
-  const backend = args.backend as WasmHeapBackend;
+  const backend = args.backend as tf.KernelBackend;
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
   if (!floats(a, b) || a.shape.length < 2 || b.shape.length < 2) return fallback(args);
@@ -164,16 +147,16 @@ const batchMatMul: Make = (dnnl, fallback) => (args) => {
   const outer = sameOuter || batchB === 1 ? outerA : outerB;
   const c = makeOutput(backend, [...outer, m, n]);
   const ok = matMul(dnnl, { batchA, batchB, m, k, n, transposeA, transposeB }, () => ({
-    a: heapPointer(backend, a),
-    b: heapPointer(backend, b),
-    c: heapPointer(backend, c),
+    a: tensorPointer(backend, a),
+    b: tensorPointer(backend, b),
+    c: tensorPointer(backend, c),
   }));
-  return ok ? c : disposedFallback(backend, c, fallback, args);
+  return outOrFallback(ok, c, fallback, args);
 };
 
 const maxPoolGradKernel: Make = (dnnl, fallback) => (args) => {
   const { inputs, attrs } = args as unknown as KernelArgs;
-  const backend = args.backend as WasmHeapBackend;
+  const backend = args.backend as tf.KernelBackend;
   const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
   const a = attrs as unknown as tf.MaxPoolGradAttrs;
   if (!floats(dy, input)) return fallback(args);
@@ -188,11 +171,11 @@ const maxPoolGradKernel: Make = (dnnl, fallback) => (args) => {
   if (s.oh !== dy.shape[1] || s.ow !== dy.shape[2]) return fallback(args);
   const dx = makeOutput(backend, input.shape.slice());
   const ok = maxPoolGrad(dnnl, s, () => ({
-    x: heapPointer(backend, input),
-    dy: heapPointer(backend, dy),
-    dx: heapPointer(backend, dx),
+    x: tensorPointer(backend, input),
+    dy: tensorPointer(backend, dy),
+    dx: tensorPointer(backend, dx),
   }));
-  return ok ? dx : disposedFallback(backend, dx, fallback, args);
+  return outOrFallback(ok, dx, fallback, args);
 };
 
 /** The kernels oneDNN runs, by tfjs kernel name. */

@@ -15,7 +15,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import type { Dnnl } from "./_dnnl.ts";
-import { floatView, makeOutput } from "./_address.ts";
+import { floatView, makeOutput, outOrFallback } from "./_address.ts";
 import { MIN_RUN, sumF64, sumRuns, warmSumF64 } from "./_block_sums.ts";
 import { MIN_LEADING, sumRows } from "./_column_sums.ts";
 
@@ -86,10 +86,7 @@ function leading(
     src: Deno.UnsafePointer.of(floatView(backend, x)),
     dst: Deno.UnsafePointer.of(floatView(backend, out)),
   }));
-  if (!ok) {
-    backend.disposeData(out.dataId);
-    return fallback(args);
-  }
+  if (!ok) return outOrFallback(false, out, fallback, args);
   if (mean) {
     const dst = floatView(backend, out);
     for (let i = 0; i < dst.length; i++) dst[i] = dst[i]! / rows;
