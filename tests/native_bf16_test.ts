@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   bf16Unavailable,
   initBackend,
+  NativeBackendError,
   PrecisionUnavailableError,
   uninstallTrainingKernels,
 } from "../src/backend/mod.ts";
@@ -78,20 +79,25 @@ Deno.test({
       const xs = [n, h, w, ci] as [number, number, number, number];
       const ks = [3, 3, ci, c.co] as [number, number, number, number];
       const ys = [n, h, w, c.co] as [number, number, number, number];
+      // A ReLU mask (about half true) and dy through it, as the masked kernel must see it.
+      const mask = Uint8Array.from(randoms(dy.length, 80 + i, 1), (v) => v > 0 ? 1 : 0);
+      const dyMasked = dy.map((v, j) => mask[j] ? v : 0);
       await initBackend("native");
       const before = tf.memory().numTensors;
-      const [got, gotDx] = tf.tidy(() => {
+      const [got, gotDx, gotMaskedDx] = tf.tidy(() => {
         const kt = tf.tensor4d(k, ks);
         return [
           bf16ConvRelu(tf.tensor4d(x, xs), kt, tf.tensor1d(b)).dataSync(),
           bf16ConvBackpropInput(tf.tensor4d(dy, ys), kt, xs).dataSync(),
+          bf16ConvBackpropInput(tf.tensor4d(dy, ys), kt, xs, tf.tensor4d(mask, ys, "bool"))
+            .dataSync(),
         ];
       });
       assert.equal(tf.memory().numTensors, before, "bf16 kernels leaked tensors");
       await initBackend("cpu");
       uninstallTrainingKernels("cpu");
       try {
-        const [want, wantDx] = tf.tidy(() => {
+        const [want, wantDx, wantMaskedDx] = tf.tidy(() => {
           const kt = tf.tensor4d(toBf16(k), ks);
           const y = tf.fused.conv2d({
             x: tf.tensor4d(toBf16(x), xs),
@@ -102,11 +108,19 @@ Deno.test({
             activation: "relu",
           });
           const dx = tf.conv2dTranspose(tf.tensor4d(toBf16(dy), ys), kt, xs, 1, "same");
-          return [y.dataSync(), dx.dataSync()];
+          const mdx = tf.conv2dTranspose(tf.tensor4d(toBf16(dyMasked), ys), kt, xs, 1, "same");
+          return [y.dataSync(), dx.dataSync(), mdx.dataSync()];
         });
-        for (const [what, g, r] of [["forward", got, want], ["dx", gotDx, wantDx]] as const) {
+        for (
+          const [what, g, r] of [
+            ["forward", got, want],
+            ["dx", gotDx, wantDx],
+            ["masked dx", gotMaskedDx, wantMaskedDx],
+          ] as const
+        ) {
           const { diff, scale } = maxDiff(g, r);
           assert.ok(scale > 0.1, `${what} case ${i}: all zero`);
+          assert.notDeepEqual(gotMaskedDx, gotDx, "the mask changed nothing");
           assert.ok(
             diff <= 2e-6 * scale * Math.sqrt(9 * ci),
             `${what} case ${i}: ${diff}/${scale}`,
@@ -115,6 +129,31 @@ Deno.test({
       } finally {
         await initBackend("cpu");
       }
+    }
+  },
+});
+
+Deno.test({
+  name: "bf16 masked backward-data: a mask that is not a bool tensor of dy's shape is refused",
+  ignore,
+  async fn() {
+    await initBackend("native");
+    try {
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        const dy = tf.ones([1, 4, 4, 8]) as tf.Tensor4D;
+        const k = tf.ones([3, 3, 8, 8]) as tf.Tensor4D;
+        for (const mask of [tf.ones([1, 4, 4, 8]), tf.ones([1, 4, 4, 4], "bool")]) {
+          assert.throws(
+            () => bf16ConvBackpropInput(dy, k, [1, 4, 4, 8], mask),
+            (e: unknown) =>
+              e instanceof NativeBackendError && /bool tensor of dy's shape/.test(`${e}`),
+          );
+        }
+      });
+      assert.equal(tf.memory().numTensors, before, "a refused call leaked tensors");
+    } finally {
+      await initBackend("cpu");
     }
   },
 });

@@ -43,4 +43,11 @@ export const BF16_CONVS: SegmentConvs = {
       ? F32_CONVS.backwardData(dy, kernel, inShape)
       : bf16ConvBackpropInput(dy, kernel, inShape);
   },
+  // The ReLU's backward folded into the bf16 conversion of dy (no float32 `where` in wasm).
+  maskedBackwardData: (dy, mask, kernel, inShape) => {
+    onNative();
+    return imageFacing(kernel)
+      ? F32_CONVS.backwardData(tf.where(mask, dy, tf.zerosLike(dy)) as tf.Tensor4D, kernel, inShape)
+      : bf16ConvBackpropInput(dy, kernel, inShape, mask);
+  },
 };

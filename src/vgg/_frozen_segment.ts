@@ -40,6 +40,17 @@ export interface SegmentConvs {
     kernel: tf.Tensor4D,
     inShape: [number, number, number, number],
   ) => tf.Tensor4D;
+  /**
+   * Optional: the input gradient through conv + ReLU in one kernel, from the ReLU's bool mask
+   * (`backwardData` of `where(mask, dy, 0)`, the masking done inside); without it the segment
+   * masks first.
+   */
+  readonly maskedBackwardData?: (
+    dy: tf.Tensor4D,
+    mask: tf.Tensor,
+    kernel: tf.Tensor4D,
+    inShape: [number, number, number, number],
+  ) => tf.Tensor4D;
 }
 
 /**
@@ -136,13 +147,16 @@ function convGrad(
   convs: SegmentConvs,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const masked = tf.where(mask, g, tf.zerosLike(g)) as tf.Tensor4D;
     const inShape = [g.shape[0], g.shape[1], g.shape[2], l.kernel.shape[2]] as [
       number,
       number,
       number,
       number,
     ];
+    if (convs.maskedBackwardData !== undefined) {
+      return convs.maskedBackwardData(g, mask, l.kernel, inShape);
+    }
+    const masked = tf.where(mask, g, tf.zerosLike(g)) as tf.Tensor4D;
     return convs.backwardData(masked, l.kernel, inShape);
   });
 }

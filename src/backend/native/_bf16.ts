@@ -1,6 +1,7 @@
 /**
  * The two tfjs kernels behind `precision: "bf16"` on the native backend — a bf16 forward
- * convolution (bias + optional ReLU) and its bf16 backward-data — and the ops that run them.
+ * convolution (bias + optional ReLU) and its bf16 backward-data (optionally through the ReLU's
+ * mask) — and the ops that run them.
  * Registered on `native` on first use; internal (the frozen VGG calls them).
  *
  * @module
@@ -95,15 +96,30 @@ function forwardKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
 function backpropInputKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { inputs, attrs } = args as unknown as KernelArgs;
   const backend = args.backend as HeapBackend;
-  const { dy, filter } = inputs as Record<string, tf.TensorInfo>;
+  const { dy, filter, mask } = inputs as Record<string, tf.TensorInfo | undefined>;
   const a = attrs as unknown as ConvAttrs & { readonly inputShape: number[] };
+  if (
+    mask !== undefined && (mask.dtype !== "bool" || !tf.util.arraysEqual(mask.shape, dy!.shape))
+  ) {
+    throw new NativeBackendError(
+      `bf16 backward-data convolution: the ReLU mask must be a bool tensor of dy's shape ` +
+        `[${dy!.shape}], got ${mask.dtype} [${mask.shape}]`,
+    );
+  }
   const g = convGeometry(a.inputShape, filter!.shape, a.strides, a.pad, undefined);
   const dx = backend.makeOutput(a.inputShape.slice(), "float32");
-  const ok = bf16ConvBackwardData(dnnlOrThrow(), g, () => ({
-    dy: at(backend, dy!),
-    w: at(backend, filter!),
-    dx: at(backend, dx),
-  }), filter!.dataId);
+  const ok = bf16ConvBackwardData(
+    dnnlOrThrow(),
+    g,
+    () => ({
+      dy: at(backend, dy!),
+      w: at(backend, filter!),
+      dx: at(backend, dx),
+      mask: mask === undefined ? undefined : at(backend, mask),
+    }),
+    filter!.dataId,
+    mask !== undefined,
+  );
   if (!ok) {
     backend.disposeData(dx.dataId);
     declined("backward-data convolution", a.inputShape);
@@ -141,12 +157,17 @@ export function bf16ConvRelu(
 
 /**
  * The gradient of a 'same', stride-1 convolution with respect to its input (the transposed
- * convolution of `dy`), in bf16 with f32 accumulation, on the native backend.
+ * convolution of `dy`), in bf16 with f32 accumulation, on the native backend. With `mask` (a
+ * bool tensor of `dy`'s shape: where the ReLU after the convolution was positive), the gradient
+ * through that ReLU as well: `dy` is masked after its bf16 rounding, in oneDNN, which equals
+ * `where(mask, dy, 0)` first for finite `dy` (a non-finite `dy` under a false mask gives NaN
+ * instead of 0: a NaN in, a NaN out).
  */
 export function bf16ConvBackpropInput(
   dy: tf.Tensor4D,
   kernel: tf.Tensor4D,
   inputShape: readonly [number, number, number, number],
+  mask?: tf.Tensor,
 ): tf.Tensor4D {
   registerOnce();
   const attrs: ConvAttrs & { inputShape: number[] } = {
@@ -156,7 +177,7 @@ export function bf16ConvBackpropInput(
   };
   return tf.engine().runKernel(
     BF16_CONV_BACKPROP_INPUT,
-    { dy, filter: kernel },
+    mask === undefined ? { dy, filter: kernel } : { dy, filter: kernel, mask },
     attrs as unknown as tf.NamedAttrMap,
   ) as tf.Tensor4D;
 }

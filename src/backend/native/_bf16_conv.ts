@@ -1,13 +1,15 @@
 /**
  * bf16 convolutions for a frozen network on oneDNN: forward (bias + optional ReLU fused) and
  * backward-data, with bf16 activations and weights, f32 accumulation and f32 results. Internal
- * to the native backend; reached through the two tfjs kernels of ./bf16.ts.
+ * to the native backend; reached through the two tfjs kernels of ./_bf16.ts.
  *
  * Each call converts its float32 input (x, or dy) to bf16 with a oneDNN reorder into a scratch
- * buffer (round to nearest even), runs the bf16 primitive and writes float32 into the tfjs
- * output. The weights are converted once per tensor and weight layout (cached, dropped with the
- * tensor). The primitive per shape is chosen by a fixed rule (the first oneDNN builds, blocked
- * weights first): reproducible run after run.
+ * buffer (round to nearest even) — for a masked backward-data then multiplies that copy by the
+ * ReLU's one-byte mask in place (the ReLU's backward, without a float32 pass in wasm) — runs
+ * the bf16 primitive and writes float32 into the tfjs output. The weights are converted once
+ * per tensor and weight layout (cached, dropped with the tensor). The primitive per shape is
+ * chosen by a fixed rule (the first oneDNN builds, blocked weights first): reproducible run
+ * after run.
  *
  * @module
  */
@@ -22,14 +24,16 @@ import {
   reluAttr,
   reorder,
 } from "./_primitive.ts";
-import { record, tune } from "./_tune.ts";
-import { flops, key } from "./_conv.ts";
-import { threadsFor, withThreads } from "./_threads.ts";
+import { key, runConv } from "./_conv.ts";
+import { binaryPrimitive } from "./_binary.ts";
+import { NativeBackendError } from "./errors.ts";
 
 type Ptr = Deno.PointerValue;
 
 /** oneDNN's `dnnl_bf16` data type. */
 const BF16 = 2;
+/** oneDNN's `dnnl_u8` data type (tfjs's bool tensors). */
+const U8 = 6;
 
 /** A descriptor of `dtype` laid out as `tag`. */
 function md(dnnl: Dnnl, shape: readonly number[], dtype: number, tag: number): Md {
@@ -230,22 +234,69 @@ function fast<T extends Bf16Plan>(p: T | undefined): T | undefined {
   return p;
 }
 
-/** Run `p` on input `input` (f32, converted to bf16 first), weights `w` and `rest`. */
+/**
+ * `dst = src0 · mask` over `n` elements, bf16 times oneDNN u8 (tfjs's one-byte bools, 0 or 1)
+ * into bf16, in place on the bf16 copy of `dy`: the ReLU's backward, folded into the pass the
+ * bf16 conversion makes anyway. oneDNN 2.6.3 runs it `jit:uni` (f32 src0 into bf16 is `ref:any`,
+ * hence after the conversion, not in it).
+ */
+function maskPrimitive(dnnl: Dnnl, n: number): Primitive | undefined {
+  const bf16 = md(dnnl, [n], BF16, DNNL.a);
+  const p = binaryPrimitive(dnnl, "mul", bf16, md(dnnl, [n], U8, DNNL.a), bf16);
+  if (p?.impl.startsWith("ref")) {
+    p.destroy();
+    return undefined;
+  }
+  return p;
+}
+
+/** A bf16 backward-data plan that masks the gradient first (./_bf16.ts' masked kernel). */
+interface MaskedPlan extends Bf16Plan {
+  readonly mask: Primitive;
+}
+
+function withMask(dnnl: Dnnl, p: Bf16Plan | undefined, n: number): MaskedPlan | undefined {
+  if (p === undefined) return undefined;
+  const mask = maskPrimitive(dnnl, n);
+  if (mask === undefined) {
+    p.destroy();
+    return undefined;
+  }
+  return {
+    ...p,
+    mask,
+    toString: () => `${p} masked:${mask.impl}`,
+    destroy() {
+      mask.destroy();
+      p.destroy();
+    },
+  };
+}
+
+/**
+ * Run `p` on input `input` (f32, converted to bf16 first, then times the u8 `mask` when given),
+ * weights `w` and `rest`.
+ */
 function runPlan(
-  p: Bf16Plan,
+  p: Bf16Plan & { readonly mask?: Primitive },
   input: Ptr,
   w: Ptr,
   wId: object,
   rest: readonly Ptr[],
+  mask?: Ptr,
 ): void {
   const tmp = scratchOf(p.toBf16.bytes.get(DNNL.argDst)!);
   try {
     p.toBf16.run([input, tmp]);
+    if (mask !== undefined) p.mask!.run([tmp, mask, tmp]);
     p.prim.run([tmp, weightsOf(p, wId, w), ...rest]);
   } finally {
     if (scratch !== undefined && scratch.size > KEEP_SCRATCH_BYTES) scratch = undefined;
   }
 }
+
+/** Both weight layouts, blocked first: blocked weights won every VGG shape measured. */
+const LAYOUTS = ["any", "hwio"] as const;
 
 /**
  * A bf16 forward convolution of f32 `x` with f32 HWIO weights `w` (converted once per tensor
@@ -260,46 +311,47 @@ export function bf16ConvForward(
   ptrs: () => { x: Ptr; w: Ptr; b: Ptr | undefined; y: Ptr },
   wId: object,
 ): boolean {
-  const t = threadsFor(dnnl.omp, flops(g));
-  return withThreads(dnnl.omp, t, () => {
-    const k = `${key(`bf16_conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`, g)} t${t}`;
-    const m = mdsFor(dnnl, g);
-    // By the fixed rule even with timing on (the no-op run keeps the first that builds):
-    // blocked weights won every VGG shape measured.
-    const p = tune(
-      k,
-      (["any", "hwio"] as const).map((l) => () => fast(buildForward(dnnl, g, m, l, bias, relu))),
-      () => {},
-    );
-    if (p === undefined) return false;
-    const a = ptrs();
-    record(k, () => runPlan(p, a.x, a.w, wId, bias ? [a.b!, a.y] : [a.y]));
-    return true;
-  });
+  return runConv(
+    dnnl,
+    `bf16_conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`,
+    g,
+    () => LAYOUTS.map((l) => () => fast(buildForward(dnnl, g, mdsFor(dnnl, g), l, bias, relu))),
+    // By the fixed rule even with timing on (the no-op run keeps the first that builds).
+    () => {},
+    ptrs,
+    (p, a) => runPlan(p, a.x, a.w, wId, bias ? [a.b!, a.y] : [a.y]),
+  );
 }
 
 /**
- * A bf16 backward-data convolution: f32 `dx` from f32 `dy` (converted to bf16) and the weights
- * in bf16. False where oneDNN has no fast bf16 implementation for the shape.
+ * A bf16 backward-data convolution: f32 `dx` from f32 `dy` (converted to bf16 and, when `mask`
+ * is given, multiplied by that u8 mask of dy's shape — a ReLU's backward) and the weights in
+ * bf16. False where oneDNN has no fast bf16 implementation for the shape.
  */
 export function bf16ConvBackwardData(
   dnnl: Dnnl,
   g: ConvGeometry,
-  ptrs: () => { dy: Ptr; w: Ptr; dx: Ptr },
+  ptrs: () => { dy: Ptr; w: Ptr; dx: Ptr; mask?: Ptr },
   wId: object,
+  masked = false,
 ): boolean {
-  const t = threadsFor(dnnl.omp, flops(g));
-  return withThreads(dnnl.omp, t, () => {
-    const k = `${key("bf16_conv_bwd_data", g)} t${t}`;
-    const m = mdsFor(dnnl, g);
-    const p = tune(
-      k,
-      (["any", "hwio"] as const).map((l) => () => fast(buildBackwardData(dnnl, g, m, l))),
-      () => {},
-    );
-    if (p === undefined) return false;
-    const a = ptrs();
-    record(k, () => runPlan(p, a.dy, a.w, wId, [a.dx]));
-    return true;
-  });
+  const n = g.n * g.oh * g.ow * g.co;
+  return runConv<Bf16Plan & { readonly mask?: Primitive }, ReturnType<typeof ptrs>>(
+    dnnl,
+    `bf16_conv_bwd_data${masked ? "+mask" : ""}`,
+    g,
+    () =>
+      LAYOUTS.map((l) => () => {
+        const p = fast(buildBackwardData(dnnl, g, mdsFor(dnnl, g), l));
+        return masked ? withMask(dnnl, p, n) : p;
+      }),
+    () => {},
+    ptrs,
+    (p, a) => {
+      if (masked && a.mask === undefined) {
+        throw new NativeBackendError("bf16 masked backward-data convolution: no mask address");
+      }
+      runPlan(p, a.dy, a.w, wId, [a.dx], masked ? a.mask : undefined);
+    },
+  );
 }

@@ -13,7 +13,7 @@
  */
 import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import { DNNL, type Dnnl } from "./_dnnl.ts";
-import { record, tune } from "./_tune.ts";
+import { type Candidate, record, tune } from "./_tune.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
 import {
   HostBuffer,
@@ -306,6 +306,33 @@ function mdsFor(dnnl: Dnnl, g: ConvGeometry): Mds {
 }
 
 /**
+ * The shape every convolution entry point shares (f32 here, bf16 in ./_bf16_conv.ts): on the
+ * thread count the convolution's size calls for, the plan cached under `op`'s key — chosen by
+ * ./_tune.ts among `builders` (in the fixed rule's order; `time` runs a candidate when timing is
+ * opted into) — run once on the tensors' addresses, which `ptrs` reads only now (after the
+ * caller's allocations), and recorded in the profile. False where no plan could be built.
+ */
+export function runConv<P extends Candidate, A>(
+  dnnl: Dnnl,
+  op: string,
+  g: ConvGeometry,
+  builders: () => readonly (() => P | undefined)[],
+  time: (plan: P) => void,
+  ptrs: () => A,
+  run: (plan: P, a: A) => void,
+): boolean {
+  const t = threadsFor(dnnl.omp, flops(g));
+  return withThreads(dnnl.omp, t, () => {
+    const k = `${key(op, g)} t${t}`;
+    const plan = tune(k, builders(), time);
+    if (plan === undefined) return false;
+    const a = ptrs();
+    record(k, () => run(plan, a));
+    return true;
+  });
+}
+
+/**
  * Run a forward convolution (bias and ReLU fused when given), building its primitive on first
  * use. Returns false where oneDNN has no implementation (the caller falls back).
  */
@@ -317,25 +344,22 @@ export function convForward(
   ptrs: () => { x: Ptr; w: Ptr; b: Ptr | undefined; y: Ptr },
   wId: object,
 ): boolean {
-  const op = `conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`;
-  const t = threadsFor(dnnl.omp, flops(g));
-  return withThreads(dnnl.omp, t, () => {
-    const k = `${key(op, g)} t${t}`;
-    const m = mdsFor(dnnl, g);
-    const plan = tune(
-      k,
-      layoutOrder("forward", g).map((l) => () => buildForward(dnnl, g, m, l, bias, relu)),
-      // Tuning runs use a fresh identity so that a layout's cost includes its weight reorder.
-      (c) => {
-        const p = ptrs();
-        c.run(p.x, p.w, {}, p.b, p.y);
-      },
-    );
-    if (plan === undefined) return false;
-    const p = ptrs();
-    record(k, () => plan.run(p.x, p.w, wId, p.b, p.y));
-    return true;
-  });
+  return runConv(
+    dnnl,
+    `conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`,
+    g,
+    () =>
+      layoutOrder("forward", g).map((l) => () =>
+        buildForward(dnnl, g, mdsFor(dnnl, g), l, bias, relu)
+      ),
+    // Tuning runs use a fresh identity so that a layout's cost includes its weight reorder.
+    (c) => {
+      const p = ptrs();
+      c.run(p.x, p.w, {}, p.b, p.y);
+    },
+    ptrs,
+    (plan, p) => plan.run(p.x, p.w, wId, p.b, p.y),
+  );
 }
 
 /** Run a backward-data convolution; false where oneDNN has no implementation. */
@@ -345,23 +369,21 @@ export function convBackwardData(
   ptrs: () => { dy: Ptr; w: Ptr; dx: Ptr },
   wId: object,
 ): boolean {
-  const t = threadsFor(dnnl.omp, flops(g));
-  return withThreads(dnnl.omp, t, () => {
-    const k = `${key("conv_bwd_data", g)} t${t}`;
-    const m = mdsFor(dnnl, g);
-    const plan = tune(
-      k,
-      layoutOrder("backwardData", g).map((l) => () => buildBackwardData(dnnl, g, m, l)),
-      (c) => {
-        const p = ptrs();
-        c.run(p.dy, p.w, {}, p.dx);
-      },
-    );
-    if (plan === undefined) return false;
-    const p = ptrs();
-    record(k, () => plan.run(p.dy, p.w, wId, p.dx));
-    return true;
-  });
+  return runConv(
+    dnnl,
+    "conv_bwd_data",
+    g,
+    () =>
+      layoutOrder("backwardData", g).map((l) => () =>
+        buildBackwardData(dnnl, g, mdsFor(dnnl, g), l)
+      ),
+    (c) => {
+      const p = ptrs();
+      c.run(p.dy, p.w, {}, p.dx);
+    },
+    ptrs,
+    (plan, p) => plan.run(p.dy, p.w, wId, p.dx),
+  );
 }
 
 /** Run a backward-weights convolution; false where oneDNN has no implementation. */
@@ -370,21 +392,19 @@ export function convBackwardWeights(
   g: ConvGeometry,
   ptrs: () => { x: Ptr; dy: Ptr; dw: Ptr },
 ): boolean {
-  const t = threadsFor(dnnl.omp, flops(g));
-  return withThreads(dnnl.omp, t, () => {
-    const k = `${key("conv_bwd_weights", g)} t${t}`;
-    const m = mdsFor(dnnl, g);
-    const plan = tune(
-      k,
-      layoutOrder("backwardWeights", g).map((l) => () => buildBackwardWeights(dnnl, g, m, l)),
-      (c) => {
-        const p = ptrs();
-        c.run(p.x, p.dy, p.dw);
-      },
-    );
-    if (plan === undefined) return false;
-    const p = ptrs();
-    record(k, () => plan.run(p.x, p.dy, p.dw));
-    return true;
-  });
+  return runConv(
+    dnnl,
+    "conv_bwd_weights",
+    g,
+    () =>
+      layoutOrder("backwardWeights", g).map((l) => () =>
+        buildBackwardWeights(dnnl, g, mdsFor(dnnl, g), l)
+      ),
+    (c) => {
+      const p = ptrs();
+      c.run(p.x, p.dy, p.dw);
+    },
+    ptrs,
+    (plan, p) => plan.run(p.x, p.dy, p.dw),
+  );
 }
