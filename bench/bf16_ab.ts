@@ -6,13 +6,16 @@
  *
  * Variants: `f32`; `bf16-unmasked` (the ReLU's backward as a float32 `where` on wasm, then the
  * bf16 backward-data convolution: the previous round's path); `bf16` (the mask applied inside the
- * bf16 backward-data convolution). Needs libdnnl and a CPU with AVX512-BF16.
+ * bf16 backward-data convolution). Then the first (f32) conv's ReLU backward alone on its
+ * [4,64,64,64] gradient: wasm's `where(mask, dy, zerosLike(dy))` against the oneDNN product
+ * `reluMaskGrad`, alternated the same way. Needs libdnnl and a CPU with AVX512-BF16.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { bf16Unavailable, initBackend } from "../src/backend/mod.ts";
 import { BF16_CONVS } from "../src/vgg/_bf16_convs.ts";
+import { reluMaskGrad } from "../src/backend/native/_relu_mask.ts";
 import type { SegmentConvs } from "../src/vgg/_frozen_segment.ts";
 import { loadModels, prepare } from "./cases.ts";
 
@@ -75,3 +78,25 @@ for (const v of names) {
   );
 }
 Object.values(cases).forEach((c) => c.dispose());
+
+const dy = tf.randomNormal([4, 64, 64, 64], 0, 1, "float32", 3);
+const mask = tf.tidy(() => tf.greater(tf.randomNormal([4, 64, 64, 64], 0, 1, "float32", 4), 0));
+const ops = {
+  where: () => tf.where(mask, dy, tf.zerosLike(dy)),
+  reluMaskGrad: () => reluMaskGrad(dy, mask),
+};
+const opTimes = { where: [] as number[], reluMaskGrad: [] as number[] };
+for (let r = 0; r < 4 * rounds + 2; r++) {
+  for (const [name, op] of Object.entries(ops) as [keyof typeof ops, () => tf.Tensor][]) {
+    // Both run synchronously (wasm, oneDNN): the kernel's time, without a read-back.
+    const t0 = performance.now();
+    const y = op();
+    if (r >= 2) opTimes[name].push(performance.now() - t0);
+    y.dispose();
+  }
+}
+tf.dispose([dy, mask]);
+console.log(
+  `first conv's ReLU backward [4,64,64,64]: where ${median(opTimes.where).toFixed(2)} ms, ` +
+    `reluMaskGrad ${median(opTimes.reluMaskGrad).toFixed(2)} ms (medians of ${4 * rounds})`,
+);

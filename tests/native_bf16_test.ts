@@ -16,6 +16,7 @@ import {
   uninstallTrainingKernels,
 } from "../src/backend/mod.ts";
 import { bf16ConvBackpropInput, bf16ConvRelu } from "../src/backend/native/_bf16.ts";
+import { reluMaskGrad } from "../src/backend/native/_relu_mask.ts";
 import { vgg16 } from "../src/vgg/mod.ts";
 import { frozenSegment, type SegmentConvs, type SegmentLayer } from "../src/vgg/_frozen_segment.ts";
 import { BF16_CONVS, F32_MAX_IN_CHANNELS } from "../src/vgg/_bf16_convs.ts";
@@ -154,6 +155,43 @@ Deno.test({
       assert.equal(tf.memory().numTensors, before, "a refused call leaked tensors");
     } finally {
       await initBackend("cpu");
+    }
+  },
+});
+
+Deno.test({
+  name: "ReLU mask gradient (the first conv's, f32): equals where(mask, dy, 0) on cpu (zeros " +
+    "may be −0: a product); a mask of another shape or type is refused",
+  ignore,
+  async fn() {
+    for (const [i, n] of [7, 4096, 3 * 65536 + 5].entries()) {
+      const dy = randoms(n, 90 + i, 3);
+      // Signed zeros, tiny and huge finite values among the random ones.
+      dy.set([-0, 0, 1e-40, -3e38].slice(0, n));
+      const mask = Uint8Array.from(randoms(n, 95 + i, 1), (v) => v > 0 ? 1 : 0);
+      await initBackend("native");
+      const before = tf.memory().numTensors;
+      const got = tf.tidy(() =>
+        reluMaskGrad(tf.tensor1d(dy), tf.tensor1d(mask, "bool")).dataSync()
+      );
+      assert.equal(tf.memory().numTensors, before, "reluMaskGrad leaked tensors");
+      if (i === 0) {
+        tf.tidy(() => {
+          for (const m of [tf.ones([n]), tf.ones([n + 1], "bool")]) {
+            assert.throws(() => reluMaskGrad(tf.tensor1d(dy), m), NativeBackendError);
+          }
+        });
+      }
+      await initBackend("cpu");
+      const want = tf.tidy(() => {
+        const d = tf.tensor1d(dy);
+        return tf.where(tf.tensor1d(mask, "bool"), d, tf.zerosLike(d)).dataSync();
+      });
+      // `===`: −dy·0 is −0 where `where` writes +0, the one difference (equal in every sum).
+      const bad = [...got].flatMap((g, j) =>
+        g === want[j] ? [] : [[j, g, want[j], dy[j], mask[j]]]
+      );
+      assert.deepEqual(bad, [], `n = ${n}`);
     }
   },
 });

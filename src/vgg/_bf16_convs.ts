@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { bf16ConvBackpropInput, bf16ConvRelu } from "../backend/native/_bf16.ts";
 import { PrecisionUnavailableError } from "../backend/native/precision.ts";
+import { reluMaskGrad } from "../backend/native/_relu_mask.ts";
 import { F32_CONVS, type SegmentConvs } from "./_frozen_segment.ts";
 
 function onNative(): void {
@@ -43,11 +44,12 @@ export const BF16_CONVS: SegmentConvs = {
       ? F32_CONVS.backwardData(dy, kernel, inShape)
       : bf16ConvBackpropInput(dy, kernel, inShape);
   },
-  // The ReLU's backward folded into the bf16 conversion of dy (no float32 `where` in wasm).
+  // The ReLU's backward in oneDNN: folded into the bf16 conversion of dy, or (first conv) one
+  // f32·u8 product — no float32 `where` in wasm.
   maskedBackwardData: (dy, mask, kernel, inShape) => {
     onNative();
     return imageFacing(kernel)
-      ? F32_CONVS.backwardData(tf.where(mask, dy, tf.zerosLike(dy)) as tf.Tensor4D, kernel, inShape)
+      ? F32_CONVS.backwardData(reluMaskGrad(dy, mask), kernel, inShape)
       : bf16ConvBackpropInput(dy, kernel, inShape, mask);
   },
 };

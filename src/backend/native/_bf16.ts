@@ -160,8 +160,8 @@ export function bf16ConvRelu(
  * convolution of `dy`), in bf16 with f32 accumulation, on the native backend. With `mask` (a
  * bool tensor of `dy`'s shape: where the ReLU after the convolution was positive), the gradient
  * through that ReLU as well: `dy` is masked after its bf16 rounding, in oneDNN, which equals
- * `where(mask, dy, 0)` first for finite `dy` (a non-finite `dy` under a false mask gives NaN
- * instead of 0: a NaN in, a NaN out).
+ * `where(mask, dy, 0)` first for finite `dy` up to the sign of zero (a non-finite `dy` under a
+ * false mask gives NaN instead of 0: a NaN in, a NaN out).
  */
 export function bf16ConvBackpropInput(
   dy: tf.Tensor4D,
