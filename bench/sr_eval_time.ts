@@ -2,10 +2,10 @@
 // Y, the feature distance, LPIPS alex, the panels) on a Set5-style folder with a trained run's
 // model:
 //   deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE] [BACKEND] [REPS] [--parts]
-// A/B in one process, alternated REPS times (default 1): "per pair" scores every (method, truth)
-// pair from scratch, as srTable did before the truth's side was kept (the columns as plain
-// functions, the feature distance without targetOnce); "truth once" is srTable itself (each
-// metric's forTarget: the truth read, filtered and run through VGG and AlexNet once per image).
+// A/B in one process, alternated REPS times (default 1): "per pair" is srTable as it was before
+// metricTable's forTarget (PSNR, SSIM and LPIPS per (method, truth) pair; the feature distance's
+// truth side kept by targetOnce, as it already was); "truth once" is srTable itself (the truth
+// read, filtered and run through VGG and AlexNet once per image).
 // Prints wall and CPU seconds (user + system, all threads) of each and whether the two tables'
 // numbers are identical. `--parts` first prints the seconds per part, summed over the images.
 // On a shared machine the wall times are noisy: quote the ratio of one run, and the load.
@@ -15,7 +15,6 @@ import { initBackend } from "../src/backend/mod.ts";
 import { loadModel } from "../src/unet/mod.ts";
 import { bicubicUpscale } from "../src/data/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
-import type { LossFn } from "../src/loss/mod.ts";
 import { lpips } from "../src/lpips/mod.ts";
 import {
   featureDistance,
@@ -56,8 +55,6 @@ console.log(`${pairs.length} images, ${mpx.toFixed(2)} Mpx; layers ${picked.laye
 const calibration = tf.expandDims(pairs[0]!.highRes, 0) as tf.Tensor4D;
 const once = await featureDistance(picked.net, picked.layers, calibration);
 calibration.dispose();
-// The same loss without `prepare`: the truth's side computed on every call.
-const distance: LossFn = (p, t) => once(p, t);
 
 /** `f`'s result, wall seconds and CPU seconds (user + system of every thread). */
 const time = async <T>(f: () => Promise<T> | T): Promise<[T, number, number]> => {
@@ -95,7 +92,7 @@ if (flags.includes("--parts")) {
       await part("PSNR Y", () => psnr(q, hr, y));
       await part("SSIM Y", () => ssim(q, hr, y));
       await part("LPIPS alex (per pair)", () => lpipsMetric(metric)(q, hr));
-      await part("feature L1 (per pair)", () => lossMetric(distance)(q, hr));
+      await part("feature L1 (truth once)", () => lossMetric(once)(q, hr));
     }
     await part("panel", () => writePanel(`${partsDir}/${p.name}.png`, [bic, model4, hr]));
     tf.dispose([hr, bic, model4]);
@@ -110,7 +107,7 @@ if (flags.includes("--parts")) {
 function perPair(panels: string): Promise<MetricTable> {
   const y = { yChannel: true, crop: scale } as const;
   const lp = lpipsMetric(metric);
-  const feat = lossMetric(distance);
+  const feat = lossMetric(once);
   const LPIPS = "LPIPS alex (lower is better)";
   return metricTable({
     sets: [{
@@ -124,6 +121,7 @@ function perPair(panels: string): Promise<MetricTable> {
     metrics: {
       "PSNR Y (dB)": (p, t) => psnr(p, t, y),
       "SSIM Y": (p, t) => ssim(p, t, y),
+      // As before: targetOnce's own cache keeps the truth's VGG side between the two methods.
       "feature L1": (p, t) => feat(p, t),
       [LPIPS]: (p, t) => lp(p, t),
     },
