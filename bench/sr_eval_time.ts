@@ -56,6 +56,9 @@ const calibration = tf.expandDims(pairs[0]!.highRes, 0) as tf.Tensor4D;
 const once = await featureDistance(picked.net, picked.layers, calibration);
 calibration.dispose();
 
+// What is alive now stays (the pairs, the model, the networks): the rest must be freed.
+const before = tf.memory().numTensors;
+
 /** `f`'s result, wall seconds and CPU seconds (user + system of every thread). */
 const time = async <T>(f: () => Promise<T> | T): Promise<[T, number, number]> => {
   const [t0, c0] = [performance.now(), process.cpuUsage()];
@@ -137,7 +140,6 @@ const variants = {
     srTable([{ name: evalDir, pairs, panels: `${dir}/b-` }], model, once, scale, metric),
 };
 const tables = new Map<string, MetricTable>();
-const before = tf.memory().numTensors;
 for (let rep = 0; rep < Number(repsText); rep++) {
   for (const [label, run] of Object.entries(variants)) {
     const [table, wall, cpu] = await time(run);
