@@ -1,26 +1,43 @@
-// Times the superres example's whole-image evaluation (predictImage, PSNR/SSIM on Y, the
-// feature distance, the panel) on a Set5-style folder with a trained run's model:
-//   deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE] [BACKEND]
-// Prints the seconds per part per image, then srTable's total with the feature distance
-// evaluated per pair and with the truth's side computed once per image (targetOnce), alternated
-// in one process; timings on a shared machine are noisy.
+// Times the superres example's whole-image evaluation (srTable: predictSr, bicubic, PSNR/SSIM on
+// Y, the feature distance, LPIPS alex, the panels) on a Set5-style folder with a trained run's
+// model:
+//   deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE] [BACKEND] [REPS] [--parts]
+// A/B in one process, alternated REPS times (default 1): "per pair" is srTable as it was before
+// metricTable's forTarget (PSNR, SSIM and LPIPS per (method, truth) pair; the feature distance's
+// truth side kept by targetOnce, as it already was); "truth once" is srTable itself (the truth
+// read, filtered and run through VGG and AlexNet once per image).
+// Prints wall and CPU seconds (user + system, all threads) of each and whether the two tables'
+// numbers are identical. `--parts` first prints the seconds per part, summed over the images.
+// On a shared machine the wall times are noisy: quote the ratio of one run, and the load.
 import * as tf from "@tensorflow/tfjs-core";
+import process from "node:process";
 import { initBackend } from "../src/backend/mod.ts";
-import { loadModel, predictImage } from "../src/unet/mod.ts";
+import { loadModel } from "../src/unet/mod.ts";
 import { bicubicUpscale } from "../src/data/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
-import { evaluate, feature } from "../src/loss/mod.ts";
+import { lpips } from "../src/lpips/mod.ts";
 import {
+  featureDistance,
   loadEvalPairs,
+  lossMetric,
+  lpipsMetric,
+  type MetricTable,
+  metricTable,
   pickLossNetwork,
+  predictSr,
   srResultRows,
   srTable,
-  targetOnce,
+  writePanel,
 } from "../src/experiment/mod.ts";
 
-const [runDir, evalDir, scaleText = "2", backend = "native"] = Deno.args;
+const flags = Deno.args.filter((a) => a.startsWith("--"));
+const [runDir, evalDir, scaleText = "2", backend = "native", repsText = "1"] = Deno.args.filter(
+  (a) => !a.startsWith("--"),
+);
 if (runDir === undefined || evalDir === undefined) {
-  console.error("usage: deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE]");
+  console.error(
+    "usage: deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE] [BACKEND] [REPS] [--parts]",
+  );
   Deno.exit(2);
 }
 const scale = Number(scaleText);
@@ -30,55 +47,116 @@ using picked = await pickLossNetwork({
   imagenetUrl: "http://127.0.0.1:9/none",
   cacheDir: "/nonexistent",
 });
-const featureLoss = feature(picked.layers[0]!, { distance: "l1" });
-const distance = evaluate(featureLoss, picked.net);
-using once = targetOnce(featureLoss, picked.net);
+using metric = await lpips({ net: "alex" });
 const pairs = await loadEvalPairs(evalDir, scale);
-const time = async <T>(f: () => Promise<T> | T): Promise<[T, number]> => {
-  const t0 = performance.now();
+const mpx = pairs.reduce((s, p) => s + p.highRes.shape[0] * p.highRes.shape[1], 0) / 1e6;
+console.log(`${pairs.length} images, ${mpx.toFixed(2)} Mpx; layers ${picked.layers.join(", ")}`);
+// The example's column (calibrated L1 over the loss layers), calibrated here on the first image.
+const calibration = tf.expandDims(pairs[0]!.highRes, 0) as tf.Tensor4D;
+const once = await featureDistance(picked.net, picked.layers, calibration);
+calibration.dispose();
+
+// What is alive now stays (the pairs, the model, the networks): the rest must be freed.
+const before = tf.memory().numTensors;
+
+/** `f`'s result, wall seconds and CPU seconds (user + system of every thread). */
+const time = async <T>(f: () => Promise<T> | T): Promise<[T, number, number]> => {
+  const [t0, c0] = [performance.now(), process.cpuUsage()];
   const v = await f();
-  return [v, (performance.now() - t0) / 1000];
+  const c = process.cpuUsage(c0);
+  return [v, (performance.now() - t0) / 1000, (c.user + c.system) / 1e6];
 };
-for (const p of pairs) {
-  const [pred, tPredict] = await time(() => predictImage(model, p.lowRes));
-  const hr = tf.expandDims(p.highRes, 0) as tf.Tensor4D;
-  const p4 = tf.expandDims(tf.clipByValue(pred, 0, 1), 0) as tf.Tensor4D;
-  const [, tPsnr] = await time(() => psnr(p4, hr, { yChannel: true, crop: scale }));
-  const [, tSsim] = await time(() => ssim(p4, hr, { yChannel: true, crop: scale }));
-  const [, tFeat] = await time(async () => {
-    const f = tf.tidy(() =>
-      distance(
-        p4.shape[3] === 3 ? p4 : tf.tile(p4, [1, 1, 1, 3]),
-        hr.shape[3] === 3 ? hr : tf.tile(hr, [1, 1, 1, 3]),
-      ).total
-    );
-    await f.data();
-    f.dispose();
-  });
-  const [bic, tBicubic] = await time(() =>
-    bicubicUpscale(tf.expandDims(p.lowRes, 0) as tf.Tensor4D, scale)
-  );
-  console.log(
-    `${p.name} ${p.highRes.shape.join("x")}: predict ${tPredict.toFixed(2)} s, psnr ${
-      tPsnr.toFixed(2)
-    }, ` +
-      `ssim ${tSsim.toFixed(2)}, feature ${tFeat.toFixed(2)}, bicubic ${tBicubic.toFixed(2)}`,
-  );
-  tf.dispose([pred, hr, p4, bic]);
+
+if (flags.includes("--parts")) {
+  const sums = new Map<string, [number, number]>();
+  const part = async <T>(name: string, f: () => Promise<T> | T): Promise<T> => {
+    const [v, wall, cpu] = await time(f);
+    const s = sums.get(name) ?? [0, 0];
+    sums.set(name, [s[0] + wall, s[1] + cpu]);
+    return v;
+  };
+  const y = { yChannel: true, crop: scale } as const;
+  const partsDir = await Deno.makeTempDir();
+  for (const p of pairs) {
+    const model4 = await part("predict (U-Net)", async () => {
+      const x = predictSr(model, p.lowRes);
+      await x.data();
+      return x;
+    });
+    const hr = tf.expandDims(p.highRes, 0) as tf.Tensor4D;
+    const bic = await part("bicubic", async () => {
+      const x = tf.tidy(() =>
+        tf.clipByValue(bicubicUpscale(tf.expandDims(p.lowRes, 0) as tf.Tensor4D, scale), 0, 1)
+      ) as tf.Tensor4D;
+      await x.data();
+      return x;
+    });
+    for (const q of [bic, model4]) {
+      await part("PSNR Y", () => psnr(q, hr, y));
+      await part("SSIM Y", () => ssim(q, hr, y));
+      await part("LPIPS alex (per pair)", () => lpipsMetric(metric)(q, hr));
+      await part("feature L1 (truth once)", () => lossMetric(once)(q, hr));
+    }
+    await part("panel", () => writePanel(`${partsDir}/${p.name}.png`, [bic, model4, hr]));
+    tf.dispose([hr, bic, model4]);
+  }
+  await Deno.remove(partsDir, { recursive: true });
+  for (const [name, [wall, cpu]] of sums) {
+    console.log(`${name.padEnd(24)} ${wall.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU`);
+  }
 }
+
+/** srTable as it was before the truth's side was kept: every column a plain function. */
+function perPair(panels: string): Promise<MetricTable> {
+  const y = { yChannel: true, crop: scale } as const;
+  const lp = lpipsMetric(metric);
+  const feat = lossMetric(once);
+  const LPIPS = "LPIPS alex (lower is better)";
+  return metricTable({
+    sets: [{
+      name: `${evalDir} (${pairs.length} images)`,
+      images: pairs.map((p) => ({ name: p.name, input: p.lowRes, target: p.highRes })),
+    }],
+    methods: {
+      bicubic: (lr: tf.Tensor4D) => bicubicUpscale(lr, scale),
+      model: (lr: tf.Tensor4D) => predictSr(model, tf.squeeze(lr, [0])),
+    },
+    metrics: {
+      "PSNR Y (dB)": (p, t) => psnr(p, t, y),
+      "SSIM Y": (p, t) => ssim(p, t, y),
+      // As before: targetOnce's own cache keeps the truth's VGG side between the two methods.
+      "feature L1": (p, t) => feat(p, t),
+      [LPIPS]: (p, t) => lp(p, t),
+    },
+    onImage: ({ image, predictions: p, target }) =>
+      writePanel(`${panels}${image}.png`, [p.bicubic!, p.model!, target]),
+  });
+}
+
 const dir = await Deno.makeTempDir();
-for (let rep = 0; rep < 2; rep++) {
-  for (const [label, fn] of [["per pair", distance], ["once per image", once]] as const) {
-    const [rows, total] = await time(() =>
-      srTable([{ name: evalDir, pairs, panels: `${dir}/p-` }], model, fn, scale).then(srResultRows)
-    );
+const variants = {
+  "per pair": () => perPair(`${dir}/a-`),
+  "truth once": () =>
+    srTable([{ name: evalDir, pairs, panels: `${dir}/b-` }], model, once, scale, metric),
+};
+const tables = new Map<string, MetricTable>();
+for (let rep = 0; rep < Number(repsText); rep++) {
+  for (const [label, run] of Object.entries(variants)) {
+    const [table, wall, cpu] = await time(run);
+    tables.set(label, table);
     console.log(
-      `srTable (all of the above + panels), feature distance ${label}, on ${pairs.length} ` +
-        `images: ${total.toFixed(1)} s; ` +
-        rows.map((r) => `${r.method} ${r.psnrY.toFixed(2)} dB ${r.featureL1.toFixed(5)}`).join(
-          ", ",
-        ),
+      `srTable on ${pairs.length} images, ${label}: ${wall.toFixed(1)} s wall, ` +
+        `${cpu.toFixed(1)} s CPU; ` +
+        srResultRows(table).map((r) =>
+          `${r.method} ${r.psnrY.toFixed(2)} dB ${r.ssimY.toFixed(4)} ${r.featureL1.toFixed(5)} ` +
+          `${r.lpipsAlex?.toFixed(4)}`
+        ).join(", "),
     );
   }
 }
+const [a, b] = [...tables.values()].map((t) => JSON.stringify(t.values));
+once.dispose();
+console.log(`numbers identical: ${a === b}; tensors left: ${tf.memory().numTensors - before}`);
+if (a !== b) console.log(`per pair ${a}\ntruth once ${b}`);
 await Deno.remove(dir, { recursive: true });
+tf.dispose(pairs.flatMap((p) => [p.highRes, p.lowRes]));

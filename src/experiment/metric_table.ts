@@ -7,24 +7,40 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Lpips } from "../lpips/mod.ts";
+import { type Lpips, lpipsTarget } from "../lpips/mod.ts";
 import type { LossFn } from "../loss/mod.ts";
 import type { TargetOnceFn } from "./target_once.ts";
-import { type MetricOptions, psnr, ssim } from "../metrics/mod.ts";
+import { type MetricOptions, psnr, psnrAgainst, ssim, ssimAgainst } from "../metrics/mod.ts";
 import type { ReportTable } from "../train/mod.ts";
 import { formatTable } from "./table.ts";
 import { type Method, predictWith } from "./_predict_with.ts";
 export type { Method } from "./_predict_with.ts";
 
+/** What a metric gives for one prediction: a number, or several columns by name. */
+export type MetricValue = number | Readonly<Record<string, number>>;
+
+/**
+ * A metric's scorer for one target (see {@linkcode MetricFn}'s `forTarget`): the target's side
+ * is computed once, then each prediction scored against it; `dispose` frees what it kept.
+ */
+export interface TargetScorer {
+  /** The metric of `prediction` against the scorer's target (the same value as the metric's). */
+  score(prediction: tf.Tensor4D): Promise<MetricValue>;
+  /** Free what the scorer keeps of the target (called once its image is scored). */
+  dispose?(): void;
+}
+
 /**
  * A metric: prediction and target (NHWC, [0, 1]) to one number, or to several columns at once
  * (a loss and its terms: `{ loss: …, pixel: … }`, one column per key); neither tensor is
- * disposed. NaN means "not scored" (written `n/a`).
+ * disposed. NaN means "not scored" (written `n/a`). With `forTarget`, a table that scores
+ * several methods against one truth computes the truth's side once (PSNR and SSIM read and
+ * filter it once, LPIPS and a feature distance run their network on it once); its scores must
+ * equal the plain call's.
  */
-export type MetricFn = (
-  prediction: tf.Tensor4D,
-  target: tf.Tensor4D,
-) => Promise<number | Readonly<Record<string, number>>>;
+export type MetricFn =
+  & ((prediction: tf.Tensor4D, target: tf.Tensor4D) => Promise<MetricValue>)
+  & { readonly forTarget?: (target: tf.Tensor4D) => Promise<TargetScorer> };
 
 /** One whole image of a {@linkcode MetricSet} of images (HWC or [1, H, W, C]). */
 export interface MetricImage {
@@ -95,9 +111,16 @@ export interface MetricTable extends ReportTable {
  * ```
  */
 export function defaultMetrics(options: MetricOptions = {}): Record<string, MetricFn> {
+  const against = (f: typeof psnrAgainst) => async (t: tf.Tensor4D) => ({
+    score: await f(t, options),
+  });
   return {
-    "PSNR (dB)": (p, t) => psnr(p, t, options),
-    "SSIM": (p, t) => ssim(p, t, options),
+    "PSNR (dB)": Object.assign((p: tf.Tensor4D, t: tf.Tensor4D) => psnr(p, t, options), {
+      forTarget: against(psnrAgainst),
+    }),
+    "SSIM": Object.assign((p: tf.Tensor4D, t: tf.Tensor4D) => ssim(p, t, options), {
+      forTarget: against(ssimAgainst),
+    }),
   };
 }
 
@@ -120,16 +143,30 @@ export function defaultMetrics(options: MetricOptions = {}): Record<string, Metr
  * x.dispose();
  * ```
  */
-export function lpipsMetric(
-  metric: Lpips,
-): (prediction: tf.Tensor4D, target: tf.Tensor4D) => Promise<number> {
-  return async (p, t) => {
+export function lpipsMetric(metric: Lpips): LpipsMetricFn {
+  const small = (x: tf.Tensor4D) => {
     const min = metric.network.minInputSize();
-    if (p.shape[1] < min || p.shape[2] < min) return NaN;
-    const d = await metric.scores(p, t);
-    return d.reduce((a, b) => a + b, 0) / d.length;
+    return x.shape[1] < min || x.shape[2] < min;
   };
+  const mean = (d: number[]) => d.reduce((a, b) => a + b, 0) / d.length;
+  const forTarget = (t: tf.Tensor4D): Promise<TargetScorer> => {
+    if (small(t)) return Promise.resolve({ score: () => Promise.resolve(NaN) });
+    const kept = lpipsTarget(metric, t);
+    return Promise.resolve({
+      score: async (p: tf.Tensor4D) => mean(await kept.scores(p)),
+      dispose: () => kept.dispose(),
+    });
+  };
+  return Object.assign(
+    async (p: tf.Tensor4D, t: tf.Tensor4D) => small(p) ? NaN : mean(await metric.scores(p, t)),
+    { forTarget },
+  );
 }
+
+/** {@linkcode lpipsMetric}'s column: a number per call, the target's side once per image in a table. */
+export type LpipsMetricFn =
+  & ((prediction: tf.Tensor4D, target: tf.Tensor4D) => Promise<number>)
+  & { readonly forTarget: (target: tf.Tensor4D) => Promise<TargetScorer> };
 
 /**
  * A loss as a metric: its total (one column, named by the metric's key), or with `total` given
@@ -157,23 +194,38 @@ export function lpipsMetric(
  * ```
  */
 export function lossMetric(lossFn: LossFn, total?: string): MetricFn {
-  return async (p, t) => {
-    const rgb = (x: tf.Tensor4D) => x.shape[3] === 1 ? tf.tile(x, [1, 1, 1, 3]) : x;
-    // Outside the tidy below, which would dispose what `prepare` keeps.
-    const t3 = rgb(t);
-    (lossFn as Partial<TargetOnceFn>).prepare?.(t3);
+  const rgb = (x: tf.Tensor4D) => x.shape[3] === 1 ? tf.tile(x, [1, 1, 1, 3]) : x;
+  const score = async (p: tf.Tensor4D, t3: tf.Tensor4D): Promise<MetricValue> => {
     let names: string[] = [];
     const stacked = tf.tidy(() => {
       const r = lossFn(rgb(p), t3);
       names = [total ?? "total", ...Object.keys(r.terms)];
       return tf.stack([r.total, ...(total === undefined ? [] : Object.values(r.terms))]);
     });
-    if (t3 !== t) t3.dispose();
     const values = await stacked.data();
     stacked.dispose();
     if (total === undefined) return values[0]!;
     return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
   };
+  // The target made RGB once, and its side computed once (`prepare`, outside any tidy, which
+  // would dispose what it keeps) when the loss keeps it (`targetOnce`).
+  const forTarget = (t: tf.Tensor4D): Promise<TargetScorer> => {
+    const t3 = rgb(t);
+    (lossFn as Partial<TargetOnceFn>).prepare?.(t3);
+    return Promise.resolve({
+      score: (p: tf.Tensor4D) => score(p, t3),
+      dispose: () => t3 !== t && t3.dispose(),
+    });
+  };
+  const fn = async (p: tf.Tensor4D, t: tf.Tensor4D): Promise<MetricValue> => {
+    const scorer = await forTarget(t);
+    try {
+      return await scorer.score(p);
+    } finally {
+      scorer.dispose?.();
+    }
+  };
+  return Object.assign(fn, { forTarget });
 }
 
 /**
@@ -258,14 +310,24 @@ async function scoreImage(
   const input = batch(image.input);
   const target = batch(image.target);
   const predictions: tf.Tensor4D[] = [];
+  // Each metric's scorer for this target (its side computed once for every method), made on
+  // first use and disposed with the image.
+  const scorers = new Map<number, TargetScorer>();
+  const scoreOf = async (j: number, prediction: tf.Tensor4D): Promise<MetricValue> => {
+    const fn = metrics[j]![1];
+    if (fn.forTarget === undefined) return fn(prediction, target);
+    let scorer = scorers.get(j);
+    if (scorer === undefined) scorers.set(j, scorer = await fn.forTarget(target));
+    return scorer.score(prediction);
+  };
   try {
     for (const [, method] of methods) predictions.push(predictWith(method, input));
     const scores: Record<string, number>[] = [];
     for (const prediction of predictions) {
       const row: Record<string, number> = {};
-      for (const [name, fn] of metrics) {
-        const v = await fn(prediction, target);
-        Object.assign(row, typeof v === "number" ? { [name]: v } : v);
+      for (let j = 0; j < metrics.length; j++) {
+        const v = await scoreOf(j, prediction);
+        Object.assign(row, typeof v === "number" ? { [metrics[j]![0]]: v } : v);
       }
       scores.push(row);
     }
@@ -275,5 +337,6 @@ async function scoreImage(
     throw e;
   } finally {
     input.dispose();
+    for (const s of scorers.values()) s.dispose?.();
   }
 }

@@ -122,6 +122,7 @@ export {
   type ImageScored,
   lossMetric,
   lpipsMetric,
+  type LpipsMetricFn,
   type Method,
   type MetricFn,
   type MetricImage,
@@ -129,6 +130,8 @@ export {
   type MetricTable,
   metricTable,
   type MetricTableOptions,
+  type MetricValue,
+  type TargetScorer,
 } from "./metric_table.ts";
 export { openSession, type Session, train, type TrainedRun, type TrainPlan } from "./session.ts";
 export { saveModelAtomically } from "./save_model.ts";

@@ -21,6 +21,7 @@
  * @module
  */
 export { type DistanceOptions, type Lpips, lpips, type LpipsOptions } from "./lpips.ts";
+export { type LpipsTarget, lpipsTarget } from "./lpips_target.ts";
 export {
   checkLpipsOptions,
   LPIPS_TAPS,

@@ -73,10 +73,10 @@ export interface Planes {
 /** MATLAB rgb2ycbcr's Y row (for RGB in [0, 1], Y = 16/255 + (row . rgb) / 255). */
 export const Y_WEIGHTS: readonly [number, number, number] = [65.481, 128.553, 24.966];
 
-/** Check the pair and options; returns the batch size (1 for a single image) and the shape. */
+/** Check the pair (their ranks and shapes) and the options. */
 export function checkPair(
-  a: tf.Tensor,
-  b: tf.Tensor,
+  a: Pick<tf.Tensor, "rank" | "shape">,
+  b: Pick<tf.Tensor, "shape">,
   options: MetricOptions,
   where: string,
 ): void {
