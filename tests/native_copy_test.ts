@@ -81,3 +81,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "native Identity shares the data: values kept after the original goes, freed with the last",
+  ignore,
+  async fn() {
+    await initBackend("native");
+    const backend = tf.backend();
+    const [tensors, ids] = [tf.memory().numTensors, backend.numDataIds()];
+    const x = values([4, 8, 9, 3], 1);
+    const want = [...x.dataSync()];
+    const y = tf.clone(x);
+    // tf.where clones its three operands; only its result is new data.
+    const z = tf.tidy(() => tf.where(tf.greater(x, 0), x, tf.zerosLike(x)));
+    assert.equal(backend.numDataIds(), ids + 2, "a clone made no new data (x and z only)");
+    x.dispose();
+    assert.deepEqual([...y.dataSync()], want, "the clone outlives the original");
+    assert.deepEqual([...z.dataSync()], want.map((v) => (v > 0 ? v : 0)));
+    tf.dispose([y, z]);
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(backend.numDataIds(), ids, "the shared data is freed with its last handle");
+  },
+});

@@ -20,6 +20,7 @@ export { DnnlCallError, NativeBackendError } from "./errors.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
 import { HOST_KERNEL_MAKERS, HOST_KERNELS } from "./_host_kernels.ts";
 import { HOST_COPY_KERNELS } from "./_host_copy.ts";
+import { identityKernel } from "./_identity.ts";
 import { meanKernel, sumKernel } from "./_reduce.ts";
 import { transposeKernel } from "./_transpose.ts";
 import { type CompareKernel, compareKernel } from "./_compare.ts";
@@ -66,8 +67,8 @@ function needStock(name: string, kernel: string, stock: tf.KernelFunc | undefine
  * The kernels installed on `native`: oneDNN for convolutions, their gradients, batched matrix
  * products and the max-pool gradient, each falling back to this project's wasm kernel (or wasm's
  * own) for what oneDNN cannot take; float64-accumulated `Sum`/`Mean` over trailing axes (loss
- * values); `Slice`, `SplitV` and `Concat` as block copies; the remaining wasm training kernels
- * as on wasm.
+ * values); `Slice`, `SplitV` and `Concat` as block copies; `Identity` as a shared handle; the
+ * remaining wasm training kernels as on wasm.
  *
  * @example
  * ```ts
@@ -125,6 +126,12 @@ export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
     make: (n: string, s: tf.KernelFunc | undefined) =>
       compareKernel(k, needStock(n, k, s), dnnlOf()),
   })),
+  // A second handle on the same data, not a copy (./_identity.ts).
+  {
+    kernelName: "Identity",
+    replace: true,
+    make: (n, s) => identityKernel(needStock(n, "Identity", s)),
+  },
   // Block copies (./_host_copy.ts): wasm's own copy one `set` per innermost row (Slice of
   // [4,64,36,3] took 12.7 ms, Concat of two [4,64,32,3] 28 ms).
   ...["Slice", "SplitV", "Concat"].map((k) => ({
