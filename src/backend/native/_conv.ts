@@ -11,7 +11,9 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
 import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
+import { holdsData } from "./_address.ts";
 import { DNNL, type Dnnl } from "./_dnnl.ts";
 import { record, tune } from "./_tune.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
@@ -130,12 +132,12 @@ function backwardPrimitive(
 }
 
 /**
- * Weight tensors reordered for a primitive: the last {@linkcode REORDER_SLOTS} it was given, most
- * recent first, by tensor (a tensor's data never changes, so its copy stays valid). A trained
- * weight is a new tensor after every update: its copy takes over the buffer of the least recently
- * used one instead of a fresh allocation. (A fresh buffer per weight per step was ~7 MB of new
- * host memory per step of the main job's U-Net, paid in page faults at ~160 MB/s on these VMs
- * and in garbage collections; the old copies lived until a collection found their tensors gone.)
+ * Weight tensors reordered for a primitive, most recently used first, by tensor data (which never
+ * changes, so a copy stays valid while its tensor lives). A trained weight is new data after every
+ * update: its copy takes over the buffer of a copy whose tensor is gone, else (past
+ * {@linkcode REORDER_SLOTS}) of the least recently used one, instead of a fresh allocation. (A
+ * fresh buffer per weight per step was ~3-7 MB of new host memory per step of the main job's
+ * U-Net, paid in page faults at ~160 MB/s on these VMs and in garbage collections.)
  */
 const reordered = new Map<Primitive, { id: object; buf: HostBuffer }[]>();
 
@@ -145,7 +147,7 @@ const reordered = new Map<Primitive, { id: object; buf: HostBuffer }[]>();
  */
 const REORDER_SLOTS = 8;
 
-/** Weights in the layout `to` wants: `w` itself, or the reordered copy of tensor `id`. */
+/** Weights in the layout `to` wants: `w` itself, or the reordered copy of tensor data `id`. */
 function weightsFor(to: Primitive | undefined, id: object, w: Ptr): Ptr {
   if (to === undefined) return w;
   let slots = reordered.get(to);
@@ -156,9 +158,12 @@ function weightsFor(to: Primitive | undefined, id: object, w: Ptr): Ptr {
     slots.unshift(hit!);
     return hit!.buf.p;
   }
-  const buf = slots.length < REORDER_SLOTS
-    ? new HostBuffer(to.bytes.get(DNNL.argDst)!)
-    : slots.pop()!.buf;
+  const backend = tf.backend();
+  let free = slots.findIndex((e) => !holdsData(backend, e.id));
+  if (free < 0 && slots.length >= REORDER_SLOTS) free = slots.length - 1;
+  const buf = free >= 0
+    ? slots.splice(free, 1)[0]!.buf
+    : new HostBuffer(to.bytes.get(DNNL.argDst)!);
   to.run([w, buf.p]);
   slots.unshift({ id, buf });
   return buf.p;
