@@ -30,15 +30,42 @@ interface Side {
 }
 
 /**
- * Runs shorter than this are copied element by element: each `subarray` + `set` makes a typed
- * array object (about 1 µs; wasm's own Slice and Concat spent 12-28 ms per call on 3-float runs
- * of [4,64,32,3] pixel tensors, 8,192-16,384 calls), while a 16-float loop takes ~20 ns.
+ * Runs shorter than this are copied element by element (a 16-float loop takes ~20 ns, a call
+ * into a built-in about as long).
  */
 const SHORT_RUN = 16;
 
 /**
- * Copy a block of `size` from `src` to `dst`: one `TypedArray.set` per contiguous run, or a
- * plain loop for runs under {@linkcode SHORT_RUN} floats.
+ * How to copy `run` floats from `sv` at `f` to `dv` at `t`, without making an object per run.
+ * Every `subarray` is a new typed array: wasm's own Slice, SplitV and Concat make one per
+ * innermost row (8,192-16,384 per call on the main job's [4,64,32,3] pixels and [4,32,32,32]
+ * skip connections) and so set off young-generation collections, which cost 10-45 ms each
+ * inside a training step whose tape keeps many objects alive (measured at load 6; the same
+ * calls alone take 0.1-0.6 ms). On the wasm heap both sides are views of one buffer, so a run
+ * is one `copyWithin` on a view of the whole heap; host arrays (`native-host`) are separate
+ * buffers: `set` over a `subarray` there.
+ */
+function runCopier(
+  sv: Float32Array,
+  dv: Float32Array,
+  run: number,
+): (f: number, t: number) => void {
+  if (run < SHORT_RUN) {
+    return (f, t) => {
+      for (let i = 0; i < run; i++) dv[t + i] = sv[f + i]!;
+    };
+  }
+  if (sv.buffer === dv.buffer) {
+    const heap = new Float32Array(sv.buffer);
+    const [so, dOff] = [sv.byteOffset / 4, dv.byteOffset / 4];
+    return (f, t) => heap.copyWithin(dOff + t, so + f, so + f + run);
+  }
+  return (f, t) => dv.set(sv.subarray(f, f + run), t);
+}
+
+/**
+ * Copy a block of `size` from `src` to `dst`, one contiguous run at a time (see
+ * {@linkcode runCopier}).
  */
 function copyBlock(src: Side, dst: Side, size: readonly number[]): void {
   const [ss, ds] = [stridesOf(src.shape), stridesOf(dst.shape)];
@@ -48,14 +75,10 @@ function copyBlock(src: Side, dst: Side, size: readonly number[]): void {
     dst.begin[a] === 0;
   let d = size.length - 1;
   while (d > 0 && whole(d)) d--;
-  const run = size[d]! * ss[d]!;
-  const [sv, dv] = [src.values, dst.values];
+  const copy = runCopier(src.values, dst.values, size[d]! * ss[d]!);
   const walk = (axis: number, from: number, to: number): void => {
     if (axis === d) {
-      const f = from + src.begin[d]! * ss[d]!;
-      const t = to + dst.begin[d]! * ds[d]!;
-      if (run >= SHORT_RUN) dv.set(sv.subarray(f, f + run), t);
-      else for (let i = 0; i < run; i++) dv[t + i] = sv[f + i]!;
+      copy(from + src.begin[d]! * ss[d]!, to + dst.begin[d]! * ds[d]!);
       return;
     }
     for (let i = 0; i < size[axis]!; i++) {
