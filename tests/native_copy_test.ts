@@ -1,8 +1,9 @@
 /**
- * The block-copy kernels the `native` backend takes over from wasm (`Slice`, `SplitV`, `Concat`,
- * src/backend/native/_host_copy.ts): bit-equal to the cpu backend's stock kernels on short runs
- * (3-float pixels, copied element by element) and long ones, every axis, no leaks. Skipped,
- * saying why, without libdnnl.
+ * The block-copy kernels the native backends take over (`Slice`, `SplitV`, `Concat`,
+ * src/backend/native/_host_copy.ts; on `native` from wasm, on `native-host` from cpu): bit-equal
+ * to the cpu backend's stock kernels on short runs (3-float pixels, copied element by element)
+ * and long ones (one `copyWithin` over the wasm heap, one `set` between host arrays), every axis,
+ * no leaks; and `Identity` as a shared handle. Skipped, saying why, without libdnnl.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
@@ -55,32 +56,34 @@ function cases(): Result[] {
   return out;
 }
 
-Deno.test({
-  name: "native Slice, SplitV and Concat equal the cpu backend's stock kernels bit for bit",
-  ignore,
-  async fn() {
-    await initBackend("native");
-    for (const k of ["Slice", "SplitV", "Concat"]) {
-      assert.notEqual(
-        tf.getKernel(k, "native")!.kernelFunc,
-        tf.getKernel(k, "wasm")!.kernelFunc,
-        `${k}: the native backend runs wasm's own kernel`,
-      );
-    }
-    const before = tf.memory().numTensors;
-    const got = cases();
-    assert.equal(tf.memory().numTensors, before, "native copy kernels leaked tensors");
-    await initBackend("cpu");
-    uninstallTrainingKernels("cpu");
-    try {
-      const want = cases();
-      assert.equal(got.length, want.length);
-      got.forEach((g, i) => assert.deepEqual(g, want[i], `case ${i}`));
-    } finally {
-      installTrainingKernels("cpu");
-    }
-  },
-});
+for (const [name, stockOf] of [["native", "wasm"], ["native-host", "cpu"]] as const) {
+  Deno.test({
+    name: `${name} Slice, SplitV and Concat equal the cpu backend's stock kernels bit for bit`,
+    ignore,
+    async fn() {
+      await initBackend(name);
+      for (const k of ["Slice", "SplitV", "Concat"]) {
+        assert.notEqual(
+          tf.getKernel(k, name)!.kernelFunc,
+          tf.getKernel(k, stockOf)!.kernelFunc,
+          `${k}: ${name} runs ${stockOf}'s own kernel`,
+        );
+      }
+      const before = tf.memory().numTensors;
+      const got = cases();
+      assert.equal(tf.memory().numTensors, before, `${name} copy kernels leaked tensors`);
+      await initBackend("cpu");
+      uninstallTrainingKernels("cpu");
+      try {
+        const want = cases();
+        assert.equal(got.length, want.length);
+        got.forEach((g, i) => assert.deepEqual(g, want[i], `case ${i}`));
+      } finally {
+        installTrainingKernels("cpu");
+      }
+    },
+  });
+}
 
 Deno.test({
   name: "native Identity shares the data: values kept after the original goes, freed with the last",
