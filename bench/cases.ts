@@ -9,6 +9,7 @@
  * `perceptual` (d) feature + Gram L1 at VGG-16 relu1_2, relu2_2, relu3_3, relu4_3 on 4×64×64×3 and
  * its gradient w.r.t. the prediction (the loss side of a training step, library models only);
  * `perceptual-bf16` the same with the VGG's `precision: "bf16"` (native on a CPU with bf16 only).
+ * `superres` the main job's step (examples/superres.ts at its defaults, see superres_case.ts).
  * A fifth argument `bench` uses bench_models.ts' VGG and loss instead of the library's.
  *
  * @module
@@ -17,8 +18,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import { enableWasmThreads, initBackend } from "../src/backend/mod.ts";
 import { benchGenerator, BenchVgg16, fastaiLoss, targetFeatures } from "./bench_models.ts";
 import { nativeAdamApply } from "../src/backend/native/_adam.ts";
+import { prepareSuperres } from "./superres_case.ts";
 
-export type CaseName = "extract" | "backward" | "train" | "perceptual" | "perceptual-bf16";
+export type CaseName =
+  | "extract"
+  | "backward"
+  | "train"
+  | "perceptual"
+  | "perceptual-bf16"
+  | "superres";
 
 /**
  * The VGG-16 and fastai loss under test: the library's (`src/vgg` `vgg16({ weights: { random } })`
@@ -217,6 +225,8 @@ export async function prepare(name: CaseName, m: Models): Promise<PreparedCase> 
       return prepareBackward(m);
     case "train":
       return prepareTrain(m);
+    case "superres":
+      return await prepareSuperres();
   }
 }
 

@@ -13,14 +13,14 @@ import type * as tf from "@tensorflow/tfjs-core";
 /** The parts of tfjs-backend-wasm's `BackendWasm` used here (its class type is not exported). */
 interface WasmHeapBackend extends tf.KernelBackend {
   wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number }; has(id: tf.DataId): boolean };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 
 /** The parts of tfjs-backend-cpu's `MathBackendCPU` used here. */
 interface HostStoreBackend extends tf.KernelBackend {
-  data: { get(id: tf.DataId): { values?: unknown } };
+  data: { get(id: tf.DataId): { values?: unknown }; has(id: tf.DataId): boolean };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: unknown): tf.TensorInfo;
 }
 
@@ -118,6 +118,13 @@ export function byteView(backend: tf.KernelBackend, info: tf.TensorInfo): Uint8A
     throw new TypeError(`native-host: expected a bool tensor, got ${info.dtype} [${info.shape}]`);
   }
   return values;
+}
+
+/** Whether `backend` still holds data `id` (false once its last tensor was disposed). */
+export function holdsData(backend: tf.KernelBackend, id: object): boolean {
+  return onWasmHeap(backend)
+    ? backend.dataIdMap.has(id)
+    : (backend as HostStoreBackend).data.has(id);
 }
 
 /** Whether tensors of `backend` live in host arrays (`native-host`) rather than a wasm heap. */

@@ -11,7 +11,9 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
 import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
+import { holdsData } from "./_address.ts";
 import { DNNL, type Dnnl } from "./_dnnl.ts";
 import { type Candidate, record, tune } from "./_tune.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
@@ -129,20 +131,41 @@ function backwardPrimitive(
   return pd === undefined ? dropPd(dnnl, hint) : new Primitive(dnnl, pd, args, [hint]);
 }
 
-/** Reordered copies of weight tensors, per tensor and target layout; dropped with the tensor. */
-const reordered = new WeakMap<object, Map<Primitive, HostBuffer>>();
+/**
+ * Weight tensors reordered for a primitive, most recently used first, by tensor data (which never
+ * changes, so a copy stays valid while its tensor lives). A trained weight is new data after every
+ * update: its copy takes over the buffer of a copy whose tensor is gone, else (past
+ * {@linkcode REORDER_SLOTS}) of the least recently used one, instead of a fresh allocation. (A
+ * fresh buffer per weight per step was ~3-7 MB of new host memory per step of the main job's
+ * U-Net, paid in page faults at ~160 MB/s on these VMs and in garbage collections.)
+ */
+const reordered = new Map<Primitive, { id: object; buf: HostBuffer }[]>();
 
-/** Weights in the layout `to` wants: `w` itself, or a cached reordered copy of tensor `id`. */
+/**
+ * Copies kept per primitive: enough for the frozen loss network's weights of one shape (VGG-19
+ * has four [3,3,256,256] convolutions in block 3, three at one geometry) beside a trained one.
+ */
+const REORDER_SLOTS = 8;
+
+/** Weights in the layout `to` wants: `w` itself, or the reordered copy of tensor data `id`. */
 function weightsFor(to: Primitive | undefined, id: object, w: Ptr): Ptr {
   if (to === undefined) return w;
-  let byLayout = reordered.get(id);
-  if (byLayout === undefined) reordered.set(id, byLayout = new Map());
-  let buf = byLayout.get(to);
-  if (buf === undefined) {
-    buf = new HostBuffer(to.bytes.get(DNNL.argDst)!);
-    to.run([w, buf.p]);
-    byLayout.set(to, buf);
+  let slots = reordered.get(to);
+  if (slots === undefined) reordered.set(to, slots = []);
+  const at = slots.findIndex((e) => e.id === id);
+  if (at >= 0) {
+    const [hit] = slots.splice(at, 1);
+    slots.unshift(hit!);
+    return hit!.buf.p;
   }
+  const backend = tf.backend();
+  let free = slots.findIndex((e) => !holdsData(backend, e.id));
+  if (free < 0 && slots.length >= REORDER_SLOTS) free = slots.length - 1;
+  const buf = free >= 0
+    ? slots.splice(free, 1)[0]!.buf
+    : new HostBuffer(to.bytes.get(DNNL.argDst)!);
+  to.run([w, buf.p]);
+  slots.unshift({ id, buf });
   return buf.p;
 }
 
@@ -181,6 +204,7 @@ function buildForward(
       prim.run(bias ? [x, wp, b!, y] : [x, wp, y]);
     },
     destroy() {
+      if (toPrim !== undefined) reordered.delete(toPrim);
       toPrim?.destroy();
       prim.destroy();
     },
@@ -226,6 +250,7 @@ function buildBackwardData(
       prim.run([dy, weightsFor(toPrim, wId, w), dx]);
     },
     destroy() {
+      if (toPrim !== undefined) reordered.delete(toPrim);
       toPrim?.destroy();
       prim.destroy();
     },

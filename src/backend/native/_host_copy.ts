@@ -1,6 +1,6 @@
 /**
- * `Slice`, `SplitV`, `PadV2`, `Step` and leading-axes `Sum`/`Mean` for `native-host` as block
- * copies, tight loops and row sums.
+ * `Slice`, `SplitV`, `Concat`, `PadV2`, `Step` and leading-axes `Sum`/`Mean` for `native-host`
+ * as block copies, tight loops and row sums (`Slice`, `SplitV` and `Concat` on `native` too).
  * The cpu backend walks these element by element through generic index arithmetic (its
  * `SplitV`, `Slice` and leading-axes `Sum` took 2.0, 1.8 and 2.1 s of an 11 s U-Net training
  * step at 4 × 64²); here a slice is one `TypedArray.set` per contiguous run, and a sum over
@@ -29,7 +29,44 @@ interface Side {
   readonly begin: readonly number[];
 }
 
-/** Copy a block of `size` from `src` to `dst`, one `TypedArray.set` per contiguous run. */
+/**
+ * Runs shorter than this are copied element by element (a 16-float loop takes ~20 ns, a call
+ * into a built-in about as long).
+ */
+const SHORT_RUN = 16;
+
+/**
+ * How to copy `run` floats from `sv` at `f` to `dv` at `t`, without making an object per run.
+ * Every `subarray` is a new typed array: wasm's own Slice, SplitV and Concat make one per
+ * innermost row (8,192-16,384 per call on the main job's [4,64,32,3] pixels and [4,32,32,32]
+ * skip connections) and so set off young-generation collections, which cost 10-45 ms each
+ * inside a training step whose tape keeps many objects alive (measured at load 6; the same
+ * calls alone take 0.1-0.6 ms). On the wasm heap both sides are views of one buffer, so a run
+ * is one `copyWithin` on a view of the whole heap; host arrays (`native-host`) are separate
+ * buffers: `set` over a `subarray` there.
+ */
+function runCopier(
+  sv: Float32Array,
+  dv: Float32Array,
+  run: number,
+): (f: number, t: number) => void {
+  if (run < SHORT_RUN) {
+    return (f, t) => {
+      for (let i = 0; i < run; i++) dv[t + i] = sv[f + i]!;
+    };
+  }
+  if (sv.buffer === dv.buffer) {
+    const heap = new Float32Array(sv.buffer);
+    const [so, dOff] = [sv.byteOffset / 4, dv.byteOffset / 4];
+    return (f, t) => heap.copyWithin(dOff + t, so + f, so + f + run);
+  }
+  return (f, t) => dv.set(sv.subarray(f, f + run), t);
+}
+
+/**
+ * Copy a block of `size` from `src` to `dst`, one contiguous run at a time (see
+ * {@linkcode runCopier}).
+ */
 function copyBlock(src: Side, dst: Side, size: readonly number[]): void {
   const [ss, ds] = [stridesOf(src.shape), stridesOf(dst.shape)];
   // The innermost axis from which the block covers whole rows of both sides: runs contiguous.
@@ -38,11 +75,10 @@ function copyBlock(src: Side, dst: Side, size: readonly number[]): void {
     dst.begin[a] === 0;
   let d = size.length - 1;
   while (d > 0 && whole(d)) d--;
-  const run = size[d]! * ss[d]!;
+  const copy = runCopier(src.values, dst.values, size[d]! * ss[d]!);
   const walk = (axis: number, from: number, to: number): void => {
     if (axis === d) {
-      const f = from + src.begin[d]! * ss[d]!;
-      dst.values.set(src.values.subarray(f, f + run), to + dst.begin[d]! * ds[d]!);
+      copy(from + src.begin[d]! * ss[d]!, to + dst.begin[d]! * ds[d]!);
       return;
     }
     for (let i = 0; i < size[axis]!; i++) {
@@ -103,6 +139,37 @@ const splitV: Make = (fallback) => (args) => {
     begin[$axis]! += s;
     return out;
   });
+};
+
+/**
+ * `Concat` of float32 tensors along `axis`: each input copied as one block into its place (wasm
+ * and cpu copy the rows of every input one `set` at a time, see {@linkcode SHORT_RUN}).
+ */
+const concat: Make = (fallback) => (args) => {
+  const { inputs, attrs } = args as unknown as KernelArgs;
+  const backend = args.backend as tf.KernelBackend;
+  const xs = (inputs as unknown as tf.TensorInfo[]).filter((x) =>
+    tf.util.sizeFromShape(x.shape) > 0
+  );
+  if (xs.length < 2 || xs.some((x) => x.dtype !== "float32" || x.shape.length === 0)) {
+    return fallback(args);
+  }
+  const $axis = tf.util.parseAxisParam((attrs as unknown as tf.ConcatAttrs).axis, xs[0]!.shape)[0]!;
+  const shapes = xs.map((x) => x.shape);
+  tf.backend_util.assertParamsConsistent(shapes, $axis);
+  const outShape = tf.backend_util.computeOutShape(shapes, $axis);
+  const out = makeOutput(backend, outShape);
+  const dst = floatView(backend, out);
+  const begin = new Array<number>(outShape.length).fill(0);
+  for (const x of xs) {
+    copyBlock(
+      { values: floatView(backend, x), shape: x.shape, begin: x.shape.map(() => 0) },
+      { values: dst, shape: outShape, begin: begin.slice() },
+      x.shape,
+    );
+    begin[$axis]! += x.shape[$axis]!;
+  }
+  return out;
 };
 
 /** `PadV2` with a constant: the output filled, then the input copied in as one block. */
@@ -174,6 +241,7 @@ function leadingReduce(mean: boolean): Make {
 export const HOST_COPY_KERNELS: Readonly<Record<string, Make>> = {
   Slice: slice,
   SplitV: splitV,
+  Concat: concat,
   PadV2: pad,
   Step: step,
   Sum: leadingReduce(false),

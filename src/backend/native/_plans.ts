@@ -19,6 +19,8 @@ import { NativeBackendError } from "./errors.ts";
 export { DnnlCallError, NativeBackendError } from "./errors.ts";
 import { NATIVE_KERNELS } from "./_kernels.ts";
 import { HOST_KERNEL_MAKERS, HOST_KERNELS } from "./_host_kernels.ts";
+import { HOST_COPY_KERNELS } from "./_host_copy.ts";
+import { identityKernel } from "./_identity.ts";
 import { meanKernel, sumKernel } from "./_reduce.ts";
 import { transposeKernel } from "./_transpose.ts";
 import { type CompareKernel, compareKernel } from "./_compare.ts";
@@ -65,7 +67,8 @@ function needStock(name: string, kernel: string, stock: tf.KernelFunc | undefine
  * The kernels installed on `native`: oneDNN for convolutions, their gradients, batched matrix
  * products and the max-pool gradient, each falling back to this project's wasm kernel (or wasm's
  * own) for what oneDNN cannot take; float64-accumulated `Sum`/`Mean` over trailing axes (loss
- * values); the remaining wasm training kernels as on wasm.
+ * values); `Slice`, `SplitV` and `Concat` as block copies; `Identity` as a shared handle; the
+ * remaining wasm training kernels as on wasm.
  *
  * @example
  * ```ts
@@ -122,6 +125,19 @@ export const NATIVE_KERNEL_PLANS: readonly NativeKernelPlan[] = [
     replace: true,
     make: (n: string, s: tf.KernelFunc | undefined) =>
       compareKernel(k, needStock(n, k, s), dnnlOf()),
+  })),
+  // A second handle on the same data, not a copy (./_identity.ts).
+  {
+    kernelName: "Identity",
+    replace: true,
+    make: (n, s) => identityKernel(needStock(n, "Identity", s)),
+  },
+  // Block copies (./_host_copy.ts): wasm's own make a typed array per innermost row, 8,192 or
+  // more per call on pixel tensors, which sets off 10-45 ms collections inside a training step.
+  ...["Slice", "SplitV", "Concat"].map((k) => ({
+    kernelName: k,
+    replace: true,
+    make: (n: string, s: tf.KernelFunc | undefined) => HOST_COPY_KERNELS[k]!(needStock(n, k, s)),
   })),
   {
     kernelName: "DepthwiseConv2dNativeBackpropFilter",
