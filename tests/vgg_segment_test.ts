@@ -1,10 +1,16 @@
 // The frozen VGG segment op (src/vgg/_frozen_segment.ts): its gradient equals stock tfjs
 // autodiff through conv + bias + ReLU and max pools, it holds less memory at its peak than the
-// same layers taped one by one, and it leaks nothing.
+// same layers taped one by one, and it leaks nothing. On the native backends the ReLU's backward
+// is oneDNN's mask product (skipped, saying why, without libdnnl).
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/mod.ts";
 import { frozenSegment, type SegmentLayer } from "../src/vgg/_frozen_segment.ts";
+import { nativeInfo } from "../src/backend/native/mod.ts";
+import { hasReluMaskGrad } from "../src/backend/native/_relu_mask.ts";
+
+const native = nativeInfo();
+if (typeof native === "string") console.log(`vgg_segment_test: native cases skipped, ${native}`);
 
 function layersOf(seed: number): SegmentLayer[] {
   const conv = (cin: number, cout: number, s: number): SegmentLayer => ({
@@ -32,9 +38,14 @@ function stock(x: tf.Tensor4D, layers: readonly SegmentLayer[]): tf.Tensor4D {
   return h;
 }
 
-for (const backend of ["cpu", "wasm"] as const) {
-  Deno.test(`frozen segment (${backend}): gradient equals stock autodiff, less peak memory, no leak`, async () => {
+for (const backend of ["cpu", "wasm", "native", "native-host"] as const) {
+  const onNative = backend.startsWith("native");
+  Deno.test({
+    name: `frozen segment (${backend}): gradient equals stock autodiff, less peak memory, no leak`,
+    ignore: onNative && typeof native === "string",
+  }, async () => {
     await initBackend(backend);
+    assert.equal(hasReluMaskGrad(), onNative, "the ReLU's backward runs where it should");
     const layers = layersOf(3);
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 9) as tf.Tensor4D;
     const w = tf.randomNormal([2, 8, 8, 16], 0, 1, "float32", 10);

@@ -11,7 +11,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../_kernels/kernel_io.ts";
-import { loadDnnl } from "./_dnnl.ts";
+import { type Dnnl, loadDnnl } from "./_dnnl.ts";
+import type { Primitive } from "./_primitive.ts";
 import { makeOutput, tensorPointer } from "./_address.ts";
 import { binaryPrimitive, elementwiseThreads, md1d } from "./_binary.ts";
 import { record, tune } from "./_tune.ts";
@@ -20,6 +21,15 @@ import { NativeBackendError } from "./errors.ts";
 
 /** The tfjs kernel name. */
 export const RELU_MASK_GRAD = "PerceptualReluMaskGrad";
+
+/** oneDNN's float32·u8 product over `n` elements, unless only its reference implementation has it. */
+function fastMaskProduct(dnnl: Dnnl, n: number): Primitive | undefined {
+  const p = binaryPrimitive(dnnl, "mul", md1d(dnnl, n), md1d(dnnl, n, true), md1d(dnnl, n));
+  // A reference implementation would be slower than the wasm `where` it replaces.
+  if (!p?.impl.startsWith("ref")) return p;
+  p.destroy();
+  return undefined;
+}
 
 function kernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { inputs } = args as unknown as KernelArgs;
@@ -40,13 +50,7 @@ function kernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const t = elementwiseThreads(dnnl, n);
   const key = `relu_mask_grad x[${n}] t${t}`;
   return withThreads(dnnl.omp, t, () => {
-    const p = tune(key, [() => {
-      const p = binaryPrimitive(dnnl, "mul", md1d(dnnl, n), md1d(dnnl, n, true), md1d(dnnl, n));
-      // A reference implementation would be slower than the wasm `where` it replaces.
-      if (!p?.impl.startsWith("ref")) return p;
-      p.destroy();
-      return undefined;
-    }], () => {});
+    const p = tune(key, [() => fastMaskProduct(dnnl, n)], () => {});
     if (p === undefined) {
       throw new NativeBackendError(
         `ReLU mask gradient: oneDNN ${dnnl.version} has no fast float32·u8 product for ` +
@@ -61,13 +65,36 @@ function kernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   });
 }
 
+/** The backends whose tensors oneDNN can address (either store: ./_address.ts). */
+const NATIVE_BACKENDS: ReadonlySet<string> = new Set(["native", "native-host"]);
+
+/** Whether this process's oneDNN has a fast float32·u8 product (decided once, not timed). */
+let fastProduct: boolean | undefined;
+
+/**
+ * Whether {@linkcode reluMaskGrad} runs on the active backend: a native one whose oneDNN has a
+ * fast (non-reference) float32·u8 product. Callers fall back to `where` otherwise.
+ */
+export function hasReluMaskGrad(): boolean {
+  if (!NATIVE_BACKENDS.has(tf.getBackend())) return false;
+  if (fastProduct === undefined) {
+    const dnnl = loadDnnl();
+    if (typeof dnnl === "string") return fastProduct = false;
+    const p = fastMaskProduct(dnnl, 4096);
+    fastProduct = p !== undefined;
+    p?.destroy();
+  }
+  return fastProduct;
+}
+
 /**
  * `dy` where `mask` is true, ±0 elsewhere (for finite `dy`), as one oneDNN primitive on the
- * native backend: the backward of a ReLU whose positive outputs `mask` marks.
+ * native backends: the backward of a ReLU whose positive outputs `mask` marks.
  */
 export function reluMaskGrad<T extends tf.Tensor>(dy: T, mask: tf.Tensor): T {
-  if (tf.getKernel(RELU_MASK_GRAD, "native") === undefined) {
-    tf.registerKernel({ kernelName: RELU_MASK_GRAD, backendName: "native", kernelFunc: kernel });
+  const backendName = tf.getBackend();
+  if (NATIVE_BACKENDS.has(backendName) && tf.getKernel(RELU_MASK_GRAD, backendName) === undefined) {
+    tf.registerKernel({ kernelName: RELU_MASK_GRAD, backendName, kernelFunc: kernel });
   }
   return tf.engine().runKernel(RELU_MASK_GRAD, { dy, mask }) as T;
 }
