@@ -79,6 +79,7 @@ Deno.test("cli: numbers are decimal only: 0x10, 0o20, 0b10000 and 1_6 are refuse
       "seed",
       "scale",
       "balance",
+      "ema",
     ]],
     [colorize, ["feature-weight", "pixel-weight", "log-mse-weight", "steps", "lr"]],
     [style, ["size", "style-size", "content-weight", "style-weight", "tv-weight", "lr"]],
@@ -105,4 +106,10 @@ Deno.test("cli: numbers are decimal only: 0x10, 0o20, 0b10000 and 1_6 are refuse
   const ok = parseOptions(["--lr", "+1e-3", "--steps", "2E1", "--balance", ".5", "--seed", "7."]);
   assert.ok(ok !== "help");
   assert.deepEqual([ok.lr, ok.steps, ok.balance, ok.seed], [1e-3, 20, 0.5, 7]);
+  // --ema: a decay in (0, 1), or 0 for none (the default).
+  const ema = parseOptions(["--ema", "0.9"]);
+  assert.ok(ema !== "help" && ema.ema === 0.9);
+  const plain = parseOptions([]);
+  assert.ok(plain !== "help" && plain.ema === 0);
+  assert.throws(() => parseOptions(["--ema", "1"]), /--ema: '1' is not 0, or a decay in \(0, 1\)/);
 });

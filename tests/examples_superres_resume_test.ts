@@ -88,7 +88,7 @@ Deno.test("superres: killed after step 4's checkpoint, --resume --out alone give
     assert.equal(conflict.code, 2, conflict.err);
     assert.match(
       conflict.err,
-      /--crop 32 \(the run has 16\), --lr 0\.01 \(the run has 0\.003\) differ from/,
+      /--crop 32 \(the run has 16\), --lr 0\.01 \(the run has 0\.002\) differ from/,
     );
     assert.equal(conflict.err.trim().split("\n").length, 1, conflict.err);
 

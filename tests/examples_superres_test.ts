@@ -271,6 +271,32 @@ Deno.test("superres table: the LPIPS (alex) column is the mean per-image LPIPS o
   }
 });
 
+Deno.test("superres --ema: the trainer keeps a weight average, stored in the checkpoints", async () => {
+  await initBackend("cpu");
+  const dir = await Deno.makeTempDir({ prefix: "superres-ema-" });
+  try {
+    const photos = await Deno.makeTempDir({ dir, prefix: "photos" });
+    await tinyPhotos(photos, 80, 96);
+    const runDir = `${dir}/run`;
+    const r = await quietly(() =>
+      main([
+        ...["--data", photos, "--vgg", "random", "--layers", "block1_conv2", "--depth", "1"],
+        ...["--filters", "4", "--backend", "cpu", "--batch", "2", "--samples", "2", "--crop", "16"],
+        ...["--steps", "3", "--sample-every", "2", "--quiet", "--ema", "0.5", "--out", runDir],
+      ])
+    );
+    assert.equal(r.value, 0, `${r.out}\n${r.err}`);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${runDir}/config.json`)).options.ema, 0.5);
+    const state = JSON.parse(
+      await Deno.readTextFile(`${runDir}/checkpoints/step-00000003/state.json`),
+    );
+    const names = (state.optimizerWeights as { name: string }[]).map((w) => w.name);
+    assert.ok(names.includes("average/count"), names.join(", "));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("superres --lpips-weight: an LPIPS term in the loss, its column in metrics.csv", async () => {
   await initBackend("cpu");
   const dir = await Deno.makeTempDir({ prefix: "superres-lpips-" });

@@ -275,6 +275,11 @@ export interface TrainPlan {
     /** The image to write (disposed after writing). */
     readonly image: (e: SampleEvent) => tf.Tensor3D | tf.Tensor4D;
   };
+  /**
+   * An exponential moving average of the weights (`TrainerOptions.average`): validation, samples
+   * and the saved `model/` use it. Default: none.
+   */
+  readonly average?: TrainerOptions["average"];
   /** Keep checkpoints (and allow `--resume`); default true. */
   readonly checkpoints?: boolean;
   /**
@@ -323,6 +328,7 @@ export async function train(s: Session, plan: TrainPlan): Promise<TrainedRun> {
     schedule: plan.schedule,
     seed: s.options.seed,
     config,
+    ...(plan.average === undefined ? {} : { average: plan.average }),
   });
   const every = s.options["sample-every"];
   let result: FitResult;

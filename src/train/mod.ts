@@ -123,6 +123,12 @@ export {
 } from "./memory_error.ts";
 export { type Trainer, trainer, type TrainerOptions, type TrainerState } from "./trainer.ts";
 export {
+  averageRate,
+  type WeightAverage,
+  weightAverage,
+  type WeightAverageOptions,
+} from "./weight_average.ts";
+export {
   type MetricsFn,
   type MetricValues,
   validate,

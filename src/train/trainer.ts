@@ -30,6 +30,8 @@ import {
 } from "./_optimizer_state.ts";
 import { constant, type Schedule } from "./schedule.ts";
 import { type Forward, layersTrainable, type Trainable, variablesTrainable } from "./trainable.ts";
+import type { WeightAverageOptions } from "./weight_average.ts";
+import { AVERAGE_PREFIX, type Averaged, averaged } from "./_averaged.ts";
 
 /**
  * Options of {@linkcode trainer}. What is trained is either `model` (a tfjs-layers model) or
@@ -94,6 +96,14 @@ export interface TrainerOptions {
    * holds, which batch or crop fits) instead of running a step that cannot fit.
    */
   readonly memoryCheck?: boolean;
+  /**
+   * Keep an exponential moving average of every weight (batch-norm statistics included; see
+   * `weightAverage`), updated after each step. Between steps — for validation, samples, callbacks,
+   * after `fit` and after `dispose()` — the model holds the averaged weights; each step trains
+   * the trained weights, and checkpoints keep both, so a resumed run continues exactly. Default:
+   * none (the model holds the trained weights).
+   */
+  readonly average?: WeightAverageOptions;
 }
 
 /**
@@ -272,6 +282,7 @@ export function trainer(options: TrainerOptions): Trainer {
     dispose(): void {
       if (c.disposed) return;
       c.disposed = true;
+      c.average?.dispose();
       if (c.ownsOptimizer) c.optimizer.dispose();
     },
     [Symbol.dispose](): void {
@@ -292,6 +303,8 @@ interface Core {
   readonly config: CheckpointState["config"];
   readonly leakCheck: boolean;
   readonly memoryCheck: boolean;
+  /** The weight average, with `average`. */
+  readonly average: Averaged | undefined;
   /** Batch shapes already checked against the memory limit, with the limit they were checked at. */
   readonly checkedShapes: Set<string>;
   disposed: boolean;
@@ -322,6 +335,7 @@ function coreOf(options: TrainerOptions): Core {
     config: (options.config ?? null) as CheckpointState["config"],
     leakCheck: options.leakCheck ?? true,
     memoryCheck: options.memoryCheck ?? true,
+    average: options.average === undefined ? undefined : averaged(trainable, options.average),
     checkedShapes: new Set(),
     disposed: false,
     busy: false,
@@ -354,6 +368,7 @@ async function guardedStep(c: Core, batch: Batch): Promise<StepMetrics> {
   }
   c.busy = true;
   try {
+    c.average?.hide();
     checkMemory(c, batch);
     let outcome: Awaited<ReturnType<typeof stepAt>>;
     try {
@@ -363,6 +378,7 @@ async function guardedStep(c: Core, batch: Batch): Promise<StepMetrics> {
       throw allocationFailure(e, batch.target.shape, c.p.step + 1);
     }
     const { metrics, created, createdBytes } = outcome;
+    c.average?.afterStep();
     c.stepsThisInstance++;
     // The first step of a trainer may create long-lived tensors: optimizer slots, lazy caches.
     if (c.leakCheck && c.stepsThisInstance > 1 && created > 0) {
@@ -378,7 +394,8 @@ function snapshotCore(
   c: Core,
 ): Promise<{ state: CheckpointState; model: NamedArray[]; optimizer: NamedArray[] }> {
   ensureLive(c);
-  return snapshotOf(c.p, c.trainable, c.optimizer, c.schedule, c.config);
+  const snap = () => snapshotOf(c.p, c.trainable, c.optimizer, c.schedule, c.config, c.average);
+  return c.average === undefined ? snap() : c.average.withTrained(snap);
 }
 
 async function restoreCore(c: Core, dirOrCheckpoint: string | Checkpoint): Promise<Checkpoint> {
@@ -388,7 +405,7 @@ async function restoreCore(c: Core, dirOrCheckpoint: string | Checkpoint): Promi
       "restore() needs a trainer that has not stepped yet; create a new trainer",
     );
   }
-  return await restoreInto(c.p, c.trainable, c.optimizer, dirOrCheckpoint);
+  return await restoreInto(c.p, c.trainable, c.optimizer, dirOrCheckpoint, c.average);
 }
 
 /** What `fitLoop` sees of a trainer: its parts, its position, and how to move it. */
@@ -480,6 +497,7 @@ async function snapshotOf(
   optimizer: tf.Optimizer,
   schedule: Schedule,
   config: CheckpointState["config"],
+  average: Averaged | undefined,
 ): Promise<{ state: CheckpointState; model: NamedArray[]; optimizer: NamedArray[] }> {
   return {
     state: {
@@ -494,7 +512,8 @@ async function snapshotOf(
       savedAt: new Date().toISOString(),
     },
     model: await trainable.read(),
-    optimizer: await readOptimizerWeights(optimizer),
+    // The average's arrays follow the optimizer's (`average/…`): state of the run, not the model.
+    optimizer: [...await readOptimizerWeights(optimizer), ...await average?.arrays() ?? []],
   };
 }
 
@@ -504,6 +523,7 @@ async function restoreInto(
   trainable: Trainable,
   optimizer: tf.Optimizer,
   dirOrCheckpoint: string | Checkpoint,
+  average: Averaged | undefined,
 ): Promise<Checkpoint> {
   const ckpt = typeof dirOrCheckpoint === "string"
     ? await readCheckpoint(dirOrCheckpoint)
@@ -511,14 +531,17 @@ async function restoreInto(
   const params = trainable.params();
   // Check the weights first (writing nothing), then the optimizer, then write both.
   trainable.check(ckpt.model, ckpt.dir);
+  const isAverage = (a: NamedArray) => a.name.startsWith(AVERAGE_PREFIX);
+  average?.restore(ckpt.optimizer.filter(isAverage), ckpt.dir);
   await writeOptimizerWeights(
     optimizer,
     ckpt.state.optimizer.className,
-    ckpt.optimizer,
+    ckpt.optimizer.filter((a) => !isAverage(a)),
     params.map((w) => ({ name: w.name, shape: w.shape })),
     ckpt.dir,
   );
   trainable.write(ckpt.model);
+  average?.show();
   p.step = ckpt.state.step;
   p.epoch = ckpt.state.epoch;
   p.batchInEpoch = ckpt.state.batchInEpoch;
