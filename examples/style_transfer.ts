@@ -1,7 +1,8 @@
 /**
  * Style transfer with perceptual losses (Johnson et al. 2016): a U-Net (instance norm, resize-
- * convolutions) learns on crops of the photos, recoloured to ONE painting's colours (The Starry
- * Night; its Grams and colours computed once), to paint them like it, then stylises every photo
+ * convolutions, a residual over its input) learns on crops of the photos, recoloured to ONE
+ * painting's colours (The Starry Night; its Grams and colours computed once), to paint them like
+ * it, then stylises every photo
  * whole. `--optimize` optimises one photo's pixels instead (Gatys et al.). The loss:
  * `styleLossOf` (`styleTransferLoss` with Gatys' layers and the colour term). `--help` for flags.
  *
@@ -22,6 +23,8 @@ export const DEFAULT_STYLE = "examples/data/style/starry_night.jpg";
 /** The default style layers' weights, times `--style-weight` (relu1_1 holds the colours). */
 export const DEFAULT_LAYER_WEIGHTS: readonly number[] = X.STYLE_LAYER_WEIGHTS;
 const { count, flag, text, toggle } = X;
+/** What the network predicts: a residual over its (recoloured) input, or the image itself. */
+const OUTPUTS = ["residual", "image"] as const;
 const FLAGS = {
   ...X.sharedFlags({
     ...{ prefix: "style", data: "content photos (the style image is left out)", batch: "1" },
@@ -40,7 +43,10 @@ const FLAGS = {
   "style-size": count("256", "the style image's shorter side (larger: larger patterns)"),
   "colour-transfer": flag(X.NonNegativeInt, "20", "N", "colour transfer steps (0: none)"),
   ...X.styleLossFlags(),
-  residual: toggle("predict a residual over the photo (keeps its colours), not the image"),
+  // residual: the untrained network starts at the recoloured photo, so the early high-lr steps
+  // cannot wipe the content out (with "image" every run passed through shapeless blobs at step 50
+  // and recovered a backend- and seed-dependent picture; see README).
+  output: flag(oneOf(OUTPUTS), "residual", "KIND", "residual over the recoloured photo | image"),
 };
 type Options = X.FlagValues<typeof FLAGS>;
 
@@ -84,7 +90,7 @@ type Mode = (...a: [Options, X.Session, L.LossFn, D.Pixels, S.Config, Lpips]) =>
 const or = (v: number, d: number) => Number.isNaN(v) ? d : v;
 const recolour = (p: D.Pixels, style: D.Pixels, o: Options) =>
   o["colour-transfer"] > 0 ? D.colourTransfer(p, style, { iterations: o["colour-transfer"] }) : p;
-const pick = ({ upsample, residual }: Options) => ({ upsample, residual });
+const pick = ({ upsample, output }: Options) => ({ upsample, residual: output === "residual" });
 
 // Johnson et al.: train a U-Net on content crops, then stylise every content photo whole.
 const fast: Mode = async (o, s, lossFn, style, config, metric) => {

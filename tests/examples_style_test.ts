@@ -63,10 +63,12 @@ Deno.test("style_transfer trains a transformation network and stylises every con
   assert.equal(colour.directions, 16);
   assert.ok(colour.weight > 0);
   // Instance norm, which keeps the default run out of the black-image collapse, at peak lr 1e-2;
-  // resize-convolutions (no pixel-shuffle lattice); the image itself, not a residual over the photo.
+  // resize-convolutions (no pixel-shuffle lattice); a residual over the recoloured photo (the
+  // untrained network starts at the content, so the peak-lr steps cannot wipe it out).
   assert.equal(config.unet.norm, "instance");
   assert.equal(config.unet.upsample, "resizeConv");
-  assert.equal(config.unet.residual, false);
+  assert.equal(config.unet.residual, true);
+  assert.equal(config.options.output, "residual");
   assert.equal(config.lr, 0.01);
   // Per-layer style weights: --style-weight × [50, 1, 1] on relu1_1, relu2_1, relu3_1.
   const styleWeights = config.loss.terms.filter((t: { kind: string }) => t.kind === "style")
@@ -199,6 +201,7 @@ Deno.test("style_transfer: --help, and bad flags or paths give one line and a no
       "--tv-weight",
       "--colour-weight",
       "--colour-directions",
+      "--output",
       "--vgg",
     ]
   ) {
@@ -212,6 +215,7 @@ Deno.test("style_transfer: --help, and bad flags or paths give one line and a no
     [["--optimize", "--resume", "--out", "x"], /--resume works in training mode only/, 2],
     [["--crop", "96", "--size", "64"], /--crop 96 is larger than --size 64/, 2],
     [["--upsample", "nearest"], /--upsample: 'nearest' is not one of/, 2],
+    [["--output", "residue"], /--output: 'residue' is not one of/, 2],
     [["--style-layer-weights", "1,2"], /--style-layer-weights has 2 values for 3 style layers/, 2],
     [["--style-layer-weights", "1,x,2"], /--style-layer-weights 1,x,2: give numbers >= 0/, 2],
   ];
