@@ -1,9 +1,10 @@
 /**
  * Style transfer with perceptual losses (Johnson et al. 2016): a U-Net (instance norm, resize-
- * convolutions) learns on crops of the photos, recoloured to ONE painting's colours (The Starry
- * Night; its Grams and colours computed once), to paint them like it, then stylises every photo
- * whole. `--optimize` optimises one photo's pixels instead (Gatys et al.). The loss:
- * `styleLossOf` (`styleTransferLoss` with Gatys' layers and the colour term). `--help` for flags.
+ * convolutions, a residual over its input) learns on crops of the photos, recoloured to ONE
+ * painting's colours (The Starry Night; its Grams computed once), to paint them like it, then
+ * stylises every photo whole. `--optimize` optimises one photo's pixels instead (Gatys et al.).
+ * The loss: `styleLossOf` (`styleTransferLoss` with Gatys' layers; the sliced-Wasserstein colour
+ * term with `--colour-weight`). `--help` for flags.
  *
  * @module
  */
@@ -22,6 +23,8 @@ export const DEFAULT_STYLE = "examples/data/style/starry_night.jpg";
 /** The default style layers' weights, times `--style-weight` (relu1_1 holds the colours). */
 export const DEFAULT_LAYER_WEIGHTS: readonly number[] = X.STYLE_LAYER_WEIGHTS;
 const { count, flag, text, toggle } = X;
+/** What the network predicts: a residual over its (recoloured) input, or the image itself. */
+const OUTPUTS = ["residual", "image"] as const;
 const FLAGS = {
   ...X.sharedFlags({
     ...{ prefix: "style", data: "content photos (the style image is left out)", batch: "1" },
@@ -40,7 +43,19 @@ const FLAGS = {
   "style-size": count("256", "the style image's shorter side (larger: larger patterns)"),
   "colour-transfer": flag(X.NonNegativeInt, "20", "N", "colour transfer steps (0: none)"),
   ...X.styleLossFlags(),
-  residual: toggle("predict a residual over the photo (keeps its colours), not the image"),
+  // 0 when training (the library's flag table says 2e8): the colour transfer gives the network the
+  // painting's colours, and a colour term on each 128-px crop pushed every crop towards the
+  // painting's whole palette, which painted flat areas as large blobs (see README).
+  "colour-weight": flag(
+    X.orNaN(X.NonNegativeNumber),
+    "",
+    "X",
+    "weight of the sliced-Wasserstein colour term (0: none) [0; --optimize: 2e8]",
+  ),
+  // residual: the untrained network starts at the recoloured photo, so the early high-lr steps
+  // cannot wipe the content out (with "image" every run passed through shapeless blobs at step 50
+  // and recovered a backend- and seed-dependent picture; see README).
+  output: flag(oneOf(OUTPUTS), "residual", "KIND", "residual over the recoloured photo | image"),
 };
 type Options = X.FlagValues<typeof FLAGS>;
 
@@ -67,7 +82,7 @@ async function run(o: Options): Promise<void> {
   const { content, layers } = X.styleLayersOf(o);
   const style = await X.readResized(o.style, "--style", o["style-size"]);
   using s = await X.openSession("style_transfer", o, [content, ...layers], "style");
-  const loss = X.styleLossOf(s.net, o);
+  const loss = X.styleLossOf(s.net, { ...o, "colour-weight": colourWeightOf(o) });
   // The style image's Grams and colour quantiles, once: every step compares with these.
   const target = D.stackPixels([style]);
   using fixed = L.precomputeTarget(loss, s.net, target, { kinds: ["style", "colour"] });
@@ -82,9 +97,11 @@ async function run(o: Options): Promise<void> {
 }
 type Mode = (...a: [Options, X.Session, L.LossFn, D.Pixels, S.Config, Lpips]) => Promise<void>;
 const or = (v: number, d: number) => Number.isNaN(v) ? d : v;
+/** The colour term's weight: --colour-weight, else 0 when training and 2e8 with --optimize. */
+const colourWeightOf = (o: Options): number => or(o["colour-weight"], o.optimize ? 2e8 : 0);
 const recolour = (p: D.Pixels, style: D.Pixels, o: Options) =>
   o["colour-transfer"] > 0 ? D.colourTransfer(p, style, { iterations: o["colour-transfer"] }) : p;
-const pick = ({ upsample, residual }: Options) => ({ upsample, residual });
+const pick = ({ upsample, output }: Options) => ({ upsample, residual: output === "residual" });
 
 // Johnson et al.: train a U-Net on content crops, then stylise every content photo whole.
 const fast: Mode = async (o, s, lossFn, style, config, metric) => {
