@@ -101,7 +101,7 @@ export interface VggOptions<L extends string = string> extends InputCheckSetting
   /**
    * The arithmetic of the frozen convs: `"f32"` (default) or `"bf16"` — bfloat16 activations
    * and weights with float32 accumulation (the first conv, which sees the image, stays f32),
-   * about 1.6× faster on a perceptual loss's forward and backward; loss values within 1e-4 of
+   * about 1.7× faster on a perceptual loss's forward and backward; loss values within 1e-4 of
    * f32, input gradients within a few % (an L1 distance's sign flips where prediction and
    * target features are within bf16's rounding). `"bf16"` needs `initBackend("native")` on a CPU with AVX512-BF16 or AMX,
    * and throws `PrecisionUnavailableError` (from `@perceptual/loss/backend`) elsewhere, saying why.

@@ -13,7 +13,7 @@ import { bf16IsaReason } from "./_bf16.ts";
 /**
  * The arithmetic of a frozen loss network's convolutions. `"f32"` (the default) everywhere;
  * `"bf16"`: inputs and weights rounded to bfloat16 (8 significant bits), products accumulated
- * and results kept in float32 (the image-facing first conv stays f32) — about 1.6× faster on
+ * and results kept in float32 (the image-facing first conv stays f32) — about 1.7× faster on
  * CPUs with AVX512-BF16 or AMX; loss values within about 1e-4 of f32, input gradients within a
  * few %. Only the frozen network changes: the model being trained stays float32.
  *
