@@ -11,7 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { geometryOfInfo } from "../_kernels/conv2d_backprop_filter.ts";
+import { poolGeometry, poolKey } from "./_matmul_pool.ts";
 import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { Md, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
@@ -186,18 +186,10 @@ const maxPool: Make = (dnnl, fallback) => (args) => {
   const { x } = inputs as { x: tf.TensorInfo };
   const a = attrs as unknown as tf.MaxPoolAttrs;
   if (x.dtype !== "float32" || x.shape.length !== 4) return fallback(args);
-  const s = geometryOfInfo(tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterSize,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  ));
+  const s = poolGeometry(x.shape, a);
   if (s.oh <= 0 || s.ow <= 0 || s.n * s.h * s.w * s.ci < MIN_ELEMENTS) return fallback(args);
   const out = makeOutput(backend, [s.n, s.oh, s.ow, s.ci]);
-  const key = `maxpool x[${x.shape}] k${s.kh},${s.kw} s${s.sh},${s.sw} ` +
-    `p${s.top},${s.left},${s.bottom},${s.right}`;
+  const key = `maxpool ${poolKey(s)}`;
   const ok = runCached(dnnl, key, 4 * s.n * s.h * s.w * s.ci, () => {
     // The logical order oneDNN wants is NCHW; NHWC memory is that order with these strides.
     const mx = mdTag(dnnl, [s.n, s.ci, s.h, s.w], DNNL.nhwc);

@@ -8,15 +8,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  type ConvGeometry,
-  convGeometry,
-  geometryOfInfo,
-} from "../_kernels/conv2d_backprop_filter.ts";
+import { type ConvGeometry, convGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import { convBackwardData, convBackwardWeights, convForward } from "./_conv.ts";
 import type { Dnnl } from "./_dnnl.ts";
-import { matMul, maxPoolGrad } from "./_matmul_pool.ts";
+import { matMul, maxPoolGrad, poolGeometry } from "./_matmul_pool.ts";
 import { makeOutput, outOrFallback, tensorPointer } from "./_address.ts";
 
 function floats(...infos: (tf.TensorInfo | undefined)[]): boolean {
@@ -160,14 +156,7 @@ const maxPoolGradKernel: Make = (dnnl, fallback) => (args) => {
   const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
   const a = attrs as unknown as tf.MaxPoolGradAttrs;
   if (!floats(dy, input)) return fallback(args);
-  const s = geometryOfInfo(tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    a.filterSize,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  ));
+  const s = poolGeometry(input.shape, a);
   if (s.oh !== dy.shape[1] || s.ow !== dy.shape[2]) return fallback(args);
   const dx = makeOutput(backend, input.shape.slice());
   const ok = maxPoolGrad(dnnl, s, () => ({

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
+import * as tf from "@tensorflow/tfjs-core";
+import { type ConvGeometry, geometryOfInfo } from "../_kernels/conv2d_backprop_filter.ts";
 import { dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { HostBuffer, mdTag, opDesc, Primitive, primitiveDesc } from "./_primitive.ts";
 import { record, tune } from "./_tune.ts";
@@ -113,6 +114,27 @@ function buildPoolGrad(dnnl: Dnnl, s: ConvGeometry): PoolGradPlan | undefined {
   } as PoolGradPlan;
 }
 
+/** The geometry of a 2-D pool over an NHWC input of `shape`, from tfjs's pool attributes. */
+export function poolGeometry(
+  shape: readonly number[],
+  a: Pick<tf.MaxPoolAttrs, "filterSize" | "strides" | "pad" | "dimRoundingMode">,
+): ConvGeometry {
+  return geometryOfInfo(tf.backend_util.computePool2DInfo(
+    shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  ));
+}
+
+/** A pool's cache key: its input, window, strides and padding. */
+export function poolKey(s: ConvGeometry): string {
+  return `x[${s.n},${s.h},${s.w},${s.ci}] k${s.kh},${s.kw} s${s.sh},${s.sw} ` +
+    `p${s.top},${s.left},${s.bottom},${s.right}`;
+}
+
 /**
  * The max-pool gradient: oneDNN's backward pass needs the forward's workspace (where each
  * window's maximum was), so the forward runs again on the input first. False where no
@@ -125,8 +147,7 @@ export function maxPoolGrad(
 ): boolean {
   // Memory-bound: counted as a few flops per input element.
   const t = threadsFor(dnnl.omp, 4 * s.n * s.h * s.w * s.ci);
-  const key = `maxpool_grad x[${s.n},${s.h},${s.w},${s.ci}] k${s.kh},${s.kw} s${s.sh},${s.sw} ` +
-    `p${s.top},${s.left},${s.bottom},${s.right} t${t}`;
+  const key = `maxpool_grad ${poolKey(s)} t${t}`;
   return withThreads(dnnl.omp, t, () => {
     const plan = tune(key, [() => buildPoolGrad(dnnl, s)], () => {});
     if (plan === undefined) return false;
