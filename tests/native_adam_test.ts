@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
-import { nativeInfo, nativeProfile, setNativeProfiling } from "../src/backend/native/mod.ts";
+import { nativeProfile, setNativeProfiling } from "../src/backend/native/mod.ts";
 import type { LossFn } from "../src/loss/loss_result.ts";
 import {
   type Callback,
@@ -27,10 +27,9 @@ import {
 } from "../src/train/_optimizer_state.ts";
 import type { NamedArray } from "../src/train/checkpoint.ts";
 import { mulberry32 } from "../src/data/rng.ts";
+import { skipWithoutNative } from "./_native.ts";
 
-const info = nativeInfo();
-const ignore = typeof info === "string";
-if (ignore) console.log(`native_adam_test: skipped, ${info}`);
+const ignore = skipWithoutNative("native_adam_test");
 
 function values(n: number, seed: number, scale: number): Float32Array {
   const r = mulberry32(seed).next;

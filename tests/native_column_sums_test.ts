@@ -9,10 +9,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend, uninstallTrainingKernels } from "../src/backend/mod.ts";
 import { nativeInfo } from "../src/backend/native/mod.ts";
 import { MIN_LEADING } from "../src/backend/native/_column_sums.ts";
+import { skipWithoutNative } from "./_native.ts";
 
-const info = nativeInfo();
-const ignore = typeof info === "string";
-if (ignore) console.log(`native_column_sums_test: skipped, ${info}`);
+const ignore = skipWithoutNative("native_column_sums_test");
 
 interface Case {
   readonly shape: number[];

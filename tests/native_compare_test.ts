@@ -9,10 +9,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend, uninstallTrainingKernels } from "../src/backend/mod.ts";
 import { nativeInfo } from "../src/backend/native/mod.ts";
 import { MIN_COMPARE } from "../src/backend/native/_compare.ts";
+import { skipWithoutNative } from "./_native.ts";
 
-const info = nativeInfo();
-const ignore = typeof info === "string";
-if (ignore) console.log(`native_compare_test: skipped, ${info}`);
+const ignore = skipWithoutNative("native_compare_test");
 
 /** Values with ties, signed zeros, NaN and infinities among uniform ones in [-2, 2). */
 function values(n: number, seed: number): Float32Array {

@@ -12,11 +12,9 @@ import {
   installTrainingKernels,
   uninstallTrainingKernels,
 } from "../src/backend/mod.ts";
-import { nativeInfo } from "../src/backend/native/mod.ts";
+import { skipWithoutNative } from "./_native.ts";
 
-const info = nativeInfo();
-const ignore = typeof info === "string";
-if (ignore) console.log(`native_copy_test: skipped, ${info}`);
+const ignore = skipWithoutNative("native_copy_test");
 
 /** Distinct values (index-derived, so a misplaced element shows). */
 function values(shape: number[], offset: number): tf.Tensor {

@@ -13,11 +13,10 @@ import {
   installTrainingKernels,
   uninstallTrainingKernels,
 } from "../src/backend/mod.ts";
-import { nativeInfo, nativeProfile, setNativeProfiling } from "../src/backend/native/mod.ts";
+import { nativeProfile, setNativeProfiling } from "../src/backend/native/mod.ts";
+import { skipWithoutNative } from "./_native.ts";
 
-const info = nativeInfo();
-const ignore = typeof info === "string";
-if (ignore) console.log(`native_host_test: skipped, ${info}`);
+const ignore = skipWithoutNative("native_host_test");
 
 /** mulberry32: a seeded generator in [-1, 1). */
 function rng(seed: number): () => number {

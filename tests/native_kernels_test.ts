@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend, uninstallTrainingKernels } from "../src/backend/mod.ts";
 import { nativeInfo } from "../src/backend/native/mod.ts";
+import { skipWithoutNative } from "./_native.ts";
 
-const info = nativeInfo();
-const ignore = typeof info === "string";
-if (ignore) console.log(`native_kernels_test: skipped, ${info}`);
+const ignore = skipWithoutNative("native_kernels_test");
 
 /** mulberry32: a seeded generator, so a failing shape can be re-run. */
 function rng(seed: number): () => number {

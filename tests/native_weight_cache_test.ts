@@ -14,10 +14,9 @@ import {
   uninstallTrainingKernels,
 } from "../src/backend/mod.ts";
 import { nativeInfo } from "../src/backend/native/mod.ts";
+import { skipWithoutNative } from "./_native.ts";
 
-const info = nativeInfo();
-const ignore = typeof info === "string";
-if (ignore) console.log(`native_weight_cache_test: skipped, ${info}`);
+const ignore = skipWithoutNative("native_weight_cache_test");
 
 const X: [number, number, number, number] = [1, 24, 24, 32];
 const W: [number, number, number, number] = [3, 3, 32, 32];
