@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import * as tfl from "@tensorflow/tfjs-layers";
+import type * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import { nativeProfile, setNativeProfiling } from "../src/backend/native/mod.ts";
 import type { LossFn } from "../src/loss/loss_result.ts";
@@ -28,6 +28,7 @@ import {
 import type { NamedArray } from "../src/train/checkpoint.ts";
 import { mulberry32 } from "../src/data/rng.ts";
 import { skipWithoutNative } from "./_native.ts";
+import { convBnConv } from "./_conv_bn_conv.ts";
 
 const ignore = skipWithoutNative("native_adam_test");
 
@@ -193,24 +194,10 @@ Deno.test({
 
 /** conv → batch norm → conv on 8×8 RGB, the same trainable weights every time. */
 function smallModel(): tfl.LayersModel {
-  const inp = tfl.input({ shape: [8, 8, 3] });
-  let h = tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: "same", activation: "relu" })
-    .apply(inp) as tfl.SymbolicTensor;
-  h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
-  const out = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same" })
-    .apply(h) as tfl.SymbolicTensor;
-  const model = tfl.model({ inputs: inp, outputs: out });
-  tf.tidy(() => {
-    const trainable = new Set(model.trainableWeights.map((w) => w.name));
-    model.setWeights(
-      model.weights.map((w, i) =>
-        trainable.has(w.name)
-          ? tf.tensor(values(w.read().size, 500 + i, 1), w.read().shape)
-          : tf.clone(w.read())
-      ),
-    );
-  });
-  return model;
+  return convBnConv(
+    8,
+    (shape, i) => tf.tensor(values(tf.util.sizeFromShape(shape), 500 + i, 1), shape),
+  );
 }
 
 const pixelLoss: LossFn = (pred, target) => {

@@ -17,6 +17,7 @@ import {
   runDirectory,
   trainer,
 } from "../src/train/mod.ts";
+import { convBnConv } from "./_conv_bn_conv.ts";
 
 await initBackend("cpu");
 
@@ -28,27 +29,10 @@ async function tempDir(): Promise<AsyncDisposable & { path: string }> {
 
 /** conv → batch norm → conv on 8×8 RGB; `seeded` gives the same trainable weights every time. */
 function buildModel(seeded: boolean, filters = 4): tfl.LayersModel {
-  const inp = tfl.input({ shape: [8, 8, 3] });
-  let h = tfl.layers.conv2d({ filters, kernelSize: 3, padding: "same", activation: "relu" })
-    .apply(inp) as tfl.SymbolicTensor;
-  h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
-  const out = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same" }).apply(
-    h,
-  ) as tfl.SymbolicTensor;
-  const model = tfl.model({ inputs: inp, outputs: out });
-  if (seeded) {
-    tf.tidy(() => {
-      const trainable = new Set(model.trainableWeights.map((w) => w.name));
-      model.setWeights(
-        model.weights.map((w, i) =>
-          trainable.has(w.name)
-            ? tf.randomUniform(w.read().shape, -0.5, 0.5, "float32", 1000 + i)
-            : tf.clone(w.read())
-        ),
-      );
-    });
-  }
-  return model;
+  return convBnConv(
+    filters,
+    seeded ? (shape, i) => tf.randomUniform(shape, -0.5, 0.5, "float32", 1000 + i) : undefined,
+  );
 }
 
 const loss: LossFn = (pred, target) => {

@@ -2,7 +2,7 @@
 // model shows between steps, batch-norm statistics included), checkpoints and exact resume.
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import * as tfl from "@tensorflow/tfjs-layers";
+import type * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../src/backend/mod.ts";
 import type { LossFn } from "../src/loss/loss_result.ts";
 import {
@@ -13,6 +13,7 @@ import {
   trainer,
   weightAverage,
 } from "../src/train/mod.ts";
+import { convBnConv } from "./_conv_bn_conv.ts";
 
 await initBackend("cpu");
 
@@ -117,24 +118,7 @@ Deno.test("trainer average: the model shows the average between steps and trains
 
 /** conv → batch norm → conv on 8×8 RGB with seeded weights. */
 function buildModel(): tfl.LayersModel {
-  const inp = tfl.input({ shape: [8, 8, 3] });
-  let h = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" })
-    .apply(inp) as tfl.SymbolicTensor;
-  h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
-  const out = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: "same" })
-    .apply(h) as tfl.SymbolicTensor;
-  const model = tfl.model({ inputs: inp, outputs: out });
-  tf.tidy(() => {
-    const trainable = new Set(model.trainableWeights.map((w) => w.name));
-    model.setWeights(
-      model.weights.map((w, i) =>
-        trainable.has(w.name)
-          ? tf.randomUniform(w.read().shape, -0.5, 0.5, "float32", 2000 + i)
-          : tf.clone(w.read())
-      ),
-    );
-  });
-  return model;
+  return convBnConv(4, (shape, i) => tf.randomUniform(shape, -0.5, 0.5, "float32", 2000 + i));
 }
 
 const l1: LossFn = (pred, target) => {
