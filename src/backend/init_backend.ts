@@ -270,7 +270,7 @@ function oneDnnNote(): string {
     ? ""
     : `; oneDNN ${info.version}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${
       info.tuning === "timed" ? ", timing-tuned (not reproducible)" : ""
-    }`;
+    }${info.winograd ? "" : ", Winograd off"}`;
 }
 
 /** `native-host`: oneDNN kernels on tensors in host memory, no 4 GiB ceiling (./native/). */
@@ -314,14 +314,18 @@ function start(
     case "webgpu":
       return startWebgpu(byName);
     case "native":
-      return startNative({ tune: options.nativeTune, threads: options.nativeThreads });
+      return startNative(nativeOptions(options));
     case "native-host":
-      return startNativeHost({ tune: options.nativeTune, threads: options.nativeThreads });
+      return startNativeHost(nativeOptions(options));
     case "wasm":
       return startWasm();
     case "cpu":
       return startCpu();
   }
+}
+
+function nativeOptions(o: InitBackendOptions): NativeOptions {
+  return { tune: o.nativeTune, threads: o.nativeThreads, winograd: o.nativeWinograd };
 }
 
 /**
@@ -348,6 +352,12 @@ export interface InitBackendOptions {
    * Results can depend on it, so a resumed run should pass the count it started with.
    */
   readonly nativeThreads?: number;
+  /**
+   * `native` only: forward 3×3 convolutions that no gradient is computed through (evaluation,
+   * prediction) by oneDNN's Winograd algorithm where it is faster. Default true; `false` keeps
+   * every convolution direct (results then differ from wasm's only by summation order).
+   */
+  readonly nativeWinograd?: boolean;
   /**
    * In the default order (nothing asked for by name or environment variable), try `native-host`
    * before `native`: for steps that would not fit `native`'s 4 GiB wasm heap. Default false.

@@ -15,17 +15,10 @@
  */
 import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
-import {
-  HostBuffer,
-  Md,
-  opDesc,
-  Primitive,
-  primitiveDesc,
-  reluAttr,
-  reorder,
-} from "./_primitive.ts";
+import { Md, opDesc, Primitive, primitiveDesc, reluAttr, reorder } from "./_primitive.ts";
 import { key, runConv } from "./_conv.ts";
 import { binaryPrimitive } from "./_binary.ts";
+import { layoutKey, Scratch, weightCopy } from "./_conv_buffers.ts";
 import { NativeBackendError } from "./errors.ts";
 
 type Ptr = Deno.PointerValue;
@@ -93,34 +86,8 @@ function forwardDesc(
   return status === DNNL.success ? desc : undefined;
 }
 
-/** One scratch buffer for the bf16 copy of an input, grown as needed (calls run one at a time). */
-let scratch: HostBuffer | undefined;
-function scratchOf(bytes: number): Ptr {
-  if (scratch === undefined || scratch.size < bytes) scratch = new HostBuffer(bytes);
-  return scratch.p;
-}
-
-/**
- * The scratch buffer is kept between calls up to this size; a larger one (a whole photo's
- * activations: 140 MB for 1280×852×64) is dropped after its call rather than held for the
- * process's life.
- */
-const KEEP_SCRATCH_BYTES = 64 * 2 ** 20;
-
-/** bf16 copies of weight tensors, per tensor and weight layout; dropped with the tensor. */
-const weightCopies = new WeakMap<object, Map<string, HostBuffer>>();
-
-/**
- * `sizeof(dnnl_memory_desc_t)`: 696 in oneDNN 2.6.3, and the same across 2.x (oneDNN keeps its
- * ABI within a major version).
- */
-const MD_STRUCT_BYTES = 696;
-
-/** A primitive's weight layout as a cache key (equal descriptors give equal bytes). */
-function layoutKey(p: Ptr): string {
-  const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p!, MD_STRUCT_BYTES));
-  return btoa(String.fromCharCode(...bytes));
-}
+/** The bf16 copy of an input (x, or dy). */
+const scratch = new Scratch();
 
 /** A bf16 primitive with the reorders around it. */
 interface Bf16Plan {
@@ -154,15 +121,8 @@ function plan(dnnl: Dnnl, prim: Primitive, from: Md, to: Md, wUser: Md): Bf16Pla
 
 /** The weights `w` (tensor identity `id`) in `p`'s bf16 layout, converted on first use. */
 function weightsOf(p: Bf16Plan, id: object, w: Ptr): Ptr {
-  let byLayout = weightCopies.get(id);
-  if (byLayout === undefined) weightCopies.set(id, byLayout = new Map());
-  let buf = byLayout.get(p.weightKey);
-  if (buf === undefined) {
-    buf = new HostBuffer(p.toWeights.bytes.get(DNNL.argDst)!);
-    p.toWeights.run([w, buf.p]);
-    byLayout.set(p.weightKey, buf);
-  }
-  return buf.p;
+  const bytes = p.toWeights.bytes.get(DNNL.argDst)!;
+  return weightCopy(id, p.weightKey, bytes, (dst) => p.toWeights.run([w, dst]));
 }
 
 function buildForward(
@@ -285,13 +245,13 @@ function runPlan(
   rest: readonly Ptr[],
   mask?: Ptr,
 ): void {
-  const tmp = scratchOf(p.toBf16.bytes.get(DNNL.argDst)!);
+  const tmp = scratch.of(p.toBf16.bytes.get(DNNL.argDst)!);
   try {
     p.toBf16.run([input, tmp]);
     if (mask !== undefined) p.mask!.run([tmp, mask, tmp]);
     p.prim.run([tmp, weightsOf(p, wId, w), ...rest]);
   } finally {
-    if (scratch !== undefined && scratch.size > KEEP_SCRATCH_BYTES) scratch = undefined;
+    scratch.release();
   }
 }
 

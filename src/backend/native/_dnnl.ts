@@ -19,6 +19,8 @@ export const DNNL = {
   any: 1,
   a: 2,
   abc: 4,
+  /** oihw for weights. */
+  abcd: 5,
   acb: 17,
   nhwc: 20,
   hwio: 30,
@@ -29,6 +31,7 @@ export const DNNL = {
   backwardWeights: 192,
   // Algorithms.
   convolutionDirect: 1,
+  convolutionWinograd: 2,
   eltwiseRelu: 31,
   poolingMax: 511,
   // Execution argument ids.

@@ -14,6 +14,7 @@ import { convBackwardData, convBackwardWeights, convForward } from "./_conv.ts";
 import type { Dnnl } from "./_dnnl.ts";
 import { matMul, maxPoolGrad, poolGeometry } from "./_matmul_pool.ts";
 import { makeOutput, outOrFallback, tensorPointer } from "./_address.ts";
+import { winogradApplies, winogradConvForward } from "./_winograd_conv.ts";
 
 function floats(...infos: (tf.TensorInfo | undefined)[]): boolean {
   return infos.every((i) =>
@@ -47,6 +48,11 @@ function geometry(
 
 type Make = (dnnl: Dnnl, fallback: tf.KernelFunc) => tf.KernelFunc;
 
+/** A forward convolution: by Winograd where it applies (inference), else the direct one. */
+const forward: typeof convForward = (dnnl, g, bias, relu, ptrs, wId) =>
+  (winogradApplies(g) && winogradConvForward(dnnl, g, bias, relu, ptrs, wId)) ||
+  convForward(dnnl, g, bias, relu, ptrs, wId);
+
 const conv2D: Make = (dnnl, fallback) => (args) => {
   const { inputs, attrs } = args as unknown as KernelArgs;
   const backend = args.backend as tf.KernelBackend;
@@ -57,7 +63,7 @@ const conv2D: Make = (dnnl, fallback) => (args) => {
     : undefined;
   if (g === undefined) return fallback(args);
   const y = makeOutput(backend, [g.n, g.oh, g.ow, g.co]);
-  const ok = convForward(dnnl, g, false, false, () => ({
+  const ok = forward(dnnl, g, false, false, () => ({
     x: tensorPointer(backend, x),
     w: tensorPointer(backend, filter),
     b: undefined,
@@ -81,7 +87,7 @@ const fusedConv2D: Make = (dnnl, fallback) => (args) => {
     return fallback(args);
   }
   const y = makeOutput(backend, [g.n, g.oh, g.ow, g.co]);
-  const ok = convForward(dnnl, g, bias !== undefined, act === "relu", () => ({
+  const ok = forward(dnnl, g, bias !== undefined, act === "relu", () => ({
     x: tensorPointer(backend, x!),
     w: tensorPointer(backend, filter!),
     b: bias === undefined ? undefined : tensorPointer(backend, bias),
