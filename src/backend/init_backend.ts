@@ -21,6 +21,8 @@ import {
 import { NATIVE_HOST, registerNativeHostBackend } from "./native/_host_backend.ts";
 import { keepFreedMemory } from "./native/_host_malloc.ts";
 import { loadDnnl } from "./native/_dnnl.ts";
+import { adviseWasmHeap } from "./native/_huge_pages.ts";
+import { wasmHeapBase } from "./native/_address.ts";
 import { guardWebgpuSyncReads } from "./webgpu_sync_read.ts";
 import { enableWasmThreads } from "./wasm_threads.ts";
 
@@ -259,6 +261,11 @@ async function startNative(options: NativeOptions): Promise<string | undefined> 
   const failed = await activate("native");
   if (failed !== undefined) return `${failed} (it needs --allow-read for its .wasm file)`;
   configureNative(options);
+  // Fresh memory costs a page fault per 4 KiB: huge pages for the heap, reuse for host memory
+  // (the oneDNN kernels' weight copies and scratch buffers). Hints only: where either is not
+  // available, memory is mapped as before.
+  adviseWasmHeap(wasmHeapBase(tf.backend()));
+  keepFreedMemory();
   nativeNote = oneDnnNote() + wasmThreadsNote;
   return undefined;
 }

@@ -65,6 +65,13 @@ function hostArray(backend: HostStoreBackend, info: tf.TensorInfo): Float32Array
   );
 }
 
+/** The start of a wasm backend's heap (null for a backend that keeps tensors elsewhere). */
+export function wasmHeapBase(backend: tf.KernelBackend): Deno.PointerValue {
+  return onWasmHeap(backend)
+    ? Deno.UnsafePointer.of(backend.wasm.HEAPU8 as Uint8Array<ArrayBuffer>)
+    : null;
+}
+
 /**
  * The address of `info`'s first element: inside the wasm heap (valid until the next allocation,
  * which may grow the heap) or in its own ArrayBuffer (stable: backing stores never move).

@@ -15,6 +15,7 @@ import {
   OP_DESC_BYTES,
   ptr,
 } from "./_dnnl.ts";
+import { adviseHugePages, HUGE_PAGE_BYTES } from "./_huge_pages.ts";
 
 /** A memory descriptor living in a host buffer (kept alive with it). */
 export class Md {
@@ -66,7 +67,13 @@ export function primitiveDesc(
   return Deno.UnsafePointer.create(out[0]);
 }
 
-/** Host memory aligned to 64 bytes, for reordered weights and temporaries. */
+/** Host buffers from this size on start on a huge-page boundary and ask for huge pages. */
+const HUGE_FROM_BYTES = 2 * HUGE_PAGE_BYTES;
+
+/**
+ * Host memory aligned to 64 bytes, for reordered weights and temporaries; a large one aligned to
+ * a huge page and backed by huge pages where Linux has them (./_huge_pages.ts).
+ */
 export class HostBuffer {
   readonly #store: Uint8Array<ArrayBuffer>;
   /** Its start. */
@@ -75,11 +82,13 @@ export class HostBuffer {
   readonly size: number;
   /** Allocate `size` bytes. */
   constructor(size: number) {
-    this.#store = new Uint8Array(size + 64);
+    const align = size >= HUGE_FROM_BYTES ? HUGE_PAGE_BYTES : 64;
+    this.#store = new Uint8Array(size + align);
     const base = Deno.UnsafePointer.value(ptr(this.#store));
-    const pad = Number((64n - (BigInt(base) % 64n)) % 64n);
+    const pad = Number((BigInt(align) - (BigInt(base) % BigInt(align))) % BigInt(align));
     this.p = Deno.UnsafePointer.offset(ptr(this.#store) as Deno.PointerObject, pad);
     this.size = size;
+    if (align === HUGE_PAGE_BYTES) adviseHugePages(this.p, size);
   }
 }
 
