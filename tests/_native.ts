@@ -11,3 +11,16 @@ export function skipWithoutNative(file: string): boolean {
   console.log(`${file}: skipped, ${info}`);
   return true;
 }
+
+/** The largest |a - b| and the largest |b| (a native result against its reference). */
+export function maxDiff(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+): { diff: number; scale: number } {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return { diff, scale };
+}

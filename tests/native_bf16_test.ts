@@ -20,6 +20,7 @@ import { reluMaskGrad } from "../src/backend/native/_relu_mask.ts";
 import { vgg16 } from "../src/vgg/mod.ts";
 import { frozenSegment, type SegmentConvs, type SegmentLayer } from "../src/vgg/_frozen_segment.ts";
 import { BF16_CONVS, F32_MAX_IN_CHANNELS } from "../src/vgg/_bf16_convs.ts";
+import { maxDiff } from "./_native.ts";
 
 await initBackend("native").catch(() => undefined);
 const why = bf16Unavailable();
@@ -50,15 +51,6 @@ function toBf16(v: Float32Array): Float32Array {
     u[i] = ((x + 0x7fff + ((x >>> 16) & 1)) >>> 0) & 0xffff0000;
   }
   return new Float32Array(u.buffer);
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return { diff, scale };
 }
 
 const CASES = [

@@ -1,7 +1,7 @@
 /**
- * Winograd forward convolutions on the native backend (inference only): against the cpu
- * backend's convolution, chosen where the rule says and nowhere else (not under a gradient,
- * not below its size and channel thresholds, not when switched off), the same bits run after
+ * Winograd forward convolutions on the native backend (inside `withWinograd`): against the cpu
+ * backend's convolution, chosen where the rule says and nowhere else (not outside it, not under
+ * a gradient, not below its size and channel thresholds, not when switched off), the same bits run after
  * run, no leaks, and a whole VGG-16 pass close to the direct one. Skipped, saying why, without
  * libdnnl; the Winograd-specific assertions are skipped on a CPU where oneDNN has no Winograd
  * kernel (without AVX-512), where the kernels must fall back to the direct convolution.
@@ -12,10 +12,13 @@ import {
   configureNative,
   initBackend,
   nativeInfo,
+  nativeProfile,
+  setNativeProfiling,
   uninstallTrainingKernels,
+  withWinograd,
 } from "../src/backend/mod.ts";
 import { vgg16 } from "../src/vgg/mod.ts";
-import { skipWithoutNative } from "./_native.ts";
+import { maxDiff, skipWithoutNative } from "./_native.ts";
 
 const ignore = skipWithoutNative("native_winograd_test");
 
@@ -31,22 +34,23 @@ function randoms(n: number, seed: number, scale: number): Float32Array {
   });
 }
 
-/** The largest |a - b| and the largest |b|. */
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return { diff, scale };
-}
-
 /** How many elements differ in their bits (assert.deepEqual's diff of large arrays is huge). */
 function differing(a: ArrayLike<number> | undefined, b: ArrayLike<number>): number {
   if (a === undefined || a.length !== b.length) return Infinity;
   let n = 0;
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) n++;
   return n;
+}
+
+/** Whether `f` ran a Winograd convolution (from the native profile). */
+function ranWinograd(f: () => void): boolean {
+  setNativeProfiling(true);
+  try {
+    f();
+    return nativeProfile().some((e) => e.key.startsWith("conv_fwd_winograd"));
+  } finally {
+    setNativeProfiling(false);
+  }
 }
 
 /** The keys of the Winograd plans made so far, with what was chosen for each. */
@@ -93,7 +97,7 @@ function inputs(c: Case, seed: number) {
 }
 
 Deno.test({
-  name: "Winograd convolutions (no gradient) match the cpu backend's to 1e-5 of the outputs",
+  name: "withWinograd: Winograd convolutions match the cpu backend's to 1e-5 of the outputs",
   ignore,
   async fn() {
     for (const [i, c] of CASES.entries()) {
@@ -103,8 +107,8 @@ Deno.test({
       const want = tf.tidy(() => conv(c, x, k, b).dataSync());
       await initBackend("native");
       const before = tf.memory().numTensors;
-      const got = tf.tidy(() => conv(c, x, k, b).dataSync());
-      const again = tf.tidy(() => conv(c, x, k, b).dataSync());
+      const got = withWinograd(() => tf.tidy(() => conv(c, x, k, b).dataSync()));
+      const again = withWinograd(() => tf.tidy(() => conv(c, x, k, b).dataSync()));
       assert.equal(tf.memory().numTensors, before, "the Winograd kernel leaked tensors");
       assert.equal(differing(again, got), 0, `case ${i}: not the same bits on a second run`);
       const { diff, scale } = maxDiff(got, want);
@@ -125,39 +129,48 @@ Deno.test({
 });
 
 Deno.test({
-  name: "Winograd is not used under a gradient, below its thresholds, or when switched off",
+  name: "Winograd is not used outside withWinograd, under a gradient, below its thresholds, or off",
   ignore,
   async fn() {
     await initBackend("native");
     const c = CASES[0]!;
     const { x, k, b } = inputs(c, 7);
+    // Outside withWinograd (a calibration, a training target): the direct convolution.
+    let direct: ArrayLike<number> = [];
+    assert.ok(
+      !ranWinograd(() => direct = tf.tidy(() => conv(c, x, k, b).dataSync())),
+    );
     configureNative({ winograd: false });
     assert.equal((nativeInfo() as { winograd: boolean }).winograd, false);
-    const direct = tf.tidy(() => conv(c, x, k, b).dataSync());
-    const plansBefore = winogradPlans().length;
-    tf.tidy(() => conv(c, x, k, b));
-    assert.equal(winogradPlans().length, plansBefore, "switched off, yet a Winograd plan was made");
+    let off: ArrayLike<number> = [];
+    const used = ranWinograd(() =>
+      off = withWinograd(() => tf.tidy(() => conv(c, x, k, b).dataSync()))
+    );
+    assert.ok(!used, "switched off, yet used");
+    assert.equal(differing(off, direct), 0, "switched off, yet not the direct convolution");
     configureNative({});
     assert.equal((nativeInfo() as { winograd: boolean }).winograd, true);
 
     // The forward pass inside a gradient computation: the direct convolution's bits exactly.
     let inside: Float32Array | undefined;
     const kv = tf.variable(tf.tensor4d(k, [3, 3, c.x[3], c.co]), true, "winograd_test_kernel");
-    const dk = tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => {
-        const y = tf.fused.conv2d({
-          x: tf.tensor4d(x, c.x),
-          filter: kv as tf.Tensor4D,
-          bias: tf.tensor1d(b),
-          pad: "same",
-          strides: 1,
-          activation: "relu",
-        });
-        inside = y.dataSync() as Float32Array;
-        return tf.sum(y) as tf.Scalar;
-      }, [kv]);
-      return Object.values(grads)[0]!.dataSync();
-    });
+    const dk = withWinograd(() =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => {
+          const y = tf.fused.conv2d({
+            x: tf.tensor4d(x, c.x),
+            filter: kv as tf.Tensor4D,
+            bias: tf.tensor1d(b),
+            pad: "same",
+            strides: 1,
+            activation: "relu",
+          });
+          inside = y.dataSync() as Float32Array;
+          return tf.sum(y) as tf.Scalar;
+        }, [kv]);
+        return Object.values(grads)[0]!.dataSync();
+      })
+    );
     kv.dispose();
     assert.equal(differing(inside, direct), 0, "under a gradient, not the direct convolution");
     assert.ok(dk.some((v) => v !== 0));
@@ -169,11 +182,8 @@ Deno.test({
     ];
     for (const s of small) {
       const v = inputs(s, 3);
-      tf.tidy(() => conv(s, v.x, v.k, v.b));
-      assert.ok(
-        winogradPlans().every((p) => !p.key.includes(`x[${s.x}]`)),
-        `[${s.x}] → ${s.co} should stay direct`,
-      );
+      const used = ranWinograd(() => withWinograd(() => tf.tidy(() => conv(s, v.x, v.k, v.b))));
+      assert.ok(!used, `[${s.x}] → ${s.co} should stay direct`);
     }
   },
 });
@@ -191,11 +201,9 @@ Deno.test({
         const f = net.extract(image, [...layers]);
         return layers.map((l) => f[l].dataSync());
       });
-    configureNative({ winograd: false });
     const direct = run();
-    configureNative({});
     const before = tf.memory().numTensors;
-    const wino = run();
+    const wino = withWinograd(run);
     assert.equal(tf.memory().numTensors, before, "the VGG pass leaked tensors");
     image.dispose();
     layers.forEach((l, i) => {

@@ -360,9 +360,9 @@ export interface InitBackendOptions {
    */
   readonly nativeThreads?: number;
   /**
-   * `native` only: forward 3×3 convolutions that no gradient is computed through (evaluation,
-   * prediction) by oneDNN's Winograd algorithm where it is faster. Default true; `false` keeps
-   * every convolution direct (results then differ from wasm's only by summation order).
+   * `native` only: evaluation's forward 3×3 convolutions (inside `withWinograd`) by oneDNN's
+   * Winograd algorithm where it is faster. Default true; `false` keeps every convolution direct
+   * (results then differ from wasm's only by summation order).
    */
   readonly nativeWinograd?: boolean;
   /**

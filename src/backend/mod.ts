@@ -19,6 +19,7 @@ export {
   type ProfileEntry,
   setNativeProfiling,
   type TunedChoice,
+  withWinograd,
 } from "./native/mod.ts";
 export {
   bf16Unavailable,

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { withWinograd } from "../backend/mod.ts";
 import { type Lpips, lpipsTarget } from "../lpips/mod.ts";
 import type { LossFn } from "../loss/mod.ts";
 import type { TargetOnceFn } from "./target_once.ts";
@@ -149,16 +150,19 @@ export function lpipsMetric(metric: Lpips): LpipsMetricFn {
     return x.shape[1] < min || x.shape[2] < min;
   };
   const mean = (d: number[]) => d.reduce((a, b) => a + b, 0) / d.length;
+  // `scores` computes before its first await (reading the result back): that part runs inside
+  // withWinograd.
   const forTarget = (t: tf.Tensor4D): Promise<TargetScorer> => {
     if (small(t)) return Promise.resolve({ score: () => Promise.resolve(NaN) });
-    const kept = lpipsTarget(metric, t);
+    const kept = withWinograd(() => lpipsTarget(metric, t));
     return Promise.resolve({
-      score: async (p: tf.Tensor4D) => mean(await kept.scores(p)),
+      score: async (p: tf.Tensor4D) => mean(await withWinograd(() => kept.scores(p))),
       dispose: () => kept.dispose(),
     });
   };
   return Object.assign(
-    async (p: tf.Tensor4D, t: tf.Tensor4D) => small(p) ? NaN : mean(await metric.scores(p, t)),
+    async (p: tf.Tensor4D, t: tf.Tensor4D) =>
+      small(p) ? NaN : mean(await withWinograd(() => metric.scores(p, t))),
     { forTarget },
   );
 }
@@ -197,11 +201,13 @@ export function lossMetric(lossFn: LossFn, total?: string): MetricFn {
   const rgb = (x: tf.Tensor4D) => x.shape[3] === 1 ? tf.tile(x, [1, 1, 1, 3]) : x;
   const score = async (p: tf.Tensor4D, t3: tf.Tensor4D): Promise<MetricValue> => {
     let names: string[] = [];
-    const stacked = tf.tidy(() => {
-      const r = lossFn(rgb(p), t3);
-      names = [total ?? "total", ...Object.keys(r.terms)];
-      return tf.stack([r.total, ...(total === undefined ? [] : Object.values(r.terms))]);
-    });
+    const stacked = withWinograd(() =>
+      tf.tidy(() => {
+        const r = lossFn(rgb(p), t3);
+        names = [total ?? "total", ...Object.keys(r.terms)];
+        return tf.stack([r.total, ...(total === undefined ? [] : Object.values(r.terms))]);
+      })
+    );
     const values = await stacked.data();
     stacked.dispose();
     if (total === undefined) return values[0]!;
@@ -211,7 +217,7 @@ export function lossMetric(lossFn: LossFn, total?: string): MetricFn {
   // would dispose what it keeps) when the loss keeps it (`targetOnce`).
   const forTarget = (t: tf.Tensor4D): Promise<TargetScorer> => {
     const t3 = rgb(t);
-    (lossFn as Partial<TargetOnceFn>).prepare?.(t3);
+    withWinograd(() => (lossFn as Partial<TargetOnceFn>).prepare?.(t3));
     return Promise.resolve({
       score: (p: tf.Tensor4D) => score(p, t3),
       dispose: () => t3 !== t && t3.dispose(),

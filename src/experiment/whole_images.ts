@@ -18,6 +18,7 @@ import {
   writePixels,
 } from "../data/mod.ts";
 import { predictImage } from "../unet/mod.ts";
+import { withWinograd } from "../backend/mod.ts";
 
 /** Pixels of reflection padding around each photo by default (Johnson's network pads likewise). */
 export const REFLECT_MARGIN = 48;
@@ -123,11 +124,14 @@ export async function predictWholeImages<R extends object>(
   for (const { name, pixels: p, input } of photos) {
     const start = performance.now();
     const x = pixelsToTensor(input ?? p) as tf.Tensor3D;
-    const y = tf.tidy(() => {
-      const { padded, pad } = mirrored(x, options.margin ?? REFLECT_MARGIN, multiple);
-      const whole = predictImage(model, padded, { maxElements: options.maxElements ?? 2 ** 28 });
-      return tf.clipByValue(tf.slice(whole, [pad, pad, 0], [p.height, p.width, 3]), 0, 1);
-    });
+    const y = withWinograd(() =>
+      tf.tidy(() => {
+        const { padded, pad } = mirrored(x, options.margin ?? REFLECT_MARGIN, multiple);
+        const maxElements = options.maxElements ?? 2 ** 28;
+        const whole = predictImage(model, padded, { maxElements });
+        return tf.clipByValue(tf.slice(whole, [pad, pad, 0], [p.height, p.width, 3]), 0, 1);
+      })
+    );
     const seconds = (performance.now() - start) / 1000;
     const output = await tensorToPixels(y);
     x.dispose();

@@ -1,9 +1,9 @@
 /**
  * Forward 3×3 convolutions by oneDNN's Winograd algorithm (F(4×4, 3×3) on AVX-512; F(2×2, 3×3)
- * for some small shapes), for
- * convolutions outside any gradient computation: a frozen loss network's features of whole
- * evaluation images, a model's predictions. Internal to the native backend; the f32 kernels of
- * ./_kernels.ts try it first where {@linkcode winogradApplies}.
+ * for some small shapes), for evaluation: inside {@linkcode withWinograd} (a loss network's
+ * features of whole evaluation images, a model's predictions of them) and outside any gradient
+ * computation. Internal to the native backend; the f32 kernels of ./_kernels.ts try it first
+ * where {@linkcode winogradApplies}.
  *
  * oneDNN 2.6 runs Winograd only on its blocked activation layout (nChw16c) and its own weight
  * format: each call reorders x from NHWC into a scratch buffer, runs the primitive (bias and
@@ -35,6 +35,8 @@ const MIN_PIXELS = 1024;
 const MIN_CHANNELS = 64;
 
 let enabled = true;
+/** How many {@linkcode withWinograd} calls are running (nested). */
+let scopes = 0;
 
 /** Turn Winograd for inference convolutions on (the default) or off (`configureNative`). */
 export function setWinograd(on: boolean | undefined): void {
@@ -47,12 +49,28 @@ export function winogradOn(): boolean {
 }
 
 /**
- * Whether a convolution of geometry `g` runs by Winograd here: switched on, no gradient being
- * computed, and a shape where oneDNN has it and it is faster — 3×3, stride 1, 'same' padding of
- * 1, at least 64 input and output channels in multiples of 16, at least 1,024 output pixels.
+ * Run `fn` (synchronous) with Winograd allowed for its forward convolutions on `native`.
+ * Evaluation code opts in with it, and nothing else: a loss network's calibration or a training
+ * target's features also run outside gradients, and the training that follows would not be the
+ * same to the last bit as with direct convolutions.
+ */
+export function withWinograd<T>(fn: () => T): T {
+  scopes++;
+  try {
+    return fn();
+  } finally {
+    scopes--;
+  }
+}
+
+/**
+ * Whether a convolution of geometry `g` runs by Winograd here: switched on, inside
+ * {@linkcode withWinograd}, no gradient being computed, and a shape where oneDNN has it and it is
+ * faster — 3×3, stride 1, 'same' padding of 1, at least 64 input and output channels in
+ * multiples of 16, at least 1,024 output pixels.
  */
 export function winogradApplies(g: ConvGeometry): boolean {
-  return enabled && !computingGradients() && g.kh === 3 && g.kw === 3 && g.sh === 1 &&
+  return enabled && scopes > 0 && !computingGradients() && g.kh === 3 && g.kw === 3 && g.sh === 1 &&
     g.sw === 1 && g.top === 1 && g.left === 1 && g.bottom === 1 && g.right === 1 &&
     g.oh === g.h && g.ow === g.w && g.ci >= MIN_CHANNELS && g.co >= MIN_CHANNELS &&
     g.ci % 16 === 0 && g.co % 16 === 0 && g.n * g.oh * g.ow >= MIN_PIXELS;

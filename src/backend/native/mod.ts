@@ -17,7 +17,7 @@ import {
   tunedChoices,
 } from "./_tune.ts";
 import { runThreads, setThreadPolicy } from "./_threads.ts";
-import { setWinograd, winogradOn } from "./_winograd_conv.ts";
+import { setWinograd, winogradOn, withWinograd as winogradScope } from "./_winograd_conv.ts";
 export type { ProfileEntry, TunedChoice } from "./tuning.ts";
 
 /**
@@ -108,10 +108,7 @@ export interface NativeInfo {
    * `timed` (opt-in: fastest as timed in this process, load-aware threads; not reproducible).
    */
   readonly tuning: "rule" | "timed";
-  /**
-   * Whether forward 3×3 convolutions outside gradient computations (evaluation, prediction) run
-   * by oneDNN's Winograd algorithm where it applies (see {@linkcode NativeOptions.winograd}).
-   */
+  /** Whether {@linkcode withWinograd} may use Winograd ({@linkcode NativeOptions.winograd}). */
   readonly winograd: boolean;
 }
 
@@ -167,14 +164,39 @@ export interface NativeOptions {
    */
   readonly threads?: number;
   /**
-   * Run forward 3×3 convolutions that no gradient is computed through (a loss network's
-   * features of whole evaluation images, a model's predictions) by oneDNN's Winograd algorithm
-   * where it applies and is faster: ≥ 64 input and output channels, stride 1, 'same' padding,
-   * ≥ 1,024 output pixels, a CPU with AVX-512. 1.2–2.9× faster per convolution; results differ
-   * from the direct convolution's by ~1e-5 relative (still the same bits run after run).
-   * Training steps never use it. Default `true`; `false` keeps every convolution direct.
+   * Let {@linkcode withWinograd} run evaluation's forward 3×3 convolutions by oneDNN's Winograd
+   * algorithm. Default `true`; `false` keeps every convolution direct.
    */
   readonly winograd?: boolean;
+}
+
+/**
+ * Run `fn`, a synchronous evaluation computation (features of whole images, a model's
+ * predictions), with the `native` backend's Winograd convolutions: forward 3×3 convolutions with
+ * ≥ 64 input and output channels, stride 1, 'same' padding and ≥ 1,024 output pixels run by
+ * oneDNN's Winograd algorithm (AVX-512 CPUs), 1.2–2.9× faster than the direct one. Results
+ * differ from the direct convolution's by ~1e-5 of the outputs (the same bits run after run).
+ * Convolutions through which a gradient is being computed stay direct, and so does everything
+ * outside `fn` — a loss network's calibration, a training step's targets — so that training
+ * gives the same numbers with or without it. Other backends and
+ * {@linkcode NativeOptions.winograd}` = false`: `fn` runs as it is. An async `fn`'s awaited
+ * parts run without it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { initBackend, withWinograd } from "@perceptual/loss/backend";
+ * await initBackend("cpu");
+ * const x = tf.ones([1, 32, 32, 64]) as tf.Tensor4D;
+ * const w = tf.fill([3, 3, 64, 64], 0.01) as tf.Tensor4D;
+ * const y = withWinograd(() => tf.conv2d(x, w, 1, "same"));
+ * assert.ok(Math.abs(y.dataSync()[33 * 32 + 1]! - 5.76) < 1e-4); // 9 taps · 64 channels · 0.01
+ * tf.dispose([x, w, y]);
+ * ```
+ */
+export function withWinograd<T>(fn: () => T): T {
+  return winogradScope(fn);
 }
 
 /**
