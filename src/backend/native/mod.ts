@@ -178,9 +178,9 @@ export interface NativeOptions {
  * differ from the direct convolution's by ~1e-5 of the outputs (the same bits run after run).
  * Convolutions through which a gradient is being computed stay direct, and so does everything
  * outside `fn` — a loss network's calibration, a training step's targets — so that training
- * gives the same numbers with or without it. Other backends and
- * {@linkcode NativeOptions.winograd}` = false`: `fn` runs as it is. An async `fn`'s awaited
- * parts run without it.
+ * gives the same numbers with or without it. On other backends, or after
+ * `configureNative({ winograd: false })`, `fn` runs as it is. An async `fn`'s awaited parts run
+ * without it.
  *
  * @example
  * ```ts
@@ -191,7 +191,8 @@ export interface NativeOptions {
  * const x = tf.ones([1, 32, 32, 64]) as tf.Tensor4D;
  * const w = tf.fill([3, 3, 64, 64], 0.01) as tf.Tensor4D;
  * const y = withWinograd(() => tf.conv2d(x, w, 1, "same"));
- * assert.ok(Math.abs(y.dataSync()[33 * 32 + 1]! - 5.76) < 1e-4); // 9 taps · 64 channels · 0.01
+ * // Pixel (1, 1), channel 0: 9 taps · 64 channels · 1 · 0.01.
+ * assert.ok(Math.abs(y.dataSync()[(1 * 32 + 1) * 64]! - 5.76) < 1e-4);
  * tf.dispose([x, w, y]);
  * ```
  */
