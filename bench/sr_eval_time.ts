@@ -2,16 +2,16 @@
 // Y, the feature distance, LPIPS alex, the panels) on a Set5-style folder with a trained run's
 // model:
 //   deno run -A bench/sr_eval_time.ts RUN_DIR EVAL_DIR [SCALE] [BACKEND] [REPS] [--parts]
-// A/B in one process, alternated REPS times (default 1): "per pair" is srTable as it was before
-// metricTable's forTarget (PSNR, SSIM and LPIPS per (method, truth) pair; the feature distance's
-// truth side kept by targetOnce, as it already was); "truth once" is srTable itself (the truth
-// read, filtered and run through VGG and AlexNet once per image).
-// Prints wall and CPU seconds (user + system, all threads) of each and whether the two tables'
-// numbers are identical. `--parts` first prints the seconds per part, summed over the images.
+// A/B in one process, alternated REPS times (default 1): srTable with every convolution direct
+// (`configureNative({ winograd: false })`) and srTable as it runs by default (on native, its
+// forward convolutions by Winograd inside withWinograd).
+// Prints wall and CPU seconds (user + system, all threads) of each and the largest relative
+// difference between the two tables' numbers. `--parts` first prints the seconds per part,
+// summed over the images.
 // On a shared machine the wall times are noisy: quote the ratio of one run, and the load.
 import * as tf from "@tensorflow/tfjs-core";
 import process from "node:process";
-import { initBackend } from "../src/backend/mod.ts";
+import { configureNative, initBackend } from "../src/backend/mod.ts";
 import { loadModel } from "../src/unet/mod.ts";
 import { bicubicUpscale } from "../src/data/mod.ts";
 import { psnr, ssim } from "../src/metrics/mod.ts";
@@ -22,7 +22,6 @@ import {
   lossMetric,
   lpipsMetric,
   type MetricTable,
-  metricTable,
   pickLossNetwork,
   predictSr,
   srResultRows,
@@ -106,38 +105,15 @@ if (flags.includes("--parts")) {
   }
 }
 
-/** srTable as it was before the truth's side was kept: every column a plain function. */
-function perPair(panels: string): Promise<MetricTable> {
-  const y = { yChannel: true, crop: scale } as const;
-  const lp = lpipsMetric(metric);
-  const feat = lossMetric(once);
-  const LPIPS = "LPIPS alex (lower is better)";
-  return metricTable({
-    sets: [{
-      name: `${evalDir} (${pairs.length} images)`,
-      images: pairs.map((p) => ({ name: p.name, input: p.lowRes, target: p.highRes })),
-    }],
-    methods: {
-      bicubic: (lr: tf.Tensor4D) => bicubicUpscale(lr, scale),
-      model: (lr: tf.Tensor4D) => predictSr(model, tf.squeeze(lr, [0])),
-    },
-    metrics: {
-      "PSNR Y (dB)": (p, t) => psnr(p, t, y),
-      "SSIM Y": (p, t) => ssim(p, t, y),
-      // As before: targetOnce's own cache keeps the truth's VGG side between the two methods.
-      "feature L1": (p, t) => feat(p, t),
-      [LPIPS]: (p, t) => lp(p, t),
-    },
-    onImage: ({ image, predictions: p, target }) =>
-      writePanel(`${panels}${image}.png`, [p.bicubic!, p.model!, target]),
-  });
-}
-
 const dir = await Deno.makeTempDir();
+const table = (panels: string) =>
+  srTable([{ name: evalDir, pairs, panels }], model, once, scale, metric);
 const variants = {
-  "per pair": () => perPair(`${dir}/a-`),
-  "truth once": () =>
-    srTable([{ name: evalDir, pairs, panels: `${dir}/b-` }], model, once, scale, metric),
+  direct: () => {
+    configureNative({ winograd: false });
+    return table(`${dir}/a-`).finally(() => configureNative({}));
+  },
+  Winograd: () => table(`${dir}/b-`),
 };
 const tables = new Map<string, MetricTable>();
 for (let rep = 0; rep < Number(repsText); rep++) {
@@ -154,9 +130,12 @@ for (let rep = 0; rep < Number(repsText); rep++) {
     );
   }
 }
-const [a, b] = [...tables.values()].map((t) => JSON.stringify(t.values));
+const [a, b] = [...tables.values()].map((t) => t.values.flatMap((row) => Object.values(row)));
+const rel = a!.reduce((m, v, i) => Math.max(m, Math.abs(v - b![i]!) / Math.abs(v)), 0);
 once.dispose();
-console.log(`numbers identical: ${a === b}; tensors left: ${tf.memory().numTensors - before}`);
-if (a !== b) console.log(`per pair ${a}\ntruth once ${b}`);
+console.log(
+  `largest relative difference: ${rel.toExponential(2)}; ` +
+    `tensors left: ${tf.memory().numTensors - before}`,
+);
 await Deno.remove(dir, { recursive: true });
 tf.dispose(pairs.flatMap((p) => [p.highRes, p.lowRes]));
