@@ -15,8 +15,8 @@
  */
 import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
-import { Md, opDesc, Primitive, primitiveDesc, reluAttr, reorder } from "./_primitive.ts";
-import { key, runConv } from "./_conv.ts";
+import { Md, opDesc, Primitive, primitiveDesc, reorder } from "./_primitive.ts";
+import { type ForwardConvolution, forwardOp, forwardPrimitive, key, runConv } from "./_conv.ts";
 import { binaryPrimitive } from "./_binary.ts";
 import { layoutKey, Scratch, weightCopy } from "./_conv_buffers.ts";
 import { NativeBackendError } from "./errors.ts";
@@ -135,14 +135,8 @@ function buildForward(
 ): Bf16Plan | undefined {
   const desc = forwardDesc(dnnl, g, m.xBf16, m.wBf16[layout], bias ? m.bias : undefined, m.yF32);
   if (desc === undefined) return undefined;
-  const attr = relu ? reluAttr(dnnl) : null;
-  const pd = primitiveDesc(dnnl, desc, attr);
-  if (attr !== null) dnnl.fn.dnnl_primitive_attr_destroy(attr);
-  if (pd === undefined) return undefined;
-  const args = bias
-    ? [DNNL.argSrc, DNNL.argWeights, DNNL.argBias, DNNL.argDst]
-    : [DNNL.argSrc, DNNL.argWeights, DNNL.argDst];
-  return plan(dnnl, new Primitive(dnnl, pd, args), m.xF32, m.xBf16, m.wUser);
+  const prim = forwardPrimitive(dnnl, desc, bias, relu);
+  return prim && plan(dnnl, prim, m.xF32, m.xBf16, m.wUser);
 }
 
 function buildBackwardData(
@@ -263,17 +257,10 @@ const LAYOUTS = ["any", "hwio"] as const;
  * identity `wId`), f32 bias and ReLU fused when asked, f32 result in `y`. False where oneDNN
  * has no fast bf16 implementation for the shape.
  */
-export function bf16ConvForward(
-  dnnl: Dnnl,
-  g: ConvGeometry,
-  bias: boolean,
-  relu: boolean,
-  ptrs: () => { x: Ptr; w: Ptr; b: Ptr | undefined; y: Ptr },
-  wId: object,
-): boolean {
-  return runConv(
+export const bf16ConvForward: ForwardConvolution = (dnnl, g, bias, relu, ptrs, wId) =>
+  runConv(
     dnnl,
-    `bf16_conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`,
+    forwardOp("bf16_conv_fwd", bias, relu),
     g,
     () => LAYOUTS.map((l) => () => fast(buildForward(dnnl, g, mdsFor(dnnl, g), l, bias, relu))),
     // By the fixed rule even with timing on (the no-op run keeps the first that builds).
@@ -281,7 +268,6 @@ export function bf16ConvForward(
     ptrs,
     (p, a) => runPlan(p, a.x, a.w, wId, bias ? [a.b!, a.y] : [a.y]),
   );
-}
 
 /**
  * A bf16 backward-data convolution: f32 `dx` from f32 `dy` (converted to bf16 and, when `mask`

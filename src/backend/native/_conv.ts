@@ -169,6 +169,27 @@ function weightsFor(to: Primitive | undefined, id: object, w: Ptr): Ptr {
   return buf.p;
 }
 
+/**
+ * The forward convolution primitive of op descriptor `desc` (ReLU fused as a post-op when asked),
+ * run with (src, weights, [bias,] dst); undefined where oneDNN has no implementation.
+ */
+export function forwardPrimitive(
+  dnnl: Dnnl,
+  desc: Uint8Array<ArrayBuffer>,
+  bias: boolean,
+  relu: boolean,
+): Primitive | undefined {
+  const attr = relu ? reluAttr(dnnl) : null;
+  const pd = primitiveDesc(dnnl, desc, attr);
+  // oneDNN copies the attributes into the descriptor.
+  if (attr !== null) dnnl.fn.dnnl_primitive_attr_destroy(attr);
+  if (pd === undefined) return undefined;
+  const args = bias
+    ? [DNNL.argSrc, DNNL.argWeights, DNNL.argBias, DNNL.argDst]
+    : [DNNL.argSrc, DNNL.argWeights, DNNL.argDst];
+  return new Primitive(dnnl, pd, args);
+}
+
 /** A forward convolution ready to run. */
 export interface ConvForward {
   toString(): string;
@@ -186,15 +207,8 @@ function buildForward(
 ): ConvForward | undefined {
   const desc = forwardDesc(dnnl, g, m, layout, bias);
   if (desc === undefined) return undefined;
-  const attr = relu ? reluAttr(dnnl) : null;
-  const pd = primitiveDesc(dnnl, desc, attr);
-  // oneDNN copies the attributes into the descriptor.
-  if (attr !== null) dnnl.fn.dnnl_primitive_attr_destroy(attr);
-  if (pd === undefined) return undefined;
-  const args = bias
-    ? [DNNL.argSrc, DNNL.argWeights, DNNL.argBias, DNNL.argDst]
-    : [DNNL.argSrc, DNNL.argWeights, DNNL.argDst];
-  const prim = new Primitive(dnnl, pd, args);
+  const prim = forwardPrimitive(dnnl, desc, bias, relu);
+  if (prim === undefined) return undefined;
   const toPrim = prim.matches(DNNL.argWeights, m.wUser)
     ? undefined
     : reorder(dnnl, m.wUser.p, prim.md(DNNL.argWeights));
@@ -358,20 +372,33 @@ export function runConv<P extends Candidate, A>(
 }
 
 /**
- * Run a forward convolution (bias and ReLU fused when given), building its primitive on first
- * use. Returns false where oneDNN has no implementation (the caller falls back).
+ * A forward convolution entry point (f32 direct here, bf16 in ./_bf16_conv.ts, Winograd in
+ * ./_winograd_conv.ts): geometry `g`, bias and ReLU fused when asked, the tensors' addresses read
+ * by `ptrs` when it runs, the weights' tensor identity `wId` (for their converted copies). False
+ * where it has no implementation for the shape (the caller falls back).
  */
-export function convForward(
+export type ForwardConvolution = (
   dnnl: Dnnl,
   g: ConvGeometry,
   bias: boolean,
   relu: boolean,
   ptrs: () => { x: Ptr; w: Ptr; b: Ptr | undefined; y: Ptr },
   wId: object,
-): boolean {
-  return runConv(
+) => boolean;
+
+/** The cache and profile name of forward convolution `op` with what it fuses. */
+export function forwardOp(op: string, bias: boolean, relu: boolean): string {
+  return `${op}${bias ? "+bias" : ""}${relu ? "+relu" : ""}`;
+}
+
+/**
+ * Run a forward convolution (bias and ReLU fused when given), building its primitive on first
+ * use. Returns false where oneDNN has no implementation (the caller falls back).
+ */
+export const convForward: ForwardConvolution = (dnnl, g, bias, relu, ptrs, wId) =>
+  runConv(
     dnnl,
-    `conv_fwd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`,
+    forwardOp("conv_fwd", bias, relu),
     g,
     () =>
       layoutOrder("forward", g).map((l) => () =>
@@ -385,7 +412,6 @@ export function convForward(
     ptrs,
     (plan, p) => plan.run(p.x, p.w, wId, p.b, p.y),
   );
-}
 
 /** Run a backward-data convolution; false where oneDNN has no implementation. */
 export function convBackwardData(

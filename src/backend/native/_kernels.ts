@@ -10,7 +10,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type ConvGeometry, convGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import type { KernelArgs } from "../_kernels/kernel_io.ts";
-import { convBackwardData, convBackwardWeights, convForward } from "./_conv.ts";
+import {
+  convBackwardData,
+  convBackwardWeights,
+  convForward,
+  type ForwardConvolution,
+} from "./_conv.ts";
 import type { Dnnl } from "./_dnnl.ts";
 import { matMul, maxPoolGrad, poolGeometry } from "./_matmul_pool.ts";
 import { makeOutput, outOrFallback, tensorPointer } from "./_address.ts";
@@ -49,7 +54,7 @@ function geometry(
 type Make = (dnnl: Dnnl, fallback: tf.KernelFunc) => tf.KernelFunc;
 
 /** A forward convolution: by Winograd where it applies (inference), else the direct one. */
-const forward: typeof convForward = (dnnl, g, bias, relu, ptrs, wId) =>
+const forward: ForwardConvolution = (dnnl, g, bias, relu, ptrs, wId) =>
   (winogradApplies(g) && winogradConvForward(dnnl, g, bias, relu, ptrs, wId)) ||
   convForward(dnnl, g, bias, relu, ptrs, wId);
 

@@ -24,8 +24,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import { dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { layoutKey, Scratch, weightCopy } from "./_conv_buffers.ts";
-import { runConv } from "./_conv.ts";
-import { mdTag, opDesc, Primitive, primitiveDesc, reluAttr, reorder } from "./_primitive.ts";
+import { type ForwardConvolution, forwardOp, forwardPrimitive, runConv } from "./_conv.ts";
+import { mdTag, opDesc, type Primitive, reorder } from "./_primitive.ts";
 
 type Ptr = Deno.PointerValue;
 
@@ -129,14 +129,8 @@ function build(dnnl: Dnnl, g: ConvGeometry, bias: boolean, relu: boolean) {
     dims([1, 1]),
   );
   if (status !== DNNL.success) return undefined;
-  const attr = relu ? reluAttr(dnnl) : null;
-  const pd = primitiveDesc(dnnl, desc, attr);
-  if (attr !== null) dnnl.fn.dnnl_primitive_attr_destroy(attr);
-  if (pd === undefined) return undefined;
-  const args = bias
-    ? [DNNL.argSrc, DNNL.argWeights, DNNL.argBias, DNNL.argDst]
-    : [DNNL.argSrc, DNNL.argWeights, DNNL.argDst];
-  const prim = new Primitive(dnnl, pd, args);
+  const prim = forwardPrimitive(dnnl, desc, bias, relu);
+  if (prim === undefined) return undefined;
   // Only oneDNN's jit Winograd kernels (F(4×4, 3×3) `jit_wino_4x3`, or F(2×2, 3×3)
   // `jit_fp32_wino_2x3`, which it picks for a few small shapes): never a reference one.
   if (!prim.impl.startsWith("jit") || !prim.impl.includes("wino")) {
@@ -207,17 +201,10 @@ function runPlan(p: WinogradPlan, a: { x: Ptr; w: Ptr; b: Ptr | undefined; y: Pt
  * per tensor identity `wId`), bias and ReLU fused when asked. False where oneDNN has no jit
  * Winograd kernel for it (e.g. a CPU without AVX-512): the caller runs the direct one.
  */
-export function winogradConvForward(
-  dnnl: Dnnl,
-  g: ConvGeometry,
-  bias: boolean,
-  relu: boolean,
-  ptrs: () => { x: Ptr; w: Ptr; b: Ptr | undefined; y: Ptr },
-  wId: object,
-): boolean {
-  return runConv(
+export const winogradConvForward: ForwardConvolution = (dnnl, g, bias, relu, ptrs, wId) =>
+  runConv(
     dnnl,
-    `conv_fwd_winograd${bias ? "+bias" : ""}${relu ? "+relu" : ""}`,
+    forwardOp("conv_fwd_winograd", bias, relu),
     g,
     () => [() => build(dnnl, g, bias, relu)],
     // One candidate: nothing to time.
@@ -225,4 +212,3 @@ export function winogradConvForward(
     ptrs,
     (p, a) => runPlan(p, a, wId),
   );
-}
