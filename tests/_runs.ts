@@ -26,6 +26,12 @@ export async function waitFor(path: string, ms = 120_000): Promise<void> {
   }
 }
 
+/** A fresh temporary folder (named from `prefix`), removed with everything in it when disposed. */
+export async function tempDir(prefix: string): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
 /** metrics.csv without the elapsed_s column (wall time differs between runs). */
 export async function metricsWithoutTime(runDir: string): Promise<string[][]> {
   const lines = (await Deno.readTextFile(`${runDir}/metrics.csv`)).trim().split("\n");

@@ -19,15 +19,11 @@ import {
   validate,
 } from "../src/train/mod.ts";
 import { parseCsvLine } from "../src/train/_metrics_csv.ts";
+import { tempDir } from "./_runs.ts";
 
 await initBackend("cpu");
 
 /** A temporary directory removed (with everything in it) when the test's scope ends. */
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "train_test_" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
-
 function tinyModel(): tfl.LayersModel {
   const inp = tfl.input({ shape: [8, 8, 3] });
   const h = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "relu" })
@@ -73,7 +69,7 @@ async function tree(dir: string): Promise<Record<string, string>> {
 }
 
 Deno.test("fit: the metrics CSV has step, lr, total, every term and validation values", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   const model = tinyModel();
   using t = trainer({ model, loss: withOffset, schedule: constant(0.01) });
@@ -110,7 +106,7 @@ Deno.test("fit: the metrics CSV has step, lr, total, every term and validation v
 });
 
 Deno.test("fit: a term that appears later widens the CSV header without losing rows", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   const model = tinyModel();
   let calls = 0;
@@ -130,7 +126,7 @@ Deno.test("fit: a term that appears later widens the CSV header without losing r
 });
 
 Deno.test("fit: a non-empty directory that is not a run is refused and left untouched", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const dir = tmp.path;
   await Deno.writeTextFile(`${dir}/thesis.tex`, "years of work");
   await Deno.mkdir(`${dir}/checkpoints`);
@@ -157,7 +153,7 @@ Deno.test("fit: a non-empty directory that is not a run is refused and left unto
 });
 
 Deno.test("fit: a previous run is not overwritten without resume; pruning spares what is not ours", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   const model = tinyModel();
   {
@@ -234,7 +230,7 @@ Deno.test("fit: progress prints plain lines off a terminal and a redrawn bar on 
 });
 
 Deno.test("fit: sample images at an interval, saved through the function passed in", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   const model = tinyModel();
   const fixed = {
@@ -315,7 +311,7 @@ Deno.test("fit: epochs call the factory per epoch with the seed; a one-shot gene
 });
 
 Deno.test("fit: the abort signal stops after the current step and writes a checkpoint", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   const model = tinyModel();
   const stop = new AbortController();
@@ -334,7 +330,7 @@ Deno.test("fit: the abort signal stops after the current step and writes a check
 });
 
 Deno.test("fit: no leaks across fit calls with validation, samples, CSV, checkpoints and the global guard", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   const model = tinyModel();
   const fixed = {

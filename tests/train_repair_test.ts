@@ -17,13 +17,9 @@ import {
   type StepMetrics,
   trainer,
 } from "../src/train/mod.ts";
+import { tempDir } from "./_runs.ts";
 
 await initBackend("cpu");
-
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "train_repair_" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
 
 /** One conv with fixed weights, so every run starts from the same place. */
 function model(): tfl.LayersModel {
@@ -78,7 +74,7 @@ async function fit(options: FitOptions, crashAt?: number): Promise<StepMetrics[]
 }
 
 Deno.test("resume without steps: the schedule continues from the checkpoint's run length", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_repair_");
   const reference = await fit({ steps: 10 });
   const runDir = `${tmp.path}/run`;
   await fit({ steps: 10, runDir, checkpointEvery: 4 }, 6);
@@ -94,7 +90,7 @@ Deno.test("resume without steps: the schedule continues from the checkpoint's ru
 });
 
 Deno.test("resume with another length: the run is extended and a note says so", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_repair_");
   const runDir = `${tmp.path}/run`;
   await fit({ steps: 4, runDir });
   const out: string[] = [];
@@ -112,7 +108,7 @@ Deno.test("resume with another length: the run is extended and a note says so", 
 });
 
 Deno.test("resume: a folder with no run in it is refused, naming it; nothing is created", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_repair_");
   for (const runDir of [`${tmp.path}/absent`, tmp.path]) {
     const m = model();
     using t = trainer({ model: m, loss, schedule: schedule() });
@@ -134,7 +130,7 @@ async function csvRows(runDir: string): Promise<string[][]> {
 }
 
 Deno.test("metrics.csv: a cut last line and a stray byte are removed on resume, with a note", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_repair_");
   for (const damage of ["cut", "stray"] as const) {
     const runDir = `${tmp.path}/${damage}`;
     // Killed after step 8's row was written: the last checkpoint is step 6's.
@@ -169,7 +165,7 @@ Deno.test("metrics.csv: a cut last line and a stray byte are removed on resume, 
 });
 
 Deno.test("metrics.csv: damaged rows in the middle are dropped, later good ones kept", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_repair_");
   const runDir = `${tmp.path}/run`;
   await fit({ steps: 6, runDir });
   const path = `${runDir}/metrics.csv`;
@@ -201,7 +197,7 @@ async function editState(dir: string, edit: (s: Record<string, unknown>) => void
 }
 
 Deno.test("checkpoints: a negative, fractional or renamed step is rejected with CheckpointError", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_repair_");
   const runDir = `${tmp.path}/run`;
   await fit({ steps: 4, runDir, checkpointEvery: 2 });
   const ck = `${runDir}/checkpoints/step-00000004`;
@@ -240,7 +236,7 @@ Deno.test("checkpoints: a negative, fractional or renamed step is rejected with 
 });
 
 Deno.test("progress and metrics.csv name the same epoch for the same step", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_repair_");
   const runDir = `${tmp.path}/run`;
   const out: string[] = [];
   // 6 batches an epoch: steps 1-6 are epoch 0, steps 7-8 epoch 1.

@@ -18,15 +18,11 @@ import {
   trainer,
 } from "../src/train/mod.ts";
 import { convBnConv } from "./_conv_bn_conv.ts";
+import { tempDir } from "./_runs.ts";
 
 await initBackend("cpu");
 
 /** A temporary directory removed (with everything in it) when the test's scope ends. */
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "train_test_" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
-
 /** conv → batch norm → conv on 8×8 RGB; `seeded` gives the same trainable weights every time. */
 function buildModel(seeded: boolean, filters = 4): tfl.LayersModel {
   return convBnConv(
@@ -123,7 +119,7 @@ async function crashThenResume(
 
 Deno.test("resume: mid-epoch, the resumed steps equal the uninterrupted run (1e-5)", async () => {
   const reference = await uninterrupted(data, 12);
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   const { losses, resumedFrom } = await crashThenResume(runDir, data, 3, 8);
   assert.match(resumedFrom ?? "", /step-00000006$/);
@@ -145,7 +141,7 @@ Deno.test("resume: mid-epoch, the resumed steps equal the uninterrupted run (1e-
 
 Deno.test("resume: at an epoch boundary, and with a replayed plain iterable", async () => {
   const reference = await uninterrupted(data, 12);
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const atBoundary = await crashThenResume(`${tmp.path}/a`, data, 5, 7);
   assert.match(atBoundary.resumedFrom ?? "", /step-00000005$/);
   for (const [step, total] of atBoundary.losses) {
@@ -162,7 +158,7 @@ Deno.test("resume: at an epoch boundary, and with a replayed plain iterable", as
 });
 
 Deno.test("checkpoints: a half-written or damaged checkpoint is never loaded", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   const ck = `${runDir}/checkpoints`;
   {
@@ -215,7 +211,7 @@ Deno.test("checkpoints: a half-written or damaged checkpoint is never loaded", a
 });
 
 Deno.test("checkpoints: only incomplete checkpoints → clear error, nothing changed", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   {
     const model = buildModel(true);
@@ -238,7 +234,7 @@ Deno.test("checkpoints: only incomplete checkpoints → clear error, nothing cha
 });
 
 Deno.test("checkpoints: another architecture is refused, naming the weight and both shapes", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   {
     const model = buildModel(true, 4);
@@ -311,7 +307,7 @@ if (import.meta.main && Deno.args[0] === "--child") {
 }
 
 Deno.test("resume: a SIGKILLed run resumes from its last complete checkpoint with the same next loss", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const runDir = `${tmp.path}/run`;
   const config = new URL("../deno.json", import.meta.url).pathname;
   const proc = new Deno.Command(Deno.execPath(), {
@@ -411,7 +407,7 @@ async function pixelRun(
 }
 
 Deno.test("resume: pixel optimisation (params + forward) continues exactly from its checkpoint", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const reference = await pixelRun(undefined, 8);
   await assert.rejects(() => pixelRun(tmp.path, 8, { crashAt: 5 }), /simulated crash/);
   // A different starting image: the checkpoint must overwrite it, and the Adam slots too.
@@ -428,7 +424,7 @@ Deno.test("resume: pixel optimisation (params + forward) continues exactly from 
 });
 
 Deno.test("run directory without checkpoints: marker and metrics only, resume refused", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("train_test_");
   const model = buildModel(true);
   using t = trainer({ model, loss, schedule: oneCycle({ lrMax: 1e-2 }) });
   const runDir = runDirectory(`${tmp.path}/run`, { checkpoints: false });

@@ -14,13 +14,9 @@ import {
   trainer,
 } from "../src/train/mod.ts";
 import { listDir } from "../src/_internal/fs.ts";
+import { tempDir } from "./_runs.ts";
 
 await initBackend("cpu");
-
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "run_lock_test_" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
 
 /** One trainable 4×4 image learning grey 0.5; `data` yields 4 batches an epoch. */
 function tiny() {
@@ -61,7 +57,7 @@ async function writeLock(dir: string, pid: number, host = Deno.hostname()): Prom
 }
 
 Deno.test("run lock: pid, host and start time; a second writer is refused; release removes it", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("run_lock_test_");
   const dir = `${tmp.path}/run`;
   const lock = await acquireRunLock(dir);
   const text = JSON.parse(await Deno.readTextFile(`${dir}/${RUN_LOCK}`));
@@ -79,7 +75,7 @@ Deno.test("run lock: pid, host and start time; a second writer is refused; relea
 });
 
 Deno.test("run lock: a live process's lock is refused, a dead one's is taken over", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("run_lock_test_");
   const dir = tmp.path;
   const sleeper = liveProcess();
   try {
@@ -106,7 +102,7 @@ Deno.test("run lock: a live process's lock is refused, a dead one's is taken ove
 });
 
 Deno.test("run lock: never written into a folder that is not a run; file-system errors are typed", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("run_lock_test_");
   await Deno.writeTextFile(`${tmp.path}/mine.txt`, "x");
   await assert.rejects(() => acquireRunLock(tmp.path), RunDirError);
   assert.deepEqual(await listDir(tmp.path), ["mine.txt"]);
@@ -120,7 +116,7 @@ Deno.test("run lock: never written into a folder that is not a run; file-system 
 });
 
 Deno.test("fit: two fits on one run directory at once, one is refused; the lock goes with fit", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("run_lock_test_");
   const runDir = `${tmp.path}/run`;
   using a = tiny();
   using b = tiny();
@@ -140,7 +136,7 @@ Deno.test("fit: two fits on one run directory at once, one is refused; the lock 
 });
 
 Deno.test("fit: an interrupted run says so in run.json and report.html, which stops reloading", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("run_lock_test_");
   const runDir = `${tmp.path}/run`;
   using a = tiny();
   const stop = new AbortController();
@@ -188,7 +184,7 @@ Deno.test("fit: an interrupted run says so in run.json and report.html, which st
 });
 
 Deno.test("fit: each resume that repairs metrics.csv keeps one backup, not one more", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("run_lock_test_");
   const runDir = `${tmp.path}/run`;
   {
     using a = tiny();
@@ -206,7 +202,7 @@ Deno.test("fit: each resume that repairs metrics.csv keeps one backup, not one m
 });
 
 Deno.test("runDirectory: a lock passed in is the caller's, kept after fit", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("run_lock_test_");
   const path = `${tmp.path}/run`;
   using lock = await acquireRunLock(path);
   using a = tiny();

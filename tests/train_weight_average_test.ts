@@ -14,13 +14,9 @@ import {
   weightAverage,
 } from "../src/train/mod.ts";
 import { convBnConv } from "./_conv_bn_conv.ts";
+import { tempDir } from "./_runs.ts";
 
 await initBackend("cpu");
-
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "weight_average_test_" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
 
 const values = (t: tf.Tensor) => Array.from(t.dataSync());
 
@@ -166,7 +162,7 @@ Deno.test("trainer average: every weight (batch-norm statistics too) is the hand
 });
 
 Deno.test("trainer average: resume from a checkpoint continues the average exactly", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("weight_average_test_");
   const run = (steps: number, runDir: string, resume: boolean) => async () => {
     const model = buildModel();
     {
@@ -192,7 +188,7 @@ Deno.test("trainer average: resume from a checkpoint continues the average exact
 });
 
 Deno.test("trainer average: a checkpoint made without it is refused, saying how to go on", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("weight_average_test_");
   const model = buildModel();
   {
     using t = trainer({ model, loss: l1, schedule: constant(0.01) });
