@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import { holdsData } from "./_address.ts";
+import { takeRecent } from "./_conv_buffers.ts";
 import { DNNL, type Dnnl } from "./_dnnl.ts";
 import { type Candidate, record, tune } from "./_tune.ts";
 import { threadsFor, withThreads } from "./_threads.ts";
@@ -57,7 +58,7 @@ export function layoutOrder(
 }
 
 /** The descriptors of one convolution geometry. */
-interface Mds {
+export interface Mds {
   readonly x: Md;
   readonly y: Md;
   readonly wUser: Md;
@@ -152,12 +153,8 @@ function weightsFor(to: Primitive | undefined, id: object, w: Ptr): Ptr {
   if (to === undefined) return w;
   let slots = reordered.get(to);
   if (slots === undefined) reordered.set(to, slots = []);
-  const at = slots.findIndex((e) => e.id === id);
-  if (at >= 0) {
-    const [hit] = slots.splice(at, 1);
-    slots.unshift(hit!);
-    return hit!.buf.p;
-  }
+  const hit = takeRecent(slots, (e) => e.id === id);
+  if (hit !== undefined) return hit.buf.p;
   const backend = tf.backend();
   let free = slots.findIndex((e) => !holdsData(backend, e.id));
   if (free < 0 && slots.length >= REORDER_SLOTS) free = slots.length - 1;
@@ -337,7 +334,8 @@ export function flops(g: ConvGeometry): number {
 }
 
 const mdCache = new Map<string, Mds>();
-function mdsFor(dnnl: Dnnl, g: ConvGeometry): Mds {
+/** The descriptors of geometry `g` (NHWC x and y, HWIO and `any` weights, bias), made once. */
+export function mdsFor(dnnl: Dnnl, g: ConvGeometry): Mds {
   const k = key("", g);
   let m = mdCache.get(k);
   if (m === undefined) mdCache.set(k, m = mds(dnnl, g));

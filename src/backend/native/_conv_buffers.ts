@@ -58,6 +58,18 @@ export function layoutKey(md: Ptr): string {
 }
 
 /**
+ * The entry of `list` (most recently used first) that `match`es, moved to the front; undefined
+ * when none does.
+ */
+export function takeRecent<T>(list: T[], match: (entry: T) => boolean): T | undefined {
+  const at = list.findIndex(match);
+  if (at < 0) return undefined;
+  const [hit] = list.splice(at, 1);
+  list.unshift(hit!);
+  return hit;
+}
+
+/**
  * Layouts kept per weight tensor. oneDNN picks a layout per shape, and a few shapes (a tiny
  * image, a whole photo) can ask for different blockings of the same weights; two cover a run
  * that alternates between training crops and evaluation images, without holding one copy per
@@ -81,12 +93,8 @@ export function weightCopy(
 ): Ptr {
   let list = copies.get(id);
   if (list === undefined) copies.set(id, list = []);
-  const at = list.findIndex((c) => c.key === key);
-  if (at >= 0) {
-    const [hit] = list.splice(at, 1);
-    list.unshift(hit!);
-    return hit!.buf.p;
-  }
+  const hit = takeRecent(list, (c) => c.key === key);
+  if (hit !== undefined) return hit.buf.p;
   const buf = new HostBuffer(bytes);
   convert(buf.p);
   list.unshift({ key, buf });

@@ -24,8 +24,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import { dims, DNNL, type Dnnl } from "./_dnnl.ts";
 import { layoutKey, Scratch, weightCopy } from "./_conv_buffers.ts";
-import { type ForwardConvolution, forwardOp, forwardPrimitive, runConv } from "./_conv.ts";
-import { mdTag, opDesc, type Primitive, reorder } from "./_primitive.ts";
+import {
+  type ForwardConvolution,
+  forwardOp,
+  forwardPrimitive,
+  type Mds,
+  mdsFor,
+  runConv,
+} from "./_conv.ts";
+import { type Md, mdTag, opDesc, type Primitive, reorder } from "./_primitive.ts";
 
 type Ptr = Deno.PointerValue;
 
@@ -107,26 +114,24 @@ interface WinogradPlan {
 }
 
 function build(dnnl: Dnnl, g: ConvGeometry, bias: boolean, relu: boolean) {
-  const x = [g.n, g.ci, g.h, g.w], y = [g.n, g.co, g.oh, g.ow], w = [g.co, g.ci, g.kh, g.kw];
-  // Descriptors held in variables: each lives in a JS buffer that must outlive the call.
-  const [xMd, wMd, bMd, yMd] = [
-    mdTag(dnnl, x, DNNL.any),
-    mdTag(dnnl, w, DNNL.any),
-    mdTag(dnnl, [g.co], DNNL.a),
-    mdTag(dnnl, y, DNNL.any),
+  const m = mdsFor(dnnl, g);
+  // Activations in whatever layout Winograd wants (oneDNN 2.6: nChw16c), not NHWC.
+  const [xAny, yAny] = [
+    mdTag(dnnl, [g.n, g.ci, g.h, g.w], DNNL.any),
+    mdTag(dnnl, [g.n, g.co, g.oh, g.ow], DNNL.any),
   ];
   const desc = opDesc();
   const status = dnnl.fn.dnnl_convolution_forward_desc_init(
     desc,
     DNNL.forwardInference,
     DNNL.convolutionWinograd,
-    xMd.p,
-    wMd.p,
-    bias ? bMd.p : null,
-    yMd.p,
-    dims([1, 1]),
-    dims([1, 1]),
-    dims([1, 1]),
+    xAny.p,
+    m.w.any.p,
+    bias ? m.bias.p : null,
+    yAny.p,
+    dims([g.sh, g.sw]),
+    dims([g.top, g.left]),
+    dims([g.bottom, g.right]),
   );
   if (status !== DNNL.success) return undefined;
   const prim = forwardPrimitive(dnnl, desc, bias, relu);
@@ -137,24 +142,14 @@ function build(dnnl: Dnnl, g: ConvGeometry, bias: boolean, relu: boolean) {
     prim.destroy();
     return undefined;
   }
-  return plan(dnnl, prim, { x, y, w });
+  return plan(dnnl, prim, m, mdTag(dnnl, [g.co, g.ci, g.kh, g.kw], DNNL.abcd));
 }
 
-function plan(
-  dnnl: Dnnl,
-  prim: Primitive,
-  shapes: { x: number[]; y: number[]; w: number[] },
-): WinogradPlan {
+function plan(dnnl: Dnnl, prim: Primitive, m: Mds, oihw: Md): WinogradPlan {
   const wMd = prim.md(DNNL.argWeights);
-  const [xNhwc, yNhwc, hwio, oihw] = [
-    mdTag(dnnl, shapes.x, DNNL.nhwc),
-    mdTag(dnnl, shapes.y, DNNL.nhwc),
-    mdTag(dnnl, shapes.w, DNNL.hwio),
-    mdTag(dnnl, shapes.w, DNNL.abcd),
-  ];
-  const toBlocked = reorder(dnnl, xNhwc.p, prim.md(DNNL.argSrc));
-  const toNhwc = reorder(dnnl, prim.md(DNNL.argDst), yNhwc.p);
-  const toOihw = reorder(dnnl, hwio.p, oihw.p);
+  const toBlocked = reorder(dnnl, m.x.p, prim.md(DNNL.argSrc));
+  const toNhwc = reorder(dnnl, prim.md(DNNL.argDst), m.y.p);
+  const toOihw = reorder(dnnl, m.wUser.p, oihw.p);
   const toWinograd = reorder(dnnl, oihw.p, wMd);
   const all = [toBlocked, toNhwc, toOihw, toWinograd, prim];
   return {
