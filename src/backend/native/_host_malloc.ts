@@ -18,6 +18,8 @@
  * @module
  */
 
+import { glibc } from "./_libc.ts";
+
 /** glibc's `mallopt` parameters (malloc.h). */
 const M_TRIM_THRESHOLD = -1;
 const M_MMAP_MAX = -4;
@@ -32,23 +34,17 @@ let note: string | undefined;
  */
 export function keepFreedMemory(): string {
   if (note !== undefined) return note;
-  if (Deno.build.os !== "linux") {
-    note = "large tensors are mapped afresh by the C library (not glibc)";
+  const libc = glibc();
+  if (typeof libc === "string") {
+    note = Deno.build.os !== "linux"
+      ? "large tensors are mapped afresh by the C library (not glibc)"
+      : `memory mapped afresh (mallopt unavailable: ${libc})`;
     return note;
   }
-  try {
-    const libc = Deno.dlopen("libc.so.6", {
-      mallopt: { parameters: ["i32", "i32"], result: "i32" },
-    });
-    // mallopt returns 1 on success; the largest trim threshold it takes is INT_MAX.
-    const ok = libc.symbols.mallopt(M_MMAP_MAX, 0) === 1 &&
-      libc.symbols.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1) === 1;
-    libc.close();
-    note = ok
-      ? "freed memory kept for reuse (glibc)"
-      : "glibc's mallopt refused: memory mapped afresh";
-  } catch (e) {
-    note = `memory mapped afresh (mallopt unavailable: ${e instanceof Error ? e.message : e})`;
-  }
+  // mallopt returns 1 on success; the largest trim threshold it takes is INT_MAX.
+  const ok = libc.mallopt(M_MMAP_MAX, 0) === 1 && libc.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1) === 1;
+  note = ok
+    ? "freed memory kept for reuse (glibc)"
+    : "glibc's mallopt refused: memory mapped afresh";
   return note;
 }

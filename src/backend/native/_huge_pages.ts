@@ -15,6 +15,8 @@
  * @module
  */
 
+import { glibc } from "./_libc.ts";
+
 type Ptr = Deno.PointerValue;
 
 /** `MADV_HUGEPAGE` (asm-generic/mman-common.h). */
@@ -22,35 +24,18 @@ const MADV_HUGEPAGE = 14;
 /** The huge-page size on x86-64 and arm64 (4 KiB base pages). */
 export const HUGE_PAGE_BYTES = 2 * 2 ** 20;
 
-let madvise: ((p: Ptr, bytes: bigint, advice: number) => number) | null | undefined;
-
-/** libc's `madvise`, or null where there is none to call. */
-function madviseFn(): ((p: Ptr, bytes: bigint, advice: number) => number) | null {
-  if (madvise !== undefined) return madvise;
-  madvise = null;
-  if (Deno.build.os !== "linux") return madvise;
-  try {
-    const libc = Deno.dlopen("libc.so.6", {
-      madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-    });
-    madvise = (p, bytes, advice) => libc.symbols.madvise(p, bytes, advice);
-  } catch {
-    // No glibc (e.g. musl): keep 4 KiB pages.
-  }
-  return madvise;
-}
-
 /**
  * Ask Linux for huge pages on the whole 2 MiB pages inside `[p, p + bytes)` (a hint: the result
  * is ignored, as the memory works the same either way).
  */
 export function adviseHugePages(p: Ptr, bytes: number): void {
-  const fn = madviseFn();
-  if (fn === null || p === null) return;
+  const libc = glibc();
+  // No glibc: keep 4 KiB pages.
+  if (typeof libc === "string" || p === null) return;
   const start = BigInt(Deno.UnsafePointer.value(p));
   const first = (start + BigInt(HUGE_PAGE_BYTES - 1)) & ~BigInt(HUGE_PAGE_BYTES - 1);
   const end = (start + BigInt(bytes)) & ~BigInt(HUGE_PAGE_BYTES - 1);
-  if (end > first) fn(Deno.UnsafePointer.create(first), end - first, MADV_HUGEPAGE);
+  if (end > first) libc.madvise(Deno.UnsafePointer.create(first), end - first, MADV_HUGEPAGE);
 }
 
 /** The most a 32-bit wasm memory can grow to (tfjs-backend-wasm's heap). */
