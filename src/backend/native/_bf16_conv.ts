@@ -15,7 +15,7 @@
  */
 import type { ConvGeometry } from "../_kernels/conv2d_backprop_filter.ts";
 import { check, dims, DNNL, type Dnnl } from "./_dnnl.ts";
-import { Md, opDesc, Primitive, primitiveDesc, reorder } from "./_primitive.ts";
+import { Md, opDesc, Primitive, primitiveDesc, reorder, unlessReference } from "./_primitive.ts";
 import { type ForwardConvolution, forwardOp, forwardPrimitive, key, runConv } from "./_conv.ts";
 import { binaryPrimitive } from "./_binary.ts";
 import { layoutKey, Scratch, weightCopy } from "./_conv_buffers.ts";
@@ -196,12 +196,7 @@ function fast<T extends Bf16Plan>(p: T | undefined): T | undefined {
  */
 function maskPrimitive(dnnl: Dnnl, n: number): Primitive | undefined {
   const bf16 = md(dnnl, [n], BF16, DNNL.a);
-  const p = binaryPrimitive(dnnl, "mul", bf16, md(dnnl, [n], U8, DNNL.a), bf16);
-  if (p?.impl.startsWith("ref")) {
-    p.destroy();
-    return undefined;
-  }
-  return p;
+  return unlessReference(binaryPrimitive(dnnl, "mul", bf16, md(dnnl, [n], U8, DNNL.a), bf16));
 }
 
 /** A bf16 backward-data plan that masks the gradient first (./_bf16.ts' masked kernel). */

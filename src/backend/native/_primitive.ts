@@ -189,6 +189,16 @@ export class Primitive {
   }
 }
 
+/**
+ * `p`, unless oneDNN had only its reference implementation (`ref:…`, far slower than the kernels
+ * it would replace) for it: then `p` is destroyed and undefined returned.
+ */
+export function unlessReference(p: Primitive | undefined): Primitive | undefined {
+  if (p === undefined || !p.impl.startsWith("ref")) return p;
+  p.destroy();
+  return undefined;
+}
+
 /** A reorder from layout `from` to layout `to` (weights to and from oneDNN's blocked formats). */
 export function reorder(dnnl: Dnnl, from: Deno.PointerValue, to: Deno.PointerValue): Primitive {
   const pd = create(

@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs } from "../_kernels/kernel_io.ts";
 import { type Dnnl, loadDnnl } from "./_dnnl.ts";
-import type { Primitive } from "./_primitive.ts";
+import { type Primitive, unlessReference } from "./_primitive.ts";
 import { makeOutput, tensorPointer } from "./_address.ts";
 import { binaryPrimitive, elementwiseThreads, md1d } from "./_binary.ts";
 import { record, tune } from "./_tune.ts";
@@ -24,11 +24,10 @@ export const RELU_MASK_GRAD = "PerceptualReluMaskGrad";
 
 /** oneDNN's float32·u8 product over `n` elements, unless only its reference implementation has it. */
 function fastMaskProduct(dnnl: Dnnl, n: number): Primitive | undefined {
-  const p = binaryPrimitive(dnnl, "mul", md1d(dnnl, n), md1d(dnnl, n, true), md1d(dnnl, n));
   // A reference implementation would be slower than the wasm `where` it replaces.
-  if (!p?.impl.startsWith("ref")) return p;
-  p.destroy();
-  return undefined;
+  return unlessReference(
+    binaryPrimitive(dnnl, "mul", md1d(dnnl, n), md1d(dnnl, n, true), md1d(dnnl, n)),
+  );
 }
 
 function kernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
